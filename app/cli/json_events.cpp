@@ -1,0 +1,49 @@
+// JSON renderings of trainer events. Key names are part of the CLI's contract (see README).
+#include "json_events.hpp"
+
+namespace srigl::cli {
+
+nlohmann::json layerJson(const LayerUpdateStats& l) {
+    return {{"name", l.name},       {"shape", l.shape},         {"sparsity", l.sparsity},
+            {"k", l.k},             {"fan_in_min", l.fanInMin}, {"fan_in_max", l.fanInMax},
+            {"active", l.active},   {"ablated", l.ablated},     {"pruned", l.pruned},
+            {"regrown", l.regrown}, {"sad", l.sad}};
+}
+
+nlohmann::json stepJson(const StepMetrics& m) {
+    return {{"event", "step"},   {"step", m.step},         {"total_steps", m.totalSteps},
+            {"epoch", m.epoch},  {"loss", m.loss},         {"accuracy", m.accuracy},
+            {"lr", m.lr},        {"samples_per_second", m.samplesPerSecond}, {"seconds", m.elapsedSeconds}};
+}
+
+nlohmann::json evalJson(const EvalMetrics& m) {
+    return {{"event", "eval"}, {"step", m.step}, {"epoch", m.epoch}, {"test_loss", m.testLoss},
+            {"test_accuracy", m.testAccuracy}};
+}
+
+nlohmann::json maskUpdateJson(const MaskUpdateEvent& e) {
+    nlohmann::json layers = nlohmann::json::array();
+    for (const auto& l : e.layers) layers.push_back(layerJson(l));
+    return {{"event", "mask_update"}, {"step", e.step}, {"drop_fraction", e.dropFraction},
+            {"seconds", e.seconds}, {"layers", layers}};
+}
+
+nlohmann::json summaryJson(const TrainingSummary& s) {
+    nlohmann::json layers = nlohmann::json::array();
+    for (const auto& l : s.layers) layers.push_back(layerJson(l));
+    return {{"event", "summary"},
+            {"status", toString(s.status)},
+            {"message", s.message},
+            {"test_accuracy", s.testAccuracy},
+            {"test_loss", s.testLoss},
+            {"train_loss", s.trainLoss},
+            {"train_accuracy", s.trainAccuracy},
+            {"steps", s.steps},
+            {"seconds", s.seconds},
+            {"update_seconds", s.updateSeconds},
+            {"updates", s.updates},
+            {"samples_per_second", s.samplesPerSecond},
+            {"layers", layers}};
+}
+
+} // namespace srigl::cli

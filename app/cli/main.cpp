@@ -1,0 +1,23 @@
+// srigl: the command-line face of the engine (train now; bench, runs and export as they land).
+#include "train_command.hpp"
+
+#include "engine/runtime/threading.hpp"
+
+#include <CLI/CLI.hpp>
+
+int main(int argc, char** argv) {
+    srigl::ensurePassiveOpenMpWait(argc, argv);
+    CLI::App app{"SRigL Studio command line: dynamic sparse training with constant fan-in"};
+    app.require_subcommand(1);
+    app.set_version_flag("--version", std::string("srigl ") + SRIGL_VERSION);
+    srigl::cli::TrainOptions train;
+    srigl::cli::addTrainCommand(app, train);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        const int code = app.exit(e);
+        return code == 0 ? 0 : 2;
+    }
+    if (app.got_subcommand("train")) return srigl::cli::runTrain(train);
+    return 2;
+}

@@ -1,0 +1,23 @@
+// `srigl train`: runs one training job from a config file and --set overrides.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <string>
+#include <vector>
+
+namespace srigl::cli {
+
+struct TrainOptions {
+    std::string configFile;
+    std::vector<std::string> overrides;
+    std::string resume;
+    bool json = false;
+    bool quiet = false;
+};
+
+void addTrainCommand(CLI::App& app, TrainOptions& options);
+// Returns the process exit code: 0 done, 2 bad config or input, 3 diverged, 130 interrupted.
+int runTrain(const TrainOptions& options);
+
+} // namespace srigl::cli

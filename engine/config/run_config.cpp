@@ -1,0 +1,284 @@
+// RunConfig keys, JSON round trip, overrides and validation.
+#include "engine/config/run_config.hpp"
+
+#include "engine/errors.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <functional>
+#include <sstream>
+
+namespace srigl {
+namespace {
+
+using Json = nlohmann::json;
+
+// One accessor per key: the table below is the single place a key is defined, so JSON, --set,
+// --help and the Studio's form can never disagree.
+struct Field {
+    ConfigKey key;
+    std::function<Json(const RunConfig&)> get;
+    std::function<void(RunConfig&, const Json&)> set;
+};
+
+template <typename T>
+T expect(const std::string& name, const Json& v);
+
+template <>
+std::string expect<std::string>(const std::string& name, const Json& v) {
+    if (!v.is_string()) throw ConfigError(name, "expected a string, got " + v.dump());
+    return v.get<std::string>();
+}
+template <>
+double expect<double>(const std::string& name, const Json& v) {
+    if (!v.is_number()) throw ConfigError(name, "expected a number, got " + v.dump());
+    double d = v.get<double>();
+    if (!std::isfinite(d)) throw ConfigError(name, "expected a finite number");
+    return d;
+}
+template <>
+int64_t expect<int64_t>(const std::string& name, const Json& v) {
+    if (v.is_number_integer()) return v.get<int64_t>();
+    if (v.is_number_float()) {
+        double d = v.get<double>();
+        if (std::floor(d) == d && std::fabs(d) < 9e15) return static_cast<int64_t>(d);
+    }
+    throw ConfigError(name, "expected an integer, got " + v.dump());
+}
+template <>
+uint64_t expect<uint64_t>(const std::string& name, const Json& v) {
+    if (v.is_number_unsigned()) return v.get<uint64_t>();
+    if (v.is_number_integer() && v.get<int64_t>() >= 0) return static_cast<uint64_t>(v.get<int64_t>());
+    throw ConfigError(name, "expected a non-negative integer, got " + v.dump());
+}
+template <>
+bool expect<bool>(const std::string& name, const Json& v) {
+    if (!v.is_boolean()) throw ConfigError(name, "expected true or false, got " + v.dump());
+    return v.get<bool>();
+}
+
+template <typename T>
+std::string typeName() {
+    if constexpr (std::is_same_v<T, std::string>) return "string";
+    else if constexpr (std::is_same_v<T, bool>) return "bool";
+    else if constexpr (std::is_same_v<T, double>) return "float";
+    else return "int";
+}
+
+template <typename T>
+Field field(const char* name, T RunConfig::*member, const char* help,
+            std::vector<std::string> choices = {}) {
+    RunConfig defaults;
+    Json d = defaults.*member;
+    std::string shown = d.is_string() ? d.get<std::string>() : d.dump();
+    return Field{ConfigKey{name, typeName<T>(), shown, help, std::move(choices)},
+                 [member](const RunConfig& c) { return Json(c.*member); },
+                 [member, n = std::string(name)](RunConfig& c, const Json& v) { c.*member = expect<T>(n, v); }};
+}
+
+const std::vector<Field>& fields() {
+    static const std::vector<Field> table = {
+        field("name", &RunConfig::name, "free-form run name"),
+        field("model", &RunConfig::model, "network", {"mlp", "lenet5", "resnet18"}),
+        field("hidden", &RunConfig::hidden, "mlp hidden layer sizes, comma separated"),
+        field("dataset", &RunConfig::dataset, "training data", {"synthetic", "mnist", "fashion_mnist", "cifar10"}),
+        field("data_dir", &RunConfig::data_dir, "directory with the IDX / CIFAR binary files"),
+        field("synthetic_train", &RunConfig::synthetic_train, "images in the synthetic training split"),
+        field("synthetic_test", &RunConfig::synthetic_test, "images in the synthetic test split"),
+        field("method", &RunConfig::method, "sparse training method", {"dense", "static", "set", "rigl", "srigl"}),
+        field("sparsity", &RunConfig::sparsity, "global sparsity in [0, 1)"),
+        field("distribution", &RunConfig::distribution, "per-layer sparsity distribution", {"uniform", "erk"}),
+        field("dense_first", &RunConfig::dense_first, "keep the first layer dense"),
+        field("dense_last", &RunConfig::dense_last, "keep the last layer dense"),
+        field("gamma_sal", &RunConfig::gamma_sal, "SRigL ablation threshold (fraction of k); 0 disables ablation"),
+        field("delta_t", &RunConfig::delta_t, "steps between mask updates"),
+        field("alpha", &RunConfig::alpha, "initial drop fraction (cosine decay)"),
+        field("t_end", &RunConfig::t_end, "fraction of training after which masks stop changing"),
+        field("grad_accumulation", &RunConfig::grad_accumulation, "steps of dense gradient summed before an update"),
+        field("epochs", &RunConfig::epochs, "training epochs"),
+        field("max_steps", &RunConfig::max_steps, "stop after this many steps (0: no limit)"),
+        field("batch_size", &RunConfig::batch_size, "training batch size"),
+        field("optimizer", &RunConfig::optimizer, "optimizer", {"sgd", "adamw"}),
+        field("lr", &RunConfig::lr, "peak learning rate"),
+        field("lr_schedule", &RunConfig::lr_schedule, "learning-rate schedule", {"constant", "step", "cosine"}),
+        field("lr_milestones", &RunConfig::lr_milestones, "epochs at which a step schedule multiplies the lr by lr_gamma"),
+        field("lr_gamma", &RunConfig::lr_gamma, "factor of the step schedule"),
+        field("warmup_epochs", &RunConfig::warmup_epochs, "linear warm-up length in epochs (cosine schedule)"),
+        field("weight_decay", &RunConfig::weight_decay, "weight decay (decoupled for adamw)"),
+        field("momentum", &RunConfig::momentum, "SGD momentum"),
+        field("nesterov", &RunConfig::nesterov, "SGD Nesterov momentum"),
+        field("beta1", &RunConfig::beta1, "AdamW beta1"),
+        field("beta2", &RunConfig::beta2, "AdamW beta2"),
+        field("adam_eps", &RunConfig::adam_eps, "AdamW epsilon"),
+        field("label_smoothing", &RunConfig::label_smoothing, "label smoothing in [0, 1)"),
+        field("seed", &RunConfig::seed, "random seed (masks, weights, data order)"),
+        field("device", &RunConfig::device, "compute device", {"cpu", "cuda"}),
+        field("threads", &RunConfig::threads, "CPU threads (0: one per core)"),
+        field("log_every", &RunConfig::log_every, "steps between metric events"),
+        field("eval_every", &RunConfig::eval_every, "steps between test evaluations (0: every epoch)"),
+        field("checkpoint", &RunConfig::checkpoint, "checkpoint file (written every checkpoint_every steps and at the end)"),
+        field("checkpoint_every", &RunConfig::checkpoint_every, "steps between checkpoints (0: only at the end)"),
+    };
+    return table;
+}
+
+const Field& findField(const std::string& key) {
+    for (const auto& f : fields())
+        if (f.key.name == key) return f;
+    std::string known;
+    for (const auto& f : fields()) known += (known.empty() ? "" : ", ") + f.key.name;
+    throw ConfigError(key, "unknown key (known keys: " + known + ")");
+}
+
+void setField(RunConfig& config, const std::string& key, const Json& value) {
+    findField(key).set(config, value);
+}
+
+} // namespace
+
+const std::vector<ConfigKey>& configKeys() {
+    static const std::vector<ConfigKey> keys = [] {
+        std::vector<ConfigKey> out;
+        for (const auto& f : fields()) out.push_back(f.key);
+        return out;
+    }();
+    return keys;
+}
+
+RunConfig configFromJson(const std::string& jsonText, const RunConfig& base) {
+    Json doc;
+    try {
+        doc = Json::parse(jsonText);
+    } catch (const Json::parse_error& e) {
+        throw ConfigError("", std::string("config is not valid JSON: ") + e.what());
+    }
+    if (!doc.is_object()) throw ConfigError("", "config must be a JSON object");
+    RunConfig config = base;
+    for (auto it = doc.begin(); it != doc.end(); ++it) setField(config, it.key(), it.value());
+    return config;
+}
+
+RunConfig loadConfigFile(const std::string& path, const RunConfig& base) {
+    std::ifstream in(path);
+    if (!in) throw ConfigError("", "cannot read config file '" + path + "'");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    try {
+        return configFromJson(ss.str(), base);
+    } catch (const ConfigError& e) {
+        throw ConfigError(e.key(), path + ": " + (e.key().empty() ? e.what() : std::string(e.what()).substr(e.key().size() + 2)));
+    }
+}
+
+std::string configToJson(const RunConfig& config, int indent) {
+    Json doc = Json::object();
+    for (const auto& f : fields()) doc[f.key.name] = f.get(config);
+    return doc.dump(indent);
+}
+
+void applyOverride(RunConfig& config, const std::string& assignment) {
+    auto eq = assignment.find('=');
+    if (eq == std::string::npos || eq == 0)
+        throw ConfigError("", "--set expects key=value, got '" + assignment + "'");
+    std::string key = assignment.substr(0, eq);
+    std::string text = assignment.substr(eq + 1);
+    const Field& f = findField(key);
+    Json value;
+    if (f.key.type == "string") {
+        value = text;
+    } else if (f.key.type == "bool") {
+        std::string t = text;
+        std::transform(t.begin(), t.end(), t.begin(), ::tolower);
+        if (t == "true" || t == "1" || t == "yes" || t == "on") value = true;
+        else if (t == "false" || t == "0" || t == "no" || t == "off") value = false;
+        else throw ConfigError(key, "expected true or false, got '" + text + "'");
+    } else {
+        try {
+            value = Json::parse(text);
+        } catch (const Json::parse_error&) {
+            throw ConfigError(key, "expected a number, got '" + text + "'");
+        }
+    }
+    f.set(config, value);
+}
+
+std::string configValue(const RunConfig& config, const std::string& key) {
+    Json v = findField(key).get(config);
+    return v.is_string() ? v.get<std::string>() : v.dump();
+}
+
+std::vector<int64_t> parseIntList(const std::string& key, const std::string& text) {
+    std::vector<int64_t> out;
+    std::stringstream ss(text);
+    std::string item;
+    while (std::getline(ss, item, ',')) {
+        item.erase(std::remove_if(item.begin(), item.end(), ::isspace), item.end());
+        if (item.empty()) continue;
+        size_t used = 0;
+        long long v = 0;
+        try {
+            v = std::stoll(item, &used);
+        } catch (const std::exception&) {
+            used = 0;
+        }
+        if (used != item.size()) throw ConfigError(key, "expected comma-separated integers, got '" + text + "'");
+        out.push_back(v);
+    }
+    return out;
+}
+
+void validateConfig(const RunConfig& c) {
+    for (const auto& f : fields()) {
+        if (f.key.choices.empty()) continue;
+        std::string v = f.get(c).get<std::string>();
+        if (std::find(f.key.choices.begin(), f.key.choices.end(), v) == f.key.choices.end()) {
+            std::string list;
+            for (const auto& ch : f.key.choices) list += (list.empty() ? "" : ", ") + ch;
+            throw ConfigError(f.key.name, "unknown value '" + v + "' (expected one of: " + list + ")");
+        }
+    }
+    auto require = [](bool ok, const char* key, const std::string& msg) {
+        if (!ok) throw ConfigError(key, msg);
+    };
+    require(c.sparsity >= 0.0 && c.sparsity < 1.0, "sparsity", "must be in [0, 1), got " + std::to_string(c.sparsity));
+    require(c.gamma_sal >= 0.0 && c.gamma_sal <= 1.0, "gamma_sal", "must be in [0, 1]");
+    require(c.delta_t >= 1, "delta_t", "must be >= 1");
+    require(c.alpha >= 0.0 && c.alpha <= 1.0, "alpha", "must be in [0, 1]");
+    require(c.t_end > 0.0 && c.t_end <= 1.0, "t_end", "must be in (0, 1]");
+    require(c.grad_accumulation >= 1, "grad_accumulation", "must be >= 1");
+    require(c.grad_accumulation <= c.delta_t, "grad_accumulation", "must not exceed delta_t");
+    require(c.epochs >= 1, "epochs", "must be >= 1");
+    require(c.max_steps >= 0, "max_steps", "must be >= 0");
+    require(c.batch_size >= 1, "batch_size", "must be >= 1");
+    require(c.lr > 0.0, "lr", "must be > 0");
+    require(c.lr_gamma > 0.0, "lr_gamma", "must be > 0");
+    require(c.warmup_epochs >= 0.0, "warmup_epochs", "must be >= 0");
+    require(c.weight_decay >= 0.0, "weight_decay", "must be >= 0");
+    require(c.momentum >= 0.0 && c.momentum < 1.0, "momentum", "must be in [0, 1)");
+    require(c.beta1 >= 0.0 && c.beta1 < 1.0, "beta1", "must be in [0, 1)");
+    require(c.beta2 >= 0.0 && c.beta2 < 1.0, "beta2", "must be in [0, 1)");
+    require(c.adam_eps > 0.0, "adam_eps", "must be > 0");
+    require(c.label_smoothing >= 0.0 && c.label_smoothing < 1.0, "label_smoothing", "must be in [0, 1)");
+    require(c.threads >= 0 && c.threads <= 1024, "threads", "must be in [0, 1024]");
+    require(c.log_every >= 1, "log_every", "must be >= 1");
+    require(c.eval_every >= 0, "eval_every", "must be >= 0");
+    require(c.checkpoint_every >= 0, "checkpoint_every", "must be >= 0");
+    require(c.checkpoint_every == 0 || !c.checkpoint.empty(), "checkpoint", "checkpoint_every is set but no checkpoint file is given");
+    require(c.synthetic_train >= 10 && c.synthetic_test >= 10, "synthetic_train", "synthetic splits need at least 10 images");
+    require(c.dataset == "synthetic" || !c.data_dir.empty(), "data_dir", "dataset '" + c.dataset + "' needs data_dir (the directory with its files)");
+    if (c.model == "mlp") {
+        auto sizes = parseIntList("hidden", c.hidden);
+        for (auto s : sizes) require(s >= 1, "hidden", "layer sizes must be >= 1");
+    }
+    if (c.lr_schedule == "step") {
+        auto ms = parseIntList("lr_milestones", c.lr_milestones);
+        require(!ms.empty(), "lr_milestones", "lr_schedule=step needs milestones (epochs, e.g. \"77,154\")");
+        for (size_t i = 0; i < ms.size(); ++i)
+            require(ms[i] >= 1 && (i == 0 || ms[i] > ms[i - 1]), "lr_milestones", "must be increasing epochs >= 1");
+    }
+}
+
+} // namespace srigl

@@ -1,0 +1,129 @@
+// loadDataset: picks the reader for a dataset name and fills in its shape and normalisation constants.
+#include "engine/data/dataset.hpp"
+
+#include "engine/data/cifar_reader.hpp"
+#include "engine/data/idx_reader.hpp"
+#include "engine/data/synthetic_digits.hpp"
+#include "engine/errors.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+namespace srigl {
+
+namespace {
+
+std::string joinedNames()
+{
+    std::string all;
+    for (const auto& n : datasetNames())
+        all += (all.empty() ? "" : ", ") + n;
+    return all;
+}
+
+// "Fashion-MNIST" and "CIFAR-10" as people write them map to the canonical names.
+std::string canonicalName(const std::string& name)
+{
+    std::string out;
+    for (char c : name) {
+        if (c == '-')
+            out += '_';
+        else
+            out += char(std::tolower(static_cast<unsigned char>(c)));
+    }
+    if (out == "fashionmnist")
+        return "fashion_mnist";
+    if (out == "cifar_10")
+        return "cifar10";
+    return out;
+}
+
+void requireDataDir(const std::string& name, const std::string& dataDir, const std::string& expects)
+{
+    if (dataDir.empty())
+        throw ConfigError("data_dir", "dataset '" + name + "' is read from files: set data_dir to a folder with " +
+                                          expects);
+}
+
+// Both splits of a file dataset must describe the same kind of image.
+void checkSplitsAgree(const Dataset& d)
+{
+    const auto a = d.train.images.sizes().slice(1);
+    const auto b = d.test.images.sizes().slice(1);
+    if (a != b)
+        throw DataError(d.name + ": train images are " + c10::str(a) + " but test images are " + c10::str(b));
+}
+
+void setShape(Dataset& d)
+{
+    d.channels = d.train.images.size(1);
+    d.height = d.train.images.size(2);
+    d.width = d.train.images.size(3);
+}
+
+} // namespace
+
+std::vector<std::string> datasetNames()
+{
+    return {"synthetic", "mnist", "fashion_mnist", "cifar10"};
+}
+
+Dataset loadDataset(const std::string& requested, const std::string& dataDir, uint64_t seed,
+                    int64_t syntheticTrain, int64_t syntheticTest)
+{
+    const std::string name = canonicalName(requested);
+    Dataset d;
+    d.name = name;
+    d.numClasses = 10;
+
+    if (name == "synthetic") {
+        if (syntheticTrain <= 0)
+            throw ConfigError("synthetic_train", "must be at least 1, got " + std::to_string(syntheticTrain));
+        if (syntheticTest <= 0)
+            throw ConfigError("synthetic_test", "must be at least 1, got " + std::to_string(syntheticTest));
+        d.train = generateSyntheticDigits(syntheticTrain, seed, SyntheticSplit::Train);
+        d.test = generateSyntheticDigits(syntheticTest, seed, SyntheticSplit::Test);
+        setShape(d);
+        // Statistics of the training split only, so the test split stays unseen.
+        const auto pixels = d.train.images.to(torch::kFloat).div_(255.0);
+        d.mean = {pixels.mean().item<float>()};
+        d.std = {std::max(pixels.std().item<float>(), 1e-6f)};
+        return d;
+    }
+
+    if (name == "mnist" || name == "fashion_mnist") {
+        requireDataDir(name, dataDir,
+                       "train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte and "
+                       "t10k-labels-idx1-ubyte (each may end in .gz)");
+        d.train = readIdxSplit(dataDir, "train");
+        d.test = readIdxSplit(dataDir, "t10k");
+        checkSplitsAgree(d);
+        setShape(d);
+        if (name == "mnist") {
+            d.mean = {0.1307f};
+            d.std = {0.3081f};
+        } else {
+            d.mean = {0.2860f};
+            d.std = {0.3530f};
+        }
+        return d;
+    }
+
+    if (name == "cifar10") {
+        requireDataDir(name, dataDir,
+                       "data_batch_1.bin .. data_batch_5.bin and test_batch.bin (or its cifar-10-batches-bin "
+                       "subfolder)");
+        d.train = readCifarTrain(dataDir);
+        d.test = readCifarTest(dataDir);
+        checkSplitsAgree(d);
+        setShape(d);
+        d.mean = {0.4914f, 0.4822f, 0.4465f};
+        d.std = {0.2470f, 0.2435f, 0.2616f};
+        d.augment = true;
+        return d;
+    }
+
+    throw ConfigError("dataset", "unknown dataset '" + requested + "' (expected one of: " + joinedNames() + ")");
+}
+
+} // namespace srigl

@@ -1,0 +1,29 @@
+// LeNet-5. 28x28 inputs are padded by 2 so that both MNIST and CIFAR reach 16 x 5 x 5 features.
+#include "engine/models/lenet5.hpp"
+
+#include "engine/errors.hpp"
+
+namespace srigl {
+
+LeNet5Impl::LeNet5Impl(const InputShape& input) {
+    const int64_t pad = input.height < 32 ? (32 - input.height + 1) / 2 : 0;
+    conv1 = register_module("conv1", SparseConv2d(input.channels, 6, 5, 1, pad));
+    conv2 = register_module("conv2", SparseConv2d(6, 16, 5));
+    int64_t h = ((input.height + 2 * pad - 4) / 2 - 4) / 2;
+    int64_t w = ((input.width + 2 * pad - 4) / 2 - 4) / 2;
+    if (h < 1 || w < 1) throw ConfigError("model", "lenet5 needs inputs of at least 28x28");
+    fc1 = register_module("fc1", SparseLinear(16 * h * w, 120));
+    fc2 = register_module("fc2", SparseLinear(120, 84));
+    fc3 = register_module("fc3", SparseLinear(84, input.numClasses));
+}
+
+torch::Tensor LeNet5Impl::forward(torch::Tensor x) {
+    x = torch::max_pool2d(torch::relu(conv1->forward(x)), 2);
+    x = torch::max_pool2d(torch::relu(conv2->forward(x)), 2);
+    x = x.flatten(1);
+    x = torch::relu(fc1->forward(x));
+    x = torch::relu(fc2->forward(x));
+    return fc3->forward(x);
+}
+
+} // namespace srigl

@@ -1,0 +1,17 @@
+// Multi-layer perceptron; LeNet-300-100 with the default hidden sizes.
+#pragma once
+
+#include "engine/models/sparse_model.hpp"
+
+namespace srigl {
+
+class MlpImpl : public SparseModelImpl {
+public:
+    MlpImpl(const InputShape& input, const std::vector<int64_t>& hidden);
+    torch::Tensor forward(torch::Tensor x) override;
+
+private:
+    std::vector<SparseLinear> layers_;
+};
+
+} // namespace srigl

@@ -1,0 +1,47 @@
+// ResNet-18 for 32x32 inputs (He et al. 2016, CIFAR variant as in the SRigL experiments).
+// Convolutions carry no bias: batch norm follows each of them.
+#include "engine/models/resnet18.hpp"
+
+namespace srigl {
+
+BasicBlockImpl::BasicBlockImpl(int64_t in, int64_t out, int64_t stride) {
+    conv1 = register_module("conv1", SparseConv2d(in, out, 3, stride, 1, false));
+    bn1 = register_module("bn1", torch::nn::BatchNorm2d(out));
+    conv2 = register_module("conv2", SparseConv2d(out, out, 3, 1, 1, false));
+    bn2 = register_module("bn2", torch::nn::BatchNorm2d(out));
+    if (stride != 1 || in != out) {
+        shortcutConv = register_module("shortcut", SparseConv2d(in, out, 1, stride, 0, false));
+        shortcutBn = register_module("shortcut_bn", torch::nn::BatchNorm2d(out));
+    }
+}
+
+torch::Tensor BasicBlockImpl::forward(const torch::Tensor& x) {
+    auto y = torch::relu(bn1->forward(conv1->forward(x)));
+    y = bn2->forward(conv2->forward(y));
+    auto skip = shortcutConv ? shortcutBn->forward(shortcutConv->forward(x)) : x;
+    return torch::relu(y + skip);
+}
+
+ResNet18Impl::ResNet18Impl(const InputShape& input) {
+    stem = register_module("conv1", SparseConv2d(input.channels, 64, 3, 1, 1, false));
+    stemBn = register_module("bn1", torch::nn::BatchNorm2d(64));
+    int64_t in = 64;
+    const int64_t widths[] = {64, 128, 256, 512};
+    for (int stage = 0; stage < 4; ++stage) {
+        const int64_t stride = stage == 0 ? 1 : 2;
+        stages->push_back(BasicBlock(in, widths[stage], stride));
+        stages->push_back(BasicBlock(widths[stage], widths[stage], 1));
+        in = widths[stage];
+    }
+    register_module("layers", stages);
+    fc = register_module("fc", SparseLinear(512, input.numClasses));
+}
+
+torch::Tensor ResNet18Impl::forward(torch::Tensor x) {
+    x = torch::relu(stemBn->forward(stem->forward(x)));
+    x = stages->forward(x);
+    x = torch::adaptive_avg_pool2d(x, {1, 1}).flatten(1);
+    return fc->forward(x);
+}
+
+} // namespace srigl

@@ -1,0 +1,31 @@
+// ResNet-18, CIFAR variant: 3x3 stem without max pooling, four stages of two basic blocks.
+#pragma once
+
+#include "engine/models/sparse_model.hpp"
+
+namespace srigl {
+
+class BasicBlockImpl : public torch::nn::Module {
+public:
+    BasicBlockImpl(int64_t in, int64_t out, int64_t stride);
+    torch::Tensor forward(const torch::Tensor& x);
+
+private:
+    SparseConv2d conv1{nullptr}, conv2{nullptr}, shortcutConv{nullptr};
+    torch::nn::BatchNorm2d bn1{nullptr}, bn2{nullptr}, shortcutBn{nullptr};
+};
+TORCH_MODULE(BasicBlock);
+
+class ResNet18Impl : public SparseModelImpl {
+public:
+    explicit ResNet18Impl(const InputShape& input);
+    torch::Tensor forward(torch::Tensor x) override;
+
+private:
+    SparseConv2d stem{nullptr};
+    torch::nn::BatchNorm2d stemBn{nullptr};
+    torch::nn::Sequential stages;
+    SparseLinear fc{nullptr};
+};
+
+} // namespace srigl

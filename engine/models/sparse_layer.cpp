@@ -1,0 +1,57 @@
+// Sparse Linear and Conv2d. The forward pass uses the stored weight directly: the trainer keeps
+// W == W * M at all times (masked gradients, masked optimizer state, W *= M after each step).
+#include "engine/models/sparse_layer.hpp"
+
+#include <cmath>
+
+namespace srigl {
+
+void SparseLayer::applyMask() {
+    torch::NoGradGuard noGrad;
+    weight.mul_(maskFactor_);
+}
+
+void SparseLayer::setMask(const torch::Tensor& newMask) {
+    torch::NoGradGuard noGrad;
+    mask.copy_(newMask.view(mask.sizes()));
+    syncMaskFactor();
+}
+
+void SparseLayer::syncMaskFactor() {
+    maskFactor_ = mask.to(weight.device(), weight.scalar_type());
+}
+
+SparseLinearImpl::SparseLinearImpl(int64_t in, int64_t out, bool withBias) {
+    weight = register_parameter("weight", torch::empty({out, in}));
+    // Same default as torch.nn.Linear; sparse initialisation rescales the weight later.
+    torch::nn::init::kaiming_uniform_(weight, std::sqrt(5.0));
+    if (withBias) {
+        const double bound = 1.0 / std::sqrt(static_cast<double>(in));
+        bias = register_parameter("bias", torch::empty({out}).uniform_(-bound, bound));
+    }
+    mask = register_buffer("mask", torch::ones({out, in}, torch::kBool));
+    maskFactor_ = torch::ones_like(weight);
+}
+
+torch::Tensor SparseLinearImpl::forward(const torch::Tensor& x) {
+    return torch::linear(x, weight, bias);
+}
+
+SparseConv2dImpl::SparseConv2dImpl(int64_t in, int64_t out, int64_t kernel, int64_t stride_, int64_t padding_,
+                                   bool withBias)
+    : stride(stride_), padding(padding_) {
+    weight = register_parameter("weight", torch::empty({out, in, kernel, kernel}));
+    torch::nn::init::kaiming_uniform_(weight, std::sqrt(5.0));
+    if (withBias) {
+        const double bound = 1.0 / std::sqrt(static_cast<double>(in * kernel * kernel));
+        bias = register_parameter("bias", torch::empty({out}).uniform_(-bound, bound));
+    }
+    mask = register_buffer("mask", torch::ones({out, in, kernel, kernel}, torch::kBool));
+    maskFactor_ = torch::ones_like(weight);
+}
+
+torch::Tensor SparseConv2dImpl::forward(const torch::Tensor& x) {
+    return torch::conv2d(x, weight, bias, {stride, stride}, {padding, padding});
+}
+
+} // namespace srigl

@@ -1,0 +1,53 @@
+// Sparse Linear and Conv2d: a dense weight plus a bool mask of the same shape. A neuron is an
+// output row; the mask is viewed as [out, fan_in] (fan_in = in * kh * kw for convolutions).
+#pragma once
+
+#include <torch/torch.h>
+
+#include <string>
+
+namespace srigl {
+
+// The part every sparse layer shares; the trainer and the mask updaters only see this.
+class SparseLayer {
+public:
+    virtual ~SparseLayer() = default;
+
+    torch::Tensor weight;
+    torch::Tensor bias; // may be undefined
+    torch::Tensor mask; // bool, same shape as weight
+
+    int64_t outFeatures() const { return weight.size(0); }
+    int64_t fanIn() const { return weight.numel() / weight.size(0); }
+    torch::Tensor weightMatrix() const { return weight.view({weight.size(0), -1}); }
+    torch::Tensor maskMatrix() const { return mask.view({mask.size(0), -1}); }
+
+    // Re-applies the mask to the weight (W *= M). Cheap; called after every optimizer step.
+    void applyMask();
+    // The mask as a float tensor for multiplications; refreshed by setMask.
+    const torch::Tensor& maskFactor() const { return maskFactor_; }
+    void setMask(const torch::Tensor& newMask);
+    // Rebuilds the float factor from `mask` (after a device move or a checkpoint load).
+    void syncMaskFactor();
+
+protected:
+    torch::Tensor maskFactor_;
+};
+
+struct SparseLinearImpl : torch::nn::Module, SparseLayer {
+    SparseLinearImpl(int64_t in, int64_t out, bool withBias = true);
+    torch::Tensor forward(const torch::Tensor& x);
+};
+TORCH_MODULE(SparseLinear);
+
+struct SparseConv2dImpl : torch::nn::Module, SparseLayer {
+    SparseConv2dImpl(int64_t in, int64_t out, int64_t kernel, int64_t stride = 1, int64_t padding = 0,
+                     bool withBias = true);
+    torch::Tensor forward(const torch::Tensor& x);
+
+    int64_t stride;
+    int64_t padding;
+};
+TORCH_MODULE(SparseConv2d);
+
+} // namespace srigl

@@ -1,0 +1,30 @@
+// Enumeration of sparse layers and the model factory.
+#include "engine/models/sparse_model.hpp"
+
+#include "engine/config/run_config.hpp"
+#include "engine/errors.hpp"
+#include "engine/models/lenet5.hpp"
+#include "engine/models/mlp.hpp"
+#include "engine/models/resnet18.hpp"
+
+namespace srigl {
+
+std::vector<NamedSparseLayer> SparseModelImpl::sparseLayers() {
+    std::vector<NamedSparseLayer> out;
+    for (const auto& item : named_modules("", /*include_self=*/false)) {
+        if (auto* layer = dynamic_cast<SparseLayer*>(item.value().get())) out.push_back({item.key(), layer});
+    }
+    return out;
+}
+
+std::vector<std::string> modelNames() { return {"mlp", "lenet5", "resnet18"}; }
+
+std::shared_ptr<SparseModelImpl> buildModel(const std::string& name, const std::string& hidden,
+                                            const InputShape& input) {
+    if (name == "mlp") return std::make_shared<MlpImpl>(input, parseIntList("hidden", hidden));
+    if (name == "lenet5") return std::make_shared<LeNet5Impl>(input);
+    if (name == "resnet18") return std::make_shared<ResNet18Impl>(input);
+    throw ConfigError("model", "unknown model '" + name + "' (expected mlp, lenet5 or resnet18)");
+}
+
+} // namespace srigl

@@ -1,0 +1,56 @@
+// Thread pools of LibTorch and OpenBLAS.
+#include "engine/runtime/threading.hpp"
+
+#include <torch/torch.h>
+
+#include <dlfcn.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <thread>
+
+namespace srigl {
+namespace {
+
+// OpenBLAS is reached through the libblas.so.3 alternative, so look its symbols up at run time
+// rather than linking it: with another BLAS these are simply absent.
+using SetThreads = void (*)(int);
+using GetThreads = int (*)();
+using GetConfig = char* (*)();
+
+template <typename Fn>
+Fn blasSymbol(const char* name) {
+    return reinterpret_cast<Fn>(dlsym(RTLD_DEFAULT, name));
+}
+
+} // namespace
+
+ThreadingInfo currentThreading() {
+    ThreadingInfo info;
+    info.torchThreads = torch::get_num_threads();
+    if (auto get = blasSymbol<GetThreads>("openblas_get_num_threads")) info.blasThreads = get();
+    if (auto cfg = blasSymbol<GetConfig>("openblas_get_config")) info.blas = std::string("OpenBLAS ") + cfg();
+    else info.blas = "unknown (not OpenBLAS)";
+    const char* policy = std::getenv("OMP_WAIT_POLICY");
+    info.ompWaitPolicy = policy ? policy : "unset";
+    return info;
+}
+
+ThreadingInfo configureThreads(int threads) {
+    if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    torch::set_num_threads(threads);
+    if (auto set = blasSymbol<SetThreads>("openblas_set_num_threads")) set(threads);
+    return currentThreading();
+}
+
+void ensurePassiveOpenMpWait(int argc, char** argv) {
+    if (std::getenv("OMP_WAIT_POLICY") || std::getenv("SRIGL_NO_REEXEC")) return;
+    setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
+    setenv("SRIGL_NO_REEXEC", "1", 1);
+    execv("/proc/self/exe", argv);
+    // execv only returns on failure: carry on with the spinning default.
+    (void)argc;
+}
+
+} // namespace srigl

@@ -1,0 +1,25 @@
+// The thread arrangement of the process: LibTorch's intra-op threads and OpenBLAS's threads.
+#pragma once
+
+#include <string>
+
+namespace srigl {
+
+struct ThreadingInfo {
+    int torchThreads = 1;
+    int blasThreads = 1;
+    std::string blas;       // e.g. "OpenBLAS 0.3.21 ..."; "unknown" when no known BLAS answers
+    std::string ompWaitPolicy; // value of OMP_WAIT_POLICY seen by the process
+};
+
+// threads <= 0: one per core. Sets both pools to the same size: LibTorch's elementwise work and
+// OpenBLAS's matmuls never run at the same time, and with OMP_WAIT_POLICY=PASSIVE the idle OpenMP
+// workers sleep instead of spinning on the cores OpenBLAS needs (see docs/results.md).
+ThreadingInfo configureThreads(int threads);
+ThreadingInfo currentThreading();
+
+// Re-executes the program with OMP_WAIT_POLICY=PASSIVE when it is unset: the OpenMP runtime reads
+// the variable when it loads, before main, so setting it later has no effect. Call first in main.
+void ensurePassiveOpenMpWait(int argc, char** argv);
+
+} // namespace srigl

@@ -1,0 +1,150 @@
+// Checkpoints of a Trainer: model parameters and buffers (masks included), optimizer state,
+// accumulated dense gradients, step, timings, running sums and the config that made them. Data
+// order and mask randomness derive from (seed, step), so these are all a resume needs.
+#include "engine/errors.hpp"
+#include "engine/training/trainer_internals.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <cstring>
+
+namespace srigl {
+namespace {
+
+torch::Tensor textTensor(const std::string& text) {
+    auto t = torch::empty({static_cast<int64_t>(text.size())}, torch::kUInt8);
+    std::memcpy(t.data_ptr<uint8_t>(), text.data(), text.size());
+    return t;
+}
+
+std::string tensorText(const torch::Tensor& t) {
+    auto c = t.to(torch::kCPU).contiguous();
+    return std::string(reinterpret_cast<const char*>(c.data_ptr<uint8_t>()), static_cast<size_t>(c.numel()));
+}
+
+// Keys that decide what is being trained; everything else (epochs, logging, threads) may change
+// on resume.
+const char* kStructuralKeys[] = {"model", "hidden", "dataset", "synthetic_train", "synthetic_test", "method",
+                                 "sparsity", "distribution", "dense_first", "dense_last", "batch_size",
+                                 "optimizer", "seed"};
+
+} // namespace
+
+void Trainer::saveCheckpoint(const std::string& path) const {
+    const Impl& s = *impl_;
+    torch::serialize::OutputArchive archive;
+    archive.write("format", torch::tensor(int64_t{1}));
+    archive.write("config", textTensor(configToJson(s.config, -1)));
+    for (const auto& p : s.model->named_parameters()) archive.write("model." + p.key(), p.value().detach());
+    for (const auto& b : s.model->named_buffers()) archive.write("model." + b.key(), b.value(), true);
+    s.optimizer->save(archive);
+    for (size_t i = 0; i < s.layers.size(); ++i) {
+        const auto& st = s.layers[i];
+        if (st.gradSum.defined()) archive.write("grad_sum." + std::to_string(i), st.gradSum, true);
+        archive.write("layer_k." + std::to_string(i), torch::tensor(st.last.k));
+    }
+    auto scalars = torch::tensor({static_cast<double>(s.step), s.trainSeconds, s.updateSeconds,
+                                  static_cast<double>(s.updates), s.lastEpochLoss, s.lastEpochAccuracy,
+                                  static_cast<double>(s.epochSamples)},
+                                 torch::kDouble);
+    archive.write("scalars", scalars);
+    archive.write("epoch_sums", torch::stack({s.epochLoss, s.epochCorrect}).to(torch::kCPU));
+    archive.write("torch_rng", at::detail::getDefaultCPUGenerator().get_state());
+
+    const std::string tmp = path + ".tmp";
+    try {
+        archive.save_to(tmp);
+    } catch (const std::exception& e) {
+        std::remove(tmp.c_str());
+        throw CheckpointError("cannot write checkpoint '" + path + "': " + e.what());
+    }
+    if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+        std::remove(tmp.c_str());
+        throw CheckpointError("cannot move checkpoint into place at '" + path + "'");
+    }
+}
+
+void Trainer::loadCheckpoint(const std::string& path) {
+    Impl& s = *impl_;
+    torch::serialize::InputArchive archive;
+    try {
+        archive.load_from(path);
+    } catch (const std::exception& e) {
+        throw CheckpointError("cannot read checkpoint '" + path + "': not a SRigL Studio checkpoint or corrupt");
+    }
+    try {
+        torch::Tensor t;
+        archive.read("config", t);
+        RunConfig saved = configFromJson(tensorText(t));
+        for (const char* key : kStructuralKeys) {
+            if (configValue(saved, key) != configValue(s.config, key))
+                throw CheckpointError("checkpoint '" + path + "' was written with " + key + "=" +
+                                      configValue(saved, key) + ", this run has " + key + "=" +
+                                      configValue(s.config, key));
+        }
+        torch::NoGradGuard noGrad;
+        for (auto& p : s.model->named_parameters()) {
+            archive.read("model." + p.key(), t);
+            p.value().copy_(t);
+        }
+        for (auto& b : s.model->named_buffers()) {
+            archive.read("model." + b.key(), t, true);
+            b.value().copy_(t);
+        }
+        s.optimizer->load(archive);
+        for (size_t i = 0; i < s.layers.size(); ++i) {
+            auto& st = s.layers[i];
+            st.layer->syncMaskFactor();
+            if (st.gradSum.defined()) {
+                archive.read("grad_sum." + std::to_string(i), t, true);
+                st.gradSum.copy_(t);
+            }
+            archive.read("layer_k." + std::to_string(i), t);
+            st.last.k = t.item<int64_t>();
+        }
+        archive.read("scalars", t);
+        auto sc = t.to(torch::kDouble).contiguous();
+        const double* v = sc.data_ptr<double>();
+        s.step = static_cast<int64_t>(v[0]);
+        s.trainSeconds = v[1];
+        s.updateSeconds = v[2];
+        s.updates = static_cast<int64_t>(v[3]);
+        s.lastEpochLoss = v[4];
+        s.lastEpochAccuracy = v[5];
+        s.epochSamples = static_cast<int64_t>(v[6]);
+        archive.read("epoch_sums", t);
+        s.epochLoss.copy_(t[0]);
+        s.epochCorrect.copy_(t[1]);
+        archive.read("torch_rng", t);
+        at::Generator defaultGen = at::detail::getDefaultCPUGenerator();
+        defaultGen.set_state(t);
+    } catch (const CheckpointError&) {
+        throw;
+    } catch (const std::exception& e) {
+        throw CheckpointError("checkpoint '" + path + "' does not match this run: " + std::string(e.what()).substr(0, 300));
+    }
+    if (s.step > s.totalSteps)
+        throw CheckpointError("checkpoint '" + path + "' is at step " + std::to_string(s.step) +
+                              ", beyond this run's " + std::to_string(s.totalSteps) + " steps");
+}
+
+} // namespace srigl
+
+namespace srigl {
+
+RunConfig readCheckpointConfig(const std::string& path) {
+    torch::serialize::InputArchive archive;
+    try {
+        archive.load_from(path);
+        torch::Tensor t;
+        archive.read("config", t);
+        return configFromJson(tensorText(t));
+    } catch (const ConfigError&) {
+        throw;
+    } catch (const std::exception&) {
+        throw CheckpointError("cannot read checkpoint '" + path + "': missing, not a SRigL Studio checkpoint or corrupt");
+    }
+}
+
+} // namespace srigl

@@ -1,0 +1,49 @@
+// SGD (momentum, Nesterov, weight decay) and AdamW with optimizer state that can be masked.
+// Our own small implementations: the trainer must reach and mask every state tensor, and
+// LibTorch's optimizer state layout differs between 1.13 and 2.x.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace srigl {
+
+struct OptimizerSettings {
+    std::string kind = "sgd"; // sgd | adamw
+    double momentum = 0.9;
+    bool nesterov = true;
+    double weightDecay = 5e-4;
+    double beta1 = 0.9;
+    double beta2 = 0.999;
+    double eps = 1e-8;
+};
+
+class Optimizer {
+public:
+    Optimizer(std::vector<torch::Tensor> params, OptimizerSettings settings);
+
+    void zeroGrad();
+    void step(double lr);
+    // Zeroes the state of parameter `index` where mask is false (grown connections start fresh,
+    // dropped ones forget their momentum).
+    void maskState(size_t index, const torch::Tensor& maskFactor);
+    const std::vector<torch::Tensor>& params() const { return params_; }
+    int64_t stepCount() const { return steps_; }
+    // All state tensors of one parameter (momentum; or exp_avg and exp_avg_sq); for tests.
+    std::vector<torch::Tensor> state(size_t index) const;
+
+    void save(torch::serialize::OutputArchive& archive) const;
+    void load(torch::serialize::InputArchive& archive);
+
+private:
+    std::vector<torch::Tensor> params_;
+    OptimizerSettings settings_;
+    std::vector<torch::Tensor> first_;  // SGD momentum buffer / Adam exp_avg
+    std::vector<torch::Tensor> second_; // Adam exp_avg_sq
+    int64_t steps_ = 0;
+};
+
+} // namespace srigl

@@ -1,0 +1,457 @@
+// The training loop: dense ops on masked weights, masked gradients and optimizer state, mask updates
+// on schedule, evaluation, checkpoints (shared/spec/srigl.md, "Shared machinery").
+#include "engine/training/trainer_internals.hpp"
+
+#include "engine/errors.hpp"
+#include "engine/runtime/threading.hpp"
+#include "engine/sparsity/mask_update.hpp"
+#include "engine/sparsity/sparsity_distribution.hpp"
+#include "engine/training/loss.hpp"
+
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <cmath>
+#include <cstdio>
+#include <sstream>
+
+namespace srigl {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double secondsSince(Clock::time_point t) {
+    return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+// Independent random streams derived from (seed, purpose, step): a resumed run draws exactly
+// what the uninterrupted run drew, without saving generator state.
+torch::Generator generatorFor(uint64_t seed, uint64_t purpose, uint64_t step = 0) {
+    uint64_t x = seed * 0x9E3779B97F4A7C15ull ^ (purpose + 0x632BE59BD9B4E019ull) * 0xBF58476D1CE4E5B9ull ^
+                 (step + 1) * 0x94D049BB133111EBull;
+    x ^= x >> 31;
+    return at::make_generator<at::CPUGeneratorImpl>(x);
+}
+
+enum Purpose : uint64_t { MaskInit = 1, WeightInit = 2, SetGrowth = 3, ModelInit = 4 };
+
+bool isDynamic(const std::string& method) { return method == "set" || method == "rigl" || method == "srigl"; }
+
+InputShape inputShapeFor(const std::string& dataset) {
+    if (dataset == "cifar10") return InputShape{3, 32, 32, 10};
+    return InputShape{1, 28, 28, 10};
+}
+
+struct Planned {
+    std::vector<LayerShape> shapes;
+    std::vector<double> densities;
+};
+
+Planned planLayers(const RunConfig& c, SparseModelImpl& model) {
+    Planned p;
+    for (const auto& l : model.sparseLayers())
+        p.shapes.push_back(LayerShape{l.name, l.layer->weight.sizes().vec()});
+    const double sparsity = c.method == "dense" ? 0.0 : c.sparsity;
+    p.densities = layerDensities(p.shapes, sparsity,
+                                 DistributionOptions{parseDistribution(c.distribution), c.dense_first, c.dense_last});
+    for (size_t i = 0; i < p.shapes.size(); ++i) {
+        if (p.densities[i] >= 1.0) continue;
+        const auto& s = p.shapes[i];
+        const int64_t budget = layerBudget(s, p.densities[i]);
+        const int64_t k = budget / s.outFeatures();
+        const bool tooSparse = c.method == "srigl" ? k < 1 : budget < 1;
+        if (tooSparse) {
+            std::ostringstream msg;
+            msg << "layer " << s.name << " (" << s.outFeatures() << " neurons x fan-in " << s.fanIn()
+                << ") would keep k = " << k << " connections per neuron (" << budget << " weights at density "
+                << p.densities[i] << "); lower the sparsity, use distribution=erk or set dense_first/dense_last";
+            throw ConfigError("sparsity", msg.str());
+        }
+    }
+    return p;
+}
+
+} // namespace
+
+std::string toString(TrainingStatus status) {
+    switch (status) {
+    case TrainingStatus::Finished: return "finished";
+    case TrainingStatus::Stopped: return "stopped";
+    case TrainingStatus::Diverged: return "diverged";
+    }
+    return "unknown";
+}
+
+LayerUpdateStats describeMask(const std::string& name, const torch::Tensor& mask) {
+    LayerUpdateStats s;
+    s.name = name;
+    s.shape = mask.sizes().vec();
+    auto m = mask.view({mask.size(0), -1});
+    s.outFeatures = m.size(0);
+    s.fanIn = m.size(1);
+    auto counts = m.sum(1).to(torch::kCPU);
+    const int64_t nnz = counts.sum().item<int64_t>();
+    s.sparsity = 1.0 - static_cast<double>(nnz) / static_cast<double>(m.numel());
+    auto alive = counts > 0;
+    s.active = alive.sum().item<int64_t>();
+    s.ablated = s.outFeatures - s.active;
+    if (s.active > 0) {
+        auto activeCounts = counts.masked_select(alive);
+        s.fanInMin = activeCounts.min().item<int64_t>();
+        s.fanInMax = activeCounts.max().item<int64_t>();
+    }
+    return s;
+}
+
+std::vector<LayerPlan> planRun(const RunConfig& config) {
+    validateConfig(config);
+    torch::NoGradGuard noGrad;
+    auto model = buildModel(config.model, config.hidden, inputShapeFor(config.dataset));
+    Planned p = planLayers(config, *model);
+    std::vector<LayerPlan> out;
+    for (size_t i = 0; i < p.shapes.size(); ++i) {
+        LayerPlan lp;
+        lp.name = p.shapes[i].name;
+        lp.shape = p.shapes[i].dims;
+        lp.density = p.densities[i];
+        lp.budget = layerBudget(p.shapes[i], p.densities[i]);
+        lp.k = lp.budget / p.shapes[i].outFeatures();
+        out.push_back(lp);
+    }
+    return out;
+}
+
+Trainer::Trainer(const RunConfig& config, TrainingObserver* observer) : impl_(std::make_unique<Impl>()) {
+    Impl& s = *impl_;
+    s.config = config;
+    s.observer = observer;
+    validateConfig(config);
+    if (config.device == "cuda") {
+        if (!torch::cuda::is_available())
+            throw ConfigError("device", "cuda requested, but this LibTorch build has no CUDA or no GPU is visible");
+        s.device = torch::Device(torch::kCUDA);
+    }
+    configureThreads(static_cast<int>(config.threads));
+
+    s.data = loadDataset(config.dataset, config.data_dir, config.seed, config.synthetic_train, config.synthetic_test);
+    if (config.batch_size > s.data.train.size())
+        throw ConfigError("batch_size", "batch size " + std::to_string(config.batch_size) +
+                                            " is larger than the training split (" +
+                                            std::to_string(s.data.train.size()) + " images)");
+    s.sampler = std::make_unique<BatchSampler>(s.data, config.batch_size, config.seed);
+    s.stepsPerEpoch = s.sampler->batchesPerEpoch();
+    s.totalSteps = config.epochs * s.stepsPerEpoch;
+    if (config.max_steps > 0) s.totalSteps = std::min(s.totalSteps, config.max_steps);
+
+    // Model: default init from a seeded global generator, then sparse init of the sparse layers.
+    torch::manual_seed(config.seed);
+    InputShape shape{s.data.channels, s.data.height, s.data.width, s.data.numClasses};
+    s.model = buildModel(config.model, config.hidden, shape);
+    Planned plan = planLayers(config, *s.model);
+
+    std::vector<torch::Tensor> params;
+    for (auto& p : s.model->parameters()) params.push_back(p);
+    auto named = s.model->sparseLayers();
+    torch::Generator maskGen = generatorFor(config.seed, MaskInit);
+    torch::Generator weightGen = generatorFor(config.seed, WeightInit);
+    {
+        torch::NoGradGuard noGrad;
+        for (size_t i = 0; i < named.size(); ++i) {
+            SparseLayerState st;
+            st.name = named[i].name;
+            st.layer = named[i].layer;
+            st.density = plan.densities[i];
+            st.budget = layerBudget(plan.shapes[i], st.density);
+            st.isLast = i + 1 == named.size();
+            st.dynamic = isDynamic(config.method) && st.density < 1.0;
+            for (size_t j = 0; j < params.size(); ++j)
+                if (params[j].unsafeGetTensorImpl() == st.layer->weight.unsafeGetTensorImpl()) st.paramIndex = j;
+
+            const int64_t out = st.layer->outFeatures(), fanIn = st.layer->fanIn();
+            torch::Tensor mask;
+            if (st.density >= 1.0) mask = torch::ones({out, fanIn}, torch::kBool);
+            else if (config.method == "srigl") mask = constantFanInMask(out, fanIn, st.budget / out, maskGen);
+            else mask = unstructuredMask(out, fanIn, st.budget, maskGen);
+            st.layer->setMask(mask);
+            // Sparse initialisation: N(0, 2 / fan_in of the neuron), i.e. std = sqrt(2 / k).
+            auto rowFanIn = mask.sum(1, /*keepdim=*/true).clamp_min(1).to(torch::kFloat);
+            auto w = torch::randn({out, fanIn}, weightGen, torch::kFloat) * (2.0 / rowFanIn).sqrt() * mask;
+            st.layer->weight.copy_(w.view(st.layer->weight.sizes()));
+            st.last = describeMask(st.name, mask);
+            st.last.k = config.method == "srigl" && st.density < 1.0 ? st.budget / out : 0;
+            s.layers.push_back(std::move(st));
+        }
+    }
+    s.model->to(s.device);
+    for (auto& st : s.layers) {
+        st.layer->syncMaskFactor();
+        if (st.dynamic) st.gradSum = torch::zeros_like(st.layer->weightMatrix());
+    }
+    params.clear();
+    for (auto& p : s.model->parameters()) params.push_back(p);
+
+    OptimizerSettings os;
+    os.kind = config.optimizer;
+    os.momentum = config.momentum;
+    os.nesterov = config.nesterov;
+    os.weightDecay = config.weight_decay;
+    os.beta1 = config.beta1;
+    os.beta2 = config.beta2;
+    os.eps = config.adam_eps;
+    s.optimizer = std::make_unique<Optimizer>(params, os);
+    std::vector<int64_t> milestones;
+    if (config.lr_schedule == "step") milestones = parseIntList("lr_milestones", config.lr_milestones);
+    s.lr = std::make_unique<LrSchedule>(config.lr_schedule, config.lr, s.stepsPerEpoch, s.totalSteps, milestones,
+                                        config.lr_gamma, config.warmup_epochs);
+    s.schedule = std::make_unique<UpdateSchedule>(config.delta_t, config.alpha, config.t_end, s.totalSteps);
+
+    auto zeros = [&] { return torch::zeros({}, torch::TensorOptions().dtype(torch::kDouble).device(s.device)); };
+    s.reportLoss = zeros();
+    s.reportCorrect = zeros();
+    s.epochLoss = zeros();
+    s.epochCorrect = zeros();
+}
+
+Trainer::~Trainer() = default;
+
+const RunConfig& Trainer::config() const { return impl_->config; }
+int64_t Trainer::step() const { return impl_->step; }
+int64_t Trainer::totalSteps() const { return impl_->totalSteps; }
+int64_t Trainer::stepsPerEpoch() const { return impl_->stepsPerEpoch; }
+double Trainer::lastLoss() const { return impl_->lastLoss; }
+TrainingStatus Trainer::lastStatus() const { return impl_->status; }
+
+std::string Trainer::deviceDescription() const {
+    if (impl_->device.is_cuda()) return "cuda";
+    ThreadingInfo t = currentThreading();
+    return "cpu, " + std::to_string(t.torchThreads) + " threads, " + t.blas;
+}
+
+LayerUpdateStats Trainer::Impl::statsOf(const SparseLayerState& st) const {
+    LayerUpdateStats s = describeMask(st.name, st.layer->mask);
+    s.k = st.last.k;
+    s.pruned = st.last.pruned;
+    s.regrown = st.last.regrown;
+    s.sad = st.last.sad;
+    s.seconds = st.last.seconds;
+    return s;
+}
+
+std::vector<LayerUpdateStats> Trainer::layerStats() const {
+    std::vector<LayerUpdateStats> out;
+    for (const auto& st : impl_->layers) out.push_back(impl_->statsOf(st));
+    return out;
+}
+
+std::vector<LayerMaskSnapshot> Trainer::maskSnapshot() const {
+    std::vector<LayerMaskSnapshot> out;
+    for (const auto& st : impl_->layers) {
+        LayerMaskSnapshot snap;
+        snap.name = st.name;
+        auto m = st.layer->maskMatrix().to(torch::kCPU).contiguous();
+        snap.outFeatures = m.size(0);
+        snap.fanIn = m.size(1);
+        const bool* bits = m.data_ptr<bool>();
+        const int64_t n = m.numel();
+        snap.bits.assign(static_cast<size_t>((n + 7) / 8), 0);
+        for (int64_t i = 0; i < n; ++i)
+            if (bits[i]) snap.bits[static_cast<size_t>(i / 8)] |= static_cast<uint8_t>(1u << (i % 8));
+        auto empty = (m.sum(1) == 0).nonzero().flatten();
+        for (int64_t i = 0; i < empty.numel(); ++i) snap.ablated.push_back(empty[i].item<int64_t>());
+        out.push_back(std::move(snap));
+    }
+    return out;
+}
+
+void Trainer::Impl::maskUpdate(int64_t atStep) {
+    torch::NoGradGuard noGrad;
+    const auto start = Clock::now();
+    MaskUpdateEvent event;
+    event.step = atStep;
+    event.dropFraction = schedule->dropFraction(atStep);
+    for (auto& st : layers) {
+        if (!st.dynamic) continue;
+        const auto layerStart = Clock::now();
+        auto w = st.layer->weightMatrix();
+        auto m = st.layer->maskMatrix();
+        MaskUpdateResult r;
+        if (config.method == "srigl") {
+            SriglParams p;
+            p.budget = st.budget;
+            p.gammaSal = config.gamma_sal;
+            p.allowAblation = !st.isLast; // the output layer is never ablated
+            r = sriglUpdate(w, m, st.gradSum, event.dropFraction, p);
+        } else if (config.method == "rigl") {
+            r = riglUpdate(w, m, st.gradSum, event.dropFraction);
+        } else {
+            torch::Generator gen = generatorFor(config.seed, SetGrowth, static_cast<uint64_t>(atStep) * 1024 + (&st - layers.data()));
+            r = setUpdate(w, m, event.dropFraction, gen);
+        }
+        st.layer->setMask(r.mask);
+        // Dropped weights become zero; grown ones are zero already (they were inactive), and a
+        // connection dropped and regrown in the same update keeps its value.
+        st.layer->applyMask();
+        optimizer->maskState(st.paramIndex, st.layer->maskFactor());
+        st.gradSum.zero_();
+        st.last.k = r.k;
+        st.last.pruned = r.pruned;
+        st.last.regrown = r.regrown;
+        st.last.sad = r.pruned + r.regrown;
+        st.last.seconds = secondsSince(layerStart);
+        event.layers.push_back(statsOf(st));
+    }
+    event.seconds = secondsSince(start);
+    updateSeconds += event.seconds;
+    ++updates;
+    if (observer) observer->onMaskUpdate(event);
+}
+
+bool Trainer::trainStep() {
+    Impl& s = *impl_;
+    if (s.step >= s.totalSteps || stopRequested_) return false;
+    const auto start = Clock::now();
+    const int64_t t = s.step + 1;
+    const int64_t epoch = (t - 1) / s.stepsPerEpoch;
+    Batch batch = s.sampler->trainBatch(epoch, (t - 1) % s.stepsPerEpoch, s.device);
+
+    s.model->train();
+    s.optimizer->zeroGrad();
+    auto logits = s.model->forward(batch.inputs);
+    auto loss = crossEntropy(logits, batch.targets, s.config.label_smoothing);
+    const double lossValue = loss.item<double>();
+    if (!std::isfinite(lossValue)) {
+        s.status = TrainingStatus::Diverged;
+        s.statusMessage = "loss became " + std::string(std::isnan(lossValue) ? "nan" : "inf") + " at step " +
+                          std::to_string(t) + "; lower lr or check the data";
+        return false;
+    }
+    loss.backward();
+
+    {
+        torch::NoGradGuard noGrad;
+        // The dense gradient is only kept for the steps just before an update.
+        if (s.schedule->accumulatesGradient(t, s.config.grad_accumulation)) {
+            for (auto& st : s.layers)
+                if (st.dynamic) st.gradSum.add_(st.layer->weight.grad().view_as(st.gradSum));
+        }
+        if (s.schedule->isUpdateStep(t) && isDynamic(s.config.method)) s.maskUpdate(t);
+        for (auto& st : s.layers)
+            if (st.density < 1.0) st.layer->weight.mutable_grad().mul_(st.layer->maskFactor());
+    }
+    s.optimizer->step(s.lr->at(t));
+    for (auto& st : s.layers)
+        if (st.density < 1.0) st.layer->applyMask();
+
+    {
+        torch::NoGradGuard noGrad;
+        auto correct = (logits.argmax(1) == batch.targets).sum().to(torch::kDouble);
+        const double n = static_cast<double>(batch.targets.size(0));
+        s.reportLoss.add_(loss.detach().to(torch::kDouble) * n);
+        s.reportCorrect.add_(correct);
+        s.epochLoss.add_(loss.detach().to(torch::kDouble) * n);
+        s.epochCorrect.add_(correct);
+        s.reportSamples += batch.targets.size(0);
+        s.epochSamples += batch.targets.size(0);
+        ++s.reportSteps;
+    }
+    s.lastLoss = lossValue;
+    s.step = t;
+    s.trainSeconds += secondsSince(start);
+
+    if (t % s.config.log_every == 0 || t == s.totalSteps) {
+        StepMetrics m;
+        m.step = t;
+        m.totalSteps = s.totalSteps;
+        m.epoch = epoch;
+        m.loss = s.reportLoss.item<double>() / static_cast<double>(s.reportSamples);
+        m.accuracy = s.reportCorrect.item<double>() / static_cast<double>(s.reportSamples);
+        m.lr = s.lr->at(t);
+        const double dt = secondsSince(s.reportStart);
+        m.samplesPerSecond = dt > 0 ? static_cast<double>(s.reportSamples) / dt : 0.0;
+        m.elapsedSeconds = s.trainSeconds;
+        s.reportLoss.zero_();
+        s.reportCorrect.zero_();
+        s.reportSamples = 0;
+        s.reportSteps = 0;
+        s.reportStart = Clock::now();
+        if (s.observer) s.observer->onStep(m);
+    }
+    const bool epochEnd = t % s.stepsPerEpoch == 0 || t == s.totalSteps;
+    if (epochEnd) {
+        s.lastEpochLoss = s.epochLoss.item<double>() / static_cast<double>(std::max<int64_t>(1, s.epochSamples));
+        s.lastEpochAccuracy = s.epochCorrect.item<double>() / static_cast<double>(std::max<int64_t>(1, s.epochSamples));
+        s.epochLoss.zero_();
+        s.epochCorrect.zero_();
+        s.epochSamples = 0;
+    }
+    const bool evalNow = s.config.eval_every > 0 ? (t % s.config.eval_every == 0 || t == s.totalSteps) : epochEnd;
+    if (evalNow) evaluate();
+    if (s.config.checkpoint_every > 0 && t % s.config.checkpoint_every == 0 && t < s.totalSteps) {
+        saveCheckpoint(s.config.checkpoint);
+        if (s.observer) s.observer->onCheckpoint(t, s.config.checkpoint);
+    }
+    return true;
+}
+
+EvalMetrics Trainer::evaluate() {
+    Impl& s = *impl_;
+    torch::NoGradGuard noGrad;
+    s.model->eval();
+    double lossSum = 0.0, correct = 0.0;
+    int64_t seen = 0;
+    for (int64_t b = 0; b < s.sampler->testBatches(); ++b) {
+        Batch batch = s.sampler->testBatch(b, s.device);
+        auto logits = s.model->forward(batch.inputs);
+        const int64_t n = batch.targets.size(0);
+        lossSum += torch::nn::functional::cross_entropy(logits, batch.targets).item<double>() * static_cast<double>(n);
+        correct += (logits.argmax(1) == batch.targets).sum().item<double>();
+        seen += n;
+    }
+    EvalMetrics m;
+    m.step = s.step;
+    m.epoch = s.stepsPerEpoch ? (std::max<int64_t>(1, s.step) - 1) / s.stepsPerEpoch : 0;
+    m.testLoss = seen ? lossSum / static_cast<double>(seen) : 0.0;
+    m.testAccuracy = seen ? correct / static_cast<double>(seen) : 0.0;
+    s.lastEval = m;
+    if (s.observer) s.observer->onEvaluation(m);
+    return m;
+}
+
+TrainingSummary Trainer::run() {
+    Impl& s = *impl_;
+    if (s.observer) s.observer->onStart(layerStats(), s.totalSteps);
+    s.reportStart = Clock::now();
+    const int64_t firstStep = s.step;
+    const double secondsBefore = s.trainSeconds;
+    s.status = TrainingStatus::Finished;
+    while (trainStep()) {
+    }
+    TrainingSummary sum;
+    if (s.status == TrainingStatus::Diverged) {
+        sum.status = TrainingStatus::Diverged;
+        sum.message = s.statusMessage;
+    } else if (s.step < s.totalSteps) {
+        s.status = TrainingStatus::Stopped;
+        sum.status = TrainingStatus::Stopped;
+        sum.message = "stopped at step " + std::to_string(s.step) + " of " + std::to_string(s.totalSteps);
+    }
+    if (!s.config.checkpoint.empty() && s.status != TrainingStatus::Diverged) {
+        saveCheckpoint(s.config.checkpoint);
+        if (s.observer) s.observer->onCheckpoint(s.step, s.config.checkpoint);
+    }
+    if (!s.lastEval || s.lastEval->step != s.step) evaluate();
+    sum.steps = s.step;
+    sum.seconds = s.trainSeconds;
+    sum.updateSeconds = s.updateSeconds;
+    sum.updates = s.updates;
+    sum.trainLoss = s.lastEpochLoss;
+    sum.trainAccuracy = s.lastEpochAccuracy;
+    sum.testLoss = s.lastEval->testLoss;
+    sum.testAccuracy = s.lastEval->testAccuracy;
+    const double dt = s.trainSeconds - secondsBefore;
+    sum.samplesPerSecond = dt > 0 ? static_cast<double>((s.step - firstStep) * s.config.batch_size) / dt : 0.0;
+    sum.layers = layerStats();
+    if (s.observer) s.observer->onFinished(sum);
+    return sum;
+}
+
+} // namespace srigl

@@ -1,0 +1,75 @@
+// The training loop of one run: data, model, masks, optimizer, schedules, checkpoints. Public API
+// in plain C++ types (no Torch), so sessions and the Studio can drive it without Torch headers.
+#pragma once
+
+#include "engine/config/run_config.hpp"
+#include "engine/training/training_observer.hpp"
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace srigl {
+
+// What a config will train, known before any data is loaded: one entry per sparse layer.
+struct LayerPlan {
+    std::string name;
+    std::vector<int64_t> shape;
+    double density = 1.0;
+    int64_t budget = 0; // weights the layer may keep
+    int64_t k = 0;      // initial fan-in per neuron (SRigL), else budget / out rounded down
+};
+
+// Validates the config and the model's layer shapes (k >= 1 for every sparse layer, etc.) without
+// loading data; throws ConfigError naming the key. The Studio's form calls this on every edit.
+std::vector<LayerPlan> planRun(const RunConfig& config);
+
+class Trainer {
+public:
+    // Validates everything (config, device, data files, model shapes) and builds the run at step 0.
+    // Throws ConfigError or DataError with a message that names the key or file.
+    explicit Trainer(const RunConfig& config, TrainingObserver* observer = nullptr);
+    ~Trainer();
+    Trainer(const Trainer&) = delete;
+    Trainer& operator=(const Trainer&) = delete;
+
+    // Continues a run from a checkpoint written by saveCheckpoint for the same config (structural
+    // keys must match; throws CheckpointError otherwise).
+    void loadCheckpoint(const std::string& path);
+    // Writes atomically (temporary file, then rename): a crash never leaves half a checkpoint.
+    void saveCheckpoint(const std::string& path) const;
+
+    // Trains until the last step, a stop request or a non-finite loss.
+    TrainingSummary run();
+    // One optimizer step (with a mask update when the schedule says so). False when training is
+    // over or the loss became non-finite (see lastStatus()).
+    bool trainStep();
+    EvalMetrics evaluate();
+    void requestStop() { stopRequested_ = true; }
+
+    const RunConfig& config() const;
+    int64_t step() const;
+    int64_t totalSteps() const;
+    int64_t stepsPerEpoch() const;
+    double lastLoss() const; // loss of the most recent step
+    TrainingStatus lastStatus() const;
+    std::vector<LayerUpdateStats> layerStats() const;
+    std::vector<LayerMaskSnapshot> maskSnapshot() const;
+    std::string deviceDescription() const;
+
+    // For tests and tools that need the torch objects; defined in trainer_internals.hpp.
+    struct Impl;
+    Impl& internals() { return *impl_; }
+
+private:
+    std::unique_ptr<Impl> impl_;
+    std::atomic<bool> stopRequested_{false};
+};
+
+} // namespace srigl
+
+namespace srigl {
+// The config stored in a checkpoint (to resume a run without its original config file).
+RunConfig readCheckpointConfig(const std::string& path);
+} // namespace srigl

@@ -1,0 +1,67 @@
+// The trainer's torch-level state, for the trainer itself and for tests that check invariants
+// (masks, optimizer state) directly. Not for UI code.
+#pragma once
+
+#include "engine/data/batch_sampler.hpp"
+#include "engine/data/dataset.hpp"
+#include "engine/models/sparse_model.hpp"
+#include "engine/sparsity/update_schedule.hpp"
+#include "engine/training/lr_schedule.hpp"
+#include "engine/training/optimizer.hpp"
+#include "engine/training/trainer.hpp"
+
+#include <chrono>
+#include <optional>
+
+namespace srigl {
+
+struct SparseLayerState {
+    std::string name;
+    SparseLayer* layer = nullptr;
+    size_t paramIndex = 0; // index of the weight in the optimizer's parameter list
+    double density = 1.0;
+    int64_t budget = 0;
+    bool isLast = false;
+    bool dynamic = false;   // mask changes during training
+    torch::Tensor gradSum;  // dense gradient summed over the accumulation window (dynamic only)
+    LayerUpdateStats last;  // statistics of the latest update
+};
+
+struct Trainer::Impl {
+    RunConfig config;
+    TrainingObserver* observer = nullptr;
+    torch::Device device{torch::kCPU};
+    Dataset data;
+    std::unique_ptr<BatchSampler> sampler;
+    std::shared_ptr<SparseModelImpl> model;
+    std::vector<SparseLayerState> layers;
+    std::unique_ptr<Optimizer> optimizer;
+    std::unique_ptr<LrSchedule> lr;
+    std::unique_ptr<UpdateSchedule> schedule;
+
+    int64_t step = 0;
+    int64_t totalSteps = 0;
+    int64_t stepsPerEpoch = 0;
+    double lastLoss = 0.0;
+    TrainingStatus status = TrainingStatus::Finished;
+    std::string statusMessage;
+
+    // Running sums since the last report / over the current epoch (on the device: no sync per step).
+    torch::Tensor reportLoss, reportCorrect, epochLoss, epochCorrect;
+    int64_t reportSamples = 0, epochSamples = 0, reportSteps = 0;
+    double lastEpochLoss = 0.0, lastEpochAccuracy = 0.0;
+
+    double trainSeconds = 0.0;  // accumulated over resumes
+    double updateSeconds = 0.0;
+    int64_t updates = 0;
+    std::optional<EvalMetrics> lastEval;
+    std::chrono::steady_clock::time_point reportStart;
+
+    void maskUpdate(int64_t atStep);
+    LayerUpdateStats statsOf(const SparseLayerState& state) const;
+};
+
+// Statistics of a mask: sparsity, active/ablated neurons, fan-in range of active neurons.
+LayerUpdateStats describeMask(const std::string& name, const torch::Tensor& mask);
+
+} // namespace srigl

@@ -1,0 +1,93 @@
+// What the trainer reports while it runs, in plain C++ types (no Torch), so that sessions, the CLI
+// and the Studio can listen without including Torch headers.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace srigl {
+
+struct StepMetrics {
+    int64_t step = 0; // optimizer steps done
+    int64_t totalSteps = 0;
+    int64_t epoch = 0; // 0-based epoch of this step
+    double loss = 0.0; // mean training loss over the steps since the last report
+    double accuracy = 0.0; // training accuracy over the same steps
+    double lr = 0.0;
+    double samplesPerSecond = 0.0;
+    double elapsedSeconds = 0.0;
+};
+
+struct EvalMetrics {
+    int64_t step = 0;
+    int64_t epoch = 0;
+    double testLoss = 0.0;
+    double testAccuracy = 0.0;
+};
+
+// One sparse layer after a mask update (or at the start of training).
+struct LayerUpdateStats {
+    std::string name;
+    std::vector<int64_t> shape; // weight shape
+    int64_t outFeatures = 0;
+    int64_t fanIn = 0;
+    double sparsity = 0.0; // fraction of zero mask entries
+    int64_t k = 0;         // SRigL connections per active neuron; 0 for unstructured methods
+    int64_t active = 0;    // neurons with connections
+    int64_t ablated = 0;   // neurons without connections
+    int64_t pruned = 0;
+    int64_t regrown = 0;
+    int64_t sad = 0;     // entries of the mask that changed (structural difference)
+    int64_t fanInMin = 0; // over active neurons
+    int64_t fanInMax = 0;
+    double seconds = 0.0;
+};
+
+struct MaskUpdateEvent {
+    int64_t step = 0;
+    double dropFraction = 0.0;
+    double seconds = 0.0;
+    std::vector<LayerUpdateStats> layers;
+};
+
+// The mask of one layer as packed bits (row-major [out, fan_in], bit i of byte i/8 is entry i),
+// with the ablated neurons: what the mask inspector and the store need.
+struct LayerMaskSnapshot {
+    std::string name;
+    int64_t outFeatures = 0;
+    int64_t fanIn = 0;
+    std::vector<uint8_t> bits;
+    std::vector<int64_t> ablated;
+};
+
+enum class TrainingStatus { Finished, Stopped, Diverged };
+std::string toString(TrainingStatus status);
+
+struct TrainingSummary {
+    TrainingStatus status = TrainingStatus::Finished;
+    std::string message;
+    int64_t steps = 0;
+    double seconds = 0.0;
+    double updateSeconds = 0.0; // total time spent in mask updates
+    int64_t updates = 0;
+    double trainLoss = 0.0; // mean over the last epoch's steps (or fewer)
+    double trainAccuracy = 0.0;
+    double testLoss = 0.0;
+    double testAccuracy = 0.0;
+    double samplesPerSecond = 0.0;
+    std::vector<LayerUpdateStats> layers;
+};
+
+class TrainingObserver {
+public:
+    virtual ~TrainingObserver() = default;
+    virtual void onStart(const std::vector<LayerUpdateStats>& layers, int64_t totalSteps) {}
+    virtual void onStep(const StepMetrics& metrics) {}
+    virtual void onMaskUpdate(const MaskUpdateEvent& event) {}
+    virtual void onEvaluation(const EvalMetrics& metrics) {}
+    virtual void onCheckpoint(int64_t step, const std::string& path) {}
+    virtual void onFinished(const TrainingSummary& summary) {}
+};
+
+} // namespace srigl

@@ -1,0 +1,1 @@
+// Anchor translation unit for the test suites' shared precompiled header.
