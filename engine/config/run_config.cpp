@@ -191,7 +191,7 @@ void applyOverride(RunConfig& config, const std::string& assignment) {
         value = text;
     } else if (f.key.type == "bool") {
         std::string t = text;
-        std::transform(t.begin(), t.end(), t.begin(), ::tolower);
+        std::transform(t.begin(), t.end(), t.begin(), [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
         if (t == "true" || t == "1" || t == "yes" || t == "on") value = true;
         else if (t == "false" || t == "0" || t == "no" || t == "off") value = false;
         else throw ConfigError(key, "expected true or false, got '" + text + "'");

@@ -19,6 +19,17 @@ struct GzCloser {
     void operator()(gzFile_s* f) const { gzclose(f); }
 };
 
+// zlib's error text, without the "path: " prefix it adds, since our message starts with the path.
+std::string gzMessage(gzFile_s* file, const std::string& path)
+{
+    int code = Z_OK;
+    const char* what = gzerror(file, &code);
+    std::string text = what ? what : "";
+    if (text.compare(0, path.size() + 2, path + ": ") == 0)
+        text.erase(0, path.size() + 2);
+    return text.empty() ? "read error" : text;
+}
+
 } // namespace
 
 std::vector<uint8_t> readFileBytes(const std::string& path)
@@ -47,9 +58,7 @@ std::vector<uint8_t> readFileBytes(const std::string& path)
         bytes.resize(used + kChunk);
         const int got = gzread(file.get(), bytes.data() + used, kChunk);
         if (got < 0) {
-            int code = 0;
-            const char* what = gzerror(file.get(), &code);
-            throw DataError(path + ": corrupt compressed data: " + (what ? what : "read error"));
+                        throw DataError(path + ": corrupt compressed data: " + gzMessage(file.get(), path));
         }
         bytes.resize(used + static_cast<size_t>(got));
         if (got == 0)
@@ -57,9 +66,9 @@ std::vector<uint8_t> readFileBytes(const std::string& path)
     }
     // gzread stops quietly at a cut-off gzip stream; gzerror then reports the premature end.
     int code = Z_OK;
-    const char* what = gzerror(file.get(), &code);
+    gzerror(file.get(), &code);
     if (code != Z_OK && code != Z_STREAM_END)
-        throw DataError(path + ": corrupt compressed data: " + (what ? what : "read error"));
+        throw DataError(path + ": corrupt compressed data: " + gzMessage(file.get(), path));
     return bytes;
 }
 

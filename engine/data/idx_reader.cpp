@@ -49,8 +49,22 @@ void checkSize(const std::string& path, uint64_t expected, uint64_t found)
                         " bytes, found " + std::to_string(found));
 }
 
-// The first candidate that exists, or a DataError listing what was looked for.
-std::string findFile(const std::string& dataDir, const std::string& name)
+void checkHeader(const std::string& path, const std::vector<uint8_t>& bytes, uint32_t magic, const char* kind,
+                 uint64_t headerBytes)
+{
+    const auto truncated = [&] {
+        return DataError(path + ": truncated: expected at least " + std::to_string(headerBytes) +
+                         " header bytes, found " + std::to_string(bytes.size()));
+    };
+    if (bytes.size() < 4)
+        throw truncated();
+    checkMagic(path, bigEndian32(bytes.data()), magic, kind);
+    if (bytes.size() < headerBytes)
+        throw truncated();
+}
+
+// The first candidate that exists, or "" after adding what was looked for to `missing`.
+std::string findFile(const std::string& dataDir, const std::string& name, std::string& missing)
 {
     const std::string plain = dataDir + "/" + name;
     const std::string gz = plain + ".gz";
@@ -58,7 +72,8 @@ std::string findFile(const std::string& dataDir, const std::string& name)
         return plain;
     if (isRegularFile(gz))
         return gz;
-    throw DataError(dataDir + ": missing " + name + " (looked for " + plain + " and " + gz + ")");
+    missing += (missing.empty() ? "" : "; ") + name + " (looked for " + plain + " and " + gz + ")";
+    return {};
 }
 
 } // namespace
@@ -67,10 +82,8 @@ torch::Tensor readIdxImages(const std::string& path)
 {
     const std::vector<uint8_t> bytes = readFileBytes(path);
     constexpr uint64_t kHeader = 16;
-    if (bytes.size() < kHeader)
-        throw DataError(path + ": truncated: expected at least " + std::to_string(kHeader) +
-                        " header bytes, found " + std::to_string(bytes.size()));
-    checkMagic(path, bigEndian32(bytes.data()), kImageMagic, "image");
+    // Magic first: a wrong kind of file is a clearer diagnosis than a short header.
+    checkHeader(path, bytes, kImageMagic, "image", kHeader);
     const uint32_t count = bigEndian32(bytes.data() + 4);
     const uint32_t rows = bigEndian32(bytes.data() + 8);
     const uint32_t cols = bigEndian32(bytes.data() + 12);
@@ -90,10 +103,7 @@ torch::Tensor readIdxLabels(const std::string& path)
 {
     const std::vector<uint8_t> bytes = readFileBytes(path);
     constexpr uint64_t kHeader = 8;
-    if (bytes.size() < kHeader)
-        throw DataError(path + ": truncated: expected at least " + std::to_string(kHeader) +
-                        " header bytes, found " + std::to_string(bytes.size()));
-    checkMagic(path, bigEndian32(bytes.data()), kLabelMagic, "label");
+    checkHeader(path, bytes, kLabelMagic, "label", kHeader);
     const uint32_t count = bigEndian32(bytes.data() + 4);
     if (count == 0)
         throw DataError(path + ": holds no labels");
@@ -118,8 +128,12 @@ DatasetSplit readIdxSplit(const std::string& dataDir, const std::string& prefix)
     if (!isDirectory(dataDir))
         throw DataError(dataDir + ": data directory does not exist (looked for " + imageName +
                         "[.gz] and " + labelName + "[.gz] in it)");
-    const std::string imagePath = findFile(dataDir, imageName);
-    const std::string labelPath = findFile(dataDir, labelName);
+    // Both looked up before either is read, so one message names every missing file.
+    std::string missing;
+    const std::string imagePath = findFile(dataDir, imageName, missing);
+    const std::string labelPath = findFile(dataDir, labelName, missing);
+    if (!missing.empty())
+        throw DataError(dataDir + ": missing " + missing);
 
     DatasetSplit split;
     split.images = readIdxImages(imagePath);

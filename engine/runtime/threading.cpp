@@ -30,7 +30,7 @@ ThreadingInfo currentThreading() {
     ThreadingInfo info;
     info.torchThreads = torch::get_num_threads();
     if (auto get = blasSymbol<GetThreads>("openblas_get_num_threads")) info.blasThreads = get();
-    if (auto cfg = blasSymbol<GetConfig>("openblas_get_config")) info.blas = std::string("OpenBLAS ") + cfg();
+    if (auto cfg = blasSymbol<GetConfig>("openblas_get_config")) info.blas = cfg();
     else info.blas = "unknown (not OpenBLAS)";
     const char* policy = std::getenv("OMP_WAIT_POLICY");
     info.ompWaitPolicy = policy ? policy : "unset";

@@ -29,6 +29,14 @@ const char* kStructuralKeys[] = {"model", "hidden", "dataset", "synthetic_train"
                                  "sparsity", "distribution", "dense_first", "dense_last", "batch_size",
                                  "optimizer", "seed"};
 
+// A fresh tensor per read: InputArchive::read into a defined tensor re-points that tensor with
+// set_, which silently reinterprets the storage when the dtypes differ.
+torch::Tensor readTensor(torch::serialize::InputArchive& archive, const std::string& key, bool buffer = false) {
+    torch::Tensor t;
+    archive.read(key, t, buffer);
+    return t;
+}
+
 } // namespace
 
 void Trainer::saveCheckpoint(const std::string& path) const {
@@ -74,8 +82,7 @@ void Trainer::loadCheckpoint(const std::string& path) {
         throw CheckpointError("cannot read checkpoint '" + path + "': not a SRigL Studio checkpoint or corrupt");
     }
     try {
-        torch::Tensor t;
-        archive.read("config", t);
+        torch::Tensor t = readTensor(archive, "config");
         RunConfig saved = configFromJson(tensorText(t));
         for (const char* key : kStructuralKeys) {
             if (configValue(saved, key) != configValue(s.config, key))
@@ -85,26 +92,21 @@ void Trainer::loadCheckpoint(const std::string& path) {
         }
         torch::NoGradGuard noGrad;
         for (auto& p : s.model->named_parameters()) {
-            archive.read("model." + p.key(), t);
-            p.value().copy_(t);
+            p.value().copy_(readTensor(archive, "model." + p.key()));
         }
         for (auto& b : s.model->named_buffers()) {
-            archive.read("model." + b.key(), t, true);
-            b.value().copy_(t);
+            b.value().copy_(readTensor(archive, "model." + b.key(), true));
         }
         s.optimizer->load(archive);
         for (size_t i = 0; i < s.layers.size(); ++i) {
             auto& st = s.layers[i];
             st.layer->syncMaskFactor();
             if (st.gradSum.defined()) {
-                archive.read("grad_sum." + std::to_string(i), t, true);
-                st.gradSum.copy_(t);
+                st.gradSum.copy_(readTensor(archive, "grad_sum." + std::to_string(i), true));
             }
-            archive.read("layer_k." + std::to_string(i), t);
-            st.last.k = t.item<int64_t>();
+            st.last.k = readTensor(archive, "layer_k." + std::to_string(i)).item<int64_t>();
         }
-        archive.read("scalars", t);
-        auto sc = t.to(torch::kDouble).contiguous();
+        auto sc = readTensor(archive, "scalars").to(torch::kDouble).contiguous();
         const double* v = sc.data_ptr<double>();
         s.step = static_cast<int64_t>(v[0]);
         s.trainSeconds = v[1];
@@ -113,10 +115,10 @@ void Trainer::loadCheckpoint(const std::string& path) {
         s.lastEpochLoss = v[4];
         s.lastEpochAccuracy = v[5];
         s.epochSamples = static_cast<int64_t>(v[6]);
-        archive.read("epoch_sums", t);
+        t = readTensor(archive, "epoch_sums");
         s.epochLoss.copy_(t[0]);
         s.epochCorrect.copy_(t[1]);
-        archive.read("torch_rng", t);
+        t = readTensor(archive, "torch_rng");
         at::Generator defaultGen = at::detail::getDefaultCPUGenerator();
         defaultGen.set_state(t);
     } catch (const CheckpointError&) {
@@ -137,9 +139,7 @@ RunConfig readCheckpointConfig(const std::string& path) {
     torch::serialize::InputArchive archive;
     try {
         archive.load_from(path);
-        torch::Tensor t;
-        archive.read("config", t);
-        return configFromJson(tensorText(t));
+        return configFromJson(tensorText(readTensor(archive, "config")));
     } catch (const ConfigError&) {
         throw;
     } catch (const std::exception&) {

@@ -78,6 +78,7 @@ void Optimizer::load(torch::serialize::InputArchive& archive) {
     torch::NoGradGuard noGrad;
     torch::Tensor steps;
     archive.read("optimizer.steps", steps);
+    // Fresh tensors per read: reading into a defined tensor re-points it (set_).
     steps_ = steps.item<int64_t>();
     for (size_t i = 0; i < params_.size(); ++i) {
         torch::Tensor t;
@@ -85,8 +86,9 @@ void Optimizer::load(torch::serialize::InputArchive& archive) {
         if (!t.sizes().equals(first_[i].sizes())) throw CheckpointError("optimizer state does not match the model");
         first_[i].copy_(t);
         if (second_[i].defined()) {
-            archive.read("optimizer.second." + std::to_string(i), t, true);
-            second_[i].copy_(t);
+            torch::Tensor t2;
+            archive.read("optimizer.second." + std::to_string(i), t2, true);
+            second_[i].copy_(t2);
         }
     }
 }

@@ -1,0 +1,148 @@
+// `srigl train` as a user runs it: JSON events and summary, exit codes, clear messages.
+#include <QtTest>
+
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QProcess>
+
+namespace {
+
+const QString kSrigl = QStringLiteral(SRIGL_TEST_BINARY_DIR "/bin/srigl");
+
+struct Result {
+    int exitCode = -1;
+    QString out;
+    QString err;
+};
+
+Result runSrigl(const QStringList& args, int timeoutMs = 300000) {
+    QProcess p;
+    p.start(kSrigl, args);
+    p.closeWriteChannel();
+    if (!p.waitForFinished(timeoutMs)) {
+        p.kill();
+        p.waitForFinished();
+    }
+    return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1, QString::fromUtf8(p.readAllStandardOutput()),
+            QString::fromUtf8(p.readAllStandardError())};
+}
+
+QStringList small() {
+    return {"train", "--json", "--set", "synthetic_train=1024", "--set", "synthetic_test=256", "--set", "epochs=1",
+            "--set", "batch_size=64", "--set", "delta_t=4", "--set", "threads=1"};
+}
+
+QJsonObject lastJson(const QString& out) {
+    const auto lines = out.trimmed().split('\n');
+    return QJsonDocument::fromJson(lines.last().toUtf8()).object();
+}
+
+} // namespace
+
+class TestCliTrain : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void jsonSummaryHasContractKeys();
+    void everyLineIsJson();
+    void helpListsEveryKey();
+    void badSparsityExitsTwo();
+    void unknownKeyExitsTwo();
+    void missingDataExitsTwo();
+    void divergenceExitsThree();
+    void resumeContinuesFromCheckpoint();
+};
+
+void TestCliTrain::jsonSummaryHasContractKeys() {
+    Result r = runSrigl(small());
+    QVERIFY2(r.exitCode == 0, qPrintable(r.err));
+    QJsonObject s = lastJson(r.out);
+    QCOMPARE(s["event"].toString(), QString("summary"));
+    for (const char* key : {"test_accuracy", "train_loss", "steps", "seconds", "update_seconds", "layers"})
+        QVERIFY2(s.contains(key), key);
+    QCOMPARE(s["steps"].toInt(), 16);
+    const auto layers = s["layers"].toArray();
+    QCOMPARE(layers.size(), 3);
+    for (const auto& v : layers) {
+        const auto l = v.toObject();
+        for (const char* key : {"name", "shape", "sparsity", "fan_in_min", "fan_in_max", "active", "ablated"})
+            QVERIFY2(l.contains(key), key);
+        // SRigL: constant fan-in over active neurons.
+        QCOMPARE(l["fan_in_min"].toInt(), l["fan_in_max"].toInt());
+    }
+}
+
+void TestCliTrain::everyLineIsJson() {
+    Result r = runSrigl(small());
+    QCOMPARE(r.exitCode, 0);
+    QStringList events;
+    for (const auto& line : r.out.trimmed().split('\n')) {
+        QJsonParseError err;
+        auto doc = QJsonDocument::fromJson(line.toUtf8(), &err);
+        QVERIFY2(err.error == QJsonParseError::NoError, qPrintable(line));
+        events << doc.object()["event"].toString();
+    }
+    QVERIFY(events.contains("start"));
+    QVERIFY(events.contains("step"));
+    QVERIFY(events.contains("mask_update"));
+    QVERIFY(events.contains("eval"));
+    QCOMPARE(events.last(), QString("summary"));
+}
+
+void TestCliTrain::helpListsEveryKey() {
+    Result r = runSrigl({"train", "--help"});
+    QCOMPARE(r.exitCode, 0);
+    for (const char* key : {"model", "dataset", "data_dir", "method", "sparsity", "distribution", "gamma_sal",
+                            "delta_t", "alpha", "t_end", "epochs", "max_steps", "batch_size", "optimizer", "lr",
+                            "weight_decay", "momentum", "seed", "device", "threads"})
+        QVERIFY2(r.out.contains(QString("  %1 ").arg(key)), key);
+    QVERIFY(r.out.contains("default"));
+}
+
+void TestCliTrain::badSparsityExitsTwo() {
+    Result r = runSrigl({"train", "--set", "sparsity=1.5"});
+    QCOMPARE(r.exitCode, 2);
+    QVERIFY2(r.err.contains("sparsity"), qPrintable(r.err));
+    QVERIFY(r.out.isEmpty());
+}
+
+void TestCliTrain::unknownKeyExitsTwo() {
+    Result r = runSrigl({"train", "--set", "sparsty=0.5"});
+    QCOMPARE(r.exitCode, 2);
+    QVERIFY2(r.err.contains("sparsty"), qPrintable(r.err));
+}
+
+void TestCliTrain::missingDataExitsTwo() {
+    QTemporaryDir dir;
+    Result r = runSrigl({"train", "--set", "dataset=mnist", "--set", "data_dir=" + dir.path()});
+    QCOMPARE(r.exitCode, 2);
+    QVERIFY2(r.err.contains("train-images-idx3-ubyte"), qPrintable(r.err));
+}
+
+void TestCliTrain::divergenceExitsThree() {
+    QStringList args = small();
+    args << "--set" << "lr=1e25" << "--set" << "momentum=0";
+    Result r = runSrigl(args);
+    QCOMPARE(r.exitCode, 3);
+    QCOMPARE(lastJson(r.out)["status"].toString(), QString("diverged"));
+    QVERIFY2(r.err.contains("loss became"), qPrintable(r.err));
+}
+
+void TestCliTrain::resumeContinuesFromCheckpoint() {
+    QTemporaryDir dir;
+    const QString ckpt = dir.filePath("run.ckpt");
+    QStringList args = small();
+    args << "--set" << "max_steps=8" << "--set" << ("checkpoint=" + ckpt);
+    Result first = runSrigl(args);
+    QVERIFY2(first.exitCode == 0, qPrintable(first.err));
+    QVERIFY(QFile::exists(ckpt));
+    Result second = runSrigl({"train", "--json", "--resume", ckpt, "--set", "max_steps=12"});
+    QVERIFY2(second.exitCode == 0, qPrintable(second.err));
+    QCOMPARE(lastJson(second.out)["steps"].toInt(), 12);
+    Result missing = runSrigl({"train", "--resume", dir.filePath("nope.ckpt")});
+    QCOMPARE(missing.exitCode, 2);
+    QVERIFY(missing.err.contains("nope.ckpt"));
+}
+
+QTEST_GUILESS_MAIN(TestCliTrain)
+#include "test_cli_train.moc"
