@@ -2,14 +2,27 @@
 // (topk, scatter) so an update of LeNet-300-100 takes milliseconds, not a Python-speed loop.
 #include "engine/sparsity/mask_update.hpp"
 
+#include "engine/sparsity/select_largest.hpp"
+
 #include <algorithm>
 #include <cmath>
+#include <functional>
+#include <vector>
 
 namespace srigl {
 namespace {
 
+bool cpuFloat(const torch::Tensor& t) { return t.device().is_cpu() && t.scalar_type() == torch::kFloat; }
+
 // Positions of the n largest entries of `score` (flattened) as a bool mask shaped like score.
 torch::Tensor topMask(const torch::Tensor& score, int64_t n) {
+    if (cpuFloat(score)) {
+        auto s = score.contiguous();
+        auto result = torch::zeros(s.sizes(), s.options().dtype(torch::kBool));
+        std::vector<uint32_t> scratch;
+        selectLargest(s.data_ptr<float>(), s.numel(), n, result.data_ptr<bool>(), scratch);
+        return result;
+    }
     auto flat = torch::zeros({score.numel()}, score.options().dtype(torch::kBool));
     if (n > 0) {
         auto idx = std::get<1>(score.flatten().topk(n, /*dim=*/0, /*largest=*/true, /*sorted=*/false));
@@ -20,6 +33,18 @@ torch::Tensor topMask(const torch::Tensor& score, int64_t n) {
 
 // Per row, the need[row] largest entries of `score` (need may differ per row, at most kmax).
 torch::Tensor topPerRow(const torch::Tensor& score, const torch::Tensor& need) {
+    if (cpuFloat(score)) {
+        auto s = score.contiguous();
+        auto n = need.to(torch::kLong).contiguous();
+        auto result = torch::zeros(s.sizes(), s.options().dtype(torch::kBool));
+        const int64_t rows = s.size(0), cols = s.size(1);
+        const float* v = s.data_ptr<float>();
+        const int64_t* nr = n.data_ptr<int64_t>();
+        bool* out = result.data_ptr<bool>();
+        std::vector<uint32_t> scratch;
+        for (int64_t r = 0; r < rows; ++r) selectLargest(v + r * cols, cols, nr[r], out + r * cols, scratch);
+        return result;
+    }
     auto result = torch::zeros(score.sizes(), score.options().dtype(torch::kBool));
     const int64_t kmax = need.numel() ? need.max().item<int64_t>() : 0;
     if (kmax <= 0) return result;
@@ -76,6 +101,13 @@ int64_t sriglFanIn(int64_t budget, int64_t active, int64_t fanIn) {
 
 MaskUpdateResult sriglUpdate(const torch::Tensor& weight, const torch::Tensor& mask,
                              const torch::Tensor& denseGrad, double dropFraction, const SriglParams& params) {
+    if (cpuFloat(weight) && cpuFloat(denseGrad) && mask.device().is_cpu())
+        return sriglUpdateCpu(weight, mask, denseGrad, dropFraction, params);
+    return sriglUpdateTensorOps(weight, mask, denseGrad, dropFraction, params);
+}
+
+MaskUpdateResult sriglUpdateTensorOps(const torch::Tensor& weight, const torch::Tensor& mask,
+                                      const torch::Tensor& denseGrad, double dropFraction, const SriglParams& params) {
     torch::NoGradGuard noGrad;
     const int64_t out = weight.size(0);
     const int64_t fanIn = weight.size(1);
@@ -88,8 +120,10 @@ MaskUpdateResult sriglUpdate(const torch::Tensor& weight, const torch::Tensor& m
     // Ablation: a neuron with too few salient connections (large |W| it keeps, or large |grad| it
     // would grow) is switched off; recomputed at every update, so it may come back.
     auto ablated = torch::zeros({out}, mask.options());
+    torch::Tensor keptByMagnitude;
     if (params.allowAblation && params.gammaSal > 0.0) {
-        auto salient = topMask(absW.masked_fill(~mask, -1.0), nKeep) | topMask(absG, nPrune);
+        keptByMagnitude = topMask(absW.masked_fill(~mask, -1.0), nKeep);
+        auto salient = keptByMagnitude | topMask(absG, nPrune);
         auto counts = salient.sum(1);
         const int64_t k0 = params.budget / out;
         int64_t thr = std::max<int64_t>(1, static_cast<int64_t>(params.gammaSal * static_cast<double>(k0)));
@@ -104,8 +138,13 @@ MaskUpdateResult sriglUpdate(const torch::Tensor& weight, const torch::Tensor& m
 
     // Prune: layer-wide top-n_keep |W| outside ablated rows, then every row cut back to its k
     // largest |W| (by magnitude, not by index order as the reference code does).
-    auto eligible = mask & alive;
-    auto keep = topMask(absW.masked_fill(~eligible, -1.0), std::min(nKeep, eligible.sum().item<int64_t>()));
+    torch::Tensor keep;
+    if (nAblated == 0 && keptByMagnitude.defined()) {
+        keep = keptByMagnitude; // nothing ablated: the eligible set is the whole mask
+    } else {
+        auto eligible = mask & alive;
+        keep = topMask(absW.masked_fill(~eligible, -1.0), std::min(nKeep, eligible.sum().item<int64_t>()));
+    }
     keep &= topPerRow(absW.masked_fill(~keep, -1.0), torch::full({out}, k, torch::kLong).to(mask.device()));
 
     // Grow: each surviving row takes its missing connections among the positions it did not keep

@@ -40,6 +40,14 @@ int64_t sriglFanIn(int64_t budget, int64_t active, int64_t fanIn);
 MaskUpdateResult sriglUpdate(const torch::Tensor& weight, const torch::Tensor& mask,
                              const torch::Tensor& denseGrad, double dropFraction, const SriglParams& params);
 
+// The same rule written two ways: tensor operations (any device; used for CUDA tensors) and plain
+// loops over CPU float arrays (one pass per step, no temporaries; used on the CPU). sriglUpdate
+// picks one; tests check that both give the same masks.
+MaskUpdateResult sriglUpdateTensorOps(const torch::Tensor& weight, const torch::Tensor& mask,
+                                      const torch::Tensor& denseGrad, double dropFraction, const SriglParams& params);
+MaskUpdateResult sriglUpdateCpu(const torch::Tensor& weight, const torch::Tensor& mask,
+                                const torch::Tensor& denseGrad, double dropFraction, const SriglParams& params);
+
 // RigL: drop the floor(nnz * f) smallest |W|, grow as many by largest |dense grad|.
 MaskUpdateResult riglUpdate(const torch::Tensor& weight, const torch::Tensor& mask,
                             const torch::Tensor& denseGrad, double dropFraction);

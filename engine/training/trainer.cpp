@@ -177,7 +177,11 @@ Trainer::Trainer(const RunConfig& config, TrainingObserver* observer) : impl_(st
             auto w = torch::randn({out, fanIn}, weightGen, torch::kFloat) * (2.0 / rowFanIn).sqrt() * mask;
             st.layer->weight.copy_(w.view(st.layer->weight.sizes()));
             st.last = describeMask(st.name, mask);
-            st.last.k = config.method == "srigl" && st.density < 1.0 ? st.budget / out : 0;
+            // k is the per-neuron fan-in of constant fan-in layers (SRigL's, and dense ones); 0 means
+            // the layer is unstructured.
+            st.last.k = config.method == "srigl" || config.method == "dense" || st.density >= 1.0
+                            ? (st.density >= 1.0 ? fanIn : st.budget / out)
+                            : 0;
             s.layers.push_back(std::move(st));
         }
     }

@@ -6,6 +6,7 @@
 
 #include "engine/models/sparse_layer.hpp"
 #include "engine/sparsity/mask_update.hpp"
+#include "engine/sparsity/select_largest.hpp"
 
 #include <ATen/CPUGeneratorImpl.h>
 
@@ -126,6 +127,8 @@ private Q_SLOTS:
     void riglKeepsNnzAndGrowsLargestGradients();
     void setKeepsNnzAndIsDeterministic();
     void dropFractionZeroChangesNothing();
+    void cpuPathMatchesTensorOps();
+    void selectLargestMatchesSort();
 };
 
 void TestMaskUpdate::initialMaskHasExactFanIn() {
@@ -366,6 +369,58 @@ void TestMaskUpdate::dropFractionZeroChangesNothing() {
     QVERIFY(torch::equal(r.mask, l.m));
     auto rr = riglUpdate(l.w, l.m, l.g, 0.0);
     QVERIFY(torch::equal(rr.mask, l.m));
+}
+
+void TestMaskUpdate::cpuPathMatchesTensorOps() {
+    // The tensor-ops rule runs on double tensors (not the CPU float fast path), so this compares
+    // the two implementations, with and without ablation.
+    for (uint64_t seed = 200; seed < 240; ++seed) {
+        auto g0 = gen(seed);
+        const int64_t out = 5 + seed % 13, fanIn = 6 + seed % 17;
+        const int64_t k0 = 1 + seed % std::min<int64_t>(fanIn, 6);
+        const int64_t B = out * k0 + seed % 4;
+        Layer l = randomLayer(out, fanIn, k0, seed);
+        auto weak = torch::rand({out, 1}, g0) < 0.25;
+        l.w = torch::where(weak, l.w * 1e-3, l.w);
+        l.g = torch::where(weak, l.g * 1e-3, l.g);
+        const double f = 0.05 + 0.07 * static_cast<double>(seed % 6);
+        const SriglParams p{B, (seed % 3) * 0.4, seed % 4 != 0};
+        auto fast = sriglUpdateCpu(l.w, l.m, l.g, f, p);
+        auto ref = sriglUpdateTensorOps(l.w.to(torch::kDouble), l.m, l.g.to(torch::kDouble), f, p);
+        QVERIFY2(torch::equal(fast.mask, ref.mask), qPrintable(QString("seed %1").arg(seed)));
+        QCOMPARE(fast.k, ref.k);
+        QCOMPARE(fast.ablated, ref.ablated);
+        QCOMPARE(fast.pruned, ref.pruned);
+        QCOMPARE(fast.regrown, ref.regrown);
+    }
+}
+
+void TestMaskUpdate::selectLargestMatchesSort() {
+    std::vector<uint32_t> scratch;
+    auto g0 = gen(77);
+    for (int trial = 0; trial < 50; ++trial) {
+        const int64_t count = 1 + trial * 37;
+        // Few distinct values (ties), negatives and zeros included.
+        auto v = (torch::randint(-3, 4, {count}, g0).to(torch::kFloat) * 0.5).contiguous();
+        if (trial % 2) v = torch::randn({count}, g0);
+        for (int64_t n : {int64_t{0}, int64_t{1}, count / 3, count - 1, count, count + 5}) {
+            std::vector<char> out(static_cast<size_t>(count), 0);
+            selectLargest(v.data_ptr<float>(), count, n, reinterpret_cast<bool*>(out.data()), scratch);
+            int64_t chosen = 0;
+            float minChosen = INFINITY, maxOther = -INFINITY;
+            for (int64_t i = 0; i < count; ++i) {
+                const float x = v[i].item<float>();
+                if (out[static_cast<size_t>(i)]) {
+                    ++chosen;
+                    minChosen = std::min(minChosen, x);
+                } else {
+                    maxOther = std::max(maxOther, x);
+                }
+            }
+            QCOMPARE(chosen, std::clamp<int64_t>(n, 0, count));
+            if (chosen > 0 && chosen < count) QVERIFY(minChosen >= maxOther);
+        }
+    }
 }
 
 QTEST_GUILESS_MAIN(TestMaskUpdate)

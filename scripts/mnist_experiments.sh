@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The MNIST accuracy study of docs/results.md: LeNet-300-100, dense and every sparse method at
+# several sparsities and seeds, with the reference recipe (SGD Nesterov 0.9, lr 0.1, wd 5e-4,
+# batch 128, ERK, deltaT 100, alpha 0.3, gamma_sal 0.3). Two single-threaded runs at a time on
+# 2 cores. Writes one summary JSON line per run to $OUT (default docs/data/mnist_runs.jsonl).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=${OUT:-docs/data/mnist_runs.jsonl}
+epochs=${EPOCHS:-10}
+seeds=${SEEDS:-"1 2 3"}
+sparsities=${SPARSITIES:-"0.8 0.9 0.95 0.99"}
+jobs=${JOBS:-2}
+bash scripts/fetch_mnist.sh
+mkdir -p "$(dirname "$out")"
+: > "$out"
+
+runs=()
+for seed in $seeds; do
+  runs+=("dense 0 0.3 $seed")
+  for s in $sparsities; do
+    for m in static set rigl; do runs+=("$m $s 0.3 $seed"); done
+    runs+=("srigl $s 0 $seed")   # SRigL without ablation
+    runs+=("srigl $s 0.3 $seed")
+  done
+done
+
+run_one() {
+  read -r method sparsity gamma seed <<<"$1"
+  line=$(build/bin/srigl train --json --set dataset=mnist --set data_dir=data/mnist --set model=mlp \
+    --set method="$method" --set sparsity="$sparsity" --set gamma_sal="$gamma" --set seed="$seed" \
+    --set epochs="$epochs" --set threads=1 --set lr=0.1 --set batch_size=128 --set distribution=erk | tail -n 1)
+  echo "{\"method\":\"$method\",\"sparsity\":$sparsity,\"gamma_sal\":$gamma,\"seed\":$seed,\"epochs\":$epochs,\"result\":$line}"
+}
+export -f run_one
+export epochs
+printf '%s\n' "${runs[@]}" | xargs -P "$jobs" -I{} bash -c 'run_one "{}"' >> "$out"
+echo "mnist_experiments: $(wc -l < "$out") runs in $out"
