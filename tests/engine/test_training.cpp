@@ -107,6 +107,7 @@ private Q_SLOTS:
     void stopRequestStops();
     void impossibleBatchSizeIsRejected();
     void sparsityTooHighIsRejected();
+    void resnet18OnCifarFilesKeepsInvariants();
 };
 
 void TestTraining::denseLearns() {
@@ -239,6 +240,44 @@ void TestTraining::sparsityTooHighIsRejected() {
         QCOMPARE(QString::fromStdString(e.key()), QString("sparsity"));
         QVERIFY(QString(e.what()).contains("fc3"));
     }
+}
+
+void TestTraining::resnet18OnCifarFilesKeepsInvariants() {
+    // Tiny CIFAR-10 binary batches written here: 1 label byte + 3072 pixel bytes per record.
+    QTemporaryDir dir;
+    auto writeBatch = [&](const QString& name, int records, int offset) {
+        QFile f(dir.filePath(name));
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        for (int r = 0; r < records; ++r) {
+            QByteArray rec(3073, 0);
+            const int label = (r + offset) % 10;
+            rec[0] = static_cast<char>(label);
+            // A class-dependent pattern so there is something to learn.
+            for (int i = 1; i < 3073; ++i) rec[i] = static_cast<char>((i * (label + 1) + r) % 251);
+            f.write(rec);
+        }
+    };
+    for (int b = 1; b <= 5; ++b) writeBatch(QString("data_batch_%1.bin").arg(b), 8, b);
+    writeBatch("test_batch.bin", 16, 0);
+
+    RunConfig c = smallRun("srigl", 0.9);
+    c.model = "resnet18";
+    c.dataset = "cifar10";
+    c.data_dir = dir.path().toStdString();
+    c.batch_size = 8;
+    c.epochs = 2; // 10 steps
+    c.delta_t = 2;
+    c.gamma_sal = 0.5;
+    InvariantChecker checker;
+    Trainer t(c, &checker);
+    checker.trainer = &t;
+    checker.remember();
+    QCOMPARE(t.internals().layers.size(), size_t{21}); // 17 convs + 3 shortcuts + fc
+    auto s = t.run();
+    QVERIFY(s.status == TrainingStatus::Finished);
+    QVERIFY(checker.updates >= 3);
+    QVERIFY2(checker.failures.isEmpty(), qPrintable(checker.failures.join("\n")));
+    QVERIFY(std::isfinite(s.trainLoss));
 }
 
 QTEST_GUILESS_MAIN(TestTraining)
