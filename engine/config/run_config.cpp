@@ -82,7 +82,7 @@ Field field(const char* name, T RunConfig::*member, const char* help,
 const std::vector<Field>& fields() {
     static const std::vector<Field> table = {
         field("name", &RunConfig::name, "free-form run name"),
-        field("model", &RunConfig::model, "network", {"mlp", "lenet5", "resnet18"}),
+        field("model", &RunConfig::model, "network", {"mlp", "lenet5", "resnet18", "wrn22_2"}),
         field("hidden", &RunConfig::hidden, "mlp hidden layer sizes, comma separated"),
         field("dataset", &RunConfig::dataset, "training data", {"synthetic", "mnist", "fashion_mnist", "cifar10"}),
         field("data_dir", &RunConfig::data_dir, "directory with the IDX / CIFAR binary files"),

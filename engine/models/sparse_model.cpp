@@ -6,6 +6,7 @@
 #include "engine/models/lenet5.hpp"
 #include "engine/models/mlp.hpp"
 #include "engine/models/resnet18.hpp"
+#include "engine/models/wide_resnet.hpp"
 
 namespace srigl {
 
@@ -17,14 +18,15 @@ std::vector<NamedSparseLayer> SparseModelImpl::sparseLayers() {
     return out;
 }
 
-std::vector<std::string> modelNames() { return {"mlp", "lenet5", "resnet18"}; }
+std::vector<std::string> modelNames() { return {"mlp", "lenet5", "resnet18", "wrn22_2"}; }
 
 std::shared_ptr<SparseModelImpl> buildModel(const std::string& name, const std::string& hidden,
                                             const InputShape& input) {
     if (name == "mlp") return std::make_shared<MlpImpl>(input, parseIntList("hidden", hidden));
     if (name == "lenet5") return std::make_shared<LeNet5Impl>(input);
     if (name == "resnet18") return std::make_shared<ResNet18Impl>(input);
-    throw ConfigError("model", "unknown model '" + name + "' (expected mlp, lenet5 or resnet18)");
+    if (name == "wrn22_2") return std::make_shared<WideResNetImpl>(input, 22, 2);
+    throw ConfigError("model", "unknown model '" + name + "' (expected mlp, lenet5, resnet18 or wrn22_2)");
 }
 
 } // namespace srigl

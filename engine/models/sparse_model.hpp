@@ -28,7 +28,7 @@ struct InputShape {
     int64_t numClasses = 10;
 };
 
-// "mlp" (hidden sizes from `hidden`), "lenet5", "resnet18" (CIFAR variant, batch norm).
+// "mlp" (hidden sizes from `hidden`), "lenet5", "resnet18" (CIFAR variant, batch norm), "wrn22_2".
 std::shared_ptr<SparseModelImpl> buildModel(const std::string& name, const std::string& hidden,
                                             const InputShape& input);
 std::vector<std::string> modelNames();

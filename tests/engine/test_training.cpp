@@ -108,6 +108,7 @@ private Q_SLOTS:
     void impossibleBatchSizeIsRejected();
     void sparsityTooHighIsRejected();
     void resnet18OnCifarFilesKeepsInvariants();
+    void wideResNetTrainsWithSrigl();
 };
 
 void TestTraining::denseLearns() {
@@ -278,6 +279,25 @@ void TestTraining::resnet18OnCifarFilesKeepsInvariants() {
     QVERIFY(checker.updates >= 3);
     QVERIFY2(checker.failures.isEmpty(), qPrintable(checker.failures.join("\n")));
     QVERIFY(std::isfinite(s.trainLoss));
+}
+
+void TestTraining::wideResNetTrainsWithSrigl() {
+    RunConfig c = smallRun("srigl", 0.9);
+    c.model = "wrn22_2";
+    c.synthetic_train = 256;
+    c.batch_size = 16;
+    c.max_steps = 6;
+    c.delta_t = 2;
+    InvariantChecker checker;
+    Trainer t(c, &checker);
+    checker.trainer = &t;
+    checker.remember();
+    // conv1, 9 blocks x 2 convs, 3 projection shortcuts, fc.
+    QCOMPARE(t.internals().layers.size(), size_t{23});
+    auto s = t.run();
+    QVERIFY(s.status == TrainingStatus::Finished);
+    QVERIFY(checker.updates >= 1);
+    QVERIFY2(checker.failures.isEmpty(), qPrintable(checker.failures.join("\n")));
 }
 
 QTEST_GUILESS_MAIN(TestTraining)

@@ -1,0 +1,48 @@
+// Wide ResNet: depth 6n + 4, three groups of n pre-activation blocks at widths 16k, 32k, 64k.
+#include "engine/models/wide_resnet.hpp"
+
+#include "engine/errors.hpp"
+
+namespace srigl {
+
+WideBlockImpl::WideBlockImpl(int64_t in, int64_t out, int64_t stride) {
+    bn1 = register_module("bn1", torch::nn::BatchNorm2d(in));
+    conv1 = register_module("conv1", SparseConv2d(in, out, 3, stride, 1, false));
+    bn2 = register_module("bn2", torch::nn::BatchNorm2d(out));
+    conv2 = register_module("conv2", SparseConv2d(out, out, 3, 1, 1, false));
+    if (stride != 1 || in != out) shortcut = register_module("shortcut", SparseConv2d(in, out, 1, stride, 0, false));
+}
+
+torch::Tensor WideBlockImpl::forward(const torch::Tensor& x) {
+    auto a = torch::relu(bn1->forward(x));
+    auto y = conv1->forward(a);
+    y = conv2->forward(torch::relu(bn2->forward(y)));
+    // The projection takes the pre-activated input, as in the reference implementation.
+    return y + (shortcut ? shortcut->forward(a) : x);
+}
+
+WideResNetImpl::WideResNetImpl(const InputShape& input, int64_t depth, int64_t widen) {
+    if ((depth - 4) % 6 != 0) throw ConfigError("model", "wide resnet depth must be 6n + 4");
+    const int64_t n = (depth - 4) / 6;
+    stem = register_module("conv1", SparseConv2d(input.channels, 16, 3, 1, 1, false));
+    int64_t in = 16;
+    for (int g = 0; g < 3; ++g) {
+        const int64_t width = (16 << g) * widen;
+        for (int64_t b = 0; b < n; ++b) {
+            groups->push_back(WideBlock(in, width, b == 0 && g > 0 ? 2 : 1));
+            in = width;
+        }
+    }
+    register_module("blocks", groups);
+    bn = register_module("bn", torch::nn::BatchNorm2d(in));
+    fc = register_module("fc", SparseLinear(in, input.numClasses));
+}
+
+torch::Tensor WideResNetImpl::forward(torch::Tensor x) {
+    x = groups->forward(stem->forward(x));
+    x = torch::relu(bn->forward(x));
+    x = torch::adaptive_avg_pool2d(x, {1, 1}).flatten(1);
+    return fc->forward(x);
+}
+
+} // namespace srigl

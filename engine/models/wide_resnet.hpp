@@ -1,0 +1,32 @@
+// Wide ResNet (Zagoruyko & Komodakis 2016) for 32x32 inputs: WRN-22-2 as used in DST papers.
+#pragma once
+
+#include "engine/models/sparse_model.hpp"
+
+namespace srigl {
+
+// Pre-activation block: BN-ReLU-conv3x3-BN-ReLU-conv3x3, 1x1 conv shortcut when the shape changes.
+class WideBlockImpl : public torch::nn::Module {
+public:
+    WideBlockImpl(int64_t in, int64_t out, int64_t stride);
+    torch::Tensor forward(const torch::Tensor& x);
+
+private:
+    torch::nn::BatchNorm2d bn1{nullptr}, bn2{nullptr};
+    SparseConv2d conv1{nullptr}, conv2{nullptr}, shortcut{nullptr};
+};
+TORCH_MODULE(WideBlock);
+
+class WideResNetImpl : public SparseModelImpl {
+public:
+    WideResNetImpl(const InputShape& input, int64_t depth, int64_t widen);
+    torch::Tensor forward(torch::Tensor x) override;
+
+private:
+    SparseConv2d stem{nullptr};
+    torch::nn::Sequential groups;
+    torch::nn::BatchNorm2d bn{nullptr};
+    SparseLinear fc{nullptr};
+};
+
+} // namespace srigl
