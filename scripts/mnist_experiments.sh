@@ -10,17 +10,24 @@ epochs=${EPOCHS:-10}
 seeds=${SEEDS:-"1 2 3"}
 sparsities=${SPARSITIES:-"0.8 0.9 0.95 0.99"}
 jobs=${JOBS:-2}
+methods=${METHODS:-"static set rigl srigl"}
+gammas=${GAMMAS:-"0 0.3"}      # SRigL gamma_sal values (0 = without ablation)
+with_dense=${WITH_DENSE:-1}
 bash scripts/fetch_mnist.sh
 mkdir -p "$(dirname "$out")"
 : > "$out"
 
 runs=()
 for seed in $seeds; do
-  runs+=("dense 0 0.3 $seed")
+  [ "$with_dense" = 1 ] && runs+=("dense 0 0.3 $seed")
   for s in $sparsities; do
-    for m in static set rigl; do runs+=("$m $s 0.3 $seed"); done
-    runs+=("srigl $s 0 $seed")   # SRigL without ablation
-    runs+=("srigl $s 0.3 $seed")
+    for m in $methods; do
+      if [ "$m" = srigl ]; then
+        for g in $gammas; do runs+=("srigl $s $g $seed"); done
+      else
+        runs+=("$m $s 0.3 $seed")
+      fi
+    done
   done
 done
 
