@@ -1,4 +1,5 @@
-// srigl: the command-line face of the engine (train now; bench, runs and export as they land).
+// srigl: the command-line face of the engine (train, runs; bench and export as they land).
+#include "runs_command.hpp"
 #include "train_command.hpp"
 
 #include "engine/runtime/threading.hpp"
@@ -12,6 +13,8 @@ int main(int argc, char** argv) {
     app.set_version_flag("--version", std::string("srigl ") + SRIGL_VERSION);
     srigl::cli::TrainOptions train;
     srigl::cli::addTrainCommand(app, train);
+    srigl::cli::RunsOptions runs;
+    srigl::cli::addRunsCommand(app, runs);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -19,5 +22,6 @@ int main(int argc, char** argv) {
         return code == 0 ? 0 : 2;
     }
     if (app.got_subcommand("train")) return srigl::cli::runTrain(train);
+    if (app.got_subcommand("runs")) return srigl::cli::runRuns(app, runs);
     return 2;
 }

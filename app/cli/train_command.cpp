@@ -8,9 +8,14 @@
 #include "engine/runtime/threading.hpp"
 #include "engine/training/trainer.hpp"
 
+#include <c10/util/Exception.h>
+#include "sessions/recorder.hpp"
+#include "sessions/run_store.hpp"
+
 #include <unistd.h>
 
 #include <csignal>
+#include <filesystem>
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -131,22 +136,90 @@ void addTrainCommand(CLI::App& app, TrainOptions& options) {
                                               "built-in synthetic digits)");
     train->add_option("-c,--config", options.configFile, "JSON file with config keys")->check(CLI::ExistingFile);
     train->add_option("-s,--set", options.overrides, "override one key: --set key=value (repeatable)");
-    train->add_option("--resume", options.resume, "continue from a checkpoint file (its config, then --set)");
+    train->add_option("--resume", options.resume,
+                      "continue a run: a checkpoint file, or the id of a recorded run (its last checkpoint)");
+    train->add_option("--db", options.db, "record into this database (default $SRIGL_DB or ~/.local/share/srigl-studio/runs.db)");
+    train->add_flag("--no-db", options.noDb, "do not record the run");
     train->add_flag("--json", options.json, "print one JSON object per event on stdout");
     train->add_flag("-q,--quiet", options.quiet, "no progress output");
     train->footer(keysHelp());
 }
 
+namespace {
+
+bool isRunId(const std::string& text) {
+    return !text.empty() && text.size() < 19 && text.find_first_not_of("0123456789") == std::string::npos;
+}
+
+std::string hostDevice(const RunConfig& c) { return c.device; }
+
+sessions::RunStatus storeStatus(TrainingStatus s) {
+    switch (s) {
+    case TrainingStatus::Finished: return sessions::RunStatus::Finished;
+    case TrainingStatus::Stopped: return sessions::RunStatus::Stopped;
+    case TrainingStatus::Diverged: return sessions::RunStatus::Failed;
+    }
+    return sessions::RunStatus::Failed;
+}
+
+} // namespace
+
 int runTrain(const TrainOptions& options) {
     std::unique_ptr<Trainer> trainer;
-    ConsoleObserver observer(options.json, options.quiet);
+    ConsoleObserver console(options.json, options.quiet);
+    const bool record = !options.noDb;
+    const std::string dbPath = options.db.empty() ? sessions::defaultDatabasePath() : options.db;
+    std::unique_ptr<sessions::RunStore> store;
+    int64_t runId = 0;
+    int64_t resumedRun = 0;
     try {
         RunConfig config;
-        if (!options.resume.empty()) config = readCheckpointConfig(options.resume);
+        std::string checkpoint = options.resume;
+        if (isRunId(options.resume)) {
+            // --resume ID: the run's last checkpoint in the database.
+            store = std::make_unique<sessions::RunStore>(dbPath);
+            resumedRun = std::stoll(options.resume);
+            store->run(resumedRun);
+            auto last = store->lastCheckpoint(resumedRun);
+            if (!last) throw CheckpointError("run " + options.resume + " has no checkpoint to resume from");
+            checkpoint = last->second;
+        }
+        if (!checkpoint.empty()) config = readCheckpointConfig(checkpoint);
         if (!options.configFile.empty()) config = loadConfigFile(options.configFile, config);
         for (const auto& o : options.overrides) applyOverride(config, o);
-        trainer = std::make_unique<Trainer>(config, &observer);
-        if (!options.resume.empty()) trainer->loadCheckpoint(options.resume);
+        trainer = std::make_unique<Trainer>(config, &console);
+        if (!checkpoint.empty()) trainer->loadCheckpoint(checkpoint);
+
+        if (record) {
+            if (!store) store = std::make_unique<sessions::RunStore>(dbPath);
+            if (resumedRun) {
+                runId = resumedRun;
+                store->reopenRun(runId, trainer->step());
+            } else {
+                sessions::NewRun nr;
+                nr.name = config.name;
+                nr.config = configToJson(config, -1);
+                nr.engineVersion = SRIGL_VERSION;
+                nr.device = hostDevice(config);
+                const ThreadingInfo threading = currentThreading();
+                nr.blas = threading.blas;
+                nr.threads = threading.torchThreads;
+                nr.method = config.method;
+                nr.model = config.model;
+                nr.dataset = config.dataset;
+                nr.sparsity = config.method == "dense" ? 0.0 : config.sparsity;
+                runId = store->createRun(nr);
+            }
+            // A recorded run can always be resumed after a crash: checkpoint it when the config
+            // does not say where.
+            if (config.checkpoint.empty()) {
+                const auto dir = std::filesystem::path(dbPath).parent_path() / "checkpoints";
+                std::filesystem::create_directories(dir);
+                trainer->setCheckpointFile((dir / ("run-" + std::to_string(runId) + ".ckpt")).string(),
+                                           config.checkpoint_every > 0 ? config.checkpoint_every : 500);
+            }
+            if (!options.json) std::fprintf(stderr, "run %lld, recorded in %s\n", static_cast<long long>(runId), dbPath.c_str());
+        }
     } catch (const ConfigError& e) {
         std::fprintf(stderr, "srigl train: config error: %s\n", e.what());
         return 2;
@@ -156,6 +229,27 @@ int runTrain(const TrainOptions& options) {
     } catch (const CheckpointError& e) {
         std::fprintf(stderr, "srigl train: checkpoint error: %s\n", e.what());
         return 2;
+    } catch (const sessions::StoreError& e) {
+        std::fprintf(stderr, "srigl train: database error: %s\n", e.what());
+        return 2;
+    } catch (const std::filesystem::filesystem_error& e) {
+        std::fprintf(stderr, "srigl train: %s\n", e.what());
+        return 2;
+    } catch (const c10::Error& e) {
+        // e.g. an allocation that cannot be satisfied for the model or data the config asks for
+        std::fprintf(stderr, "srigl train: cannot set up the run: %s\n", e.what_without_backtrace());
+        return 2;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "srigl train: cannot set up the run: %s\n", e.what());
+        return 2;
+    }
+
+    std::unique_ptr<sessions::Recorder> recorder;
+    if (record) {
+        Trainer* t = trainer.get();
+        recorder = std::make_unique<sessions::Recorder>(dbPath, runId, [t] { return t->maskSnapshot(); }, &console);
+        trainer->setObserver(recorder.get());
+        if (options.json) std::cout << nlohmann::json{{"event", "run"}, {"run_id", runId}, {"db", dbPath}}.dump() << std::endl;
     }
 
     activeTrainer = trainer.get();
@@ -166,11 +260,28 @@ int runTrain(const TrainOptions& options) {
         summary = trainer->run();
     } catch (const std::exception& e) {
         activeTrainer = nullptr;
-        std::fprintf(stderr, "srigl train: training failed: %s\n", e.what());
+        if (recorder) recorder->close();
+        const auto* torchError = dynamic_cast<const c10::Error*>(&e);
+        const char* what = torchError ? torchError->what_without_backtrace() : e.what();
+        if (store) store->finishRun(runId, sessions::RunStatus::Failed, trainer->step(), -1.0);
+        std::fprintf(stderr, "srigl train: training failed: %s\n", what);
         return 1;
     }
     activeTrainer = nullptr;
-    if (options.json) std::cout << summaryJson(summary).dump() << std::endl;
+    if (recorder) {
+        const std::string error = recorder->close();
+        if (!error.empty()) std::fprintf(stderr, "srigl train: recording failed: %s\n", error.c_str());
+        try {
+            store->finishRun(runId, storeStatus(summary.status), summary.steps, summary.testAccuracy);
+        } catch (const sessions::StoreError& e) {
+            std::fprintf(stderr, "srigl train: database error: %s\n", e.what());
+        }
+    }
+    if (options.json) {
+        auto j = summaryJson(summary);
+        if (record) j["run_id"] = runId;
+        std::cout << j.dump() << std::endl;
+    }
     else printSummary(summary, *trainer);
     if (summary.status == TrainingStatus::Diverged) {
         std::fprintf(stderr, "srigl train: %s\n", summary.message.c_str());

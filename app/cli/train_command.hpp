@@ -14,6 +14,8 @@ struct TrainOptions {
     std::string resume;
     bool json = false;
     bool quiet = false;
+    std::string db;   // empty: the default database
+    bool noDb = false;
 };
 
 void addTrainCommand(CLI::App& app, TrainOptions& options);

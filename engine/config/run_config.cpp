@@ -120,7 +120,7 @@ const std::vector<Field>& fields() {
         field("log_every", &RunConfig::log_every, "steps between metric events"),
         field("eval_every", &RunConfig::eval_every, "steps between test evaluations (0: every epoch)"),
         field("checkpoint", &RunConfig::checkpoint, "checkpoint file (written every checkpoint_every steps and at the end)"),
-        field("checkpoint_every", &RunConfig::checkpoint_every, "steps between checkpoints (0: only at the end)"),
+        field("checkpoint_every", &RunConfig::checkpoint_every, "steps between checkpoints (0: only at the end; recorded runs default to 500)"),
     };
     return table;
 }
@@ -250,9 +250,9 @@ void validateConfig(const RunConfig& c) {
     require(c.t_end > 0.0 && c.t_end <= 1.0, "t_end", "must be in (0, 1]");
     require(c.grad_accumulation >= 1, "grad_accumulation", "must be >= 1");
     require(c.grad_accumulation <= c.delta_t, "grad_accumulation", "must not exceed delta_t");
-    require(c.epochs >= 1, "epochs", "must be >= 1");
+    require(c.epochs >= 1 && c.epochs <= 1000000, "epochs", "must be in [1, 1000000]");
     require(c.max_steps >= 0, "max_steps", "must be >= 0");
-    require(c.batch_size >= 1, "batch_size", "must be >= 1");
+    require(c.batch_size >= 1 && c.batch_size <= 1000000, "batch_size", "must be in [1, 1000000]");
     require(c.lr > 0.0, "lr", "must be > 0");
     require(c.lr_gamma > 0.0, "lr_gamma", "must be > 0");
     require(c.warmup_epochs >= 0.0, "warmup_epochs", "must be >= 0");
@@ -266,12 +266,12 @@ void validateConfig(const RunConfig& c) {
     require(c.log_every >= 1, "log_every", "must be >= 1");
     require(c.eval_every >= 0, "eval_every", "must be >= 0");
     require(c.checkpoint_every >= 0, "checkpoint_every", "must be >= 0");
-    require(c.checkpoint_every == 0 || !c.checkpoint.empty(), "checkpoint", "checkpoint_every is set but no checkpoint file is given");
-    require(c.synthetic_train >= 10 && c.synthetic_test >= 10, "synthetic_train", "synthetic splits need at least 10 images");
+    require(c.synthetic_train >= 10 && c.synthetic_train <= 2000000, "synthetic_train", "must be in [10, 2000000]");
+    require(c.synthetic_test >= 10 && c.synthetic_test <= 2000000, "synthetic_test", "must be in [10, 2000000]");
     require(c.dataset == "synthetic" || !c.data_dir.empty(), "data_dir", "dataset '" + c.dataset + "' needs data_dir (the directory with its files)");
     if (c.model == "mlp") {
         auto sizes = parseIntList("hidden", c.hidden);
-        for (auto s : sizes) require(s >= 1, "hidden", "layer sizes must be >= 1");
+        for (auto s : sizes) require(s >= 1 && s <= 100000, "hidden", "layer sizes must be in [1, 100000]");
     }
     if (c.lr_schedule == "step") {
         auto ms = parseIntList("lr_milestones", c.lr_milestones);

@@ -39,6 +39,29 @@ torch::Tensor readTensor(torch::serialize::InputArchive& archive, const std::str
 
 } // namespace
 
+// A checkpoint whose bytes were damaged can still parse: check what the run relies on.
+void Trainer::verifyLoadedState(const std::string& path) {
+    Impl& s = *impl_;
+    torch::NoGradGuard noGrad;
+    auto bad = [&](const std::string& what) { throw CheckpointError("checkpoint '" + path + "' is corrupt: " + what); };
+    for (const auto& p : s.model->named_parameters())
+        if (!torch::isfinite(p.value()).all().item<bool>()) bad(p.key() + " holds non-finite values");
+    for (auto& st : s.layers) {
+        auto raw = st.layer->mask.to(torch::kUInt8);
+        if ((raw > 1).any().item<bool>()) bad(st.name + ".mask holds values other than 0 and 1");
+        auto m = st.layer->maskMatrix();
+        if ((st.layer->weightMatrix().masked_select(~m) != 0).any().item<bool>())
+            bad(st.name + " has weights outside its mask");
+        if (s.config.method == "srigl" && st.density < 1.0) {
+            auto counts = m.sum(1);
+            auto active = counts.masked_select(counts > 0);
+            if (active.numel() > 0 && (active != st.last.k).any().item<bool>())
+                bad(st.name + " is not constant fan-in k = " + std::to_string(st.last.k));
+            if (m.sum().item<int64_t>() > st.budget) bad(st.name + " exceeds its budget");
+        }
+    }
+}
+
 void Trainer::saveCheckpoint(const std::string& path) const {
     const Impl& s = *impl_;
     torch::serialize::OutputArchive archive;
@@ -58,11 +81,13 @@ void Trainer::saveCheckpoint(const std::string& path) const {
                                  torch::kDouble);
     archive.write("scalars", scalars);
     archive.write("epoch_sums", torch::stack({s.epochLoss, s.epochCorrect}).to(torch::kCPU));
-    archive.write("torch_rng", at::detail::getDefaultCPUGenerator().get_state());
 
     const std::string tmp = path + ".tmp";
     try {
         archive.save_to(tmp);
+    } catch (const c10::Error& e) {
+        std::remove(tmp.c_str());
+        throw CheckpointError("cannot write checkpoint '" + path + "': " + e.what_without_backtrace());
     } catch (const std::exception& e) {
         std::remove(tmp.c_str());
         throw CheckpointError("cannot write checkpoint '" + path + "': " + e.what());
@@ -77,9 +102,9 @@ void Trainer::loadCheckpoint(const std::string& path) {
     Impl& s = *impl_;
     torch::serialize::InputArchive archive;
     try {
-        archive.load_from(path);
+        archive.load_from(path, torch::kCPU); // a CUDA run's checkpoint must load on a CPU-only machine
     } catch (const std::exception& e) {
-        throw CheckpointError("cannot read checkpoint '" + path + "': not a SRigL Studio checkpoint or corrupt");
+        throw CheckpointError("cannot read checkpoint '" + path + "': missing, not a SRigL Studio checkpoint or corrupt");
     }
     try {
         torch::Tensor t = readTensor(archive, "config");
@@ -91,18 +116,21 @@ void Trainer::loadCheckpoint(const std::string& path) {
                                       configValue(s.config, key));
         }
         torch::NoGradGuard noGrad;
-        for (auto& p : s.model->named_parameters()) {
-            p.value().copy_(readTensor(archive, "model." + p.key()));
-        }
-        for (auto& b : s.model->named_buffers()) {
-            b.value().copy_(readTensor(archive, "model." + b.key(), true));
-        }
+        auto copyChecked = [&](torch::Tensor target, const std::string& key, bool buffer) {
+            torch::Tensor source = readTensor(archive, key, buffer);
+            // copy_ would broadcast a mismatched shape silently.
+            if (!source.sizes().equals(target.sizes()) || source.scalar_type() != target.scalar_type())
+                throw CheckpointError("checkpoint '" + path + "': " + key + " has the wrong shape or type");
+            target.copy_(source);
+        };
+        for (auto& p : s.model->named_parameters()) copyChecked(p.value(), "model." + p.key(), false);
+        for (auto& b : s.model->named_buffers()) copyChecked(b.value(), "model." + b.key(), true);
         s.optimizer->load(archive);
         for (size_t i = 0; i < s.layers.size(); ++i) {
             auto& st = s.layers[i];
             st.layer->syncMaskFactor();
             if (st.gradSum.defined()) {
-                st.gradSum.copy_(readTensor(archive, "grad_sum." + std::to_string(i), true));
+                copyChecked(st.gradSum, "grad_sum." + std::to_string(i), true);
             }
             st.last.k = readTensor(archive, "layer_k." + std::to_string(i)).item<int64_t>();
         }
@@ -118,14 +146,12 @@ void Trainer::loadCheckpoint(const std::string& path) {
         t = readTensor(archive, "epoch_sums");
         s.epochLoss.copy_(t[0]);
         s.epochCorrect.copy_(t[1]);
-        t = readTensor(archive, "torch_rng");
-        at::Generator defaultGen = at::detail::getDefaultCPUGenerator();
-        defaultGen.set_state(t);
     } catch (const CheckpointError&) {
         throw;
     } catch (const std::exception& e) {
         throw CheckpointError("checkpoint '" + path + "' does not match this run: " + std::string(e.what()).substr(0, 300));
     }
+    verifyLoadedState(path);
     if (s.step > s.totalSteps)
         throw CheckpointError("checkpoint '" + path + "' is at step " + std::to_string(s.step) +
                               ", beyond this run's " + std::to_string(s.totalSteps) + " steps");
@@ -138,7 +164,7 @@ namespace srigl {
 RunConfig readCheckpointConfig(const std::string& path) {
     torch::serialize::InputArchive archive;
     try {
-        archive.load_from(path);
+        archive.load_from(path, torch::kCPU);
         return configFromJson(tensorText(readTensor(archive, "config")));
     } catch (const ConfigError&) {
         throw;

@@ -10,8 +10,11 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 
+#include <unistd.h>
+
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <sstream>
 
 namespace srigl {
@@ -131,6 +134,13 @@ Trainer::Trainer(const RunConfig& config, TrainingObserver* observer) : impl_(st
         s.device = torch::Device(torch::kCUDA);
     }
     configureThreads(static_cast<int>(config.threads));
+    if (!config.checkpoint.empty()) {
+        // Found out now, not after hours of training.
+        const auto dir = std::filesystem::absolute(config.checkpoint).parent_path();
+        if (!std::filesystem::is_directory(dir) || access(dir.c_str(), W_OK) != 0)
+            throw ConfigError("checkpoint", "cannot write a checkpoint into '" + dir.string() +
+                                                "' (missing or not writable)");
+    }
 
     s.data = loadDataset(config.dataset, config.data_dir, config.seed, config.synthetic_train, config.synthetic_test);
     if (config.batch_size > s.data.train.size())
@@ -142,8 +152,8 @@ Trainer::Trainer(const RunConfig& config, TrainingObserver* observer) : impl_(st
     s.totalSteps = config.epochs * s.stepsPerEpoch;
     if (config.max_steps > 0) s.totalSteps = std::min(s.totalSteps, config.max_steps);
 
-    // Model: default init from a seeded global generator, then sparse init of the sparse layers.
-    torch::manual_seed(config.seed);
+    // Model: every random draw comes from this run's own generators (never torch's global one), so
+    // two trainers in one process do not disturb each other's determinism.
     InputShape shape{s.data.channels, s.data.height, s.data.width, s.data.numClasses};
     s.model = buildModel(config.model, config.hidden, shape);
     Planned plan = planLayers(config, *s.model);
@@ -176,6 +186,11 @@ Trainer::Trainer(const RunConfig& config, TrainingObserver* observer) : impl_(st
             auto rowFanIn = mask.sum(1, /*keepdim=*/true).clamp_min(1).to(torch::kFloat);
             auto w = torch::randn({out, fanIn}, weightGen, torch::kFloat) * (2.0 / rowFanIn).sqrt() * mask;
             st.layer->weight.copy_(w.view(st.layer->weight.sizes()));
+            if (st.layer->bias.defined()) {
+                // torch.nn's default bias init, U(-1/sqrt(fan_in), 1/sqrt(fan_in)), from the run's generator.
+                const double bound = 1.0 / std::sqrt(static_cast<double>(fanIn));
+                st.layer->bias.copy_(torch::rand({out}, weightGen, torch::kFloat) * (2 * bound) - bound);
+            }
             st.last = describeMask(st.name, mask);
             // k is the per-neuron fan-in of constant fan-in layers (SRigL's, and dense ones); 0 means
             // the layer is unstructured.
@@ -216,6 +231,13 @@ Trainer::Trainer(const RunConfig& config, TrainingObserver* observer) : impl_(st
 }
 
 Trainer::~Trainer() = default;
+
+void Trainer::setObserver(TrainingObserver* observer) { impl_->observer = observer; }
+
+void Trainer::setCheckpointFile(const std::string& path, int64_t every) {
+    impl_->config.checkpoint = path;
+    impl_->config.checkpoint_every = every;
+}
 
 const RunConfig& Trainer::config() const { return impl_->config; }
 int64_t Trainer::step() const { return impl_->step; }
@@ -389,7 +411,8 @@ bool Trainer::trainStep() {
     }
     const bool evalNow = s.config.eval_every > 0 ? (t % s.config.eval_every == 0 || t == s.totalSteps) : epochEnd;
     if (evalNow) evaluate();
-    if (s.config.checkpoint_every > 0 && t % s.config.checkpoint_every == 0 && t < s.totalSteps) {
+    if (s.config.checkpoint_every > 0 && !s.config.checkpoint.empty() && t % s.config.checkpoint_every == 0 &&
+        t < s.totalSteps) {
         saveCheckpoint(s.config.checkpoint);
         if (s.observer) s.observer->onCheckpoint(t, s.config.checkpoint);
     }
@@ -443,6 +466,11 @@ TrainingSummary Trainer::run() {
         if (s.observer) s.observer->onCheckpoint(s.step, s.config.checkpoint);
     }
     if (!s.lastEval || s.lastEval->step != s.step) evaluate();
+    if (s.status != TrainingStatus::Diverged && !std::isfinite(s.lastEval->testLoss)) {
+        s.status = TrainingStatus::Diverged;
+        sum.status = TrainingStatus::Diverged;
+        sum.message = "test loss became non-finite at step " + std::to_string(s.step) + "; lower lr or check the data";
+    }
     sum.steps = s.step;
     sum.seconds = s.trainSeconds;
     sum.updateSeconds = s.updateSeconds;

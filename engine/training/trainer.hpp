@@ -47,6 +47,10 @@ public:
     bool trainStep();
     EvalMetrics evaluate();
     void requestStop() { stopRequested_ = true; }
+    // For callers that learn these only after the config was validated (e.g. a recorder that
+    // needs the run id the store hands out).
+    void setObserver(TrainingObserver* observer);
+    void setCheckpointFile(const std::string& path, int64_t every);
 
     const RunConfig& config() const;
     int64_t step() const;
@@ -63,6 +67,8 @@ public:
     Impl& internals() { return *impl_; }
 
 private:
+    void verifyLoadedState(const std::string& path);
+
     std::unique_ptr<Impl> impl_;
     std::atomic<bool> stopRequested_{false};
 };

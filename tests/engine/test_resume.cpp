@@ -89,6 +89,8 @@ private Q_SLOTS:
     void missingCheckpointIsRefused();
     void mismatchedConfigIsRefused();
     void checkpointWriteIsAtomic();
+    void tamperedCheckpointIsRefused();
+    void unwritableCheckpointDirIsRejectedUpFront();
 };
 
 void TestResume::sriglSgdResumesExactly() { checkResumeExact("srigl", "sgd", 25); }
@@ -161,6 +163,45 @@ void TestResume::checkpointWriteIsAtomic() {
     t.saveCheckpoint(good);
     QVERIFY(QFile::exists(QString::fromStdString(good)));
     QVERIFY(!QFile::exists(QString::fromStdString(good + ".tmp")));
+}
+
+void TestResume::tamperedCheckpointIsRefused() {
+    QTemporaryDir dir;
+    const std::string good = dir.filePath("good.ckpt").toStdString();
+    const std::string bad = dir.filePath("bad.ckpt").toStdString();
+    RunConfig c = resumableRun("srigl", "sgd");
+    Trainer t(c);
+    for (int i = 0; i < 12; ++i) t.trainStep();
+    t.saveCheckpoint(good);
+    {
+        // A weight where the mask is off: the file parses, but the state breaks W == W * M.
+        torch::NoGradGuard noGrad;
+        auto& st = t.internals().layers[0];
+        auto off = (~st.layer->maskMatrix()).nonzero()[0];
+        st.layer->weightMatrix()[off[0].item<int64_t>()][off[1].item<int64_t>()] = 1.0f;
+        t.saveCheckpoint(bad);
+    }
+    Trainer u(c);
+    try {
+        u.loadCheckpoint(bad);
+        QFAIL("expected CheckpointError");
+    } catch (const CheckpointError& e) {
+        QVERIFY2(QString(e.what()).contains("outside its mask"), e.what());
+    }
+    Trainer v(c);
+    v.loadCheckpoint(good);
+    QCOMPARE(v.step(), int64_t{12});
+}
+
+void TestResume::unwritableCheckpointDirIsRejectedUpFront() {
+    RunConfig c = resumableRun("srigl", "sgd");
+    c.checkpoint = "/nonexistent/dir/run.ckpt";
+    try {
+        Trainer t(c);
+        QFAIL("expected ConfigError");
+    } catch (const ConfigError& e) {
+        QCOMPARE(QString::fromStdString(e.key()), QString("checkpoint"));
+    }
 }
 
 QTEST_GUILESS_MAIN(TestResume)

@@ -109,6 +109,7 @@ private Q_SLOTS:
     void sparsityTooHighIsRejected();
     void resnet18OnCifarFilesKeepsInvariants();
     void wideResNetTrainsWithSrigl();
+    void hugeValuesAreRejected();
 };
 
 void TestTraining::denseLearns() {
@@ -298,6 +299,22 @@ void TestTraining::wideResNetTrainsWithSrigl() {
     QVERIFY(s.status == TrainingStatus::Finished);
     QVERIFY(checker.updates >= 1);
     QVERIFY2(checker.failures.isEmpty(), qPrintable(checker.failures.join("\n")));
+}
+
+void TestTraining::hugeValuesAreRejected() {
+    // Values that would overflow step counts or exhaust memory are config errors, not crashes.
+    const std::vector<std::pair<std::string, std::string>> cases = {
+        {"epochs", "1229782938247303442"}, {"hidden", "100000000000"}, {"synthetic_test", "9999999999999"}};
+    for (const auto& [key, value] : cases) {
+        RunConfig c = smallRun("srigl", 0.9);
+        applyOverride(c, key + "=" + value);
+        try {
+            Trainer t(c);
+            QFAIL(qPrintable(QString::fromStdString(key) + " was accepted"));
+        } catch (const ConfigError& e) {
+            QCOMPARE(QString::fromStdString(e.key()), QString::fromStdString(key));
+        }
+    }
 }
 
 QTEST_GUILESS_MAIN(TestTraining)

@@ -1,0 +1,239 @@
+// `srigl runs ...` over the session store.
+#include "runs_command.hpp"
+
+#include "engine/config/run_config.hpp"
+#include "sessions/run_store.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <ctime>
+#include <iostream>
+#include <map>
+#include <sstream>
+
+namespace srigl::cli {
+namespace {
+
+using sessions::RunInfo;
+using sessions::RunStore;
+
+std::string timeText(int64_t ms) {
+    if (ms <= 0) return "-";
+    const std::time_t t = static_cast<std::time_t>(ms / 1000);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M", std::localtime(&t));
+    return buf;
+}
+
+nlohmann::json runJson(const RunInfo& r) {
+    return {{"id", r.id},
+            {"name", r.name},
+            {"status", sessions::toString(r.status)},
+            {"created_at", r.createdAt},
+            {"finished_at", r.finishedAt},
+            {"tags", r.tags},
+            {"notes", r.notes},
+            {"method", r.method},
+            {"model", r.model},
+            {"dataset", r.dataset},
+            {"sparsity", r.sparsity},
+            {"steps", r.steps},
+            {"test_accuracy", r.testAccuracy},
+            {"device", r.device},
+            {"blas", r.blas},
+            {"threads", r.threads},
+            {"host", r.host},
+            {"engine_version", r.engineVersion},
+            {"config", nlohmann::json::parse(r.config, nullptr, false)}};
+}
+
+sessions::RunFilter parseFilter(const RunsOptions& o) {
+    sessions::RunFilter f;
+    f.tag = o.tag;
+    std::stringstream ss(o.filter);
+    std::string term;
+    while (std::getline(ss, term, ',')) {
+        const auto eq = term.find('=');
+        if (eq == std::string::npos) {
+            f.text = term;
+            continue;
+        }
+        const std::string key = term.substr(0, eq), value = term.substr(eq + 1);
+        if (key == "status") f.status = value;
+        else if (key == "method") f.method = value;
+        else if (key == "tag") f.tag = value;
+        else if (key == "text") f.text = value;
+        else throw sessions::StoreError("--filter: unknown key '" + key + "' (use status, method, tag or text)");
+    }
+    return f;
+}
+
+int list(RunStore& store, const RunsOptions& o) {
+    store.markInterrupted();
+    auto runs = store.listRuns(parseFilter(o));
+    if (o.json) {
+        nlohmann::json arr = nlohmann::json::array();
+        for (const auto& r : runs) {
+            auto j = runJson(r);
+            j.erase("config");
+            arr.push_back(j);
+        }
+        std::cout << arr.dump() << std::endl;
+        return 0;
+    }
+    std::printf("%5s  %-11s %-16s %-7s %-9s %8s %7s %9s  %s\n", "id", "status", "created", "method", "model", "sparsity",
+                "steps", "test acc", "name / tags");
+    for (const auto& r : runs) {
+        std::string tags;
+        for (const auto& t : r.tags) tags += " #" + t;
+        char acc[16] = "-";
+        if (r.testAccuracy >= 0) std::snprintf(acc, sizeof acc, "%.2f%%", 100.0 * r.testAccuracy);
+        std::printf("%5lld  %-11s %-16s %-7s %-9s %7.1f%% %7lld %9s  %s%s\n", static_cast<long long>(r.id),
+                    sessions::toString(r.status).c_str(), timeText(r.createdAt).c_str(), r.method.c_str(),
+                    r.model.c_str(), 100.0 * r.sparsity, static_cast<long long>(r.steps), acc, r.name.c_str(),
+                    tags.c_str());
+    }
+    return 0;
+}
+
+int show(RunStore& store, const RunsOptions& o) {
+    store.markInterrupted();
+    const RunInfo r = store.run(o.ids.at(0));
+    if (o.json) {
+        std::cout << runJson(r).dump(2) << std::endl;
+        return 0;
+    }
+    std::cout << runJson(r).dump(2) << std::endl;
+    return 0;
+}
+
+int exportRun(RunStore& store, const RunsOptions& o) {
+    const int64_t id = o.ids.at(0);
+    const auto metrics = store.metrics(id);
+    const auto masks = store.masks(id);
+    if (o.format == "json") {
+        nlohmann::json m = nlohmann::json::array(), l = nlohmann::json::array();
+        for (const auto& x : metrics) m.push_back({{"step", x.step}, {"key", x.key}, {"value", x.value}});
+        for (const auto& x : masks)
+            l.push_back({{"step", x.step}, {"layer", x.mask.name}, {"k", x.stats.k}, {"active", x.stats.active},
+                         {"ablated", x.stats.ablated}, {"pruned", x.stats.pruned}, {"regrown", x.stats.regrown},
+                         {"sad", x.stats.sad}, {"sparsity", x.stats.sparsity}});
+        std::cout << nlohmann::json{{"run", runJson(store.run(id))}, {"metrics", m}, {"layers", l}}.dump() << std::endl;
+        return 0;
+    }
+    if (o.format != "csv") throw sessions::StoreError("--format: expected csv or json, got '" + o.format + "'");
+    // One table: metrics rows, then per-update layer rows, distinguished by the `kind` column.
+    std::printf("kind,step,key,value,layer,k,active,ablated,pruned,regrown,sad,sparsity\n");
+    for (const auto& x : metrics)
+        std::printf("metric,%lld,%s,%.9g,,,,,,,,\n", static_cast<long long>(x.step), x.key.c_str(), x.value);
+    for (const auto& x : masks)
+        std::printf("layer,%lld,,,%s,%lld,%lld,%lld,%lld,%lld,%lld,%.6f\n", static_cast<long long>(x.step),
+                    x.mask.name.c_str(), static_cast<long long>(x.stats.k), static_cast<long long>(x.stats.active),
+                    static_cast<long long>(x.stats.ablated), static_cast<long long>(x.stats.pruned),
+                    static_cast<long long>(x.stats.regrown), static_cast<long long>(x.stats.sad), x.stats.sparsity);
+    return 0;
+}
+
+int diff(RunStore& store, const RunsOptions& o) {
+    const RunInfo a = store.run(o.ids.at(0)), b = store.run(o.ids.at(1));
+    RunConfig ca = configFromJson(a.config), cb = configFromJson(b.config);
+    int differences = 0;
+    for (const auto& key : configKeys()) {
+        const std::string va = configValue(ca, key.name), vb = configValue(cb, key.name);
+        if (va == vb) continue;
+        std::printf("%-18s %-24s %s\n", key.name.c_str(), va.c_str(), vb.c_str());
+        ++differences;
+    }
+    if (differences == 0) std::printf("configs of runs %lld and %lld are identical\n", static_cast<long long>(a.id),
+                                      static_cast<long long>(b.id));
+    return 0;
+}
+
+int remove(RunStore& store, const RunsOptions& o) {
+    const RunInfo r = store.run(o.ids.at(0));
+    if (!o.yes) {
+        if (!isatty(STDIN_FILENO)) {
+            std::fprintf(stderr, "srigl runs delete: refusing to delete run %lld without --yes (no terminal to ask)\n",
+                         static_cast<long long>(r.id));
+            return 2;
+        }
+        std::fprintf(stderr, "Delete run %lld (%s, %s) and everything recorded for it? [y/N] ",
+                     static_cast<long long>(r.id), r.method.c_str(), sessions::toString(r.status).c_str());
+        std::string answer;
+        std::getline(std::cin, answer);
+        if (answer != "y" && answer != "Y" && answer != "yes") {
+            std::fprintf(stderr, "kept\n");
+            return 0;
+        }
+    }
+    store.deleteRun(r.id);
+    std::fprintf(stderr, "deleted run %lld\n", static_cast<long long>(r.id));
+    return 0;
+}
+
+} // namespace
+
+void addRunsCommand(CLI::App& app, RunsOptions& o) {
+    auto* runs = app.add_subcommand("runs", "Recorded runs: list, show, tag, note, delete, export, diff");
+    runs->require_subcommand(1);
+    runs->add_option("--db", o.db, "database (default $SRIGL_DB or ~/.local/share/srigl-studio/runs.db)");
+    auto* list = runs->add_subcommand("list", "List runs");
+    list->add_flag("--json", o.json, "JSON array");
+    list->add_option("--filter", o.filter, "status=S,method=M,tag=T,text=T or free text");
+    list->add_option("--tag", o.tag, "only runs with this tag");
+    auto* show = runs->add_subcommand("show", "Everything stored about a run");
+    show->add_option("id", o.ids, "run id")->required()->expected(1);
+    show->add_flag("--json", o.json, "JSON (the default output is JSON too)");
+    auto* tag = runs->add_subcommand("tag", "Add a tag to a run");
+    tag->add_option("id", o.ids, "run id")->required()->expected(1);
+    tag->add_option("tag", o.text, "tag")->required();
+    auto* note = runs->add_subcommand("note", "Set a run's notes");
+    note->add_option("id", o.ids, "run id")->required()->expected(1);
+    note->add_option("text", o.text, "notes")->required();
+    auto* del = runs->add_subcommand("delete", "Delete a run (asks unless --yes)");
+    del->add_option("id", o.ids, "run id")->required()->expected(1);
+    del->add_flag("-y,--yes", o.yes, "do not ask");
+    auto* exp = runs->add_subcommand("export", "Metrics and per-update layer statistics");
+    exp->add_option("id", o.ids, "run id")->required()->expected(1);
+    exp->add_option("--format", o.format, "csv or json");
+    auto* dif = runs->add_subcommand("diff", "Config keys that differ between two runs");
+    dif->add_option("ids", o.ids, "two run ids")->required()->expected(2);
+}
+
+int runRuns(const CLI::App& app, const RunsOptions& o) {
+    const auto* runs = app.get_subcommand("runs");
+    const std::string db = o.db.empty() ? sessions::defaultDatabasePath() : o.db;
+    try {
+        const bool readOnly = runs->got_subcommand("list") || runs->got_subcommand("show") ||
+                              runs->got_subcommand("export") || runs->got_subcommand("diff");
+        // list/show mark dead writers' runs interrupted, which needs write access when possible.
+        RunStore store(db, readOnly && !runs->got_subcommand("list") && !runs->got_subcommand("show")
+                               ? RunStore::Mode::ReadOnly
+                               : RunStore::Mode::ReadWrite);
+        if (runs->got_subcommand("list")) return list(store, o);
+        if (runs->got_subcommand("show")) return show(store, o);
+        if (runs->got_subcommand("export")) return exportRun(store, o);
+        if (runs->got_subcommand("diff")) return diff(store, o);
+        if (runs->got_subcommand("delete")) return remove(store, o);
+        if (runs->got_subcommand("tag")) {
+            store.addTag(o.ids.at(0), o.text);
+            return 0;
+        }
+        if (runs->got_subcommand("note")) {
+            store.setNotes(o.ids.at(0), o.text);
+            return 0;
+        }
+    } catch (const sessions::StoreError& e) {
+        std::fprintf(stderr, "srigl runs: %s\n", e.what());
+        return 2;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "srigl runs: %s\n", e.what());
+        return 2;
+    }
+    return 2;
+}
+
+} // namespace srigl::cli

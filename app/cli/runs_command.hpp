@@ -1,0 +1,26 @@
+// `srigl runs`: list, show, tag, note, delete, export and diff recorded runs.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <string>
+#include <vector>
+
+namespace srigl::cli {
+
+struct RunsOptions {
+    std::string db;
+    bool json = false;
+    std::string filter; // comma-separated key=value terms (status, method, tag) or free text
+    std::string tag;
+    std::vector<int64_t> ids;
+    std::string text;
+    std::string format = "csv";
+    bool yes = false;
+};
+
+void addRunsCommand(CLI::App& app, RunsOptions& options);
+// The subcommand that ran, e.g. "list"; exit code as for train (2: bad input).
+int runRuns(const CLI::App& app, const RunsOptions& options);
+
+} // namespace srigl::cli

@@ -1,0 +1,132 @@
+// The recorder's queue and writer thread.
+#include "sessions/recorder.hpp"
+
+#include <algorithm>
+#include <chrono>
+
+namespace srigl::sessions {
+
+Recorder::Recorder(const std::string& dbPath, int64_t runId,
+                   std::function<std::vector<LayerMaskSnapshot>()> maskSource, TrainingObserver* next)
+    : dbPath_(dbPath), runId_(runId), maskSource_(std::move(maskSource)), next_(next) {
+    writer_ = std::thread([this] { writerLoop(); });
+}
+
+Recorder::~Recorder() { close(); }
+
+void Recorder::queueMasks(int64_t step, const std::vector<LayerUpdateStats>& stats) {
+    if (!maskSource_) return;
+    auto snaps = maskSource_();
+    std::vector<MaskRecord> records;
+    for (auto& snap : snaps) {
+        MaskRecord r;
+        r.step = step;
+        for (const auto& s : stats)
+            if (s.name == snap.name) r.stats = s;
+        r.mask = std::move(snap);
+        records.push_back(std::move(r));
+    }
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (auto& r : records) masks_.push_back(std::move(r));
+    wake_.notify_one();
+}
+
+void Recorder::onStart(const std::vector<LayerUpdateStats>& layers, int64_t totalSteps) {
+    queueMasks(0, layers);
+    if (next_) next_->onStart(layers, totalSteps);
+}
+
+void Recorder::onStep(const StepMetrics& m) {
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        metrics_.push_back({m.step, "train_loss", m.loss});
+        metrics_.push_back({m.step, "train_accuracy", m.accuracy});
+        metrics_.push_back({m.step, "lr", m.lr});
+        metrics_.push_back({m.step, "samples_per_second", m.samplesPerSecond});
+    }
+    if (next_) next_->onStep(m);
+}
+
+void Recorder::onMaskUpdate(const MaskUpdateEvent& e) {
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        metrics_.push_back({e.step, "mask_update_seconds", e.seconds});
+        metrics_.push_back({e.step, "drop_fraction", e.dropFraction});
+    }
+    // Layers without a dynamic mask are not in the event; they keep their step-0 snapshot.
+    queueMasks(e.step, e.layers);
+    if (next_) next_->onMaskUpdate(e);
+}
+
+void Recorder::onEvaluation(const EvalMetrics& m) {
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        metrics_.push_back({m.step, "test_loss", m.testLoss});
+        metrics_.push_back({m.step, "test_accuracy", m.testAccuracy});
+    }
+    if (next_) next_->onEvaluation(m);
+}
+
+void Recorder::onCheckpoint(int64_t step, const std::string& path) {
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        checkpoints_.push_back({step, path});
+        wake_.notify_one();
+    }
+    if (next_) next_->onCheckpoint(step, path);
+}
+
+void Recorder::onFinished(const TrainingSummary& s) {
+    if (next_) next_->onFinished(s);
+}
+
+void Recorder::writerLoop() {
+    std::unique_ptr<RunStore> store;
+    try {
+        store = std::make_unique<RunStore>(dbPath_);
+    } catch (const StoreError& e) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        error_ = e.what();
+    }
+    std::unique_lock<std::mutex> lock(mutex_);
+    for (;;) {
+        // Batch: wake on masks/checkpoints or every half second for metrics.
+        wake_.wait_for(lock, std::chrono::milliseconds(500));
+        std::vector<Metric> metrics;
+        std::vector<MaskRecord> masks;
+        std::vector<std::pair<int64_t, std::string>> checkpoints;
+        metrics.swap(metrics_);
+        masks.swap(masks_);
+        checkpoints.swap(checkpoints_);
+        const bool closing = closing_;
+        lock.unlock();
+        if (store && error_.empty()) {
+            try {
+                store->addMetrics(runId_, metrics);
+                int64_t lastStep = 0;
+                for (const auto& m : metrics) lastStep = std::max(lastStep, m.step);
+                if (lastStep > 0) store->updateProgress(runId_, lastStep);
+                store->addMasks(runId_, masks);
+                for (const auto& c : checkpoints) store->addCheckpoint(runId_, c.first, c.second);
+            } catch (const StoreError& e) {
+                std::lock_guard<std::mutex> errLock(mutex_);
+                error_ = e.what();
+            }
+        }
+        lock.lock();
+        if (closing && metrics_.empty() && masks_.empty() && checkpoints_.empty()) break;
+    }
+}
+
+std::string Recorder::close() {
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        closing_ = true;
+        wake_.notify_one();
+    }
+    if (writer_.joinable()) writer_.join();
+    std::lock_guard<std::mutex> lock(mutex_);
+    return error_;
+}
+
+} // namespace srigl::sessions

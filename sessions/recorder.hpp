@@ -1,0 +1,55 @@
+// Records a training run into the store without making training wait on disk: the trainer's
+// observer callbacks only queue plain records; a writer thread with its own connection batches them
+// into transactions.
+#pragma once
+
+#include "engine/training/training_observer.hpp"
+#include "sessions/run_store.hpp"
+
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace srigl::sessions {
+
+class Recorder : public TrainingObserver {
+public:
+    // maskSource returns the current masks (Trainer::maskSnapshot); called at start and after every
+    // mask update. `next` also receives every event (e.g. the console), may be null.
+    Recorder(const std::string& dbPath, int64_t runId, std::function<std::vector<LayerMaskSnapshot>()> maskSource,
+             TrainingObserver* next = nullptr);
+    ~Recorder() override;
+
+    void onStart(const std::vector<LayerUpdateStats>& layers, int64_t totalSteps) override;
+    void onStep(const StepMetrics& m) override;
+    void onMaskUpdate(const MaskUpdateEvent& e) override;
+    void onEvaluation(const EvalMetrics& m) override;
+    void onCheckpoint(int64_t step, const std::string& path) override;
+    void onFinished(const TrainingSummary& s) override;
+
+    // Writes everything queued and stops the writer; returns the first write error ("" if none).
+    std::string close();
+
+private:
+    void queueMasks(int64_t step, const std::vector<LayerUpdateStats>& stats);
+    void writerLoop();
+
+    std::string dbPath_;
+    int64_t runId_;
+    std::function<std::vector<LayerMaskSnapshot>()> maskSource_;
+    TrainingObserver* next_;
+
+    std::mutex mutex_;
+    std::condition_variable wake_;
+    std::vector<Metric> metrics_;
+    std::vector<MaskRecord> masks_;
+    std::vector<std::pair<int64_t, std::string>> checkpoints_;
+    bool closing_ = false;
+    std::string error_;
+    std::thread writer_;
+};
+
+} // namespace srigl::sessions

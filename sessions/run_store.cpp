@@ -1,0 +1,417 @@
+// SQLite schema, migrations and queries of the session store.
+#include "sessions/run_store.hpp"
+
+#include "sessions/mask_codec.hpp"
+
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace srigl::sessions {
+namespace {
+
+// Version 1. A later version appends its migration here; opening an older file applies the
+// missing steps in one transaction.
+const char* const kMigrations[] = {
+    R"sql(
+    CREATE TABLE runs(
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL DEFAULT '',
+        created_at INTEGER NOT NULL,
+        finished_at INTEGER NOT NULL DEFAULT 0,
+        status TEXT NOT NULL CHECK(status IN ('running','finished','failed','interrupted','stopped')),
+        notes TEXT NOT NULL DEFAULT '',
+        config TEXT NOT NULL,
+        engine_version TEXT NOT NULL DEFAULT '',
+        host TEXT NOT NULL DEFAULT '',
+        pid INTEGER NOT NULL DEFAULT 0,
+        device TEXT NOT NULL DEFAULT '',
+        blas TEXT NOT NULL DEFAULT '',
+        threads INTEGER NOT NULL DEFAULT 0,
+        method TEXT NOT NULL DEFAULT '',
+        model TEXT NOT NULL DEFAULT '',
+        dataset TEXT NOT NULL DEFAULT '',
+        sparsity REAL NOT NULL DEFAULT 0,
+        steps INTEGER NOT NULL DEFAULT 0,
+        test_accuracy REAL NOT NULL DEFAULT -1);
+    CREATE INDEX runs_created ON runs(created_at);
+    CREATE TABLE run_tags(
+        run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        tag TEXT NOT NULL,
+        PRIMARY KEY(run_id, tag));
+    CREATE TABLE metrics(
+        run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        step INTEGER NOT NULL,
+        key TEXT NOT NULL,
+        value REAL NOT NULL);
+    CREATE INDEX metrics_run ON metrics(run_id, key, step);
+    CREATE TABLE masks(
+        run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        step INTEGER NOT NULL,
+        layer TEXT NOT NULL,
+        out_features INTEGER NOT NULL,
+        fan_in INTEGER NOT NULL,
+        k INTEGER NOT NULL,
+        active INTEGER NOT NULL,
+        ablated INTEGER NOT NULL,
+        pruned INTEGER NOT NULL,
+        regrown INTEGER NOT NULL,
+        sad INTEGER NOT NULL,
+        sparsity REAL NOT NULL,
+        ablated_ids BLOB NOT NULL,
+        bits BLOB NOT NULL,
+        bits_size INTEGER NOT NULL,
+        PRIMARY KEY(run_id, layer, step));
+    CREATE TABLE weight_stats(
+        run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        step INTEGER NOT NULL,
+        layer TEXT NOT NULL,
+        mean REAL, std REAL, min REAL, max REAL,
+        histogram BLOB);
+    CREATE TABLE timings(
+        id INTEGER PRIMARY KEY,
+        run_id INTEGER REFERENCES runs(id) ON DELETE CASCADE,
+        created_at INTEGER NOT NULL,
+        device TEXT NOT NULL,
+        layer TEXT NOT NULL DEFAULT '',
+        batch INTEGER NOT NULL,
+        sparsity REAL NOT NULL,
+        dense_us REAL, csr_us REAL, structured_us REAL, condensed_us REAL);
+    CREATE TABLE checkpoints(
+        run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        step INTEGER NOT NULL,
+        path TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY(run_id, step));
+    )sql",
+};
+constexpr int kMigrationCount = sizeof(kMigrations) / sizeof(kMigrations[0]);
+static_assert(kMigrationCount == RunStore::kSchemaVersion, "one migration per schema version");
+
+int64_t nowMs() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+std::string hostName() {
+    char buf[256] = {};
+    gethostname(buf, sizeof buf - 1);
+    return buf;
+}
+
+const char* kRunColumns =
+    "id, name, created_at, finished_at, status, notes, config, engine_version, host, pid, device, blas, threads, "
+    "method, model, dataset, sparsity, steps, test_accuracy";
+
+} // namespace
+
+std::string toString(RunStatus status) {
+    switch (status) {
+    case RunStatus::Running: return "running";
+    case RunStatus::Finished: return "finished";
+    case RunStatus::Failed: return "failed";
+    case RunStatus::Interrupted: return "interrupted";
+    case RunStatus::Stopped: return "stopped";
+    }
+    return "failed";
+}
+
+RunStatus parseRunStatus(const std::string& t) {
+    if (t == "running") return RunStatus::Running;
+    if (t == "finished") return RunStatus::Finished;
+    if (t == "failed") return RunStatus::Failed;
+    if (t == "interrupted") return RunStatus::Interrupted;
+    if (t == "stopped") return RunStatus::Stopped;
+    throw StoreError("unknown run status '" + t + "'");
+}
+
+std::string defaultDatabasePath() {
+    if (const char* env = std::getenv("SRIGL_DB"); env && *env) return env;
+    std::string base;
+    if (const char* xdg = std::getenv("XDG_DATA_HOME"); xdg && *xdg) base = xdg;
+    else if (const char* home = std::getenv("HOME"); home && *home) base = std::string(home) + "/.local/share";
+    else base = ".";
+    return base + "/srigl-studio/runs.db";
+}
+
+RunStore::RunStore(const std::string& path, Mode mode) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    const bool exists = fs::exists(path, ec);
+    if (!exists && mode == Mode::ReadOnly) throw StoreError(path + ": no such database");
+    if (!exists) {
+        const auto dir = fs::path(path).parent_path();
+        if (!dir.empty()) fs::create_directories(dir, ec);
+    }
+    db_ = std::make_unique<SqliteDb>(path, mode == Mode::ReadOnly, !exists);
+    // Reading the schema is the first real access: a non-SQLite file fails here, untouched.
+    Statement tables(*db_, "SELECT count(*) FROM sqlite_master");
+    tables.step();
+    const int64_t tableCount = tables.columnInt(0);
+    tables.reset();
+    int version = 0;
+    {
+        Statement v(*db_, "PRAGMA user_version");
+        v.step();
+        version = static_cast<int>(v.columnInt(0));
+    }
+    if (version > kSchemaVersion)
+        throw StoreError(path + ": written by a newer SRigL Studio (schema " + std::to_string(version) +
+                         ", this build reads up to " + std::to_string(kSchemaVersion) + "); upgrade to open it");
+    if (version == 0 && tableCount > 0)
+        throw StoreError(path + ": an SQLite database, but not a SRigL Studio one; refusing to change it");
+    if (mode == Mode::ReadWrite) {
+        db_->exec("PRAGMA journal_mode=WAL");
+        db_->exec("PRAGMA synchronous=NORMAL");
+    }
+    db_->exec("PRAGMA foreign_keys=ON");
+    if (version < kSchemaVersion) {
+        if (mode == Mode::ReadOnly)
+            throw StoreError(path + ": schema " + std::to_string(version) + " needs a migration; open it read-write once");
+        Transaction tx(*db_);
+        for (int v = version; v < kSchemaVersion; ++v) db_->exec(kMigrations[v]);
+        db_->exec(("PRAGMA user_version=" + std::to_string(kSchemaVersion)).c_str());
+        tx.commit();
+    }
+}
+
+int RunStore::schemaVersion() {
+    Statement v(*db_, "PRAGMA user_version");
+    v.step();
+    return static_cast<int>(v.columnInt(0));
+}
+
+int64_t RunStore::createRun(const NewRun& r) {
+    Statement st(*db_,
+                 "INSERT INTO runs(name, created_at, status, config, engine_version, host, pid, device, blas, threads, "
+                 "method, model, dataset, sparsity) VALUES(?,?,'running',?,?,?,?,?,?,?,?,?,?,?)");
+    st.bind(1, r.name).bind(2, nowMs()).bind(3, r.config).bind(4, r.engineVersion).bind(5, r.host.empty() ? hostName() : r.host);
+    st.bind(6, static_cast<int64_t>(getpid())).bind(7, r.device).bind(8, r.blas).bind(9, r.threads);
+    st.bind(10, r.method).bind(11, r.model).bind(12, r.dataset).bind(13, r.sparsity);
+    st.run();
+    return db_->lastInsertId();
+}
+
+void RunStore::finishRun(int64_t id, RunStatus status, int64_t steps, double testAccuracy) {
+    requireRun(id);
+    Statement st(*db_, "UPDATE runs SET status=?, finished_at=?, steps=?, test_accuracy=? WHERE id=?");
+    st.bind(1, toString(status)).bind(2, nowMs()).bind(3, steps).bind(4, testAccuracy).bind(5, id);
+    st.run();
+}
+
+void RunStore::reopenRun(int64_t id, int64_t fromStep) {
+    requireRun(id);
+    Transaction tx(*db_);
+    Statement st(*db_, "UPDATE runs SET status='running', finished_at=0, pid=?, host=? WHERE id=?");
+    st.bind(1, static_cast<int64_t>(getpid())).bind(2, hostName()).bind(3, id);
+    st.run();
+    for (const char* sql : {"DELETE FROM metrics WHERE run_id=? AND step>?", "DELETE FROM masks WHERE run_id=? AND step>?"}) {
+        Statement del(*db_, sql);
+        del.bind(1, id).bind(2, fromStep);
+        del.run();
+    }
+    tx.commit();
+}
+
+void RunStore::updateProgress(int64_t id, int64_t steps) {
+    Statement st(*db_, "UPDATE runs SET steps = ? WHERE id = ? AND steps < ?");
+    st.bind(1, steps).bind(2, id).bind(3, steps);
+    st.run();
+}
+
+void RunStore::addMetrics(int64_t id, const std::vector<Metric>& metrics) {
+    if (metrics.empty()) return;
+    Transaction tx(*db_);
+    Statement st(*db_, "INSERT INTO metrics(run_id, step, key, value) VALUES(?,?,?,?)");
+    for (const auto& m : metrics) {
+        st.bind(1, id).bind(2, m.step).bind(3, m.key).bind(4, m.value);
+        st.run();
+    }
+    tx.commit();
+}
+
+void RunStore::addMasks(int64_t id, const std::vector<MaskRecord>& masks) {
+    if (masks.empty()) return;
+    Transaction tx(*db_);
+    Statement st(*db_,
+                 "INSERT OR REPLACE INTO masks(run_id, step, layer, out_features, fan_in, k, active, ablated, pruned, "
+                 "regrown, sad, sparsity, ablated_ids, bits, bits_size) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+    for (const auto& m : masks) {
+        st.bind(1, id).bind(2, m.step).bind(3, m.mask.name).bind(4, m.mask.outFeatures).bind(5, m.mask.fanIn);
+        st.bind(6, m.stats.k).bind(7, m.stats.active).bind(8, m.stats.ablated).bind(9, m.stats.pruned);
+        st.bind(10, m.stats.regrown).bind(11, m.stats.sad).bind(12, m.stats.sparsity);
+        st.bindBlob(13, encodeIds(m.mask.ablated)).bindBlob(14, compressBytes(m.mask.bits));
+        st.bind(15, static_cast<int64_t>(m.mask.bits.size()));
+        st.run();
+    }
+    tx.commit();
+}
+
+void RunStore::addCheckpoint(int64_t id, int64_t step, const std::string& path) {
+    Statement st(*db_, "INSERT OR REPLACE INTO checkpoints(run_id, step, path, created_at) VALUES(?,?,?,?)");
+    st.bind(1, id).bind(2, step).bind(3, path).bind(4, nowMs());
+    st.run();
+}
+
+RunInfo RunStore::readRun(Statement& st) {
+    RunInfo r;
+    r.id = st.columnInt(0);
+    r.name = st.columnText(1);
+    r.createdAt = st.columnInt(2);
+    r.finishedAt = st.columnInt(3);
+    r.status = parseRunStatus(st.columnText(4));
+    r.notes = st.columnText(5);
+    r.config = st.columnText(6);
+    r.engineVersion = st.columnText(7);
+    r.host = st.columnText(8);
+    r.pid = st.columnInt(9);
+    r.device = st.columnText(10);
+    r.blas = st.columnText(11);
+    r.threads = st.columnInt(12);
+    r.method = st.columnText(13);
+    r.model = st.columnText(14);
+    r.dataset = st.columnText(15);
+    r.sparsity = st.columnDouble(16);
+    r.steps = st.columnInt(17);
+    r.testAccuracy = st.columnDouble(18);
+    return r;
+}
+
+std::vector<RunInfo> RunStore::listRuns(const RunFilter& f) {
+    // Every condition is a bound parameter; an empty one matches everything.
+    const std::string sql =
+        std::string("SELECT ") + kRunColumns +
+        " FROM runs WHERE (?1 = '' OR status = ?1) AND (?2 = '' OR method = ?2)"
+        " AND (?3 = '' OR id IN (SELECT run_id FROM run_tags WHERE tag = ?3))"
+        " AND (?4 = '' OR instr(name, ?4) > 0 OR instr(notes, ?4) > 0 OR instr(config, ?4) > 0)"
+        " ORDER BY id";
+    Statement st(*db_, sql.c_str());
+    st.bind(1, f.status).bind(2, f.method).bind(3, f.tag).bind(4, f.text);
+    std::vector<RunInfo> out;
+    while (st.step()) out.push_back(readRun(st));
+    Statement tags(*db_, "SELECT run_id, tag FROM run_tags ORDER BY run_id, tag");
+    size_t i = 0;
+    while (tags.step()) {
+        const int64_t id = tags.columnInt(0);
+        while (i < out.size() && out[i].id < id) ++i;
+        if (i < out.size() && out[i].id == id) out[i].tags.push_back(tags.columnText(1));
+    }
+    return out;
+}
+
+RunInfo RunStore::run(int64_t id) {
+    const std::string sql = std::string("SELECT ") + kRunColumns + " FROM runs WHERE id = ?";
+    Statement st(*db_, sql.c_str());
+    st.bind(1, id);
+    if (!st.step()) throw StoreError(db_->path() + ": no run with id " + std::to_string(id));
+    RunInfo r = readRun(st);
+    Statement tags(*db_, "SELECT tag FROM run_tags WHERE run_id = ? ORDER BY tag");
+    tags.bind(1, id);
+    while (tags.step()) r.tags.push_back(tags.columnText(0));
+    return r;
+}
+
+void RunStore::requireRun(int64_t id) {
+    Statement st(*db_, "SELECT 1 FROM runs WHERE id = ?");
+    st.bind(1, id);
+    if (!st.step()) throw StoreError(db_->path() + ": no run with id " + std::to_string(id));
+}
+
+std::vector<Metric> RunStore::metrics(int64_t id) {
+    requireRun(id);
+    Statement st(*db_, "SELECT step, key, value FROM metrics WHERE run_id = ? ORDER BY key, step");
+    st.bind(1, id);
+    std::vector<Metric> out;
+    while (st.step()) out.push_back({st.columnInt(0), st.columnText(1), st.columnDouble(2)});
+    return out;
+}
+
+std::vector<MaskRecord> RunStore::masks(int64_t id, const std::string& layer) {
+    requireRun(id);
+    Statement st(*db_,
+                 "SELECT step, layer, out_features, fan_in, k, active, ablated, pruned, regrown, sad, sparsity, "
+                 "ablated_ids, bits, bits_size FROM masks WHERE run_id = ?1 AND (?2 = '' OR layer = ?2) "
+                 "ORDER BY step, rowid");
+    st.bind(1, id).bind(2, layer);
+    std::vector<MaskRecord> out;
+    while (st.step()) {
+        MaskRecord m;
+        m.step = st.columnInt(0);
+        m.mask.name = m.stats.name = st.columnText(1);
+        m.mask.outFeatures = m.stats.outFeatures = st.columnInt(2);
+        m.mask.fanIn = m.stats.fanIn = st.columnInt(3);
+        m.stats.k = st.columnInt(4);
+        m.stats.active = st.columnInt(5);
+        m.stats.ablated = st.columnInt(6);
+        m.stats.pruned = st.columnInt(7);
+        m.stats.regrown = st.columnInt(8);
+        m.stats.sad = st.columnInt(9);
+        m.stats.sparsity = st.columnDouble(10);
+        m.mask.ablated = decodeIds(st.columnBlob(11));
+        m.mask.bits = decompressBytes(st.columnBlob(12), static_cast<size_t>(st.columnInt(13)));
+        out.push_back(std::move(m));
+    }
+    return out;
+}
+
+std::optional<std::pair<int64_t, std::string>> RunStore::lastCheckpoint(int64_t id) {
+    Statement st(*db_, "SELECT step, path FROM checkpoints WHERE run_id = ? ORDER BY step DESC LIMIT 1");
+    st.bind(1, id);
+    if (!st.step()) return std::nullopt;
+    return std::make_pair(st.columnInt(0), st.columnText(1));
+}
+
+void RunStore::addTag(int64_t id, const std::string& tag) {
+    requireRun(id);
+    Statement st(*db_, "INSERT OR IGNORE INTO run_tags(run_id, tag) VALUES(?,?)");
+    st.bind(1, id).bind(2, tag);
+    st.run();
+}
+
+void RunStore::setNotes(int64_t id, const std::string& notes) {
+    requireRun(id);
+    Statement st(*db_, "UPDATE runs SET notes = ? WHERE id = ?");
+    st.bind(1, notes).bind(2, id);
+    st.run();
+}
+
+void RunStore::deleteRun(int64_t id) {
+    requireRun(id);
+    Statement st(*db_, "DELETE FROM runs WHERE id = ?");
+    st.bind(1, id);
+    st.run();
+}
+
+int RunStore::markInterrupted() {
+    const std::string host = hostName();
+    std::vector<int64_t> gone;
+    {
+        Statement st(*db_, "SELECT id, pid, host FROM runs WHERE status = 'running'");
+        while (st.step()) {
+            const auto pid = static_cast<pid_t>(st.columnInt(1));
+            // Only this host's processes can be checked; kill(pid, 0) fails with ESRCH when it is gone.
+            if (st.columnText(2) == host && pid > 0 && kill(pid, 0) != 0 && errno == ESRCH)
+                gone.push_back(st.columnInt(0));
+        }
+    }
+    for (int64_t id : gone) {
+        Statement up(*db_, "UPDATE runs SET status = 'interrupted' WHERE id = ? AND status = 'running'");
+        up.bind(1, id);
+        up.run();
+    }
+    return static_cast<int>(gone.size());
+}
+
+bool RunStore::integrityOk() {
+    Statement st(*db_, "PRAGMA integrity_check");
+    return st.step() && st.columnText(0) == "ok";
+}
+
+} // namespace srigl::sessions

@@ -1,0 +1,111 @@
+// The session store: every run with its config, metrics, mask snapshots and checkpoints in one
+// SQLite file (WAL, foreign keys, versioned schema). Several readers may use it while one process
+// writes. No Qt, no Torch: the Studio and the CLI both read it.
+#pragma once
+
+#include "engine/training/training_observer.hpp"
+#include "sessions/sqlite_db.hpp"
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace srigl::sessions {
+
+enum class RunStatus { Running, Finished, Failed, Interrupted, Stopped };
+std::string toString(RunStatus status);
+RunStatus parseRunStatus(const std::string& text);
+
+struct RunInfo {
+    int64_t id = 0;
+    std::string name;
+    int64_t createdAt = 0;  // unix milliseconds
+    int64_t finishedAt = 0; // 0 while running
+    RunStatus status = RunStatus::Running;
+    std::vector<std::string> tags;
+    std::string notes;
+    std::string config; // the full RunConfig as JSON
+    std::string engineVersion, host, device, blas;
+    int64_t threads = 0;
+    std::string method, model, dataset;
+    double sparsity = 0.0;
+    int64_t steps = 0;
+    double testAccuracy = -1.0; // -1: not known yet
+    int64_t pid = 0;            // the writing process while running
+};
+
+struct NewRun {
+    std::string name, config, engineVersion, host, device, blas, method, model, dataset;
+    int64_t threads = 0;
+    double sparsity = 0.0;
+};
+
+struct Metric {
+    int64_t step = 0;
+    std::string key;
+    double value = 0.0;
+};
+
+struct MaskRecord {
+    int64_t step = 0;
+    LayerMaskSnapshot mask;
+    LayerUpdateStats stats;
+};
+
+struct RunFilter {
+    std::string status; // exact status name, or empty
+    std::string method;
+    std::string tag;
+    std::string text; // substring of name, notes or config
+};
+
+class RunStore {
+public:
+    static constexpr int kSchemaVersion = 1;
+    enum class Mode { ReadWrite, ReadOnly };
+
+    // ReadWrite creates the file when it does not exist; an existing file must be a SRigL Studio
+    // database of this or an older schema (migrated), never something else: that is refused and
+    // left untouched. Throws StoreError.
+    explicit RunStore(const std::string& path, Mode mode = Mode::ReadWrite);
+
+    int schemaVersion();
+    const std::string& path() const { return db_->path(); }
+
+    int64_t createRun(const NewRun& run);
+    void finishRun(int64_t id, RunStatus status, int64_t steps, double testAccuracy);
+    // A run continued from its checkpoint at `fromStep` (srigl train --resume ID): running again, by
+    // this process; what was recorded after that step is dropped, as it will be recorded again.
+    void reopenRun(int64_t id, int64_t fromStep);
+    void addMetrics(int64_t id, const std::vector<Metric>& metrics);
+    // Steps done so far, so a list of live (or killed) runs shows how far they got.
+    void updateProgress(int64_t id, int64_t steps);
+    void addMasks(int64_t id, const std::vector<MaskRecord>& masks);
+    void addCheckpoint(int64_t id, int64_t step, const std::string& path);
+
+    std::vector<RunInfo> listRuns(const RunFilter& filter = {});
+    RunInfo run(int64_t id); // StoreError when there is no such run
+    std::vector<Metric> metrics(int64_t id);
+    std::vector<MaskRecord> masks(int64_t id, const std::string& layer = "");
+    std::optional<std::pair<int64_t, std::string>> lastCheckpoint(int64_t id);
+
+    void addTag(int64_t id, const std::string& tag);
+    void setNotes(int64_t id, const std::string& notes);
+    void deleteRun(int64_t id);
+    // Runs still marked running whose writing process (same host) is gone become interrupted.
+    int markInterrupted();
+    bool integrityOk();
+
+private:
+    void createSchema();
+    void requireRun(int64_t id);
+    RunInfo readRun(Statement& st);
+
+    std::unique_ptr<SqliteDb> db_;
+};
+
+// $SRIGL_DB, else $XDG_DATA_HOME/srigl-studio/runs.db, else ~/.local/share/srigl-studio/runs.db.
+std::string defaultDatabasePath();
+
+} // namespace srigl::sessions
