@@ -19,10 +19,11 @@ void Recorder::queueMasks(int64_t step, const std::vector<LayerUpdateStats>& sta
     auto snaps = maskSource_();
     std::vector<MaskRecord> records;
     for (auto& snap : snaps) {
+        const auto it = std::find_if(stats.begin(), stats.end(), [&](const LayerUpdateStats& s) { return s.name == snap.name; });
+        if (it == stats.end()) continue;
         MaskRecord r;
         r.step = step;
-        for (const auto& s : stats)
-            if (s.name == snap.name) r.stats = s;
+        r.stats = *it;
         r.mask = std::move(snap);
         records.push_back(std::move(r));
     }
@@ -32,7 +33,7 @@ void Recorder::queueMasks(int64_t step, const std::vector<LayerUpdateStats>& sta
 }
 
 void Recorder::onStart(const std::vector<LayerUpdateStats>& layers, int64_t totalSteps) {
-    queueMasks(0, layers);
+    queueMasks(startStep_, layers);
     if (next_) next_->onStart(layers, totalSteps);
 }
 
@@ -100,7 +101,12 @@ void Recorder::writerLoop() {
         checkpoints.swap(checkpoints_);
         const bool closing = closing_;
         lock.unlock();
-        if (store && error_.empty()) {
+        bool healthy = false;
+        {
+            std::lock_guard<std::mutex> errLock(mutex_);
+            healthy = error_.empty();
+        }
+        if (store && healthy) {
             try {
                 store->addMetrics(runId_, metrics);
                 int64_t lastStep = 0;

@@ -32,13 +32,18 @@ public:
 
     // Writes everything queued and stops the writer; returns the first write error ("" if none).
     std::string close();
+    // The step training starts from (a resumed run's checkpoint step): the first mask snapshot is
+    // recorded there instead of at step 0, which holds the run's initial masks.
+    void setStartStep(int64_t step) { startStep_ = step; }
 
 private:
+    // Snapshots of the layers named in stats (the others did not change).
     void queueMasks(int64_t step, const std::vector<LayerUpdateStats>& stats);
     void writerLoop();
 
     std::string dbPath_;
     int64_t runId_;
+    int64_t startStep_ = 0;
     std::function<std::vector<LayerMaskSnapshot>()> maskSource_;
     TrainingObserver* next_;
 

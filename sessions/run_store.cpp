@@ -8,6 +8,9 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cmath>
+#include <limits>
+#include <thread>
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
@@ -50,7 +53,7 @@ const char* const kMigrations[] = {
         run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
         step INTEGER NOT NULL,
         key TEXT NOT NULL,
-        value REAL NOT NULL);
+        value REAL);
     CREATE INDEX metrics_run ON metrics(run_id, key, step);
     CREATE TABLE masks(
         run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
@@ -168,7 +171,14 @@ RunStore::RunStore(const std::string& path, Mode mode) {
     if (version == 0 && tableCount > 0)
         throw StoreError(path + ": an SQLite database, but not a SRigL Studio one; refusing to change it");
     if (mode == Mode::ReadWrite) {
-        db_->exec("PRAGMA journal_mode=WAL");
+        // Switching to WAL needs a moment of exclusive access; the busy handler does not cover it,
+        // so retry while another process holds the file.
+        for (int attempt = 0;; ++attempt) {
+            if (sqlite3_exec(db_->handle(), "PRAGMA journal_mode=WAL", nullptr, nullptr, nullptr) == SQLITE_OK) break;
+            if ((sqlite3_errcode(db_->handle()) & 0xff) != SQLITE_BUSY || attempt >= 100)
+                db_->fail("cannot switch to WAL mode");
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
         db_->exec("PRAGMA synchronous=NORMAL");
     }
     db_->exec("PRAGMA foreign_keys=ON");
@@ -176,8 +186,13 @@ RunStore::RunStore(const std::string& path, Mode mode) {
         if (mode == Mode::ReadOnly)
             throw StoreError(path + ": schema " + std::to_string(version) + " needs a migration; open it read-write once");
         Transaction tx(*db_);
-        for (int v = version; v < kSchemaVersion; ++v) db_->exec(kMigrations[v]);
-        db_->exec(("PRAGMA user_version=" + std::to_string(kSchemaVersion)).c_str());
+        // Another process may have migrated between our first look and the write lock.
+        Statement again(*db_, "PRAGMA user_version");
+        again.step();
+        const int current = static_cast<int>(again.columnInt(0));
+        again.reset();
+        for (int v = current; v < kSchemaVersion; ++v) db_->exec(kMigrations[v]);
+        if (current < kSchemaVersion) db_->exec(("PRAGMA user_version=" + std::to_string(kSchemaVersion)).c_str());
         tx.commit();
     }
 }
@@ -212,7 +227,8 @@ void RunStore::reopenRun(int64_t id, int64_t fromStep) {
     Statement st(*db_, "UPDATE runs SET status='running', finished_at=0, pid=?, host=? WHERE id=?");
     st.bind(1, static_cast<int64_t>(getpid())).bind(2, hostName()).bind(3, id);
     st.run();
-    for (const char* sql : {"DELETE FROM metrics WHERE run_id=? AND step>?", "DELETE FROM masks WHERE run_id=? AND step>?"}) {
+    for (const char* sql : {"DELETE FROM metrics WHERE run_id=? AND step>?", "DELETE FROM masks WHERE run_id=? AND step>?",
+                            "DELETE FROM checkpoints WHERE run_id=? AND step>?"}) {
         Statement del(*db_, sql);
         del.bind(1, id).bind(2, fromStep);
         del.run();
@@ -231,7 +247,10 @@ void RunStore::addMetrics(int64_t id, const std::vector<Metric>& metrics) {
     Transaction tx(*db_);
     Statement st(*db_, "INSERT INTO metrics(run_id, step, key, value) VALUES(?,?,?,?)");
     for (const auto& m : metrics) {
-        st.bind(1, id).bind(2, m.step).bind(3, m.key).bind(4, m.value);
+        st.bind(1, id).bind(2, m.step).bind(3, m.key);
+        // SQLite has no NaN (a diverged run's loss): it is stored as NULL and read back as NaN.
+        if (std::isnan(m.value)) st.bindNull(4);
+        else st.bind(4, m.value);
         st.run();
     }
     tx.commit();
@@ -329,7 +348,9 @@ std::vector<Metric> RunStore::metrics(int64_t id) {
     Statement st(*db_, "SELECT step, key, value FROM metrics WHERE run_id = ? ORDER BY key, step");
     st.bind(1, id);
     std::vector<Metric> out;
-    while (st.step()) out.push_back({st.columnInt(0), st.columnText(1), st.columnDouble(2)});
+    while (st.step())
+        out.push_back({st.columnInt(0), st.columnText(1),
+                       st.columnIsNull(2) ? std::numeric_limits<double>::quiet_NaN() : st.columnDouble(2)});
     return out;
 }
 

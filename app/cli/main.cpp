@@ -6,8 +6,11 @@
 
 #include <CLI/CLI.hpp>
 
+#include <string>
+
 int main(int argc, char** argv) {
-    srigl::ensurePassiveOpenMpWait(argc, argv);
+    // Only commands that compute need the OpenMP wait policy; the others skip the re-exec's cost.
+    if (argc > 1 && std::string(argv[1]) == "train") srigl::ensurePassiveOpenMpWait(argc, argv);
     CLI::App app{"SRigL Studio command line: dynamic sparse training with constant fan-in"};
     app.require_subcommand(1);
     app.set_version_flag("--version", std::string("srigl ") + SRIGL_VERSION);

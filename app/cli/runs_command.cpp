@@ -8,7 +8,9 @@
 
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <ctime>
 #include <iostream>
 #include <map>
@@ -72,8 +74,12 @@ sessions::RunFilter parseFilter(const RunsOptions& o) {
 }
 
 int list(RunStore& store, const RunsOptions& o) {
+    const auto start = std::chrono::steady_clock::now();
     store.markInterrupted();
     auto runs = store.listRuns(parseFilter(o));
+    if (o.timing)
+        std::fprintf(stderr, "listed %zu runs in %.2f ms\n", runs.size(),
+                     std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
     if (o.json) {
         nlohmann::json arr = nlohmann::json::array();
         for (const auto& r : runs) {
@@ -184,14 +190,15 @@ void addRunsCommand(CLI::App& app, RunsOptions& o) {
     list->add_flag("--json", o.json, "JSON array");
     list->add_option("--filter", o.filter, "status=S,method=M,tag=T,text=T or free text");
     list->add_option("--tag", o.tag, "only runs with this tag");
+    list->add_flag("--timing", o.timing, "print how long the database query took (stderr)");
     auto* show = runs->add_subcommand("show", "Everything stored about a run");
     show->add_option("id", o.ids, "run id")->required()->expected(1);
     show->add_flag("--json", o.json, "JSON (the default output is JSON too)");
     auto* tag = runs->add_subcommand("tag", "Add a tag to a run");
-    tag->add_option("id", o.ids, "run id")->required()->expected(1);
+    tag->add_option("id", o.ids, "run id")->required()->expected(1)->allow_extra_args(false);
     tag->add_option("tag", o.text, "tag")->required();
     auto* note = runs->add_subcommand("note", "Set a run's notes");
-    note->add_option("id", o.ids, "run id")->required()->expected(1);
+    note->add_option("id", o.ids, "run id")->required()->expected(1)->allow_extra_args(false);
     note->add_option("text", o.text, "notes")->required();
     auto* del = runs->add_subcommand("delete", "Delete a run (asks unless --yes)");
     del->add_option("id", o.ids, "run id")->required()->expected(1);
@@ -207,6 +214,8 @@ int runRuns(const CLI::App& app, const RunsOptions& o) {
     const auto* runs = app.get_subcommand("runs");
     const std::string db = o.db.empty() ? sessions::defaultDatabasePath() : o.db;
     try {
+        // Never create a database at a mistyped path: only `srigl train` creates one.
+        if (!std::filesystem::exists(db)) throw sessions::StoreError(db + ": no such database");
         const bool readOnly = runs->got_subcommand("list") || runs->got_subcommand("show") ||
                               runs->got_subcommand("export") || runs->got_subcommand("diff");
         // list/show mark dead writers' runs interrupted, which needs write access when possible.

@@ -17,6 +17,7 @@ struct RunsOptions {
     std::string text;
     std::string format = "csv";
     bool yes = false;
+    bool timing = false; // print the store's query time to stderr
 };
 
 void addRunsCommand(CLI::App& app, RunsOptions& options);

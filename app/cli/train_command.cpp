@@ -179,7 +179,11 @@ int runTrain(const TrainOptions& options) {
             // --resume ID: the run's last checkpoint in the database.
             store = std::make_unique<sessions::RunStore>(dbPath);
             resumedRun = std::stoll(options.resume);
-            store->run(resumedRun);
+            store->markInterrupted();
+            const auto info = store->run(resumedRun);
+            if (info.status == sessions::RunStatus::Running)
+                throw CheckpointError("run " + options.resume + " is still being trained by process " +
+                                      std::to_string(info.pid) + " on " + info.host);
             auto last = store->lastCheckpoint(resumedRun);
             if (!last) throw CheckpointError("run " + options.resume + " has no checkpoint to resume from");
             checkpoint = last->second;
@@ -248,6 +252,7 @@ int runTrain(const TrainOptions& options) {
     if (record) {
         Trainer* t = trainer.get();
         recorder = std::make_unique<sessions::Recorder>(dbPath, runId, [t] { return t->maskSnapshot(); }, &console);
+        recorder->setStartStep(trainer->step());
         trainer->setObserver(recorder.get());
         if (options.json) std::cout << nlohmann::json{{"event", "run"}, {"run_id", runId}, {"db", dbPath}}.dump() << std::endl;
     }

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Session-store measurements of docs/results.md: recording overhead on LeNet-300-100 / MNIST with
+# masks recorded at every update, `runs list` on a database of 1,000 runs, database size per run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/fetch_mnist.sh >/dev/null
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+repeats=${REPEATS:-3}
+common=(--json --set dataset=mnist --set data_dir=data/mnist --set epochs=3 --set seed=1 --set threads=2)
+field() { python3 -c "import sys,json; d=json.loads(sys.stdin.read().strip().splitlines()[-1]); print($1)"; }
+
+best_seconds() {
+  local best=""
+  for _ in $(seq "$repeats"); do
+    s=$("$@" | tail -n 1 | field "d['seconds']")
+    if [ -z "$best" ] || python3 -c "import sys; sys.exit(0 if $s < $best else 1)"; then best=$s; fi
+  done
+  echo "$best"
+}
+
+echo "### Recording overhead (SRigL 90%, 3 epochs, deltaT 100, best of $repeats)"
+echo
+off=$(best_seconds build/bin/srigl train "${common[@]}" --no-db)
+on=$(best_seconds build/bin/srigl train "${common[@]}" --db "$work/overhead.db")
+echo "| recording | training seconds |"
+echo "|---|---|"
+echo "| off (--no-db) | $off |"
+echo "| on (metrics every 10 steps, all masks at every update, checkpoint every 500 steps) | $on |"
+echo
+echo "Overhead: $(python3 -c "print(round(100*($on-$off)/$off,2))")%"
+echo
+size=$(stat -c %s "$work/overhead.db")
+runs=$(sqlite3 "$work/overhead.db" "select count(*) from runs")
+echo "Database size: $(python3 -c "print(round($size/$runs/1024))") KiB per run ($runs runs of 1,404 steps, 3 layers, 11 mask snapshots each; checkpoints are separate files)"
+echo
+
+echo "### runs list on 1,000 runs"
+echo
+# 1,000 copies of a real run (metrics and masks included), made with SQL.
+db="$work/many.db"
+cp "$work/overhead.db" "$db"
+sqlite3 "$db" <<'SQL'
+DELETE FROM runs WHERE id > 1;
+WITH RECURSIVE n(i) AS (SELECT 2 UNION ALL SELECT i + 1 FROM n WHERE i < 1000)
+INSERT INTO runs(id, name, created_at, finished_at, status, notes, config, engine_version, host, pid, device, blas,
+                 threads, method, model, dataset, sparsity, steps, test_accuracy)
+  SELECT i, name, created_at + i, finished_at, status, notes, config, engine_version, host, pid, device, blas, threads,
+         method, model, dataset, sparsity, steps, test_accuracy FROM runs, n WHERE runs.id = 1;
+INSERT INTO metrics SELECT r.id, m.step, m.key, m.value FROM metrics m, runs r WHERE m.run_id = 1 AND r.id > 1;
+INSERT INTO masks SELECT r.id, m.step, m.layer, m.out_features, m.fan_in, m.k, m.active, m.ablated, m.pruned, m.regrown,
+  m.sad, m.sparsity, m.ablated_ids, m.bits, m.bits_size FROM masks m, runs r WHERE m.run_id = 1 AND r.id > 1;
+SQL
+echo "Database: $(sqlite3 "$db" "select count(*) from runs") runs, $(( $(stat -c %s "$db") / 1024 / 1024 )) MiB"
+echo
+echo "| measure | milliseconds (best of 5) |"
+echo "|---|---|"
+q=$(for _ in 1 2 3 4 5; do build/bin/srigl runs --db "$db" list --timing 2>&1 >/dev/null | awk '{print $(NF-1)}'; done | sort -n | head -1)
+w=$(for _ in 1 2 3 4 5; do /usr/bin/time -f "%e" build/bin/srigl runs --db "$db" list 2>&1 >/dev/null | tail -1; done | sort -n | head -1)
+echo "| query and formatting inside the process (\`--timing\`) | $q |"
+echo "| whole \`srigl runs list\` command, process start included | $(python3 -c "print(round(1000*$w))") |"

@@ -1,0 +1,590 @@
+// `srigl train --db` and `srigl runs ...` as a user runs them: the run id, list/show/tag/note/
+// filter/export/diff/delete, bad input with exit code 2 and files left alone, and crash safety: a
+// training killed with SIGKILL shows as interrupted, the database passes integrity_check, and
+// `srigl train --resume ID` finishes it.
+#include <QtTest>
+
+#include "sessions/run_store.hpp"
+
+#include <QDir>
+#include <QElapsedTimer>
+#include <QFile>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QProcess>
+#include <QProcessEnvironment>
+#include <QSet>
+#include <QTemporaryDir>
+
+#include <algorithm>
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <utility>
+
+namespace {
+
+using srigl::sessions::RunStatus;
+using srigl::sessions::RunStore;
+
+const QString kSrigl = QStringLiteral(SRIGL_TEST_BINARY_DIR "/bin/srigl");
+
+struct Result {
+    int exitCode = -1;
+    QString out;
+    QString err;
+};
+
+// OMP_WAIT_POLICY set: srigl does not re-execute itself to set it (halves the start-up time).
+void prepare(QProcess& p) {
+    auto env = QProcessEnvironment::systemEnvironment();
+    env.insert("OMP_WAIT_POLICY", "PASSIVE");
+    env.remove("SRIGL_DB"); // every command names its database
+    p.setProcessEnvironment(env);
+}
+
+Result finish(QProcess& p, int timeoutMs) {
+    if (!p.waitForFinished(timeoutMs)) {
+        p.kill();
+        p.waitForFinished();
+    }
+    return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1, QString::fromUtf8(p.readAllStandardOutput()),
+            QString::fromUtf8(p.readAllStandardError())};
+}
+
+Result runSrigl(const QStringList& args, int timeoutMs = 300000) {
+    QProcess p;
+    prepare(p);
+    p.start(kSrigl, args);
+    p.closeWriteChannel(); // stdin is a closed pipe: no terminal
+    return finish(p, timeoutMs);
+}
+
+// Independent commands at once (start-up dominates these short commands); results in order.
+QList<Result> runParallel(const QList<QStringList>& commands, int timeoutMs = 300000) {
+    std::vector<std::unique_ptr<QProcess>> procs;
+    for (const auto& args : commands) {
+        procs.push_back(std::make_unique<QProcess>());
+        prepare(*procs.back());
+        procs.back()->start(kSrigl, args);
+        procs.back()->closeWriteChannel();
+    }
+    QList<Result> out;
+    for (auto& p : procs) out << finish(*p, timeoutMs);
+    return out;
+}
+
+// `srigl runs --db DB <args...>`
+Result runs(const QString& db, const QStringList& args) { return runSrigl(QStringList{"runs", "--db", db} + args); }
+QStringList runsArgs(const QString& db, const QStringList& args) { return QStringList{"runs", "--db", db} + args; }
+
+QStringList smallTrain(const QString& db) {
+    return {"train", "--json", "--db", db, "--set", "synthetic_train=1024", "--set", "synthetic_test=256", "--set",
+            "epochs=1", "--set", "batch_size=64", "--set", "delta_t=4", "--set", "threads=1"};
+}
+
+QJsonObject lastJson(const QString& out) {
+    const auto lines = out.trimmed().split('\n');
+    return QJsonDocument::fromJson(lines.last().toUtf8()).object();
+}
+
+QJsonArray listJson(const QString& db, const QStringList& extra = {}) {
+    Result r = runs(db, QStringList{"list", "--json"} + extra);
+    if (r.exitCode != 0) qWarning("runs list failed (%d): %s", r.exitCode, qPrintable(r.err));
+    return QJsonDocument::fromJson(r.out.toUtf8()).array();
+}
+
+QList<qint64> idsOf(const QJsonArray& runs) {
+    QList<qint64> ids;
+    for (const auto& v : runs) ids << v.toObject()["id"].toInteger();
+    return ids;
+}
+
+
+QJsonObject findRun(const QJsonArray& runs, qint64 id) {
+    for (const auto& v : runs)
+        if (v.toObject()["id"].toInteger() == id) return v.toObject();
+    return {};
+}
+
+QByteArray fileBytes(const QString& path) {
+    QFile f(path);
+    if (!f.open(QIODevice::ReadOnly)) return {};
+    return f.readAll();
+}
+
+// Two finished runs, trained once per process on first use (both at once, into one database):
+// A (srigl, default seed) and B (set, seed 7).
+struct Trained {
+    QTemporaryDir dir;
+    QString db;
+    qint64 a = 0, b = 0;
+    QJsonObject summaryA;
+    QStringList linesA;
+    QString error;
+};
+
+std::unique_ptr<Trained> trainedRuns;
+
+const Trained& trained() {
+    if (trainedRuns) return *trainedRuns;
+    trainedRuns = std::make_unique<Trained>();
+    Trained& t = *trainedRuns;
+    t.db = t.dir.filePath("runs.db");
+    try {
+        RunStore create(t.db.toStdString()); // the schema first: the two trainings then only add runs
+    } catch (const std::exception& e) {
+        t.error = e.what();
+        return t;
+    }
+    QProcess pa, pb;
+    prepare(pa);
+    prepare(pb);
+    pa.start(kSrigl, smallTrain(t.db));
+    pb.start(kSrigl, smallTrain(t.db) << "--set" << "method=set" << "--set" << "seed=7");
+    pa.closeWriteChannel();
+    pb.closeWriteChannel();
+    const Result a = finish(pa, 300000), b = finish(pb, 300000);
+    if (a.exitCode != 0 || b.exitCode != 0) {
+        t.error = "training failed: " + a.err + " / " + b.err;
+        return t;
+    }
+    t.summaryA = lastJson(a.out);
+    t.linesA = a.out.trimmed().split('\n');
+    t.a = t.summaryA["run_id"].toInteger();
+    t.b = lastJson(b.out)["run_id"].toInteger();
+    if (t.a <= 0 || t.b <= 0 || t.a == t.b) t.error = "no distinct run ids in the summaries";
+    return t;
+}
+
+#define REQUIRE_TRAINED()                                                                                             \
+    const Trained& t = trained();                                                                                     \
+    QVERIFY2(t.error.isEmpty(), qPrintable(t.error))
+
+// A copy of the trained database (and its WAL, if one was left) for a test that changes it.
+QString copyDb(const Trained& t, const QTemporaryDir& dir) {
+    const QString to = dir.filePath("runs.db");
+    QFile::copy(t.db, to);
+    if (QFile::exists(t.db + "-wal")) QFile::copy(t.db + "-wal", to + "-wal");
+    return to;
+}
+
+// Runs a test body; an exception fails the test with its message instead of ending the suite.
+void guarded(const std::function<void()>& body) {
+    try {
+        body();
+    } catch (const std::exception& e) {
+        QFAIL(qPrintable(QString("unexpected exception: ") + e.what()));
+    }
+}
+
+} // namespace
+
+class TestCliRuns : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void trainPrintsRunId();
+    void listShowsFinishedRun();
+    void showJson();
+    void tagNoteAndFilters();
+    void exportCsvHasMetricAndLayerRows();
+    void exportJson();
+    void diffPrintsOnlyDifferingKeys();
+    void deleteNeedsYes();
+    void unknownIdExitsTwo();
+    void textFileDatabaseExitsTwoUnchanged();
+    void missingDatabaseIsNotCreated();
+    void killedRunIsInterruptedAndResumes();
+};
+
+void TestCliRuns::trainPrintsRunId() {
+    guarded([&] {
+        REQUIRE_TRAINED();
+        const QJsonObject s = t.summaryA;
+        QCOMPARE(s["event"].toString(), QString("summary"));
+        QVERIFY(s.contains("run_id"));
+        QCOMPARE(s["steps"].toInt(), 16);
+        // The run event comes first, with the same id and the database.
+        const QJsonObject first = QJsonDocument::fromJson(t.linesA.first().toUtf8()).object();
+        QCOMPARE(first["event"].toString(), QString("run"));
+        QCOMPARE(first["run_id"].toInteger(), t.a);
+        QCOMPARE(first["db"].toString(), t.db);
+        // Every line stays JSON with recording on.
+        for (const auto& line : t.linesA) {
+            QJsonParseError err;
+            QJsonDocument::fromJson(line.toUtf8(), &err);
+            QVERIFY2(err.error == QJsonParseError::NoError, qPrintable(line));
+        }
+        QVERIFY(QFile::exists(t.db));
+    });
+}
+
+void TestCliRuns::listShowsFinishedRun() {
+    guarded([&] {
+        REQUIRE_TRAINED();
+        const auto results = runParallel({runsArgs(t.db, {"list", "--json"}), runsArgs(t.db, {"list"})});
+        QVERIFY2(results[0].exitCode == 0, qPrintable(results[0].err));
+        const QJsonArray all = QJsonDocument::fromJson(results[0].out.toUtf8()).array();
+        QCOMPARE(all.size(), 2);
+        const QJsonObject a = findRun(all, t.a);
+        QCOMPARE(a["status"].toString(), QString("finished"));
+        QCOMPARE(a["steps"].toInt(), 16);
+        QCOMPARE(a["method"].toString(), QString("srigl"));
+        QCOMPARE(a["model"].toString(), QString("mlp"));
+        QCOMPARE(a["dataset"].toString(), QString("synthetic"));
+        QVERIFY(qAbs(a["test_accuracy"].toDouble() - t.summaryA["test_accuracy"].toDouble()) < 1e-9);
+        QVERIFY(a["created_at"].toInteger() > 0);
+        QVERIFY(a["finished_at"].toInteger() >= a["created_at"].toInteger());
+        QVERIFY(!a.contains("config")); // list stays short
+        const QJsonObject b = findRun(all, t.b);
+        QCOMPARE(b["status"].toString(), QString("finished"));
+        QCOMPARE(b["method"].toString(), QString("set"));
+        QCOMPARE(b["steps"].toInt(), 16);
+
+        // The table for people: a header and one line per run.
+        const Result& text = results[1];
+        QCOMPARE(text.exitCode, 0);
+        const QStringList lines = text.out.trimmed().split('\n');
+        QCOMPARE(lines.size(), 3);
+        QVERIFY(lines[1].contains("finished") && lines[2].contains("finished"));
+    });
+}
+
+void TestCliRuns::showJson() {
+    guarded([&] {
+        REQUIRE_TRAINED();
+        Result r = runs(t.db, {"show", QString::number(t.a), "--json"});
+        QVERIFY2(r.exitCode == 0, qPrintable(r.err));
+        const QJsonObject o = QJsonDocument::fromJson(r.out.toUtf8()).object();
+        QCOMPARE(o["id"].toInteger(), t.a);
+        QCOMPARE(o["status"].toString(), QString("finished"));
+        QCOMPARE(o["steps"].toInt(), 16);
+        QVERIFY(!o["host"].toString().isEmpty());
+        QVERIFY(!o["engine_version"].toString().isEmpty());
+        const QJsonObject config = o["config"].toObject();
+        QCOMPARE(config["method"].toString(), QString("srigl"));
+        QCOMPARE(config["epochs"].toInt(), 1);
+        QCOMPARE(config["synthetic_train"].toInt(), 1024);
+    });
+}
+
+void TestCliRuns::tagNoteAndFilters() {
+    guarded([&] {
+        REQUIRE_TRAINED();
+        QTemporaryDir dir;
+        const QString db = copyDb(t, dir);
+        const QString a = QString::number(t.a), b = QString::number(t.b);
+        // Two writers at once: the second waits for the first (busy timeout), both succeed.
+        const auto writes =
+            runParallel({runsArgs(db, {"tag", a, "baseline"}), runsArgs(db, {"note", b, "lr too high? check again"})});
+        for (const auto& w : writes) QVERIFY2(w.exitCode == 0, qPrintable(w.err));
+
+        const auto reads = runParallel({runsArgs(db, {"list", "--json"}),
+                                        runsArgs(db, {"list", "--json", "--tag", "baseline"}),
+                                        runsArgs(db, {"list", "--json", "--filter", "method=srigl"}),
+                                        runsArgs(db, {"list", "--json", "--filter", "method=set,text=too high"}),
+                                        runsArgs(db, {"list", "--filter", "colour=blue"})});
+        auto arrayOf = [&](int i) { return QJsonDocument::fromJson(reads[i].out.toUtf8()).array(); };
+        const QJsonArray all = arrayOf(0);
+        QCOMPARE(findRun(all, t.a)["tags"].toArray(), QJsonArray{"baseline"});
+        QCOMPARE(findRun(all, t.b)["tags"].toArray(), QJsonArray{});
+        QCOMPARE(findRun(all, t.b)["notes"].toString(), QString("lr too high? check again"));
+        QCOMPARE(idsOf(arrayOf(1)), QList<qint64>{t.a});
+        QCOMPARE(idsOf(arrayOf(2)), QList<qint64>{t.a});
+        QCOMPARE(idsOf(arrayOf(3)), QList<qint64>{t.b});
+
+        const Result& bad = reads[4];
+        QCOMPARE(bad.exitCode, 2);
+        QVERIFY2(bad.err.contains("colour"), qPrintable(bad.err));
+    });
+}
+
+void TestCliRuns::exportCsvHasMetricAndLayerRows() {
+    guarded([&] {
+        REQUIRE_TRAINED();
+        const auto results = runParallel({runsArgs(t.db, {"export", QString::number(t.a), "--format", "csv"}),
+                                          runsArgs(t.db, {"export", QString::number(t.a), "--format", "xml"})});
+        const Result& r = results[0];
+        QVERIFY2(r.exitCode == 0, qPrintable(r.err));
+        const QStringList lines = r.out.trimmed().split('\n');
+        QCOMPARE(lines.first(), QString("kind,step,key,value,layer,k,active,ablated,pruned,regrown,sad,sparsity"));
+        const int columns = lines.first().count(',');
+        QSet<QString> keys, layers;
+        QSet<qint64> layerSteps;
+        int metricRows = 0, layerRows = 0;
+        for (int i = 1; i < lines.size(); ++i) {
+            const QStringList f = lines[i].split(',');
+            QVERIFY2(lines[i].count(',') == columns, qPrintable(lines[i]));
+            if (f[0] == "metric") {
+                ++metricRows;
+                keys << f[2];
+            } else if (f[0] == "layer") {
+                ++layerRows;
+                layers << f[4];
+                layerSteps << f[1].toLongLong();
+            } else {
+                QFAIL(qPrintable("unexpected row: " + lines[i]));
+            }
+        }
+        QVERIFY(metricRows > 0);
+        QVERIFY(layerRows > 0);
+        for (const char* key : {"train_loss", "train_accuracy", "lr", "test_loss", "test_accuracy", "drop_fraction"})
+            QVERIFY2(keys.contains(key), key);
+        QCOMPARE(layers.size(), 3);
+        QVERIFY(layerSteps.contains(0));
+        QVERIFY(layerSteps.size() > 1); // snapshots after mask updates too
+
+        const Result& bad = results[1];
+        QCOMPARE(bad.exitCode, 2);
+        QVERIFY2(bad.err.contains("xml"), qPrintable(bad.err));
+    });
+}
+
+void TestCliRuns::exportJson() {
+    guarded([&] {
+        REQUIRE_TRAINED();
+        Result r = runs(t.db, {"export", QString::number(t.b), "--format", "json"});
+        QVERIFY2(r.exitCode == 0, qPrintable(r.err));
+        const QJsonObject o = QJsonDocument::fromJson(r.out.toUtf8()).object();
+        QCOMPARE(o["run"].toObject()["id"].toInteger(), t.b);
+        QCOMPARE(o["run"].toObject()["method"].toString(), QString("set"));
+        const QJsonArray metrics = o["metrics"].toArray(), layers = o["layers"].toArray();
+        QVERIFY(!metrics.isEmpty());
+        QVERIFY(!layers.isEmpty());
+        bool finalLoss = false;
+        for (const auto& v : metrics) {
+            const auto m = v.toObject();
+            QVERIFY(m.contains("step") && m.contains("key") && m.contains("value"));
+            if (m["key"].toString() == "train_loss" && m["step"].toInt() == 16) finalLoss = true;
+        }
+        QVERIFY(finalLoss);
+        for (const auto& v : layers)
+            for (const char* key : {"step", "layer", "k", "active", "ablated", "pruned", "regrown", "sad", "sparsity"})
+                QVERIFY2(v.toObject().contains(key), key);
+    });
+}
+
+void TestCliRuns::diffPrintsOnlyDifferingKeys() {
+    guarded([&] {
+        REQUIRE_TRAINED();
+        const auto results = runParallel({runsArgs(t.db, {"diff", QString::number(t.a), QString::number(t.b)}),
+                                          runsArgs(t.db, {"diff", QString::number(t.a), QString::number(t.a)})});
+        const Result& r = results[0];
+        QVERIFY2(r.exitCode == 0, qPrintable(r.err));
+        QStringList keys;
+        for (const auto& line : r.out.trimmed().split('\n')) keys << line.simplified().section(' ', 0, 0);
+        keys.sort();
+        QCOMPARE(keys, (QStringList{"method", "seed"}));
+        for (const auto& line : r.out.trimmed().split('\n'))
+            if (line.startsWith("method")) QCOMPARE(line.simplified(), QString("method srigl set"));
+
+        const Result& same = results[1];
+        QCOMPARE(same.exitCode, 0);
+        QVERIFY2(same.out.contains("identical"), qPrintable(same.out));
+    });
+}
+
+void TestCliRuns::deleteNeedsYes() {
+    guarded([&] {
+        REQUIRE_TRAINED();
+        QTemporaryDir dir;
+        const QString db = copyDb(t, dir);
+        const QString a = QString::number(t.a);
+        Result refused = runs(db, {"delete", a}); // stdin is not a terminal: nobody to ask
+        QCOMPARE(refused.exitCode, 2);
+        QVERIFY2(refused.err.contains("--yes"), qPrintable(refused.err));
+        {
+            RunStore store(db.toStdString(), RunStore::Mode::ReadOnly);
+            QCOMPARE(store.listRuns().size(), size_t(2));
+            QVERIFY(!store.metrics(t.a).empty());
+        }
+
+        Result deleted = runs(db, {"delete", a, "--yes"});
+        QVERIFY2(deleted.exitCode == 0, qPrintable(deleted.err));
+        const auto after = runParallel({runsArgs(db, {"list", "--json"}), runsArgs(db, {"show", a})});
+        QCOMPARE(idsOf(QJsonDocument::fromJson(after[0].out.toUtf8()).array()), QList<qint64>{t.b});
+        const Result& gone = after[1];
+        QCOMPARE(gone.exitCode, 2);
+        QVERIFY2(gone.err.contains(a), qPrintable(gone.err));
+        // The other run keeps its records; the deleted one leaves none behind.
+        RunStore store(db.toStdString(), RunStore::Mode::ReadOnly);
+        QVERIFY(store.integrityOk());
+        QVERIFY(!store.metrics(t.b).empty());
+        QVERIFY(!store.masks(t.b).empty());
+        QVERIFY(!store.lastCheckpoint(t.a));
+    });
+}
+
+void TestCliRuns::unknownIdExitsTwo() {
+    guarded([&] {
+        REQUIRE_TRAINED();
+        QTemporaryDir dir;
+        const QString db = copyDb(t, dir);
+        const QList<QStringList> commands = {runsArgs(db, {"show", "98765", "--json"}),
+                                             runsArgs(db, {"tag", "98765", "x"}),
+                                             runsArgs(db, {"delete", "98765", "--yes"}),
+                                             runsArgs(db, {"export", "98765", "--format", "json"}),
+                                             {"train", "--json", "--db", db, "--resume", "98765"}};
+        const auto results = runParallel(commands);
+        for (int i = 0; i < commands.size(); ++i) {
+            const QString c = commands[i].mid(3).join(' ');
+            const Result& r = results[i];
+            QVERIFY2(r.exitCode == 2, qPrintable(c + ": exit " + QString::number(r.exitCode)));
+            QVERIFY2(r.err.contains("98765"), qPrintable(c + ": " + r.err));
+            QVERIFY2(r.out.isEmpty(), qPrintable(c + ": " + r.out));
+        }
+        // Nothing changed.
+        RunStore store(db.toStdString(), RunStore::Mode::ReadOnly);
+        QCOMPARE(store.listRuns().size(), size_t(2));
+        QVERIFY(store.run(t.a).tags.empty());
+        QVERIFY(store.run(t.a).status == RunStatus::Finished);
+    });
+}
+
+void TestCliRuns::textFileDatabaseExitsTwoUnchanged() {
+    guarded([&] {
+        QTemporaryDir dir;
+        const QString db = dir.filePath("runs.db");
+        QByteArray text;
+        for (int i = 0; i < 100; ++i) text += "my lab notes, line " + QByteArray::number(i) + "\n";
+        {
+            QFile f(db);
+            QVERIFY(f.open(QIODevice::WriteOnly));
+            f.write(text);
+        }
+        const QList<QStringList> commands = {{"runs", "--db", db, "list", "--json"},
+                                             {"runs", "--db", db, "show", "1"},
+                                             smallTrain(db)};
+        const auto results = runParallel(commands);
+        for (int i = 0; i < commands.size(); ++i) {
+            const QString c = commands[i].join(' ');
+            const Result& r = results[i];
+            QVERIFY2(r.exitCode == 2, qPrintable(c + ": exit " + QString::number(r.exitCode) + " " + r.err));
+            QVERIFY2(r.err.contains(db), qPrintable(c + ": " + r.err));
+        }
+        QCOMPARE(fileBytes(db), text);
+        QCOMPARE(QDir(dir.path()).entryList(QDir::AllEntries | QDir::NoDotAndDotDot), QStringList{"runs.db"});
+    });
+}
+
+void TestCliRuns::missingDatabaseIsNotCreated() {
+    // Issue #3, "Bad input": a missing database file gets a clear error. Commands that only read or
+    // change existing runs must not create an empty database (and its folders) at a mistyped path.
+    guarded([&] {
+        QTemporaryDir dir;
+        const QString db = dir.filePath("typo/runs.db");
+        for (const QStringList& c : QList<QStringList>{{"list"}, {"show", "1"}}) {
+            Result r = runs(db, c);
+            QVERIFY2(!QFile::exists(db), qPrintable(c.join(' ') + " created " + db));
+            QVERIFY2(r.exitCode == 2, qPrintable(c.join(' ') + ": exit " + QString::number(r.exitCode)));
+            QVERIFY2(r.err.contains(db), qPrintable(c.join(' ') + ": " + r.err));
+        }
+    });
+}
+
+void TestCliRuns::killedRunIsInterruptedAndResumes() {
+    guarded([&] {
+        QTemporaryDir dir;
+        const QString db = dir.filePath("runs.db");
+        const std::string path = db.toStdString();
+        QStringList args = smallTrain(db);
+        args << "--set" << "synthetic_train=2048" << "--set" << "epochs=20" << "--set" << "checkpoint_every=20";
+
+        QProcess p;
+        prepare(p);
+        p.start(kSrigl, args);
+        p.closeWriteChannel();
+        QVERIFY(p.waitForStarted());
+        qint64 runId = 0, killedAfter = 0;
+        QElapsedTimer timer;
+        timer.start();
+        // Read the JSON lines as they come; SIGKILL once a step beyond 60 is reported.
+        while (killedAfter == 0 && p.state() == QProcess::Running && timer.elapsed() < 120000) {
+            p.waitForReadyRead(1000);
+            while (p.canReadLine()) {
+                const QJsonObject e = QJsonDocument::fromJson(p.readLine()).object();
+                if (e["event"].toString() == "run") runId = e["run_id"].toInteger();
+                if (e["event"].toString() == "step" && e["step"].toInteger() > 60) {
+                    killedAfter = e["step"].toInteger();
+                    p.kill(); // SIGKILL: no handler runs, nothing is finished or flushed
+                    break;
+                }
+            }
+        }
+        if (killedAfter == 0) p.kill();
+        p.waitForFinished(30000);
+        QVERIFY2(killedAfter > 60, qPrintable(QString::fromUtf8(p.readAllStandardError())));
+        QVERIFY2(killedAfter < 640, "the training finished before it could be killed");
+        QCOMPARE(p.exitStatus(), QProcess::CrashExit);
+        QVERIFY(runId > 0);
+
+        // The database opens, passes integrity_check, and the run shows as interrupted.
+        const QJsonObject listed = findRun(listJson(db), runId);
+        QCOMPARE(listed["status"].toString(), QString("interrupted"));
+        // How far it got, as recorded while it ran.
+        QVERIFY2(listed["steps"].toInt() > 0 && listed["steps"].toInt() < 640,
+                 qPrintable(QString("steps %1").arg(listed["steps"].toInt())));
+        std::vector<uint8_t> step0Bits;
+        {
+            RunStore store(path, RunStore::Mode::ReadOnly);
+            QVERIFY(store.integrityOk());
+            QVERIFY(store.run(runId).status == RunStatus::Interrupted);
+            const auto last = store.lastCheckpoint(runId);
+            QVERIFY2(last, "no checkpoint recorded before the kill");
+            QVERIFY(last->first % 20 == 0 && last->first <= killedAfter);
+            QVERIFY(QFile::exists(QString::fromStdString(last->second)));
+            QVERIFY(!store.metrics(runId).empty());
+            const auto masks = store.masks(runId);
+            QVERIFY(!masks.empty());
+            QCOMPARE(masks.front().step, int64_t(0));
+            step0Bits = masks.front().mask.bits;
+            qInfo("killed after step %lld; last recorded checkpoint at step %lld", static_cast<long long>(killedAfter),
+                  static_cast<long long>(last->first));
+        }
+
+        // Resume by run id: continues from the checkpoint to the full 20 epochs * 32 steps.
+        Result resumed = runSrigl({"train", "--json", "--db", db, "--resume", QString::number(runId)});
+        QVERIFY2(resumed.exitCode == 0, qPrintable(resumed.err));
+        const QJsonObject summary = lastJson(resumed.out);
+        QCOMPARE(summary["steps"].toInt(), 20 * 32);
+        QCOMPARE(summary["status"].toString(), QString("finished"));
+        QCOMPARE(summary["run_id"].toInteger(), runId);
+        for (const auto& line : resumed.out.trimmed().split('\n')) {
+            const QJsonObject e = QJsonDocument::fromJson(line.toUtf8()).object();
+            if (e["event"].toString() == "step") {
+                QVERIFY2(e["step"].toInteger() > 60, qPrintable(line)); // continued, not restarted
+                break;
+            }
+        }
+
+        const QJsonArray after = listJson(db);
+        QCOMPARE(after.size(), 1); // the same run, not a new one
+        QCOMPARE(findRun(after, runId)["status"].toString(), QString("finished"));
+        QCOMPARE(findRun(after, runId)["steps"].toInt(), 640);
+
+        RunStore store(path, RunStore::Mode::ReadOnly);
+        QVERIFY(store.integrityOk());
+        // Every metric once: what was recorded after the checkpoint was dropped before being recorded again.
+        std::set<std::pair<std::string, int64_t>> seen;
+        int64_t lastLossStep = 0;
+        for (const auto& m : store.metrics(runId)) {
+            QVERIFY2(seen.insert({m.key, m.step}).second,
+                     qPrintable(QString("metric %1 at step %2 twice").arg(QString::fromStdString(m.key)).arg(m.step)));
+            if (m.key == "train_loss") lastLossStep = std::max(lastLossStep, m.step);
+        }
+        QCOMPARE(lastLossStep, int64_t(640));
+        // The step-0 mask snapshot is still the initial mask, not the mask at the resumed step.
+        const auto masks = store.masks(runId);
+        QCOMPARE(masks.front().step, int64_t(0));
+        QVERIFY2(masks.front().mask.bits == step0Bits, "the step-0 mask snapshot was overwritten by the resumed run");
+        std::map<std::string, int64_t> lastMaskStep;
+        for (const auto& m : masks) lastMaskStep[m.mask.name] = std::max(lastMaskStep[m.mask.name], m.step);
+        QCOMPARE(lastMaskStep.size(), size_t(3));
+    });
+}
+
+QTEST_GUILESS_MAIN(TestCliRuns)
+#include "test_cli_runs.moc"
