@@ -1,10 +1,32 @@
 // The recorder's queue and writer thread.
 #include "sessions/recorder.hpp"
 
+#include <time.h>
+
 #include <algorithm>
 #include <chrono>
 
 namespace srigl::sessions {
+namespace {
+
+// Adds the wall time of its scope to a counter (the callbacks run on the training thread).
+class ScopedCost {
+public:
+    explicit ScopedCost(double& total) : total_(total), start_(std::chrono::steady_clock::now()) {}
+    ~ScopedCost() { total_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count(); }
+
+private:
+    double& total_;
+    std::chrono::steady_clock::time_point start_;
+};
+
+double threadCpuSeconds() {
+    timespec ts{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+
+} // namespace
 
 Recorder::Recorder(const std::string& dbPath, int64_t runId,
                    std::function<std::vector<LayerMaskSnapshot>()> maskSource, TrainingObserver* next)
@@ -33,11 +55,13 @@ void Recorder::queueMasks(int64_t step, const std::vector<LayerUpdateStats>& sta
 }
 
 void Recorder::onStart(const std::vector<LayerUpdateStats>& layers, int64_t totalSteps) {
+    ScopedCost scoped(cost_.callbackSeconds);
     queueMasks(startStep_, layers);
     if (next_) next_->onStart(layers, totalSteps);
 }
 
 void Recorder::onStep(const StepMetrics& m) {
+    ScopedCost scoped(cost_.callbackSeconds);
     {
         std::lock_guard<std::mutex> lock(mutex_);
         metrics_.push_back({m.step, "train_loss", m.loss});
@@ -49,6 +73,7 @@ void Recorder::onStep(const StepMetrics& m) {
 }
 
 void Recorder::onMaskUpdate(const MaskUpdateEvent& e) {
+    ScopedCost scoped(cost_.callbackSeconds);
     {
         std::lock_guard<std::mutex> lock(mutex_);
         metrics_.push_back({e.step, "mask_update_seconds", e.seconds});
@@ -60,6 +85,7 @@ void Recorder::onMaskUpdate(const MaskUpdateEvent& e) {
 }
 
 void Recorder::onEvaluation(const EvalMetrics& m) {
+    ScopedCost scoped(cost_.callbackSeconds);
     {
         std::lock_guard<std::mutex> lock(mutex_);
         metrics_.push_back({m.step, "test_loss", m.testLoss});
@@ -69,6 +95,7 @@ void Recorder::onEvaluation(const EvalMetrics& m) {
 }
 
 void Recorder::onCheckpoint(int64_t step, const std::string& path) {
+    ScopedCost scoped(cost_.callbackSeconds);
     {
         std::lock_guard<std::mutex> lock(mutex_);
         checkpoints_.push_back({step, path});
@@ -122,6 +149,7 @@ void Recorder::writerLoop() {
         lock.lock();
         if (closing && metrics_.empty() && masks_.empty() && checkpoints_.empty()) break;
     }
+    cost_.writerCpuSeconds = threadCpuSeconds();
 }
 
 std::string Recorder::close() {

@@ -36,6 +36,14 @@ public:
     // recorded there instead of at step 0, which holds the run's initial masks.
     void setStartStep(int64_t step) { startStep_ = step; }
 
+    // What recording cost: time spent in the callbacks on the training thread, and CPU time of the
+    // writer thread (valid after close()).
+    struct Cost {
+        double callbackSeconds = 0.0;
+        double writerCpuSeconds = 0.0;
+    };
+    Cost cost() const { return cost_; }
+
 private:
     // Snapshots of the layers named in stats (the others did not change).
     void queueMasks(int64_t step, const std::vector<LayerUpdateStats>& stats);
@@ -53,6 +61,7 @@ private:
     std::vector<MaskRecord> masks_;
     std::vector<std::pair<int64_t, std::string>> checkpoints_;
     bool closing_ = false;
+    Cost cost_;
     std::string error_;
     std::thread writer_;
 };

@@ -41,6 +41,7 @@ nlohmann::json summaryJson(const TrainingSummary& s) {
             {"steps", s.steps},
             {"seconds", s.seconds},
             {"update_seconds", s.updateSeconds},
+            {"checkpoint_seconds", s.checkpointSeconds},
             {"updates", s.updates},
             {"samples_per_second", s.samplesPerSecond},
             {"layers", layers}};

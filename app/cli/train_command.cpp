@@ -284,7 +284,11 @@ int runTrain(const TrainOptions& options) {
     }
     if (options.json) {
         auto j = summaryJson(summary);
-        if (record) j["run_id"] = runId;
+        if (record) {
+            j["run_id"] = runId;
+            const auto cost = recorder->cost();
+            j["recording"] = {{"callback_seconds", cost.callbackSeconds}, {"writer_cpu_seconds", cost.writerCpuSeconds}};
+        }
         std::cout << j.dump() << std::endl;
     }
     else printSummary(summary, *trainer);

@@ -413,7 +413,9 @@ bool Trainer::trainStep() {
     if (evalNow) evaluate();
     if (s.config.checkpoint_every > 0 && !s.config.checkpoint.empty() && t % s.config.checkpoint_every == 0 &&
         t < s.totalSteps) {
+        const auto checkpointStart = Clock::now();
         saveCheckpoint(s.config.checkpoint);
+        s.checkpointSeconds += secondsSince(checkpointStart);
         if (s.observer) s.observer->onCheckpoint(t, s.config.checkpoint);
     }
     return true;
@@ -474,6 +476,7 @@ TrainingSummary Trainer::run() {
     sum.steps = s.step;
     sum.seconds = s.trainSeconds;
     sum.updateSeconds = s.updateSeconds;
+    sum.checkpointSeconds = s.checkpointSeconds;
     sum.updates = s.updates;
     sum.trainLoss = s.lastEpochLoss;
     sum.trainAccuracy = s.lastEpochAccuracy;

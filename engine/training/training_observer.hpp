@@ -70,6 +70,7 @@ struct TrainingSummary {
     int64_t steps = 0;
     double seconds = 0.0;
     double updateSeconds = 0.0; // total time spent in mask updates
+    double checkpointSeconds = 0.0; // time spent writing checkpoints during training
     int64_t updates = 0;
     double trainLoss = 0.0; // mean over the last epoch's steps (or fewer)
     double trainAccuracy = 0.0;
