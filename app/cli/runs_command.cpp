@@ -2,6 +2,8 @@
 #include "runs_command.hpp"
 
 #include "engine/config/run_config.hpp"
+#include "engine/training/training_observer.hpp"
+#include "sessions/mask_renderer.hpp"
 #include "sessions/run_store.hpp"
 
 #include <nlohmann/json.hpp>
@@ -158,6 +160,38 @@ int diff(RunStore& store, const RunsOptions& o) {
     return 0;
 }
 
+int render(RunStore& store, const RunsOptions& o) {
+    const int64_t id = o.ids.at(0);
+    const auto records = store.masks(id, o.layer);
+    if (records.empty()) {
+        std::string names;
+        for (const auto& m : store.masks(id))
+            if (names.find(" " + m.mask.name + ",") == std::string::npos) names += " " + m.mask.name + ",";
+        throw sessions::StoreError("run " + std::to_string(id) + " has no mask snapshots of layer '" + o.layer +
+                                   "' (layers:" + (names.empty() ? " none" : names.substr(0, names.size() - 1)) + ")");
+    }
+    const bool video = o.out.size() > 4 && (o.out.compare(o.out.size() - 4, 4, ".mp4") == 0 ||
+                                             o.out.compare(o.out.size() - 4, 4, ".avi") == 0);
+    if (video) {
+        std::vector<LayerMaskSnapshot> frames;
+        for (const auto& r : records) frames.push_back(r.mask);
+        sessions::writeMaskVideo(o.out, frames);
+        std::fprintf(stderr, "wrote %zu frames of %s to %s\n", frames.size(), o.layer.c_str(), o.out.c_str());
+        return 0;
+    }
+    // The snapshot at (or last before) the step, coloured against the one before it.
+    size_t at = records.size() - 1;
+    if (o.step >= 0) {
+        at = 0;
+        while (at + 1 < records.size() && records[at + 1].step <= o.step) ++at;
+    }
+    const auto image = sessions::renderMask(records[at].mask, at ? &records[at - 1].mask : nullptr);
+    sessions::writeImage(o.out, image);
+    std::fprintf(stderr, "wrote %s at step %lld (%dx%d) to %s\n", o.layer.c_str(),
+                 static_cast<long long>(records[at].step), image.width, image.height, o.out.c_str());
+    return 0;
+}
+
 int remove(RunStore& store, const RunsOptions& o) {
     const RunInfo r = store.run(o.ids.at(0));
     if (!o.yes) {
@@ -206,6 +240,11 @@ void addRunsCommand(CLI::App& app, RunsOptions& o) {
     auto* exp = runs->add_subcommand("export", "Metrics and per-update layer statistics");
     exp->add_option("id", o.ids, "run id")->required()->expected(1);
     exp->add_option("--format", o.format, "csv or json");
+    auto* ren = runs->add_subcommand("render", "Picture (.png) or video (.mp4/.avi) of a layer's mask");
+    ren->add_option("id", o.ids, "run id")->required()->expected(1);
+    ren->add_option("--layer", o.layer, "layer name (e.g. fc1)")->required();
+    ren->add_option("--step", o.step, "snapshot at or before this step (default: the last)");
+    ren->add_option("--out", o.out, "output file: .png for one snapshot, .mp4 or .avi for all")->required();
     auto* dif = runs->add_subcommand("diff", "Config keys that differ between two runs");
     dif->add_option("ids", o.ids, "two run ids")->required()->expected(2);
 }
@@ -217,7 +256,8 @@ int runRuns(const CLI::App& app, const RunsOptions& o) {
         // Never create a database at a mistyped path: only `srigl train` creates one.
         if (!std::filesystem::exists(db)) throw sessions::StoreError(db + ": no such database");
         const bool readOnly = runs->got_subcommand("list") || runs->got_subcommand("show") ||
-                              runs->got_subcommand("export") || runs->got_subcommand("diff");
+                              runs->got_subcommand("export") || runs->got_subcommand("diff") ||
+                              runs->got_subcommand("render");
         // list/show mark dead writers' runs interrupted, which needs write access when possible.
         RunStore store(db, readOnly && !runs->got_subcommand("list") && !runs->got_subcommand("show")
                                ? RunStore::Mode::ReadOnly
@@ -226,6 +266,7 @@ int runRuns(const CLI::App& app, const RunsOptions& o) {
         if (runs->got_subcommand("show")) return show(store, o);
         if (runs->got_subcommand("export")) return exportRun(store, o);
         if (runs->got_subcommand("diff")) return diff(store, o);
+        if (runs->got_subcommand("render")) return render(store, o);
         if (runs->got_subcommand("delete")) return remove(store, o);
         if (runs->got_subcommand("tag")) {
             store.addTag(o.ids.at(0), o.text);

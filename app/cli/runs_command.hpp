@@ -18,6 +18,9 @@ struct RunsOptions {
     std::string format = "csv";
     bool yes = false;
     bool timing = false; // print the store's query time to stderr
+    std::string layer;   // runs render
+    int64_t step = -1;   // runs render: -1 = the last snapshot
+    std::string out;     // runs render: .png (one snapshot) or .mp4/.avi (all snapshots)
 };
 
 void addRunsCommand(CLI::App& app, RunsOptions& options);

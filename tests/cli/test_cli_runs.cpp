@@ -198,6 +198,7 @@ private Q_SLOTS:
     void textFileDatabaseExitsTwoUnchanged();
     void missingDatabaseIsNotCreated();
     void killedRunIsInterruptedAndResumes();
+    void renderWritesPictureAndVideo();
 };
 
 void TestCliRuns::trainPrintsRunId() {
@@ -583,6 +584,24 @@ void TestCliRuns::killedRunIsInterruptedAndResumes() {
         std::map<std::string, int64_t> lastMaskStep;
         for (const auto& m : masks) lastMaskStep[m.mask.name] = std::max(lastMaskStep[m.mask.name], m.step);
         QCOMPARE(lastMaskStep.size(), size_t(3));
+    });
+}
+
+void TestCliRuns::renderWritesPictureAndVideo() {
+    guarded([&] {
+        REQUIRE_TRAINED();
+        QTemporaryDir out;
+        const QString png = out.filePath("fc1.png"), avi = out.filePath("fc1.avi");
+        Result r = runs(t.db, {"render", QString::number(t.b), "--layer", "fc1", "--step", "8", "--out", png});
+        QVERIFY2(r.exitCode == 0, qPrintable(r.err));
+        QVERIFY(QFileInfo(png).size() > 100);
+        QVERIFY2(r.err.contains("at step 8"), qPrintable(r.err));
+        r = runs(t.db, {"render", QString::number(t.b), "--layer", "fc1", "--out", avi});
+        QVERIFY2(r.exitCode == 0, qPrintable(r.err));
+        QVERIFY(QFileInfo(avi).size() > 100);
+        r = runs(t.db, {"render", QString::number(t.b), "--layer", "nope", "--out", png});
+        QCOMPARE(r.exitCode, 2);
+        QVERIFY2(r.err.contains("fc1"), qPrintable(r.err)); // lists the layers there are
     });
 }
 

@@ -1,0 +1,40 @@
+// Pictures of masks: a layer's [out, fan_in] mask as an RGB image (active, ablated, pruned and
+// regrown since the previous snapshot in their own colours), PNG files and videos of the mask's
+// evolution. Shared by `srigl runs render` and the Studio.
+#pragma once
+
+#include "engine/training/training_observer.hpp"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace srigl::sessions {
+
+struct RgbImage {
+    int width = 0;
+    int height = 0;
+    std::vector<uint8_t> pixels; // row-major RGB
+};
+
+// Colours (RGB) of the mask picture.
+struct MaskPalette {
+    uint8_t inactive[3] = {16, 16, 20};
+    uint8_t active[3] = {235, 235, 235};
+    uint8_t pruned[3] = {220, 60, 50};  // active in `previous`, not now
+    uint8_t regrown[3] = {70, 200, 90}; // inactive in `previous`, active now
+    uint8_t ablatedRow[3] = {70, 30, 90}; // background of an ablated neuron's row
+};
+
+// One pixel per mask entry (row = neuron, column = input), magnified so the longer side reaches
+// at least minSide, or averaged over blocks when a side exceeds maxSide. previous may be null.
+RgbImage renderMask(const LayerMaskSnapshot& current, const LayerMaskSnapshot* previous, int minSide = 512,
+                    int maxSide = 2048, const MaskPalette& palette = {});
+
+// PNG (or any format OpenCV writes, by extension). Throws StoreError when it cannot be written.
+void writeImage(const std::string& path, const RgbImage& image);
+// A video with one frame per snapshot (each coloured against the one before), fps frames a second.
+// .mp4 uses the mp4v codec, .avi MJPG. Throws StoreError when no codec can write the file.
+void writeMaskVideo(const std::string& path, const std::vector<LayerMaskSnapshot>& snapshots, double fps = 4.0);
+
+} // namespace srigl::sessions

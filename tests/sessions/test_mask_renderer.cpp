@@ -1,0 +1,117 @@
+// Mask pictures: colours of active, pruned, regrown and ablated entries; sizes; PNG and video files.
+#include <QtTest>
+
+#include "sessions/mask_renderer.hpp"
+#include "sessions/store_error.hpp"
+
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/videoio.hpp>
+
+using namespace srigl;
+using namespace srigl::sessions;
+
+namespace {
+
+LayerMaskSnapshot snapshot(int64_t rows, int64_t cols, const std::vector<int>& on, std::vector<int64_t> ablated = {}) {
+    LayerMaskSnapshot s;
+    s.name = "fc";
+    s.outFeatures = rows;
+    s.fanIn = cols;
+    s.bits.assign(static_cast<size_t>((rows * cols + 7) / 8), 0);
+    for (int i : on) s.bits[static_cast<size_t>(i / 8)] |= static_cast<uint8_t>(1u << (i % 8));
+    s.ablated = std::move(ablated);
+    return s;
+}
+
+std::array<uint8_t, 3> pixel(const RgbImage& img, int x, int y) {
+    const size_t i = (static_cast<size_t>(y) * static_cast<size_t>(img.width) + static_cast<size_t>(x)) * 3;
+    return {img.pixels[i], img.pixels[i + 1], img.pixels[i + 2]};
+}
+
+std::array<uint8_t, 3> colour(const uint8_t (&c)[3]) { return {c[0], c[1], c[2]}; }
+
+} // namespace
+
+class TestMaskRenderer : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void coloursEachKindOfEntry();
+    void magnifiesSmallAndShrinksLargeMasks();
+    void writesPngThatReadsBack();
+    void writesVideoWithOneFramePerSnapshot();
+    void badPathsGiveClearErrors();
+};
+
+void TestMaskRenderer::coloursEachKindOfEntry() {
+    // 3 neurons x 4 inputs. Before: entries 0, 1, 5. After: 0 (kept), 2 (regrown), neuron 1 ablated.
+    auto before = snapshot(3, 4, {0, 1, 5});
+    auto after = snapshot(3, 4, {0, 2}, {1});
+    MaskPalette pal;
+    auto img = renderMask(after, &before, /*minSide=*/4);
+    QCOMPARE(img.width, 4);
+    QCOMPARE(img.height, 3);
+    QVERIFY(pixel(img, 0, 0) == colour(pal.active));
+    QVERIFY(pixel(img, 1, 0) == colour(pal.pruned));
+    QVERIFY(pixel(img, 2, 0) == colour(pal.regrown));
+    QVERIFY(pixel(img, 3, 0) == colour(pal.inactive));
+    QVERIFY(pixel(img, 1, 1) == colour(pal.pruned));     // entry 5 dropped with its neuron
+    QVERIFY(pixel(img, 0, 1) == colour(pal.ablatedRow)); // the rest of the ablated row
+    QVERIFY(pixel(img, 0, 2) == colour(pal.inactive));
+    // Without a previous snapshot nothing is pruned or regrown.
+    auto plain = renderMask(after, nullptr, 4);
+    QVERIFY(pixel(plain, 2, 0) == colour(pal.active));
+}
+
+void TestMaskRenderer::magnifiesSmallAndShrinksLargeMasks() {
+    auto small = snapshot(10, 30, {0});
+    auto img = renderMask(small, nullptr, 512, 2048);
+    QCOMPARE(img.width, 30 * 18);
+    QCOMPARE(img.height, 10 * 18);
+    auto large = snapshot(100, 5000, {});
+    auto shrunk = renderMask(large, nullptr, 512, 2000);
+    QCOMPARE(shrunk.width, 2000);
+    QCOMPARE(shrunk.height, 40);
+}
+
+void TestMaskRenderer::writesPngThatReadsBack() {
+    QTemporaryDir dir;
+    const std::string path = dir.filePath("m.png").toStdString();
+    auto img = renderMask(snapshot(3, 4, {0, 7}), nullptr, 4);
+    writeImage(path, img);
+    cv::Mat back = cv::imread(path);
+    QCOMPARE(back.cols, 4);
+    QCOMPARE(back.rows, 3);
+    const auto bgr = back.at<cv::Vec3b>(0, 0);
+    MaskPalette pal;
+    QCOMPARE(int(bgr[2]), int(pal.active[0]));
+}
+
+void TestMaskRenderer::writesVideoWithOneFramePerSnapshot() {
+    QTemporaryDir dir;
+    const std::string path = dir.filePath("m.avi").toStdString();
+    std::vector<LayerMaskSnapshot> frames = {snapshot(8, 16, {0, 1}), snapshot(8, 16, {1, 2}), snapshot(8, 16, {2, 3})};
+    writeMaskVideo(path, frames);
+    cv::VideoCapture cap(path);
+    QVERIFY(cap.isOpened());
+    int count = 0;
+    cv::Mat frame;
+    while (cap.read(frame)) ++count;
+    QCOMPARE(count, 3);
+}
+
+void TestMaskRenderer::badPathsGiveClearErrors() {
+    auto img = renderMask(snapshot(3, 4, {0}), nullptr, 4);
+    try {
+        writeImage("/nonexistent/dir/m.png", img);
+        QFAIL("expected StoreError");
+    } catch (const StoreError& e) {
+        QVERIFY(QString(e.what()).contains("/nonexistent/dir/m.png"));
+    }
+    QVERIFY_EXCEPTION_THROWN(writeMaskVideo("/tmp/x.avi", {}), StoreError);
+    auto truncated = snapshot(3, 4, {0});
+    truncated.bits.clear();
+    QVERIFY_EXCEPTION_THROWN(renderMask(truncated, nullptr), StoreError);
+}
+
+QTEST_GUILESS_MAIN(TestMaskRenderer)
+#include "test_mask_renderer.moc"
