@@ -3,6 +3,8 @@
 
 #include "sessions/mask_codec.hpp"
 
+#include "engine/runtime/threading.hpp"
+
 #include <sqlite3.h>
 #include <unistd.h>
 
@@ -133,6 +135,28 @@ RunStatus parseRunStatus(const std::string& t) {
     if (t == "interrupted") return RunStatus::Interrupted;
     if (t == "stopped") return RunStatus::Stopped;
     throw StoreError("unknown run status '" + t + "'");
+}
+
+NewRun describeRun(const RunConfig& config) {
+    NewRun nr;
+    nr.name = config.name;
+    nr.config = configToJson(config, -1);
+    nr.engineVersion = SRIGL_VERSION;
+    nr.device = config.device;
+    const ThreadingInfo threading = currentThreading();
+    nr.blas = threading.blas;
+    nr.threads = threading.torchThreads;
+    nr.method = config.method;
+    nr.model = config.model;
+    nr.dataset = config.dataset;
+    nr.sparsity = config.method == "dense" ? 0.0 : config.sparsity;
+    return nr;
+}
+
+std::string defaultCheckpointPath(const std::string& dbPath, int64_t runId) {
+    const auto dir = std::filesystem::path(dbPath).parent_path() / "checkpoints";
+    std::filesystem::create_directories(dir);
+    return (dir / ("run-" + std::to_string(runId) + ".ckpt")).string();
 }
 
 std::string defaultDatabasePath() {

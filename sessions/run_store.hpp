@@ -3,6 +3,7 @@
 // writes. No Qt, no Torch: the Studio and the CLI both read it.
 #pragma once
 
+#include "engine/config/run_config.hpp"
 #include "engine/training/training_observer.hpp"
 #include "sessions/sqlite_db.hpp"
 
@@ -104,6 +105,14 @@ private:
 
     std::unique_ptr<SqliteDb> db_;
 };
+
+// The store's record of a config about to be trained here (method, model, BLAS, threads, ...).
+NewRun describeRun(const RunConfig& config);
+
+// Where a recorded run's checkpoint goes when its config names none: <db dir>/checkpoints/run-ID.ckpt
+// (the folder is created). Recorded runs are checkpointed so that a killed one can be resumed.
+std::string defaultCheckpointPath(const std::string& dbPath, int64_t runId);
+constexpr int64_t kDefaultCheckpointEvery = 500;
 
 // $SRIGL_DB, else $XDG_DATA_HOME/srigl-studio/runs.db, else ~/.local/share/srigl-studio/runs.db.
 std::string defaultDatabasePath();

@@ -151,8 +151,6 @@ bool isRunId(const std::string& text) {
     return !text.empty() && text.size() < 19 && text.find_first_not_of("0123456789") == std::string::npos;
 }
 
-std::string hostDevice(const RunConfig& c) { return c.device; }
-
 sessions::RunStatus storeStatus(TrainingStatus s) {
     switch (s) {
     case TrainingStatus::Finished: return sessions::RunStatus::Finished;
@@ -200,28 +198,14 @@ int runTrain(const TrainOptions& options) {
                 runId = resumedRun;
                 store->reopenRun(runId, trainer->step());
             } else {
-                sessions::NewRun nr;
-                nr.name = config.name;
-                nr.config = configToJson(config, -1);
-                nr.engineVersion = SRIGL_VERSION;
-                nr.device = hostDevice(config);
-                const ThreadingInfo threading = currentThreading();
-                nr.blas = threading.blas;
-                nr.threads = threading.torchThreads;
-                nr.method = config.method;
-                nr.model = config.model;
-                nr.dataset = config.dataset;
-                nr.sparsity = config.method == "dense" ? 0.0 : config.sparsity;
-                runId = store->createRun(nr);
+                runId = store->createRun(sessions::describeRun(config));
             }
             // A recorded run can always be resumed after a crash: checkpoint it when the config
             // does not say where.
-            if (config.checkpoint.empty()) {
-                const auto dir = std::filesystem::path(dbPath).parent_path() / "checkpoints";
-                std::filesystem::create_directories(dir);
-                trainer->setCheckpointFile((dir / ("run-" + std::to_string(runId) + ".ckpt")).string(),
-                                           config.checkpoint_every > 0 ? config.checkpoint_every : 500);
-            }
+            if (config.checkpoint.empty())
+                trainer->setCheckpointFile(sessions::defaultCheckpointPath(dbPath, runId),
+                                           config.checkpoint_every > 0 ? config.checkpoint_every
+                                                                       : sessions::kDefaultCheckpointEvery);
             if (!options.json) std::fprintf(stderr, "run %lld, recorded in %s\n", static_cast<long long>(runId), dbPath.c_str());
         }
     } catch (const ConfigError& e) {

@@ -335,6 +335,7 @@ bool Trainer::trainStep() {
     Impl& s = *impl_;
     if (s.step >= s.totalSteps || stopRequested_) return false;
     const auto start = Clock::now();
+    if (s.reportStart == Clock::time_point{}) s.reportStart = start; // driven step by step, without run()
     const int64_t t = s.step + 1;
     const int64_t epoch = (t - 1) / s.stepsPerEpoch;
     Batch batch = s.sampler->trainBatch(epoch, (t - 1) % s.stepsPerEpoch, s.device);
@@ -449,11 +450,18 @@ TrainingSummary Trainer::run() {
     Impl& s = *impl_;
     if (s.observer) s.observer->onStart(layerStats(), s.totalSteps);
     s.reportStart = Clock::now();
-    const int64_t firstStep = s.step;
-    const double secondsBefore = s.trainSeconds;
+    s.firstStep = s.step;
+    s.secondsBefore = s.trainSeconds;
     s.status = TrainingStatus::Finished;
     while (trainStep()) {
     }
+    return finish();
+}
+
+TrainingSummary Trainer::finish() {
+    Impl& s = *impl_;
+    const int64_t firstStep = s.firstStep;
+    const double secondsBefore = s.secondsBefore;
     TrainingSummary sum;
     if (s.status == TrainingStatus::Diverged) {
         sum.status = TrainingStatus::Diverged;

@@ -40,8 +40,10 @@ public:
     // Writes atomically (temporary file, then rename): a crash never leaves half a checkpoint.
     void saveCheckpoint(const std::string& path) const;
 
-    // Trains until the last step, a stop request or a non-finite loss.
+    // Trains until the last step, a stop request or a non-finite loss, then finish().
     TrainingSummary run();
+    // Ends a run driven step by step: final checkpoint, evaluation and summary (onFinished).
+    TrainingSummary finish();
     // One optimizer step (with a mask update when the schedule says so). False when training is
     // over or the loss became non-finite (see lastStatus()).
     bool trainStep();

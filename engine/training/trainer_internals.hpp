@@ -57,6 +57,8 @@ struct Trainer::Impl {
     int64_t updates = 0;
     std::optional<EvalMetrics> lastEval;
     std::chrono::steady_clock::time_point reportStart;
+    int64_t firstStep = 0;      // step and train time when run() began, for the summary's throughput
+    double secondsBefore = 0.0;
 
     void maskUpdate(int64_t atStep);
     LayerUpdateStats statsOf(const SparseLayerState& state) const;
