@@ -76,20 +76,18 @@ void Optimizer::save(torch::serialize::OutputArchive& archive) const {
 
 void Optimizer::load(torch::serialize::InputArchive& archive) {
     torch::NoGradGuard noGrad;
-    torch::Tensor steps;
-    archive.read("optimizer.steps", steps);
-    // Fresh tensors per read: reading into a defined tensor re-points it (set_).
-    steps_ = steps.item<int64_t>();
-    for (size_t i = 0; i < params_.size(); ++i) {
+    // A fresh tensor per read: reading into a defined tensor re-points it (set_) instead of copying.
+    auto read = [&](const std::string& key, const torch::Tensor& target, bool buffer = true) {
         torch::Tensor t;
-        archive.read("optimizer.first." + std::to_string(i), t, true);
-        if (!t.sizes().equals(first_[i].sizes())) throw CheckpointError("optimizer state does not match the model");
-        first_[i].copy_(t);
-        if (second_[i].defined()) {
-            torch::Tensor t2;
-            archive.read("optimizer.second." + std::to_string(i), t2, true);
-            second_[i].copy_(t2);
-        }
+        archive.read(key, t, buffer);
+        if (target.defined() && !t.sizes().equals(target.sizes()))
+            throw CheckpointError("optimizer state " + key + " does not match the model");
+        return t;
+    };
+    steps_ = read("optimizer.steps", torch::Tensor(), /*buffer=*/false).item<int64_t>();
+    for (size_t i = 0; i < params_.size(); ++i) {
+        first_[i].copy_(read("optimizer.first." + std::to_string(i), first_[i]));
+        if (second_[i].defined()) second_[i].copy_(read("optimizer.second." + std::to_string(i), second_[i]));
     }
 }
 
