@@ -5,5 +5,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-bash scripts/build.sh
+SRIGL_TARGETS=srigl bash scripts/build.sh
 exec build/bin/srigl train "$@"
