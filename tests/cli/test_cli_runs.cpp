@@ -4,6 +4,8 @@
 // `srigl train --resume ID` finishes it.
 #include <QtTest>
 
+#include "tests/support/guarded.hpp"
+
 #include "sessions/run_store.hpp"
 
 #include <QDir>
@@ -170,15 +172,6 @@ QString copyDb(const Trained& t, const QTemporaryDir& dir) {
     QFile::copy(t.db, to);
     if (QFile::exists(t.db + "-wal")) QFile::copy(t.db + "-wal", to + "-wal");
     return to;
-}
-
-// Runs a test body; an exception fails the test with its message instead of ending the suite.
-void guarded(const std::function<void()>& body) {
-    try {
-        body();
-    } catch (const std::exception& e) {
-        QFAIL(qPrintable(QString("unexpected exception: ") + e.what()));
-    }
 }
 
 } // namespace

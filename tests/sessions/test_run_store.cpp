@@ -4,6 +4,8 @@
 // and locked files): a clear StoreError and nothing stored changed.
 #include <QtTest>
 
+#include "tests/support/guarded.hpp"
+
 #include "sessions/mask_codec.hpp"
 #include "sessions/recorder.hpp"
 #include "sessions/run_store.hpp"
@@ -201,15 +203,6 @@ public:
     void onCheckpoint(int64_t, const std::string&) override { ++checkpoints; }
     void onFinished(const TrainingSummary&) override { ++finished; }
 };
-
-// Runs a test body; an exception fails the test with its message instead of ending the suite.
-void guarded(const std::function<void()>& body) {
-    try {
-        body();
-    } catch (const std::exception& e) {
-        QFAIL(qPrintable(QString("unexpected exception: ") + e.what()));
-    }
-}
 
 } // namespace
 
