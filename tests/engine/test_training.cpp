@@ -36,6 +36,11 @@ public:
     int updates = 0;
     QStringList failures;
 
+    // Watches t from now on; its current masks are the baseline for "grown" entries.
+    void attach(Trainer& t) {
+        trainer = &t;
+        remember();
+    }
     void remember() {
         previousMasks.clear();
         for (auto& st : trainer->internals().layers) previousMasks.push_back(st.layer->maskMatrix().clone());
@@ -82,10 +87,7 @@ public:
 
 double trainAndTest(RunConfig c, InvariantChecker* checker = nullptr) {
     Trainer t(c, checker);
-    if (checker) {
-        checker->trainer = &t;
-        checker->remember();
-    }
+    if (checker) checker->attach(t);
     auto s = t.run();
     return s.testAccuracy;
 }
@@ -134,8 +136,7 @@ void TestTraining::sriglAblatesAtHighSparsity() {
     c.dense_last = true;
     InvariantChecker checker;
     Trainer t(c, &checker);
-    checker.trainer = &t;
-    checker.remember();
+    checker.attach(t);
     auto s = t.run();
     QVERIFY2(checker.failures.isEmpty(), qPrintable(checker.failures.join("\n")));
     int64_t ablated = 0;
@@ -272,8 +273,7 @@ void TestTraining::resnet18OnCifarFilesKeepsInvariants() {
     c.gamma_sal = 0.5;
     InvariantChecker checker;
     Trainer t(c, &checker);
-    checker.trainer = &t;
-    checker.remember();
+    checker.attach(t);
     QCOMPARE(t.internals().layers.size(), size_t{21}); // 17 convs + 3 shortcuts + fc
     auto s = t.run();
     QVERIFY(s.status == TrainingStatus::Finished);
@@ -291,8 +291,7 @@ void TestTraining::wideResNetTrainsWithSrigl() {
     c.delta_t = 2;
     InvariantChecker checker;
     Trainer t(c, &checker);
-    checker.trainer = &t;
-    checker.remember();
+    checker.attach(t);
     // conv1, 9 blocks x 2 convs, 3 projection shortcuts, fc.
     QCOMPARE(t.internals().layers.size(), size_t{23});
     auto s = t.run();
