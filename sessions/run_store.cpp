@@ -96,6 +96,17 @@ const char* const kMigrations[] = {
         created_at INTEGER NOT NULL,
         PRIMARY KEY(run_id, step));
     )sql",
+    // Version 2: a timing row says what it measured (layer shape) and on what (CPU, BLAS, threads,
+    // which condensed kernel), so numbers from different machines are never compared blindly.
+    R"sql(
+    ALTER TABLE timings ADD COLUMN in_features INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE timings ADD COLUMN out_features INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE timings ADD COLUMN threads INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE timings ADD COLUMN blas TEXT NOT NULL DEFAULT '';
+    ALTER TABLE timings ADD COLUMN cpu TEXT NOT NULL DEFAULT '';
+    ALTER TABLE timings ADD COLUMN kernel TEXT NOT NULL DEFAULT '';
+    CREATE INDEX timings_run ON timings(run_id, created_at);
+    )sql",
 };
 constexpr int kMigrationCount = sizeof(kMigrations) / sizeof(kMigrations[0]);
 static_assert(kMigrationCount == RunStore::kSchemaVersion, "one migration per schema version");
@@ -301,6 +312,65 @@ void RunStore::addCheckpoint(int64_t id, int64_t step, const std::string& path) 
     Statement st(*db_, "INSERT OR REPLACE INTO checkpoints(run_id, step, path, created_at) VALUES(?,?,?,?)");
     st.bind(1, id).bind(2, step).bind(3, path).bind(4, nowMs());
     st.run();
+}
+
+void RunStore::addTimings(const std::vector<TimingRecord>& rows) {
+    if (rows.empty()) return;
+    Transaction tx(*db_);
+    Statement st(*db_,
+                 "INSERT INTO timings(run_id, created_at, device, layer, batch, sparsity, dense_us, csr_us, structured_us, "
+                 "condensed_us, in_features, out_features, threads, blas, cpu, kernel) "
+                 "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+    const int64_t now = nowMs();
+    for (const auto& t : rows) {
+        if (t.runId > 0) st.bind(1, t.runId);
+        else st.bindNull(1);
+        st.bind(2, t.createdAt > 0 ? t.createdAt : now).bind(3, t.device).bind(4, t.layer).bind(5, t.batch);
+        st.bind(6, t.sparsity);
+        // A variant that could not run here (CSR on some builds) is stored as NULL, read back as NaN.
+        int column = 7;
+        for (double us : {t.denseUs, t.csrUs, t.structuredUs, t.condensedUs}) {
+            if (std::isnan(us)) st.bindNull(column++);
+            else st.bind(column++, us);
+        }
+        st.bind(11, t.inFeatures).bind(12, t.outFeatures).bind(13, t.threads).bind(14, t.blas).bind(15, t.cpu);
+        st.bind(16, t.kernel);
+        st.run();
+    }
+    tx.commit();
+}
+
+std::vector<TimingRecord> RunStore::timings(int64_t runId) {
+    std::string sql =
+        "SELECT run_id, created_at, device, layer, batch, sparsity, dense_us, csr_us, structured_us, condensed_us, "
+        "in_features, out_features, threads, blas, cpu, kernel FROM timings";
+    if (runId > 0) sql += " WHERE run_id = ?";
+    sql += " ORDER BY id";
+    Statement st(*db_, sql.c_str());
+    if (runId > 0) st.bind(1, runId);
+    std::vector<TimingRecord> out;
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    while (st.step()) {
+        TimingRecord t;
+        t.runId = st.columnIsNull(0) ? 0 : st.columnInt(0);
+        t.createdAt = st.columnInt(1);
+        t.device = st.columnText(2);
+        t.layer = st.columnText(3);
+        t.batch = st.columnInt(4);
+        t.sparsity = st.columnDouble(5);
+        t.denseUs = st.columnIsNull(6) ? nan : st.columnDouble(6);
+        t.csrUs = st.columnIsNull(7) ? nan : st.columnDouble(7);
+        t.structuredUs = st.columnIsNull(8) ? nan : st.columnDouble(8);
+        t.condensedUs = st.columnIsNull(9) ? nan : st.columnDouble(9);
+        t.inFeatures = st.columnInt(10);
+        t.outFeatures = st.columnInt(11);
+        t.threads = st.columnInt(12);
+        t.blas = st.columnText(13);
+        t.cpu = st.columnText(14);
+        t.kernel = st.columnText(15);
+        out.push_back(std::move(t));
+    }
+    return out;
 }
 
 RunInfo RunStore::readRun(Statement& st) {

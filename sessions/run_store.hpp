@@ -54,6 +54,20 @@ struct MaskRecord {
     LayerUpdateStats stats;
 };
 
+// One benchmark measurement of a layer: medians in microseconds of each variant of the same
+// function (NaN: that variant did not run). runId 0: a standalone `srigl bench`, not tied to a run.
+struct TimingRecord {
+    int64_t runId = 0;
+    int64_t createdAt = 0; // unix milliseconds; 0 on insert means now
+    std::string device;    // "cpu" or "cuda"
+    std::string layer;     // the run's layer name, or e.g. "linear 3072x768"
+    int64_t inFeatures = 0, outFeatures = 0, batch = 0;
+    double sparsity = 0.0;
+    double denseUs = 0.0, csrUs = 0.0, structuredUs = 0.0, condensedUs = 0.0;
+    int64_t threads = 0;
+    std::string blas, cpu, kernel;
+};
+
 struct RunFilter {
     std::string status; // exact status name, or empty
     std::string method;
@@ -63,7 +77,7 @@ struct RunFilter {
 
 class RunStore {
 public:
-    static constexpr int kSchemaVersion = 1;
+    static constexpr int kSchemaVersion = 2;
     enum class Mode { ReadWrite, ReadOnly };
 
     // ReadWrite creates the file when it does not exist; an existing file must be a SRigL Studio
@@ -90,6 +104,8 @@ public:
     std::vector<Metric> metrics(int64_t id);
     std::vector<MaskRecord> masks(int64_t id, const std::string& layer = "");
     std::optional<std::pair<int64_t, std::string>> lastCheckpoint(int64_t id);
+    void addTimings(const std::vector<TimingRecord>& rows);
+    std::vector<TimingRecord> timings(int64_t runId = 0); // 0: every row
 
     void addTag(int64_t id, const std::string& tag);
     void setNotes(int64_t id, const std::string& notes);
