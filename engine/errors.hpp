@@ -29,4 +29,10 @@ public:
     using std::runtime_error::runtime_error;
 };
 
+// A layer or model cannot be condensed or run as asked (not constant fan-in, mismatched shapes).
+class InferenceError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
 } // namespace srigl

@@ -9,6 +9,7 @@ packages=(
   qt6-base-dev qt6-charts-dev libqt6opengl6-dev libgl-dev
   libimgui-dev libopencv-dev libsqlite3-dev nlohmann-json3-dev libcli11-dev libzstd-dev
   xvfb xauth libgl1-mesa-dri sqlite3
+  python3-numpy python3-torch
 )
 
 sudo_cmd=()

@@ -17,11 +17,14 @@ LeNet5Impl::LeNet5Impl(const InputShape& input) {
     fc3 = register_module("fc3", SparseLinear(84, input.numClasses));
 }
 
-torch::Tensor LeNet5Impl::forward(torch::Tensor x) {
+torch::Tensor LeNet5Impl::features(torch::Tensor x) {
     x = torch::max_pool2d(torch::relu(conv1->forward(x)), 2);
     x = torch::max_pool2d(torch::relu(conv2->forward(x)), 2);
-    x = x.flatten(1);
-    x = torch::relu(fc1->forward(x));
+    return x.flatten(1);
+}
+
+torch::Tensor LeNet5Impl::forward(torch::Tensor x) {
+    x = torch::relu(fc1->forward(features(x)));
     x = torch::relu(fc2->forward(x));
     return fc3->forward(x);
 }

@@ -9,6 +9,8 @@ class LeNet5Impl : public SparseModelImpl {
 public:
     explicit LeNet5Impl(const InputShape& input);
     torch::Tensor forward(torch::Tensor x) override;
+    torch::Tensor features(torch::Tensor x) override;
+    std::vector<SparseLinearImpl*> classifier() override { return {fc1.get(), fc2.get(), fc3.get()}; }
 
 private:
     SparseConv2d conv1{nullptr}, conv2{nullptr};

@@ -22,4 +22,10 @@ torch::Tensor MlpImpl::forward(torch::Tensor x) {
     return x;
 }
 
+std::vector<SparseLinearImpl*> MlpImpl::classifier() {
+    std::vector<SparseLinearImpl*> out;
+    for (auto& layer : layers_) out.push_back(layer.get());
+    return out;
+}
+
 } // namespace srigl

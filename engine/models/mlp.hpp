@@ -9,6 +9,8 @@ class MlpImpl : public SparseModelImpl {
 public:
     MlpImpl(const InputShape& input, const std::vector<int64_t>& hidden);
     torch::Tensor forward(torch::Tensor x) override;
+    torch::Tensor features(torch::Tensor x) override { return x.flatten(1); }
+    std::vector<SparseLinearImpl*> classifier() override;
 
 private:
     std::vector<SparseLinear> layers_;

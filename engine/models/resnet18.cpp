@@ -37,11 +37,12 @@ ResNet18Impl::ResNet18Impl(const InputShape& input) {
     fc = register_module("fc", SparseLinear(512, input.numClasses));
 }
 
-torch::Tensor ResNet18Impl::forward(torch::Tensor x) {
+torch::Tensor ResNet18Impl::features(torch::Tensor x) {
     x = torch::relu(stemBn->forward(stem->forward(x)));
     x = stages->forward(x);
-    x = torch::adaptive_avg_pool2d(x, {1, 1}).flatten(1);
-    return fc->forward(x);
+    return torch::adaptive_avg_pool2d(x, {1, 1}).flatten(1);
 }
+
+torch::Tensor ResNet18Impl::forward(torch::Tensor x) { return fc->forward(features(x)); }
 
 } // namespace srigl

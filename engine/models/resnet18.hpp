@@ -20,6 +20,8 @@ class ResNet18Impl : public SparseModelImpl {
 public:
     explicit ResNet18Impl(const InputShape& input);
     torch::Tensor forward(torch::Tensor x) override;
+    torch::Tensor features(torch::Tensor x) override;
+    std::vector<SparseLinearImpl*> classifier() override { return {fc.get()}; }
 
 private:
     SparseConv2d stem{nullptr};

@@ -29,4 +29,9 @@ std::shared_ptr<SparseModelImpl> buildModel(const std::string& name, const std::
     throw ConfigError("model", "unknown model '" + name + "' (expected mlp, lenet5, resnet18 or wrn22_2)");
 }
 
+InputShape inputShapeOf(const std::string& dataset) {
+    if (dataset == "cifar10") return InputShape{3, 32, 32, 10};
+    return InputShape{1, 28, 28, 10};
+}
+
 } // namespace srigl

@@ -15,7 +15,12 @@ struct NamedSparseLayer {
 
 class SparseModelImpl : public torch::nn::Module {
 public:
+    // forward(x) == the classifier chain applied to features(x).
     virtual torch::Tensor forward(torch::Tensor x) = 0;
+    // Condensed inference folds ablated neurons into the next layer, which needs to know what lies
+    // between layers: the classifier is linear layers with a ReLU between each, fed by features(x).
+    virtual torch::Tensor features(torch::Tensor x) = 0;
+    virtual std::vector<SparseLinearImpl*> classifier() = 0;
     // Every SparseLinear / SparseConv2d in registration order: the first is the input layer,
     // the last the classifier.
     std::vector<NamedSparseLayer> sparseLayers();
@@ -32,5 +37,7 @@ struct InputShape {
 std::shared_ptr<SparseModelImpl> buildModel(const std::string& name, const std::string& hidden,
                                             const InputShape& input);
 std::vector<std::string> modelNames();
+// The input a dataset feeds a model: 1x28x28 for the MNIST-like sets and synthetic, 3x32x32 CIFAR.
+InputShape inputShapeOf(const std::string& dataset);
 
 } // namespace srigl

@@ -38,11 +38,12 @@ WideResNetImpl::WideResNetImpl(const InputShape& input, int64_t depth, int64_t w
     fc = register_module("fc", SparseLinear(in, input.numClasses));
 }
 
-torch::Tensor WideResNetImpl::forward(torch::Tensor x) {
+torch::Tensor WideResNetImpl::features(torch::Tensor x) {
     x = groups->forward(stem->forward(x));
     x = torch::relu(bn->forward(x));
-    x = torch::adaptive_avg_pool2d(x, {1, 1}).flatten(1);
-    return fc->forward(x);
+    return torch::adaptive_avg_pool2d(x, {1, 1}).flatten(1);
 }
+
+torch::Tensor WideResNetImpl::forward(torch::Tensor x) { return fc->forward(features(x)); }
 
 } // namespace srigl

@@ -21,6 +21,8 @@ class WideResNetImpl : public SparseModelImpl {
 public:
     WideResNetImpl(const InputShape& input, int64_t depth, int64_t widen);
     torch::Tensor forward(torch::Tensor x) override;
+    torch::Tensor features(torch::Tensor x) override;
+    std::vector<SparseLinearImpl*> classifier() override { return {fc.get()}; }
 
 private:
     SparseConv2d stem{nullptr};

@@ -174,3 +174,41 @@ RunConfig readCheckpointConfig(const std::string& path) {
 }
 
 } // namespace srigl
+
+#include "engine/training/checkpoint_model.hpp"
+
+namespace srigl {
+
+CheckpointModel loadCheckpointModel(const std::string& path) {
+    CheckpointModel out;
+    out.config = readCheckpointConfig(path);
+    out.model = buildModel(out.config.model, out.config.hidden, inputShapeOf(out.config.dataset));
+    torch::serialize::InputArchive archive;
+    archive.load_from(path, torch::kCPU); // readCheckpointConfig just read it, so it parses
+    try {
+        torch::NoGradGuard noGrad;
+        auto copy = [&](torch::Tensor target, const std::string& key, bool buffer) {
+            torch::Tensor source = readTensor(archive, "model." + key, buffer);
+            if (!source.sizes().equals(target.sizes()) || source.scalar_type() != target.scalar_type())
+                throw CheckpointError("checkpoint '" + path + "': model." + key + " has the wrong shape or type");
+            target.copy_(source);
+        };
+        for (auto& p : out.model->named_parameters()) copy(p.value(), p.key(), false);
+        for (auto& b : out.model->named_buffers()) copy(b.value(), b.key(), true);
+        out.step = static_cast<int64_t>(readTensor(archive, "scalars").to(torch::kDouble)[0].item<double>());
+    } catch (const CheckpointError&) {
+        throw;
+    } catch (const std::exception& e) {
+        throw CheckpointError("checkpoint '" + path + "' does not hold a " + out.config.model + " model: " +
+                              std::string(e.what()).substr(0, 300));
+    }
+    for (const auto& named : out.model->sparseLayers()) {
+        named.layer->syncMaskFactor();
+        if (!torch::isfinite(named.layer->weight).all().item<bool>())
+            throw CheckpointError("checkpoint '" + path + "': layer " + named.name + " has non-finite weights");
+    }
+    out.model->eval();
+    return out;
+}
+
+} // namespace srigl

@@ -1,0 +1,441 @@
+// Condensed constant fan-in kernels: instruction-set detection, the thread split, the dispatch to the
+// per-ISA kernels, and the portable (plain C++, auto-vectorised) kernels that run on any CPU.
+#include "engine/inference/condensed_kernels.hpp"
+
+#include <ATen/Parallel.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <chrono>
+#include <condition_variable>
+#include <cstdlib>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+namespace srigl::kernels {
+namespace {
+
+// ---------------------------------------------------------------------------------------------
+// Instruction sets
+
+Isa hardwareIsa() {
+    static const Isa best = [] {
+#if defined(__x86_64__)
+        __builtin_cpu_init();
+        // __builtin_cpu_supports also checks that the OS saves the wider registers (XGETBV).
+        if (__builtin_cpu_supports("avx512f")) return Isa::Avx512;
+        if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return Isa::Avx2;
+#endif
+        return Isa::Portable;
+    }();
+    return best;
+}
+
+int rank(Isa isa) { return isa == Isa::Avx512 ? 2 : isa == Isa::Avx2 ? 1 : 0; }
+
+// ---------------------------------------------------------------------------------------------
+// Threads
+//
+// The engine's LibTorch is built with OpenMP, but this file is compiled without -fopenmp (and
+// global flags stay as they are), so at::parallel_for would run serially here. A tiny pool of our
+// own does the row split instead. Its workers spin briefly after a job, then sleep on a condition
+// variable: back-to-back layers (a model's forward, a benchmark loop) find them awake and pay no
+// futex wake-up, while an idle process does not burn a core (the machine is shared, and
+// OMP_WAIT_POLICY=PASSIVE is set for the same reason).
+//
+// Parts are claimed from a shared counter rather than assigned: when a worker is slow to wake (a
+// loaded machine, where the other core runs someone else's process) the caller takes its parts
+// itself, so a call is never much slower than running serially. With fixed assignment, measured
+// medians on the loaded 2-core machine were up to 20x worse than one thread.
+
+class WorkerPool {
+public:
+    static WorkerPool& instance() {
+        static WorkerPool pool;
+        return pool;
+    }
+
+    // Runs fn(part) for every part in [0, parts) on the calling thread and up to threads - 1
+    // workers. When another thread is using the pool the whole job runs on the caller (correct,
+    // just serial).
+    void run(int parts, int threads, const std::function<void(int)>& fn) {
+        std::unique_lock<std::mutex> busy(busy_, std::try_to_lock);
+        if (parts <= 1 || threads <= 1 || !busy.owns_lock()) {
+            for (int p = 0; p < parts; ++p) fn(p);
+            return;
+        }
+        ensureWorkers(threads - 1);
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            job_ = &fn;
+            jobParts_ = parts;
+            helpers_ = 0;
+            maxHelpers_ = threads - 1;
+            next_.store(0, std::memory_order_relaxed);
+            done_.store(0, std::memory_order_relaxed);
+            generation_.fetch_add(1, std::memory_order_release);
+        }
+        wake_.notify_all();
+        work(fn, parts);
+        // Parts taken by workers are still running: wait for them (briefly spinning, then
+        // yielding the core in case the worker is waiting for it).
+        for (int i = 0; done_.load(std::memory_order_acquire) != parts; ++i) backOff(i);
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            job_ = nullptr; // no worker joins from now on
+        }
+        // A worker that joined but found no part left may still hold fn: wait until it has let go.
+        for (int i = 0; active_.load(std::memory_order_acquire) != 0; ++i) backOff(i);
+    }
+
+    ~WorkerPool() {
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            stop_ = true;
+            generation_.fetch_add(1, std::memory_order_release);
+        }
+        wake_.notify_all();
+        for (auto& t : workers_) t.join();
+    }
+
+private:
+    // How long a worker stays awake after a job, waiting for the next one before sleeping.
+    static constexpr std::chrono::microseconds kSpin{200};
+
+    static void pause() {
+#if defined(__x86_64__)
+        _mm_pause();
+#else
+        std::this_thread::yield();
+#endif
+    }
+
+    static void backOff(int i) {
+        if (i < 4096) pause();
+        else std::this_thread::yield();
+    }
+
+    void work(const std::function<void(int)>& fn, int parts) {
+        for (;;) {
+            const int p = next_.fetch_add(1, std::memory_order_relaxed);
+            if (p >= parts) return;
+            fn(p);
+            done_.fetch_add(1, std::memory_order_release);
+        }
+    }
+
+    void ensureWorkers(int count) {
+        while (static_cast<int>(workers_.size()) < count) {
+            // The worker starts from the generation before the job about to be posted: reading it
+            // in the new thread could already see that job's generation and then miss the job.
+            const uint64_t before = generation_.load(std::memory_order_acquire);
+            workers_.emplace_back([this, before] { loop(before); });
+        }
+    }
+
+    void loop(uint64_t seen) {
+        for (;;) {
+            // Spin for a while, then sleep until the generation changes.
+            const auto until = std::chrono::steady_clock::now() + kSpin;
+            for (int i = 0; generation_.load(std::memory_order_acquire) == seen; ++i) {
+                if ((i & 255) == 255 && std::chrono::steady_clock::now() > until) {
+                    std::unique_lock<std::mutex> lock(mutex_);
+                    wake_.wait(lock, [&] { return generation_.load(std::memory_order_acquire) != seen; });
+                    break;
+                }
+                pause();
+            }
+            const std::function<void(int)>* job = nullptr;
+            int parts = 0;
+            {
+                // Generation and job are read together, and joining is counted under the lock, so
+                // the caller cannot finish (and its fn go away) while this worker holds it.
+                std::lock_guard<std::mutex> lock(mutex_);
+                if (stop_) return;
+                seen = generation_.load(std::memory_order_acquire);
+                if (job_ && helpers_ < maxHelpers_) {
+                    job = job_;
+                    parts = jobParts_;
+                    ++helpers_;
+                    active_.fetch_add(1, std::memory_order_relaxed);
+                }
+            }
+            if (job) {
+                work(*job, parts);
+                active_.fetch_sub(1, std::memory_order_release);
+            }
+        }
+    }
+
+    std::mutex busy_;  // one job at a time
+    std::mutex mutex_; // guards job_, jobParts_, helpers_, maxHelpers_, stop_ and the sleep
+    std::condition_variable wake_;
+    std::vector<std::thread> workers_;
+    std::atomic<uint64_t> generation_{0};
+    std::atomic<int> next_{0};   // next unclaimed part
+    std::atomic<int> done_{0};   // parts finished
+    std::atomic<int> active_{0}; // workers inside the current job
+    const std::function<void(int)>* job_ = nullptr;
+    int jobParts_ = 0;
+    int helpers_ = 0;
+    int maxHelpers_ = 0;
+    bool stop_ = false;
+};
+
+// Splits [0, n) into `parts` ranges whose inner boundaries are multiples of `align` (the batched
+// kernels write y in tiles of 8 rows).
+std::pair<int64_t, int64_t> partRange(int64_t n, int parts, int part, int64_t align) {
+    const int64_t chunks = (n + align - 1) / align;
+    const int64_t per = chunks / parts, extra = chunks % parts;
+    const int64_t c0 = part * per + std::min<int64_t>(part, extra);
+    const int64_t c1 = c0 + per + (part < extra ? 1 : 0);
+    return {std::min(n, c0 * align), std::min(n, c1 * align)};
+}
+
+// ---------------------------------------------------------------------------------------------
+// Batched layout
+//
+// Why transpose: gathering x[b, idx] for one batch row at a time (the paper's kernel) costs one
+// gather lane per multiply-add, and gathers are slow. With x transposed to [inFeatures, block],
+// the `block` batch values of one input feature are contiguous, so each (value, index) pair of a
+// row becomes one broadcast and block/8 plain vector loads + FMAs into register accumulators.
+
+// Batch columns per block. Wider blocks amortise the per-pair index load and broadcast over more
+// FMAs, up to the point where the block of xT leaves L2. Measured on Zen 3 (768 x 3072, k = 307,
+// batch 256, one thread, 512 KiB L2): time per batch column is 1.45 at 8 columns, 1.02 at 16,
+// 1.0 at 32 (a 384 KiB block) and 1.3-1.9 at 64 (768 KiB, spills to L3), so 64 is never used. The
+// block that costs least for this batch wins, padding included (batch 33: 3 x 16, not 2 x 32).
+int64_t blockFor(Isa isa, int64_t batch) {
+    struct Option {
+        int64_t block;
+        double costPerColumn;
+    };
+    static constexpr Option options[] = {{8, 1.45}, {16, 1.02}, {32, 1.0}};
+    const int64_t minBlock = isa == Isa::Avx512 ? 16 : 8; // one zmm register holds 16
+    int64_t best = 0;
+    double bestCost = 0;
+    for (const auto& o : options) {
+        if (o.block < minBlock) continue;
+        const double cost = static_cast<double>((batch + o.block - 1) / o.block * o.block) * o.costPerColumn;
+        if (best == 0 || cost < bestCost) best = o.block, bestCost = cost;
+    }
+    return best;
+}
+
+// The transposed input lives in a buffer per calling thread, reused across calls (a model's layers
+// and a benchmark's iterations allocate nothing after the first call). 64-byte aligned.
+float* transposeBuffer(size_t floats) {
+    thread_local std::unique_ptr<float[]> storage;
+    thread_local size_t capacity = 0;
+    if (capacity < floats + 16) {
+        capacity = floats + 16;
+        storage.reset(new float[capacity]);
+    }
+    auto address = reinterpret_cast<uintptr_t>(storage.get());
+    return storage.get() + ((64 - address % 64) % 64) / sizeof(float);
+}
+
+// Work (multiply-adds) each thread must get before a second one is used. One Zen 3 core at
+// 2.25 GHz does ~2.5 multiply-adds per ns at batch 1 (768 x 3072, k = 307: 94 us) and ~10 per ns
+// batched. Handing parts to a sleeping worker costs a futex wake-up (~5-10 us) per pool job, and the
+// batched path has two jobs (transpose, then rows); measured on the shared 2-core machine, 99%
+// sparsity at batch 8 (190K multiply-adds, 24 us on one thread) took 40 us on two. From 256K
+// multiply-adds (~100 us at batch 1) the split pays even when the worker has to be woken. (On that
+// machine the second core was mostly busy with other work, so two threads rarely beat one at
+// batch 1; the parts-stealing pool keeps them from losing. Re-measure on an idle machine.)
+constexpr int64_t kMinWorkPerThread = 128 * 1024;
+
+} // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Public functions
+
+Isa detectIsa() {
+    const Isa hw = hardwareIsa();
+    const char* env = std::getenv("SRIGL_KERNEL_ISA");
+    if (!env) return hw;
+    std::string name(env);
+    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    Isa wanted = hw;
+    if (name == "portable") wanted = Isa::Portable;
+    else if (name == "avx2") wanted = Isa::Avx2;
+    else if (name == "avx512") wanted = Isa::Avx512;
+    // The variable can only lower the choice: a set the CPU lacks would crash.
+    return rank(wanted) < rank(hw) ? wanted : hw;
+}
+
+bool isaSupported(Isa isa) { return rank(isa) <= rank(hardwareIsa()); }
+
+std::string toString(Isa isa) {
+    switch (isa) {
+    case Isa::Portable: return "portable";
+    case Isa::Avx2: return "avx2";
+    case Isa::Avx512: return "avx512";
+    }
+    return "unknown";
+}
+
+int chooseThreads(int64_t batch, int64_t rows, int64_t k, int maxThreads) {
+    if (maxThreads <= 1) return 1;
+    const int64_t work = batch * rows * k;
+    const int64_t byWork = std::max<int64_t>(1, work / kMinWorkPerThread);
+    const int64_t byRows = std::max<int64_t>(1, (rows + 7) / 8); // parts of at least 8 rows
+    return static_cast<int>(std::min<int64_t>({maxThreads, byWork, byRows}));
+}
+
+void condensedForward(const CondensedView& layer, const float* x, int64_t batch, float* y, Isa isa,
+                      int threads) {
+    if (!isaSupported(isa))
+        throw std::invalid_argument("condensedForward: instruction set " + toString(isa) +
+                                    " is not supported by this CPU");
+    if (batch <= 0 || layer.rows <= 0) return;
+    if (!x || !y || !layer.values || !layer.indices || layer.k < 1 || layer.inFeatures < 1)
+        throw std::invalid_argument("condensedForward: malformed condensed layer or null buffers");
+
+    const int maxThreads = threads > 0 ? threads : at::get_num_threads();
+    const int useThreads = chooseThreads(batch, layer.rows, layer.k, maxThreads);
+    auto& pool = WorkerPool::instance();
+    // A few parts per thread (of at least 8 rows each), so that a late worker leaves the caller
+    // small pieces to take over rather than half the layer.
+    const int rowParts = useThreads <= 1 ? 1
+                                         : static_cast<int>(std::min<int64_t>(4 * useThreads, (layer.rows + 7) / 8));
+
+    // Batch 1: one gathered vector per 8 (value, index) pairs; x (12 KiB for 3072 inputs) stays in L1.
+    if (batch == 1) {
+        auto gemv = isa == Isa::Avx512 ? detail::gemvRowsAvx512
+                  : isa == Isa::Avx2   ? detail::gemvRowsAvx2
+                                       : detail::gemvRowsPortable;
+        pool.run(rowParts, useThreads, [&](int part) {
+            auto [r0, r1] = partRange(layer.rows, rowParts, part, 8);
+            if (r0 < r1) gemv(layer, x, y, r0, r1);
+        });
+        return;
+    }
+
+    // Batched: transpose x into blocks of `block` columns, then every part computes its rows for
+    // every block. The transpose is split over input features the same way. (AVX-512 CPUs all have
+    // AVX2, so they share the AVX2 transpose.)
+    const int64_t block = blockFor(isa, batch);
+    const int64_t blocks = (batch + block - 1) / block;
+    float* xT = transposeBuffer(static_cast<size_t>(blocks * layer.inFeatures * block));
+    auto pack = isa == Isa::Portable ? detail::packTransposedPortable : detail::packTransposedAvx2;
+    detail::BatchedArgs args{&layer, xT, batch, block, y};
+    auto gemm = isa == Isa::Avx512 ? detail::gemmRowsAvx512
+              : isa == Isa::Avx2   ? detail::gemmRowsAvx2
+                                   : detail::gemmRowsPortable;
+    const int64_t inF = layer.inFeatures;
+    const int packParts = useThreads <= 1 ? 1 : static_cast<int>(std::min<int64_t>(4 * useThreads, (inF + 7) / 8));
+    pool.run(packParts, useThreads, [&](int part) {
+        auto [f0, f1] = partRange(inF, packParts, part, 8);
+        if (f0 < f1) pack(x, batch, inF, block, xT, f0, f1);
+    });
+    pool.run(rowParts, useThreads, [&](int part) {
+        auto [r0, r1] = partRange(layer.rows, rowParts, part, 8);
+        if (r0 < r1) gemm(args, r0, r1);
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Portable kernels: plain loops the compiler vectorises with the baseline SSE2 of x86-64 (or NEON).
+
+namespace detail {
+namespace {
+
+template <typename Index>
+void gemvRows(const CondensedView& L, const float* x, float* y, int64_t r0, int64_t r1) {
+    const auto* indices = static_cast<const Index*>(L.indices);
+    for (int64_t r = r0; r < r1; ++r) {
+        const float* v = L.values + r * L.k;
+        const Index* idx = indices + r * L.k;
+        // Four partial sums: independent chains hide the multiply-add latency.
+        float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        int64_t j = 0;
+        for (; j + 4 <= L.k; j += 4) {
+            s0 += v[j] * x[idx[j]];
+            s1 += v[j + 1] * x[idx[j + 1]];
+            s2 += v[j + 2] * x[idx[j + 2]];
+            s3 += v[j + 3] * x[idx[j + 3]];
+        }
+        for (; j < L.k; ++j) s0 += v[j] * x[idx[j]];
+        y[r] = (L.bias ? L.bias[r] : 0.0f) + ((s0 + s1) + (s2 + s3));
+    }
+}
+
+template <int64_t W, typename Index>
+void gemmRows(const BatchedArgs& a, int64_t r0, int64_t r1) {
+    const CondensedView& L = *a.layer;
+    const auto* indices = static_cast<const Index*>(L.indices);
+    const int64_t blocks = (a.batch + W - 1) / W;
+    for (int64_t blk = 0; blk < blocks; ++blk) {
+        const float* xb = a.xT + blk * L.inFeatures * W;
+        const int64_t b0 = blk * W, nb = std::min(W, a.batch - b0);
+        for (int64_t r = r0; r < r1; ++r) {
+            const float* v = L.values + r * L.k;
+            const Index* idx = indices + r * L.k;
+            float acc[W] = {};
+            for (int64_t j = 0; j < L.k; ++j) {
+                const float vj = v[j];
+                const float* p = xb + static_cast<int64_t>(idx[j]) * W;
+                for (int64_t w = 0; w < W; ++w) acc[w] += vj * p[w];
+            }
+            const float b = L.bias ? L.bias[r] : 0.0f;
+            for (int64_t w = 0; w < nb; ++w) a.y[(b0 + w) * L.rows + r] = b + acc[w];
+        }
+    }
+}
+
+template <typename Index>
+void gemmRowsAnyBlock(const BatchedArgs& a, int64_t r0, int64_t r1) {
+    switch (a.block) {
+    case 8: return gemmRows<8, Index>(a, r0, r1);
+    case 16: return gemmRows<16, Index>(a, r0, r1);
+    case 32: return gemmRows<32, Index>(a, r0, r1);
+    case 64: return gemmRows<64, Index>(a, r0, r1);
+    default: throw std::logic_error("condensed kernels: unsupported batch block");
+    }
+}
+
+} // namespace
+
+void gemvRowsPortable(const CondensedView& layer, const float* x, float* y, int64_t r0, int64_t r1) {
+    if (layer.indices16) gemvRows<int16_t>(layer, x, y, r0, r1);
+    else gemvRows<int32_t>(layer, x, y, r0, r1);
+}
+
+void gemmRowsPortable(const BatchedArgs& args, int64_t r0, int64_t r1) {
+    if (args.layer->indices16) gemmRowsAnyBlock<int16_t>(args, r0, r1);
+    else gemmRowsAnyBlock<int32_t>(args, r0, r1);
+}
+
+void packTransposedPortable(const float* x, int64_t batch, int64_t inF, int64_t block, float* xT, int64_t f0,
+                            int64_t f1) {
+    // Tiles of 16 features (one cache line of each x row) keep both sides' lines in L1.
+    const int64_t blocks = (batch + block - 1) / block;
+    for (int64_t blk = 0; blk < blocks; ++blk) {
+        float* dst = xT + blk * inF * block;
+        const int64_t b0 = blk * block, nb = std::min(block, batch - b0);
+        for (int64_t ft = f0; ft < f1; ft += 16) {
+            const int64_t fe = std::min(f1, ft + 16);
+            for (int64_t w = 0; w < block; ++w) {
+                if (w < nb) {
+                    const float* src = x + (b0 + w) * inF;
+                    for (int64_t f = ft; f < fe; ++f) dst[f * block + w] = src[f];
+                } else {
+                    for (int64_t f = ft; f < fe; ++f) dst[f * block + w] = 0.0f;
+                }
+            }
+        }
+    }
+}
+
+} // namespace detail
+} // namespace srigl::kernels

@@ -1,0 +1,145 @@
+// AVX-512F kernels for condensed constant fan-in layers: the AVX2 design with 16-float registers.
+// Only these functions use AVX-512 (target attribute); dispatch runs them only where the CPU has it.
+#include "engine/inference/condensed_kernels.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#define SRIGL_AVX512 __attribute__((target("avx512f")))
+
+namespace srigl::kernels::detail {
+namespace {
+
+// The masked forms with an explicit source: GCC 12's plain _mm512_cvtepi16_epi32 and
+// _mm512_i32gather_ps start from an "undefined" register and trip -Wmaybe-uninitialized.
+SRIGL_AVX512 inline __m512i loadIndices16(const int16_t* p) {
+    return _mm512_maskz_cvtepi16_epi32(0xFFFF, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+}
+SRIGL_AVX512 inline __m512i loadIndices16(const int32_t* p) { return _mm512_loadu_si512(p); }
+
+SRIGL_AVX512 inline __m512 gather16(const float* x, __m512i idx) {
+    return _mm512_mask_i32gather_ps(_mm512_setzero_ps(), 0xFFFF, idx, x, 4);
+}
+
+// Batch 1: 16 pairs per gather, four gathers in flight, scalar tail (no read past the row).
+template <typename Index>
+SRIGL_AVX512 void gemvRows(const CondensedView& L, const float* x, float* y, int64_t r0, int64_t r1) {
+    const auto* indices = static_cast<const Index*>(L.indices);
+    const int64_t k = L.k;
+    for (int64_t r = r0; r < r1; ++r) {
+        const float* v = L.values + r * k;
+        const Index* idx = indices + r * k;
+        __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps(), a2 = _mm512_setzero_ps(),
+               a3 = _mm512_setzero_ps();
+        int64_t j = 0;
+        for (; j + 64 <= k; j += 64) {
+            a0 = _mm512_fmadd_ps(_mm512_loadu_ps(v + j), gather16(x, loadIndices16(idx + j)), a0);
+            a1 = _mm512_fmadd_ps(_mm512_loadu_ps(v + j + 16), gather16(x, loadIndices16(idx + j + 16)), a1);
+            a2 = _mm512_fmadd_ps(_mm512_loadu_ps(v + j + 32), gather16(x, loadIndices16(idx + j + 32)), a2);
+            a3 = _mm512_fmadd_ps(_mm512_loadu_ps(v + j + 48), gather16(x, loadIndices16(idx + j + 48)), a3);
+        }
+        for (; j + 16 <= k; j += 16)
+            a0 = _mm512_fmadd_ps(_mm512_loadu_ps(v + j), gather16(x, loadIndices16(idx + j)), a0);
+        // Through memory rather than _mm512_reduce_add_ps, which trips the same warning; once per row.
+        alignas(64) float lanes[16];
+        _mm512_store_ps(lanes, _mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
+        float s = 0;
+        for (float lane : lanes) s += lane;
+        for (; j < k; ++j) s += v[j] * x[idx[j]];
+        y[r] = (L.bias ? L.bias[r] : 0.0f) + s;
+    }
+}
+
+// One row against a block of W = 16 * NV batch columns, U accumulator sets (see the AVX2 file).
+template <int NV, int U, typename Index>
+SRIGL_AVX512 inline void rowBlock(const float* v, const Index* idx, int64_t k, const float* xb, float bias,
+                                  float* out) {
+    constexpr int64_t W = 16 * NV;
+    __m512 acc[U][NV];
+    for (int u = 0; u < U; ++u)
+        for (int i = 0; i < NV; ++i) acc[u][i] = _mm512_setzero_ps();
+    int64_t j = 0;
+    for (; j + U <= k; j += U) {
+#pragma GCC unroll 8
+        for (int u = 0; u < U; ++u) {
+            const float* p = xb + static_cast<int64_t>(idx[j + u]) * W;
+            const __m512 vv = _mm512_set1_ps(v[j + u]);
+#pragma GCC unroll 8
+            for (int i = 0; i < NV; ++i) acc[u][i] = _mm512_fmadd_ps(vv, _mm512_loadu_ps(p + 16 * i), acc[u][i]);
+        }
+    }
+    for (; j < k; ++j) {
+        const float* p = xb + static_cast<int64_t>(idx[j]) * W;
+        const __m512 vv = _mm512_set1_ps(v[j]);
+        for (int i = 0; i < NV; ++i) acc[0][i] = _mm512_fmadd_ps(vv, _mm512_loadu_ps(p + 16 * i), acc[0][i]);
+    }
+    const __m512 b = _mm512_set1_ps(bias);
+    for (int i = 0; i < NV; ++i) {
+        __m512 s = acc[0][i];
+        for (int u = 1; u < U; ++u) s = _mm512_add_ps(s, acc[u][i]);
+        _mm512_storeu_ps(out + 16 * i, _mm512_add_ps(b, s));
+    }
+}
+
+// Blocks outside, rows inside, results through an 8-row tile into y [batch, rows].
+template <int NV, typename Index>
+SRIGL_AVX512 void gemmRows(const BatchedArgs& a, int64_t r0, int64_t r1) {
+    constexpr int64_t W = 16 * NV;
+    constexpr int U = NV >= 8 ? 1 : 8 / NV;
+    const CondensedView& L = *a.layer;
+    const auto* indices = static_cast<const Index*>(L.indices);
+    const int64_t blocks = (a.batch + W - 1) / W, rows = L.rows, k = L.k;
+    alignas(64) float tile[8 * W];
+    for (int64_t blk = 0; blk < blocks; ++blk) {
+        const float* xb = a.xT + blk * L.inFeatures * W;
+        const int64_t b0 = blk * W, nb = std::min(W, a.batch - b0);
+        for (int64_t rg = r0; rg < r1; rg += 8) {
+            const int64_t nr = std::min<int64_t>(8, r1 - rg);
+            for (int64_t i = 0; i < nr; ++i) {
+                const int64_t r = rg + i;
+                rowBlock<NV, U, Index>(L.values + r * k, indices + r * k, k, xb, L.bias ? L.bias[r] : 0.0f,
+                                       tile + i * W);
+            }
+            for (int64_t w = 0; w < nb; ++w)
+                for (int64_t i = 0; i < nr; ++i) a.y[(b0 + w) * rows + rg + i] = tile[i * W + w];
+        }
+    }
+}
+
+template <typename Index>
+void gemmRowsAnyBlock(const BatchedArgs& a, int64_t r0, int64_t r1) {
+    switch (a.block) {
+    case 16: return gemmRows<1, Index>(a, r0, r1);
+    case 32: return gemmRows<2, Index>(a, r0, r1);
+    case 64: return gemmRows<4, Index>(a, r0, r1);
+    default: throw std::logic_error("condensed kernels: unsupported batch block for AVX-512");
+    }
+}
+
+} // namespace
+
+void gemvRowsAvx512(const CondensedView& layer, const float* x, float* y, int64_t r0, int64_t r1) {
+    if (layer.indices16) gemvRows<int16_t>(layer, x, y, r0, r1);
+    else gemvRows<int32_t>(layer, x, y, r0, r1);
+}
+
+void gemmRowsAvx512(const BatchedArgs& args, int64_t r0, int64_t r1) {
+    if (args.layer->indices16) gemmRowsAnyBlock<int16_t>(args, r0, r1);
+    else gemmRowsAnyBlock<int32_t>(args, r0, r1);
+}
+
+} // namespace srigl::kernels::detail
+
+#else // not x86-64: only the portable kernels exist; dispatch never selects these.
+
+namespace srigl::kernels::detail {
+void gemvRowsAvx512(const CondensedView& layer, const float* x, float* y, int64_t r0, int64_t r1) {
+    gemvRowsPortable(layer, x, y, r0, r1);
+}
+void gemmRowsAvx512(const BatchedArgs& args, int64_t r0, int64_t r1) { gemmRowsPortable(args, r0, r1); }
+} // namespace srigl::kernels::detail
+
+#endif

@@ -1,0 +1,198 @@
+// Side-by-side timing of dense, CSR, structured and condensed variants of the same layer.
+#include "engine/inference/layer_bench.hpp"
+
+#include "engine/errors.hpp"
+
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <limits>
+
+namespace srigl {
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+struct Variant {
+    std::string name;
+    std::function<torch::Tensor()> run;
+    std::vector<double> samples;
+};
+
+void synchronize(const BenchSettings& s) {
+    if (s.device == "cuda") torch::cuda::synchronize();
+}
+
+double runOnceUs(Variant& v, const BenchSettings& s) {
+    const auto t0 = std::chrono::steady_clock::now();
+    torch::Tensor y = v.run();
+    synchronize(s);
+    const auto t1 = std::chrono::steady_clock::now();
+    return std::chrono::duration<double, std::micro>(t1 - t0).count();
+}
+
+double median(std::vector<double> v) {
+    if (v.empty()) return kNaN;
+    std::sort(v.begin(), v.end());
+    const size_t n = v.size();
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+// Machines are shared and noisy: the variants take turns within every repetition (in a rotating
+// order), so a burst of load hits all of them alike and the ratios stay honest.
+int timeSideBySide(std::vector<Variant*>& variants, const BenchSettings& s) {
+    double round = 0.0;
+    for (int w = 0; w < std::max(1, s.warmup); ++w) {
+        round = 0.0;
+        for (Variant* v : variants) round += runOnceUs(*v, s);
+    }
+    const double perRound = std::max(round, 1.0) * 1e-6;
+    const int reps = std::clamp(static_cast<int>(s.targetSeconds * static_cast<double>(variants.size()) / perRound),
+                                s.minReps, s.maxReps);
+    for (int r = 0; r < reps; ++r) {
+        if (s.cancel && s.cancel->load()) throw BenchCancelled();
+        for (size_t i = 0; i < variants.size(); ++i) {
+            Variant* v = variants[(i + static_cast<size_t>(r)) % variants.size()];
+            v->samples.push_back(runOnceUs(*v, s));
+        }
+    }
+    return reps;
+}
+
+double relativeError(const torch::Tensor& y, const torch::Tensor& reference) {
+    const double scale = std::max(reference.abs().max().item<double>(), 1e-30);
+    return (y.to(torch::kDouble) - reference.to(torch::kDouble)).abs().max().item<double>() / scale;
+}
+
+void checkAgainstDense(const std::string& what, double error, const BenchSettings& s) {
+    if (!(error <= s.tolerance))
+        throw InferenceError(what + " differs from dense by a relative error of " + std::to_string(error) +
+                             " (allowed " + std::to_string(s.tolerance) + "); nothing was timed");
+}
+
+torch::Device deviceOf(const BenchSettings& s) {
+    if (s.device == "cpu") return torch::kCPU;
+    if (s.device == "cuda") {
+        if (!torch::cuda::is_available())
+            throw InferenceError("device cuda: this LibTorch build has no CUDA or no GPU is visible");
+        return torch::kCUDA;
+    }
+    throw InferenceError("unknown device '" + s.device + "' (expected cpu or cuda)");
+}
+
+} // namespace
+
+MaskedLayer randomConstantFanInLayer(int64_t in, int64_t out, double sparsity, double ablatedFraction, uint64_t seed) {
+    if (in < 1 || out < 1) throw InferenceError("a layer needs at least one input and one output");
+    if (!(sparsity >= 0.0 && sparsity < 1.0)) throw InferenceError("sparsity must lie in [0, 1)");
+    const int64_t k = std::clamp<int64_t>(std::llround((1.0 - sparsity) * static_cast<double>(in)), 1, in);
+    torch::Generator gen = at::make_generator<at::CPUGeneratorImpl>(seed);
+    // k random inputs per neuron: the k smallest of a row of uniform keys.
+    torch::Tensor keys = torch::rand({out, in}, gen);
+    torch::Tensor chosen = std::get<1>(keys.topk(k, 1, false));
+    torch::Tensor mask = torch::zeros({out, in}, torch::kBool).scatter_(1, chosen, true);
+    const int64_t ablated = std::clamp<int64_t>(std::llround(ablatedFraction * static_cast<double>(out)), 0, out - 1);
+    if (ablated > 0) {
+        torch::Tensor rows = torch::randperm(out, gen).slice(0, 0, ablated);
+        mask.index_fill_(0, rows, false);
+    }
+    MaskedLayer layer;
+    layer.name = "linear " + std::to_string(in) + "x" + std::to_string(out);
+    layer.weight = torch::randn({out, in}, gen).mul_(std::sqrt(2.0 / static_cast<double>(k))) * mask;
+    layer.bias = torch::randn({out}, gen).mul_(0.1);
+    layer.mask = mask;
+    return layer;
+}
+
+LayerTiming benchLayer(const MaskedLayer& layer, int64_t batch, const BenchSettings& s) {
+    torch::NoGradGuard noGrad;
+    if (batch < 1) throw InferenceError("batch must be at least 1");
+    const torch::Device device = deviceOf(s);
+    CondensedLinear condensed = condenseLinear(layer.weight, layer.mask, layer.bias, layer.name);
+    const int64_t out = layer.weight.size(0), in = layer.weight.numel() / out;
+    torch::Tensor w = (layer.weight.reshape({out, in}) * layer.mask.reshape({out, in}).to(torch::kFloat)).to(device);
+    torch::Tensor b = layer.bias.defined() ? layer.bias.to(device, torch::kFloat) : torch::zeros({out}, w.options());
+    torch::Tensor rowIds = torch::tensor(condensed.rowIds, torch::kLong).to(device);
+    torch::Tensor wRows = w.index_select(0, rowIds).contiguous();
+    torch::Tensor bRows = b.index_select(0, rowIds).contiguous();
+    const CondensedLinear onDevice = condensed.to(device);
+    torch::Tensor x = torch::randn({batch, in}, at::make_generator<at::CPUGeneratorImpl>(uint64_t(batch) * 7919 + 17))
+                          .to(device);
+
+    LayerTiming t;
+    t.layer = layer.name;
+    t.inFeatures = in;
+    t.outFeatures = out;
+    t.rows = condensed.rows();
+    t.k = condensed.k;
+    t.batch = batch;
+    t.sparsity = 1.0 - static_cast<double>(condensed.k) / static_cast<double>(in);
+
+    Variant dense{"dense", [&] { return torch::linear(x, w, b); }, {}};
+    Variant structured{"structured", [&] { return torch::linear(x, wRows, bRows); }, {}};
+    Variant condensedRun{"condensed", [&] { return onDevice.forward(x, s.isa, s.threads); }, {}};
+    // CSR computes W x^T, so the batch is transposed in and out: part of the cost of using it.
+    torch::Tensor csr;
+    Variant csrRun{"csr", [&] { return torch::addmm(b.unsqueeze(1), csr, x.t()).t(); }, {}};
+
+    const torch::Tensor reference = dense.run().index_select(1, rowIds);
+    t.structuredError = relativeError(structured.run(), reference);
+    checkAgainstDense("structured", t.structuredError, s);
+    t.condensedError = relativeError(condensedRun.run(), reference);
+    checkAgainstDense("condensed", t.condensedError, s);
+    std::vector<Variant*> variants{&dense, &structured, &condensedRun};
+    try {
+        csr = w.to_sparse_csr();
+        t.csrError = relativeError(csrRun.run().index_select(1, rowIds), reference);
+        checkAgainstDense("csr", t.csrError, s);
+        variants.push_back(&csrRun);
+    } catch (const c10::Error& e) {
+        // Some LibTorch builds have no sparse CSR matmul on this device: say so instead of failing.
+        t.csrNote = std::string(e.what_without_backtrace()).substr(0, 200);
+        t.csrError = kNaN;
+    }
+    t.reps = timeSideBySide(variants, s);
+    t.denseUs = median(dense.samples);
+    t.structuredUs = median(structured.samples);
+    t.condensedUs = median(condensedRun.samples);
+    t.csrUs = csrRun.samples.empty() ? kNaN : median(csrRun.samples);
+    return t;
+}
+
+ModelTiming benchModel(const CondensedModel& condensed, const InputShape& shape, int64_t batch,
+                       const BenchSettings& s) {
+    torch::NoGradGuard noGrad;
+    if (s.device != "cpu") throw InferenceError("whole-model timing runs on the CPU only");
+    auto& model = condensed.model();
+    model.eval();
+    torch::Tensor x = torch::randn({batch, shape.channels, shape.height, shape.width},
+                                   at::make_generator<at::CPUGeneratorImpl>(uint64_t(batch) * 104729 + 3));
+    Variant dense{"dense", [&] { return model.forward(x); }, {}};
+    Variant fast{"condensed", [&] { return condensed.forward(x, s.isa, s.threads); }, {}};
+    ModelTiming t;
+    t.batch = batch;
+    t.error = relativeError(fast.run(), dense.run());
+    checkAgainstDense("the condensed model", t.error, s);
+    std::vector<Variant*> variants{&dense, &fast};
+    t.reps = timeSideBySide(variants, s);
+    t.denseUs = median(dense.samples);
+    t.condensedUs = median(fast.samples);
+    return t;
+}
+
+std::string cpuModelName() {
+    std::ifstream in("/proc/cpuinfo");
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.rfind("model name", 0) == 0) {
+            const auto colon = line.find(':');
+            if (colon != std::string::npos) return line.substr(line.find_first_not_of(" \t", colon + 1));
+        }
+    }
+    return "unknown CPU";
+}
+
+} // namespace srigl

@@ -1,0 +1,74 @@
+// The condensed-versus-dense benchmark of one layer (and of a whole condensed model against its
+// dense twin): every variant is checked against dense, then timed side by side, medians after
+// warm-up. Plain results, no printing: `srigl bench` and the Studio's timing panel present them.
+#pragma once
+
+#include "engine/inference/condensed_model.hpp"
+
+#include <torch/torch.h>
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <string>
+
+namespace srigl {
+
+struct BenchSettings {
+    std::string device = "cpu"; // "cpu" or "cuda"
+    int threads = 0;            // condensed kernel threads; 0: the engine's
+    int warmup = 3;
+    int minReps = 11;
+    int maxReps = 400;
+    double targetSeconds = 0.25; // per variant and case, after warm-up
+    kernels::Isa isa = kernels::detectIsa();
+    double tolerance = 1e-5;     // max |y - dense| / max |dense| allowed before timing
+    const std::atomic<bool>* cancel = nullptr;
+};
+
+// A layer as the trainer keeps it: dense weight, bool mask, bias.
+struct MaskedLayer {
+    std::string name;
+    torch::Tensor weight, mask, bias;
+};
+
+// A random constant fan-in layer: k = round((1 - sparsity) * in) random inputs per neuron, and a
+// fraction of neurons ablated (empty rows), weights N(0, 2/k) like the engine's sparse init.
+MaskedLayer randomConstantFanInLayer(int64_t in, int64_t out, double sparsity, double ablatedFraction, uint64_t seed);
+
+struct LayerTiming {
+    std::string layer;
+    int64_t inFeatures = 0, outFeatures = 0, rows = 0, k = 0, batch = 0;
+    double sparsity = 0.0;
+    // Medians in microseconds; NaN when the variant could not run (see csrNote).
+    double denseUs = 0.0, csrUs = 0.0, structuredUs = 0.0, condensedUs = 0.0;
+    double csrError = 0.0, structuredError = 0.0, condensedError = 0.0;
+    int reps = 0;
+    std::string csrNote;
+    double speedupVsDense() const { return denseUs / condensedUs; }
+    double speedupVsCsr() const { return csrUs / condensedUs; }
+};
+
+// Throws InferenceError when a variant disagrees with dense beyond the tolerance (nothing is timed
+// then) or the layer is not constant fan-in; BenchCancelled when settings.cancel was set.
+LayerTiming benchLayer(const MaskedLayer& layer, int64_t batch, const BenchSettings& settings);
+
+struct ModelTiming {
+    int64_t batch = 0;
+    double denseUs = 0.0, condensedUs = 0.0, error = 0.0;
+    int reps = 0;
+};
+
+// The whole model: its own (masked dense) forward against the condensed one, same inputs of `shape`.
+ModelTiming benchModel(const CondensedModel& condensed, const InputShape& shape, int64_t batch,
+                       const BenchSettings& settings);
+
+class BenchCancelled : public std::runtime_error {
+public:
+    BenchCancelled() : std::runtime_error("benchmark cancelled") {}
+};
+
+// "AMD EPYC 7B13" from /proc/cpuinfo (or the GPU's name for cuda), printed with every result.
+std::string cpuModelName();
+
+} // namespace srigl
