@@ -1,6 +1,9 @@
 // The recorder's queue and writer thread.
 #include "sessions/recorder.hpp"
 
+#include "sessions/weight_codec.hpp"
+#include "sessions/weight_stats.hpp"
+
 #include <time.h>
 
 #include <algorithm>
@@ -39,6 +42,12 @@ Recorder::~Recorder() { close(); }
 void Recorder::queueMasks(int64_t step, const std::vector<LayerUpdateStats>& stats) {
     if (!maskSource_) return;
     auto snaps = maskSource_();
+    WeightJob job;
+    if (weightSource_) {
+        job.step = step;
+        job.weights = weightSource_();
+        job.masks = snaps; // every layer: static layers' weights change too
+    }
     std::vector<MaskRecord> records;
     for (auto& snap : snaps) {
         const auto it = std::find_if(stats.begin(), stats.end(), [&](const LayerUpdateStats& s) { return s.name == snap.name; });
@@ -51,6 +60,7 @@ void Recorder::queueMasks(int64_t step, const std::vector<LayerUpdateStats>& sta
     }
     std::lock_guard<std::mutex> lock(mutex_);
     for (auto& r : records) masks_.push_back(std::move(r));
+    if (weightSource_) weightJobs_.push_back(std::move(job));
     wake_.notify_one();
 }
 
@@ -123,6 +133,8 @@ void Recorder::writerLoop() {
         std::vector<Metric> metrics;
         std::vector<MaskRecord> masks;
         std::vector<std::pair<int64_t, std::string>> checkpoints;
+        std::vector<WeightJob> weightJobs;
+        weightJobs.swap(weightJobs_);
         metrics.swap(metrics_);
         masks.swap(masks_);
         checkpoints.swap(checkpoints_);
@@ -140,6 +152,23 @@ void Recorder::writerLoop() {
                 for (const auto& m : metrics) lastStep = std::max(lastStep, m.step);
                 if (lastStep > 0) store->updateProgress(runId_, lastStep);
                 store->addMasks(runId_, masks);
+                std::vector<WeightStatsRecord> stats;
+                std::vector<WeightValuesRecord> values;
+                for (const auto& job : weightJobs) {
+                    for (const auto& w : job.weights) {
+                        const auto mask = std::find_if(job.masks.begin(), job.masks.end(),
+                                                       [&](const LayerMaskSnapshot& m) { return m.name == w.name; });
+                        if (mask == job.masks.end()) continue;
+                        WeightValuesRecord v;
+                        v.step = job.step;
+                        v.layer = w.name;
+                        v.values = activeWeights(w, *mask);
+                        stats.push_back({job.step, computeWeightStats(w.name, v.values)});
+                        values.push_back(std::move(v));
+                    }
+                }
+                store->addWeightStats(runId_, stats);
+                store->addWeightValues(runId_, values);
                 for (const auto& c : checkpoints) store->addCheckpoint(runId_, c.first, c.second);
             } catch (const StoreError& e) {
                 std::lock_guard<std::mutex> errLock(mutex_);
@@ -147,9 +176,14 @@ void Recorder::writerLoop() {
             }
         }
         lock.lock();
-        if (closing && metrics_.empty() && masks_.empty() && checkpoints_.empty()) break;
+        if (closing && metrics_.empty() && masks_.empty() && checkpoints_.empty() && weightJobs_.empty()) break;
     }
     cost_.writerCpuSeconds = threadCpuSeconds();
+}
+
+std::string Recorder::error() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return error_;
 }
 
 std::string Recorder::close() {

@@ -32,6 +32,16 @@ public:
 
     // Writes everything queued and stops the writer; returns the first write error ("" if none).
     std::string close();
+    // The first write error so far ("" while recording works). After one, the recorder keeps
+    // accepting callbacks (training goes on) but drops what it is given: the run's records stop
+    // there, and what was stored before stays as it was.
+    std::string error() const;
+    // weightSource returns the dense weights of every layer (Trainer::weightSnapshots); with one,
+    // each mask snapshot also records every layer's weight statistics and active weights (the
+    // heavy part, selecting and encoding, runs on the writer thread). Set before training starts.
+    void setWeightSource(std::function<std::vector<LayerWeightSnapshot>()> weightSource) {
+        weightSource_ = std::move(weightSource);
+    }
     // The step training starts from (a resumed run's checkpoint step): the first mask snapshot is
     // recorded there instead of at step 0, which holds the run's initial masks.
     void setStartStep(int64_t step) { startStep_ = step; }
@@ -53,12 +63,20 @@ private:
     int64_t runId_;
     int64_t startStep_ = 0;
     std::function<std::vector<LayerMaskSnapshot>()> maskSource_;
+    std::function<std::vector<LayerWeightSnapshot>()> weightSource_;
     TrainingObserver* next_;
 
-    std::mutex mutex_;
+    mutable std::mutex mutex_;
     std::condition_variable wake_;
     std::vector<Metric> metrics_;
     std::vector<MaskRecord> masks_;
+    // Every layer's weights and current mask at one step, turned into records by the writer.
+    struct WeightJob {
+        int64_t step = 0;
+        std::vector<LayerWeightSnapshot> weights;
+        std::vector<LayerMaskSnapshot> masks;
+    };
+    std::vector<WeightJob> weightJobs_;
     std::vector<std::pair<int64_t, std::string>> checkpoints_;
     bool closing_ = false;
     Cost cost_;

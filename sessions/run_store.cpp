@@ -2,8 +2,7 @@
 #include "sessions/run_store.hpp"
 
 #include "sessions/mask_codec.hpp"
-
-#include "engine/runtime/threading.hpp"
+#include "sessions/weight_codec.hpp"
 
 #include <sqlite3.h>
 #include <unistd.h>
@@ -107,6 +106,43 @@ const char* const kMigrations[] = {
     ALTER TABLE timings ADD COLUMN kernel TEXT NOT NULL DEFAULT '';
     CREATE INDEX timings_run ON timings(run_id, created_at);
     )sql",
+    // Version 3: weight statistics are written (one row per run, layer and step), and the active
+    // weights of every layer at every mask snapshot, for heatmaps (float16 byte planes, zstd).
+    R"sql(
+    CREATE UNIQUE INDEX weight_stats_key ON weight_stats(run_id, layer, step);
+    CREATE TABLE weights(
+        run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        step INTEGER NOT NULL,
+        layer TEXT NOT NULL,
+        count INTEGER NOT NULL,
+        encoding TEXT NOT NULL,
+        data BLOB NOT NULL,
+        PRIMARY KEY(run_id, layer, step));
+    )sql",
+    // Version 4: sweeps (srigl sweep): a grid over config keys, and one row per grid point linking
+    // it to its run, so an interrupted sweep resumes where it stopped.
+    R"sql(
+    CREATE TABLE sweeps(
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL DEFAULT '',
+        created_at INTEGER NOT NULL,
+        finished_at INTEGER NOT NULL DEFAULT 0,
+        status TEXT NOT NULL CHECK(status IN ('running','finished','failed','interrupted','stopped')),
+        base_config TEXT NOT NULL,
+        grid TEXT NOT NULL,
+        host TEXT NOT NULL DEFAULT '',
+        pid INTEGER NOT NULL DEFAULT 0);
+    CREATE TABLE sweep_runs(
+        sweep_id INTEGER NOT NULL REFERENCES sweeps(id) ON DELETE CASCADE,
+        point INTEGER NOT NULL,
+        assignment TEXT NOT NULL,
+        config TEXT NOT NULL,
+        run_id INTEGER REFERENCES runs(id) ON DELETE SET NULL,
+        status TEXT NOT NULL DEFAULT 'pending'
+            CHECK(status IN ('pending','running','finished','failed','interrupted','stopped')),
+        PRIMARY KEY(sweep_id, point));
+    CREATE INDEX sweep_runs_run ON sweep_runs(run_id);
+    )sql",
 };
 constexpr int kMigrationCount = sizeof(kMigrations) / sizeof(kMigrations[0]);
 static_assert(kMigrationCount == RunStore::kSchemaVersion, "one migration per schema version");
@@ -122,11 +158,18 @@ std::string hostName() {
     return buf;
 }
 
+const char* const kWeightEncoding = "f16-planes-zstd";
+
 const char* kRunColumns =
     "id, name, created_at, finished_at, status, notes, config, engine_version, host, pid, device, blas, threads, "
     "method, model, dataset, sparsity, steps, test_accuracy";
 
 } // namespace
+
+const char* migrationSql(int version) {
+    if (version < 1 || version > kMigrationCount) return nullptr;
+    return kMigrations[version - 1];
+}
 
 std::string toString(RunStatus status) {
     switch (status) {
@@ -146,22 +189,6 @@ RunStatus parseRunStatus(const std::string& t) {
     if (t == "interrupted") return RunStatus::Interrupted;
     if (t == "stopped") return RunStatus::Stopped;
     throw StoreError("unknown run status '" + t + "'");
-}
-
-NewRun describeRun(const RunConfig& config) {
-    NewRun nr;
-    nr.name = config.name;
-    nr.config = configToJson(config, -1);
-    nr.engineVersion = SRIGL_VERSION;
-    nr.device = config.device;
-    const ThreadingInfo threading = currentThreading();
-    nr.blas = threading.blas;
-    nr.threads = threading.torchThreads;
-    nr.method = config.method;
-    nr.model = config.model;
-    nr.dataset = config.dataset;
-    nr.sparsity = config.method == "dense" ? 0.0 : config.sparsity;
-    return nr;
 }
 
 std::string defaultCheckpointPath(const std::string& dbPath, int64_t runId) {
@@ -263,7 +290,9 @@ void RunStore::reopenRun(int64_t id, int64_t fromStep) {
     st.bind(1, static_cast<int64_t>(getpid())).bind(2, hostName()).bind(3, id);
     st.run();
     for (const char* sql : {"DELETE FROM metrics WHERE run_id=? AND step>?", "DELETE FROM masks WHERE run_id=? AND step>?",
-                            "DELETE FROM checkpoints WHERE run_id=? AND step>?"}) {
+                            "DELETE FROM checkpoints WHERE run_id=? AND step>?",
+                            "DELETE FROM weight_stats WHERE run_id=? AND step>?",
+                            "DELETE FROM weights WHERE run_id=? AND step>?"}) {
         Statement del(*db_, sql);
         del.bind(1, id).bind(2, fromStep);
         del.run();
@@ -306,6 +335,74 @@ void RunStore::addMasks(int64_t id, const std::vector<MaskRecord>& masks) {
         st.run();
     }
     tx.commit();
+}
+
+void RunStore::addWeightStats(int64_t id, const std::vector<WeightStatsRecord>& rows) {
+    if (rows.empty()) return;
+    Transaction tx(*db_);
+    Statement st(*db_,
+                 "INSERT OR REPLACE INTO weight_stats(run_id, step, layer, mean, std, min, max, histogram) "
+                 "VALUES(?,?,?,?,?,?,?,?)");
+    for (const auto& r : rows) {
+        st.bind(1, id).bind(2, r.step).bind(3, r.stats.name).bind(4, r.stats.mean).bind(5, r.stats.std);
+        st.bind(6, r.stats.min).bind(7, r.stats.max).bindBlob(8, encodeCounts(r.stats.histogram));
+        st.run();
+    }
+    tx.commit();
+}
+
+std::vector<WeightStatsRecord> RunStore::weightStats(int64_t id, const std::string& layer) {
+    requireRun(id);
+    Statement st(*db_,
+                 "SELECT step, layer, mean, std, min, max, histogram FROM weight_stats "
+                 "WHERE run_id = ?1 AND (?2 = '' OR layer = ?2) ORDER BY step, rowid");
+    st.bind(1, id).bind(2, layer);
+    std::vector<WeightStatsRecord> out;
+    while (st.step()) {
+        WeightStatsRecord r;
+        r.step = st.columnInt(0);
+        r.stats.name = st.columnText(1);
+        r.stats.mean = st.columnDouble(2);
+        r.stats.std = st.columnDouble(3);
+        r.stats.min = st.columnDouble(4);
+        r.stats.max = st.columnDouble(5);
+        r.stats.histogram = decodeCounts(st.columnBlob(6));
+        for (int64_t c : r.stats.histogram) r.stats.count += c;
+        out.push_back(std::move(r));
+    }
+    return out;
+}
+
+void RunStore::addWeightValues(int64_t id, const std::vector<WeightValuesRecord>& rows) {
+    if (rows.empty()) return;
+    Transaction tx(*db_);
+    Statement st(*db_, "INSERT OR REPLACE INTO weights(run_id, step, layer, count, encoding, data) VALUES(?,?,?,?,?,?)");
+    for (const auto& r : rows) {
+        st.bind(1, id).bind(2, r.step).bind(3, r.layer).bind(4, static_cast<int64_t>(r.values.size()));
+        st.bind(5, std::string(kWeightEncoding)).bindBlob(6, encodeWeights(r.values));
+        st.run();
+    }
+    tx.commit();
+}
+
+std::vector<WeightValuesRecord> RunStore::weightValues(int64_t id, const std::string& layer) {
+    requireRun(id);
+    Statement st(*db_,
+                 "SELECT step, layer, count, encoding, data FROM weights WHERE run_id = ?1 AND (?2 = '' OR layer = ?2) "
+                 "ORDER BY step, rowid");
+    st.bind(1, id).bind(2, layer);
+    std::vector<WeightValuesRecord> out;
+    while (st.step()) {
+        WeightValuesRecord r;
+        r.step = st.columnInt(0);
+        r.layer = st.columnText(1);
+        if (st.columnText(3) != kWeightEncoding)
+            throw StoreError(db_->path() + ": weights of " + r.layer + " use encoding '" + st.columnText(3) +
+                             "', which this build cannot read");
+        r.values = decodeWeights(st.columnBlob(4), static_cast<size_t>(st.columnInt(2)));
+        out.push_back(std::move(r));
+    }
+    return out;
 }
 
 void RunStore::addCheckpoint(int64_t id, int64_t step, const std::string& path) {
@@ -404,9 +501,10 @@ std::vector<RunInfo> RunStore::listRuns(const RunFilter& f) {
         " FROM runs WHERE (?1 = '' OR status = ?1) AND (?2 = '' OR method = ?2)"
         " AND (?3 = '' OR id IN (SELECT run_id FROM run_tags WHERE tag = ?3))"
         " AND (?4 = '' OR instr(name, ?4) > 0 OR instr(notes, ?4) > 0 OR instr(config, ?4) > 0)"
+        " AND (?5 = 0 OR id IN (SELECT run_id FROM sweep_runs WHERE sweep_id = ?5))"
         " ORDER BY id";
     Statement st(*db_, sql.c_str());
-    st.bind(1, f.status).bind(2, f.method).bind(3, f.tag).bind(4, f.text);
+    st.bind(1, f.status).bind(2, f.method).bind(3, f.tag).bind(4, f.text).bind(5, f.sweep);
     std::vector<RunInfo> out;
     while (st.step()) out.push_back(readRun(st));
     Statement tags(*db_, "SELECT run_id, tag FROM run_tags ORDER BY run_id, tag");

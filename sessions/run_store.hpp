@@ -3,7 +3,7 @@
 // writes. No Qt, no Torch: the Studio and the CLI both read it.
 #pragma once
 
-#include "engine/config/run_config.hpp"
+#include "engine/config/run_config.hpp" // plain header (no Torch); code that stores runs handles configs
 #include "engine/training/training_observer.hpp"
 #include "sessions/sqlite_db.hpp"
 
@@ -54,6 +54,20 @@ struct MaskRecord {
     LayerUpdateStats stats;
 };
 
+// Statistics of a layer's active weights at one step.
+struct WeightStatsRecord {
+    int64_t step = 0;
+    LayerWeightStats stats; // count is the histogram's total when read back
+};
+
+// A layer's active weights at one step, in the order of the set bits of its mask at that step (the
+// latest mask snapshot at or before it). Stored as float16: about 3 significant digits.
+struct WeightValuesRecord {
+    int64_t step = 0;
+    std::string layer;
+    std::vector<float> values;
+};
+
 // One benchmark measurement of a layer: medians in microseconds of each variant of the same
 // function (NaN: that variant did not run). runId 0: a standalone `srigl bench`, not tied to a run.
 struct TimingRecord {
@@ -73,11 +87,12 @@ struct RunFilter {
     std::string method;
     std::string tag;
     std::string text; // substring of name, notes or config
+    int64_t sweep = 0; // runs of this sweep only; 0: any
 };
 
 class RunStore {
 public:
-    static constexpr int kSchemaVersion = 2;
+    static constexpr int kSchemaVersion = 4;
     enum class Mode { ReadWrite, ReadOnly };
 
     // ReadWrite creates the file when it does not exist; an existing file must be a SRigL Studio
@@ -98,12 +113,16 @@ public:
     void updateProgress(int64_t id, int64_t steps);
     void addMasks(int64_t id, const std::vector<MaskRecord>& masks);
     void addCheckpoint(int64_t id, int64_t step, const std::string& path);
+    void addWeightStats(int64_t id, const std::vector<WeightStatsRecord>& rows);
+    void addWeightValues(int64_t id, const std::vector<WeightValuesRecord>& rows);
 
     std::vector<RunInfo> listRuns(const RunFilter& filter = {});
     RunInfo run(int64_t id); // StoreError when there is no such run
     std::vector<Metric> metrics(int64_t id);
     std::vector<MaskRecord> masks(int64_t id, const std::string& layer = "");
     std::optional<std::pair<int64_t, std::string>> lastCheckpoint(int64_t id);
+    std::vector<WeightStatsRecord> weightStats(int64_t id, const std::string& layer = "");
+    std::vector<WeightValuesRecord> weightValues(int64_t id, const std::string& layer = "");
     void addTimings(const std::vector<TimingRecord>& rows);
     std::vector<TimingRecord> timings(int64_t runId = 0); // 0: every row
 
@@ -113,6 +132,8 @@ public:
     // Runs still marked running whose writing process (same host) is gone become interrupted.
     int markInterrupted();
     bool integrityOk();
+    // The connection, for companions that keep their own tables in this file (SweepStore).
+    SqliteDb& database() { return *db_; }
 
 private:
     void createSchema();
@@ -122,8 +143,10 @@ private:
     std::unique_ptr<SqliteDb> db_;
 };
 
-// The store's record of a config about to be trained here (method, model, BLAS, threads, ...).
-NewRun describeRun(const RunConfig& config);
+// The SQL that takes a database from schema version-1 to `version` (1 creates the tables); what
+// the store runs when it opens an older file. Tests build old databases with it. nullptr when
+// there is no such version.
+const char* migrationSql(int version);
 
 // Where a recorded run's checkpoint goes when its config names none: <db dir>/checkpoints/run-ID.ckpt
 // (the folder is created). Recorded runs are checkpointed so that a killed one can be resumed.

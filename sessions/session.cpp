@@ -4,6 +4,7 @@
 #include "engine/errors.hpp"
 #include "engine/training/trainer.hpp"
 #include "sessions/recorder.hpp"
+#include "sessions/run_description.hpp"
 #include "sessions/run_store.hpp"
 
 
@@ -151,6 +152,7 @@ void Session::work() {
                                                                                      : kDefaultCheckpointEvery);
             Trainer* t = trainer.get();
             recorder = std::make_unique<Recorder>(dbPath_, runId, [t] { return t->maskSnapshot(); }, nullptr);
+            recorder->setWeightSource([t] { return t->weightSnapshots(); });
             observer_->next = recorder.get();
         }
     } catch (const std::exception& e) {

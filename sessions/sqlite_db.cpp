@@ -31,7 +31,7 @@ void SqliteDb::fail(const std::string& what) const {
     else if ((code & 0xff) == SQLITE_READONLY)
         msg += " (the database file or its directory is read-only)";
     else if ((code & 0xff) == SQLITE_FULL)
-        msg += " (the disk is full; nothing of this write was stored)";
+        msg += " (the disk or the database is full; nothing of this write was stored, what was stored before is kept)";
     else if ((code & 0xff) == SQLITE_CORRUPT || (code & 0xff) == SQLITE_NOTADB)
         msg += " (the file is not a valid SRigL Studio database)";
     throw StoreError(msg);

@@ -1,5 +1,11 @@
-// srigl: the command-line face of the engine (train, runs; bench and export as they land).
+// srigl-engine: the command-line face of the engine (train, sweep, runs; bench and export as they
+// land). Users call `srigl`, the light front end, which hands these commands to this executable.
+#include "analyze_command.hpp"
+#include "bench_command.hpp"
+#include "export_command.hpp"
 #include "runs_command.hpp"
+#include "runs_render.hpp"
+#include "sweep_command.hpp"
 #include "train_command.hpp"
 
 #include "engine/runtime/threading.hpp"
@@ -10,7 +16,9 @@
 
 int main(int argc, char** argv) {
     // Only commands that compute need the OpenMP wait policy; the others skip the re-exec's cost.
-    if (argc > 1 && std::string(argv[1]) == "train") srigl::ensurePassiveOpenMpWait(argc, argv);
+    if (argc > 1 && (std::string(argv[1]) == "train" || std::string(argv[1]) == "sweep" ||
+                     std::string(argv[1]) == "bench"))
+        srigl::ensurePassiveOpenMpWait(argc, argv);
     CLI::App app{"SRigL Studio command line: dynamic sparse training with constant fan-in"};
     app.require_subcommand(1);
     app.set_version_flag("--version", std::string("srigl ") + SRIGL_VERSION);
@@ -18,6 +26,14 @@ int main(int argc, char** argv) {
     srigl::cli::addTrainCommand(app, train);
     srigl::cli::RunsOptions runs;
     srigl::cli::addRunsCommand(app, runs);
+    srigl::cli::SweepOptions sweep;
+    srigl::cli::addSweepCommand(app, sweep);
+    srigl::cli::BenchOptions bench;
+    srigl::cli::addBenchCommand(app, bench);
+    srigl::cli::ExportOptions exportOptions;
+    srigl::cli::addExportCommand(app, exportOptions);
+    srigl::cli::AnalyzeOptions analyze;
+    srigl::cli::addAnalyzeCommand(app, analyze);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -25,6 +41,10 @@ int main(int argc, char** argv) {
         return code == 0 ? 0 : 2;
     }
     if (app.got_subcommand("train")) return srigl::cli::runTrain(train);
-    if (app.got_subcommand("runs")) return srigl::cli::runRuns(app, runs);
+    if (app.got_subcommand("runs")) return srigl::cli::runRuns(app, runs, srigl::cli::renderRun);
+    if (app.got_subcommand("sweep")) return srigl::cli::runSweep(sweep);
+    if (app.got_subcommand("bench")) return srigl::cli::runBench(bench);
+    if (app.got_subcommand("export")) return srigl::cli::runExport(exportOptions);
+    if (app.got_subcommand("analyze")) return srigl::cli::runAnalyze(app, analyze);
     return 2;
 }

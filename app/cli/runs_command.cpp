@@ -1,10 +1,9 @@
 // `srigl runs ...` over the session store.
 #include "runs_command.hpp"
 
-#include "engine/config/run_config.hpp"
 #include "engine/training/training_observer.hpp"
-#include "sessions/mask_renderer.hpp"
 #include "sessions/run_store.hpp"
+#include "sessions/sweep_store.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -78,7 +77,12 @@ sessions::RunFilter parseFilter(const RunsOptions& o) {
 int list(RunStore& store, const RunsOptions& o) {
     const auto start = std::chrono::steady_clock::now();
     store.markInterrupted();
-    auto runs = store.listRuns(parseFilter(o));
+    auto filter = parseFilter(o);
+    if (o.sweep > 0) {
+        sessions::SweepStore(store).sweep(o.sweep); // an unknown sweep id is an error, not an empty list
+        filter.sweep = o.sweep;
+    }
+    auto runs = store.listRuns(filter);
     if (o.timing)
         std::fprintf(stderr, "listed %zu runs in %.2f ms\n", runs.size(),
                      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
@@ -107,6 +111,37 @@ int list(RunStore& store, const RunsOptions& o) {
     return 0;
 }
 
+int sweeps(RunStore& store, const RunsOptions& o) {
+    sessions::SweepStore sweeps(store);
+    sweeps.markInterrupted();
+    const auto all = sweeps.listSweeps();
+    if (o.json) {
+        nlohmann::json arr = nlohmann::json::array();
+        for (const auto& s : all)
+            arr.push_back({{"id", s.id}, {"name", s.name}, {"status", sessions::toString(s.status)},
+                           {"created_at", s.createdAt}, {"finished_at", s.finishedAt}, {"points", s.points},
+                           {"done", s.done}, {"grid", nlohmann::json::parse(s.grid, nullptr, false)}});
+        std::cout << arr.dump() << std::endl;
+        return 0;
+    }
+    std::printf("%5s  %-11s %-16s %9s  %s\n", "id", "status", "created", "points", "name / grid");
+    for (const auto& s : all) {
+        std::string grid;
+        const auto axes = nlohmann::json::parse(s.grid, nullptr, false);
+        if (axes.is_array())
+            for (const auto& a : axes) {
+                std::string values;
+                for (const auto& v : a.value("values", nlohmann::json::array()))
+                    values += (values.empty() ? "" : ",") + v.get<std::string>();
+                grid += " " + a.value("key", std::string()) + "=" + values;
+            }
+        const std::string points = std::to_string(s.done) + "/" + std::to_string(s.points);
+        std::printf("%5lld  %-11s %-16s %9s  %s%s\n", static_cast<long long>(s.id), sessions::toString(s.status).c_str(),
+                    timeText(s.createdAt).c_str(), points.c_str(), s.name.c_str(), grid.c_str());
+    }
+    return 0;
+}
+
 int show(RunStore& store, const RunsOptions& o) {
     store.markInterrupted();
     const RunInfo r = store.run(o.ids.at(0));
@@ -122,73 +157,71 @@ int exportRun(RunStore& store, const RunsOptions& o) {
     const int64_t id = o.ids.at(0);
     const auto metrics = store.metrics(id);
     const auto masks = store.masks(id);
+    const auto weights = store.weightStats(id);
     if (o.format == "json") {
-        nlohmann::json m = nlohmann::json::array(), l = nlohmann::json::array();
+        nlohmann::json m = nlohmann::json::array(), l = nlohmann::json::array(), w = nlohmann::json::array();
         for (const auto& x : metrics) m.push_back({{"step", x.step}, {"key", x.key}, {"value", x.value}});
         for (const auto& x : masks)
             l.push_back({{"step", x.step}, {"layer", x.mask.name}, {"k", x.stats.k}, {"active", x.stats.active},
                          {"ablated", x.stats.ablated}, {"pruned", x.stats.pruned}, {"regrown", x.stats.regrown},
                          {"sad", x.stats.sad}, {"sparsity", x.stats.sparsity}});
-        std::cout << nlohmann::json{{"run", runJson(store.run(id))}, {"metrics", m}, {"layers", l}}.dump() << std::endl;
+        for (const auto& x : weights)
+            w.push_back({{"step", x.step}, {"layer", x.stats.name}, {"count", x.stats.count}, {"mean", x.stats.mean},
+                         {"std", x.stats.std}, {"min", x.stats.min}, {"max", x.stats.max},
+                         {"histogram", x.stats.histogram}});
+        std::cout << nlohmann::json{{"run", runJson(store.run(id))}, {"metrics", m}, {"layers", l}, {"weights", w}}.dump()
+                  << std::endl;
         return 0;
     }
     if (o.format != "csv") throw sessions::StoreError("--format: expected csv or json, got '" + o.format + "'");
-    // One table: metrics rows, then per-update layer rows, distinguished by the `kind` column.
-    std::printf("kind,step,key,value,layer,k,active,ablated,pruned,regrown,sad,sparsity\n");
+    // One table: metrics rows, per-update layer rows, then weight statistics rows, distinguished by
+    // the `kind` column. The histogram's kWeightHistogramBins counts over [min, max] are one field,
+    // separated by ';'.
+    std::printf("kind,step,key,value,layer,k,active,ablated,pruned,regrown,sad,sparsity,count,mean,std,min,max,histogram\n");
     for (const auto& x : metrics)
-        std::printf("metric,%lld,%s,%.9g,,,,,,,,\n", static_cast<long long>(x.step), x.key.c_str(), x.value);
+        std::printf("metric,%lld,%s,%.9g,,,,,,,,,,,,,,\n", static_cast<long long>(x.step), x.key.c_str(), x.value);
     for (const auto& x : masks)
-        std::printf("layer,%lld,,,%s,%lld,%lld,%lld,%lld,%lld,%lld,%.6f\n", static_cast<long long>(x.step),
+        std::printf("layer,%lld,,,%s,%lld,%lld,%lld,%lld,%lld,%lld,%.6f,,,,,,\n", static_cast<long long>(x.step),
                     x.mask.name.c_str(), static_cast<long long>(x.stats.k), static_cast<long long>(x.stats.active),
                     static_cast<long long>(x.stats.ablated), static_cast<long long>(x.stats.pruned),
                     static_cast<long long>(x.stats.regrown), static_cast<long long>(x.stats.sad), x.stats.sparsity);
+    for (const auto& x : weights) {
+        std::string histogram;
+        for (size_t i = 0; i < x.stats.histogram.size(); ++i)
+            histogram += (i ? ";" : "") + std::to_string(x.stats.histogram[i]);
+        std::printf("weights,%lld,,,%s,,,,,,,,%lld,%.9g,%.9g,%.9g,%.9g,%s\n", static_cast<long long>(x.step),
+                    x.stats.name.c_str(), static_cast<long long>(x.stats.count), x.stats.mean, x.stats.std, x.stats.min,
+                    x.stats.max, histogram.c_str());
+    }
     return 0;
+}
+
+// Key by key over the stored config JSON (the full RunConfig of each run), so the command needs
+// nothing of the engine.
+std::string configText(const nlohmann::json& config, const std::string& key) {
+    if (!config.contains(key)) return "-";
+    const auto& v = config[key];
+    return v.is_string() ? v.get<std::string>() : v.dump();
 }
 
 int diff(RunStore& store, const RunsOptions& o) {
     const RunInfo a = store.run(o.ids.at(0)), b = store.run(o.ids.at(1));
-    RunConfig ca = configFromJson(a.config), cb = configFromJson(b.config);
+    const auto ca = nlohmann::json::parse(a.config, nullptr, false), cb = nlohmann::json::parse(b.config, nullptr, false);
+    if (!ca.is_object() || !cb.is_object())
+        throw sessions::StoreError("the stored config of run " + std::to_string(ca.is_object() ? b.id : a.id) +
+                                   " is not a JSON object");
+    std::map<std::string, int> keys;
+    for (const auto& [k, v] : ca.items()) keys[k];
+    for (const auto& [k, v] : cb.items()) keys[k];
     int differences = 0;
-    for (const auto& key : configKeys()) {
-        const std::string va = configValue(ca, key.name), vb = configValue(cb, key.name);
+    for (const auto& [key, unused] : keys) {
+        const std::string va = configText(ca, key), vb = configText(cb, key);
         if (va == vb) continue;
-        std::printf("%-18s %-24s %s\n", key.name.c_str(), va.c_str(), vb.c_str());
+        std::printf("%-18s %-24s %s\n", key.c_str(), va.c_str(), vb.c_str());
         ++differences;
     }
     if (differences == 0) std::printf("configs of runs %lld and %lld are identical\n", static_cast<long long>(a.id),
                                       static_cast<long long>(b.id));
-    return 0;
-}
-
-int render(RunStore& store, const RunsOptions& o) {
-    const int64_t id = o.ids.at(0);
-    const auto records = store.masks(id, o.layer);
-    if (records.empty()) {
-        std::string names;
-        for (const auto& m : store.masks(id))
-            if (names.find(" " + m.mask.name + ",") == std::string::npos) names += " " + m.mask.name + ",";
-        throw sessions::StoreError("run " + std::to_string(id) + " has no mask snapshots of layer '" + o.layer +
-                                   "' (layers:" + (names.empty() ? " none" : names.substr(0, names.size() - 1)) + ")");
-    }
-    const bool video = o.out.size() > 4 && (o.out.compare(o.out.size() - 4, 4, ".mp4") == 0 ||
-                                             o.out.compare(o.out.size() - 4, 4, ".avi") == 0);
-    if (video) {
-        std::vector<LayerMaskSnapshot> frames;
-        for (const auto& r : records) frames.push_back(r.mask);
-        sessions::writeMaskVideo(o.out, frames);
-        std::fprintf(stderr, "wrote %zu frames of %s to %s\n", frames.size(), o.layer.c_str(), o.out.c_str());
-        return 0;
-    }
-    // The snapshot at (or last before) the step, coloured against the one before it.
-    size_t at = records.size() - 1;
-    if (o.step >= 0) {
-        at = 0;
-        while (at + 1 < records.size() && records[at + 1].step <= o.step) ++at;
-    }
-    const auto image = sessions::renderMask(records[at].mask, at ? &records[at - 1].mask : nullptr);
-    sessions::writeImage(o.out, image);
-    std::fprintf(stderr, "wrote %s at step %lld (%dx%d) to %s\n", o.layer.c_str(),
-                 static_cast<long long>(records[at].step), image.width, image.height, o.out.c_str());
     return 0;
 }
 
@@ -225,6 +258,9 @@ void addRunsCommand(CLI::App& app, RunsOptions& o) {
     list->add_option("--filter", o.filter, "status=S,method=M,tag=T,text=T or free text");
     list->add_option("--tag", o.tag, "only runs with this tag");
     list->add_flag("--timing", o.timing, "print how long the database query took (stderr)");
+    list->add_option("--sweep", o.sweep, "only the runs of this sweep (srigl runs sweeps lists them)");
+    auto* sweeps = runs->add_subcommand("sweeps", "List sweeps (srigl sweep) with their progress");
+    sweeps->add_flag("--json", o.json, "JSON array");
     auto* show = runs->add_subcommand("show", "Everything stored about a run");
     show->add_option("id", o.ids, "run id")->required()->expected(1);
     show->add_flag("--json", o.json, "JSON (the default output is JSON too)");
@@ -237,36 +273,44 @@ void addRunsCommand(CLI::App& app, RunsOptions& o) {
     auto* del = runs->add_subcommand("delete", "Delete a run (asks unless --yes)");
     del->add_option("id", o.ids, "run id")->required()->expected(1);
     del->add_flag("-y,--yes", o.yes, "do not ask");
-    auto* exp = runs->add_subcommand("export", "Metrics and per-update layer statistics");
+    auto* exp = runs->add_subcommand("export", "Metrics, per-update layer statistics and weight statistics");
     exp->add_option("id", o.ids, "run id")->required()->expected(1);
     exp->add_option("--format", o.format, "csv or json");
-    auto* ren = runs->add_subcommand("render", "Picture (.png) or video (.mp4/.avi) of a layer's mask");
+    auto* ren = runs->add_subcommand("render", "Picture (.png) or video (.mp4/.avi) of a layer's mask or weights");
     ren->add_option("id", o.ids, "run id")->required()->expected(1);
     ren->add_option("--layer", o.layer, "layer name (e.g. fc1)")->required();
     ren->add_option("--step", o.step, "snapshot at or before this step (default: the last)");
     ren->add_option("--out", o.out, "output file: .png for one snapshot, .mp4 or .avi for all")->required();
+    ren->add_option("--what", o.what, "mask (active, ablated, pruned/regrown) or weights (heatmap)");
+    ren->add_option("--colormap", o.colormap, "OpenCV colour map of the weight heatmap (default twilight_shifted; "
+                                              "also jet, viridis, turbo, ...)");
     auto* dif = runs->add_subcommand("diff", "Config keys that differ between two runs");
     dif->add_option("ids", o.ids, "two run ids")->required()->expected(2);
 }
 
-int runRuns(const CLI::App& app, const RunsOptions& o) {
+int runRuns(const CLI::App& app, const RunsOptions& o, RenderRunFn render) {
     const auto* runs = app.get_subcommand("runs");
     const std::string db = o.db.empty() ? sessions::defaultDatabasePath() : o.db;
     try {
         // Never create a database at a mistyped path: only `srigl train` creates one.
         if (!std::filesystem::exists(db)) throw sessions::StoreError(db + ": no such database");
-        const bool readOnly = runs->got_subcommand("list") || runs->got_subcommand("show") ||
+        const bool readOnly = runs->got_subcommand("list") || runs->got_subcommand("show") || runs->got_subcommand("sweeps") ||
                               runs->got_subcommand("export") || runs->got_subcommand("diff") ||
                               runs->got_subcommand("render");
         // list/show mark dead writers' runs interrupted, which needs write access when possible.
-        RunStore store(db, readOnly && !runs->got_subcommand("list") && !runs->got_subcommand("show")
+        RunStore store(db, readOnly && !runs->got_subcommand("list") && !runs->got_subcommand("show") &&
+                                   !runs->got_subcommand("sweeps")
                                ? RunStore::Mode::ReadOnly
                                : RunStore::Mode::ReadWrite);
         if (runs->got_subcommand("list")) return list(store, o);
         if (runs->got_subcommand("show")) return show(store, o);
+        if (runs->got_subcommand("sweeps")) return sweeps(store, o);
         if (runs->got_subcommand("export")) return exportRun(store, o);
         if (runs->got_subcommand("diff")) return diff(store, o);
-        if (runs->got_subcommand("render")) return render(store, o);
+        if (runs->got_subcommand("render")) {
+            if (!render) throw sessions::StoreError("runs render is not available in this executable");
+            return render(store, o);
+        }
         if (runs->got_subcommand("delete")) return remove(store, o);
         if (runs->got_subcommand("tag")) {
             store.addTag(o.ids.at(0), o.text);

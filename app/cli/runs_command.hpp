@@ -1,10 +1,15 @@
-// `srigl runs`: list, show, tag, note, delete, export and diff recorded runs.
+// `srigl runs`: list, show, tag, note, delete, export, diff and render recorded runs; list sweeps.
+// Needs only the store (no Torch): the light `srigl` front end runs it itself.
 #pragma once
 
 #include <CLI/CLI.hpp>
 
 #include <string>
 #include <vector>
+
+namespace srigl::sessions {
+class RunStore;
+}
 
 namespace srigl::cli {
 
@@ -13,6 +18,7 @@ struct RunsOptions {
     bool json = false;
     std::string filter; // comma-separated key=value terms (status, method, tag) or free text
     std::string tag;
+    int64_t sweep = 0; // runs list --sweep ID
     std::vector<int64_t> ids;
     std::string text;
     std::string format = "csv";
@@ -21,10 +27,15 @@ struct RunsOptions {
     std::string layer;   // runs render
     int64_t step = -1;   // runs render: -1 = the last snapshot
     std::string out;     // runs render: .png (one snapshot) or .mp4/.avi (all snapshots)
+    std::string what = "mask";                  // runs render: mask or weights
+    std::string colormap = "twilight_shifted"; // runs render --what weights
 };
 
 void addRunsCommand(CLI::App& app, RunsOptions& options);
-// The subcommand that ran, e.g. "list"; exit code as for train (2: bad input).
-int runRuns(const CLI::App& app, const RunsOptions& options);
+// `runs render` draws with OpenCV, which the light front end does not load (it hands `runs render`
+// to srigl-engine): srigl-engine passes renderRun (runs_render.hpp), the front end nothing.
+using RenderRunFn = int (*)(sessions::RunStore& store, const RunsOptions& options);
+// Runs the subcommand that was parsed, e.g. "list"; exit code as for train (2: bad input).
+int runRuns(const CLI::App& app, const RunsOptions& options, RenderRunFn render = nullptr);
 
 } // namespace srigl::cli

@@ -288,6 +288,37 @@ std::vector<LayerMaskSnapshot> Trainer::maskSnapshot() const {
     return out;
 }
 
+namespace {
+
+LayerWeightSnapshot weightsOf(const SparseLayerState& st) {
+    LayerWeightSnapshot snap;
+    snap.name = st.name;
+    // The stored weight is kept equal to W * M, so entries outside the mask are already zero.
+    auto w = st.layer->weightMatrix().detach().to(torch::kCPU, torch::kFloat).contiguous();
+    snap.outFeatures = w.size(0);
+    snap.fanIn = w.size(1);
+    const float* p = w.data_ptr<float>();
+    snap.values.assign(p, p + w.numel());
+    return snap;
+}
+
+} // namespace
+
+std::vector<LayerWeightSnapshot> Trainer::weightSnapshots() const {
+    std::vector<LayerWeightSnapshot> out;
+    for (const auto& st : impl_->layers) out.push_back(weightsOf(st));
+    return out;
+}
+
+LayerWeightSnapshot Trainer::weightSnapshot(const std::string& layer) const {
+    std::string names;
+    for (const auto& st : impl_->layers) {
+        if (st.name == layer) return weightsOf(st);
+        names += (names.empty() ? "" : ", ") + st.name;
+    }
+    throw ConfigError("", "no sparse layer named '" + layer + "' (layers: " + names + ")");
+}
+
 void Trainer::Impl::maskUpdate(int64_t atStep) {
     torch::NoGradGuard noGrad;
     const auto start = Clock::now();

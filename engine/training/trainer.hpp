@@ -62,6 +62,11 @@ public:
     TrainingStatus lastStatus() const;
     std::vector<LayerUpdateStats> layerStats() const;
     std::vector<LayerMaskSnapshot> maskSnapshot() const;
+    // Dense weights of every sparse layer, in the order of maskSnapshot(); copied to the CPU.
+    std::vector<LayerWeightSnapshot> weightSnapshots() const;
+    // Dense weights of one layer (for a heatmap); throws ConfigError naming the layers when there
+    // is no such layer.
+    LayerWeightSnapshot weightSnapshot(const std::string& layer) const;
     std::string deviceDescription() const;
 
     // For tests and tools that need the torch objects; defined in trainer_internals.hpp.

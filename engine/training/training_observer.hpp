@@ -61,6 +61,28 @@ struct LayerMaskSnapshot {
     std::vector<int64_t> ablated;
 };
 
+// The weights of one layer as dense floats, row-major [out, fan_in] (entries outside the mask are
+// zero): what weight heatmaps and weight statistics are made of.
+struct LayerWeightSnapshot {
+    std::string name;
+    int64_t outFeatures = 0;
+    int64_t fanIn = 0;
+    std::vector<float> values;
+};
+
+// Statistics of a layer's active weights (those inside its mask) at one step, with a histogram of
+// kWeightHistogramBins equal bins over [min, max] (all counts in the first bin when min == max).
+constexpr int kWeightHistogramBins = 64;
+struct LayerWeightStats {
+    std::string name;
+    int64_t count = 0; // active weights
+    double mean = 0.0;
+    double std = 0.0; // population standard deviation
+    double min = 0.0;
+    double max = 0.0;
+    std::vector<int64_t> histogram;
+};
+
 enum class TrainingStatus { Finished, Stopped, Diverged };
 std::string toString(TrainingStatus status);
 

@@ -192,6 +192,8 @@ private Q_SLOTS:
     void missingDatabaseIsNotCreated();
     void killedRunIsInterruptedAndResumes();
     void renderWritesPictureAndVideo();
+    void renderWeightHeatmaps();
+    void frontEndLoadsNoTorch();
 };
 
 void TestCliRuns::trainPrintsRunId() {
@@ -304,10 +306,12 @@ void TestCliRuns::exportCsvHasMetricAndLayerRows() {
         const Result& r = results[0];
         QVERIFY2(r.exitCode == 0, qPrintable(r.err));
         const QStringList lines = r.out.trimmed().split('\n');
-        QCOMPARE(lines.first(), QString("kind,step,key,value,layer,k,active,ablated,pruned,regrown,sad,sparsity"));
+        QCOMPARE(lines.first(), QString("kind,step,key,value,layer,k,active,ablated,pruned,regrown,sad,sparsity,count,"
+                                        "mean,std,min,max,histogram"));
         const int columns = lines.first().count(',');
         QSet<QString> keys, layers;
-        QSet<qint64> layerSteps;
+        QSet<qint64> layerSteps, weightSteps;
+        QSet<QString> weightLayers;
         int metricRows = 0, layerRows = 0;
         for (int i = 1; i < lines.size(); ++i) {
             const QStringList f = lines[i].split(',');
@@ -319,6 +323,19 @@ void TestCliRuns::exportCsvHasMetricAndLayerRows() {
                 ++layerRows;
                 layers << f[4];
                 layerSteps << f[1].toLongLong();
+            } else if (f[0] == "weights") {
+                // count, mean, std, min <= mean <= max, and a histogram whose bins add up to count.
+                weightLayers << f[4];
+                weightSteps << f[1].toLongLong();
+                const qint64 count = f[12].toLongLong();
+                QVERIFY2(count > 0, qPrintable(lines[i]));
+                QVERIFY2(f[15].toDouble() <= f[13].toDouble() && f[13].toDouble() <= f[16].toDouble(), qPrintable(lines[i]));
+                QVERIFY2(f[14].toDouble() > 0, qPrintable(lines[i]));
+                const QStringList bins = f[17].split(';');
+                QCOMPARE(bins.size(), 64);
+                qint64 total = 0;
+                for (const auto& b : bins) total += b.toLongLong();
+                QCOMPARE(total, count);
             } else {
                 QFAIL(qPrintable("unexpected row: " + lines[i]));
             }
@@ -330,6 +347,9 @@ void TestCliRuns::exportCsvHasMetricAndLayerRows() {
         QCOMPARE(layers.size(), 3);
         QVERIFY(layerSteps.contains(0));
         QVERIFY(layerSteps.size() > 1); // snapshots after mask updates too
+        // Weight statistics of every layer (static ones too) at every mask snapshot.
+        QCOMPARE(weightLayers, layers);
+        QCOMPARE(weightSteps, layerSteps);
 
         const Result& bad = results[1];
         QCOMPARE(bad.exitCode, 2);
@@ -358,6 +378,17 @@ void TestCliRuns::exportJson() {
         for (const auto& v : layers)
             for (const char* key : {"step", "layer", "k", "active", "ablated", "pruned", "regrown", "sad", "sparsity"})
                 QVERIFY2(v.toObject().contains(key), key);
+        const QJsonArray weights = o["weights"].toArray();
+        QVERIFY(!weights.isEmpty());
+        for (const auto& v : weights) {
+            const auto w = v.toObject();
+            for (const char* key : {"step", "layer", "count", "mean", "std", "min", "max", "histogram"})
+                QVERIFY2(w.contains(key), key);
+            qint64 total = 0;
+            for (const auto& c : w["histogram"].toArray()) total += c.toInteger();
+            QCOMPARE(total, w["count"].toInteger());
+            QVERIFY(w["min"].toDouble() <= w["max"].toDouble());
+        }
     });
 }
 
@@ -595,6 +626,57 @@ void TestCliRuns::renderWritesPictureAndVideo() {
         r = runs(t.db, {"render", QString::number(t.b), "--layer", "nope", "--out", png});
         QCOMPARE(r.exitCode, 2);
         QVERIFY2(r.err.contains("fc1"), qPrintable(r.err)); // lists the layers there are
+    });
+}
+
+void TestCliRuns::renderWeightHeatmaps() {
+    guarded([&] {
+        REQUIRE_TRAINED();
+        QTemporaryDir out;
+        const QString png = out.filePath("w.png"), png2 = out.filePath("w2.png"), avi = out.filePath("w.avi"),
+                      bad = out.filePath("bad.png");
+        const QString id = QString::number(t.a);
+        const auto results = runParallel(
+            {runsArgs(t.db, {"render", id, "--layer", "fc2", "--what", "weights", "--step", "8", "--out", png}),
+             runsArgs(t.db, {"render", id, "--layer", "fc2", "--what", "weights", "--colormap", "viridis", "--out", png2}),
+             runsArgs(t.db, {"render", id, "--layer", "fc1", "--what", "weights", "--out", avi}),
+             runsArgs(t.db, {"render", id, "--layer", "fc1", "--what", "weights", "--colormap", "nope", "--out", bad}),
+             runsArgs(t.db, {"render", id, "--layer", "fc9", "--what", "weights", "--out", bad}),
+             runsArgs(t.db, {"render", id, "--layer", "fc1", "--what", "gradients", "--out", bad})});
+        QVERIFY2(results[0].exitCode == 0, qPrintable(results[0].err));
+        QVERIFY2(results[0].err.contains("at step 8"), qPrintable(results[0].err));
+        QVERIFY(QFileInfo(png).size() > 100);
+        QVERIFY2(results[1].exitCode == 0, qPrintable(results[1].err));
+        QVERIFY(QFileInfo(png2).size() > 100);
+        QVERIFY(fileBytes(png) != fileBytes(png2)); // another colour map, another picture
+        QVERIFY2(results[2].exitCode == 0, qPrintable(results[2].err));
+        QVERIFY(QFileInfo(avi).size() > 100);
+        QCOMPARE(results[3].exitCode, 2);
+        QVERIFY2(results[3].err.contains("nope") && results[3].err.contains("viridis"), qPrintable(results[3].err));
+        QCOMPARE(results[4].exitCode, 2);
+        QVERIFY2(results[4].err.contains("fc9") && results[4].err.contains("fc1"), qPrintable(results[4].err));
+        QCOMPARE(results[5].exitCode, 2);
+        QVERIFY2(results[5].err.contains("gradients"), qPrintable(results[5].err));
+        QVERIFY(!QFile::exists(bad));
+    });
+}
+
+void TestCliRuns::frontEndLoadsNoTorch() {
+    guarded([&] {
+        // `srigl` reads the store itself: neither LibTorch, OpenCV nor Qt is among its libraries...
+        QProcess ldd;
+        ldd.start("ldd", {kSrigl});
+        QVERIFY(ldd.waitForFinished(30000));
+        const QString libs = QString::fromUtf8(ldd.readAllStandardOutput());
+        QVERIFY2(libs.contains("libsqlite3"), qPrintable(libs));
+        QVERIFY2(!libs.contains("libtorch") && !libs.contains("libc10") && !libs.contains("Qt6") && !libs.contains("opencv"),
+                 qPrintable(libs));
+        // ...and hands every other command to srigl-engine with the same arguments.
+        const auto results = runParallel({{"--version"}, {"train", "--set", "methd=srigl", "--no-db"}, {"bogus"}});
+        QVERIFY2(results[0].exitCode == 0 && results[0].out.contains("srigl"), qPrintable(results[0].err));
+        QCOMPARE(results[1].exitCode, 2);
+        QVERIFY2(results[1].err.contains("methd"), qPrintable(results[1].err));
+        QCOMPARE(results[2].exitCode, 2);
     });
 }
 

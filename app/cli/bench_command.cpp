@@ -1,0 +1,246 @@
+// `srigl bench`: builds the cases, checks and times them through the engine's layer benchmark,
+// prints a table (or JSON) with the machine's CPU, BLAS and threads, and stores every result.
+#include "bench_command.hpp"
+
+#include "progress_bar.hpp"
+
+#include "engine/errors.hpp"
+#include "engine/inference/layer_bench.hpp"
+#include "engine/runtime/threading.hpp"
+#include "engine/training/checkpoint_model.hpp"
+#include "sessions/run_store.hpp"
+#include "sessions/store_error.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <unistd.h>
+
+#include <atomic>
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <optional>
+
+namespace srigl::cli {
+namespace {
+
+std::atomic<bool> gCancel{false};
+void onInterrupt(int) { gCancel = true; }
+
+struct Case {
+    MaskedLayer layer;
+    int64_t batch = 1;
+};
+
+kernels::Isa parseIsa(const std::string& name) {
+    if (name == "auto") return kernels::detectIsa();
+    for (kernels::Isa isa : {kernels::Isa::Portable, kernels::Isa::Avx2, kernels::Isa::Avx512}) {
+        if (kernels::toString(isa) != name) continue;
+        if (!kernels::isaSupported(isa)) throw InferenceError("--isa " + name + ": this CPU (or build) cannot run it");
+        return isa;
+    }
+    throw InferenceError("--isa: expected auto, portable, avx2 or avx512, got '" + name + "'");
+}
+
+std::string fmtUs(double us) {
+    if (std::isnan(us)) return "n/a";
+    char buf[32];
+    std::snprintf(buf, sizeof buf, us < 100 ? "%.1f" : "%.0f", us);
+    return buf;
+}
+
+std::string fmtRatio(double r) {
+    if (std::isnan(r) || std::isinf(r)) return "n/a";
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.2fx", r);
+    return buf;
+}
+
+nlohmann::json timingJson(const LayerTiming& t, const std::string& device) {
+    return {{"device", device},         {"layer", t.layer},
+            {"in", t.inFeatures},       {"out", t.outFeatures},
+            {"rows", t.rows},           {"k", t.k},
+            {"batch", t.batch},         {"sparsity", t.sparsity},
+            {"dense_us", t.denseUs},    {"csr_us", t.csrUs},
+            {"structured_us", t.structuredUs}, {"condensed_us", t.condensedUs},
+            {"speedup_vs_dense", t.speedupVsDense()}, {"speedup_vs_csr", t.speedupVsCsr()},
+            {"max_rel_error", std::max({t.condensedError, t.structuredError, std::isnan(t.csrError) ? 0.0 : t.csrError})},
+            {"reps", t.reps}};
+}
+
+} // namespace
+
+void addBenchCommand(CLI::App& app, BenchOptions& o) {
+    auto* cmd = app.add_subcommand("bench", "time condensed inference against dense, CSR and structured");
+    cmd->add_option("--in", o.in, "input features of the synthetic layer")->check(CLI::PositiveNumber);
+    cmd->add_option("--out", o.out, "output features of the synthetic layer")->check(CLI::PositiveNumber);
+    cmd->add_option("--sparsity", o.sparsities, "sparsities, comma-separated")->delimiter(',')->check(CLI::Range(0.0, 0.9999));
+    cmd->add_option("--batch", o.batches, "batch sizes, comma-separated")->delimiter(',')->check(CLI::PositiveNumber);
+    cmd->add_option("--device", o.device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}));
+    cmd->add_option("--threads", o.threads, "threads for LibTorch, OpenBLAS and our kernels (0: one per core)");
+    cmd->add_option("--ablated", o.ablated, "fraction of ablated neurons in the synthetic layer")->check(CLI::Range(0.0, 0.99));
+    cmd->add_option("--seconds", o.seconds, "timing budget per variant and case, after warm-up")->check(CLI::Range(0.0, 60.0));
+    cmd->add_option("--isa", o.isa, "condensed kernel: auto, portable, avx2, avx512");
+    cmd->add_option("--run", o.run, "bench the classifier layers and whole model of this recorded run");
+    cmd->add_option("--seed", o.seed, "seed of the synthetic layer and inputs");
+    cmd->add_flag("--json", o.json, "print one JSON object with every result");
+    cmd->add_flag("-q,--quiet", o.quiet, "no progress bar");
+    cmd->add_option("--db", o.db, "database to store the timings in (default: $SRIGL_DB or the per-user one)");
+    cmd->add_flag("--no-db", o.noDb, "do not store the timings");
+}
+
+int runBench(const BenchOptions& o) {
+    std::unique_ptr<sessions::RunStore> store;
+    std::optional<CondensedModel> condensedModel;
+    InputShape inputShape;
+    std::vector<Case> cases;
+    BenchSettings settings;
+    ThreadingInfo threading;
+    try {
+        threading = configureThreads(o.threads);
+        settings.device = o.device;
+        settings.isa = parseIsa(o.isa);
+        settings.targetSeconds = o.seconds;
+        settings.cancel = &gCancel;
+        if (o.device == "cuda" && !torch::cuda::is_available())
+            throw InferenceError("--device cuda: this LibTorch build has no CUDA or no GPU is visible");
+        if (!o.noDb || o.run > 0) store = std::make_unique<sessions::RunStore>(o.db.empty() ? sessions::defaultDatabasePath() : o.db);
+        if (o.run > 0) {
+            const auto last = store->lastCheckpoint(o.run);
+            const auto info = store->run(o.run); // StoreError for an unknown id
+            if (!last) throw InferenceError("run " + std::to_string(o.run) + " has no checkpoint to take its weights from");
+            CheckpointModel loaded = loadCheckpointModel(last->second);
+            inputShape = inputShapeOf(loaded.config.dataset);
+            try {
+                condensedModel.emplace(loaded.model);
+            } catch (const InferenceError& e) {
+                throw InferenceError("run " + std::to_string(o.run) + " (" + info.method + ") cannot be condensed: " + e.what());
+            }
+            for (const auto& named : loaded.model->sparseLayers())
+                for (SparseLinearImpl* layer : loaded.model->classifier())
+                    if (named.layer == static_cast<SparseLayer*>(layer))
+                        for (int64_t batch : o.batches)
+                            cases.push_back({{named.name, layer->weight.detach(), layer->mask, layer->bias.defined() ? layer->bias.detach() : torch::Tensor()}, batch});
+        } else {
+            for (double sparsity : o.sparsities) {
+                const MaskedLayer layer = randomConstantFanInLayer(o.in, o.out, sparsity, o.ablated, o.seed);
+                for (int64_t batch : o.batches) cases.push_back({layer, batch});
+            }
+        }
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "srigl bench: %s\n", e.what());
+        return 2;
+    }
+
+    const std::string cpu = o.device == "cuda" ? "cuda device" : cpuModelName();
+    const std::string kernel = o.device == "cuda" ? "libtorch-ops" : kernels::toString(settings.isa);
+    if (!o.json) {
+        std::printf("srigl bench: %s, %s, BLAS %s, %d threads (OMP_WAIT_POLICY=%s), condensed kernel %s\n",
+                    o.device.c_str(), cpu.c_str(), threading.blas.c_str(), threading.torchThreads,
+                    threading.ompWaitPolicy.empty() ? "unset" : threading.ompWaitPolicy.c_str(), kernel.c_str());
+        std::printf("%-16s %6s %8s %6s %6s %10s %10s %10s %10s %8s %8s\n", "layer", "batch", "sparsity", "rows", "k",
+                    "dense_us", "csr_us", "struct_us", "cond_us", "x dense", "x csr");
+    }
+    gCancel = false;
+    auto previous = std::signal(SIGINT, onInterrupt);
+    const bool bar = !o.quiet && !o.json && isatty(STDERR_FILENO);
+    const int64_t total = static_cast<int64_t>(cases.size()) + (condensedModel ? static_cast<int64_t>(o.batches.size()) : 0);
+    ProgressBar progress(total);
+    nlohmann::json results = nlohmann::json::array(), models = nlohmann::json::array();
+    std::string csrNote;
+    int exitCode = 0;
+    int64_t done = 0;
+    try {
+        for (const Case& c : cases) {
+            if (bar) progress.update(done, c.layer.name + " batch " + std::to_string(c.batch), true);
+            const LayerTiming t = benchLayer(c.layer, c.batch, settings);
+            ++done;
+            if (!t.csrNote.empty()) csrNote = t.csrNote;
+            results.push_back(timingJson(t, o.device));
+            if (store) {
+                sessions::TimingRecord r;
+                r.runId = o.run;
+                r.device = o.device;
+                r.layer = t.layer;
+                r.inFeatures = t.inFeatures;
+                r.outFeatures = t.outFeatures;
+                r.batch = t.batch;
+                r.sparsity = t.sparsity;
+                r.denseUs = t.denseUs;
+                r.csrUs = t.csrUs;
+                r.structuredUs = t.structuredUs;
+                r.condensedUs = t.condensedUs;
+                r.threads = threading.torchThreads;
+                r.blas = threading.blas;
+                r.cpu = cpu;
+                r.kernel = kernel;
+                store->addTimings({r});
+            }
+            if (!o.json) {
+                if (bar) std::fprintf(stderr, "\r\033[K");
+                std::printf("%-16s %6lld %7.1f%% %6lld %6lld %10s %10s %10s %10s %8s %8s\n", t.layer.c_str(),
+                            static_cast<long long>(t.batch), 100.0 * t.sparsity, static_cast<long long>(t.rows),
+                            static_cast<long long>(t.k), fmtUs(t.denseUs).c_str(), fmtUs(t.csrUs).c_str(),
+                            fmtUs(t.structuredUs).c_str(), fmtUs(t.condensedUs).c_str(),
+                            fmtRatio(t.speedupVsDense()).c_str(), fmtRatio(t.speedupVsCsr()).c_str());
+                std::fflush(stdout);
+            }
+        }
+        if (condensedModel) {
+            if (!o.json) std::printf("\nwhole model (run %lld): its masked dense forward against the condensed one\n%6s %10s %10s %8s\n",
+                                     static_cast<long long>(o.run), "batch", "dense_us", "cond_us", "x dense");
+            for (int64_t batch : o.batches) {
+                if (bar) progress.update(done, "whole model batch " + std::to_string(batch), true);
+                const ModelTiming m = benchModel(*condensedModel, inputShape, batch, settings);
+                ++done;
+                models.push_back({{"batch", m.batch}, {"dense_us", m.denseUs}, {"condensed_us", m.condensedUs},
+                                  {"speedup_vs_dense", m.denseUs / m.condensedUs}, {"max_rel_error", m.error}, {"reps", m.reps}});
+                if (store) {
+                    sessions::TimingRecord r;
+                    r.runId = o.run;
+                    r.device = o.device;
+                    r.layer = "model";
+                    r.batch = batch;
+                    r.sparsity = store->run(o.run).sparsity;
+                    r.denseUs = m.denseUs;
+                    r.condensedUs = m.condensedUs;
+                    r.csrUs = r.structuredUs = std::nan("");
+                    r.threads = threading.torchThreads;
+                    r.blas = threading.blas;
+                    r.cpu = cpu;
+                    r.kernel = kernel;
+                    store->addTimings({r});
+                }
+                if (!o.json) {
+                    if (bar) std::fprintf(stderr, "\r\033[K");
+                    std::printf("%6lld %10s %10s %8s\n", static_cast<long long>(batch), fmtUs(m.denseUs).c_str(),
+                                fmtUs(m.condensedUs).c_str(), fmtRatio(m.denseUs / m.condensedUs).c_str());
+                }
+            }
+        }
+    } catch (const BenchCancelled&) {
+        exitCode = 130;
+    } catch (const std::exception& e) {
+        if (bar) std::fprintf(stderr, "\r\033[K");
+        std::fprintf(stderr, "srigl bench: %s\n", e.what());
+        exitCode = 2;
+    }
+    std::signal(SIGINT, previous);
+    if (bar) progress.finish();
+    if (o.json) {
+        nlohmann::json doc = {{"results", results}, {"device", o.device}, {"cpu", cpu}, {"blas", threading.blas},
+                              {"threads", threading.torchThreads}, {"omp_wait_policy", threading.ompWaitPolicy},
+                              {"kernel", kernel}};
+        if (condensedModel) doc["models"] = models;
+        if (!csrNote.empty()) doc["csr_note"] = csrNote;
+        if (exitCode == 130) doc["interrupted"] = true;
+        std::cout << doc.dump() << std::endl;
+    } else {
+        if (!csrNote.empty()) std::printf("csr: not run here (%s)\n", csrNote.c_str());
+        if (exitCode == 130) std::fprintf(stderr, "srigl bench: interrupted; the cases above were stored\n");
+    }
+    return exitCode;
+}
+
+} // namespace srigl::cli

@@ -1,0 +1,59 @@
+// srigl: the light front end. `srigl runs ...` only reads the store, so it runs here without
+// loading LibTorch or OpenCV (whose dynamic loading costs most of a second); every other command,
+// `runs render` included, is handed with the same arguments to srigl-engine next to this executable.
+#include "runs_command.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+namespace {
+
+// The directory of this executable (not of argv[0], which may be a name found through PATH).
+std::string selfDirectory() {
+    char buf[4096];
+    const ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+    if (n <= 0) return ".";
+    std::string path(buf, static_cast<size_t>(n));
+    const auto slash = path.rfind('/');
+    return slash == std::string::npos ? "." : path.substr(0, slash);
+}
+
+bool computes(const std::string& command) { return command == "train" || command == "sweep" || command == "bench"; }
+
+} // namespace
+
+int main(int argc, char** argv) {
+    const std::string command = argc > 1 ? argv[1] : "";
+    if (command == "runs") {
+        // Parsing is cheap; what `runs` needs beyond the store (render: OpenCV) is srigl-engine's.
+        CLI::App app{"SRigL Studio command line: recorded runs"};
+        app.require_subcommand(1);
+        srigl::cli::RunsOptions runs;
+        srigl::cli::addRunsCommand(app, runs);
+        try {
+            app.parse(argc, argv);
+        } catch (const CLI::ParseError& e) {
+            const int code = app.exit(e);
+            return code == 0 ? 0 : 2;
+        }
+        if (!app.get_subcommand("runs")->got_subcommand("render")) return srigl::cli::runRuns(app, runs);
+    }
+    // Commands that compute want OpenMP's passive wait policy, which must be in the environment
+    // before the OpenMP runtime loads: setting it here saves srigl-engine re-executing itself.
+    if (computes(command) && !std::getenv("OMP_WAIT_POLICY") && !std::getenv("SRIGL_NO_REEXEC")) {
+        setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
+        setenv("SRIGL_NO_REEXEC", "1", 1);
+    }
+    const std::string engine = selfDirectory() + "/srigl-engine";
+    execv(engine.c_str(), argv);
+    std::fprintf(stderr, "srigl: cannot start %s: %s (build it with the srigl target)\n", engine.c_str(),
+                 std::strerror(errno));
+    return 2;
+}

@@ -1,0 +1,87 @@
+// Pictures and videos of recorded masks and weights, drawn by the renderers in sessions/.
+#include "runs_render.hpp"
+
+#include "sessions/mask_renderer.hpp"
+#include "sessions/run_store.hpp"
+#include "sessions/weight_history.hpp"
+#include "sessions/weight_renderer.hpp"
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+namespace srigl::cli {
+namespace {
+
+using sessions::RunStore;
+
+bool isVideo(const std::string& out) {
+    return out.size() > 4 &&
+           (out.compare(out.size() - 4, 4, ".mp4") == 0 || out.compare(out.size() - 4, 4, ".avi") == 0);
+}
+
+// The weight heatmap: the snapshot at (or last before) the step, or all of them as a video.
+int renderWeightMap(RunStore& store, const RunsOptions& o) {
+    const int64_t id = o.ids.at(0);
+    sessions::WeightRenderOptions options;
+    options.colormap = o.colormap;
+    sessions::colormapId(o.colormap); // a bad name fails before any work
+    const auto frames = sessions::weightHistory(store, id, o.layer);
+    if (isVideo(o.out)) {
+        std::vector<LayerWeightSnapshot> weights;
+        std::vector<LayerMaskSnapshot> masks;
+        for (const auto& f : frames) {
+            weights.push_back(f.weights);
+            masks.push_back(f.mask);
+        }
+        sessions::writeWeightVideo(o.out, weights, masks, options);
+        std::fprintf(stderr, "wrote %zu frames of %s's weights to %s\n", frames.size(), o.layer.c_str(), o.out.c_str());
+        return 0;
+    }
+    size_t at = frames.size() - 1;
+    if (o.step >= 0) {
+        at = 0;
+        while (at + 1 < frames.size() && frames[at + 1].step <= o.step) ++at;
+    }
+    const auto image = sessions::renderWeights(frames[at].weights, &frames[at].mask, options);
+    sessions::writeImage(o.out, image);
+    std::fprintf(stderr, "wrote %s's weights at step %lld (%dx%d) to %s\n", o.layer.c_str(),
+                 static_cast<long long>(frames[at].step), image.width, image.height, o.out.c_str());
+    return 0;
+}
+
+} // namespace
+
+int renderRun(RunStore& store, const RunsOptions& o) {
+    if (o.what == "weights") return renderWeightMap(store, o);
+    if (o.what != "mask") throw sessions::StoreError("--what: expected mask or weights, got '" + o.what + "'");
+    const int64_t id = o.ids.at(0);
+    const auto records = store.masks(id, o.layer);
+    if (records.empty()) {
+        std::string names;
+        for (const auto& m : store.masks(id))
+            if (names.find(" " + m.mask.name + ",") == std::string::npos) names += " " + m.mask.name + ",";
+        throw sessions::StoreError("run " + std::to_string(id) + " has no mask snapshots of layer '" + o.layer +
+                                   "' (layers:" + (names.empty() ? " none" : names.substr(0, names.size() - 1)) + ")");
+    }
+    if (isVideo(o.out)) {
+        std::vector<LayerMaskSnapshot> frames;
+        for (const auto& r : records) frames.push_back(r.mask);
+        sessions::writeMaskVideo(o.out, frames);
+        std::fprintf(stderr, "wrote %zu frames of %s to %s\n", frames.size(), o.layer.c_str(), o.out.c_str());
+        return 0;
+    }
+    // The snapshot at (or last before) the step, coloured against the one before it.
+    size_t at = records.size() - 1;
+    if (o.step >= 0) {
+        at = 0;
+        while (at + 1 < records.size() && records[at + 1].step <= o.step) ++at;
+    }
+    const auto image = sessions::renderMask(records[at].mask, at ? &records[at - 1].mask : nullptr);
+    sessions::writeImage(o.out, image);
+    std::fprintf(stderr, "wrote %s at step %lld (%dx%d) to %s\n", o.layer.c_str(),
+                 static_cast<long long>(records[at].step), image.width, image.height, o.out.c_str());
+    return 0;
+}
+
+} // namespace srigl::cli

@@ -1,0 +1,47 @@
+// One training run as `srigl train` and `srigl sweep` both do it: validate, create (or reopen) the
+// recorded run, record it, train with Ctrl-C stopping after the current step, finish the record.
+#pragma once
+
+#include "engine/config/run_config.hpp"
+#include "engine/training/training_observer.hpp"
+#include "sessions/recorder.hpp"
+#include "sessions/run_store.hpp"
+
+#include <functional>
+#include <string>
+
+namespace srigl::cli {
+
+struct TrainRequest {
+    RunConfig config;
+    std::string checkpoint; // continue from this checkpoint file; "" trains from step 0
+    std::string dbPath;     // "" : not recorded
+    int64_t runId = 0;      // a recorded run to continue (its records after the start step are dropped); 0: new
+    bool json = false;      // announce the run as a JSON event, else as a line on stderr
+    bool announce = true;
+    // Called once the run exists in the store, before training starts (a sweep links its point).
+    std::function<void(int64_t runId)> onRecorded;
+};
+
+struct TrainOutcome {
+    int exitCode = 0; // 0 done, 1 training failed, 2 bad config or input, 3 diverged, 130 stopped
+    bool trained = false; // false: set-up failed (message printed), nothing trained
+    int64_t runId = 0;
+    TrainingSummary summary;
+    std::string method, device;
+    std::string recordingError;
+    sessions::Recorder::Cost recordingCost;
+};
+
+// Set-up errors are printed as "<prefix>: <kind> error: <message>" with exit code 2.
+TrainOutcome trainRun(const TrainRequest& request, TrainingObserver& console, const std::string& prefix);
+
+// The checkpoint a recorded run continues from (srigl train --resume ID). Marks runs of dead
+// processes interrupted first; refuses a run that is still training. Throws CheckpointError.
+std::string recordedCheckpoint(sessions::RunStore& store, int64_t runId);
+
+// Prints the message of the exception being handled, as set-up errors are printed, and returns 2.
+// Call only inside a catch block.
+int reportSetupError(const std::string& prefix);
+
+} // namespace srigl::cli

@@ -1,0 +1,153 @@
+// `srigl bench` and `srigl export` as a user runs them: the JSON contract, timings stored in the
+// database, benches of a recorded run, an export that PyTorch reads, and clear errors.
+#include <QtTest>
+
+#include "sessions/run_store.hpp"
+#include "tests/support/srigl_process.hpp"
+
+#include <QJsonArray>
+#include <QTemporaryDir>
+
+#include <filesystem>
+#include <fstream>
+
+namespace {
+
+const QString kSrigl = QStringLiteral(SRIGL_TEST_BINARY_DIR "/bin/srigl");
+const QString kCheckScript = QStringLiteral(QT_TESTCASE_SOURCEDIR "/../scripts/check_condensed_export.py");
+
+SriglResult runCli(const QStringList& args) { return runSriglProcess(kSrigl, args); }
+
+// A small recorded run; returns its id.
+int64_t trainRecorded(const QString& db, const QString& method) {
+    const SriglResult r = runCli({"train", "--json", "--db", db, "--set", "synthetic_train=512", "--set",
+                                 "synthetic_test=128", "--set", "hidden=48,24", "--set", "method=" + method, "--set",
+                                 "sparsity=0.9", "--set", "epochs=1", "--set", "batch_size=32", "--set", "delta_t=4",
+                                 "--set", "threads=1"});
+    if (r.exitCode != 0) qWarning("%s", qPrintable(r.err));
+    return static_cast<int64_t>(lastJsonLine(r.out)["run_id"].toDouble());
+}
+
+} // namespace
+
+class TestCliBench : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void jsonHasContractKeysAndIsStored();
+    void benchOfRecordedRunTimesLayersAndModel();
+    void runThatIsNotConstantFanInIsRefused();
+    void cudaWithoutCudaExitsTwo();
+    void exportIsReadByPytorch();
+    void exportErrorsAreClear();
+};
+
+void TestCliBench::jsonHasContractKeysAndIsStored() {
+    QTemporaryDir tmp;
+    const QString db = tmp.filePath("runs.db");
+    const SriglResult r = runCli({"bench", "--in", "300", "--out", "64", "--sparsity", "0.9,0.5", "--batch", "1,5",
+                                 "--seconds", "0", "--threads", "1", "--json", "--db", db});
+    QVERIFY2(r.exitCode == 0, qPrintable(r.err));
+    const QJsonObject doc = lastJsonLine(r.out);
+    const QJsonArray results = doc["results"].toArray();
+    QCOMPARE(results.size(), 4);
+    for (const auto& v : results) {
+        const QJsonObject o = v.toObject();
+        for (const char* key : {"device", "batch", "sparsity", "dense_us", "csr_us", "structured_us", "condensed_us",
+                                "speedup_vs_dense", "speedup_vs_csr"})
+            QVERIFY2(o.contains(key), key);
+        QCOMPARE(o["device"].toString(), QString("cpu"));
+        QVERIFY(o["condensed_us"].toDouble() > 0);
+        QVERIFY(o["max_rel_error"].toDouble() <= 1e-5);
+    }
+    QCOMPARE(results[0].toObject()["k"].toInt(), 30);
+    for (const char* key : {"cpu", "blas", "threads", "kernel"}) QVERIFY2(doc.contains(key), key);
+    QCOMPARE(doc["threads"].toInt(), 1);
+
+    srigl::sessions::RunStore store(db.toStdString());
+    const auto rows = store.timings();
+    QCOMPARE(rows.size(), size_t{4});
+    QCOMPARE(rows[0].inFeatures, int64_t{300});
+    QCOMPARE(rows[0].runId, int64_t{0});
+    QVERIFY(rows[0].condensedUs > 0 && !rows[0].blas.empty() && !rows[0].kernel.empty());
+}
+
+void TestCliBench::benchOfRecordedRunTimesLayersAndModel() {
+    QTemporaryDir tmp;
+    const QString db = tmp.filePath("runs.db");
+    const int64_t id = trainRecorded(db, "srigl");
+    QVERIFY(id > 0);
+    const SriglResult r = runCli({"bench", "--run", QString::number(id), "--batch", "1,16", "--seconds", "0", "--json",
+                                 "--db", db});
+    QVERIFY2(r.exitCode == 0, qPrintable(r.err));
+    const QJsonObject doc = lastJsonLine(r.out);
+    QCOMPARE(doc["results"].toArray().size(), 3 * 2); // fc1..fc3, two batches
+    QCOMPARE(doc["results"].toArray()[0].toObject()["layer"].toString(), QString("fc1"));
+    const QJsonArray models = doc["models"].toArray();
+    QCOMPARE(models.size(), 2);
+    QVERIFY(models[0].toObject()["max_rel_error"].toDouble() <= 1e-5);
+    srigl::sessions::RunStore store(db.toStdString());
+    const auto rows = store.timings(id);
+    QCOMPARE(rows.size(), size_t{8});
+    QCOMPARE(rows.back().layer, std::string("model"));
+}
+
+void TestCliBench::runThatIsNotConstantFanInIsRefused() {
+    QTemporaryDir tmp;
+    const QString db = tmp.filePath("runs.db");
+    const int64_t id = trainRecorded(db, "rigl");
+    QVERIFY(id > 0);
+    const SriglResult r = runCli({"bench", "--run", QString::number(id), "--seconds", "0", "--db", db});
+    QCOMPARE(r.exitCode, 2);
+    QVERIFY2(r.err.contains("cannot be condensed") && r.err.contains("not constant fan-in"), qPrintable(r.err));
+    const SriglResult unknown = runCli({"bench", "--run", "999", "--db", db});
+    QCOMPARE(unknown.exitCode, 2);
+    QVERIFY2(unknown.err.contains("999"), qPrintable(unknown.err));
+}
+
+void TestCliBench::cudaWithoutCudaExitsTwo() {
+    QTemporaryDir tmp;
+    const SriglResult r = runCli({"bench", "--device", "cuda", "--no-db", "--in", "10", "--out", "4"});
+    if (r.exitCode == 0) QSKIP("this build has CUDA and a GPU");
+    QCOMPARE(r.exitCode, 2);
+    QVERIFY2(r.err.contains("cuda"), qPrintable(r.err));
+    const SriglResult bad = runCli({"bench", "--isa", "sse9", "--no-db"});
+    QCOMPARE(bad.exitCode, 2);
+    QVERIFY2(bad.err.contains("--isa"), qPrintable(bad.err));
+}
+
+void TestCliBench::exportIsReadByPytorch() {
+    QTemporaryDir tmp;
+    const QString db = tmp.filePath("runs.db");
+    const int64_t id = trainRecorded(db, "srigl");
+    QVERIFY(id > 0);
+    const QString folder = tmp.filePath("condensed");
+    const SriglResult r = runCli({"export", QString::number(id), "--condensed", folder, "--db", db, "--json"});
+    QVERIFY2(r.exitCode == 0, qPrintable(r.err));
+    QCOMPARE(lastJsonLine(r.out)["layers"].toArray().size(), 3);
+    // PyTorch (Debian's python3-torch, installed by scripts/setup.sh) loads it with no SRigL code.
+    const SriglResult check = runSriglProcess("/usr/bin/python3", {kCheckScript, folder});
+    QVERIFY2(check.exitCode == 0, qPrintable(check.out + check.err));
+    QVERIFY(check.out.contains("max_rel_error"));
+}
+
+void TestCliBench::exportErrorsAreClear() {
+    QTemporaryDir tmp;
+    const QString db = tmp.filePath("runs.db");
+    const int64_t id = trainRecorded(db, "srigl");
+    const QString folder = tmp.filePath("taken");
+    std::filesystem::create_directories(folder.toStdString());
+    { std::ofstream((folder + "/keep.txt").toStdString()) << "data"; }
+    SriglResult r = runCli({"export", QString::number(id), "--condensed", folder, "--db", db});
+    QCOMPARE(r.exitCode, 2);
+    QVERIFY2(r.err.contains("not empty"), qPrintable(r.err));
+    QVERIFY(std::filesystem::exists((folder + "/keep.txt").toStdString()));
+    r = runCli({"export", "4242", "--condensed", tmp.filePath("x"), "--db", db});
+    QCOMPARE(r.exitCode, 2);
+    QVERIFY2(r.err.contains("4242"), qPrintable(r.err));
+    r = runCli({"export", tmp.filePath("missing.ckpt"), "--condensed", tmp.filePath("y"), "--db", db});
+    QCOMPARE(r.exitCode, 2);
+    QVERIFY2(r.err.contains("missing.ckpt"), qPrintable(r.err));
+}
+
+QTEST_GUILESS_MAIN(TestCliBench)
+#include "test_cli_bench.moc"
