@@ -135,6 +135,14 @@ int runBench(const BenchOptions& o) {
 
     const std::string cpu = o.device == "cuda" ? "cuda device" : cpuModelName();
     const std::string kernel = o.device == "cuda" ? "libtorch-ops" : kernels::toString(settings.isa);
+    // What every stored row says about where it was measured.
+    sessions::TimingRecord machine;
+    machine.runId = o.run;
+    machine.device = o.device;
+    machine.threads = threading.torchThreads;
+    machine.blas = threading.blas;
+    machine.cpu = cpu;
+    machine.kernel = kernel;
     if (!o.json) {
         std::printf("srigl bench: %s, %s, BLAS %s, %d threads (OMP_WAIT_POLICY=%s), condensed kernel %s\n",
                     o.device.c_str(), cpu.c_str(), threading.blas.c_str(), threading.torchThreads,
@@ -159,9 +167,7 @@ int runBench(const BenchOptions& o) {
             if (!t.csrNote.empty()) csrNote = t.csrNote;
             results.push_back(timingJson(t, o.device));
             if (store) {
-                sessions::TimingRecord r;
-                r.runId = o.run;
-                r.device = o.device;
+                sessions::TimingRecord r = machine;
                 r.layer = t.layer;
                 r.inFeatures = t.inFeatures;
                 r.outFeatures = t.outFeatures;
@@ -171,10 +177,6 @@ int runBench(const BenchOptions& o) {
                 r.csrUs = t.csrUs;
                 r.structuredUs = t.structuredUs;
                 r.condensedUs = t.condensedUs;
-                r.threads = threading.torchThreads;
-                r.blas = threading.blas;
-                r.cpu = cpu;
-                r.kernel = kernel;
                 store->addTimings({r});
             }
             if (!o.json) {
@@ -197,19 +199,13 @@ int runBench(const BenchOptions& o) {
                 models.push_back({{"batch", m.batch}, {"dense_us", m.denseUs}, {"condensed_us", m.condensedUs},
                                   {"speedup_vs_dense", m.denseUs / m.condensedUs}, {"max_rel_error", m.error}, {"reps", m.reps}});
                 if (store) {
-                    sessions::TimingRecord r;
-                    r.runId = o.run;
-                    r.device = o.device;
+                    sessions::TimingRecord r = machine;
                     r.layer = "model";
                     r.batch = batch;
                     r.sparsity = store->run(o.run).sparsity;
                     r.denseUs = m.denseUs;
                     r.condensedUs = m.condensedUs;
                     r.csrUs = r.structuredUs = std::nan("");
-                    r.threads = threading.torchThreads;
-                    r.blas = threading.blas;
-                    r.cpu = cpu;
-                    r.kernel = kernel;
                     store->addTimings({r});
                 }
                 if (!o.json) {

@@ -4,6 +4,8 @@
 // `srigl train --resume ID` finishes it.
 #include <QtTest>
 
+#include "tests/support/srigl_process.hpp"
+
 #include "tests/support/guarded.hpp"
 
 #include "sessions/run_store.hpp"
@@ -34,36 +36,10 @@ using srigl::sessions::RunStore;
 
 const QString kSrigl = QStringLiteral(SRIGL_TEST_BINARY_DIR "/bin/srigl");
 
-struct Result {
-    int exitCode = -1;
-    QString out;
-    QString err;
-};
-
-// OMP_WAIT_POLICY set: srigl does not re-execute itself to set it (halves the start-up time).
-void prepare(QProcess& p) {
-    auto env = QProcessEnvironment::systemEnvironment();
-    env.insert("OMP_WAIT_POLICY", "PASSIVE");
-    env.remove("SRIGL_DB"); // every command names its database
-    p.setProcessEnvironment(env);
-}
-
-Result finish(QProcess& p, int timeoutMs) {
-    if (!p.waitForFinished(timeoutMs)) {
-        p.kill();
-        p.waitForFinished();
-    }
-    return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1, QString::fromUtf8(p.readAllStandardOutput()),
-            QString::fromUtf8(p.readAllStandardError())};
-}
-
-Result runSrigl(const QStringList& args, int timeoutMs = 300000) {
-    QProcess p;
-    prepare(p);
-    p.start(kSrigl, args);
-    p.closeWriteChannel(); // stdin is a closed pipe: no terminal
-    return finish(p, timeoutMs);
-}
+using Result = SriglResult;
+void prepare(QProcess& p) { prepareSriglProcess(p); }
+Result finish(QProcess& p, int timeoutMs) { return finishSriglProcess(p, timeoutMs); }
+Result runSrigl(const QStringList& args, int timeoutMs = 300000) { return runSriglProcess(kSrigl, args, timeoutMs); }
 
 // Independent commands at once (start-up dominates these short commands); results in order.
 QList<Result> runParallel(const QList<QStringList>& commands, int timeoutMs = 300000) {

@@ -4,6 +4,8 @@
 // the sweeps listed by `srigl runs sweeps` and `srigl runs list --sweep`.
 #include <QtTest>
 
+#include "tests/support/srigl_process.hpp"
+
 #include "tests/support/guarded.hpp"
 
 #include "sessions/run_store.hpp"
@@ -31,35 +33,9 @@ using srigl::sessions::SweepStore;
 
 const QString kSrigl = QStringLiteral(SRIGL_TEST_BINARY_DIR "/bin/srigl");
 
-struct Result {
-    int exitCode = -1;
-    QString out;
-    QString err;
-};
-
-void prepare(QProcess& p) {
-    auto env = QProcessEnvironment::systemEnvironment();
-    env.insert("OMP_WAIT_POLICY", "PASSIVE");
-    env.remove("SRIGL_DB"); // every command names its database
-    p.setProcessEnvironment(env);
-}
-
-Result finish(QProcess& p, int timeoutMs) {
-    if (!p.waitForFinished(timeoutMs)) {
-        p.kill();
-        p.waitForFinished();
-    }
-    return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1, QString::fromUtf8(p.readAllStandardOutput()),
-            QString::fromUtf8(p.readAllStandardError())};
-}
-
-Result runSrigl(const QStringList& args, int timeoutMs = 300000) {
-    QProcess p;
-    prepare(p);
-    p.start(kSrigl, args);
-    p.closeWriteChannel();
-    return finish(p, timeoutMs);
-}
+using Result = SriglResult;
+void prepare(QProcess& p) { prepareSriglProcess(p); }
+Result runSrigl(const QStringList& args, int timeoutMs = 300000) { return runSriglProcess(kSrigl, args, timeoutMs); }
 
 // Tiny runs: 8 steps each on the synthetic digits.
 QStringList tinySweep(const QString& db) {

@@ -1,6 +1,8 @@
 // `srigl train` as a user runs it: JSON events and summary, exit codes, clear messages.
 #include <QtTest>
 
+#include "tests/support/srigl_process.hpp"
+
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -10,33 +12,15 @@ namespace {
 
 const QString kSrigl = QStringLiteral(SRIGL_TEST_BINARY_DIR "/bin/srigl");
 
-struct Result {
-    int exitCode = -1;
-    QString out;
-    QString err;
-};
-
-Result runSrigl(const QStringList& args, int timeoutMs = 300000) {
-    QProcess p;
-    p.start(kSrigl, args);
-    p.closeWriteChannel();
-    if (!p.waitForFinished(timeoutMs)) {
-        p.kill();
-        p.waitForFinished();
-    }
-    return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1, QString::fromUtf8(p.readAllStandardOutput()),
-            QString::fromUtf8(p.readAllStandardError())};
-}
+using Result = SriglResult;
+Result runSrigl(const QStringList& args, int timeoutMs = 300000) { return runSriglProcess(kSrigl, args, timeoutMs); }
 
 QStringList small() {
     return {"train", "--json", "--set", "synthetic_train=1024", "--set", "synthetic_test=256", "--set", "epochs=1",
             "--set", "batch_size=64", "--set", "delta_t=4", "--set", "threads=1"};
 }
 
-QJsonObject lastJson(const QString& out) {
-    const auto lines = out.trimmed().split('\n');
-    return QJsonDocument::fromJson(lines.last().toUtf8()).object();
-}
+QJsonObject lastJson(const QString& out) { return lastJsonLine(out); }
 
 } // namespace
 

@@ -4,6 +4,7 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QProcess>
+#include <QProcessEnvironment>
 #include <QStringList>
 
 struct SriglResult {
@@ -12,16 +13,29 @@ struct SriglResult {
     QString err;
 };
 
-inline SriglResult runSriglProcess(const QString& program, const QStringList& args, int timeoutMs = 300000) {
-    QProcess p;
-    p.start(program, args);
-    p.closeWriteChannel();
+// OMP_WAIT_POLICY set: srigl does not re-execute itself to set it (halves the start-up time).
+// SRIGL_DB stays as CTest sets it (a database in the build tree), never the user's own.
+inline void prepareSriglProcess(QProcess& p) {
+    auto env = QProcessEnvironment::systemEnvironment();
+    env.insert("OMP_WAIT_POLICY", "PASSIVE");
+    p.setProcessEnvironment(env);
+}
+
+inline SriglResult finishSriglProcess(QProcess& p, int timeoutMs) {
     if (!p.waitForFinished(timeoutMs)) {
         p.kill();
         p.waitForFinished();
     }
     return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1, QString::fromUtf8(p.readAllStandardOutput()),
             QString::fromUtf8(p.readAllStandardError())};
+}
+
+inline SriglResult runSriglProcess(const QString& program, const QStringList& args, int timeoutMs = 300000) {
+    QProcess p;
+    prepareSriglProcess(p);
+    p.start(program, args);
+    p.closeWriteChannel(); // stdin is a closed pipe: no terminal
+    return finishSriglProcess(p, timeoutMs);
 }
 
 // The last line of stdout as a JSON object (the summary of --json commands).
