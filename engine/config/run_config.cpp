@@ -2,6 +2,7 @@
 #include "engine/config/run_config.hpp"
 
 #include "engine/errors.hpp"
+#include "engine/nm/nm_pattern.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -88,7 +89,7 @@ const std::vector<Field>& fields() {
         field("data_dir", &RunConfig::data_dir, "directory with the IDX / CIFAR binary files"),
         field("synthetic_train", &RunConfig::synthetic_train, "images in the synthetic training split"),
         field("synthetic_test", &RunConfig::synthetic_test, "images in the synthetic test split"),
-        field("method", &RunConfig::method, "sparse training method", {"dense", "static", "set", "rigl", "srigl"}),
+        field("method", &RunConfig::method, "sparse training method", {"dense", "static", "set", "rigl", "srigl", "nm_ste", "srste", "nm_transposable"}),
         field("sparsity", &RunConfig::sparsity, "global sparsity in [0, 1)"),
         field("distribution", &RunConfig::distribution, "per-layer sparsity distribution", {"uniform", "erk"}),
         field("dense_first", &RunConfig::dense_first, "keep the first layer dense"),
@@ -98,6 +99,10 @@ const std::vector<Field>& fields() {
         field("alpha", &RunConfig::alpha, "initial drop fraction (cosine decay)"),
         field("t_end", &RunConfig::t_end, "fraction of training after which masks stop changing"),
         field("grad_accumulation", &RunConfig::grad_accumulation, "steps of dense gradient summed before an update"),
+        field("nm", &RunConfig::nm, "N:M pattern of the N:M methods: N kept of every M input weights (1 <= N < M)"),
+        field("nm_update_every", &RunConfig::nm_update_every, "steps between transposable N:M mask recomputations (nm_transposable) and N:M mask events"),
+        field("srste_decay", &RunConfig::srste_decay, "SR-STE decay lambda_W on pruned weights (method srste)"),
+        field("nm_solver", &RunConfig::nm_solver, "transposable mask solver (nm_transposable)", {"greedy_repair", "exact"}),
         field("epochs", &RunConfig::epochs, "training epochs"),
         field("max_steps", &RunConfig::max_steps, "stop after this many steps (0: no limit)"),
         field("batch_size", &RunConfig::batch_size, "training batch size"),
@@ -250,6 +255,10 @@ void validateConfig(const RunConfig& c) {
     require(c.t_end > 0.0 && c.t_end <= 1.0, "t_end", "must be in (0, 1]");
     require(c.grad_accumulation >= 1, "grad_accumulation", "must be >= 1");
     require(c.grad_accumulation <= c.delta_t, "grad_accumulation", "must not exceed delta_t");
+    const nm::NmPattern pattern = nm::parseNm(c.nm); // throws ConfigError naming `nm`
+    require(c.method != "nm_transposable" || pattern.m <= 64, "nm", "transposable masks need M <= 64, got " + c.nm);
+    require(c.nm_update_every >= 1, "nm_update_every", "must be >= 1");
+    require(c.srste_decay >= 0.0, "srste_decay", "must be >= 0");
     require(c.epochs >= 1 && c.epochs <= 1000000, "epochs", "must be in [1, 1000000]");
     require(c.max_steps >= 0, "max_steps", "must be >= 0");
     require(c.batch_size >= 1 && c.batch_size <= 1000000, "batch_size", "must be in [1, 1000000]");

@@ -28,6 +28,11 @@ struct RunConfig {
     double alpha = 0.3;
     double t_end = 0.75;
     int64_t grad_accumulation = 1;
+    // N:M methods (nm_ste, srste, nm_transposable; shared/spec/nm.md)
+    std::string nm = "2:4";          // N kept of every M consecutive input weights
+    int64_t nm_update_every = 40;    // steps between transposable mask recomputations (and N:M mask events)
+    double srste_decay = 2e-4;       // SR-STE lambda_W: decay on pruned weights only
+    std::string nm_solver = "greedy_repair"; // transposable mask solver: greedy_repair | exact
     // optimisation
     int64_t epochs = 5;
     int64_t max_steps = 0;

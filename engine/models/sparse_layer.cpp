@@ -1,5 +1,6 @@
 // Sparse Linear and Conv2d. The forward pass uses the stored weight directly: the trainer keeps
-// W == W * M at all times (masked gradients, masked optimizer state, W *= M after each step).
+// W == W * M at all times (masked gradients, masked optimizer state, W *= M after each step),
+// except for the straight-through N:M methods (see forwardWeight).
 #include "engine/models/sparse_layer.hpp"
 
 #include <cmath>
@@ -9,6 +10,17 @@ namespace srigl {
 void SparseLayer::applyMask() {
     torch::NoGradGuard noGrad;
     weight.mul_(maskFactor_);
+}
+
+torch::Tensor SparseLayer::forwardWeight() const {
+    if (!straightThrough) return weight;
+    // Straight-through estimator (SR-STE, shared/spec/nm.md): the value is W * M, but the
+    // gradient of the masked weight is applied to the dense W unchanged, so pruned weights keep
+    // learning and can win their group back when the mask is recomputed. W + (W*M - W).detach()
+    // has exactly that value and d/dW = identity; W * M alone would zero the pruned gradients.
+    // Without autograd (evaluation) the plain product is the same value and cheaper.
+    if (!torch::GradMode::is_enabled() || !weight.requires_grad()) return weight * maskFactor_;
+    return weight + (weight * maskFactor_ - weight).detach();
 }
 
 void SparseLayer::setMask(const torch::Tensor& newMask) {
@@ -34,7 +46,7 @@ SparseLinearImpl::SparseLinearImpl(int64_t in, int64_t out, bool withBias) {
 }
 
 torch::Tensor SparseLinearImpl::forward(const torch::Tensor& x) {
-    return torch::linear(x, weight, bias);
+    return torch::linear(x, forwardWeight(), bias);
 }
 
 SparseConv2dImpl::SparseConv2dImpl(int64_t in, int64_t out, int64_t kernel, int64_t stride_, int64_t padding_,
@@ -51,7 +63,7 @@ SparseConv2dImpl::SparseConv2dImpl(int64_t in, int64_t out, int64_t kernel, int6
 }
 
 torch::Tensor SparseConv2dImpl::forward(const torch::Tensor& x) {
-    return torch::conv2d(x, weight, bias, {stride, stride}, {padding, padding});
+    return torch::conv2d(x, forwardWeight(), bias, {stride, stride}, {padding, padding});
 }
 
 } // namespace srigl

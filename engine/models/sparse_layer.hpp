@@ -16,11 +16,17 @@ public:
     torch::Tensor weight;
     torch::Tensor bias; // may be undefined
     torch::Tensor mask; // bool, same shape as weight
+    // N:M methods (nm_ste, srste, nm_transposable) keep the weight dense and mask it in the forward
+    // pass with a straight-through estimator; every other method keeps W == W * M instead.
+    bool straightThrough = false;
 
     int64_t outFeatures() const { return weight.size(0); }
     int64_t fanIn() const { return weight.numel() / weight.size(0); }
     torch::Tensor weightMatrix() const { return weight.view({weight.size(0), -1}); }
     torch::Tensor maskMatrix() const { return mask.view({mask.size(0), -1}); }
+    // The weight the layer computes with: W * M, whose gradient reaches every entry of the dense W
+    // when straightThrough is set; the stored W otherwise (it is W * M already).
+    torch::Tensor forwardWeight() const;
 
     // Re-applies the mask to the weight (W *= M). Cheap; called after every optimizer step.
     void applyMask();

@@ -27,7 +27,7 @@ std::string tensorText(const torch::Tensor& t) {
 // on resume.
 const char* kStructuralKeys[] = {"model", "hidden", "dataset", "synthetic_train", "synthetic_test", "method",
                                  "sparsity", "distribution", "dense_first", "dense_last", "batch_size",
-                                 "optimizer", "seed"};
+                                 "optimizer", "seed", "nm", "nm_update_every", "nm_solver"};
 
 // A fresh tensor per read: InputArchive::read into a defined tensor re-points that tensor with
 // set_, which silently reinterprets the storage when the dtypes differ.
@@ -50,8 +50,12 @@ void Trainer::verifyLoadedState(const std::string& path) {
         auto raw = st.layer->mask.to(torch::kUInt8);
         if ((raw > 1).any().item<bool>()) bad(st.name + ".mask holds values other than 0 and 1");
         auto m = st.layer->maskMatrix();
-        if ((st.layer->weightMatrix().masked_select(~m) != 0).any().item<bool>())
+        if (st.nm) {
+            // N:M layers keep dense weights; their mask must be a valid N:M mask.
+            if (!s.nm->valid(st.layer->mask)) bad(st.name + " is not a valid " + s.nm->pattern.toString() + " mask");
+        } else if ((st.layer->weightMatrix().masked_select(~m) != 0).any().item<bool>()) {
             bad(st.name + " has weights outside its mask");
+        }
         if (s.config.method == "srigl" && st.density < 1.0) {
             auto counts = m.sum(1);
             auto active = counts.masked_select(counts > 0);
@@ -74,6 +78,7 @@ void Trainer::saveCheckpoint(const std::string& path) const {
         const auto& st = s.layers[i];
         if (st.gradSum.defined()) archive.write("grad_sum." + std::to_string(i), st.gradSum, true);
         archive.write("layer_k." + std::to_string(i), torch::tensor(st.last.k));
+        if (st.nm) archive.write("nm_event_mask." + std::to_string(i), st.eventMask, true);
     }
     auto scalars = torch::tensor({static_cast<double>(s.step), s.trainSeconds, s.updateSeconds,
                                   static_cast<double>(s.updates), s.lastEpochLoss, s.lastEpochAccuracy,
@@ -133,6 +138,7 @@ void Trainer::loadCheckpoint(const std::string& path) {
                 copyChecked(st.gradSum, "grad_sum." + std::to_string(i), true);
             }
             st.last.k = readTensor(archive, "layer_k." + std::to_string(i)).item<int64_t>();
+            if (st.nm) copyChecked(st.eventMask, "nm_event_mask." + std::to_string(i), true);
         }
         auto sc = readTensor(archive, "scalars").to(torch::kDouble).contiguous();
         const double* v = sc.data_ptr<double>();

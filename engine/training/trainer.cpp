@@ -54,6 +54,16 @@ Planned planLayers(const RunConfig& c, SparseModelImpl& model) {
     for (const auto& l : model.sparseLayers())
         p.shapes.push_back(LayerShape{l.name, l.layer->weight.sizes().vec()});
     const double sparsity = c.method == "dense" ? 0.0 : c.sparsity;
+    if (isNmMethod(c.method)) {
+        // N:M fixes every layer's density at N/M (`sparsity` and `distribution` do not apply); a
+        // layer whose groups are shorter than M keeps what nm_mask.hpp documents (padded groups).
+        const double density = nm::parseNm(c.nm).density();
+        for (size_t i = 0; i < p.shapes.size(); ++i) {
+            const bool keepDense = (c.dense_first && i == 0) || (c.dense_last && i + 1 == p.shapes.size());
+            p.densities.push_back(keepDense ? 1.0 : density);
+        }
+        return p;
+    }
     p.densities = layerDensities(p.shapes, sparsity,
                                  DistributionOptions{parseDistribution(c.distribution), c.dense_first, c.dense_last});
     for (size_t i = 0; i < p.shapes.size(); ++i) {
@@ -161,6 +171,7 @@ Trainer::Trainer(const RunConfig& config, TrainingObserver* observer) : impl_(st
     std::vector<torch::Tensor> params;
     for (auto& p : s.model->parameters()) params.push_back(p);
     auto named = s.model->sparseLayers();
+    if (isNmMethod(config.method)) s.nm = NmMethod::fromConfig(config);
     torch::Generator maskGen = generatorFor(config.seed, MaskInit);
     torch::Generator weightGen = generatorFor(config.seed, WeightInit);
     {
@@ -173,12 +184,13 @@ Trainer::Trainer(const RunConfig& config, TrainingObserver* observer) : impl_(st
             st.budget = layerBudget(plan.shapes[i], st.density);
             st.isLast = i + 1 == named.size();
             st.dynamic = isDynamic(config.method) && st.density < 1.0;
+            st.nm = isNmMethod(config.method) && st.density < 1.0;
             for (size_t j = 0; j < params.size(); ++j)
                 if (params[j].unsafeGetTensorImpl() == st.layer->weight.unsafeGetTensorImpl()) st.paramIndex = j;
 
             const int64_t out = st.layer->outFeatures(), fanIn = st.layer->fanIn();
             torch::Tensor mask;
-            if (st.density >= 1.0) mask = torch::ones({out, fanIn}, torch::kBool);
+            if (st.density >= 1.0 || st.nm) mask = torch::ones({out, fanIn}, torch::kBool);
             else if (config.method == "srigl") mask = constantFanInMask(out, fanIn, st.budget / out, maskGen);
             else mask = unstructuredMask(out, fanIn, st.budget, maskGen);
             st.layer->setMask(mask);
@@ -190,6 +202,14 @@ Trainer::Trainer(const RunConfig& config, TrainingObserver* observer) : impl_(st
                 // torch.nn's default bias init, U(-1/sqrt(fan_in), 1/sqrt(fan_in)), from the run's generator.
                 const double bound = 1.0 / std::sqrt(static_cast<double>(fanIn));
                 st.layer->bias.copy_(torch::rand({out}, weightGen, torch::kFloat) * (2 * bound) - bound);
+            }
+            if (st.nm) {
+                // Dense initialisation (mask of ones above), then the N:M mask of those weights; the
+                // dense weights are kept (the forward masks them, see SparseLayer::forwardWeight).
+                mask = s.nm->mask(st.layer->weight);
+                st.layer->setMask(mask);
+                st.layer->straightThrough = true;
+                st.eventMask = st.layer->mask.clone();
             }
             st.last = describeMask(st.name, mask);
             // k is the per-neuron fan-in of constant fan-in layers (SRigL's, and dense ones); 0 means
@@ -204,6 +224,7 @@ Trainer::Trainer(const RunConfig& config, TrainingObserver* observer) : impl_(st
     for (auto& st : s.layers) {
         st.layer->syncMaskFactor();
         if (st.dynamic) st.gradSum = torch::zeros_like(st.layer->weightMatrix());
+        if (st.nm) st.eventMask = st.eventMask.to(s.device);
     }
     params.clear();
     for (auto& p : s.model->parameters()) params.push_back(p);
@@ -259,6 +280,7 @@ LayerUpdateStats Trainer::Impl::statsOf(const SparseLayerState& st) const {
     s.regrown = st.last.regrown;
     s.sad = st.last.sad;
     s.seconds = st.last.seconds;
+    if (st.nm) s.nmValid = nm->valid(st.layer->mask) ? 1 : 0;
     return s;
 }
 
@@ -293,8 +315,11 @@ namespace {
 LayerWeightSnapshot weightsOf(const SparseLayerState& st) {
     LayerWeightSnapshot snap;
     snap.name = st.name;
-    // The stored weight is kept equal to W * M, so entries outside the mask are already zero.
-    auto w = st.layer->weightMatrix().detach().to(torch::kCPU, torch::kFloat).contiguous();
+    // The stored weight is kept equal to W * M, so entries outside the mask are already zero;
+    // N:M layers keep their dense weights, and what they compute with is W * M.
+    torch::Tensor w = st.layer->weightMatrix().detach();
+    if (st.nm) w = w * st.layer->maskMatrix();
+    w = w.to(torch::kCPU, torch::kFloat).contiguous();
     snap.outFeatures = w.size(0);
     snap.fanIn = w.size(1);
     const float* p = w.data_ptr<float>();
@@ -362,6 +387,37 @@ void Trainer::Impl::maskUpdate(int64_t atStep) {
     if (observer) observer->onMaskUpdate(event);
 }
 
+void Trainer::Impl::nmMaskUpdate(int64_t atStep) {
+    torch::NoGradGuard noGrad;
+    const auto start = Clock::now();
+    const bool report = atStep % config.nm_update_every == 0;
+    // nm_ste and srste recompute the mask from the current weights before every forward pass (so
+    // after every step); transposable masks are expensive and are recomputed every nm_update_every.
+    const bool recompute = !nm->transposable || report;
+    if (!recompute) return;
+    MaskUpdateEvent event;
+    event.step = atStep;
+    for (auto& st : layers) {
+        if (!st.nm) continue;
+        const auto layerStart = Clock::now();
+        st.layer->setMask(nm->mask(st.layer->weight));
+        st.last.seconds = secondsSince(layerStart);
+        if (!report) continue;
+        // Changes since the previous event: the net mask difference (SAD between the two steps).
+        st.last.pruned = (st.eventMask & ~st.layer->mask).sum().item<int64_t>();
+        st.last.regrown = (~st.eventMask & st.layer->mask).sum().item<int64_t>();
+        st.last.sad = st.last.pruned + st.last.regrown;
+        st.eventMask.copy_(st.layer->mask);
+        event.layers.push_back(statsOf(st));
+    }
+    const double seconds = secondsSince(start);
+    updateSeconds += seconds;
+    if (!report) return;
+    event.seconds = seconds;
+    ++updates;
+    if (observer) observer->onMaskUpdate(event);
+}
+
 bool Trainer::trainStep() {
     Impl& s = *impl_;
     if (s.step >= s.totalSteps || stopRequested_) return false;
@@ -392,12 +448,22 @@ bool Trainer::trainStep() {
                 if (st.dynamic) st.gradSum.add_(st.layer->weight.grad().view_as(st.gradSum));
         }
         if (s.schedule->isUpdateStep(t) && isDynamic(s.config.method)) s.maskUpdate(t);
-        for (auto& st : s.layers)
-            if (st.density < 1.0) st.layer->weight.mutable_grad().mul_(st.layer->maskFactor());
+        for (auto& st : s.layers) {
+            if (st.nm) {
+                // STE: the dense gradient stays whole. SR-STE adds lambda_W * (1 - M) * W, a decay
+                // on the pruned weights only (separate from weight_decay).
+                if (s.config.method == "srste" && s.config.srste_decay > 0.0)
+                    st.layer->weight.mutable_grad().addcmul_(st.layer->weight, 1.0 - st.layer->maskFactor(),
+                                                             s.config.srste_decay);
+            } else if (st.density < 1.0) {
+                st.layer->weight.mutable_grad().mul_(st.layer->maskFactor());
+            }
+        }
     }
     s.optimizer->step(s.lr->at(t));
     for (auto& st : s.layers)
-        if (st.density < 1.0) st.layer->applyMask();
+        if (st.density < 1.0 && !st.nm) st.layer->applyMask();
+    if (s.nm) s.nmMaskUpdate(t);
 
     {
         torch::NoGradGuard noGrad;

@@ -5,6 +5,7 @@
 #include "engine/data/batch_sampler.hpp"
 #include "engine/data/dataset.hpp"
 #include "engine/models/sparse_model.hpp"
+#include "engine/sparsity/nm_method.hpp"
 #include "engine/sparsity/update_schedule.hpp"
 #include "engine/training/lr_schedule.hpp"
 #include "engine/training/optimizer.hpp"
@@ -24,6 +25,10 @@ struct SparseLayerState {
     bool isLast = false;
     bool dynamic = false;   // mask changes during training
     torch::Tensor gradSum;  // dense gradient summed over the accumulation window (dynamic only)
+    // N:M methods: the weight stays dense, the mask is recomputed from it (straight-through
+    // forward); eventMask is the mask at the latest mask event, for pruned/regrown/SAD.
+    bool nm = false;
+    torch::Tensor eventMask;
     LayerUpdateStats last;  // statistics of the latest update
 };
 
@@ -38,6 +43,7 @@ struct Trainer::Impl {
     std::unique_ptr<Optimizer> optimizer;
     std::unique_ptr<LrSchedule> lr;
     std::unique_ptr<UpdateSchedule> schedule;
+    std::optional<NmMethod> nm; // set for nm_ste, srste, nm_transposable
 
     int64_t step = 0;
     int64_t totalSteps = 0;
@@ -61,6 +67,9 @@ struct Trainer::Impl {
     double secondsBefore = 0.0;
 
     void maskUpdate(int64_t atStep);
+    // N:M methods, after the optimizer step `atStep`: recomputes the masks that are due and, every
+    // nm_update_every steps, reports a mask event.
+    void nmMaskUpdate(int64_t atStep);
     LayerUpdateStats statsOf(const SparseLayerState& state) const;
 };
 

@@ -42,6 +42,9 @@ struct LayerUpdateStats {
     int64_t fanInMin = 0; // over active neurons
     int64_t fanInMax = 0;
     double seconds = 0.0;
+    // N:M methods: 1 when every group keeps exactly N (and, for transposable masks, every tile
+    // row and column), 0 when not; -1 where it does not apply (other methods, dense layers).
+    int nmValid = -1;
 };
 
 struct MaskUpdateEvent {

@@ -89,6 +89,10 @@ RunConfig everythingChanged() {
     c.alpha = 0.123456789;
     c.t_end = 0.8;
     c.grad_accumulation = 8;
+    c.nm = "4:8";
+    c.nm_update_every = 10;
+    c.srste_decay = 1e-3;
+    c.nm_solver = "exact";
     c.epochs = 250;
     c.max_steps = 99999;
     c.batch_size = 512;
@@ -138,6 +142,8 @@ private Q_SLOTS:
     void validateDataDirForMnist();
     void validateGradAccumulation();
     void validateStepScheduleNeedsMilestones();
+    void validateNmKeys();
+    void planRunNmDensities();
     void planRunRejectsZeroFanIn();
     void planRunRejectsZeroFanInNamesLastLayer();
     void planRunErkBudgets();
@@ -397,6 +403,51 @@ void TestRunConfig::validateGradAccumulation() {
     validateConfig(c);
     c.grad_accumulation = 0;
     EXPECT_CONFIG_ERROR(validateConfig(c), std::string("grad_accumulation"));
+}
+
+void TestRunConfig::validateNmKeys() {
+    const RunConfig defaults;
+    QCOMPARE(QString::fromStdString(defaults.nm), QString("2:4"));
+    QCOMPARE(defaults.nm_update_every, int64_t{40});
+    QCOMPARE(defaults.srste_decay, 2e-4);
+    QCOMPARE(QString::fromStdString(defaults.nm_solver), QString("greedy_repair"));
+    RunConfig c = validBase();
+    for (const char* method : {"nm_ste", "srste", "nm_transposable"}) {
+        c.method = method;
+        validateConfig(c);
+    }
+    for (const char* bad : {"3:2", "0:4", "x", "4", "2:4:8"}) {
+        c.nm = bad;
+        EXPECT_CONFIG_ERROR(validateConfig(c), std::string("nm"));
+    }
+    c.nm = "2:128";
+    c.method = "srste";
+    validateConfig(c); // plain N:M allows any M ...
+    c.method = "nm_transposable";
+    EXPECT_CONFIG_ERROR(validateConfig(c), std::string("nm")); // ... transposable tiles need M <= 64
+    c = validBase();
+    c.nm_update_every = 0;
+    EXPECT_CONFIG_ERROR(validateConfig(c), std::string("nm_update_every"));
+    c = validBase();
+    c.srste_decay = -1e-4;
+    EXPECT_CONFIG_ERROR(validateConfig(c), std::string("srste_decay"));
+    c = validBase();
+    c.nm_solver = "ilp";
+    EXPECT_CONFIG_ERROR(validateConfig(c), std::string("nm_solver"));
+}
+
+void TestRunConfig::planRunNmDensities() {
+    RunConfig c = validBase();
+    c.model = "mlp";
+    c.hidden = "300,100";
+    c.method = "srste";
+    c.nm = "1:4";
+    c.dense_last = true;
+    const auto plan = planRun(c);
+    QCOMPARE(plan.size(), size_t{3});
+    QCOMPARE(plan[0].density, 0.25);
+    QCOMPARE(plan[1].density, 0.25);
+    QCOMPARE(plan[2].density, 1.0);
 }
 
 void TestRunConfig::validateStepScheduleNeedsMilestones() {

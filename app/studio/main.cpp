@@ -1,0 +1,65 @@
+// srigl-studio: the SRigL Studio desktop app (entry point only; the views live in widgets/).
+#include "engine/runtime/threading.hpp"
+#include "widgets/demo_mode.hpp"
+#include "widgets/main_window.hpp"
+#include "widgets/theme.hpp"
+
+#include <QApplication>
+#include <QCommandLineParser>
+#include <QSettings>
+
+#include <cstdio>
+
+int main(int argc, char** argv) {
+    // Spinning OpenMP workers would take the cores from the UI thread (and from each other):
+    // re-executes with OMP_WAIT_POLICY=PASSIVE unless it is set.
+    srigl::ensurePassiveOpenMpWait(argc, argv);
+    QApplication app(argc, argv);
+    QApplication::setOrganizationName(QStringLiteral("srigl"));
+    QApplication::setApplicationName(QStringLiteral("srigl-studio"));
+    QApplication::setApplicationDisplayName(QStringLiteral("SRigL Studio"));
+    QApplication::setApplicationVersion(QStringLiteral(SRIGL_STUDIO_VERSION));
+
+    QCommandLineParser cli;
+    cli.setApplicationDescription(QStringLiteral("Train sparse networks with SRigL and watch their masks."));
+    cli.addHelpOption();
+    cli.addVersionOption();
+    const QCommandLineOption db(QStringLiteral("db"), QStringLiteral("Runs database (default: $SRIGL_DB or "
+                                                                      "~/.local/share/srigl-studio/runs.db)."),
+                                QStringLiteral("file"));
+    const QCommandLineOption demo(QStringLiteral("demo"), QStringLiteral("Start the default session right away."));
+    const QCommandLineOption screenshot(QStringLiteral("screenshot"),
+                                        QStringLiteral("With --demo: save a PNG of the window after --after-steps "
+                                                       "steps, then quit."),
+                                        QStringLiteral("file"));
+    const QCommandLineOption afterSteps(QStringLiteral("after-steps"),
+                                        QStringLiteral("Training steps before the screenshot (default 200)."),
+                                        QStringLiteral("n"), QStringLiteral("200"));
+    const QCommandLineOption theme(QStringLiteral("theme"), QStringLiteral("dark or light (default: the last used)."),
+                                   QStringLiteral("name"));
+    cli.addOptions({db, demo, screenshot, afterSteps, theme});
+    cli.process(app);
+
+    bool stepsOk = false;
+    const int steps = cli.value(afterSteps).toInt(&stepsOk);
+    if (!stepsOk || steps < 1) {
+        std::fprintf(stderr, "srigl-studio: --after-steps expects a positive integer, got '%s'\n",
+                     qPrintable(cli.value(afterSteps)));
+        return 2;
+    }
+    const bool demoMode = cli.isSet(demo) || cli.isSet(screenshot);
+    const QString themeName =
+        cli.isSet(theme) ? cli.value(theme)
+                         : (demoMode ? QStringLiteral("dark") : QSettings().value(QStringLiteral("theme")).toString());
+    srigl::studio::applyTheme(srigl::studio::themeFromName(themeName));
+
+    srigl::studio::StudioOptions options;
+    options.dbPath = cli.value(db);
+    options.restoreLayout = !demoMode;
+    srigl::studio::MainWindow window(options);
+    window.show();
+
+    srigl::studio::DemoMode driver(window, cli.value(screenshot), steps);
+    if (demoMode) driver.start();
+    return app.exec();
+}

@@ -1,0 +1,236 @@
+// The launcher's config form: generated from the engine's key table, validated live with the
+// engine's own messages (validateConfig and planRun), presets that all validate.
+#include "engine/errors.hpp"
+#include "widgets/config_form.hpp"
+#include "widgets/launcher_panel.hpp"
+#include "widgets/presets.hpp"
+
+#include <QCheckBox>
+#include <QElapsedTimer>
+#include <QComboBox>
+#include <QLabel>
+#include <QLineEdit>
+#include <QPushButton>
+#include <QSignalSpy>
+#include <QtTest>
+
+#include <cstdio>
+
+using namespace srigl;
+using namespace srigl::studio;
+
+namespace {
+
+// What the engine itself says about a config (the form must show exactly this).
+std::string engineMessage(const RunConfig& config) {
+    try {
+        planRun(config);
+    } catch (const ConfigError& e) {
+        return e.what();
+    }
+    return {};
+}
+
+QString shownMessage(const ConfigForm& form) {
+    return form.findChild<QLabel*>(QStringLiteral("validationMessage"))->text();
+}
+
+} // namespace
+
+class TestConfigForm : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void everyConfigKeyHasAnEditor();
+    void defaultConfigValidates();
+    void outOfRangeValueShowsEngineMessage();
+    void unparsableNumberNamesTheKey();
+    void shapeErrorFromPlanRunIsShown();
+    void typingValidatesLiveAfterAPause();
+    void fixingTheValueClearsTheError();
+    void setConfigRoundTripsEveryKey();
+    void presetsIncludeDefaultMnistAndRiglVsSrigl();
+    void everyPresetValidates();
+    void launcherRefusesToStartAnInvalidConfig();
+    void validationIsQuickForEveryModel();
+};
+
+void TestConfigForm::everyConfigKeyHasAnEditor() {
+    ConfigForm form;
+    for (const auto& key : configKeys()) {
+        QWidget* w = form.editor(QString::fromStdString(key.name));
+        QVERIFY2(w, key.name.c_str());
+        if (!key.choices.empty()) {
+            auto* combo = qobject_cast<QComboBox*>(w);
+            QVERIFY2(combo, key.name.c_str());
+            for (const auto& c : key.choices) QVERIFY2(combo->findText(QString::fromStdString(c)) >= 0, c.c_str());
+        } else if (key.type == "bool") {
+            QVERIFY2(qobject_cast<QCheckBox*>(w), key.name.c_str());
+        } else {
+            QVERIFY2(qobject_cast<QLineEdit*>(w), key.name.c_str());
+        }
+        QVERIFY(w->toolTip().contains(QString::fromStdString(key.help)));
+    }
+}
+
+void TestConfigForm::defaultConfigValidates() {
+    ConfigForm form;
+    QVERIFY(form.isValid());
+    QCOMPARE(form.config().dataset, std::string("synthetic")); // a first launch needs no download
+    QCOMPARE(form.check().plan.size(), size_t(3));              // LeNet-300-100: fc1, fc2, fc3
+    QVERIFY(shownMessage(form).contains(QStringLiteral("valid")));
+    QVERIFY(form.findChild<QLabel*>(QStringLiteral("layerPlan"))->text().contains(QStringLiteral("fc1")));
+}
+
+void TestConfigForm::outOfRangeValueShowsEngineMessage() {
+    ConfigForm form;
+    form.setValue(QStringLiteral("sparsity"), QStringLiteral("1.5"));
+    form.validateNow();
+    QVERIFY(!form.isValid());
+    RunConfig bad;
+    bad.sparsity = 1.5;
+    const std::string expected = engineMessage(bad);
+    QVERIFY(!expected.empty());
+    QCOMPARE(shownMessage(form), QString::fromStdString(expected));
+    QCOMPARE(form.check().key, std::string("sparsity"));
+    QCOMPARE(form.editor(QStringLiteral("sparsity"))->property("invalid").toBool(), true);
+    QCOMPARE(form.editor(QStringLiteral("lr"))->property("invalid").toBool(), false);
+}
+
+void TestConfigForm::unparsableNumberNamesTheKey() {
+    ConfigForm form;
+    form.setValue(QStringLiteral("lr"), QStringLiteral("fast"));
+    form.validateNow();
+    QVERIFY(!form.isValid());
+    RunConfig c;
+    std::string expected;
+    try {
+        applyOverride(c, "lr=fast");
+    } catch (const ConfigError& e) {
+        expected = e.what();
+    }
+    QCOMPARE(shownMessage(form), QString::fromStdString(expected));
+    QVERIFY(shownMessage(form).startsWith(QStringLiteral("lr:")));
+}
+
+void TestConfigForm::shapeErrorFromPlanRunIsShown() {
+    // Passes validateConfig, but the last layer (10 x 100) would keep k = 0 connections.
+    ConfigForm form;
+    form.setValue(QStringLiteral("distribution"), QStringLiteral("uniform"));
+    form.setValue(QStringLiteral("sparsity"), QStringLiteral("0.999"));
+    form.validateNow();
+    QVERIFY(!form.isValid());
+    QVERIFY(shownMessage(form).startsWith(QStringLiteral("sparsity: layer")));
+    QCOMPARE(shownMessage(form).toStdString(), engineMessage(form.config()));
+}
+
+void TestConfigForm::typingValidatesLiveAfterAPause() {
+    ConfigForm form;
+    form.show();
+    QSignalSpy spy(&form, &ConfigForm::validated);
+    auto* line = qobject_cast<QLineEdit*>(form.editor(QStringLiteral("delta_t")));
+    line->clear();
+    QTest::keyClicks(line, QStringLiteral("0"));
+    QVERIFY(spy.wait(2000));
+    QCOMPARE(spy.last().at(0).toBool(), false);
+    QCOMPARE(spy.last().at(1).toString(), QStringLiteral("delta_t: must be >= 1"));
+    QCOMPARE(shownMessage(form), QStringLiteral("delta_t: must be >= 1"));
+}
+
+void TestConfigForm::fixingTheValueClearsTheError() {
+    ConfigForm form;
+    form.setValue(QStringLiteral("epochs"), QStringLiteral("0"));
+    form.validateNow();
+    QVERIFY(!form.isValid());
+    QVERIFY(form.editor(QStringLiteral("epochs"))->property("invalid").toBool());
+    form.setValue(QStringLiteral("epochs"), QStringLiteral("2"));
+    form.validateNow();
+    QVERIFY(form.isValid());
+    QCOMPARE(form.config().epochs, int64_t(2));
+    QVERIFY(!form.editor(QStringLiteral("epochs"))->property("invalid").toBool());
+}
+
+void TestConfigForm::setConfigRoundTripsEveryKey() {
+    RunConfig c;
+    c.name = "round trip";
+    c.method = "rigl";
+    c.sparsity = 0.95;
+    c.hidden = "64,32";
+    c.dense_last = true; // (dense_first would leave no budget for fc2 at 95%: the engine says so)
+    c.optimizer = "adamw";
+    c.lr_schedule = "step";
+    c.lr_milestones = "2,4";
+    c.seed = 7;
+    ConfigForm form;
+    form.setConfig(c);
+    QVERIFY2(form.isValid(), form.check().message.c_str());
+    QCOMPARE(configToJson(form.config()), configToJson(c));
+}
+
+void TestConfigForm::presetsIncludeDefaultMnistAndRiglVsSrigl() {
+    const auto presets = loadPresets();
+    QVERIFY(presets.size() >= 4);
+    QCOMPARE(presets.front().config.dataset, std::string("synthetic"));
+    QCOMPARE(configToJson(presets.front().config), configToJson(defaultSessionConfig()));
+    auto find = [&](const QString& text) {
+        for (const auto& p : presets)
+            if (p.name.contains(text)) return &p;
+        return static_cast<const Preset*>(nullptr);
+    };
+    const Preset* mnist = find(QStringLiteral("SRigL 90% LeNet-300-100 on MNIST"));
+    QVERIFY(mnist);
+    QCOMPARE(mnist->config.dataset, std::string("mnist"));
+    const Preset* rigl = find(QStringLiteral("RigL vs SRigL (1/2)"));
+    const Preset* srigl = find(QStringLiteral("RigL vs SRigL (2/2)"));
+    QVERIFY(rigl && srigl);
+    QCOMPARE(rigl->config.method, std::string("rigl"));
+    QCOMPARE(srigl->config.method, std::string("srigl"));
+    // The pair differs in the method only (and the name), so the comparison is fair.
+    RunConfig a = rigl->config, b = srigl->config;
+    a.name = b.name = "";
+    a.method = b.method = "";
+    QCOMPARE(configToJson(a), configToJson(b));
+}
+
+void TestConfigForm::everyPresetValidates() {
+    for (const auto& p : loadPresets()) {
+        ConfigForm form;
+        form.setConfig(p.config);
+        QVERIFY2(form.isValid(), qPrintable(p.name + QStringLiteral(": ") + QString::fromStdString(form.check().message)));
+    }
+}
+
+void TestConfigForm::launcherRefusesToStartAnInvalidConfig() {
+    LauncherPanel launcher;
+    QSignalSpy started(&launcher, &LauncherPanel::startRequested);
+    QVERIFY(launcher.configToStart().has_value());
+    launcher.form()->setValue(QStringLiteral("batch_size"), QStringLiteral("-3"));
+    QVERIFY(!launcher.configToStart().has_value());
+    auto* start = launcher.findChild<QPushButton*>(QStringLiteral("startRun"));
+    QVERIFY(!start->isEnabled());
+    launcher.choosePreset(0);
+    QVERIFY(start->isEnabled());
+    QTest::mouseClick(start, Qt::LeftButton);
+    QCOMPARE(started.count(), 1);
+}
+
+void TestConfigForm::validationIsQuickForEveryModel() {
+    // The form validates on the UI thread after each pause in typing; planRun builds the model
+    // (no data) to check its shapes. Even the ResNet must not freeze the form noticeably.
+    ConfigForm form;
+    for (const char* model : {"mlp", "lenet5", "resnet18", "wrn22_2"}) {
+        form.setValue(QStringLiteral("model"), QString::fromLatin1(model));
+        form.setValue(QStringLiteral("dataset"), QStringLiteral("cifar10"));
+        form.setValue(QStringLiteral("data_dir"), QStringLiteral("data/cifar10"));
+        form.validateNow(); // the first build of a model type warms up allocators
+        QElapsedTimer t;
+        t.start();
+        form.validateNow();
+        const double ms = static_cast<double>(t.nsecsElapsed()) / 1e6;
+        std::printf("validate %s: %.1f ms\n", model, ms);
+        QVERIFY2(form.isValid(), form.check().message.c_str());
+        QVERIFY2(ms < 250.0, qPrintable(QStringLiteral("%1: %2 ms").arg(QString::fromLatin1(model)).arg(ms)));
+    }
+}
+
+QTEST_MAIN(TestConfigForm)
+#include "test_config_form.moc"

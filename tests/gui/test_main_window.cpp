@@ -1,0 +1,139 @@
+// The main window: its docks, the session shortcuts, the theme toggle, the saved layout, and
+// Start refusing an invalid config with the engine's message.
+#include "widgets/config_form.hpp"
+#include "widgets/launcher_panel.hpp"
+#include "widgets/live_session_panel.hpp"
+#include "widgets/main_window.hpp"
+#include "widgets/run_browser_panel.hpp"
+#include "widgets/run_table_model.hpp"
+#include "widgets/theme.hpp"
+
+#include <QAction>
+#include <QApplication>
+#include <QDockWidget>
+#include <QSettings>
+#include <QStandardPaths>
+#include <QStatusBar>
+#include <QTemporaryDir>
+#include <QtTest>
+
+using namespace srigl;
+using namespace srigl::studio;
+
+class TestMainWindow : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void initTestCase();
+    void hasTheThreeDocks();
+    void sessionShortcutsAreAssigned();
+    void f5StartsTheLaunchersConfig();
+    void startRefusesAnInvalidConfig();
+    void themeToggleSwitchesPalette();
+    void layoutIsSavedAndRestored();
+
+private:
+    QTemporaryDir dir_;
+};
+
+void TestMainWindow::initTestCase() {
+    QStandardPaths::setTestModeEnabled(true); // QSettings go to a test location, not the user's
+    QApplication::setOrganizationName(QStringLiteral("srigl-tests"));
+    QApplication::setApplicationName(QStringLiteral("test_main_window"));
+    QSettings().clear();
+    applyTheme(Theme::Dark);
+}
+
+void TestMainWindow::hasTheThreeDocks() {
+    MainWindow w({dir_.filePath(QStringLiteral("docks.db")), false});
+    QStringList names;
+    for (auto* d : w.findChildren<QDockWidget*>()) names << d->objectName();
+    names.sort();
+    QCOMPARE(names, (QStringList{QStringLiteral("launcherDock"), QStringLiteral("liveSessionDock"),
+                                 QStringLiteral("runBrowserDock")}));
+    QCOMPARE(w.databasePath(), dir_.filePath(QStringLiteral("docks.db")));
+    QVERIFY(QFile::exists(w.databasePath())); // the browser opened (and created) it
+}
+
+void TestMainWindow::sessionShortcutsAreAssigned() {
+    MainWindow w({dir_.filePath(QStringLiteral("keys.db")), false});
+    auto* live = w.liveSession();
+    QCOMPARE(live->startAction()->shortcut(), QKeySequence(Qt::Key_F5));
+    QCOMPARE(live->pauseAction()->shortcut(), QKeySequence(Qt::Key_F6));
+    QCOMPARE(live->stepAction()->shortcut(), QKeySequence(Qt::Key_F10));
+    QCOMPARE(live->stopAction()->shortcut(), QKeySequence(Qt::SHIFT | Qt::Key_F5));
+    QCOMPARE(live->checkpointAction()->shortcut(), QKeySequence(Qt::CTRL | Qt::Key_K));
+    // No two actions of the window share a key.
+    QSet<QString> seen;
+    for (auto* a : w.findChildren<QAction*>()) {
+        if (a->shortcut().isEmpty()) continue;
+        const QString key = a->shortcut().toString();
+        QVERIFY2(!seen.contains(key), qPrintable(key));
+        seen.insert(key);
+    }
+}
+
+void TestMainWindow::f5StartsTheLaunchersConfig() {
+    const QString db = dir_.filePath(QStringLiteral("f5.db"));
+    MainWindow w({db, false});
+    w.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&w));
+    auto* form = w.launcher()->form();
+    form->setValue(QStringLiteral("hidden"), QStringLiteral("16"));
+    form->setValue(QStringLiteral("synthetic_train"), QStringLiteral("640"));
+    form->setValue(QStringLiteral("synthetic_test"), QStringLiteral("100"));
+    form->setValue(QStringLiteral("batch_size"), QStringLiteral("32"));
+    form->setValue(QStringLiteral("epochs"), QStringLiteral("1"));
+    form->validateNow();
+    QVERIFY(form->isValid());
+    QTest::keyClick(&w, Qt::Key_F5);
+    auto& c = w.liveSession()->controller();
+    QVERIFY(c.hasSession());
+    QCOMPARE(c.config().synthetic_train, int64_t(640));
+    QTRY_VERIFY_WITH_TIMEOUT(isTerminal(c.snapshot().state), 60000);
+    QCOMPARE(toString(c.snapshot().state), std::string("finished"));
+    // The finished run shows up in the browser.
+    QTRY_COMPARE_WITH_TIMEOUT(w.runBrowser()->model()->rowCount(), 1, 5000);
+    QCOMPARE(w.runBrowser()->model()->index(0, RunTableModel::Status).data().toString(), QStringLiteral("finished"));
+}
+
+void TestMainWindow::startRefusesAnInvalidConfig() {
+    MainWindow w({dir_.filePath(QStringLiteral("bad.db")), false});
+    w.launcher()->form()->setValue(QStringLiteral("gamma_sal"), QStringLiteral("2"));
+    QVERIFY(!w.startFromLauncher());
+    QVERIFY(!w.liveSession()->controller().hasSession());
+    QCOMPARE(w.statusBar()->currentMessage(), QStringLiteral("Cannot start: gamma_sal: must be in [0, 1]"));
+}
+
+void TestMainWindow::themeToggleSwitchesPalette() {
+    MainWindow w({dir_.filePath(QStringLiteral("theme.db")), false});
+    applyTheme(Theme::Dark);
+    QVERIFY(QApplication::palette().color(QPalette::Window).lightness() < 128);
+    w.toggleTheme();
+    QCOMPARE(currentTheme(), Theme::Light);
+    QVERIFY(QApplication::palette().color(QPalette::Window).lightness() > 128);
+    QCOMPARE(QSettings().value(QStringLiteral("theme")).toString(), QStringLiteral("light"));
+    w.toggleTheme();
+    QCOMPARE(currentTheme(), Theme::Dark);
+    QCOMPARE(QSettings().value(QStringLiteral("theme")).toString(), QStringLiteral("dark"));
+}
+
+void TestMainWindow::layoutIsSavedAndRestored() {
+    const QString db = dir_.filePath(QStringLiteral("layout.db"));
+    {
+        MainWindow w({db, true});
+        w.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&w));
+        w.findChild<QDockWidget*>(QStringLiteral("runBrowserDock"))->hide();
+        w.close(); // closeEvent saves the layout
+    }
+    MainWindow again({db, true});
+    again.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&again));
+    QVERIFY(!again.findChild<QDockWidget*>(QStringLiteral("runBrowserDock"))->isVisible());
+    QVERIFY(again.findChild<QDockWidget*>(QStringLiteral("launcherDock"))->isVisible());
+    again.resetLayout();
+    QVERIFY(again.findChild<QDockWidget*>(QStringLiteral("runBrowserDock"))->isVisible());
+}
+
+QTEST_MAIN(TestMainWindow)
+#include "test_main_window.moc"

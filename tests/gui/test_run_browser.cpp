@@ -1,0 +1,255 @@
+// The run browser on a temporary database: every run listed, filters by status, method and text,
+// numeric sorting, tags and notes written to the store, delete only after confirmation.
+#include "sessions/run_store.hpp"
+#include "widgets/run_browser_panel.hpp"
+#include "widgets/run_filter_proxy.hpp"
+#include "widgets/run_table_model.hpp"
+
+#include <QComboBox>
+#include <QLineEdit>
+#include <QTableView>
+#include <QTemporaryDir>
+#include <QtTest>
+
+using namespace srigl;
+using namespace srigl::sessions;
+using namespace srigl::studio;
+
+class TestRunBrowser : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void init();
+    void cleanup();
+    void listsEveryRun();
+    void filtersByStatus();
+    void filtersByMethod();
+    void filtersByTextInNameTagsAndNotes();
+    void filtersCombine();
+    void sortsNumbersAsNumbers();
+    void editsTagsInTheStore();
+    void editsNotesInTheStore();
+    void deleteAsksFirst();
+    void deleteRefusesARunningRun();
+    void refusesADatabaseThatIsNotOurs();
+
+private:
+    QStringList visibleNames() const;
+    int64_t idOf(const QString& name) const;
+
+    std::unique_ptr<QTemporaryDir> dir_;
+    QString dbPath_;
+    std::unique_ptr<RunBrowserPanel> panel_;
+};
+
+void TestRunBrowser::init() {
+    dir_ = std::make_unique<QTemporaryDir>();
+    QVERIFY(dir_->isValid());
+    dbPath_ = dir_->filePath(QStringLiteral("runs.db"));
+    RunStore store(dbPath_.toStdString());
+    // 12 runs: ids 1..12 (so a text sort of ids would put 10 before 2).
+    struct Row { const char* name; const char* method; double sparsity; RunStatus status; double acc; };
+    const Row rows[] = {
+        {"alpha srigl 90", "srigl", 0.90, RunStatus::Finished, 0.97},
+        {"beta rigl 90", "rigl", 0.90, RunStatus::Finished, 0.95},
+        {"gamma srigl 99", "srigl", 0.99, RunStatus::Failed, -1},
+        {"delta set 80", "set", 0.80, RunStatus::Stopped, 0.90},
+        {"epsilon dense", "dense", 0.0, RunStatus::Finished, 0.98},
+        {"zeta static 95", "static", 0.95, RunStatus::Interrupted, -1},
+        {"eta srigl 50", "srigl", 0.50, RunStatus::Finished, 0.985},
+        {"theta rigl 99", "rigl", 0.99, RunStatus::Finished, 0.93},
+        {"iota srigl 95", "srigl", 0.95, RunStatus::Finished, 0.96},
+        {"kappa rigl 50", "rigl", 0.50, RunStatus::Stopped, 0.91},
+        {"lambda srigl 97", "srigl", 0.97, RunStatus::Finished, 0.955},
+        {"mu live", "srigl", 0.90, RunStatus::Running, -1},
+    };
+    int64_t steps = 100;
+    for (const auto& r : rows) {
+        NewRun n;
+        n.name = r.name;
+        n.method = r.method;
+        n.model = "mlp";
+        n.dataset = "synthetic";
+        n.sparsity = r.sparsity;
+        n.config = "{}";
+        const int64_t id = store.createRun(n);
+        if (r.status != RunStatus::Running) store.finishRun(id, r.status, steps, r.acc);
+        steps = steps * 3 / 2;
+    }
+    store.addTag(1, "baseline");
+    store.addTag(9, "paper");
+    store.setNotes(4, "learning rate too high, see baseline");
+    panel_ = std::make_unique<RunBrowserPanel>();
+    panel_->setConfirm([](const QString&) { return true; });
+    QVERIFY(panel_->openDatabase(dbPath_));
+}
+
+void TestRunBrowser::cleanup() {
+    panel_.reset();
+    dir_.reset();
+}
+
+QStringList TestRunBrowser::visibleNames() const {
+    QStringList names;
+    auto* proxy = panel_->proxy();
+    for (int row = 0; row < proxy->rowCount(); ++row)
+        names << proxy->index(row, RunTableModel::Name).data().toString();
+    return names;
+}
+
+int64_t TestRunBrowser::idOf(const QString& name) const {
+    auto* m = panel_->model();
+    for (int row = 0; row < m->rowCount(); ++row)
+        if (m->run(row).name == name.toStdString()) return m->run(row).id;
+    return -1;
+}
+
+void TestRunBrowser::listsEveryRun() {
+    QCOMPARE(panel_->model()->rowCount(), 12);
+    QCOMPARE(panel_->proxy()->rowCount(), 12);
+    // Newest first by default.
+    QCOMPARE(panel_->proxy()->index(0, RunTableModel::Name).data().toString(), QStringLiteral("mu live"));
+    QCOMPARE(panel_->model()->index(0, RunTableModel::Tags).data().toString(), QStringLiteral("baseline"));
+    QCOMPARE(panel_->model()->index(0, RunTableModel::TestAccuracy).data().toString(), QStringLiteral("0.9700"));
+    QCOMPARE(panel_->model()->index(2, RunTableModel::TestAccuracy).data().toString(), QStringLiteral("–"));
+}
+
+void TestRunBrowser::filtersByStatus() {
+    auto* status = panel_->statusFilter();
+    status->setCurrentIndex(status->findData(QStringLiteral("stopped")));
+    QCOMPARE(visibleNames().size(), 2);
+    QVERIFY(visibleNames().contains(QStringLiteral("delta set 80")));
+    QVERIFY(visibleNames().contains(QStringLiteral("kappa rigl 50")));
+    status->setCurrentIndex(status->findData(QStringLiteral("running")));
+    QCOMPARE(visibleNames(), QStringList{QStringLiteral("mu live")});
+    status->setCurrentIndex(0);
+    QCOMPARE(visibleNames().size(), 12);
+}
+
+void TestRunBrowser::filtersByMethod() {
+    auto* method = panel_->methodFilter();
+    method->setCurrentIndex(method->findData(QStringLiteral("rigl")));
+    QCOMPARE(visibleNames().size(), 3); // "srigl" must not match "rigl"
+    for (const auto& n : visibleNames()) QVERIFY(n.contains(QStringLiteral(" rigl ")));
+}
+
+void TestRunBrowser::filtersByTextInNameTagsAndNotes() {
+    auto* text = panel_->textFilter();
+    text->setText(QStringLiteral("GAMMA"));
+    QCOMPARE(visibleNames(), QStringList{QStringLiteral("gamma srigl 99")});
+    text->setText(QStringLiteral("paper")); // a tag
+    QCOMPARE(visibleNames(), QStringList{QStringLiteral("iota srigl 95")});
+    text->setText(QStringLiteral("baseline")); // a tag of run 1 and the notes of run 4
+    QCOMPARE(visibleNames().size(), 2);
+    text->setText(QStringLiteral("no such run"));
+    QCOMPARE(visibleNames().size(), 0);
+    text->clear();
+    QCOMPARE(visibleNames().size(), 12);
+}
+
+void TestRunBrowser::filtersCombine() {
+    panel_->methodFilter()->setCurrentIndex(panel_->methodFilter()->findData(QStringLiteral("srigl")));
+    panel_->statusFilter()->setCurrentIndex(panel_->statusFilter()->findData(QStringLiteral("finished")));
+    QCOMPARE(visibleNames().size(), 4); // alpha, eta, iota, lambda
+    panel_->textFilter()->setText(QStringLiteral("9"));
+    QCOMPARE(visibleNames().size(), 3); // alpha 90, iota 95, lambda 97
+}
+
+void TestRunBrowser::sortsNumbersAsNumbers() {
+    QTableView* view = panel_->view();
+    view->sortByColumn(RunTableModel::Id, Qt::AscendingOrder);
+    QStringList ids;
+    for (int row = 0; row < panel_->proxy()->rowCount(); ++row)
+        ids << panel_->proxy()->index(row, RunTableModel::Id).data().toString();
+    QCOMPARE(ids.mid(8), (QStringList{"9", "10", "11", "12"}));
+
+    view->sortByColumn(RunTableModel::TestAccuracy, Qt::DescendingOrder);
+    QCOMPARE(panel_->proxy()->index(0, RunTableModel::Name).data().toString(), QStringLiteral("eta srigl 50"));
+    QCOMPARE(panel_->proxy()->index(1, RunTableModel::Name).data().toString(), QStringLiteral("epsilon dense"));
+
+    view->sortByColumn(RunTableModel::Steps, Qt::AscendingOrder);
+    double previous = -1;
+    for (int row = 0; row < panel_->proxy()->rowCount(); ++row) {
+        const double steps = panel_->proxy()->index(row, RunTableModel::Steps).data(RunTableModel::SortRole).toDouble();
+        QVERIFY(steps >= previous);
+        previous = steps;
+    }
+    view->sortByColumn(RunTableModel::Sparsity, Qt::AscendingOrder);
+    QCOMPARE(panel_->proxy()->index(0, RunTableModel::Name).data().toString(), QStringLiteral("epsilon dense"));
+}
+
+void TestRunBrowser::editsTagsInTheStore() {
+    auto* m = panel_->model();
+    const int row = m->rowOfRun(2);
+    QVERIFY(m->setData(m->index(row, RunTableModel::Tags), QStringLiteral(" fast, cmp ,fast,, "), Qt::EditRole));
+    QCOMPARE(m->index(row, RunTableModel::Tags).data().toString(), QStringLiteral("cmp, fast"));
+    {
+        RunStore store(dbPath_.toStdString(), RunStore::Mode::ReadOnly);
+        QCOMPARE(store.run(2).tags, (std::vector<std::string>{"cmp", "fast"}));
+    }
+    // Removing a tag is an edit too.
+    QVERIFY(m->setData(m->index(row, RunTableModel::Tags), QStringLiteral("fast"), Qt::EditRole));
+    RunStore store(dbPath_.toStdString(), RunStore::Mode::ReadOnly);
+    QCOMPARE(store.run(2).tags, std::vector<std::string>{"fast"});
+    QVERIFY(m->flags(m->index(row, RunTableModel::Tags)) & Qt::ItemIsEditable);
+    QVERIFY(!(m->flags(m->index(row, RunTableModel::Name)) & Qt::ItemIsEditable));
+    // The text filter sees the new tag at once.
+    panel_->textFilter()->setText(QStringLiteral("fast"));
+    QCOMPARE(visibleNames(), QStringList{QStringLiteral("beta rigl 90")});
+}
+
+void TestRunBrowser::editsNotesInTheStore() {
+    auto* m = panel_->model();
+    const int row = m->rowOfRun(5);
+    QVERIFY(m->setData(m->index(row, RunTableModel::Notes), QStringLiteral("dense reference"), Qt::EditRole));
+    RunStore store(dbPath_.toStdString(), RunStore::Mode::ReadOnly);
+    QCOMPARE(store.run(5).notes, std::string("dense reference"));
+    // A reload reads what the store has.
+    panel_->reload();
+    QCOMPARE(m->index(m->rowOfRun(5), RunTableModel::Notes).data().toString(), QStringLiteral("dense reference"));
+}
+
+void TestRunBrowser::deleteAsksFirst() {
+    QString asked;
+    bool answer = false;
+    panel_->setConfirm([&](const QString& q) {
+        asked = q;
+        return answer;
+    });
+    panel_->view()->sortByColumn(RunTableModel::Id, Qt::AscendingOrder);
+    panel_->view()->selectRow(3); // run 4
+    QCOMPARE(panel_->deleteSelected(), 0);
+    QVERIFY(asked.contains(QStringLiteral("(4)")));
+    QCOMPARE(panel_->model()->rowCount(), 12);
+
+    answer = true;
+    QCOMPARE(panel_->deleteSelected(), 1);
+    QCOMPARE(panel_->model()->rowCount(), 11);
+    QCOMPARE(idOf(QStringLiteral("delta set 80")), int64_t(-1));
+    RunStore store(dbPath_.toStdString(), RunStore::Mode::ReadOnly);
+    QCOMPARE(store.listRuns().size(), size_t(11));
+    QVERIFY_THROWS_EXCEPTION(StoreError, store.run(4));
+}
+
+void TestRunBrowser::deleteRefusesARunningRun() {
+    QVERIFY(!panel_->model()->deleteRun(12));
+    QVERIFY(panel_->message().contains(QStringLiteral("still running")));
+    QCOMPARE(panel_->model()->rowCount(), 12);
+}
+
+void TestRunBrowser::refusesADatabaseThatIsNotOurs() {
+    const QString other = dir_->filePath(QStringLiteral("notes.txt"));
+    QFile f(other);
+    QVERIFY(f.open(QIODevice::WriteOnly));
+    f.write("not a database at all, just some text that is long enough to look like a header");
+    f.close();
+    RunBrowserPanel panel;
+    QVERIFY(!panel.openDatabase(other));
+    QVERIFY(!panel.message().isEmpty());
+    QCOMPARE(panel.model()->rowCount(), 0);
+    QFile check(other);
+    QVERIFY(check.open(QIODevice::ReadOnly));
+    QVERIFY(check.readAll().startsWith("not a database")); // left untouched
+}
+
+QTEST_MAIN(TestRunBrowser)
+#include "test_run_browser.moc"

@@ -1,0 +1,29 @@
+// Turns the launcher's text values into a RunConfig and checks it with the engine's own rules
+// (applyOverride, validateConfig, planRun), keeping the engine's message and the key it names.
+#pragma once
+
+#include "engine/config/run_config.hpp"
+#include "engine/training/trainer.hpp"
+
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace srigl::studio {
+
+struct ConfigCheck {
+    bool ok = false;
+    std::string key;     // the key the engine blamed ("" when it named none)
+    std::string message; // the engine's message, e.g. "sparsity: must be in [0, 1), got 1.500000"
+    RunConfig config;    // every value that parsed, on top of the defaults
+    std::vector<LayerPlan> plan; // the sparse layers the config trains (when ok)
+};
+
+// values: key -> text as the CLI's --set takes it; keys not given keep their defaults.
+ConfigCheck checkConfigValues(const std::vector<std::pair<std::string, std::string>>& values);
+ConfigCheck checkConfig(const RunConfig& config);
+
+// One line per layer, e.g. "fc1  300 x 784  density 0.089  k 70".
+std::string describePlan(const std::vector<LayerPlan>& plan);
+
+} // namespace srigl::studio

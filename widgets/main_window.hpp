@@ -1,0 +1,60 @@
+// The Studio's main window: launcher, live session and run browser as docks whose layout is
+// saved (QSettings), dark/light theme toggle, and the session shortcuts (F5 start/resume, F6 pause,
+// F10 step, Shift+F5 stop, Ctrl+K checkpoint).
+#pragma once
+
+#include <QElapsedTimer>
+#include <QMainWindow>
+#include <QString>
+
+class QDockWidget;
+
+namespace srigl::studio {
+
+class LauncherPanel;
+class LiveSessionPanel;
+class RunBrowserPanel;
+
+struct StudioOptions {
+    QString dbPath;        // empty: sessions::defaultDatabasePath()
+    bool restoreLayout = true; // false for --demo: screenshots always show the default layout
+};
+
+class MainWindow : public QMainWindow {
+    Q_OBJECT
+public:
+    explicit MainWindow(const StudioOptions& options = {}, QWidget* parent = nullptr);
+
+    LauncherPanel* launcher() const { return launcher_; }
+    LiveSessionPanel* liveSession() const { return live_; }
+    RunBrowserPanel* runBrowser() const { return browser_; }
+    QString databasePath() const { return dbPath_; }
+
+    // Starts the launcher's config (the Start action); false with the engine's message shown in the
+    // status bar when the config is invalid.
+    bool startFromLauncher();
+    void toggleTheme();
+    void resetLayout();
+
+protected:
+    void closeEvent(QCloseEvent* event) override;
+
+private:
+    void buildMenus();
+    void openDatabase();
+    void saveLayout();
+
+    StudioOptions options_;
+    QString dbPath_;
+    LauncherPanel* launcher_ = nullptr;
+    LiveSessionPanel* live_ = nullptr;
+    RunBrowserPanel* browser_ = nullptr;
+    QDockWidget* launcherDock_ = nullptr;
+    QDockWidget* liveDock_ = nullptr;
+    QDockWidget* browserDock_ = nullptr;
+    QByteArray defaultState_;
+    QElapsedTimer browserRefresh_;
+    int64_t lastRunId_ = 0;
+};
+
+} // namespace srigl::studio

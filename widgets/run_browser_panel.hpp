@@ -1,0 +1,58 @@
+// The run browser dock: every run of the database in a sortable, filterable table (status,
+// method, text), tags and notes edited in place, delete with confirmation.
+#pragma once
+
+#include <QWidget>
+
+#include <functional>
+
+class QComboBox;
+class QLabel;
+class QLineEdit;
+class QPushButton;
+class QTableView;
+
+namespace srigl::studio {
+
+class RunFilterProxy;
+class RunTableModel;
+
+class RunBrowserPanel : public QWidget {
+    Q_OBJECT
+public:
+    explicit RunBrowserPanel(QWidget* parent = nullptr);
+
+    bool openDatabase(const QString& path);
+    void reload();
+
+    RunTableModel* model() const { return model_; }
+    RunFilterProxy* proxy() const { return proxy_; }
+    QTableView* view() const { return view_; }
+    QComboBox* statusFilter() const { return status_; }
+    QComboBox* methodFilter() const { return method_; }
+    QLineEdit* textFilter() const { return text_; }
+
+    // Asked before a delete; the default shows a QMessageBox. Tests answer it themselves.
+    using Confirm = std::function<bool(const QString& question)>;
+    void setConfirm(Confirm confirm) { confirm_ = std::move(confirm); }
+    // Deletes the selected runs after confirmation; returns how many were deleted.
+    int deleteSelected();
+    QString message() const;
+
+private:
+    void showMessage(const QString& text, bool error);
+    void fitColumns();
+    void showCount();
+
+    RunTableModel* model_ = nullptr;
+    RunFilterProxy* proxy_ = nullptr;
+    QTableView* view_ = nullptr;
+    QComboBox* status_ = nullptr;
+    QComboBox* method_ = nullptr;
+    QLineEdit* text_ = nullptr;
+    QPushButton* delete_ = nullptr;
+    QLabel* message_ = nullptr;
+    Confirm confirm_;
+};
+
+} // namespace srigl::studio
