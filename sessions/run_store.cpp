@@ -588,6 +588,20 @@ void RunStore::addTag(int64_t id, const std::string& tag) {
     st.run();
 }
 
+void RunStore::setTags(int64_t id, const std::vector<std::string>& tags) {
+    requireRun(id);
+    Transaction tx(*db_);
+    Statement clear(*db_, "DELETE FROM run_tags WHERE run_id = ?");
+    clear.bind(1, id);
+    clear.run();
+    Statement add(*db_, "INSERT OR IGNORE INTO run_tags(run_id, tag) VALUES(?,?)");
+    for (const auto& tag : tags) {
+        add.bind(1, id).bind(2, tag);
+        add.run();
+    }
+    tx.commit();
+}
+
 void RunStore::setNotes(int64_t id, const std::string& notes) {
     requireRun(id);
     Statement st(*db_, "UPDATE runs SET notes = ? WHERE id = ?");

@@ -127,6 +127,8 @@ public:
     std::vector<TimingRecord> timings(int64_t runId = 0); // 0: every row
 
     void addTag(int64_t id, const std::string& tag);
+    // Replaces the run's tags with exactly these, in one transaction (a failure keeps the old ones).
+    void setTags(int64_t id, const std::vector<std::string>& tags);
     void setNotes(int64_t id, const std::string& notes);
     void deleteRun(int64_t id);
     // Runs still marked running whose writing process (same host) is gone become interrupted.

@@ -105,17 +105,9 @@ bool RunTableModel::setTags(int64_t id, const QStringList& tags) {
     if (!store_ || row < 0) return false;
     auto& run = runs_[static_cast<size_t>(row)];
     try {
-        // RunStore can add a tag but not remove one yet, hence the statement on its connection;
-        // both in one transaction so that a failure leaves the old tags.
-        sessions::Transaction tx(store_->database());
-        for (const auto& old : run.tags) {
-            if (tags.contains(QString::fromStdString(old))) continue;
-            sessions::Statement st(store_->database(), "DELETE FROM run_tags WHERE run_id = ? AND tag = ?");
-            st.bind(1, id).bind(2, old);
-            st.run();
-        }
-        for (const auto& tag : tags) store_->addTag(id, tag.toStdString());
-        tx.commit();
+        std::vector<std::string> wanted;
+        for (const auto& tag : tags) wanted.push_back(tag.toStdString());
+        store_->setTags(id, wanted);
         run.tags = store_->run(id).tags;
     } catch (const std::exception& e) {
         return fail(e);

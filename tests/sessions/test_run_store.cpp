@@ -375,6 +375,13 @@ void TestRunStore::tagsAndNotes() {
         QCOMPARE(runs[0].tags, (std::vector<std::string>{"alpha", "zeta"}));
         QCOMPARE(runs[1].tags, std::vector<std::string>{"beta"});
         QCOMPARE(runs[0].notes, r.notes);
+        // setTags replaces the whole set, and leaves other runs' tags alone.
+        store.setTags(a, {"gamma", "alpha"});
+        QCOMPARE(store.run(a).tags, (std::vector<std::string>{"alpha", "gamma"}));
+        store.setTags(a, {});
+        QVERIFY(store.run(a).tags.empty());
+        QCOMPARE(store.run(b).tags, std::vector<std::string>{"beta"});
+        QVERIFY_EXCEPTION_THROWN(store.setTags(999, {"x"}), StoreError);
     });
 }
 
