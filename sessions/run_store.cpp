@@ -311,10 +311,7 @@ void RunStore::addMetrics(int64_t id, const std::vector<Metric>& metrics) {
     Transaction tx(*db_);
     Statement st(*db_, "INSERT INTO metrics(run_id, step, key, value) VALUES(?,?,?,?)");
     for (const auto& m : metrics) {
-        st.bind(1, id).bind(2, m.step).bind(3, m.key);
-        // SQLite has no NaN (a diverged run's loss): it is stored as NULL and read back as NaN.
-        if (std::isnan(m.value)) st.bindNull(4);
-        else st.bind(4, m.value);
+        st.bind(1, id).bind(2, m.step).bind(3, m.key).bindDoubleOrNull(4, m.value); // a diverged loss is NaN
         st.run();
     }
     tx.commit();
@@ -424,12 +421,9 @@ void RunStore::addTimings(const std::vector<TimingRecord>& rows) {
         else st.bindNull(1);
         st.bind(2, t.createdAt > 0 ? t.createdAt : now).bind(3, t.device).bind(4, t.layer).bind(5, t.batch);
         st.bind(6, t.sparsity);
-        // A variant that could not run here (CSR on some builds) is stored as NULL, read back as NaN.
-        int column = 7;
-        for (double us : {t.denseUs, t.csrUs, t.structuredUs, t.condensedUs}) {
-            if (std::isnan(us)) st.bindNull(column++);
-            else st.bind(column++, us);
-        }
+        // A variant that could not run here (CSR on some builds) is NaN.
+        st.bindDoubleOrNull(7, t.denseUs).bindDoubleOrNull(8, t.csrUs).bindDoubleOrNull(9, t.structuredUs);
+        st.bindDoubleOrNull(10, t.condensedUs);
         st.bind(11, t.inFeatures).bind(12, t.outFeatures).bind(13, t.threads).bind(14, t.blas).bind(15, t.cpu);
         st.bind(16, t.kernel);
         st.run();
@@ -446,7 +440,6 @@ std::vector<TimingRecord> RunStore::timings(int64_t runId) {
     Statement st(*db_, sql.c_str());
     if (runId > 0) st.bind(1, runId);
     std::vector<TimingRecord> out;
-    const double nan = std::numeric_limits<double>::quiet_NaN();
     while (st.step()) {
         TimingRecord t;
         t.runId = st.columnIsNull(0) ? 0 : st.columnInt(0);
@@ -455,10 +448,10 @@ std::vector<TimingRecord> RunStore::timings(int64_t runId) {
         t.layer = st.columnText(3);
         t.batch = st.columnInt(4);
         t.sparsity = st.columnDouble(5);
-        t.denseUs = st.columnIsNull(6) ? nan : st.columnDouble(6);
-        t.csrUs = st.columnIsNull(7) ? nan : st.columnDouble(7);
-        t.structuredUs = st.columnIsNull(8) ? nan : st.columnDouble(8);
-        t.condensedUs = st.columnIsNull(9) ? nan : st.columnDouble(9);
+        t.denseUs = st.columnDoubleOrNaN(6);
+        t.csrUs = st.columnDoubleOrNaN(7);
+        t.structuredUs = st.columnDoubleOrNaN(8);
+        t.condensedUs = st.columnDoubleOrNaN(9);
         t.inFeatures = st.columnInt(10);
         t.outFeatures = st.columnInt(11);
         t.threads = st.columnInt(12);
@@ -542,7 +535,7 @@ std::vector<Metric> RunStore::metrics(int64_t id) {
     std::vector<Metric> out;
     while (st.step())
         out.push_back({st.columnInt(0), st.columnText(1),
-                       st.columnIsNull(2) ? std::numeric_limits<double>::quiet_NaN() : st.columnDouble(2)});
+                       st.columnDoubleOrNaN(2)});
     return out;
 }
 

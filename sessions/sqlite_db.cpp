@@ -3,6 +3,9 @@
 
 #include <sqlite3.h>
 
+#include <cmath>
+#include <limits>
+
 namespace srigl::sessions {
 
 SqliteDb::SqliteDb(const std::string& path, bool readOnly, bool create) : path_(path) {
@@ -83,6 +86,10 @@ Statement& Statement::bindNull(int index) {
     return *this;
 }
 
+Statement& Statement::bindDoubleOrNull(int index, double value) {
+    return std::isnan(value) ? bindNull(index) : bind(index, value);
+}
+
 bool Statement::step() {
     const int rc = sqlite3_step(stmt_);
     if (rc == SQLITE_ROW) return true;
@@ -112,6 +119,9 @@ std::vector<uint8_t> Statement::columnBlob(int col) const {
     return p ? std::vector<uint8_t>(p, p + sqlite3_column_bytes(stmt_, col)) : std::vector<uint8_t>{};
 }
 bool Statement::columnIsNull(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
+double Statement::columnDoubleOrNaN(int col) const {
+    return columnIsNull(col) ? std::numeric_limits<double>::quiet_NaN() : columnDouble(col);
+}
 
 Transaction::Transaction(SqliteDb& db) : db_(db) { db_.exec("BEGIN IMMEDIATE"); }
 Transaction::~Transaction() {

@@ -27,6 +27,9 @@ public:
     Statement& bind(int index, const std::string& value);
     Statement& bindBlob(int index, const std::vector<uint8_t>& value);
     Statement& bindNull(int index);
+    // SQLite has no NaN: a NaN double (a diverged loss, a variant that could not run) is stored as
+    // NULL, and columnDoubleOrNaN reads NULL back as NaN.
+    Statement& bindDoubleOrNull(int index, double value);
     // Steps once: true while a row is available.
     bool step();
     // Runs to completion (INSERT / UPDATE / DELETE) and resets for reuse.
@@ -38,6 +41,7 @@ public:
     std::string columnText(int col) const;
     std::vector<uint8_t> columnBlob(int col) const;
     bool columnIsNull(int col) const;
+    double columnDoubleOrNaN(int col) const;
 
 private:
     SqliteDb& db_;
