@@ -8,6 +8,7 @@
 #include <opencv2/videoio.hpp>
 
 #include <algorithm>
+#include <cstdio>
 
 namespace srigl::sessions {
 namespace {
@@ -74,7 +75,8 @@ void writeImage(const std::string& path, const RgbImage& image) {
     if (!ok) throw StoreError(path + ": cannot write image (unknown extension or unwritable path)");
 }
 
-void writeMaskVideo(const std::string& path, const std::vector<LayerMaskSnapshot>& snapshots, double fps) {
+void writeMaskVideo(const std::string& path, const std::vector<LayerMaskSnapshot>& snapshots, double fps,
+                    const std::function<bool(size_t done, size_t total)>& progress) {
     if (snapshots.empty()) throw StoreError(path + ": no mask snapshots to put in a video");
     const bool avi = path.size() > 4 && path.compare(path.size() - 4, 4, ".avi") == 0;
     const int fourcc = avi ? cv::VideoWriter::fourcc('M', 'J', 'P', 'G') : cv::VideoWriter::fourcc('m', 'p', '4', 'v');
@@ -85,6 +87,11 @@ void writeMaskVideo(const std::string& path, const std::vector<LayerMaskSnapshot
     for (size_t i = 0; i < snapshots.size(); ++i) {
         const RgbImage frame = renderMask(snapshots[i], i ? &snapshots[i - 1] : nullptr);
         writer.write(toMat(frame));
+        if (progress && !progress(i + 1, snapshots.size())) {
+            writer.release();
+            std::remove(path.c_str());
+            return;
+        }
     }
     writer.release();
 }

@@ -6,6 +6,7 @@
 #include "engine/training/training_observer.hpp"
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,9 @@ RgbImage renderMask(const LayerMaskSnapshot& current, const LayerMaskSnapshot* p
 void writeImage(const std::string& path, const RgbImage& image);
 // A video with one frame per snapshot (each coloured against the one before), fps frames a second.
 // .mp4 uses the mp4v codec, .avi MJPG. Throws StoreError when no codec can write the file.
-void writeMaskVideo(const std::string& path, const std::vector<LayerMaskSnapshot>& snapshots, double fps = 4.0);
+// progress(done, total) is called after each frame; when it returns false the writing stops and
+// the partial file is removed (the Studio's export dialog cancels this way).
+void writeMaskVideo(const std::string& path, const std::vector<LayerMaskSnapshot>& snapshots, double fps = 4.0,
+                    const std::function<bool(size_t done, size_t total)>& progress = {});
 
 } // namespace srigl::sessions

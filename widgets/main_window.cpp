@@ -2,6 +2,10 @@
 #include "widgets/main_window.hpp"
 
 #include "sessions/run_store.hpp"
+#include "widgets/dashboard_docks.hpp"
+#include "widgets/inspector_docks.hpp"
+#include "widgets/layer_stats_panel.hpp"
+#include "widgets/step_scrubber.hpp"
 #include "widgets/launcher_panel.hpp"
 #include "widgets/live_session_panel.hpp"
 #include "widgets/run_browser_panel.hpp"
@@ -48,9 +52,19 @@ MainWindow::MainWindow(const StudioOptions& options, QWidget* parent)
     resize(1440, 900);
     resizeDocks({launcherDock_, liveDock_}, {430, 1010}, Qt::Horizontal);
     resizeDocks({liveDock_, browserDock_}, {600, 260}, Qt::Vertical);
+    // Compare dashboard, layer statistics and timing docks (tabbed behind the live session) with
+    // their Analysis and Export menus; wiring in widgets/dashboard_docks.cpp.
+    dashboards_ = new DashboardDocks(this, liveDock_, browser_, live_->controller(), dbPath_);
+    // Mask inspector and weight heatmap (tabbed, a full-height column on the right) and the global
+    // step scrubber toolbar; wiring in widgets/inspector_docks.cpp.
+    inspectors_ = new InspectorDocks(this, browser_, live_->controller(), dbPath_);
+    // The scrubber is global: the layer statistics follow the step it selects, like the inspector.
+    connect(inspectors_->scrubber(), &StepScrubber::stepSelected, dashboards_->layerStats(),
+            &LayerStatsPanel::showRunStep);
     defaultState_ = saveState();
 
     buildMenus();
+    dashboards_->addMenus(menuBar()); // Analysis and Export, before Help
 
     connect(live_, &LiveSessionPanel::startRequested, this, &MainWindow::startFromLauncher);
     connect(launcher_, &LauncherPanel::startRequested, this, [this] { startFromLauncher(); });
@@ -112,6 +126,9 @@ void MainWindow::buildMenus() {
 
     auto* view = menuBar()->addMenu(tr("&View"));
     for (auto* d : {launcherDock_, liveDock_, browserDock_}) view->addAction(d->toggleViewAction());
+    for (auto* d : allDocks()) {
+        if (d != launcherDock_ && d != liveDock_ && d != browserDock_) view->addAction(d->toggleViewAction());
+    }
     view->addSeparator();
     auto* theme = view->addAction(tr("Dark theme"));
     theme->setObjectName(QStringLiteral("darkThemeAction"));
@@ -151,9 +168,13 @@ void MainWindow::toggleTheme() {
     QSettings().setValue(QStringLiteral("theme"), themeName(currentTheme()));
 }
 
+QList<QDockWidget*> MainWindow::allDocks() const {
+    return QList<QDockWidget*>{launcherDock_, liveDock_, browserDock_} + dashboards_->docks() + inspectors_->docks();
+}
+
 void MainWindow::resetLayout() {
     restoreState(defaultState_);
-    for (auto* d : {launcherDock_, liveDock_, browserDock_}) {
+    for (auto* d : allDocks()) {
         d->setFloating(false);
         d->show();
     }
@@ -165,6 +186,7 @@ void MainWindow::openDatabase() {
     if (path.isEmpty()) return;
     if (browser_->openDatabase(path)) {
         dbPath_ = path;
+        inspectors_->setDatabase(dbPath_);
         statusBar()->showMessage(tr("Database: %1").arg(dbPath_));
         return;
     }

@@ -14,6 +14,8 @@ namespace srigl::studio {
 class LauncherPanel;
 class LiveSessionPanel;
 class RunBrowserPanel;
+class DashboardDocks; // compare, layer statistics, timing, exports
+class InspectorDocks; // mask inspector, weight heatmap, step scrubber
 
 struct StudioOptions {
     QString dbPath;        // empty: sessions::defaultDatabasePath()
@@ -28,6 +30,8 @@ public:
     LauncherPanel* launcher() const { return launcher_; }
     LiveSessionPanel* liveSession() const { return live_; }
     RunBrowserPanel* runBrowser() const { return browser_; }
+    DashboardDocks* dashboards() const { return dashboards_; } // compare, layer statistics, timing
+    InspectorDocks* inspectors() const { return inspectors_; } // mask inspector, heatmap, step scrubber
     QString databasePath() const { return dbPath_; }
 
     // Starts the launcher's config (the Start action); false with the engine's message shown in the
@@ -43,6 +47,7 @@ private:
     void buildMenus();
     void openDatabase();
     void saveLayout();
+    QList<QDockWidget*> allDocks() const;
 
     StudioOptions options_;
     QString dbPath_;
@@ -55,6 +60,8 @@ private:
     QByteArray defaultState_;
     QElapsedTimer browserRefresh_;
     int64_t lastRunId_ = 0;
+    DashboardDocks* dashboards_ = nullptr;
+    InspectorDocks* inspectors_ = nullptr;
 };
 
 } // namespace srigl::studio

@@ -24,7 +24,7 @@ class TestMainWindow : public QObject {
     Q_OBJECT
 private Q_SLOTS:
     void initTestCase();
-    void hasTheThreeDocks();
+    void hasEveryDock();
     void sessionShortcutsAreAssigned();
     void f5StartsTheLaunchersConfig();
     void startRefusesAnInvalidConfig();
@@ -43,13 +43,16 @@ void TestMainWindow::initTestCase() {
     applyTheme(Theme::Dark);
 }
 
-void TestMainWindow::hasTheThreeDocks() {
+void TestMainWindow::hasEveryDock() {
     MainWindow w({dir_.filePath(QStringLiteral("docks.db")), false});
     QStringList names;
     for (auto* d : w.findChildren<QDockWidget*>()) names << d->objectName();
     names.sort();
-    QCOMPARE(names, (QStringList{QStringLiteral("launcherDock"), QStringLiteral("liveSessionDock"),
-                                 QStringLiteral("runBrowserDock")}));
+    // Object names are what saveState() keys the layout on: each must exist once.
+    QCOMPARE(names, (QStringList{QStringLiteral("compareDock"), QStringLiteral("launcherDock"),
+                                 QStringLiteral("layerStatsDock"), QStringLiteral("liveSessionDock"),
+                                 QStringLiteral("maskInspectorDock"), QStringLiteral("runBrowserDock"),
+                                 QStringLiteral("timingDock"), QStringLiteral("weightHeatmapDock")}));
     QCOMPARE(w.databasePath(), dir_.filePath(QStringLiteral("docks.db")));
     QVERIFY(QFile::exists(w.databasePath())); // the browser opened (and created) it
 }
@@ -124,6 +127,7 @@ void TestMainWindow::layoutIsSavedAndRestored() {
         w.show();
         QVERIFY(QTest::qWaitForWindowExposed(&w));
         w.findChild<QDockWidget*>(QStringLiteral("runBrowserDock"))->hide();
+        w.findChild<QDockWidget*>(QStringLiteral("maskInspectorDock"))->hide();
         w.close(); // closeEvent saves the layout
     }
     MainWindow again({db, true});
@@ -133,6 +137,8 @@ void TestMainWindow::layoutIsSavedAndRestored() {
     QVERIFY(again.findChild<QDockWidget*>(QStringLiteral("launcherDock"))->isVisible());
     again.resetLayout();
     QVERIFY(again.findChild<QDockWidget*>(QStringLiteral("runBrowserDock"))->isVisible());
+    // Every dock is back (tabbed ones behind another tab count as shown: their View toggle is on).
+    for (auto* d : again.findChildren<QDockWidget*>()) QVERIFY2(d->toggleViewAction()->isChecked(), qPrintable(d->objectName()));
 }
 
 QTEST_MAIN(TestMainWindow)

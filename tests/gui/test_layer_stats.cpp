@@ -1,0 +1,208 @@
+// Layer statistics from a known stored run: the values at a step (the last snapshot at or before
+// it), SAD per update, the ablation timeline, mask diversity, and the dock following the scrubber
+// or the live run.
+#include "sessions/run_store.hpp"
+#include "widgets/layer_stats_model.hpp"
+#include "widgets/layer_stats_panel.hpp"
+#include "widgets/xy_chart.hpp"
+
+#include <QTableWidget>
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include <cmath>
+
+using namespace srigl;
+using namespace srigl::sessions;
+using namespace srigl::studio;
+
+namespace {
+
+// An 8 x 16 layer, constant fan-in k = 4 over its active neurons.
+MaskRecord record(const std::string& layer, int64_t step, int64_t ablated, int64_t sad) {
+    MaskRecord r;
+    r.step = step;
+    r.mask.name = layer;
+    r.mask.outFeatures = 8;
+    r.mask.fanIn = 16;
+    r.mask.bits.assign(16, 0);
+    for (int64_t row = ablated; row < 8; ++row)
+        for (int64_t c = 0; c < 4; ++c) {
+            const int64_t i = row * 16 + (c + step / 100) % 16;
+            r.mask.bits[static_cast<size_t>(i / 8)] |= static_cast<uint8_t>(1u << (i % 8));
+        }
+    for (int64_t row = 0; row < ablated; ++row) r.mask.ablated.push_back(row);
+    r.stats.name = layer;
+    r.stats.outFeatures = 8;
+    r.stats.fanIn = 16;
+    r.stats.k = 4;
+    r.stats.active = 8 - ablated;
+    r.stats.ablated = ablated;
+    r.stats.sparsity = 1.0 - 4.0 * static_cast<double>(8 - ablated) / 128.0;
+    r.stats.sad = sad;
+    r.stats.pruned = sad / 2;
+    r.stats.regrown = sad / 2;
+    return r;
+}
+
+std::vector<MaskRecord> knownRun() {
+    return {record("fc1", 0, 0, 0), record("fc2", 0, 0, 0), record("fc1", 100, 2, 40),
+            record("fc1", 200, 3, 30), record("fc2", 200, 1, 10)};
+}
+
+} // namespace
+
+class TestLayerStats : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void valuesAtAStepComeFromTheLastSnapshotBeforeIt();
+    void latestWhenNoStep();
+    void initialSnapshotHasNoUpdate();
+    void sadSeriesSkipsTheInitialSnapshot();
+    void ablationTimelineHasEverySnapshot();
+    void diversityOfConstantFanInAndUnstructured();
+    void panelShowsTheStoredRunAtTheStep();
+    void panelFollowsTheLiveRunOnlyWithoutASelection();
+    void panelSaysWhenARunHasNoSnapshots();
+};
+
+void TestLayerStats::valuesAtAStepComeFromTheLastSnapshotBeforeIt() {
+    const auto rows = layerStatsAt(knownRun(), 150);
+    QCOMPARE(rows.size(), size_t(2));
+    QCOMPARE(rows[0].name, std::string("fc1"));
+    QCOMPARE(rows[0].step, int64_t(100));
+    QCOMPARE(rows[0].ablated, int64_t(2));
+    QCOMPARE(rows[0].active, int64_t(6));
+    QCOMPARE(rows[0].k, int64_t(4));
+    QCOMPARE(rows[0].sad, int64_t(40));
+    QCOMPARE(rows[0].sparsity, 1.0 - 24.0 / 128.0);
+    QCOMPARE(rows[1].name, std::string("fc2"));
+    QCOMPARE(rows[1].step, int64_t(0));
+    QCOMPARE(rows[1].ablated, int64_t(0));
+}
+
+void TestLayerStats::latestWhenNoStep() {
+    const auto rows = layerStatsAt(knownRun(), -1);
+    QCOMPARE(rows[0].step, int64_t(200));
+    QCOMPARE(rows[0].sad, int64_t(30));
+    QCOMPARE(rows[1].step, int64_t(200));
+    QCOMPARE(rows[1].sad, int64_t(10));
+    QCOMPARE(layerStatsAt(knownRun(), 200)[0].ablated, int64_t(3));
+}
+
+void TestLayerStats::initialSnapshotHasNoUpdate() {
+    auto records = knownRun();
+    records[0].stats.sad = 99; // whatever the start reports, it is no update
+    const auto rows = layerStatsAt(records, 50);
+    QCOMPARE(rows[0].sad, int64_t(0));
+    QCOMPARE(rows[0].pruned, int64_t(0));
+}
+
+void TestLayerStats::sadSeriesSkipsTheInitialSnapshot() {
+    const auto series = sadSeries(knownRun());
+    QCOMPARE(series.size(), size_t(2));
+    QCOMPARE(series[0].layer, std::string("fc1"));
+    QCOMPARE(series[0].points.size(), size_t(2));
+    QCOMPARE(series[0].points[0].step, 100.0);
+    QCOMPARE(series[0].points[0].value, 40.0);
+    QCOMPARE(series[0].points[1].value, 30.0);
+    QCOMPARE(series[1].points.size(), size_t(1));
+    QCOMPARE(series[1].points[0].step, 200.0);
+    QCOMPARE(series[1].points[0].value, 10.0);
+}
+
+void TestLayerStats::ablationTimelineHasEverySnapshot() {
+    const auto series = ablationTimeline(knownRun());
+    QCOMPARE(series[0].points.size(), size_t(3));
+    QCOMPARE(series[0].points[0].value, 0.0);
+    QCOMPARE(series[0].points[1].value, 2.0);
+    QCOMPARE(series[0].points[2].value, 3.0);
+    QCOMPARE(series[1].points.size(), size_t(2));
+}
+
+void TestLayerStats::diversityOfConstantFanInAndUnstructured() {
+    // C(16, 4) = 1820 choices per active neuron, 6 active neurons.
+    const auto rows = layerStatsAt(knownRun(), 100);
+    QVERIFY(std::abs(rows[0].log10Diversity - 6 * std::log10(1820.0)) < 1e-9);
+    // Unstructured (k = 0): C(total, kept); C(8, 2) = 28.
+    LayerUpdateStats s;
+    s.outFeatures = 2;
+    s.fanIn = 4;
+    s.k = 0;
+    s.sparsity = 0.75;
+    QVERIFY(std::abs(layerDiversity(s) - std::log10(28.0)) < 1e-9);
+}
+
+void TestLayerStats::panelShowsTheStoredRunAtTheStep() {
+    QTemporaryDir dir;
+    const QString db = dir.filePath("runs.db");
+    int64_t id = 0;
+    {
+        RunStore store(db.toStdString());
+        NewRun n;
+        n.name = "known";
+        n.config = "{}";
+        id = store.createRun(n);
+        store.addMasks(id, knownRun());
+    }
+    LayerStatsPanel panel;
+    panel.openDatabase(db);
+    panel.showRunStep(id, 150);
+    QCOMPARE(panel.table()->rowCount(), 2);
+    QCOMPARE(panel.table()->item(0, 0)->text(), QStringLiteral("fc1"));
+    QCOMPARE(panel.table()->item(0, 1)->text(), QStringLiteral("100"));
+    QCOMPARE(panel.table()->item(0, 6)->text(), QStringLiteral("2"));
+    QCOMPARE(panel.table()->item(0, 7)->text(), QStringLiteral("40"));
+    QCOMPARE(panel.sadChart()->seriesCount(), 2);
+    QCOMPARE(panel.ablationChart()->series()[0].points.size(), size_t(3));
+    panel.showRunStep(id, 250);
+    QCOMPARE(panel.table()->item(0, 1)->text(), QStringLiteral("200"));
+    QVERIFY(panel.message().isEmpty());
+}
+
+void TestLayerStats::panelFollowsTheLiveRunOnlyWithoutASelection() {
+    QTemporaryDir dir;
+    const QString db = dir.filePath("runs.db");
+    int64_t a = 0, b = 0;
+    {
+        RunStore store(db.toStdString());
+        NewRun n;
+        n.config = "{}";
+        a = store.createRun(n);
+        b = store.createRun(n);
+        store.addMasks(a, knownRun());
+        store.addMasks(b, {record("fc1", 0, 0, 0)});
+    }
+    LayerStatsPanel panel;
+    panel.openDatabase(db);
+    panel.followLiveRun(b);
+    QCOMPARE(panel.runId(), qint64(b));
+    QCOMPARE(panel.table()->rowCount(), 1);
+    panel.showRunStep(a, 100);
+    panel.followLiveRun(b); // the scrubber's choice wins
+    QCOMPARE(panel.runId(), qint64(a));
+    panel.clearSelection();
+    panel.followLiveRun(b);
+    QCOMPARE(panel.runId(), qint64(b));
+    QCOMPARE(panel.step(), qint64(-1));
+}
+
+void TestLayerStats::panelSaysWhenARunHasNoSnapshots() {
+    QTemporaryDir dir;
+    const QString db = dir.filePath("runs.db");
+    int64_t id = 0;
+    {
+        RunStore store(db.toStdString());
+        NewRun n;
+        n.config = "{}";
+        id = store.createRun(n);
+    }
+    LayerStatsPanel panel;
+    panel.openDatabase(db);
+    panel.showRunStep(id, 0);
+    QCOMPARE(panel.table()->rowCount(), 0);
+    QVERIFY(panel.message().contains("no mask snapshots"));
+}
+
+QTEST_MAIN(TestLayerStats)
+#include "test_layer_stats.moc"

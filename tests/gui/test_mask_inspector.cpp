@@ -1,0 +1,442 @@
+// The mask inspector's GL-free logic: the picture's colours for kept, pruned, regrown, inactive and
+// ablated entries from known masks; fan-in per neuron and the neurons that differ from k; stored
+// weights looked up in mask order; hit testing under zoom and pan; the bounded store reads of one
+// layer at one step (and their loading off the UI thread); the weight heatmap's range and log scale.
+#include "sessions/run_store.hpp"
+#include "sessions/store_error.hpp"
+#include "widgets/mask_inspection.hpp"
+#include "widgets/mask_viewport.hpp"
+#include "widgets/snapshot_reads.hpp"
+#include "widgets/snapshot_source.hpp"
+#include "widgets/weight_heatmap.hpp"
+
+#include "tests/support/guarded.hpp"
+
+#include <QSignalSpy>
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include <stdexcept>
+
+using namespace srigl;
+using namespace srigl::sessions;
+using namespace srigl::studio;
+
+namespace {
+
+// A mask from rows of '1' / '0' characters (row = neuron).
+LayerMaskSnapshot maskOf(const std::vector<std::string>& rows, std::vector<int64_t> ablated = {},
+                         const std::string& name = "fc1") {
+    LayerMaskSnapshot m;
+    m.name = name;
+    m.outFeatures = static_cast<int64_t>(rows.size());
+    m.fanIn = static_cast<int64_t>(rows.front().size());
+    m.bits.assign(static_cast<size_t>((m.outFeatures * m.fanIn + 7) / 8), 0);
+    for (int64_t r = 0; r < m.outFeatures; ++r)
+        for (int64_t c = 0; c < m.fanIn; ++c)
+            if (rows[static_cast<size_t>(r)][static_cast<size_t>(c)] == '1') {
+                const int64_t i = r * m.fanIn + c;
+                m.bits[static_cast<size_t>(i / 8)] |= static_cast<uint8_t>(1u << (i % 8));
+            }
+    m.ablated = std::move(ablated);
+    return m;
+}
+
+bool pixelIs(const std::vector<uint8_t>& rgba, int64_t cols, int64_t r, int64_t c, const uint8_t colour[3]) {
+    const size_t p = static_cast<size_t>(r * cols + c) * 4;
+    return rgba[p] == colour[0] && rgba[p + 1] == colour[1] && rgba[p + 2] == colour[2] && rgba[p + 3] == 255;
+}
+
+MaskRecord record(int64_t step, LayerMaskSnapshot mask, int64_t k, int64_t pruned = 0, int64_t regrown = 0) {
+    MaskRecord r;
+    r.step = step;
+    r.stats.name = mask.name;
+    r.stats.outFeatures = mask.outFeatures;
+    r.stats.fanIn = mask.fanIn;
+    r.stats.k = k;
+    r.stats.pruned = pruned;
+    r.stats.regrown = regrown;
+    r.mask = std::move(mask);
+    return r;
+}
+
+} // namespace
+
+class TestMaskInspector : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void pictureColoursEveryConnectionState();
+    void diffCountsMatchTheMasks();
+    void firstSnapshotHasNothingPrunedOrRegrown();
+    void fanInBarsCountEveryNeuron();
+    void neuronsThatDifferFromKAreMarked();
+    void unstructuredLayersMarkOnlyInconsistentAblations();
+    void largeLayerHasExactlyKEverywhere();
+    void weightsAreLookedUpInMaskOrder();
+    void inconsistentSnapshotsAreRefused();
+    void hitTestingFollowsZoomAndPan();
+    void zoomIsBounded();
+    void sameShapeKeepsTheViewAndNewShapeFits();
+    void storeReadsOneLayerAtAStep();
+    void storeReadsRefuseAMissingSnapshot();
+    void sourceLoadsOffTheUiThread();
+    void sourceReportsErrors();
+    void heatmapRangeIsSymmetricOrMinMax();
+    void heatmapLogScaleKeepsSignAndOrder();
+    void heatmapRefusesBadInput();
+};
+
+void TestMaskInspector::pictureColoursEveryConnectionState() {
+    // 3 neurons x 10 inputs: rows do not start on byte boundaries. Neuron 2 is ablated.
+    const auto previous = maskOf({"1100000000", "0011000000", "0000000011"});
+    const auto current = maskOf({"1010000000", "0011000000", "0000000000"}, {2});
+    MaskInspection m(current, previous, 2);
+    const auto rgba = m.rgba();
+    const MaskPalette pal;
+    QCOMPARE(rgba.size(), size_t(3 * 10 * 4));
+    QVERIFY(pixelIs(rgba, 10, 0, 0, pal.active));   // kept
+    QVERIFY(pixelIs(rgba, 10, 0, 1, pal.pruned));   // pruned
+    QVERIFY(pixelIs(rgba, 10, 0, 2, pal.regrown));  // regrown
+    QVERIFY(pixelIs(rgba, 10, 0, 3, pal.inactive)); // never active
+    QVERIFY(pixelIs(rgba, 10, 1, 2, pal.active));
+    QVERIFY(pixelIs(rgba, 10, 1, 3, pal.active));
+    QVERIFY(pixelIs(rgba, 10, 2, 0, pal.ablatedRow)); // inactive entry of an ablated neuron
+    QVERIFY(pixelIs(rgba, 10, 2, 8, pal.pruned));     // pruned wins over the ablated background
+    QVERIFY(pixelIs(rgba, 10, 2, 9, pal.pruned));
+    QCOMPARE(m.cell(0, 0), MaskInspection::Cell::Kept);
+    QCOMPARE(m.cell(0, 1), MaskInspection::Cell::Pruned);
+    QCOMPARE(m.cell(0, 2), MaskInspection::Cell::Regrown);
+    QCOMPARE(m.cell(0, 3), MaskInspection::Cell::Inactive);
+    // Every pixel is one of the palette's colours, and agrees with cell().
+    for (int64_t r = 0; r < 3; ++r)
+        for (int64_t c = 0; c < 10; ++c) {
+            const uint8_t* want = pal.inactive;
+            switch (m.cell(r, c)) {
+            case MaskInspection::Cell::Kept: want = pal.active; break;
+            case MaskInspection::Cell::Pruned: want = pal.pruned; break;
+            case MaskInspection::Cell::Regrown: want = pal.regrown; break;
+            default: want = m.ablated(r) ? pal.ablatedRow : pal.inactive;
+            }
+            QVERIFY2(pixelIs(rgba, 10, r, c, want), qPrintable(QStringLiteral("entry %1,%2").arg(r).arg(c)));
+        }
+}
+
+void TestMaskInspector::diffCountsMatchTheMasks() {
+    const auto previous = maskOf({"1100000", "0011000", "0000011"});
+    const auto current = maskOf({"1010000", "0011000", "0000110"});
+    MaskInspection m(current, previous, 2);
+    QCOMPARE(m.kept(), int64_t(4));    // (0,0) (1,2) (1,3) (2,5)
+    QCOMPARE(m.pruned(), int64_t(2));  // (0,1) (2,6)
+    QCOMPARE(m.regrown(), int64_t(2)); // (0,2) (2,4)
+    // The counts are a consistent diff: kept + regrown = now active, kept + pruned = before.
+    QCOMPARE(m.kept() + m.regrown(), int64_t(6));
+    QCOMPARE(m.kept() + m.pruned(), int64_t(6));
+}
+
+void TestMaskInspector::firstSnapshotHasNothingPrunedOrRegrown() {
+    MaskInspection m(maskOf({"1100", "0110"}), std::nullopt, 2);
+    QVERIFY(!m.hasPrevious());
+    QCOMPARE(m.pruned(), int64_t(0));
+    QCOMPARE(m.regrown(), int64_t(0));
+    QCOMPARE(m.kept(), int64_t(4));
+    QCOMPARE(m.cell(0, 0), MaskInspection::Cell::Kept);
+}
+
+void TestMaskInspector::fanInBarsCountEveryNeuron() {
+    MaskInspection m(maskOf({"111000000000", "100000000001", "000000000000", "111111111111"}, {2}), std::nullopt, 3);
+    QCOMPARE(m.fanIn(0), int64_t(3));
+    QCOMPARE(m.fanIn(1), int64_t(2));
+    QCOMPARE(m.fanIn(2), int64_t(0));
+    QCOMPARE(m.fanIn(3), int64_t(12));
+    QCOMPARE(m.maxFanIn(), int64_t(12));
+    QVERIFY(m.ablated(2));
+    QVERIFY(!m.ablated(0));
+}
+
+void TestMaskInspector::neuronsThatDifferFromKAreMarked() {
+    // k = 2: neuron 2 has 3, neuron 3 (not ablated) has none, neuron 4 is ablated but keeps one.
+    MaskInspection m(maskOf({"11000", "00011", "11100", "00000", "00100", "00000"}, {4, 5}), std::nullopt, 2);
+    QCOMPARE(m.offenders(), (std::vector<int64_t>{2, 3, 4}));
+    QVERIFY(!m.differs(0));
+    QVERIFY(!m.differs(1));
+    QVERIFY(m.differs(2));
+    QVERIFY(m.differs(3));
+    QVERIFY(m.differs(4));
+    QVERIFY(!m.differs(5)); // ablated and empty: as it must be
+}
+
+void TestMaskInspector::unstructuredLayersMarkOnlyInconsistentAblations() {
+    MaskInspection m(maskOf({"11100", "10000", "00000", "01000"}, {3}), std::nullopt, 0);
+    QCOMPARE(m.offenders(), (std::vector<int64_t>{3}));
+}
+
+void TestMaskInspector::largeLayerHasExactlyKEverywhere() {
+    // 4096 x 4096 at 90% sparsity, k = 409 per neuron at a different offset in each row, 16 ablated.
+    const int64_t n = 4096, k = 409;
+    LayerMaskSnapshot mask;
+    mask.name = "big";
+    mask.outFeatures = mask.fanIn = n;
+    mask.bits.assign(static_cast<size_t>(n * n / 8), 0);
+    for (int64_t r = 0; r < n; ++r) {
+        if (r % 256 == 7) {
+            mask.ablated.push_back(r);
+            continue;
+        }
+        for (int64_t j = 0; j < k; ++j) {
+            const int64_t i = r * n + (r * 13 + j * 10) % n;
+            mask.bits[static_cast<size_t>(i / 8)] |= static_cast<uint8_t>(1u << (i % 8));
+        }
+    }
+    MaskInspection m(mask, std::nullopt, k);
+    QVERIFY(m.offenders().empty());
+    QCOMPARE(m.fanIn(0), k);
+    QCOMPARE(m.fanIn(7), int64_t(0));
+    QCOMPARE(m.kept(), (n - 16) * k);
+    const auto rgba = m.rgba();
+    QCOMPARE(rgba.size(), size_t(n * n * 4));
+    QVERIFY(pixelIs(rgba, n, 1, 13, MaskPalette{}.active));
+    QVERIFY(pixelIs(rgba, n, 7, 0, MaskPalette{}.ablatedRow));
+}
+
+void TestMaskInspector::weightsAreLookedUpInMaskOrder() {
+    const auto mask = maskOf({"1010", "0000", "0111"}, {1});
+    MaskInspection m(mask, std::nullopt, 0, std::vector<float>{1.5f, -2.0f, 3.0f, 4.0f, -5.0f});
+    QVERIFY(m.hasWeights());
+    QCOMPARE(*m.weight(0, 0), 1.5f);
+    QCOMPARE(*m.weight(0, 2), -2.0f);
+    QCOMPARE(*m.weight(2, 1), 3.0f);
+    QCOMPARE(*m.weight(2, 3), -5.0f);
+    QVERIFY(!m.weight(0, 1)); // inactive: no weight
+    MaskInspection none(mask, std::nullopt, 0);
+    QVERIFY(!none.weight(0, 0)); // not recorded: never invented
+}
+
+void TestMaskInspector::inconsistentSnapshotsAreRefused() {
+    auto shortBits = maskOf({"1100", "0011"});
+    shortBits.bits.clear();
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument, MaskInspection(shortBits, std::nullopt, 2));
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument, MaskInspection(maskOf({"1100", "0011"}), maskOf({"110", "011"}), 2));
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument, MaskInspection(maskOf({"1100", "0011"}, {5}), std::nullopt, 2));
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument,
+                             MaskInspection(maskOf({"1100", "0011"}), std::nullopt, 2, std::vector<float>{1, 2, 3}));
+    try {
+        MaskInspection(maskOf({"1100", "0011"}), std::nullopt, 2, std::vector<float>{1, 2, 3});
+    } catch (const std::invalid_argument& e) {
+        QVERIFY2(QString(e.what()).contains("4 active connections but 3 stored weights"), e.what());
+    }
+}
+
+void TestMaskInspector::hitTestingFollowsZoomAndPan() {
+    MaskViewport v;
+    v.setViewSize(QSizeF(200, 100));
+    v.setContent(100, 50); // cols x rows
+    QCOMPARE(v.zoom(), 2.0); // fits exactly
+    QCOMPARE(v.origin(), QPointF(0, 0));
+    QCOMPARE(v.hit(QPointF(5, 5)), std::optional<MaskEntry>(MaskEntry{2, 2}));
+    QCOMPARE(v.hit(QPointF(199.5, 99.5)), std::optional<MaskEntry>(MaskEntry{49, 99}));
+    QVERIFY(!v.hit(QPointF(-1, 5)));
+    QVERIFY(!v.hit(QPointF(200, 5)));
+
+    // Zooming keeps the entry under the cursor under it.
+    const QPointF cursor(51, 21);
+    const auto before = v.hit(cursor);
+    QCOMPARE(before, std::optional<MaskEntry>(MaskEntry{10, 25}));
+    v.zoomAt(cursor, 2.0);
+    QCOMPARE(v.zoom(), 4.0);
+    QCOMPARE(v.hit(cursor), before);
+    QCOMPARE(v.hit(cursor + QPointF(4, 0)), std::optional<MaskEntry>(MaskEntry{10, 26}));
+    QCOMPARE(v.hit(cursor + QPointF(0, 4)), std::optional<MaskEntry>(MaskEntry{11, 25}));
+
+    // Panning by 40 screen pixels at 4 pixels per entry moves by 10 entries.
+    v.panBy(QPointF(-40, 0));
+    QCOMPARE(v.hit(cursor), std::optional<MaskEntry>(MaskEntry{10, 35}));
+    QCOMPARE(v.rowAt(cursor.y()), int64_t(10));
+    QCOMPARE(v.rowTop(10), v.origin().y() + 40.0);
+    // Panned past the picture's edge: nothing under the cursor there.
+    v.panBy(QPointF(1000, 0));
+    QVERIFY(!v.hit(cursor));
+    v.fit();
+    QCOMPARE(v.hit(QPointF(5, 5)), std::optional<MaskEntry>(MaskEntry{2, 2}));
+}
+
+void TestMaskInspector::zoomIsBounded() {
+    MaskViewport v;
+    v.setViewSize(QSizeF(512, 512));
+    v.setContent(4096, 4096);
+    QCOMPARE(v.zoom(), 0.125);
+    v.zoomAt(QPointF(100, 100), 1e9);
+    QCOMPARE(v.zoom(), MaskViewport::kMaxZoom);
+    v.zoomAt(QPointF(100, 100), 1e-9);
+    QCOMPARE(v.zoom(), 0.125 / 4);
+    v.zoomAt(QPointF(100, 100), 0.0); // ignored
+    QCOMPARE(v.zoom(), 0.125 / 4);
+}
+
+void TestMaskInspector::sameShapeKeepsTheViewAndNewShapeFits() {
+    MaskViewport v;
+    v.setViewSize(QSizeF(300, 100));
+    v.setContent(300, 100);
+    v.zoomAt(QPointF(10, 10), 3.0);
+    const double z = v.zoom();
+    const QPointF o = v.origin();
+    v.setContent(300, 100); // the next step of the same layer
+    QCOMPARE(v.zoom(), z);
+    QCOMPARE(v.origin(), o);
+    v.setContent(784, 300); // another layer
+    QCOMPARE(v.zoom(), std::min(300.0 / 784, 100.0 / 300));
+}
+
+void TestMaskInspector::storeReadsOneLayerAtAStep() {
+    guarded([] {
+        QTemporaryDir dir;
+        const std::string db = dir.filePath(QStringLiteral("runs.db")).toStdString();
+        RunStore store(db);
+        const int64_t id = store.createRun(NewRun{"inspect", "{}", "test", "host", "cpu", "none", "srigl", "mlp", "synthetic", 1, 0.5});
+        const auto m0 = maskOf({"1100", "0011"}, {}, "fc1");
+        const auto m100 = maskOf({"1010", "0011"}, {}, "fc1");
+        const auto m200 = maskOf({"0110", "0011"}, {}, "fc1");
+        const auto g0 = maskOf({"10", "01", "11"}, {}, "fc2");
+        store.addMasks(id, {record(0, m0, 2), record(0, g0, 1)});
+        store.addMasks(id, {record(100, m100, 2, 1, 1), record(100, g0, 1)});
+        store.addMasks(id, {record(200, m200, 2, 1, 1)});
+        store.addWeightValues(id, {WeightValuesRecord{100, "fc1", {0.5f, -0.25f, 1.0f, 2.0f}}});
+
+        QCOMPARE(maskSteps(store, id), (std::vector<int64_t>{0, 100, 200}));
+        QCOMPARE(maskLayers(store, id), (std::vector<std::string>{"fc1", "fc2"}));
+
+        const LayerAtStep at = layerAtStep(store, id, "fc1", 150);
+        QCOMPARE(at.current.step, int64_t(100));
+        QVERIFY(at.current.mask.bits == m100.bits);
+        QVERIFY(at.previous);
+        QCOMPARE(at.previous->step, int64_t(0));
+        QVERIFY(at.previous->mask.bits == m0.bits);
+        QVERIFY(at.weights);
+        QCOMPARE(at.weights->at(1), -0.25f);
+        QVERIFY(!layerAtStep(store, id, "fc1", 200).weights); // not recorded at 200: none
+
+        // The whole frame: first layer for an unknown name, the picture, and a diff that agrees with
+        // the recorded pruned/regrown counts.
+        const InspectorFrame f = loadInspectorFrame(db, id, 200, "");
+        QCOMPARE(f.layer, std::string("fc1"));
+        QCOMPARE(f.maskStep, int64_t(200));
+        QCOMPARE(f.inspection->pruned(), f.stats.pruned);
+        QCOMPARE(f.inspection->regrown(), f.stats.regrown);
+        QCOMPARE(f.rgba.size(), size_t(2 * 4 * 4));
+        const InspectorFrame g = loadInspectorFrame(db, id, 100, "fc1");
+        QCOMPARE(*g.inspection->weight(0, 2), -0.25f);
+        const InspectorFrame h = loadInspectorFrame(db, id, 250, "fc2"); // fc2 last recorded at 100
+        QCOMPARE(h.maskStep, int64_t(100));
+        QCOMPARE(h.inspection->pruned(), int64_t(0));
+    });
+}
+
+void TestMaskInspector::storeReadsRefuseAMissingSnapshot() {
+    QTemporaryDir dir;
+    const std::string db = dir.filePath(QStringLiteral("runs.db")).toStdString();
+    RunStore store(db);
+    const int64_t id = store.createRun(NewRun{"empty", "{}", "test", "host", "cpu", "none", "srigl", "mlp", "synthetic", 1, 0.5});
+    QVERIFY(maskSteps(store, id).empty());
+    QVERIFY_THROWS_EXCEPTION(StoreError, loadInspectorFrame(db, id, 0, ""));
+    store.addMasks(id, {record(100, maskOf({"11", "01"}), 0)});
+    QVERIFY_THROWS_EXCEPTION(StoreError, layerAtStep(store, id, "fc1", 99));
+    QVERIFY_THROWS_EXCEPTION(StoreError, layerAtStep(store, id, "nope", 100));
+}
+
+void TestMaskInspector::sourceLoadsOffTheUiThread() {
+    QTemporaryDir dir;
+    const QString db = dir.filePath(QStringLiteral("runs.db"));
+    int64_t id = 0;
+    {
+        RunStore store(db.toStdString());
+        id = store.createRun(NewRun{"src", "{}", "test", "host", "cpu", "none", "srigl", "mlp", "synthetic", 1, 0.5});
+        store.addMasks(id, {record(0, maskOf({"1100", "0011"}, {}, "a"), 2), record(0, maskOf({"11", "01"}, {}, "b"), 0)});
+    }
+    SnapshotSource source;
+    source.setDatabase(db);
+    QSignalSpy ready(&source, &SnapshotSource::frameReady);
+    source.showRunStep(id, 0);
+    QVERIFY(source.loading()); // asynchronous: the call returned before the load finished
+    QVERIFY(ready.wait(10000));
+    auto frame = ready.takeFirst().at(0).value<std::shared_ptr<const InspectorFrame>>();
+    QCOMPARE(frame->layer, std::string("a"));
+    source.setLayer(QStringLiteral("b"));
+    QVERIFY(ready.wait(10000));
+    frame = ready.takeFirst().at(0).value<std::shared_ptr<const InspectorFrame>>();
+    QCOMPARE(frame->layer, std::string("b"));
+    QCOMPARE(frame->inspection->fanIn(1), int64_t(1));
+}
+
+void TestMaskInspector::sourceReportsErrors() {
+    QTemporaryDir dir;
+    const QString db = dir.filePath(QStringLiteral("runs.db"));
+    RunStore(db.toStdString()); // an empty database
+    SnapshotSource source;
+    source.setDatabase(db);
+    QSignalSpy failed(&source, &SnapshotSource::failed);
+    source.showRunStep(42, 0);
+    QVERIFY(failed.wait(10000));
+    QVERIFY2(failed.first().at(0).toString().contains("42"), qPrintable(failed.first().at(0).toString()));
+}
+
+void TestMaskInspector::heatmapRangeIsSymmetricOrMinMax() {
+    guarded([] {
+        const auto mask = maskOf({"1100", "0011"});
+        const std::vector<float> w{-0.5f, 0.25f, 1.0f, 0.125f};
+        HeatmapOptions o;
+        HeatmapImage sym = renderHeatmap(mask, w, o);
+        QCOMPARE(sym.low, -1.0);
+        QCOMPARE(sym.high, 1.0);
+        o.symmetric = false;
+        HeatmapImage mm = renderHeatmap(mask, w, o);
+        QCOMPARE(mm.low, -0.5);
+        QCOMPARE(mm.high, 1.0);
+        // Entries outside the mask keep the renderer's background colour; the image is the layer's
+        // aspect, magnified.
+        QVERIFY(mm.image.width > 0 && mm.image.height > 0);
+        QCOMPARE(mm.image.width, 2 * mm.image.height);
+        const auto px = [&](int x, int y) { return &mm.image.pixels[static_cast<size_t>((y * mm.image.width + x) * 3)]; };
+        const uint8_t* inactive = px(mm.image.width * 5 / 8, mm.image.height / 4); // entry (0, 2)
+        QCOMPARE(int(inactive[0]), 40);
+        QCOMPARE(int(inactive[1]), 40);
+        const uint8_t* low = px(mm.image.width / 8, mm.image.height / 4);      // (0,0) = -0.5: the map's low end
+        const uint8_t* high = px(mm.image.width * 5 / 8, mm.image.height * 3 / 4); // (1,2) = 1.0: the high end
+        QVERIFY(low[0] != high[0] || low[1] != high[1] || low[2] != high[2]);
+        // Another colour map gives other colours for the same weights.
+        o.colormap = "jet";
+        HeatmapImage jet = renderHeatmap(mask, w, o);
+        QVERIFY(jet.image.pixels != mm.image.pixels);
+    });
+}
+
+void TestMaskInspector::heatmapLogScaleKeepsSignAndOrder() {
+    QCOMPARE(heatmapValue(0.0, 1.0, true), 0.0);
+    QCOMPARE(heatmapValue(0.3, 1.0, false), 0.3);
+    QVERIFY(heatmapValue(-0.5, 1.0, true) < 0);
+    QCOMPARE(heatmapValue(-0.5, 1.0, true), -heatmapValue(0.5, 1.0, true));
+    // Monotonic, and small weights are spread out: 0.001 and 0.01 differ by more than 0.5 and 1.0.
+    double last = -1e9;
+    for (double x : {-1.0, -0.1, -0.001, 0.0, 0.001, 0.01, 0.5, 1.0}) {
+        const double t = heatmapValue(x, 1.0, true);
+        QVERIFY(t > last);
+        last = t;
+    }
+    QVERIFY(heatmapValue(0.01, 1.0, true) - heatmapValue(0.001, 1.0, true) >
+            heatmapValue(1.0, 1.0, true) - heatmapValue(0.5, 1.0, true));
+    guarded([] {
+        HeatmapOptions o;
+        o.logScale = true;
+        const HeatmapImage h = renderHeatmap(maskOf({"11"}), {-1.0f, 0.5f}, o);
+        QCOMPARE(h.high, heatmapValue(1.0, 1.0, true));
+        QCOMPARE(h.low, -h.high);
+    });
+}
+
+void TestMaskInspector::heatmapRefusesBadInput() {
+    HeatmapOptions o;
+    o.colormap = "no-such-map";
+    QVERIFY_THROWS_EXCEPTION(StoreError, renderHeatmap(maskOf({"11"}), {1.0f, 2.0f}, o));
+    QVERIFY_THROWS_EXCEPTION(StoreError, renderHeatmap(maskOf({"11"}), {1.0f}, HeatmapOptions{}));
+}
+
+QTEST_MAIN(TestMaskInspector)
+#include "test_mask_inspector.moc"

@@ -1,0 +1,43 @@
+// Exports from the Studio: any panel as PNG, the metrics of selected runs as CSV (one row per run,
+// step and metric), and a layer's mask evolution as a video (sessions::writeMaskVideo, the same
+// code as `srigl runs render`) or as a numbered PNG sequence - in the background, with progress
+// and cancel.
+#pragma once
+
+#include <QString>
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+class QWidget;
+
+namespace srigl::studio {
+
+// QWidget::grab() of the panel; false with *error when the file cannot be written.
+bool exportWidgetPng(QWidget* widget, const QString& path, QString* error = nullptr);
+
+// "run,step,metric,value" then the rows of each run in the given order, by step, then metric; the
+// values in the shortest form that reads back to the same double. Throws StoreError.
+std::string metricsCsv(const std::string& dbPath, const std::vector<int64_t>& runIds);
+void exportMetricsCsv(const std::string& dbPath, const std::vector<int64_t>& runIds, const std::string& path);
+
+// Writes every stored mask snapshot of the layer: a video when `out` ends in .mp4 or .avi,
+// otherwise PNGs <out>/<layer>_NNNN_step<S>.png (the folder is created). progress(done, total)
+// after each frame; cancel stops it (a partial video is removed). Returns the frames written.
+// Throws StoreError (no such run or layer, unwritable file).
+size_t exportMaskEvolution(const std::string& dbPath, int64_t runId, const std::string& layer, const std::string& out,
+                           const std::function<void(size_t done, size_t total)>& progress = {},
+                           const std::atomic<bool>* cancel = nullptr);
+
+// exportMaskEvolution on a worker thread behind a modal progress dialog with Cancel; the UI keeps
+// painting. Returns the frames written (0 when cancelled) or -1 with *error.
+long long exportMaskEvolutionWithDialog(QWidget* parent, const std::string& dbPath, int64_t runId,
+                                        const std::string& layer, const std::string& out, QString* error);
+
+// Layers with mask snapshots in the run (for the export dialog's choice).
+std::vector<std::string> maskLayers(const std::string& dbPath, int64_t runId);
+
+} // namespace srigl::studio

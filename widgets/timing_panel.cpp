@@ -1,0 +1,255 @@
+// The timing panel.
+#include "widgets/timing_panel.hpp"
+
+#include "widgets/bench_runner.hpp"
+#include "widgets/timing_series.hpp"
+#include "widgets/xy_chart.hpp"
+
+#include <QCheckBox>
+#include <QComboBox>
+#include <QDoubleSpinBox>
+#include <QFormLayout>
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QLabel>
+#include <QLineEdit>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QSpinBox>
+#include <QSplitter>
+#include <QTableWidget>
+#include <QVBoxLayout>
+
+#include <cmath>
+
+namespace srigl::studio {
+namespace {
+
+// "0.5, 0.9" -> numbers; empty with *error set on a bad entry.
+std::vector<double> parseList(const QString& text, const QString& what, QString* error) {
+    std::vector<double> out;
+    for (const QString& part : text.split(QLatin1Char(','), Qt::SkipEmptyParts)) {
+        bool ok = false;
+        const double v = part.trimmed().toDouble(&ok);
+        if (!ok) {
+            *error = QObject::tr("%1: '%2' is not a number").arg(what, part.trimmed());
+            return {};
+        }
+        out.push_back(v);
+    }
+    if (out.empty()) *error = QObject::tr("%1: give at least one value").arg(what);
+    return out;
+}
+
+QString us(double v) { return std::isnan(v) ? QStringLiteral("n/a") : QString::number(v, 'f', v < 100 ? 1 : 0); }
+QString ratio(double a, double b) {
+    return std::isnan(a) || std::isnan(b) || b <= 0 ? QStringLiteral("n/a") : QStringLiteral("%1x").arg(a / b, 0, 'f', 2);
+}
+
+} // namespace
+
+TimingPanel::TimingPanel(QWidget* parent) : QWidget(parent) {
+    runner_ = new BenchRunner(this);
+    device_ = new QComboBox(this);
+    device_->addItem(QStringLiteral("cpu"));
+    if (sessions::benchCudaAvailable()) device_->addItem(QStringLiteral("cuda"));
+    in_ = new QSpinBox(this);
+    in_->setRange(1, 65536);
+    in_->setValue(1024);
+    out_ = new QSpinBox(this);
+    out_->setRange(1, 65536);
+    out_->setValue(1024);
+    sparsities_ = new QLineEdit(QStringLiteral("0.5, 0.8, 0.9, 0.95"), this);
+    batches_ = new QLineEdit(QStringLiteral("1, 16, 64, 256"), this);
+    seconds_ = new QDoubleSpinBox(this);
+    seconds_->setRange(0.01, 10.0);
+    seconds_->setSingleStep(0.05);
+    seconds_->setValue(0.1);
+    seconds_->setSuffix(QStringLiteral(" s"));
+    runLayers_ = new QCheckBox(tr("Bench the selected run's layers"), this);
+    runLayers_->setEnabled(false);
+    variant_ = new QComboBox(this);
+    variant_->addItem(tr("condensed"), static_cast<int>(TimingVariant::Condensed));
+    variant_->addItem(tr("CSR"), static_cast<int>(TimingVariant::Csr));
+    variant_->addItem(tr("structured"), static_cast<int>(TimingVariant::Structured));
+    run_ = new QPushButton(tr("Run bench"), this);
+    cancel_ = new QPushButton(tr("Cancel"), this);
+    cancel_->setEnabled(false);
+    progress_ = new QProgressBar(this);
+    progress_->setRange(0, 1);
+    progress_->setValue(0);
+    message_ = new QLabel(this);
+    message_->setWordWrap(true);
+
+    auto* form = new QFormLayout;
+    form->addRow(tr("Device"), device_);
+    form->addRow(tr("Layer in x out"), [&] {
+        auto* box = new QWidget(this);
+        auto* h = new QHBoxLayout(box);
+        h->setContentsMargins(0, 0, 0, 0);
+        h->addWidget(in_);
+        h->addWidget(out_);
+        return box;
+    }());
+    form->addRow(tr("Sparsities"), sparsities_);
+    form->addRow(tr("Batch sizes"), batches_);
+    form->addRow(tr("Time per variant"), seconds_);
+    form->addRow(runLayers_);
+    form->addRow(tr("Chart speed-up of"), variant_);
+    auto* buttons = new QHBoxLayout;
+    buttons->addWidget(run_);
+    buttons->addWidget(cancel_);
+    auto* side = new QWidget(this);
+    auto* sideLayout = new QVBoxLayout(side);
+    sideLayout->setContentsMargins(0, 0, 0, 0);
+    sideLayout->addLayout(form);
+    sideLayout->addLayout(buttons);
+    sideLayout->addWidget(progress_);
+    sideLayout->addWidget(message_);
+    sideLayout->addStretch(1);
+
+    table_ = new QTableWidget(0, 10, this);
+    table_->setHorizontalHeaderLabels({tr("device"), tr("layer"), tr("shape"), tr("batch"), tr("sparsity"), tr("dense µs"),
+                                       tr("CSR µs"), tr("structured µs"), tr("condensed µs"), tr("x dense")});
+    table_->setEditTriggers(QAbstractItemView::NoEditTriggers);
+    table_->verticalHeader()->hide();
+    table_->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
+    byBatch_ = new XyChart(tr("Speed-up over dense vs batch size"), tr("batch size"), tr("x dense"), this);
+    byBatch_->setLogX(true);
+    bySparsity_ = new XyChart(tr("Speed-up over dense vs sparsity"), tr("sparsity"), tr("x dense"), this);
+    auto* charts = new QSplitter(Qt::Horizontal, this);
+    charts->addWidget(byBatch_);
+    charts->addWidget(bySparsity_);
+    auto* right = new QSplitter(Qt::Vertical, this);
+    right->addWidget(charts);
+    right->addWidget(table_);
+    right->setStretchFactor(0, 3);
+    right->setStretchFactor(1, 2);
+    auto* main = new QSplitter(Qt::Horizontal, this);
+    main->addWidget(side);
+    main->addWidget(right);
+    main->setStretchFactor(1, 4);
+    auto* layout = new QHBoxLayout(this);
+    layout->addWidget(main);
+
+    connect(run_, &QPushButton::clicked, this, [this] { start(); });
+    connect(cancel_, &QPushButton::clicked, this, &TimingPanel::cancel);
+    connect(variant_, &QComboBox::currentIndexChanged, this, &TimingPanel::reloadResults);
+    connect(runLayers_, &QCheckBox::toggled, this, &TimingPanel::reloadResults);
+    connect(runner_, &BenchRunner::progress, this, [this](qint64 done, qint64 total, const QString& current) {
+        progress_->setRange(0, static_cast<int>(total));
+        progress_->setValue(static_cast<int>(done));
+        showMessage(tr("Timing %1 (%2 of %3)…").arg(current).arg(done + 1).arg(total), false);
+    });
+    connect(runner_, &BenchRunner::finished, this, [this](bool ok, bool cancelled, const QString& error) {
+        setBusy(false);
+        if (ok) showMessage(tr("Stored %1 timings.").arg(runner_->lastRows().size()), false);
+        else showMessage(error, !cancelled);
+        reloadResults();
+        Q_EMIT benchFinished(ok, cancelled);
+    });
+}
+
+void TimingPanel::openDatabase(const QString& path) {
+    dbPath_ = path;
+    reloadResults();
+}
+
+void TimingPanel::setRun(qint64 runId) {
+    runId_ = runId;
+    runLayers_->setEnabled(runId > 0);
+    runLayers_->setText(runId > 0 ? tr("Bench run %1's layers").arg(runId) : tr("Bench the selected run's layers"));
+    if (runId <= 0) runLayers_->setChecked(false);
+    if (runLayers_->isChecked()) reloadResults();
+}
+
+QString TimingPanel::message() const { return message_->text(); }
+bool TimingPanel::isRunning() const { return runner_->isRunning(); }
+
+bool TimingPanel::start() {
+    if (runner_->isRunning()) {
+        showMessage(tr("A bench is already running."), true);
+        return false;
+    }
+    QString error;
+    sessions::BenchJobSettings s;
+    s.device = device_->currentText().toStdString();
+    s.inFeatures = in_->value();
+    s.outFeatures = out_->value();
+    s.secondsPerVariant = seconds_->value();
+    s.dbPath = dbPath_.toStdString();
+    s.runId = runLayers_->isChecked() ? runId_ : 0;
+    s.sparsities = parseList(sparsities_->text(), tr("sparsities"), &error);
+    s.batches.clear();
+    if (error.isEmpty())
+        for (double b : parseList(batches_->text(), tr("batch sizes"), &error)) {
+            if (b != std::floor(b) || b < 1) error = tr("batch sizes: %1 is not a positive whole number").arg(b);
+            s.batches.push_back(static_cast<int64_t>(b));
+        }
+    if (error.isEmpty())
+        for (double sp : s.sparsities)
+            if (!(sp >= 0 && sp < 1)) error = tr("sparsities: %1 is not in [0, 1)").arg(sp);
+    if (!error.isEmpty()) {
+        showMessage(error, true);
+        return false;
+    }
+    runner_->start(s);
+    setBusy(true);
+    progress_->setRange(0, 0); // busy until the first progress report
+    showMessage(tr("Preparing the bench…"), false);
+    return true;
+}
+
+void TimingPanel::cancel() {
+    if (!runner_->isRunning()) return;
+    runner_->cancel();
+    showMessage(tr("Cancelling…"), false);
+}
+
+void TimingPanel::setBusy(bool busy) {
+    run_->setEnabled(!busy);
+    cancel_->setEnabled(busy);
+    if (!busy) {
+        progress_->setRange(0, 1);
+        progress_->setValue(0);
+    }
+}
+
+void TimingPanel::showMessage(const QString& text, bool error) {
+    message_->setText(text);
+    message_->setStyleSheet(error ? QStringLiteral("color: #e05050;") : QString());
+}
+
+void TimingPanel::reloadResults() {
+    rows_.clear();
+    if (!dbPath_.isEmpty()) {
+        try {
+            sessions::RunStore store(dbPath_.toStdString(), sessions::RunStore::Mode::ReadOnly);
+            const bool ofRun = runLayers_->isChecked() && runId_ > 0;
+            for (auto& r : store.timings(ofRun ? runId_ : 0))
+                if (ofRun || r.runId == 0) rows_.push_back(std::move(r));
+        } catch (const std::exception&) {
+            // A database not created yet has no timings.
+        }
+    }
+    table_->setRowCount(static_cast<int>(rows_.size()));
+    for (int i = 0; i < static_cast<int>(rows_.size()); ++i) {
+        const auto& r = rows_[static_cast<size_t>(i)];
+        const QStringList cells{QString::fromStdString(r.device), QString::fromStdString(r.layer),
+                                QStringLiteral("%1 x %2").arg(r.inFeatures).arg(r.outFeatures), QString::number(r.batch),
+                                QStringLiteral("%1 %").arg(100 * r.sparsity, 0, 'g', 3), us(r.denseUs), us(r.csrUs),
+                                us(r.structuredUs), us(r.condensedUs), ratio(r.denseUs, r.condensedUs)};
+        for (int c = 0; c < cells.size(); ++c) table_->setItem(i, c, new QTableWidgetItem(cells[c]));
+    }
+    const auto variant = static_cast<TimingVariant>(variant_->currentData().toInt());
+    const std::string device = device_->currentText().toStdString();
+    auto toXy = [](const std::vector<TimingLine>& lines) {
+        std::vector<XySeries> out;
+        for (const auto& l : lines) out.push_back({QString::fromStdString(l.name), l.points});
+        return out;
+    };
+    byBatch_->setSeries(toXy(speedupLines(rows_, TimingAxis::Batch, variant, device)));
+    bySparsity_->setSeries(toXy(speedupLines(rows_, TimingAxis::Sparsity, variant, device)));
+}
+
+} // namespace srigl::studio

@@ -1,0 +1,86 @@
+// The timing panel dock: condensed against dense, CSR and structured on the CPU (and CUDA when the
+// engine sees a GPU), for a synthetic constant fan-in layer or the selected run's classifier
+// layers. The bench runs on a worker thread with progress and cancel; the results go to the
+// database's timings table and are charted as speed-up against batch size and against sparsity.
+#pragma once
+
+#include "sessions/run_store.hpp"
+
+#include <QWidget>
+
+#include <vector>
+
+class QCheckBox;
+class QComboBox;
+class QDoubleSpinBox;
+class QLabel;
+class QLineEdit;
+class QProgressBar;
+class QPushButton;
+class QSpinBox;
+class QTableWidget;
+
+namespace srigl::studio {
+
+class BenchRunner;
+class XyChart;
+
+class TimingPanel : public QWidget {
+    Q_OBJECT
+public:
+    explicit TimingPanel(QWidget* parent = nullptr);
+
+    void openDatabase(const QString& path);
+    // The run whose layers "Bench the selected run" times (0: none).
+    void setRun(qint64 runId);
+
+    // Starts the bench from the form; false with message() for a bad form or while one runs.
+    bool start();
+    void cancel();
+    bool isRunning() const;
+    // Reads the stored rows again and redraws the table and charts.
+    void reloadResults();
+
+    QLineEdit* sparsitiesEdit() const { return sparsities_; }
+    QLineEdit* batchesEdit() const { return batches_; }
+    QSpinBox* inEdit() const { return in_; }
+    QSpinBox* outEdit() const { return out_; }
+    QDoubleSpinBox* secondsEdit() const { return seconds_; }
+    QCheckBox* runLayersCheck() const { return runLayers_; }
+    QComboBox* variantCombo() const { return variant_; }
+    QProgressBar* progressBar() const { return progress_; }
+    QTableWidget* resultsTable() const { return table_; }
+    XyChart* batchChart() const { return byBatch_; }
+    XyChart* sparsityChart() const { return bySparsity_; }
+    BenchRunner* runner() const { return runner_; }
+    QString message() const;
+
+Q_SIGNALS:
+    void benchFinished(bool ok, bool cancelled);
+
+private:
+    void showMessage(const QString& text, bool error);
+    void setBusy(bool busy);
+
+    QString dbPath_;
+    qint64 runId_ = 0;
+    std::vector<sessions::TimingRecord> rows_;
+    BenchRunner* runner_ = nullptr;
+    QComboBox* device_ = nullptr;
+    QSpinBox* in_ = nullptr;
+    QSpinBox* out_ = nullptr;
+    QLineEdit* sparsities_ = nullptr;
+    QLineEdit* batches_ = nullptr;
+    QDoubleSpinBox* seconds_ = nullptr;
+    QCheckBox* runLayers_ = nullptr;
+    QComboBox* variant_ = nullptr;
+    QPushButton* run_ = nullptr;
+    QPushButton* cancel_ = nullptr;
+    QProgressBar* progress_ = nullptr;
+    QLabel* message_ = nullptr;
+    QTableWidget* table_ = nullptr;
+    XyChart* byBatch_ = nullptr;
+    XyChart* bySparsity_ = nullptr;
+};
+
+} // namespace srigl::studio
