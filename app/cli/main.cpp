@@ -2,7 +2,9 @@
 // land). Users call `srigl`, the light front end, which hands these commands to this executable.
 #include "analyze_command.hpp"
 #include "bench_command.hpp"
+#include "convert_command.hpp"
 #include "export_command.hpp"
+#include "launch_command.hpp"
 #include "runs_command.hpp"
 #include "runs_render.hpp"
 #include "sweep_command.hpp"
@@ -17,7 +19,7 @@
 int main(int argc, char** argv) {
     // Only commands that compute need the OpenMP wait policy; the others skip the re-exec's cost.
     if (argc > 1 && (std::string(argv[1]) == "train" || std::string(argv[1]) == "sweep" ||
-                     std::string(argv[1]) == "bench"))
+                     std::string(argv[1]) == "bench" || std::string(argv[1]) == "convert"))
         srigl::ensurePassiveOpenMpWait(argc, argv);
     CLI::App app{"SRigL Studio command line: dynamic sparse training with constant fan-in"};
     app.require_subcommand(1);
@@ -34,6 +36,10 @@ int main(int argc, char** argv) {
     srigl::cli::addExportCommand(app, exportOptions);
     srigl::cli::AnalyzeOptions analyze;
     srigl::cli::addAnalyzeCommand(app, analyze);
+    srigl::cli::LaunchOptions launch;
+    srigl::cli::addLaunchCommand(app, launch);
+    srigl::cli::ConvertOptions convert;
+    srigl::cli::addConvertCommand(app, convert);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -46,5 +52,7 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("bench")) return srigl::cli::runBench(bench);
     if (app.got_subcommand("export")) return srigl::cli::runExport(exportOptions);
     if (app.got_subcommand("analyze")) return srigl::cli::runAnalyze(app, analyze);
+    if (app.got_subcommand("launch")) return srigl::cli::runLaunch(launch);
+    if (app.got_subcommand("convert")) return srigl::cli::runConvert(convert);
     return 2;
 }

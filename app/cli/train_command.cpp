@@ -6,9 +6,13 @@
 #include "progress_bar.hpp"
 #include "train_runner.hpp"
 
+#include "engine/distributed/distributed_error.hpp"
+#include "engine/distributed/process_group.hpp"
+#include "engine/errors.hpp"
 #include "engine/training/trainer.hpp"
 #include "sessions/run_store.hpp"
 
+#include <chrono>
 #include <cstdio>
 #include <iostream>
 #include <sstream>
@@ -41,7 +45,12 @@ void printSummary(const TrainingSummary& s, const TrainOutcome& outcome) {
                 s.trainLoss);
     std::printf("  mask updates %lld, %.3f s (%.2f%% of training time)\n", static_cast<long long>(s.updates),
                 s.updateSeconds, s.seconds > 0 ? 100.0 * s.updateSeconds / s.seconds : 0.0);
-    std::printf("  device %s\n\n", outcome.device.c_str());
+    std::printf("  device %s\n", outcome.device.c_str());
+    if (outcome.distributed.worldSize > 1)
+        std::printf("  data-parallel over %d workers, masks %s on every rank (checksum %s, %lld checks)\n",
+                    outcome.distributed.worldSize, outcome.distributed.masksAgree ? "identical" : "DIFFERENT",
+                    outcome.distributed.maskChecksum.c_str(), static_cast<long long>(outcome.distributed.maskChecks));
+    std::printf("\n");
     std::printf("  %-24s %-18s %9s %6s %11s %8s %8s\n", "layer", "shape", "sparsity", "k", "fan-in", "active",
                 "ablated");
     for (const auto& l : s.layers) {
@@ -67,6 +76,12 @@ void addTrainCommand(CLI::App& app, TrainOptions& options) {
     train->add_flag("--no-db", options.noDb, "do not record the run");
     train->add_flag("--json", options.json, "print one JSON object per event on stdout");
     train->add_flag("-q,--quiet", options.quiet, "no progress output");
+    train->add_flag("--distributed", options.distributed,
+                    "be one worker of a data-parallel run (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT from the "
+                    "environment; start them with `srigl launch`); only rank 0 records and checkpoints");
+    train->add_option("--timeout", options.timeoutSeconds,
+                      "with --distributed: seconds a worker waits for the others before failing")
+        ->check(CLI::PositiveNumber);
     train->footer(keysHelp());
 }
 
@@ -79,10 +94,25 @@ bool isRunId(const std::string& text) {
 } // namespace
 
 int runTrain(const TrainOptions& options) {
-    ConsoleObserver console(options.json, options.quiet);
+    Rendezvous where;
+    if (options.distributed) {
+        if (!distributedAvailable()) {
+            std::fprintf(stderr, "srigl train: --distributed needs LibTorch's c10d with Gloo, which this build does "
+                                 "not have (on Debian install libgloo-dev and rebuild; see docs/distributed.md)\n");
+            return 2;
+        }
+        try {
+            where = rendezvousFromEnvironment();
+        } catch (...) {
+            return reportSetupError("srigl train");
+        }
+    }
+    // Workers other than rank 0 only print their summary (with --json) and errors; rank 0 speaks for the run.
+    const bool worker = where.rank != 0;
+    ConsoleObserver console(options.json && !worker, options.quiet || worker);
     TrainRequest request;
     request.json = options.json;
-    request.dbPath = options.noDb ? "" : options.db.empty() ? sessions::defaultDatabasePath() : options.db;
+    request.dbPath = options.noDb || worker ? "" : options.db.empty() ? sessions::defaultDatabasePath() : options.db;
     try {
         request.checkpoint = options.resume;
         if (isRunId(options.resume)) {
@@ -90,13 +120,30 @@ int runTrain(const TrainOptions& options) {
             const std::string dbPath = options.db.empty() ? sessions::defaultDatabasePath() : options.db;
             sessions::RunStore store(dbPath);
             request.runId = std::stoll(options.resume);
-            request.checkpoint = recordedCheckpoint(store, request.runId);
+            if (worker) {
+                // Rank 0 reopens the run (status running) meanwhile: only read its checkpoint.
+                auto last = store.lastCheckpoint(request.runId);
+                if (!last)
+                    throw CheckpointError("run " + options.resume + " has no checkpoint to resume from");
+                request.checkpoint = last->second;
+                request.runId = 0;
+            } else {
+                request.checkpoint = recordedCheckpoint(store, request.runId);
+            }
         }
         if (!request.checkpoint.empty()) request.config = readCheckpointConfig(request.checkpoint);
         if (!options.configFile.empty()) request.config = loadConfigFile(options.configFile, request.config);
         for (const auto& o : options.overrides) applyOverride(request.config, o);
     } catch (...) {
         return reportSetupError("srigl train");
+    }
+    if (options.distributed) {
+        try {
+            const auto timeout = std::chrono::milliseconds(static_cast<int64_t>(options.timeoutSeconds * 1000.0));
+            request.group = connectGloo(where, timeout);
+        } catch (...) {
+            return reportSetupError("srigl train");
+        }
     }
     const TrainOutcome outcome = trainRun(request, console, "srigl train");
     if (!outcome.trained) return outcome.exitCode;
@@ -109,8 +156,16 @@ int runTrain(const TrainOptions& options) {
                               {"writer_cpu_seconds", outcome.recordingCost.writerCpuSeconds}};
             if (!outcome.recordingError.empty()) j["recording"]["error"] = outcome.recordingError;
         }
+        if (options.distributed) {
+            j["world_size"] = outcome.distributed.worldSize;
+            j["rank"] = outcome.distributed.rank;
+            j["masks_agree"] = outcome.distributed.masksAgree;
+            j["mask_checksum"] = outcome.distributed.maskChecksum;
+            j["mask_checks"] = outcome.distributed.maskChecks;
+            j["communication_seconds"] = outcome.distributed.communicationSeconds;
+        }
         std::cout << j.dump() << std::endl;
-    } else {
+    } else if (!worker) {
         printSummary(summary, outcome);
     }
     if (summary.status == TrainingStatus::Diverged) std::fprintf(stderr, "srigl train: %s\n", summary.message.c_str());

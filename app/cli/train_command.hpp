@@ -16,6 +16,10 @@ struct TrainOptions {
     bool quiet = false;
     std::string db;   // empty: the default database
     bool noDb = false;
+    // Data-parallel worker (docs/distributed.md): rendezvous from RANK, WORLD_SIZE, MASTER_ADDR,
+    // MASTER_PORT; collectives give up after timeoutSeconds.
+    bool distributed = false;
+    double timeoutSeconds = 300.0;
 };
 
 void addTrainCommand(CLI::App& app, TrainOptions& options);

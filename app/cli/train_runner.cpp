@@ -1,6 +1,7 @@
 // The shared run of `srigl train` and `srigl sweep`.
 #include "train_runner.hpp"
 
+#include "engine/distributed/distributed_error.hpp"
 #include "engine/errors.hpp"
 #include "engine/training/trainer.hpp"
 #include "sessions/run_description.hpp"
@@ -39,6 +40,9 @@ int reportSetupError(const std::string& prefix) {
     const char* p = prefix.c_str();
     try {
         throw;
+    } catch (const DistributedError& e) {
+        std::fprintf(stderr, "%s: distributed error: %s\n", p, e.what());
+        return 1;
     } catch (const ConfigError& e) {
         std::fprintf(stderr, "%s: config error: %s\n", p, e.what());
     } catch (const DataError& e) {
@@ -79,6 +83,7 @@ TrainOutcome trainRun(const TrainRequest& request, TrainingObserver& console, co
         // The trainer validates everything before the store hears of the run: a bad config records nothing.
         trainer = std::make_unique<Trainer>(request.config, &console);
         if (!request.checkpoint.empty()) trainer->loadCheckpoint(request.checkpoint);
+        if (request.group) trainer->enableDataParallel(request.group);
         if (record) {
             store = std::make_unique<sessions::RunStore>(dbPath);
             if (request.runId) {
@@ -140,6 +145,7 @@ TrainOutcome trainRun(const TrainRequest& request, TrainingObserver& console, co
     std::signal(SIGINT, previousInt);
     std::signal(SIGTERM, previousTerm);
     outcome.trained = true;
+    outcome.distributed = trainer->distributedInfo();
     if (recorder) {
         // Recording failures never stop training; they are reported here, once.
         outcome.recordingError = recorder->close();

@@ -3,11 +3,13 @@
 #pragma once
 
 #include "engine/config/run_config.hpp"
+#include "engine/training/trainer.hpp"
 #include "engine/training/training_observer.hpp"
 #include "sessions/recorder.hpp"
 #include "sessions/run_store.hpp"
 
 #include <functional>
+#include <memory>
 #include <string>
 
 namespace srigl::cli {
@@ -21,6 +23,8 @@ struct TrainRequest {
     bool announce = true;
     // Called once the run exists in the store, before training starts (a sweep links its point).
     std::function<void(int64_t runId)> onRecorded;
+    // Set: this process is one worker of a data-parallel run (rank 0 alone should record).
+    std::shared_ptr<ProcessGroup> group;
 };
 
 struct TrainOutcome {
@@ -31,6 +35,7 @@ struct TrainOutcome {
     std::string method, device;
     std::string recordingError;
     sessions::Recorder::Cost recordingCost;
+    DistributedInfo distributed;
 };
 
 // Set-up errors are printed as "<prefix>: <kind> error: <message>" with exit code 2.
@@ -40,7 +45,8 @@ TrainOutcome trainRun(const TrainRequest& request, TrainingObserver& console, co
 // processes interrupted first; refuses a run that is still training. Throws CheckpointError.
 std::string recordedCheckpoint(sessions::RunStore& store, int64_t runId);
 
-// Prints the message of the exception being handled, as set-up errors are printed, and returns 2.
+// Prints the message of the exception being handled, as set-up errors are printed, and returns 2
+// (1 for a DistributedError: the input was fine, a worker or the network was not).
 // Call only inside a catch block.
 int reportSetupError(const std::string& prefix);
 

@@ -2,6 +2,7 @@
 // on schedule, evaluation, checkpoints (shared/spec/srigl.md, "Shared machinery").
 #include "engine/training/trainer_internals.hpp"
 
+#include "engine/distributed/distributed_error.hpp"
 #include "engine/errors.hpp"
 #include "engine/runtime/threading.hpp"
 #include "engine/sparsity/mask_update.hpp"
@@ -260,6 +261,57 @@ void Trainer::setCheckpointFile(const std::string& path, int64_t every) {
     impl_->config.checkpoint_every = every;
 }
 
+void Trainer::enableDataParallel(std::shared_ptr<ProcessGroup> group) {
+    Impl& s = *impl_;
+    if (!group) throw std::invalid_argument("Trainer::enableDataParallel: no process group");
+    if (s.device.is_cuda())
+        throw ConfigError("device", "data-parallel training runs on the CPU (Gloo) for now; NCCL for GPUs is not "
+                                    "implemented (docs/distributed.md)");
+    if (s.config.batch_size % group->size() != 0)
+        throw ConfigError("batch_size", "the global batch of " + std::to_string(s.config.batch_size) +
+                                            " does not split evenly over " + std::to_string(group->size()) +
+                                            " workers; use a multiple of the world size");
+    std::vector<torch::Tensor> params;
+    for (auto& p : s.model->parameters()) params.push_back(p);
+    s.parallel = std::make_unique<DataParallel>(group, params);
+    s.distributed.rank = group->rank();
+    s.distributed.worldSize = group->size();
+    // Same start everywhere: a worker whose initialisation or checkpoint differed would silently
+    // train another model.
+    std::vector<torch::Tensor> state = params;
+    for (auto& b : s.model->buffers()) state.push_back(b);
+    for (auto& st : s.layers) {
+        state.push_back(st.layer->mask);
+        if (st.nm) state.push_back(st.eventMask);
+    }
+    s.parallel->broadcastFromRankZero(state, "broadcast of rank 0's initial weights and masks");
+    for (auto& st : s.layers) st.layer->syncMaskFactor();
+    s.checkMasksAgree(s.step);
+}
+
+DistributedInfo Trainer::distributedInfo() const {
+    DistributedInfo info = impl_->distributed;
+    if (impl_->parallel) info.communicationSeconds = impl_->parallel->communicationSeconds();
+    return info;
+}
+
+void Trainer::Impl::checkMasksAgree(int64_t atStep) {
+    if (!parallel) return;
+    std::vector<std::string> names;
+    std::vector<torch::Tensor> masks;
+    for (const auto& st : layers) {
+        names.push_back(st.name);
+        masks.push_back(st.layer->mask);
+    }
+    try {
+        distributed.maskChecksum = parallel->requireSameMasks(names, masks, atStep);
+        ++distributed.maskChecks;
+    } catch (const DistributedError&) {
+        distributed.masksAgree = false;
+        throw;
+    }
+}
+
 const RunConfig& Trainer::config() const { return impl_->config; }
 int64_t Trainer::step() const { return impl_->step; }
 int64_t Trainer::totalSteps() const { return impl_->totalSteps; }
@@ -420,18 +472,35 @@ void Trainer::Impl::nmMaskUpdate(int64_t atStep) {
 
 bool Trainer::trainStep() {
     Impl& s = *impl_;
-    if (s.step >= s.totalSteps || stopRequested_) return false;
+    // A data-parallel run stops on every rank together: the request travels with the step's metrics.
+    if (s.step >= s.totalSteps || (stopRequested_ && !s.parallel)) return false;
     const auto start = Clock::now();
     if (s.reportStart == Clock::time_point{}) s.reportStart = start; // driven step by step, without run()
     const int64_t t = s.step + 1;
     const int64_t epoch = (t - 1) / s.stepsPerEpoch;
     Batch batch = s.sampler->trainBatch(epoch, (t - 1) % s.stepsPerEpoch, s.device);
+    if (s.parallel) batch = s.parallel->shard(batch);
 
     s.model->train();
     s.optimizer->zeroGrad();
     auto logits = s.model->forward(batch.inputs);
     auto loss = crossEntropy(logits, batch.targets, s.config.label_smoothing);
-    const double lossValue = loss.item<double>();
+    double lossValue = loss.item<double>();
+    // Data-parallel: the loss and accuracy of the global batch, and one decision for all ranks
+    // (stop, diverged) so that no rank waits in a collective the others never join.
+    std::vector<double> global;
+    if (s.parallel) {
+        torch::NoGradGuard noGrad;
+        const double n = static_cast<double>(batch.targets.size(0));
+        const double correct = (logits.argmax(1) == batch.targets).sum().item<double>();
+        global = s.parallel->sum({lossValue * n, correct, n, stopRequested_ ? 1.0 : 0.0},
+                                 "all-reduce of the loss of step " + std::to_string(t));
+        if (global[3] > 0) {
+            stopRequested_ = true;
+            return false;
+        }
+        lossValue = global[0] / global[2];
+    }
     if (!std::isfinite(lossValue)) {
         s.status = TrainingStatus::Diverged;
         s.statusMessage = "loss became " + std::string(std::isnan(lossValue) ? "nan" : "inf") + " at step " +
@@ -439,6 +508,9 @@ bool Trainer::trainStep() {
         return false;
     }
     loss.backward();
+    // After backward, before anything reads a gradient: the dense gradients that growth
+    // accumulates below are then the global batch's on every rank.
+    if (s.parallel) s.parallel->averageGradients();
 
     {
         torch::NoGradGuard noGrad;
@@ -447,7 +519,10 @@ bool Trainer::trainStep() {
             for (auto& st : s.layers)
                 if (st.dynamic) st.gradSum.add_(st.layer->weight.grad().view_as(st.gradSum));
         }
-        if (s.schedule->isUpdateStep(t) && isDynamic(s.config.method)) s.maskUpdate(t);
+        if (s.schedule->isUpdateStep(t) && isDynamic(s.config.method)) {
+            s.maskUpdate(t);
+            s.checkMasksAgree(t);
+        }
         for (auto& st : s.layers) {
             if (st.nm) {
                 // STE: the dense gradient stays whole. SR-STE adds lambda_W * (1 - M) * W, a decay
@@ -463,18 +538,30 @@ bool Trainer::trainStep() {
     s.optimizer->step(s.lr->at(t));
     for (auto& st : s.layers)
         if (st.density < 1.0 && !st.nm) st.layer->applyMask();
-    if (s.nm) s.nmMaskUpdate(t);
+    if (s.nm) {
+        s.nmMaskUpdate(t);
+        if (t % s.config.nm_update_every == 0) s.checkMasksAgree(t);
+    }
 
     {
         torch::NoGradGuard noGrad;
-        auto correct = (logits.argmax(1) == batch.targets).sum().to(torch::kDouble);
-        const double n = static_cast<double>(batch.targets.size(0));
-        s.reportLoss.add_(loss.detach().to(torch::kDouble) * n);
-        s.reportCorrect.add_(correct);
-        s.epochLoss.add_(loss.detach().to(torch::kDouble) * n);
-        s.epochCorrect.add_(correct);
-        s.reportSamples += batch.targets.size(0);
-        s.epochSamples += batch.targets.size(0);
+        if (s.parallel) {
+            s.reportLoss.add_(global[0]);
+            s.reportCorrect.add_(global[1]);
+            s.epochLoss.add_(global[0]);
+            s.epochCorrect.add_(global[1]);
+            s.reportSamples += static_cast<int64_t>(global[2]);
+            s.epochSamples += static_cast<int64_t>(global[2]);
+        } else {
+            auto correct = (logits.argmax(1) == batch.targets).sum().to(torch::kDouble);
+            const double n = static_cast<double>(batch.targets.size(0));
+            s.reportLoss.add_(loss.detach().to(torch::kDouble) * n);
+            s.reportCorrect.add_(correct);
+            s.epochLoss.add_(loss.detach().to(torch::kDouble) * n);
+            s.epochCorrect.add_(correct);
+            s.reportSamples += batch.targets.size(0);
+            s.epochSamples += batch.targets.size(0);
+        }
         ++s.reportSteps;
     }
     s.lastLoss = lossValue;
@@ -510,7 +597,7 @@ bool Trainer::trainStep() {
     const bool evalNow = s.config.eval_every > 0 ? (t % s.config.eval_every == 0 || t == s.totalSteps) : epochEnd;
     if (evalNow) evaluate();
     if (s.config.checkpoint_every > 0 && !s.config.checkpoint.empty() && t % s.config.checkpoint_every == 0 &&
-        t < s.totalSteps) {
+        t < s.totalSteps && s.writesCheckpoints()) {
         const auto checkpointStart = Clock::now();
         saveCheckpoint(s.config.checkpoint);
         s.checkpointSeconds += secondsSince(checkpointStart);
@@ -525,13 +612,30 @@ EvalMetrics Trainer::evaluate() {
     s.model->eval();
     double lossSum = 0.0, correct = 0.0;
     int64_t seen = 0;
-    for (int64_t b = 0; b < s.sampler->testBatches(); ++b) {
+    // Data-parallel: every rank evaluates every world-size-th test batch (rank 0's buffers, e.g.
+    // batch-norm statistics, first), and the sums are all-reduced.
+    const int64_t firstBatch = s.parallel ? s.parallel->rank() : 0;
+    const int64_t stride = s.parallel ? s.parallel->size() : 1;
+    if (s.parallel) {
+        std::vector<torch::Tensor> buffers;
+        for (auto& b : s.model->buffers())
+            if (b.is_floating_point()) buffers.push_back(b);
+        if (!buffers.empty()) s.parallel->broadcastFromRankZero(buffers, "broadcast of rank 0's buffers");
+    }
+    for (int64_t b = firstBatch; b < s.sampler->testBatches(); b += stride) {
         Batch batch = s.sampler->testBatch(b, s.device);
         auto logits = s.model->forward(batch.inputs);
         const int64_t n = batch.targets.size(0);
         lossSum += torch::nn::functional::cross_entropy(logits, batch.targets).item<double>() * static_cast<double>(n);
         correct += (logits.argmax(1) == batch.targets).sum().item<double>();
         seen += n;
+    }
+    if (s.parallel) {
+        const auto total = s.parallel->sum({lossSum, correct, static_cast<double>(seen)},
+                                           "all-reduce of the evaluation at step " + std::to_string(s.step));
+        lossSum = total[0];
+        correct = total[1];
+        seen = static_cast<int64_t>(total[2]);
     }
     EvalMetrics m;
     m.step = s.step;
@@ -568,7 +672,9 @@ TrainingSummary Trainer::finish() {
         sum.status = TrainingStatus::Stopped;
         sum.message = "stopped at step " + std::to_string(s.step) + " of " + std::to_string(s.totalSteps);
     }
-    if (!s.config.checkpoint.empty() && s.status != TrainingStatus::Diverged) {
+    // The final word on the masks of a data-parallel run (and a collective every rank reaches).
+    if (s.status != TrainingStatus::Diverged) s.checkMasksAgree(s.step);
+    if (!s.config.checkpoint.empty() && s.status != TrainingStatus::Diverged && s.writesCheckpoints()) {
         saveCheckpoint(s.config.checkpoint);
         if (s.observer) s.observer->onCheckpoint(s.step, s.config.checkpoint);
     }

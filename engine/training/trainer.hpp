@@ -12,6 +12,18 @@
 
 namespace srigl {
 
+class ProcessGroup; // engine/distributed/process_group.hpp
+
+// Where this trainer stands in a data-parallel run (rank 0 of 1 when it trains alone).
+struct DistributedInfo {
+    int rank = 0;
+    int worldSize = 1;
+    bool masksAgree = true;    // every mask checksum all-reduce found identical masks on all ranks
+    int64_t maskChecks = 0;    // checksum all-reduces done (start, every mask update, end)
+    std::string maskChecksum;  // the combined checksum of the latest check ("" before any)
+    double communicationSeconds = 0.0; // in collectives, waiting for the other ranks included
+};
+
 // What a config will train, known before any data is loaded: one entry per sparse layer.
 struct LayerPlan {
     std::string name;
@@ -53,6 +65,13 @@ public:
     // needs the run id the store hands out).
     void setObserver(TrainingObserver* observer);
     void setCheckpointFile(const std::string& path, int64_t every);
+    // Makes this trainer one worker of a data-parallel run: rank 0's weights, buffers and masks
+    // overwrite this rank's (call after loadCheckpoint, if any: every rank loads the same one, so
+    // the optimizer state agrees too), each step trains on this
+    // rank's shard of the global batch (batch_size) with averaged gradients, and only rank 0
+    // writes checkpoints. Throws ConfigError (batch_size) or DistributedError.
+    void enableDataParallel(std::shared_ptr<ProcessGroup> group);
+    DistributedInfo distributedInfo() const;
 
     const RunConfig& config() const;
     int64_t step() const;

@@ -4,6 +4,7 @@
 
 #include "engine/data/batch_sampler.hpp"
 #include "engine/data/dataset.hpp"
+#include "engine/distributed/data_parallel.hpp"
 #include "engine/models/sparse_model.hpp"
 #include "engine/sparsity/nm_method.hpp"
 #include "engine/sparsity/update_schedule.hpp"
@@ -44,6 +45,8 @@ struct Trainer::Impl {
     std::unique_ptr<LrSchedule> lr;
     std::unique_ptr<UpdateSchedule> schedule;
     std::optional<NmMethod> nm; // set for nm_ste, srste, nm_transposable
+    std::unique_ptr<DataParallel> parallel; // set in a data-parallel run
+    DistributedInfo distributed;
 
     int64_t step = 0;
     int64_t totalSteps = 0;
@@ -71,6 +74,9 @@ struct Trainer::Impl {
     // nm_update_every steps, reports a mask event.
     void nmMaskUpdate(int64_t atStep);
     LayerUpdateStats statsOf(const SparseLayerState& state) const;
+    // Data-parallel runs: the mask checksum all-reduce (throws DistributedError on disagreement).
+    void checkMasksAgree(int64_t atStep);
+    bool writesCheckpoints() const { return !parallel || parallel->writes(); }
 };
 
 // Statistics of a mask: sparsity, active/ablated neurons, fan-in range of active neurons.

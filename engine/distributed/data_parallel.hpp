@@ -1,0 +1,48 @@
+// What the trainer does differently in a data-parallel run, in one place: same start on every
+// rank (broadcast from rank 0), a shard of each global batch, averaged gradients, globally reduced
+// metrics, and the mask checksum after every mask update.
+#pragma once
+
+#include "engine/data/batch_sampler.hpp"
+#include "engine/distributed/gradient_buckets.hpp"
+#include "engine/distributed/process_group.hpp"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace srigl {
+
+class DataParallel {
+public:
+    // 1M floats (4 MB) per bucket: one message for LeNet-300-100, a handful for a ResNet.
+    static constexpr int64_t kBucketElements = int64_t(1) << 20;
+
+    DataParallel(std::shared_ptr<ProcessGroup> group, std::vector<torch::Tensor> params,
+                 int64_t bucketElements = kBucketElements);
+
+    int rank() const { return group_->rank(); }
+    int size() const { return group_->size(); }
+    bool writes() const { return rank() == 0; } // records, checkpoints
+
+    // Overwrites the tensors (parameters, buffers, boolean masks) with rank 0's, in place.
+    void broadcastFromRankZero(const std::vector<torch::Tensor>& tensors, const std::string& what);
+    // This rank's slice of a global batch (ConfigError when it does not split evenly).
+    Batch shard(const Batch& global) const;
+    void averageGradients();
+    // Element-wise sum over the ranks of a few numbers (loss, correct predictions, samples).
+    std::vector<double> sum(const std::vector<double>& values, const std::string& what);
+    // All-reduces the layers' mask checksums and throws DistributedError naming the layers whose
+    // masks differ between ranks. Returns the combined checksum (identical on every rank).
+    std::string requireSameMasks(const std::vector<std::string>& names, const std::vector<torch::Tensor>& masks,
+                                 int64_t step);
+    // Seconds spent in collectives so far (including waiting for the slowest rank).
+    double communicationSeconds() const { return seconds_; }
+
+private:
+    std::shared_ptr<ProcessGroup> group_;
+    GradientAverager averager_;
+    double seconds_ = 0.0;
+};
+
+} // namespace srigl

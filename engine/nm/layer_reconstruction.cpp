@@ -1,0 +1,98 @@
+// The rows of a layer share the calibration inputs, so the Gram matrix X^T X and X^T Y are formed
+// once (in double) and each row only gathers its kept sub-block: a small symmetric solve per row.
+#include "engine/nm/layer_reconstruction.hpp"
+
+#include <stdexcept>
+
+namespace srigl::nm {
+
+namespace {
+
+void checkShapes(const torch::Tensor& weight, const torch::Tensor& mask, const torch::Tensor& bias,
+                 const torch::Tensor& inputs, const torch::Tensor& targets) {
+    if (weight.dim() != 2 || !mask.sizes().equals(weight.sizes()))
+        throw std::invalid_argument("reconstruction needs a [out, in] weight and a mask of the same shape");
+    if (inputs.dim() != 2 || inputs.size(1) != weight.size(1))
+        throw std::invalid_argument("calibration inputs do not match the layer's fan-in");
+    if (targets.dim() != 2 || targets.size(0) != inputs.size(0) || targets.size(1) != weight.size(0))
+        throw std::invalid_argument("calibration targets do not match the layer's outputs");
+    if (inputs.size(0) == 0) throw std::invalid_argument("the calibration set is empty");
+    if (bias.defined() && bias.numel() != weight.size(0)) throw std::invalid_argument("bias does not match the layer");
+}
+
+// Rows' errors from the sufficient statistics: ||X a - y||^2 = a^T H a - 2 g.a + y.y, with the
+// augmented row a = [w, b] and H, g built from the augmented inputs [X, 1].
+torch::Tensor rowErrors(const torch::Tensor& rows, const torch::Tensor& h, const torch::Tensor& g,
+                        const torch::Tensor& yy) {
+    return (rows.mm(h) * rows).sum(1) - 2 * (g * rows).sum(1) + yy;
+}
+
+} // namespace
+
+double reconstructionError(const torch::Tensor& weight, const torch::Tensor& mask, const torch::Tensor& bias,
+                           const torch::Tensor& inputs, const torch::Tensor& targets) {
+    checkShapes(weight, mask, bias, inputs, targets);
+    torch::NoGradGuard noGrad;
+    auto out = inputs.to(torch::kDouble).mm((weight * mask).to(torch::kDouble).t());
+    if (bias.defined()) out = out + bias.to(torch::kDouble);
+    return (out - targets.to(torch::kDouble)).pow(2).sum().item<double>();
+}
+
+ReconstructionResult reconstructLinear(torch::Tensor& weight, const torch::Tensor& mask, torch::Tensor& bias,
+                                       const torch::Tensor& inputs, const torch::Tensor& targets,
+                                       const ReconstructionOptions& options) {
+    checkShapes(weight, mask, bias, inputs, targets);
+    torch::NoGradGuard noGrad;
+    const bool withBias = bias.defined();
+    const int64_t out = weight.size(0), in = weight.size(1);
+    auto x = inputs.to(torch::kDouble);
+    if (withBias) x = torch::cat({x, torch::ones({x.size(0), 1}, x.options())}, 1);
+    const auto y = targets.to(torch::kDouble);
+    const auto h = x.t().mm(x);   // [in', in']
+    const auto g = y.t().mm(x);   // [out, in']
+    const auto yy = y.pow(2).sum(0); // [out]
+    const double lambda = options.damping * h.diagonal().slice(0, 0, in).mean().item<double>();
+
+    auto keep = mask.to(torch::kBool).to(torch::kCPU);
+    if (withBias) keep = torch::cat({keep, torch::ones({out, 1}, keep.options())}, 1);
+    auto oldRows = (weight * mask).to(torch::kDouble).to(torch::kCPU);
+    if (withBias) oldRows = torch::cat({oldRows, bias.to(torch::kDouble).to(torch::kCPU).view({out, 1})}, 1);
+    auto newRows = torch::zeros_like(oldRows);
+
+    // Rows with the same number of kept entries are solved together (every row, for N:M masks).
+    const auto counts = keep.sum(1);
+    const auto distinct = std::get<0>(torch::_unique(counts));
+    for (int64_t c = 0; c < distinct.numel(); ++c) {
+        const int64_t k = distinct[c].item<int64_t>();
+        const auto rows = (counts == k).nonzero().view({-1});
+        if (k == 0) continue;
+        for (int64_t start = 0; start < rows.numel(); start += options.rowChunk) {
+            const auto part = rows.slice(0, start, std::min(rows.numel(), start + options.rowChunk));
+            const int64_t r = part.numel();
+            // nonzero() lists coordinates row-major, so each row's kept columns come out contiguous.
+            const auto cols = keep.index_select(0, part).nonzero().select(1, 1).view({r, k});
+            auto a = h.index({cols.unsqueeze(2), cols.unsqueeze(1)}); // [r, k, k]
+            if (lambda > 0) a = a + lambda * torch::eye(k, a.options());
+            const auto b = g.index_select(0, part).gather(1, cols).unsqueeze(2); // [r, k, 1]
+            const auto solved = at::linalg_solve(a, b).squeeze(2);
+            auto target = torch::zeros({r, newRows.size(1)}, newRows.options());
+            target.scatter_(1, cols, solved);
+            newRows.index_copy_(0, part, target);
+        }
+    }
+
+    const auto before = rowErrors(oldRows, h, g, yy);
+    const auto after = rowErrors(newRows, h, g, yy);
+    const auto better = (after <= before) & torch::isfinite(after);
+    const auto chosen = torch::where(better.unsqueeze(1), newRows, oldRows);
+
+    ReconstructionResult result;
+    result.errorBefore = before.sum().item<double>();
+    result.errorAfter = torch::where(better, after, before).sum().item<double>();
+    result.rowsUnchanged = out - better.sum().item<int64_t>();
+    weight.copy_(chosen.slice(1, 0, in).to(weight.dtype()).reshape(weight.sizes()));
+    if (withBias) bias.copy_(chosen.select(1, in).to(bias.dtype()));
+    return result;
+}
+
+} // namespace srigl::nm

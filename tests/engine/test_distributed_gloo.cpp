@@ -1,0 +1,261 @@
+// Data-parallel collectives over real Gloo process groups, one thread per rank in this process
+// (a TCP store on a free loopback port): bucketed averaging, broadcast, the mask checksum verdict,
+// a dead peer, and a 2-rank trainer against a 1-rank trainer with the whole batch.
+#include <torch/torch.h>
+
+#include <QtTest>
+
+#include "engine/distributed/data_parallel.hpp"
+#include "engine/distributed/distributed_error.hpp"
+#include "engine/errors.hpp"
+#include "engine/training/trainer_internals.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <exception>
+#include <functional>
+#include <thread>
+
+using namespace srigl;
+
+namespace {
+
+int freePort() {
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    int port = -1;
+    if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+        getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0)
+        port = ntohs(addr.sin_port);
+    close(fd);
+    return port;
+}
+
+// Runs body(rank, group) on `world` threads; returns each rank's exception (null: none).
+std::vector<std::exception_ptr> onRanks(int world, const std::function<void(int, std::shared_ptr<ProcessGroup>)>& body,
+                                        std::chrono::milliseconds timeout = std::chrono::seconds(20)) {
+    const int port = freePort();
+    std::vector<std::exception_ptr> errors(static_cast<size_t>(world));
+    std::vector<std::thread> threads;
+    for (int r = 0; r < world; ++r) {
+        threads.emplace_back([&, r] {
+            try {
+                Rendezvous where{r, world, r, "127.0.0.1", port};
+                body(r, connectGloo(where, timeout));
+            } catch (...) {
+                errors[static_cast<size_t>(r)] = std::current_exception();
+            }
+        });
+    }
+    for (auto& t : threads) t.join();
+    return errors;
+}
+
+QString messageOf(const std::exception_ptr& e) {
+    if (!e) return {};
+    try {
+        std::rethrow_exception(e);
+    } catch (const std::exception& x) {
+        return QString::fromStdString(x.what());
+    }
+    return "unknown exception";
+}
+
+void requireNoErrors(const std::vector<std::exception_ptr>& errors) {
+    for (size_t r = 0; r < errors.size(); ++r)
+        if (errors[r]) QFAIL(qPrintable(QString("rank %1: %2").arg(r).arg(messageOf(errors[r]))));
+}
+
+RunConfig tinyRun(int64_t batch) {
+    RunConfig c;
+    c.synthetic_train = 1024;
+    c.synthetic_test = 256;
+    c.hidden = "64,32";
+    c.method = "srigl";
+    c.sparsity = 0.9;
+    c.batch_size = batch;
+    c.max_steps = 24;
+    c.delta_t = 5;
+    c.grad_accumulation = 2;
+    c.lr = 0.05;
+    c.threads = 1;
+    return c;
+}
+
+} // namespace
+
+// Stops the test function too when a rank failed (QFAIL in a helper only returns from the helper).
+#define REQUIRE_RANKS_OK(errors)                                                                               \
+    do {                                                                                                       \
+        requireNoErrors(errors);                                                                               \
+        if (QTest::currentTestFailed()) return;                                                                \
+    } while (0)
+
+class TestDistributedGloo : public QObject {
+    Q_OBJECT
+
+private Q_SLOTS:
+    void init();
+    void gradientsAreAveragedInBuckets();
+    void broadcastGivesEveryRankRankZerosTensors();
+    void differingMasksFailOnEveryRankNamingTheLayer();
+    void deadPeerFailsWithinTheTimeout();
+    void unevenGlobalBatchIsRefusedOnEveryRank();
+    void twoRanksTrainLikeOneWithTheWholeBatch();
+};
+
+void TestDistributedGloo::init() {
+    if (!distributedAvailable()) QSKIP("this build has no c10d/Gloo (SRIGL_HAVE_C10D off)");
+}
+
+void TestDistributedGloo::gradientsAreAveragedInBuckets() {
+    const std::vector<std::vector<int64_t>> shapes{{5, 4}, {7}, {3, 3}, {30}};
+    size_t buckets = 0;
+    std::vector<std::vector<torch::Tensor>> results(2);
+    REQUIRE_RANKS_OK(onRanks(2, [&](int rank, std::shared_ptr<ProcessGroup> group) {
+        std::vector<torch::Tensor> params;
+        for (size_t i = 0; i < shapes.size(); ++i) {
+            auto p = torch::zeros(shapes[i], torch::requires_grad());
+            auto g = torch::arange(p.numel(), torch::kFloat).view(shapes[i]) + float((rank + 1) * (i + 1));
+            p.mutable_grad() = g;
+            params.push_back(p);
+        }
+        GradientAverager averager(params, 25);
+        averager.average(*group);
+        if (rank == 0) buckets = averager.bucketCount();
+        for (auto& p : params) results[static_cast<size_t>(rank)].push_back(p.grad().clone());
+    }));
+    QVERIFY(buckets >= 3); // the cap of 25 elements really split the parameters
+    for (size_t i = 0; i < shapes.size(); ++i) {
+        auto expected = torch::arange(results[0][i].numel(), torch::kFloat).view(shapes[i]) + 1.5f * float(i + 1);
+        QVERIFY(torch::equal(results[0][i], expected));
+        QVERIFY(torch::equal(results[1][i], expected));
+    }
+}
+
+void TestDistributedGloo::broadcastGivesEveryRankRankZerosTensors() {
+    std::vector<torch::Tensor> weights(3), masks(3);
+    REQUIRE_RANKS_OK(onRanks(3, [&](int rank, std::shared_ptr<ProcessGroup> group) {
+        auto w = torch::full({4, 6}, float(rank + 1));
+        auto m = torch::zeros({4, 6}, torch::kBool);
+        m[rank][rank] = true;
+        DataParallel dp(group, {w});
+        dp.broadcastFromRankZero({w, m}, "test broadcast");
+        weights[static_cast<size_t>(rank)] = w;
+        masks[static_cast<size_t>(rank)] = m;
+    }));
+    for (int r = 0; r < 3; ++r) {
+        QVERIFY(torch::equal(weights[size_t(r)], torch::full({4, 6}, 1.0f)));
+        QVERIFY(masks[size_t(r)].scalar_type() == torch::kBool);
+        QCOMPARE(masks[size_t(r)].sum().item<int64_t>(), int64_t(1));
+        QVERIFY(masks[size_t(r)][0][0].item<bool>());
+    }
+}
+
+void TestDistributedGloo::differingMasksFailOnEveryRankNamingTheLayer() {
+    std::vector<std::string> agreed(2);
+    auto errors = onRanks(2, [&](int rank, std::shared_ptr<ProcessGroup> group) {
+        auto w = torch::zeros({1});
+        DataParallel dp(group, {w});
+        auto a = torch::ones({8, 8}, torch::kBool);
+        auto b = torch::eye(8).to(torch::kBool);
+        agreed[size_t(rank)] = dp.requireSameMasks({"fc1", "fc2"}, {a, b}, 5);
+        if (rank == 1) b[3][4] = true; // one connection differs on rank 1 only
+        dp.requireSameMasks({"fc1", "fc2"}, {a, b}, 10);
+    });
+    QCOMPARE(agreed[0], agreed[1]);
+    for (int r = 0; r < 2; ++r) {
+        const QString what = messageOf(errors[size_t(r)]);
+        QVERIFY2(what.contains("fc2") && !what.contains("fc1") && what.contains("step 10"), qPrintable(what));
+    }
+}
+
+void TestDistributedGloo::deadPeerFailsWithinTheTimeout() {
+    double seconds = 0.0;
+    auto errors = onRanks(
+        2,
+        [&](int rank, std::shared_ptr<ProcessGroup> group) {
+            if (rank == 1) {
+                group.reset(); // this worker goes away: its connections close
+                return;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(300));
+            const auto start = std::chrono::steady_clock::now();
+            auto t = torch::ones({16});
+            try {
+                group->allreduce(t, ReduceKind::Sum, "the test all-reduce");
+            } catch (...) {
+                seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+                throw;
+            }
+        },
+        std::chrono::seconds(3));
+    QVERIFY(!errors[1]);
+    const QString what = messageOf(errors[0]);
+    QVERIFY2(what.contains("rank 0") && what.contains("the test all-reduce"), qPrintable(what));
+    QVERIFY2(seconds < 3.0 + 5.0, qPrintable(QString("failed only after %1 s").arg(seconds)));
+}
+
+void TestDistributedGloo::unevenGlobalBatchIsRefusedOnEveryRank() {
+    auto errors = onRanks(2, [&](int, std::shared_ptr<ProcessGroup> group) {
+        Trainer t(tinyRun(63));
+        t.enableDataParallel(group);
+    });
+    for (const auto& e : errors) {
+        try {
+            if (e) std::rethrow_exception(e);
+            QFAIL("a batch of 63 was split over 2 ranks");
+        } catch (const ConfigError& c) {
+            QCOMPARE(QString::fromStdString(c.key()), QString("batch_size"));
+        }
+    }
+}
+
+void TestDistributedGloo::twoRanksTrainLikeOneWithTheWholeBatch() {
+    const RunConfig config = tinyRun(64);
+    std::vector<double> single;
+    std::vector<torch::Tensor> singleMasks;
+    {
+        Trainer t(config);
+        while (t.trainStep()) single.push_back(t.lastLoss());
+        for (auto& st : t.internals().layers) singleMasks.push_back(st.layer->mask.clone());
+    }
+    std::vector<std::vector<double>> losses(2);
+    std::vector<std::vector<torch::Tensor>> masks(2);
+    std::vector<DistributedInfo> info(2);
+    REQUIRE_RANKS_OK(onRanks(2, [&](int rank, std::shared_ptr<ProcessGroup> group) {
+        Trainer t(config);
+        t.enableDataParallel(group);
+        while (t.trainStep()) losses[size_t(rank)].push_back(t.lastLoss());
+        t.finish();
+        for (auto& st : t.internals().layers) masks[size_t(rank)].push_back(st.layer->mask.clone());
+        info[size_t(rank)] = t.distributedInfo();
+    }));
+    QCOMPARE(losses[0].size(), single.size());
+    for (size_t i = 0; i < single.size(); ++i) {
+        QCOMPARE(losses[0][i], losses[1][i]); // the global batch's loss, on every rank
+        QVERIFY2(std::abs(losses[0][i] - single[i]) <= 1e-3 * std::abs(single[i]),
+                 qPrintable(QString("step %1: %2 vs %3").arg(i + 1).arg(losses[0][i]).arg(single[i])));
+    }
+    for (size_t l = 0; l < singleMasks.size(); ++l) {
+        QVERIFY(torch::equal(masks[0][l], masks[1][l]));
+        // Same data, same averaged gradients up to rounding: the same connections survive.
+        const double differ = (masks[0][l] != singleMasks[l]).to(torch::kDouble).mean().item<double>();
+        QVERIFY2(differ < 0.01, qPrintable(QString("layer %1: %2 of the mask differs").arg(l).arg(differ)));
+    }
+    QCOMPARE(info[0].worldSize, 2);
+    QCOMPARE(info[1].rank, 1);
+    QVERIFY(info[0].masksAgree && info[1].masksAgree);
+    QVERIFY(info[0].maskChecks >= 5); // start, the updates at steps 5..15, the end
+    QCOMPARE(info[0].maskChecksum, info[1].maskChecksum);
+}
+
+QTEST_GUILESS_MAIN(TestDistributedGloo)
+#include "test_distributed_gloo.moc"
