@@ -382,12 +382,12 @@ void RunStore::addWeightValues(int64_t id, const std::vector<WeightValuesRecord>
     tx.commit();
 }
 
-std::vector<WeightValuesRecord> RunStore::weightValues(int64_t id, const std::string& layer) {
+std::vector<WeightValuesRecord> RunStore::weightValues(int64_t id, const std::string& layer, int64_t step) {
     requireRun(id);
     Statement st(*db_,
                  "SELECT step, layer, count, encoding, data FROM weights WHERE run_id = ?1 AND (?2 = '' OR layer = ?2) "
-                 "ORDER BY step, rowid");
-    st.bind(1, id).bind(2, layer);
+                 "AND (?3 < 0 OR step = ?3) ORDER BY step, rowid");
+    st.bind(1, id).bind(2, layer).bind(3, step);
     std::vector<WeightValuesRecord> out;
     while (st.step()) {
         WeightValuesRecord r;
@@ -539,32 +539,67 @@ std::vector<Metric> RunStore::metrics(int64_t id) {
     return out;
 }
 
+namespace {
+// The columns readMaskRow reads, in its order.
+const char* const kMaskColumns = "step, layer, out_features, fan_in, k, active, ablated, pruned, regrown, sad, sparsity, "
+                                 "ablated_ids, bits, bits_size";
+
+MaskRecord readMaskRow(const Statement& st) {
+    MaskRecord m;
+    m.step = st.columnInt(0);
+    m.mask.name = m.stats.name = st.columnText(1);
+    m.mask.outFeatures = m.stats.outFeatures = st.columnInt(2);
+    m.mask.fanIn = m.stats.fanIn = st.columnInt(3);
+    m.stats.k = st.columnInt(4);
+    m.stats.active = st.columnInt(5);
+    m.stats.ablated = st.columnInt(6);
+    m.stats.pruned = st.columnInt(7);
+    m.stats.regrown = st.columnInt(8);
+    m.stats.sad = st.columnInt(9);
+    m.stats.sparsity = st.columnDouble(10);
+    m.mask.ablated = decodeIds(st.columnBlob(11));
+    m.mask.bits = decompressBytes(st.columnBlob(12), static_cast<size_t>(st.columnInt(13)));
+    return m;
+}
+} // namespace
+
 std::vector<MaskRecord> RunStore::masks(int64_t id, const std::string& layer) {
     requireRun(id);
-    Statement st(*db_,
-                 "SELECT step, layer, out_features, fan_in, k, active, ablated, pruned, regrown, sad, sparsity, "
-                 "ablated_ids, bits, bits_size FROM masks WHERE run_id = ?1 AND (?2 = '' OR layer = ?2) "
-                 "ORDER BY step, rowid");
+    const std::string sql = std::string("SELECT ") + kMaskColumns +
+                            " FROM masks WHERE run_id = ?1 AND (?2 = '' OR layer = ?2) ORDER BY step, rowid";
+    Statement st(*db_, sql.c_str());
     st.bind(1, id).bind(2, layer);
     std::vector<MaskRecord> out;
-    while (st.step()) {
-        MaskRecord m;
-        m.step = st.columnInt(0);
-        m.mask.name = m.stats.name = st.columnText(1);
-        m.mask.outFeatures = m.stats.outFeatures = st.columnInt(2);
-        m.mask.fanIn = m.stats.fanIn = st.columnInt(3);
-        m.stats.k = st.columnInt(4);
-        m.stats.active = st.columnInt(5);
-        m.stats.ablated = st.columnInt(6);
-        m.stats.pruned = st.columnInt(7);
-        m.stats.regrown = st.columnInt(8);
-        m.stats.sad = st.columnInt(9);
-        m.stats.sparsity = st.columnDouble(10);
-        m.mask.ablated = decodeIds(st.columnBlob(11));
-        m.mask.bits = decompressBytes(st.columnBlob(12), static_cast<size_t>(st.columnInt(13)));
-        out.push_back(std::move(m));
-    }
+    while (st.step()) out.push_back(readMaskRow(st));
     return out;
+}
+
+std::vector<MaskRecord> RunStore::masksAtOrBefore(int64_t id, const std::string& layer, int64_t step, int count) {
+    const std::string sql = std::string("SELECT ") + kMaskColumns +
+                            " FROM masks WHERE run_id = ? AND layer = ? AND step <= ? ORDER BY step DESC LIMIT ?";
+    Statement st(*db_, sql.c_str());
+    st.bind(1, id).bind(2, layer).bind(3, step).bind(4, static_cast<int64_t>(count));
+    std::vector<MaskRecord> out;
+    while (st.step()) out.push_back(readMaskRow(st));
+    return out;
+}
+
+std::vector<int64_t> RunStore::maskSteps(int64_t id) {
+    Statement st(*db_, "SELECT DISTINCT step FROM masks WHERE run_id = ? ORDER BY step");
+    st.bind(1, id);
+    std::vector<int64_t> steps;
+    while (st.step()) steps.push_back(st.columnInt(0));
+    return steps;
+}
+
+std::vector<std::string> RunStore::maskLayers(int64_t id) {
+    Statement st(*db_,
+                 "SELECT layer FROM masks WHERE run_id = ?1 AND step = (SELECT MIN(step) FROM masks WHERE run_id = ?1) "
+                 "ORDER BY rowid");
+    st.bind(1, id);
+    std::vector<std::string> layers;
+    while (st.step()) layers.push_back(st.columnText(0));
+    return layers;
 }
 
 std::optional<std::pair<int64_t, std::string>> RunStore::lastCheckpoint(int64_t id) {

@@ -120,9 +120,15 @@ public:
     RunInfo run(int64_t id); // StoreError when there is no such run
     std::vector<Metric> metrics(int64_t id);
     std::vector<MaskRecord> masks(int64_t id, const std::string& layer = "");
+    // Small indexed reads for viewers of a live run: the newest `count` snapshots of one layer at
+    // or before `step` (newest first), every step with a snapshot, and the layers in record order.
+    std::vector<MaskRecord> masksAtOrBefore(int64_t id, const std::string& layer, int64_t step, int count);
+    std::vector<int64_t> maskSteps(int64_t id);
+    std::vector<std::string> maskLayers(int64_t id);
     std::optional<std::pair<int64_t, std::string>> lastCheckpoint(int64_t id);
     std::vector<WeightStatsRecord> weightStats(int64_t id, const std::string& layer = "");
-    std::vector<WeightValuesRecord> weightValues(int64_t id, const std::string& layer = "");
+    // step < 0: every step.
+    std::vector<WeightValuesRecord> weightValues(int64_t id, const std::string& layer = "", int64_t step = -1);
     void addTimings(const std::vector<TimingRecord>& rows);
     std::vector<TimingRecord> timings(int64_t runId = 0); // 0: every row
 

@@ -220,6 +220,7 @@ private Q_SLOTS:
     void maskCodecRoundTrip();
     void masksRoundTripBitExact();
     void masksFilterByLayer();
+    void boundedMaskReadsForViewers();
     void lastCheckpointIsHighestStep();
     void deleteRunCascades();
     void reopenRunDropsLaterRecords();
@@ -580,6 +581,42 @@ void TestRunStore::masksFilterByLayer() {
         const auto replaced = store.masks(a, "fc2");
         QCOMPARE(replaced.size(), size_t(3));
         compareRecords(replaced[1], again);
+    });
+}
+
+void TestRunStore::boundedMaskReadsForViewers() {
+    guarded([&] {
+        QTemporaryDir dir;
+        RunStore store(dbIn(dir));
+        const int64_t a = store.createRun(newRun("a"));
+        const int64_t b = store.createRun(newRun("b"));
+        std::vector<MaskRecord> in;
+        for (int64_t step : {0, 4, 8})
+            for (const char* layer : {"fc2", "fc1"}) // record order, not alphabetical
+                in.push_back(record(step, randomSnapshot(layer, 7, 9, static_cast<uint32_t>(step + layer[2])), 3, 1, 1));
+        store.addMasks(a, in);
+        store.addMasks(b, {record(2, randomSnapshot("fc9", 2, 2, 1), 1, 0, 0)});
+
+        QCOMPARE(store.maskSteps(a), (std::vector<int64_t>{0, 4, 8}));
+        QCOMPARE(store.maskLayers(a), (std::vector<std::string>{"fc2", "fc1"}));
+        QVERIFY(store.maskSteps(12345).empty());
+
+        // Step 7 lies between updates: the snapshot at 4, then the one at 0, newest first.
+        const auto at7 = store.masksAtOrBefore(a, "fc1", 7, 2);
+        QCOMPARE(at7.size(), size_t(2));
+        compareRecords(at7[0], in[3]);
+        compareRecords(at7[1], in[1]);
+        QCOMPARE(store.masksAtOrBefore(a, "fc1", 8, 1).size(), size_t(1));
+        compareRecords(store.masksAtOrBefore(a, "fc1", 8, 1)[0], in[5]);
+        QVERIFY(store.masksAtOrBefore(b, "fc9", 1, 2).empty()); // before its first snapshot
+        QVERIFY(store.masksAtOrBefore(a, "fc9", 8, 2).empty()); // another run's layer
+
+        store.addWeightValues(a, {{4, "fc1", {1.f, -2.f}}, {8, "fc1", {3.f}}, {4, "fc2", {5.f}}});
+        const auto w = store.weightValues(a, "fc1", 4);
+        QCOMPARE(w.size(), size_t(1));
+        QCOMPARE(w[0].values, (std::vector<float>{1.f, -2.f}));
+        QVERIFY(store.weightValues(a, "fc1", 0).empty());
+        QCOMPARE(store.weightValues(a, "fc1").size(), size_t(2)); // no step: every step
     });
 }
 
