@@ -1,6 +1,8 @@
 // Line charts for loss and accuracy.
 #include "widgets/curve_chart.hpp"
 
+#include "widgets/chart_palette.hpp"
+
 #include <QApplication>
 #include <QChart>
 #include <QEvent>
@@ -126,13 +128,6 @@ void CurveChart::changeEvent(QEvent* event) {
     if (event->type() == QEvent::PaletteChange) applyPalette();
 }
 
-void CurveChart::applyPalette() {
-    // Qt Charts has its own themes; pick the one that matches the window's lightness.
-    const bool dark = palette().color(QPalette::Window).lightness() < 128;
-    const auto theme = dark ? QChart::ChartThemeDark : QChart::ChartThemeLight;
-    if (chart()->theme() != theme) chart()->setTheme(theme);
-    chart()->setBackgroundBrush(palette().color(QPalette::Base));
-    setBackgroundBrush(palette().color(QPalette::Window));
-}
+void CurveChart::applyPalette() { applyChartPalette(this); }
 
 } // namespace srigl::studio

@@ -1,6 +1,8 @@
 // Rebuilt-on-demand line charts.
 #include "widgets/xy_chart.hpp"
 
+#include "widgets/chart_palette.hpp"
+
 #include <QChart>
 #include <QEvent>
 #include <QLineSeries>
@@ -101,12 +103,6 @@ void XyChart::changeEvent(QEvent* event) {
     if (event->type() == QEvent::PaletteChange) applyPalette();
 }
 
-void XyChart::applyPalette() {
-    const bool dark = palette().color(QPalette::Window).lightness() < 128;
-    const auto theme = dark ? QChart::ChartThemeDark : QChart::ChartThemeLight;
-    if (chart()->theme() != theme) chart()->setTheme(theme);
-    chart()->setBackgroundBrush(palette().color(QPalette::Base));
-    setBackgroundBrush(palette().color(QPalette::Window));
-}
+void XyChart::applyPalette() { applyChartPalette(this); }
 
 } // namespace srigl::studio

@@ -2,6 +2,7 @@
 // loading LibTorch or OpenCV (whose dynamic loading costs most of a second); every other command,
 // `runs render` included, is handed with the same arguments to srigl-engine next to this executable.
 #include "runs_command.hpp"
+#include "self_directory.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -15,17 +16,9 @@
 
 namespace {
 
-// The directory of this executable (not of argv[0], which may be a name found through PATH).
-std::string selfDirectory() {
-    char buf[4096];
-    const ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
-    if (n <= 0) return ".";
-    std::string path(buf, static_cast<size_t>(n));
-    const auto slash = path.rfind('/');
-    return slash == std::string::npos ? "." : path.substr(0, slash);
+bool computes(const std::string& command) {
+    return command == "train" || command == "sweep" || command == "bench" || command == "convert";
 }
-
-bool computes(const std::string& command) { return command == "train" || command == "sweep" || command == "bench"; }
 
 } // namespace
 
@@ -51,7 +44,7 @@ int main(int argc, char** argv) {
         setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
         setenv("SRIGL_NO_REEXEC", "1", 1);
     }
-    const std::string engine = selfDirectory() + "/srigl-engine";
+    const std::string engine = srigl::cli::selfDirectory() + "/srigl-engine";
     execv(engine.c_str(), argv);
     std::fprintf(stderr, "srigl: cannot start %s: %s (build it with the srigl target)\n", engine.c_str(),
                  std::strerror(errno));

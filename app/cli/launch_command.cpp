@@ -2,13 +2,13 @@
 // (rank 0 untouched, the others prefixed "[rank R] "), and when one fails stop all the others:
 // a data-parallel run with a dead worker can only wait, so waiting is never left to chance.
 #include "launch_command.hpp"
+#include "self_directory.hpp"
 
-#include <arpa/inet.h>
+#include "engine/distributed/free_port.hpp"
+
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -25,33 +25,6 @@ namespace {
 volatile sig_atomic_t stopSignal = 0;
 
 void onStopSignal(int sig) { stopSignal = sig; }
-
-std::string selfDirectory() {
-    char buf[4096];
-    const ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
-    if (n <= 0) return ".";
-    std::string path(buf, static_cast<size_t>(n));
-    const auto slash = path.rfind('/');
-    return slash == std::string::npos ? "." : path.substr(0, slash);
-}
-
-// A port nobody listens on now (the kernel's pick for port 0). Rank 0's TCP store binds it a
-// moment later; another process taking it in between makes the run fail, not hang.
-int freePort() {
-    const int fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0) return -1;
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = 0;
-    socklen_t len = sizeof addr;
-    int port = -1;
-    if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
-        getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0)
-        port = ntohs(addr.sin_port);
-    close(fd);
-    return port;
-}
 
 struct Stream {
     int fd = -1;
@@ -112,7 +85,7 @@ int runLaunch(const LaunchOptions& options) {
         const std::string local = selfDirectory() + "/" + command[0];
         if (access(local.c_str(), X_OK) == 0) command[0] = local;
     }
-    const int port = options.masterPort > 0 ? options.masterPort : freePort();
+    const int port = options.masterPort > 0 ? options.masterPort : freeLoopbackPort();
     if (port <= 0) {
         std::fprintf(stderr, "srigl launch: cannot find a free port (%s); pass --master-port\n", std::strerror(errno));
         return 1;

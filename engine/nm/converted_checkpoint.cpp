@@ -1,8 +1,7 @@
 #include "engine/nm/converted_checkpoint.hpp"
 
-#include "engine/errors.hpp"
+#include "engine/training/atomic_archive.hpp"
 
-#include <cstdio>
 #include <cstring>
 
 namespace srigl::nm {
@@ -20,17 +19,7 @@ void saveModelCheckpoint(const std::string& path, const RunConfig& config, Spars
     for (const auto& b : model.named_buffers()) archive.write("model." + b.key(), b.value().to(torch::kCPU), true);
     // The trainer's scalars: step first; timings and running sums do not apply to a conversion.
     archive.write("scalars", torch::tensor({static_cast<double>(step), 0.0, 0.0, 0.0, 0.0, 0.0, 0.0}, torch::kDouble));
-    const std::string tmp = path + ".tmp";
-    try {
-        archive.save_to(tmp);
-    } catch (const std::exception& e) {
-        std::remove(tmp.c_str());
-        throw CheckpointError("cannot write checkpoint '" + path + "': " + e.what());
-    }
-    if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-        std::remove(tmp.c_str());
-        throw CheckpointError("cannot move checkpoint into place at '" + path + "'");
-    }
+    saveArchiveAtomically(archive, path);
 }
 
 } // namespace srigl::nm

@@ -2,6 +2,7 @@
 // accumulated dense gradients, step, timings, running sums and the config that made them. Data
 // order and mask randomness derive from (seed, step), so these are all a resume needs.
 #include "engine/errors.hpp"
+#include "engine/training/atomic_archive.hpp"
 #include "engine/training/trainer_internals.hpp"
 
 #include <nlohmann/json.hpp>
@@ -87,20 +88,7 @@ void Trainer::saveCheckpoint(const std::string& path) const {
     archive.write("scalars", scalars);
     archive.write("epoch_sums", torch::stack({s.epochLoss, s.epochCorrect}).to(torch::kCPU));
 
-    const std::string tmp = path + ".tmp";
-    try {
-        archive.save_to(tmp);
-    } catch (const c10::Error& e) {
-        std::remove(tmp.c_str());
-        throw CheckpointError("cannot write checkpoint '" + path + "': " + e.what_without_backtrace());
-    } catch (const std::exception& e) {
-        std::remove(tmp.c_str());
-        throw CheckpointError("cannot write checkpoint '" + path + "': " + e.what());
-    }
-    if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-        std::remove(tmp.c_str());
-        throw CheckpointError("cannot move checkpoint into place at '" + path + "'");
-    }
+    saveArchiveAtomically(archive, path);
 }
 
 void Trainer::loadCheckpoint(const std::string& path) {

@@ -3,6 +3,7 @@
 // the run with a clear error within the timeout, resume of a distributed run, bad input.
 #include <QtTest>
 
+#include "engine/distributed/free_port.hpp"
 #include "engine/distributed/process_group.hpp"
 #include "tests/support/srigl_process.hpp"
 
@@ -10,29 +11,12 @@
 #include <QRegularExpression>
 #include <QTemporaryDir>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 namespace {
 
 const QString kSrigl = QStringLiteral(SRIGL_TEST_BINARY_DIR "/bin/srigl");
-
-int freePort() {
-    const int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof addr;
-    int port = -1;
-    if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
-        getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0)
-        port = ntohs(addr.sin_port);
-    close(fd);
-    return port;
-}
 
 // A small SRigL run with mask updates at steps 4, 8 and 12 (64 samples per global batch).
 QStringList trainArgs(int64_t maxSteps, int64_t batch = 64) {
@@ -162,7 +146,7 @@ void TestCliDistributed::killedWorkerStopsTheLaunch() {
 
 void TestCliDistributed::deadPeerFailsTheSurvivorWithinTheTimeout() {
     // Without the launcher: the survivor itself must notice (c10d error or timeout), not hang.
-    const int port = freePort();
+    const int port = srigl::freeLoopbackPort();
     QProcess workers[2];
     for (int r = 0; r < 2; ++r) {
         prepareSriglProcess(workers[r]);

@@ -7,12 +7,10 @@
 
 #include "engine/distributed/data_parallel.hpp"
 #include "engine/distributed/distributed_error.hpp"
+#include "engine/distributed/free_port.hpp"
 #include "engine/errors.hpp"
 #include "engine/training/trainer_internals.hpp"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -24,24 +22,10 @@ using namespace srigl;
 
 namespace {
 
-int freePort() {
-    const int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof addr;
-    int port = -1;
-    if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
-        getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0)
-        port = ntohs(addr.sin_port);
-    close(fd);
-    return port;
-}
-
 // Runs body(rank, group) on `world` threads; returns each rank's exception (null: none).
 std::vector<std::exception_ptr> onRanks(int world, const std::function<void(int, std::shared_ptr<ProcessGroup>)>& body,
                                         std::chrono::milliseconds timeout = std::chrono::seconds(20)) {
-    const int port = freePort();
+    const int port = srigl::freeLoopbackPort();
     std::vector<std::exception_ptr> errors(static_cast<size_t>(world));
     std::vector<std::thread> threads;
     for (int r = 0; r < world; ++r) {
