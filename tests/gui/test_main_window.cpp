@@ -121,6 +121,10 @@ void TestMainWindow::themeToggleSwitchesPalette() {
 }
 
 void TestMainWindow::layoutIsSavedAndRestored() {
+    // Its own settings file: CTest runs this suite's other cases in parallel processes, and each
+    // one's initTestCase clears the suite's settings, which could wipe the layout saved here.
+    QApplication::setApplicationName(QStringLiteral("test_main_window_layout"));
+    QSettings().clear();
     const QString db = dir_.filePath(QStringLiteral("layout.db"));
     {
         MainWindow w({db, true});
