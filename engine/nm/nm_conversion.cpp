@@ -58,6 +58,13 @@ ChainActivations chainActivations(SparseModelImpl& model, const std::vector<torc
     return out;
 }
 
+// The classifier's input (the flattened features) over all calibration batches concatenated.
+torch::Tensor classifierInput(SparseModelImpl& model, const std::vector<torch::Tensor>& calibration) {
+    std::vector<torch::Tensor> feats;
+    for (const auto& batch : calibration) feats.push_back(model.features(batch).flatten(1));
+    return torch::cat(feats, 0);
+}
+
 torch::Tensor logits(SparseModelImpl& model, const std::vector<torch::Tensor>& calibration) {
     std::vector<torch::Tensor> parts;
     for (const auto& batch : calibration) parts.push_back(model.forward(batch));
@@ -193,9 +200,7 @@ ConversionReport convertToNm(SparseModelImpl& model, const std::vector<torch::Te
         if (!o.absorbMean) {
             stage.note = "turned off";
         } else {
-            std::vector<torch::Tensor> feats;
-            for (const auto& batch : calibration) feats.push_back(model.features(batch).flatten(1));
-            auto a = torch::cat(feats, 0);
+            auto a = classifierInput(model, calibration);
             for (size_t i = 0; i < chain.size(); ++i) {
                 auto it = std::find_if(layers.begin(), layers.end(), [&](const LayerState& s) { return s.chainIndex == static_cast<int>(i); });
                 if (it != layers.end() && it->converted && chain[i]->bias.defined()) {
@@ -221,9 +226,7 @@ ConversionReport convertToNm(SparseModelImpl& model, const std::vector<torch::Te
         if (!o.reconstruct) {
             stage.note = "turned off";
         } else {
-            std::vector<torch::Tensor> feats;
-            for (const auto& batch : calibration) feats.push_back(model.features(batch).flatten(1));
-            auto a = torch::cat(feats, 0);
+            auto a = classifierInput(model, calibration);
             for (size_t i = 0; i < chain.size(); ++i) {
                 auto it = std::find_if(layers.begin(), layers.end(), [&](const LayerState& s) { return s.chainIndex == static_cast<int>(i); });
                 if (it != layers.end() && it->converted) {
