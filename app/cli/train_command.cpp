@@ -12,6 +12,7 @@
 #include "engine/training/trainer.hpp"
 #include "sessions/run_store.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <iostream>
@@ -82,6 +83,11 @@ void addTrainCommand(CLI::App& app, TrainOptions& options) {
     train->add_option("--timeout", options.timeoutSeconds,
                       "with --distributed: seconds a worker waits for the others before failing")
         ->check(CLI::PositiveNumber);
+    train->add_option("--bucket-mb", options.bucketMegabytes,
+                      "with --distributed: size of one gradient all-reduce message in MB (float32)")
+        ->check(CLI::Range(0.001, 1024.0));
+    train->add_flag("--no-overlap", options.noOverlap,
+                    "with --distributed: all-reduce the gradients after backward instead of during it");
     train->footer(keysHelp());
 }
 
@@ -141,6 +147,9 @@ int runTrain(const TrainOptions& options) {
         try {
             const auto timeout = std::chrono::milliseconds(static_cast<int64_t>(options.timeoutSeconds * 1000.0));
             request.group = connectGloo(where, timeout);
+            request.parallel.bucketElements =
+                std::max<int64_t>(1, static_cast<int64_t>(options.bucketMegabytes * 1024.0 * 1024.0 / 4.0));
+            request.parallel.overlap = !options.noOverlap;
         } catch (...) {
             return reportSetupError("srigl train");
         }
@@ -163,6 +172,8 @@ int runTrain(const TrainOptions& options) {
             j["mask_checksum"] = outcome.distributed.maskChecksum;
             j["mask_checks"] = outcome.distributed.maskChecks;
             j["communication_seconds"] = outcome.distributed.communicationSeconds;
+            j["gradient_buckets"] = outcome.distributed.gradientBuckets;
+            j["buckets_overlapped"] = outcome.distributed.bucketsOverlapped;
         }
         std::cout << j.dump() << std::endl;
     } else if (!worker) {

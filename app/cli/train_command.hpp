@@ -20,6 +20,8 @@ struct TrainOptions {
     // MASTER_PORT; collectives give up after timeoutSeconds.
     bool distributed = false;
     double timeoutSeconds = 300.0;
+    double bucketMegabytes = 1.0; // gradient all-reduce message size
+    bool noOverlap = false;       // all-reduce only after backward (to measure what overlap gains)
 };
 
 void addTrainCommand(CLI::App& app, TrainOptions& options);

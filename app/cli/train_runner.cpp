@@ -83,7 +83,7 @@ TrainOutcome trainRun(const TrainRequest& request, TrainingObserver& console, co
         // The trainer validates everything before the store hears of the run: a bad config records nothing.
         trainer = std::make_unique<Trainer>(request.config, &console);
         if (!request.checkpoint.empty()) trainer->loadCheckpoint(request.checkpoint);
-        if (request.group) trainer->enableDataParallel(request.group);
+        if (request.group) trainer->enableDataParallel(request.group, request.parallel);
         if (record) {
             store = std::make_unique<sessions::RunStore>(dbPath);
             if (request.runId) {

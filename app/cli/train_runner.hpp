@@ -25,6 +25,7 @@ struct TrainRequest {
     std::function<void(int64_t runId)> onRecorded;
     // Set: this process is one worker of a data-parallel run (rank 0 alone should record).
     std::shared_ptr<ProcessGroup> group;
+    DataParallelOptions parallel;
 };
 
 struct TrainOutcome {

@@ -22,8 +22,10 @@ private:
 } // namespace
 
 DataParallel::DataParallel(std::shared_ptr<ProcessGroup> group, std::vector<torch::Tensor> params,
-                           int64_t bucketElements)
-    : group_(std::move(group)), averager_(std::move(params), bucketElements) {}
+                           const DataParallelOptions& options)
+    : group_(std::move(group)), averager_(std::move(params), options.bucketElements) {
+    if (options.overlap) averager_.overlapWithBackward(*group_);
+}
 
 void DataParallel::averageGradients() {
     Stopwatch watch(seconds_);

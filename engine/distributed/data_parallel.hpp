@@ -4,6 +4,7 @@
 #pragma once
 
 #include "engine/data/batch_sampler.hpp"
+#include "engine/distributed/data_parallel_options.hpp"
 #include "engine/distributed/gradient_buckets.hpp"
 #include "engine/distributed/process_group.hpp"
 
@@ -15,11 +16,8 @@ namespace srigl {
 
 class DataParallel {
 public:
-    // 1M floats (4 MB) per bucket: one message for LeNet-300-100, a handful for a ResNet.
-    static constexpr int64_t kBucketElements = int64_t(1) << 20;
-
     DataParallel(std::shared_ptr<ProcessGroup> group, std::vector<torch::Tensor> params,
-                 int64_t bucketElements = kBucketElements);
+                 const DataParallelOptions& options = {});
 
     int rank() const { return group_->rank(); }
     int size() const { return group_->size(); }
@@ -29,7 +27,10 @@ public:
     void broadcastFromRankZero(const std::vector<torch::Tensor>& tensors, const std::string& what);
     // This rank's slice of a global batch (ConfigError when it does not split evenly).
     Batch shard(const Batch& global) const;
+    // After backward: every .grad() holds the average over the ranks.
     void averageGradients();
+    size_t bucketCount() const { return averager_.bucketCount(); }
+    size_t bucketsStartedDuringBackward() const { return averager_.bucketsStartedDuringBackward(); }
     // Element-wise sum over the ranks of a few numbers (loss, correct predictions, samples).
     std::vector<double> sum(const std::vector<double>& values, const std::string& what);
     // All-reduces the layers' mask checksums and throws DistributedError naming the layers whose

@@ -261,7 +261,7 @@ void Trainer::setCheckpointFile(const std::string& path, int64_t every) {
     impl_->config.checkpoint_every = every;
 }
 
-void Trainer::enableDataParallel(std::shared_ptr<ProcessGroup> group) {
+void Trainer::enableDataParallel(std::shared_ptr<ProcessGroup> group, const DataParallelOptions& options) {
     Impl& s = *impl_;
     if (!group) throw std::invalid_argument("Trainer::enableDataParallel: no process group");
     if (s.device.is_cuda())
@@ -273,7 +273,7 @@ void Trainer::enableDataParallel(std::shared_ptr<ProcessGroup> group) {
                                             " workers; use a multiple of the world size");
     std::vector<torch::Tensor> params;
     for (auto& p : s.model->parameters()) params.push_back(p);
-    s.parallel = std::make_unique<DataParallel>(group, params);
+    s.parallel = std::make_unique<DataParallel>(group, params, options);
     s.distributed.rank = group->rank();
     s.distributed.worldSize = group->size();
     // Same start everywhere: a worker whose initialisation or checkpoint differed would silently
@@ -291,7 +291,11 @@ void Trainer::enableDataParallel(std::shared_ptr<ProcessGroup> group) {
 
 DistributedInfo Trainer::distributedInfo() const {
     DistributedInfo info = impl_->distributed;
-    if (impl_->parallel) info.communicationSeconds = impl_->parallel->communicationSeconds();
+    if (impl_->parallel) {
+        info.communicationSeconds = impl_->parallel->communicationSeconds();
+        info.gradientBuckets = static_cast<int64_t>(impl_->parallel->bucketCount());
+        info.bucketsOverlapped = static_cast<int64_t>(impl_->parallel->bucketsStartedDuringBackward());
+    }
     return info;
 }
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "engine/config/run_config.hpp"
+#include "engine/distributed/data_parallel_options.hpp"
 #include "engine/training/training_observer.hpp"
 
 #include <atomic>
@@ -22,6 +23,8 @@ struct DistributedInfo {
     int64_t maskChecks = 0;    // checksum all-reduces done (start, every mask update, end)
     std::string maskChecksum;  // the combined checksum of the latest check ("" before any)
     double communicationSeconds = 0.0; // in collectives, waiting for the other ranks included
+    int64_t gradientBuckets = 0;       // all-reduce messages per step
+    int64_t bucketsOverlapped = 0;     // of those, started while backward still ran (last step)
 };
 
 // What a config will train, known before any data is loaded: one entry per sparse layer.
@@ -70,7 +73,7 @@ public:
     // the optimizer state agrees too), each step trains on this
     // rank's shard of the global batch (batch_size) with averaged gradients, and only rank 0
     // writes checkpoints. Throws ConfigError (batch_size) or DistributedError.
-    void enableDataParallel(std::shared_ptr<ProcessGroup> group);
+    void enableDataParallel(std::shared_ptr<ProcessGroup> group, const DataParallelOptions& options = {});
     DistributedInfo distributedInfo() const;
 
     const RunConfig& config() const;

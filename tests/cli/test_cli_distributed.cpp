@@ -71,6 +71,24 @@ void requireSameMasksOnAllRanks(const SriglResult& r, int nproc) {
     }
 }
 
+// Waits (up to 60 s) until a started `srigl launch` trains (rank 0's step events); returns rank
+// 1's process id, or 0. The launcher's stderr so far is appended to `err`.
+qint64 rankOneOnceTraining(QProcess& p, QString& err) {
+    p.closeWriteChannel();
+    QElapsedTimer clock;
+    clock.start();
+    QString out;
+    qint64 pid = 0;
+    while (clock.elapsed() < 60000 && (pid == 0 || !out.contains("\"event\":\"step\""))) {
+        p.waitForReadyRead(200);
+        err += QString::fromUtf8(p.readAllStandardError());
+        out += QString::fromUtf8(p.readAllStandardOutput());
+        const auto m = QRegularExpression("rank 1 is process (\\d+)").match(err);
+        if (m.hasMatch()) pid = m.captured(1).toLongLong();
+    }
+    return out.contains("\"event\":\"step\"") ? pid : 0;
+}
+
 } // namespace
 
 class TestCliDistributed : public QObject {
@@ -83,6 +101,7 @@ private Q_SLOTS:
     void twoHalfBatchesTrainLikeOneWholeBatch();
     void killedWorkerStopsTheLaunch();
     void deadPeerFailsTheSurvivorWithinTheTimeout();
+    void hungWorkerFailsTheLaunchWithinTheTimeout();
     void distributedRunResumes();
     void missingRendezvousVariableIsAConfigError();
     void unevenBatchIsAConfigError();
@@ -121,22 +140,13 @@ void TestCliDistributed::killedWorkerStopsTheLaunch() {
     QProcess p;
     prepareSriglProcess(p);
     p.start(kSrigl, launch(2, trainArgs(1000000)));
-    p.closeWriteChannel();
     // Wait until both workers train (rank 0's step events), then kill rank 1 as the OOM killer would.
+    QString err;
+    const qint64 pid = rankOneOnceTraining(p, err);
+    QVERIFY2(pid > 0, qPrintable(err));
+    QCOMPARE(::kill(static_cast<pid_t>(pid), SIGKILL), 0);
     QElapsedTimer clock;
     clock.start();
-    QString err, out;
-    qint64 pid = 0;
-    while (clock.elapsed() < 60000 && (pid == 0 || !out.contains("\"event\":\"step\""))) {
-        p.waitForReadyRead(200);
-        err += QString::fromUtf8(p.readAllStandardError());
-        out += QString::fromUtf8(p.readAllStandardOutput());
-        const auto m = QRegularExpression("rank 1 is process (\\d+)").match(err);
-        if (m.hasMatch()) pid = m.captured(1).toLongLong();
-    }
-    QVERIFY2(pid > 0 && out.contains("\"event\":\"step\""), qPrintable(err));
-    QCOMPARE(::kill(static_cast<pid_t>(pid), SIGKILL), 0);
-    clock.restart();
     const SriglResult r = finishSriglProcess(p, 60000);
     err += r.err;
     QVERIFY2(r.exitCode != 0 && r.exitCode != -1, qPrintable(err));
@@ -174,6 +184,31 @@ void TestCliDistributed::deadPeerFailsTheSurvivorWithinTheTimeout() {
     QVERIFY2(r.exitCode == 1, qPrintable(QString("exit %1: %2").arg(r.exitCode).arg(r.err)));
     QVERIFY2(clock.elapsed() < 10000 + 15000, "the survivor took longer than its timeout to fail");
     QVERIFY2(r.err.contains("training failed: rank 0:") && r.err.contains("another worker died"), qPrintable(r.err));
+}
+
+// A worker that hangs (SIGSTOP: alive, holding its sockets, never answering) rather than dies:
+// rank 0's collectives time out, and the launcher then kills the stopped worker (SIGTERM cannot
+// reach a stopped process; SIGKILL after --grace does).
+void TestCliDistributed::hungWorkerFailsTheLaunchWithinTheTimeout() {
+    QProcess p;
+    prepareSriglProcess(p);
+    p.start(kSrigl, QStringList{"launch", "--nproc", "2", "--grace", "2", "--", kSrigl} + trainArgs(1000000) +
+                        QStringList{"--distributed", "--timeout", "5"});
+    QString err;
+    const qint64 pid = rankOneOnceTraining(p, err);
+    QVERIFY2(pid > 0, qPrintable(err));
+    QCOMPARE(::kill(static_cast<pid_t>(pid), SIGSTOP), 0);
+    QElapsedTimer clock;
+    clock.start();
+    const SriglResult r = finishSriglProcess(p, 60000);
+    err += r.err;
+    const bool gone = ::kill(static_cast<pid_t>(pid), 0) != 0;
+    if (!gone) ::kill(static_cast<pid_t>(pid), SIGKILL); // never leave a stopped worker behind
+    QVERIFY2(r.exitCode != 0 && r.exitCode != -1, qPrintable(err));
+    // 5 s timeout + 2 s grace + start-up slack on a busy machine.
+    QVERIFY2(clock.elapsed() < 5000 + 2000 + 15000, qPrintable(QString("took %1 ms").arg(clock.elapsed())));
+    QVERIFY2(err.contains("did not answer within the timeout of 5 s"), qPrintable(err));
+    QVERIFY2(gone, "the launcher left the hung worker running");
 }
 
 void TestCliDistributed::distributedRunResumes() {

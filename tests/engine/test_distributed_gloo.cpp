@@ -88,6 +88,7 @@ class TestDistributedGloo : public QObject {
 private Q_SLOTS:
     void init();
     void gradientsAreAveragedInBuckets();
+    void overlappedAveragingEqualsAveragingAfterBackward();
     void broadcastGivesEveryRankRankZerosTensors();
     void differingMasksFailOnEveryRankNamingTheLayer();
     void deadPeerFailsWithinTheTimeout();
@@ -122,6 +123,70 @@ void TestDistributedGloo::gradientsAreAveragedInBuckets() {
         QVERIFY(torch::equal(results[0][i], expected));
         QVERIFY(torch::equal(results[1][i], expected));
     }
+}
+
+// A 4-layer MLP whose buckets (a 1000-float cap: 4 of them) are started from autograd hooks while backward
+// runs: the averages equal those of packing after backward and the mean of both ranks' gradients
+// computed locally, for two steps in a row (the per-step state is reset).
+void TestDistributedGloo::overlappedAveragingEqualsAveragingAfterBackward() {
+    auto makeModel = [] {
+        torch::manual_seed(3);
+        return torch::nn::Sequential(torch::nn::Linear(40, 50), torch::nn::ReLU(), torch::nn::Linear(50, 30),
+                                     torch::nn::ReLU(), torch::nn::Linear(30, 20), torch::nn::ReLU(),
+                                     torch::nn::Linear(20, 10));
+    };
+    // Models and inputs are drawn here, not in the rank threads: the global generator is shared.
+    std::vector<torch::Tensor> inputs; // [rank * 2 + step]
+    for (int i = 0; i < 4; ++i) {
+        torch::manual_seed(100 + i);
+        inputs.push_back(torch::randn({8, 40}));
+    }
+    auto inputOf = [&](int rank, int step) { return inputs[size_t(rank * 2 + step)]; };
+    std::vector<torch::nn::Sequential> models; // [rank * 3 + (overlapped, after, local)]
+    for (int i = 0; i < 6; ++i) models.push_back(makeModel());
+    auto backward = [](torch::nn::Sequential& m, const torch::Tensor& x) {
+        for (auto& p : m->parameters()) p.mutable_grad() = torch::Tensor();
+        m->forward(x).pow(2).mean().backward();
+    };
+    std::vector<size_t> buckets(2), early(2);
+    std::vector<std::string> failures(2);
+    REQUIRE_RANKS_OK(onRanks(2, [&](int rank, std::shared_ptr<ProcessGroup> group) {
+        auto overlapped = models[size_t(rank * 3)], after = models[size_t(rank * 3 + 1)], local = models[size_t(rank * 3 + 2)];
+        GradientAverager withHooks(overlapped->parameters(), 1000);
+        withHooks.overlapWithBackward(*group);
+        GradientAverager plain(after->parameters(), 1000);
+        for (int step = 0; step < 2; ++step) {
+            backward(overlapped, inputOf(rank, step));
+            withHooks.average(*group);
+            backward(after, inputOf(rank, step));
+            plain.average(*group);
+            // The expected average, from both ranks' inputs on this rank alone.
+            std::vector<torch::Tensor> sum;
+            for (int r = 0; r < 2; ++r) {
+                backward(local, inputOf(r, step));
+                const auto ps = local->parameters();
+                for (size_t i = 0; i < ps.size(); ++i) {
+                    if (r == 0) sum.push_back(ps[i].grad().clone());
+                    else sum[i] += ps[i].grad();
+                }
+            }
+            const auto a = overlapped->parameters(), b = after->parameters();
+            for (size_t i = 0; i < a.size(); ++i) {
+                if (!torch::equal(a[i].grad(), b[i].grad()))
+                    failures[size_t(rank)] += "step " + std::to_string(step) + " param " + std::to_string(i) + " differs from after-backward; ";
+                if (!torch::allclose(a[i].grad(), sum[i] / 2, 1e-5, 1e-6))
+                    failures[size_t(rank)] += "step " + std::to_string(step) + " param " + std::to_string(i) + " is not the mean; ";
+            }
+        }
+        buckets[size_t(rank)] = withHooks.bucketCount();
+        early[size_t(rank)] = withHooks.bucketsStartedDuringBackward();
+    }));
+    QVERIFY2(failures[0].empty() && failures[1].empty(), (failures[0] + failures[1]).c_str());
+    QCOMPARE(buckets[0], size_t(4));
+    // Every bucket, even the one holding the first layer's gradients (produced last), is started
+    // from a hook before backward returns: average() only waits.
+    QCOMPARE(early[0], buckets[0]);
+    QCOMPARE(early[1], buckets[1]);
 }
 
 void TestDistributedGloo::broadcastGivesEveryRankRankZerosTensors() {
