@@ -39,7 +39,8 @@ Recorder::Recorder(const std::string& dbPath, int64_t runId,
 
 Recorder::~Recorder() { close(); }
 
-void Recorder::queueMasks(int64_t step, const std::vector<LayerUpdateStats>& stats) {
+void Recorder::queueMasks(int64_t step, const std::vector<LayerUpdateStats>& stats,
+                          const std::function<std::vector<LayerWeightSnapshot>()>& gradients) {
     if (!maskSource_) return;
     auto snaps = maskSource_();
     WeightJob job;
@@ -47,6 +48,7 @@ void Recorder::queueMasks(int64_t step, const std::vector<LayerUpdateStats>& sta
         job.step = step;
         job.weights = weightSource_();
         job.masks = snaps; // every layer: static layers' weights change too
+        if (gradients) job.gradients = gradients(); // only valid now, inside the callback
     }
     std::vector<MaskRecord> records;
     for (auto& snap : snaps) {
@@ -90,7 +92,7 @@ void Recorder::onMaskUpdate(const MaskUpdateEvent& e) {
         metrics_.push_back({e.step, "drop_fraction", e.dropFraction});
     }
     // Layers without a dynamic mask are not in the event; they keep their step-0 snapshot.
-    queueMasks(e.step, e.layers);
+    queueMasks(e.step, e.layers, e.gradients);
     if (next_) next_->onMaskUpdate(e);
 }
 
@@ -154,7 +156,10 @@ void Recorder::writerLoop() {
                 store->addMasks(runId_, masks);
                 std::vector<WeightStatsRecord> stats;
                 std::vector<WeightValuesRecord> values;
-                for (const auto& job : weightJobs) {
+                std::vector<GradientRecord> gradients;
+                for (auto& job : weightJobs) {
+                    for (auto& g : job.gradients)
+                        gradients.push_back({job.step, g.name, g.outFeatures, g.fanIn, std::move(g.values)});
                     for (const auto& w : job.weights) {
                         const auto mask = std::find_if(job.masks.begin(), job.masks.end(),
                                                        [&](const LayerMaskSnapshot& m) { return m.name == w.name; });
@@ -169,6 +174,7 @@ void Recorder::writerLoop() {
                 }
                 store->addWeightStats(runId_, stats);
                 store->addWeightValues(runId_, values);
+                store->addGradients(runId_, gradients);
                 for (const auto& c : checkpoints) store->addCheckpoint(runId_, c.first, c.second);
             } catch (const StoreError& e) {
                 std::lock_guard<std::mutex> errLock(mutex_);

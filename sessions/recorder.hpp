@@ -38,7 +38,9 @@ public:
     std::string error() const;
     // weightSource returns the dense weights of every layer (Trainer::weightSnapshots); with one,
     // each mask snapshot also records every layer's weight statistics and active weights (the
-    // heavy part, selecting and encoding, runs on the writer thread). Set before training starts.
+    // heavy part, selecting and encoding, runs on the writer thread), and each mask update that
+    // grew by a gradient (RigL, SRigL: MaskUpdateEvent::gradients) the dense gradient of every
+    // updated layer. Set before training starts.
     void setWeightSource(std::function<std::vector<LayerWeightSnapshot>()> weightSource) {
         weightSource_ = std::move(weightSource);
     }
@@ -56,7 +58,8 @@ public:
 
 private:
     // Snapshots of the layers named in stats (the others did not change).
-    void queueMasks(int64_t step, const std::vector<LayerUpdateStats>& stats);
+    void queueMasks(int64_t step, const std::vector<LayerUpdateStats>& stats,
+                    const std::function<std::vector<LayerWeightSnapshot>()>& gradients = {});
     void writerLoop();
 
     std::string dbPath_;
@@ -70,11 +73,13 @@ private:
     std::condition_variable wake_;
     std::vector<Metric> metrics_;
     std::vector<MaskRecord> masks_;
-    // Every layer's weights and current mask at one step, turned into records by the writer.
+    // Every layer's weights and current mask at one step, turned into records by the writer, and
+    // the dense gradients the update at that step grew by (none for other methods and at start).
     struct WeightJob {
         int64_t step = 0;
         std::vector<LayerWeightSnapshot> weights;
         std::vector<LayerMaskSnapshot> masks;
+        std::vector<LayerWeightSnapshot> gradients;
     };
     std::vector<WeightJob> weightJobs_;
     std::vector<std::pair<int64_t, std::string>> checkpoints_;

@@ -7,6 +7,7 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
@@ -142,6 +143,20 @@ const char* const kMigrations[] = {
             CHECK(status IN ('pending','running','finished','failed','interrupted','stopped')),
         PRIMARY KEY(sweep_id, point));
     CREATE INDEX sweep_runs_run ON sweep_runs(run_id);
+    )sql",
+    // Version 5: the dense gradient of each layer at every RigL / SRigL mask update (what growth
+    // used), for the inspector's hover: float16 byte planes of values / scale, zstd.
+    R"sql(
+    CREATE TABLE gradients(
+        run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        step INTEGER NOT NULL,
+        layer TEXT NOT NULL,
+        out_features INTEGER NOT NULL,
+        fan_in INTEGER NOT NULL,
+        scale REAL NOT NULL,
+        encoding TEXT NOT NULL,
+        data BLOB NOT NULL,
+        PRIMARY KEY(run_id, layer, step));
     )sql",
 };
 constexpr int kMigrationCount = sizeof(kMigrations) / sizeof(kMigrations[0]);
@@ -292,7 +307,8 @@ void RunStore::reopenRun(int64_t id, int64_t fromStep) {
     for (const char* sql : {"DELETE FROM metrics WHERE run_id=? AND step>?", "DELETE FROM masks WHERE run_id=? AND step>?",
                             "DELETE FROM checkpoints WHERE run_id=? AND step>?",
                             "DELETE FROM weight_stats WHERE run_id=? AND step>?",
-                            "DELETE FROM weights WHERE run_id=? AND step>?"}) {
+                            "DELETE FROM weights WHERE run_id=? AND step>?",
+                            "DELETE FROM gradients WHERE run_id=? AND step>?"}) {
         Statement del(*db_, sql);
         del.bind(1, id).bind(2, fromStep);
         del.run();
@@ -397,6 +413,53 @@ std::vector<WeightValuesRecord> RunStore::weightValues(int64_t id, const std::st
             throw StoreError(db_->path() + ": weights of " + r.layer + " use encoding '" + st.columnText(3) +
                              "', which this build cannot read");
         r.values = decodeWeights(st.columnBlob(4), static_cast<size_t>(st.columnInt(2)));
+        out.push_back(std::move(r));
+    }
+    return out;
+}
+
+void RunStore::addGradients(int64_t id, const std::vector<GradientRecord>& rows) {
+    if (rows.empty()) return;
+    Transaction tx(*db_);
+    Statement st(*db_, "INSERT OR REPLACE INTO gradients(run_id, step, layer, out_features, fan_in, scale, encoding, "
+                       "data) VALUES(?,?,?,?,?,?,?,?)");
+    for (const auto& r : rows) {
+        if (r.outFeatures <= 0 || r.fanIn <= 0 || static_cast<int64_t>(r.values.size()) != r.outFeatures * r.fanIn)
+            throw StoreError("gradient of " + r.layer + " at step " + std::to_string(r.step) + ": " +
+                             std::to_string(r.values.size()) + " values for a " + std::to_string(r.outFeatures) + " x " +
+                             std::to_string(r.fanIn) + " layer");
+        float largest = 0.0f;
+        for (float v : r.values)
+            if (std::isfinite(v)) largest = std::max(largest, std::fabs(v));
+        const double scale = largest > 0.0f ? largest : 1.0;
+        std::vector<float> scaled(r.values.size());
+        for (size_t i = 0; i < scaled.size(); ++i) scaled[i] = static_cast<float>(r.values[i] / scale);
+        st.bind(1, id).bind(2, r.step).bind(3, r.layer).bind(4, r.outFeatures).bind(5, r.fanIn).bind(6, scale);
+        st.bind(7, std::string(kWeightEncoding)).bindBlob(8, encodeWeights(scaled));
+        st.run();
+    }
+    tx.commit();
+}
+
+std::vector<GradientRecord> RunStore::gradientValues(int64_t id, const std::string& layer, int64_t step) {
+    requireRun(id);
+    Statement st(*db_,
+                 "SELECT step, layer, out_features, fan_in, scale, encoding, data FROM gradients WHERE run_id = ?1 "
+                 "AND (?2 = '' OR layer = ?2) AND (?3 < 0 OR step = ?3) ORDER BY step, rowid");
+    st.bind(1, id).bind(2, layer).bind(3, step);
+    std::vector<GradientRecord> out;
+    while (st.step()) {
+        GradientRecord r;
+        r.step = st.columnInt(0);
+        r.layer = st.columnText(1);
+        r.outFeatures = st.columnInt(2);
+        r.fanIn = st.columnInt(3);
+        const double scale = st.columnDouble(4);
+        if (st.columnText(5) != kWeightEncoding)
+            throw StoreError(db_->path() + ": gradients of " + r.layer + " use encoding '" + st.columnText(5) +
+                             "', which this build cannot read");
+        r.values = decodeWeights(st.columnBlob(6), static_cast<size_t>(r.outFeatures * r.fanIn));
+        for (float& v : r.values) v = static_cast<float>(v * scale);
         out.push_back(std::move(r));
     }
     return out;

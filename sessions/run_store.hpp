@@ -68,6 +68,17 @@ struct WeightValuesRecord {
     std::vector<float> values;
 };
 
+// The dense gradient a mask update grew by (RigL, SRigL: summed over the accumulation window),
+// row-major [out, fan_in] like LayerWeightSnapshot, for every entry (growth looks at the inactive
+// ones). Stored as float16 relative to the layer's largest |gradient|, so tiny gradients keep
+// about 3 significant digits of that scale instead of underflowing.
+struct GradientRecord {
+    int64_t step = 0;
+    std::string layer;
+    int64_t outFeatures = 0, fanIn = 0;
+    std::vector<float> values;
+};
+
 // One benchmark measurement of a layer: medians in microseconds of each variant of the same
 // function (NaN: that variant did not run). runId 0: a standalone `srigl bench`, not tied to a run.
 struct TimingRecord {
@@ -92,7 +103,7 @@ struct RunFilter {
 
 class RunStore {
 public:
-    static constexpr int kSchemaVersion = 4;
+    static constexpr int kSchemaVersion = 5;
     enum class Mode { ReadWrite, ReadOnly };
 
     // ReadWrite creates the file when it does not exist; an existing file must be a SRigL Studio
@@ -115,6 +126,8 @@ public:
     void addCheckpoint(int64_t id, int64_t step, const std::string& path);
     void addWeightStats(int64_t id, const std::vector<WeightStatsRecord>& rows);
     void addWeightValues(int64_t id, const std::vector<WeightValuesRecord>& rows);
+    // StoreError when a record's values do not fill its shape.
+    void addGradients(int64_t id, const std::vector<GradientRecord>& rows);
 
     std::vector<RunInfo> listRuns(const RunFilter& filter = {});
     RunInfo run(int64_t id); // StoreError when there is no such run
@@ -129,6 +142,9 @@ public:
     std::vector<WeightStatsRecord> weightStats(int64_t id, const std::string& layer = "");
     // step < 0: every step.
     std::vector<WeightValuesRecord> weightValues(int64_t id, const std::string& layer = "", int64_t step = -1);
+    // The same for gradients; empty where none were recorded (methods without one, the first
+    // snapshot, runs recorded before schema 5).
+    std::vector<GradientRecord> gradientValues(int64_t id, const std::string& layer = "", int64_t step = -1);
     void addTimings(const std::vector<TimingRecord>& rows);
     std::vector<TimingRecord> timings(int64_t runId = 0); // 0: every row
 

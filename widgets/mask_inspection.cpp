@@ -94,6 +94,18 @@ std::optional<float> MaskInspection::weight(int64_t row, int64_t col) const {
     return (*weights_)[static_cast<size_t>(index)];
 }
 
+void MaskInspection::setGradients(std::vector<float> dense) {
+    if (static_cast<int64_t>(dense.size()) != rows() * cols())
+        throw std::invalid_argument("'" + current_.name + "' is " + std::to_string(rows()) + " x " + std::to_string(cols()) +
+                                    " but its gradient has " + std::to_string(dense.size()) + " values");
+    gradients_ = std::move(dense);
+}
+
+std::optional<float> MaskInspection::gradient(int64_t row, int64_t col) const {
+    if (!gradients_ || row < 0 || col < 0 || row >= rows() || col >= cols()) return std::nullopt;
+    return (*gradients_)[static_cast<size_t>(row * cols() + col)];
+}
+
 std::vector<uint8_t> MaskInspection::rgba(const sessions::MaskPalette& palette) const {
     const int64_t rows = this->rows(), cols = this->cols();
     std::vector<uint8_t> out(static_cast<size_t>(rows * cols) * 4);

@@ -1,7 +1,7 @@
 // What the mask inspector shows of one layer at one step, without any GL: each connection's state
 // against the previous snapshot (kept, pruned, regrown, inactive), the RGBA picture of it, every
 // neuron's fan-in with the neurons whose fan-in differs from k, the ablated neurons, and the weight
-// of a connection when the step's weights were recorded.
+// and the gradient of a connection when the step's weights and gradients were recorded.
 #pragma once
 
 #include "engine/training/training_observer.hpp"
@@ -29,6 +29,7 @@ public:
     const LayerMaskSnapshot& mask() const { return current_; }
     bool hasPrevious() const { return previous_.has_value(); }
     bool hasWeights() const { return weights_.has_value(); }
+    bool hasGradients() const { return gradients_.has_value(); }
 
     bool active(int64_t row, int64_t col) const;
     Cell cell(int64_t row, int64_t col) const;
@@ -47,6 +48,11 @@ public:
     // The stored weight of an active connection at this step; none when the connection is inactive
     // or the step's weights were not recorded.
     std::optional<float> weight(int64_t row, int64_t col) const;
+    // The dense gradient the update at this step grew by (RigL, SRigL), rows() x cols() row-major:
+    // every entry has one, active or not. Throws std::invalid_argument on a wrong count.
+    void setGradients(std::vector<float> dense);
+    // None when no gradient was recorded at this step.
+    std::optional<float> gradient(int64_t row, int64_t col) const;
 
     // rows() x cols() RGBA pixels, one per connection (row = neuron): the palette's colours for
     // active (kept), pruned, regrown and inactive entries; inactive entries of an ablated neuron's
@@ -62,6 +68,7 @@ private:
     std::optional<LayerMaskSnapshot> previous_;
     int64_t k_ = 0;
     std::optional<std::vector<float>> weights_;
+    std::optional<std::vector<float>> gradients_;
     std::vector<int64_t> fanIn_;
     std::vector<int64_t> rowStart_; // index of each row's first active weight
     std::vector<uint8_t> ablatedRows_;

@@ -21,6 +21,14 @@ LayerAtStep layerAtStep(sessions::RunStore& store, int64_t runId, const std::str
     if (masks.size() > 1) out.previous = std::move(masks[1]);
     auto weights = store.weightValues(runId, layer, out.current.step);
     if (!weights.empty()) out.weights = std::move(weights.front().values);
+    auto gradients = store.gradientValues(runId, layer, out.current.step);
+    if (!gradients.empty()) {
+        const auto& g = gradients.front();
+        if (g.outFeatures != out.current.mask.outFeatures || g.fanIn != out.current.mask.fanIn)
+            throw sessions::StoreError("run " + std::to_string(runId) + ": the gradient of '" + layer + "' at step " +
+                                       std::to_string(g.step) + " has another shape than its mask");
+        out.gradients = std::move(gradients.front().values);
+    }
     return out;
 }
 

@@ -24,6 +24,7 @@ InspectorFrame loadInspectorFrame(const std::string& dbPath, int64_t runId, int6
     if (at.previous) previous = std::move(at.previous->mask);
     auto inspection = std::make_shared<MaskInspection>(std::move(at.current.mask), std::move(previous),
                                                        at.current.stats.k, std::move(at.weights));
+    if (at.gradients) inspection->setGradients(std::move(*at.gradients));
     f.rgba = inspection->rgba();
     f.inspection = std::move(inspection);
     return f;

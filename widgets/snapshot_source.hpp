@@ -26,7 +26,7 @@ struct InspectorFrame {
     std::string layer;
     std::vector<std::string> layers;
     LayerUpdateStats stats; // as recorded with the snapshot (k, pruned and regrown counts, ...)
-    std::shared_ptr<const MaskInspection> inspection;
+    std::shared_ptr<const MaskInspection> inspection; // with maskStep's gradients, when recorded
     std::vector<uint8_t> rgba; // inspection->rgba(), built off the UI thread
     std::optional<std::vector<float>> weights; // active weights of maskStep, when recorded
 };

@@ -383,6 +383,18 @@ LayerWeightSnapshot weightsOf(const SparseLayerState& st) {
     return snap;
 }
 
+// The dense gradient a RigL / SRigL update grew by, in the weights' [out, fan_in] layout.
+LayerWeightSnapshot gradientOf(const SparseLayerState& st) {
+    LayerWeightSnapshot snap;
+    snap.name = st.name;
+    torch::Tensor g = st.gradSum.detach().to(torch::kCPU, torch::kFloat).contiguous();
+    snap.outFeatures = g.size(0);
+    snap.fanIn = g.size(1);
+    const float* p = g.data_ptr<float>();
+    snap.values.assign(p, p + g.numel());
+    return snap;
+}
+
 } // namespace
 
 std::vector<LayerWeightSnapshot> Trainer::weightSnapshots() const {
@@ -429,7 +441,6 @@ void Trainer::Impl::maskUpdate(int64_t atStep) {
         // connection dropped and regrown in the same update keeps its value.
         st.layer->applyMask();
         optimizer->maskState(st.paramIndex, st.layer->maskFactor());
-        st.gradSum.zero_();
         st.last.k = r.k;
         st.last.pruned = r.pruned;
         st.last.regrown = r.regrown;
@@ -440,7 +451,23 @@ void Trainer::Impl::maskUpdate(int64_t atStep) {
     event.seconds = secondsSince(start);
     updateSeconds += event.seconds;
     ++updates;
+    // The accumulated gradients stay until the observers have seen the event (a recorder stores
+    // what growth used); the next window starts from zero.
+    // A copy of the event kept by a listener gets nothing from it afterwards (`open`).
+    auto open = std::make_shared<bool>(true);
+    if (config.method == "srigl" || config.method == "rigl") {
+        event.gradients = [this, open] {
+            std::vector<LayerWeightSnapshot> out;
+            if (!*open) return out;
+            for (const auto& st : layers)
+                if (st.dynamic) out.push_back(gradientOf(st));
+            return out;
+        };
+    }
     if (observer) observer->onMaskUpdate(event);
+    *open = false;
+    for (auto& st : layers)
+        if (st.dynamic) st.gradSum.zero_();
 }
 
 void Trainer::Impl::nmMaskUpdate(int64_t atStep) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -47,11 +48,26 @@ struct LayerUpdateStats {
     int nmValid = -1;
 };
 
+// The weights of one layer as dense floats, row-major [out, fan_in] (entries outside the mask are
+// zero): what weight heatmaps and weight statistics are made of.
+struct LayerWeightSnapshot {
+    std::string name;
+    int64_t outFeatures = 0;
+    int64_t fanIn = 0;
+    std::vector<float> values;
+};
+
 struct MaskUpdateEvent {
     int64_t step = 0;
     double dropFraction = 0.0;
     double seconds = 0.0;
     std::vector<LayerUpdateStats> layers;
+    // RigL and SRigL grow by the dense gradient (summed over the accumulation window): this copies
+    // it to the CPU for every updated layer, as [out, fan_in] like the weights. Lazy, because most
+    // listeners never want it; it reads the trainer's state, so call it inside onMaskUpdate, on the
+    // training thread (a kept copy returns nothing later). Empty for methods that update without
+    // a gradient (SET, N:M).
+    std::function<std::vector<LayerWeightSnapshot>()> gradients;
 };
 
 // The mask of one layer as packed bits (row-major [out, fan_in], bit i of byte i/8 is entry i),
@@ -62,15 +78,6 @@ struct LayerMaskSnapshot {
     int64_t fanIn = 0;
     std::vector<uint8_t> bits;
     std::vector<int64_t> ablated;
-};
-
-// The weights of one layer as dense floats, row-major [out, fan_in] (entries outside the mask are
-// zero): what weight heatmaps and weight statistics are made of.
-struct LayerWeightSnapshot {
-    std::string name;
-    int64_t outFeatures = 0;
-    int64_t fanIn = 0;
-    std::vector<float> values;
 };
 
 // Statistics of a layer's active weights (those inside its mask) at one step, with a histogram of
