@@ -42,6 +42,8 @@ void addConvertCommand(CLI::App& app, ConvertOptions& o) {
     cmd->add_flag("--no-bn", o.noBn, "skip batch-norm re-estimation (stage 4)");
     cmd->add_option("--skip", o.skip, "layer to leave as it is (repeatable), e.g. a classifier with few inputs");
     cmd->add_option("--damping", o.damping, "reconstruction ridge term relative to the mean input energy (default 1e-4)");
+    cmd->add_option("--max-refit", o.maxRefit,
+                    "layers whose rows keep more inputs than this are masked only, not refit (default 1536)");
     cmd->add_option("--data-dir", o.dataDir, "folder of the dataset files (default: the run's data_dir)");
     cmd->add_option("--threads", o.threads, "threads (default: one per core)");
     cmd->add_option("--name", o.name, "name of the new run");
@@ -103,6 +105,8 @@ int runConvert(const ConvertOptions& o) {
         options.threads = o.threads;
         options.reconstruction.damping = o.damping;
         if (o.damping < 0) throw ConfigError("damping", "must be >= 0");
+        options.reconstruction.maxKept = o.maxRefit;
+        if (o.maxRefit < 1) throw ConfigError("max-refit", "must be at least 1");
         if (o.calibrationBatches < 1)
             throw DataError("empty calibration set: --calibration-batches must be at least 1");
         if (o.run.empty() || o.run.find_first_not_of("0123456789") != std::string::npos)
@@ -144,8 +148,9 @@ int runConvert(const ConvertOptions& o) {
         bool valid = true;
         for (const auto& named : loaded.model->sparseLayers()) {
             if (std::find(o.skip.begin(), o.skip.end(), named.name) != o.skip.end()) continue;
-            valid = valid && nm::nmValid(named.layer->mask, options.pattern) &&
-                    (!o.transposable || nm::transposableValid(named.layer->mask, options.pattern));
+            // As training's nm_valid: transposable masks are checked as (padded) tiles.
+            valid = valid && (o.transposable ? nm::transposableValid(named.layer->mask, options.pattern)
+                                             : nm::nmValid(named.layer->mask, options.pattern));
         }
         if (!valid) throw std::logic_error("a converted mask is not valid " + options.pattern.toString());
 

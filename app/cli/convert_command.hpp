@@ -23,6 +23,7 @@ struct ConvertOptions {
     bool noBn = false;
     std::vector<std::string> skip;
     double damping = 1e-4;
+    int64_t maxRefit = 1536; // rows keeping more inputs are not refit (a dense solve is k^3 per row)
     std::string dataDir; // "": the run's data_dir
     int threads = 0;
     std::string name;

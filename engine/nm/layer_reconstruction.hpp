@@ -1,6 +1,7 @@
-// Per-layer reconstruction after pruning: refit the kept weights (and the bias) of a linear layer so
-// that its output on calibration inputs matches a target (the original layer's output), by least
-// squares solved independently for every output row over that row's kept inputs.
+// Per-layer reconstruction after pruning: refit the kept weights (and the bias) of a layer so that
+// its output on calibration inputs matches a target (the original layer's output), by least squares
+// solved independently for every output row over that row's kept inputs. A convolution is the same
+// problem on its unfolded input patches (engine/nm/conv_reconstruction.hpp).
 #pragma once
 
 #include <torch/torch.h>
@@ -14,6 +15,26 @@ struct ReconstructionOptions {
     // energy: calibration inputs are often rank-deficient (MNIST's border pixels are always zero).
     double damping = 1e-4;
     int64_t rowChunk = 64; // rows solved in one batched call (bounds the [rows, k, k] gather)
+    // Rows keeping more inputs than this are not refit (a dense solve costs k^3 per row: ResNet-18's
+    // last stage, 2304 kept of 4608, would take hours on a CPU). The layer is then left as masked.
+    int64_t maxKept = 1536;
+};
+
+// The sufficient statistics of a layer's least-squares problem, accumulated over calibration
+// batches so that no batch (or unfolded convolution input) has to be kept: with the augmented
+// inputs a = [x, 1] (the 1 only when the layer has a bias), h = sum a a^T, g = sum y a^T and
+// yy = sum y^2 per output. Double precision.
+struct ReconstructionStatistics {
+    explicit ReconstructionStatistics(bool withBias_ = false) : withBias(withBias_) {}
+
+    torch::Tensor h;  // [in', in']
+    torch::Tensor g;  // [out, in']
+    torch::Tensor yy; // [out]
+    int64_t samples = 0;
+    bool withBias = false;
+
+    // inputs [S, in], targets [S, out]; the first call fixes the shapes.
+    void add(const torch::Tensor& inputs, const torch::Tensor& targets);
 };
 
 struct ReconstructionResult {
@@ -34,5 +55,13 @@ double reconstructionError(const torch::Tensor& weight, const torch::Tensor& mas
 ReconstructionResult reconstructLinear(torch::Tensor& weight, const torch::Tensor& mask, torch::Tensor& bias,
                                        const torch::Tensor& inputs, const torch::Tensor& targets,
                                        const ReconstructionOptions& options = {});
+
+// The same fit from accumulated statistics. weight and mask are viewed as [out, in] (a conv weight
+// [out, in, kh, kw] as [out, in * kh * kw], the order of torch's unfold); bias must be defined
+// exactly when the statistics were accumulated with a bias column. Throws std::invalid_argument
+// when the statistics are empty or do not match the layer.
+ReconstructionResult reconstructFromStatistics(torch::Tensor& weight, const torch::Tensor& mask, torch::Tensor& bias,
+                                               const ReconstructionStatistics& statistics,
+                                               const ReconstructionOptions& options = {});
 
 } // namespace srigl::nm

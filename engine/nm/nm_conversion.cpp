@@ -1,10 +1,14 @@
-// Reconstruction and mean absorption need each layer's inputs. The engine's models expose their
-// classifier as a chain of linear layers behind features(x) (ReLU between them), so those layers
-// get both; convolutions inside features() are masked only (and their batch norms re-estimated).
+// Reconstruction and mean absorption need each layer's inputs. The classifier's linear layers read
+// them from features(x) and the chain (ReLU between layers); convolutions read theirs from the
+// autograd graph of a forward pass (engine/nm/layer_inputs.hpp), one layer at a time in the order
+// of the forward pass, so that each layer is fitted to what the already converted layers before it
+// now produce, against what the original layer produced from the original model's activations.
 #include "engine/nm/nm_conversion.hpp"
 
 #include "engine/errors.hpp"
 #include "engine/nm/batch_norm_reestimation.hpp"
+#include "engine/nm/conv_reconstruction.hpp"
+#include "engine/nm/layer_inputs.hpp"
 #include "engine/nm/mask_diversity.hpp"
 #include "engine/nm/mean_absorption.hpp"
 #include "engine/nm/nm_mask.hpp"
@@ -27,8 +31,77 @@ struct LayerState {
     SparseLayer* layer = nullptr;
     bool converted = false;
     int chainIndex = -1; // position in the classifier chain, -1 for other layers
-    torch::Tensor original; // weight * old mask, before conversion
+    SparseConv2dImpl* conv = nullptr;
+    torch::Tensor original;     // weight * old mask, before conversion
+    torch::Tensor originalBias; // undefined for layers without a bias
 };
+
+// Calibration batches cut into pieces of at most `size` samples: a convolution's input is read
+// from a forward pass that keeps its autograd graph, whose memory grows with the batch.
+std::vector<torch::Tensor> smallBatches(const std::vector<torch::Tensor>& calibration, int64_t size) {
+    std::vector<torch::Tensor> out;
+    for (const auto& batch : calibration)
+        for (int64_t start = 0; start < batch.size(0); start += size)
+            out.push_back(batch.slice(0, start, std::min(batch.size(0), start + size)));
+    return out;
+}
+
+// Puts the original weights and biases back into every layer for its lifetime (to read the
+// original model's activations), then the converted ones. The straight-through flag is cleared
+// meanwhile: it would multiply the original weights by the new masks.
+class OriginalWeights {
+public:
+    explicit OriginalWeights(std::vector<LayerState>& layers) : layers_(layers) {
+        for (auto& s : layers_) {
+            straightThrough_.push_back(s.layer->straightThrough);
+            s.layer->straightThrough = false;
+            converted_.push_back(s.layer->weight.clone());
+            convertedBias_.push_back(s.layer->bias.defined() ? s.layer->bias.clone() : torch::Tensor());
+            s.layer->weight.copy_(s.original);
+            if (s.originalBias.defined()) s.layer->bias.copy_(s.originalBias);
+        }
+    }
+    ~OriginalWeights() {
+        torch::NoGradGuard noGrad;
+        for (size_t i = 0; i < layers_.size(); ++i) {
+            layers_[i].layer->weight.copy_(converted_[i]);
+            if (convertedBias_[i].defined()) layers_[i].layer->bias.copy_(convertedBias_[i]);
+            layers_[i].layer->straightThrough = straightThrough_[i];
+        }
+    }
+    OriginalWeights(const OriginalWeights&) = delete;
+    OriginalWeights& operator=(const OriginalWeights&) = delete;
+
+private:
+    std::vector<LayerState>& layers_;
+    std::vector<torch::Tensor> converted_, convertedBias_;
+    std::vector<bool> straightThrough_;
+};
+
+// Undefined when the forward pass did not show the layer's input (then the layer is masked only).
+torch::Tensor inputOf(SparseModelImpl& model, const torch::Tensor& batch, SparseLayer* layer) {
+    return convolutionInputs(model, batch, {layer}).front();
+}
+
+std::string layerCount(int convs, int linears) {
+    std::string text;
+    if (convs > 0) text = std::to_string(convs) + " conv";
+    if (linears > 0) text += (text.empty() ? "" : " + ") + std::to_string(linears) + " linear";
+    return text + " layers";
+}
+
+std::string joined(const std::vector<std::string>& names) {
+    std::string text;
+    for (const auto& n : names) text += (text.empty() ? "" : ", ") + n;
+    return text;
+}
+
+// Samples per forward pass when convolution inputs are read (see smallBatches).
+constexpr int64_t kConvolutionBatch = 32;
+
+int64_t maxKeptPerRow(const SparseLayer& layer) {
+    return layer.maskMatrix().sum(1).max().item<int64_t>() + (layer.bias.defined() ? 1 : 0);
+}
 
 // Inputs of every classifier layer and the logits, over all calibration batches concatenated.
 struct ChainActivations {
@@ -74,8 +147,10 @@ torch::Tensor logits(SparseModelImpl& model, const std::vector<torch::Tensor>& c
 bool masksValid(const std::vector<LayerState>& layers, const ConversionOptions& o) {
     for (const auto& l : layers) {
         if (!l.converted) continue;
-        if (!nmValid(l.layer->mask, o.pattern)) return false;
-        if (o.transposable && !transposableValid(l.layer->mask, o.pattern)) return false;
+        // The check training reports as nm_valid (engine/sparsity/nm_method.cpp). A transposable
+        // mask with padded edge tiles may keep fewer than min(N, r) of a trailing group's r real
+        // inputs (padding columns take part of the column quota), so it is checked as tiles only.
+        if (!(o.transposable ? transposableValid(l.layer->mask, o.pattern) : nmValid(l.layer->mask, o.pattern))) return false;
         if ((l.layer->weight.masked_select(l.layer->mask.logical_not()) != 0).any().item<bool>()) return false;
     }
     return true;
@@ -93,15 +168,9 @@ void checkConvertible(SparseModelImpl& model, const ConversionOptions& o) {
             throw ConfigError("skip", "the model has no layer '" + skip + "' (its layers: " + names + ")");
         }
     }
-    int converted = 0;
-    for (const auto& l : layers) {
-        if (isSkipped(o, l.name)) continue;
-        ++converted;
-        const int64_t in = l.layer->weight.size(1);
-        if (in % o.pattern.m != 0)
-            throw ConfigError("nm", "layer " + l.name + " has " + std::to_string(in) + " inputs, not a multiple of M = " +
-                                        std::to_string(o.pattern.m) + " (leave it as it is with --skip " + l.name + ")");
-    }
+    // Fan-ins that are not a multiple of M convert too: nmMask treats them as padded with zero
+    // weights (a trailing group of r < M inputs keeps min(N, r)), as training does.
+    const auto converted = std::count_if(layers.begin(), layers.end(), [&](const NamedSparseLayer& l) { return !isSkipped(o, l.name); });
     if (converted == 0) throw ConfigError("skip", "every layer is skipped: nothing to convert");
 }
 
@@ -126,11 +195,13 @@ ConversionReport convertToNm(SparseModelImpl& model, const std::vector<torch::Te
         s.name = named.name;
         s.layer = named.layer;
         s.converted = !isSkipped(o, named.name);
+        s.conv = dynamic_cast<SparseConv2dImpl*>(named.layer);
         for (size_t i = 0; i < chain.size(); ++i)
             if (static_cast<SparseLayer*>(chain[i]) == named.layer) s.chainIndex = static_cast<int>(i);
         // A straight-through N:M run keeps dense weights behind its mask: what it computes is W * M.
         named.layer->weight.mul_(named.layer->mask);
         s.original = named.layer->weight.clone();
+        if (named.layer->bias.defined()) s.originalBias = named.layer->bias.detach().clone();
         layers.push_back(s);
     }
 
@@ -191,15 +262,36 @@ ConversionReport convertToNm(SparseModelImpl& model, const std::vector<torch::Te
     finishStage({"mask", true, o.transposable ? "transposable " + o.pattern.toString() : o.pattern.toString(), 0, 0, true, 0},
                 start, referenceLogits, true);
 
-    // Stage 2: mean absorption, layer after layer along the classifier chain.
+    // Convolutions are handled in the order of the forward pass (registration order in the engine's
+    // models; a residual block's shortcut and its second convolution read different inputs).
+    const std::vector<torch::Tensor> pieces = smallBatches(calibration, kConvolutionBatch);
+
+    // Stage 2: mean absorption, convolutions first (the mean input patch), then layer after layer
+    // along the classifier chain.
     report("absorb", 2);
     start = Clock::now();
     {
         ConversionStage stage{"absorb", false, "", 0, 0, true, 0};
-        int absorbed = 0;
+        int absorbedConvs = 0, absorbed = 0;
         if (!o.absorbMean) {
             stage.note = "turned off";
         } else {
+            for (auto& s : layers) {
+                if (!s.converted || !s.conv || !s.conv->bias.defined()) continue;
+                torch::Tensor sum;
+                int64_t count = 0;
+                for (const auto& piece : pieces) {
+                    const auto in = inputOf(model, piece, s.layer);
+                    if (!in.defined()) break;
+                    const auto patches = convolutionPatches(*s.conv, in).to(torch::kDouble);
+                    sum = sum.defined() ? sum + patches.sum(0) : patches.sum(0);
+                    count += patches.size(0);
+                }
+                if (count == 0) continue;
+                absorbPrunedMean(s.conv->bias, s.original.view({s.original.size(0), -1}), s.layer->maskMatrix(),
+                                 (sum / static_cast<double>(count)).unsqueeze(0));
+                ++absorbedConvs;
+            }
             auto a = classifierInput(model, calibration);
             for (size_t i = 0; i < chain.size(); ++i) {
                 auto it = std::find_if(layers.begin(), layers.end(), [&](const LayerState& s) { return s.chainIndex == static_cast<int>(i); });
@@ -210,8 +302,8 @@ ConversionReport convertToNm(SparseModelImpl& model, const std::vector<torch::Te
                 auto y = chain[i]->forward(a);
                 a = i + 1 < chain.size() ? torch::relu(y) : y;
             }
-            stage.applied = absorbed > 0;
-            stage.note = absorbed > 0 ? std::to_string(absorbed) + " linear layers" : "no converted linear layer with a bias";
+            stage.applied = absorbed + absorbedConvs > 0;
+            stage.note = stage.applied ? layerCount(absorbedConvs, absorbed) : "no converted layer with a bias";
         }
         finishStage(stage, start, referenceLogits, stage.applied);
     }
@@ -222,29 +314,70 @@ ConversionReport convertToNm(SparseModelImpl& model, const std::vector<torch::Te
     start = Clock::now();
     {
         ConversionStage stage{"reconstruct", false, "", 0, 0, true, 0};
-        int reconstructed = 0;
+        int reconstructedConvs = 0, reconstructed = 0;
+        std::vector<std::string> tooLarge, unreadable;
         if (!o.reconstruct) {
             stage.note = "turned off";
         } else {
+            for (size_t index = 0; index < layers.size(); ++index) {
+                auto& s = layers[index];
+                if (!s.converted || !s.conv) continue;
+                if (maxKeptPerRow(*s.layer) > o.reconstruction.maxKept) {
+                    tooLarge.push_back(s.name);
+                    continue;
+                }
+                ReconstructionStatistics stats(s.conv->bias.defined());
+                bool readable = true;
+                for (const auto& piece : pieces) {
+                    const auto now = inputOf(model, piece, s.layer);
+                    torch::Tensor before;
+                    {
+                        OriginalWeights original(layers);
+                        before = inputOf(model, piece, s.layer);
+                    }
+                    if (!now.defined() || !before.defined()) {
+                        readable = false;
+                        break;
+                    }
+                    const auto target = torch::conv2d(before, s.original, s.originalBias, {s.conv->stride, s.conv->stride},
+                                                      {s.conv->padding, s.conv->padding});
+                    addConvolutionBatch(stats, *s.conv, now, target);
+                }
+                if (!readable) {
+                    unreadable.push_back(s.name);
+                    continue;
+                }
+                const ReconstructionResult r = reconstructFromStatistics(s.conv->weight, s.conv->mask, s.conv->bias, stats, o.reconstruction);
+                auto& info = out.layers[index];
+                info.reconstructed = true;
+                info.errorBefore = r.errorBefore;
+                info.errorAfter = r.errorAfter;
+                ++reconstructedConvs;
+            }
             auto a = classifierInput(model, calibration);
             for (size_t i = 0; i < chain.size(); ++i) {
                 auto it = std::find_if(layers.begin(), layers.end(), [&](const LayerState& s) { return s.chainIndex == static_cast<int>(i); });
                 if (it != layers.end() && it->converted) {
-                    const ReconstructionResult r = reconstructLinear(chain[i]->weight, chain[i]->mask, chain[i]->bias, a,
-                                                                     target.outputs[i], o.reconstruction);
-                    auto& info = out.layers[static_cast<size_t>(it - layers.begin())];
-                    info.reconstructed = true;
-                    info.errorBefore = r.errorBefore;
-                    info.errorAfter = r.errorAfter;
-                    ++reconstructed;
+                    if (maxKeptPerRow(*it->layer) > o.reconstruction.maxKept) {
+                        tooLarge.push_back(it->name);
+                    } else {
+                        const ReconstructionResult r = reconstructLinear(chain[i]->weight, chain[i]->mask, chain[i]->bias, a,
+                                                                         target.outputs[i], o.reconstruction);
+                        auto& info = out.layers[static_cast<size_t>(it - layers.begin())];
+                        info.reconstructed = true;
+                        info.errorBefore = r.errorBefore;
+                        info.errorAfter = r.errorAfter;
+                        ++reconstructed;
+                    }
                 }
                 auto y = chain[i]->forward(a);
                 a = i + 1 < chain.size() ? torch::relu(y) : y;
             }
-            stage.applied = reconstructed > 0;
-            stage.note = reconstructed > 0 ? std::to_string(reconstructed) + " linear layers" : "no converted linear layer";
-            const auto convs = std::count_if(layers.begin(), layers.end(), [](const LayerState& s) { return s.converted && s.chainIndex < 0; });
-            if (convs > 0) stage.note += "; " + std::to_string(convs) + " feature layers masked only";
+            stage.applied = reconstructed + reconstructedConvs > 0;
+            stage.note = stage.applied ? layerCount(reconstructedConvs, reconstructed) : "no layer refit";
+            if (!tooLarge.empty())
+                stage.note += "; masked only, more than " + std::to_string(o.reconstruction.maxKept) + " kept inputs per row: " + joined(tooLarge);
+            if (!unreadable.empty()) stage.note += "; masked only, input not found in the forward pass: " + joined(unreadable);
         }
         finishStage(stage, start, referenceLogits, stage.applied);
     }

@@ -1,7 +1,9 @@
 // Conversion of a trained model (dense or unstructured sparse) to N:M or transposable N:M without
 // training (shared/spec/nm.md "Converting a trained model"): stage 1 magnitude mask, stage 2 mean
-// absorption, stage 3 per-layer least-squares reconstruction on calibration data, stage 4 batch-norm
-// re-estimation, with the test accuracy after each stage.
+// absorption, stage 3 per-layer least-squares reconstruction on calibration data (linear and
+// convolution layers), stage 4 batch-norm re-estimation, with the test accuracy after each stage.
+// Layers whose fan-in is not a multiple of M are converted as if padded with zero weights, the rule
+// training uses (nm_mask.hpp): a trailing group of r < M inputs keeps min(N, r).
 #pragma once
 
 #include "engine/models/sparse_model.hpp"
@@ -41,7 +43,7 @@ struct ConvertedLayer {
     std::string name;
     std::vector<int64_t> shape;
     bool converted = false;     // false: skipped
-    bool reconstructed = false; // linear layers of the classifier chain only
+    bool reconstructed = false; // refit in stage 3 (not when too large: ReconstructionOptions::maxKept)
     double densityBefore = 1;   // fraction of non-zero weights in the original layer
     double keptMagnitude = 0;   // sum |w| kept by the mask / sum |w| before
     double errorBefore = 0;     // reconstruction: calibration output error before / after stage 3
@@ -58,8 +60,8 @@ struct ConversionReport {
 // (stage name, finished stages, total stages) before each stage starts.
 using ConversionProgress = std::function<void(const std::string& stage, int done, int total)>;
 
-// Throws ConfigError("nm", ...) naming the first layer to convert whose fan-in is not a multiple
-// of M, or a skipped layer the model does not have.
+// Throws ConfigError("skip", ...) for a skipped layer the model does not have, or when every layer
+// is skipped.
 void checkConvertible(SparseModelImpl& model, const ConversionOptions& options);
 
 // Converts the model in place (CPU, eval mode). calibration: normalised input batches (at least

@@ -18,11 +18,12 @@ const QString kSrigl = QStringLiteral(SRIGL_TEST_BINARY_DIR "/bin/srigl");
 SriglResult runCli(const QStringList& args) { return runSriglProcess(kSrigl, args); }
 
 // A small recorded run (checkpointed, as every recorded run is); returns its id.
-int64_t trainRecorded(const QString& db, const QString& method, const QString& sparsity) {
-    const SriglResult r = runCli({"train", "--json", "--db", db, "--set", "synthetic_train=1024", "--set",
-                                 "synthetic_test=256", "--set", "hidden=48,24", "--set", "method=" + method, "--set",
-                                 "sparsity=" + sparsity, "--set", "epochs=2", "--set", "batch_size=32", "--set",
-                                 "delta_t=8", "--set", "threads=1"});
+int64_t trainRecorded(const QString& db, const QString& method, const QString& sparsity, const QStringList& extra = {}) {
+    const SriglResult r = runCli(QStringList{"train", "--json", "--db", db, "--set", "synthetic_train=1024", "--set",
+                                             "synthetic_test=256", "--set", "hidden=48,24", "--set", "method=" + method, "--set",
+                                             "sparsity=" + sparsity, "--set", "epochs=2", "--set", "batch_size=32", "--set",
+                                             "delta_t=8", "--set", "threads=1"} +
+                                 extra);
     if (r.exitCode != 0) qWarning("%s", qPrintable(r.err));
     return static_cast<int64_t>(lastJsonLine(r.out)["run_id"].toDouble());
 }
@@ -39,6 +40,8 @@ private Q_SLOTS:
     void convertsToNmAndRecordsTheRun();
     void convertsToTransposableNm();
     void errorsAreClearAndRecordNothing();
+    void convertsFanInsThatAreNotAMultipleOfM();
+    void convertsAndRefitsConvolutions();
 };
 
 void TestCliConvert::convertsToNmAndRecordsTheRun() {
@@ -146,7 +149,7 @@ void TestCliConvert::errorsAreClearAndRecordNothing() {
         {{"convert", QString::number(noCheckpoint), "--nm", "2:4"}, "has no checkpoint"},
         {{"convert", QString::number(source), "--nm", "4:2"}, "nm"},
         {{"convert", QString::number(source), "--nm", "2:x"}, "nm"},
-        {{"convert", QString::number(source), "--nm", "4:32"}, "layer fc1 has 784 inputs, not a multiple of M = 32"},
+        {{"convert", QString::number(source), "--nm", "2:4", "--damping=-1"}, "damping"},
         {{"convert", QString::number(source), "--nm", "2:4", "--skip", "fc7"}, "no layer 'fc7'"},
         {{"convert", QString::number(source), "--nm", "2:4", "--calibration-batches", "0"}, "empty calibration set"},
         {{"convert", QString::number(source), "--nm", "2:4", "--batch-size", "100000"}, "larger than the 1024 training samples"},
@@ -159,6 +162,52 @@ void TestCliConvert::errorsAreClearAndRecordNothing() {
         QVERIFY2(r.err.contains(c.message), qPrintable(args.join(' ') + ": " + r.err));
     }
     QCOMPARE(srigl::sessions::RunStore(db.toStdString()).listRuns().size(), runsBefore + 1); // only the run made above
+}
+
+void TestCliConvert::convertsFanInsThatAreNotAMultipleOfM() {
+    QTemporaryDir tmp;
+    const QString db = tmp.filePath("runs.db");
+    const int64_t source = trainRecorded(db, "dense", "0.0");
+    QVERIFY(source > 0);
+    // 784, 48 and 24 inputs: none is a multiple of 5, so every layer ends in a padded group.
+    const SriglResult r = runCli({"convert", QString::number(source), "--nm", "2:5", "--json", "--db", db,
+                                 "--calibration-batches", "2", "--threads", "1"});
+    QVERIFY2(r.exitCode == 0, qPrintable(r.err));
+    const QJsonObject doc = lastJsonLine(r.out);
+    QVERIFY(doc["nm_valid"].toBool());
+    const QJsonArray layers = doc["layers"].toArray();
+    QCOMPARE(layers.size(), 3);
+    for (const auto& v : layers) {
+        const QJsonObject l = v.toObject();
+        QVERIFY(l["converted"].toBool() && l["reconstructed"].toBool());
+        QVERIFY(l["error_after"].toDouble() <= l["error_before"].toDouble() * (1 + 1e-9));
+    }
+    for (const auto& v : doc["stages"].toArray()) QVERIFY(v.toObject()["masks_valid"].toBool());
+}
+
+void TestCliConvert::convertsAndRefitsConvolutions() {
+    QTemporaryDir tmp;
+    const QString db = tmp.filePath("runs.db");
+    // lr 0.01: at the default 0.1 this small LeNet-5 run ends with dead ReLUs (10% accuracy).
+    const int64_t source = trainRecorded(db, "dense", "0.0", {"--set", "model=lenet5", "--set", "lr=0.01"});
+    QVERIFY(source > 0);
+    const SriglResult r = runCli({"convert", QString::number(source), "--nm", "2:4", "--json", "--db", db,
+                                 "--calibration-batches", "2", "--threads", "1"});
+    QVERIFY2(r.exitCode == 0, qPrintable(r.err));
+    const QJsonObject doc = lastJsonLine(r.out);
+    QVERIFY(doc["nm_valid"].toBool());
+    QCOMPARE(doc["stages"].toArray()[3].toObject()["note"].toString(), QString("2 conv + 3 linear layers"));
+    QStringList refit;
+    for (const auto& v : doc["layers"].toArray()) {
+        const QJsonObject l = v.toObject();
+        QVERIFY(l["converted"].toBool());
+        QVERIFY(l["error_after"].toDouble() <= l["error_before"].toDouble() * (1 + 1e-9));
+        if (l["reconstructed"].toBool()) refit << l["name"].toString();
+    }
+    QCOMPARE(refit, QStringList({"conv1", "conv2", "fc1", "fc2", "fc3"}));
+    // Refitting the convolutions too brings the logits closer to the original ones than the mask alone.
+    const QJsonArray stages = doc["stages"].toArray();
+    QVERIFY(stages[3].toObject()["logit_error"].toDouble() < stages[1].toObject()["logit_error"].toDouble());
 }
 
 QTEST_GUILESS_MAIN(TestCliConvert)

@@ -1,15 +1,19 @@
 // Conversion of trained models to N:M (engine/nm/nm_conversion.hpp): masks valid after every
-// stage, least-squares reconstruction against a direct reference and never worse than before, mean
-// absorption keeping the mean output, batch-norm statistics recomputed, checkpoints that load, and
-// clear errors for inputs that cannot be converted.
+// stage, least-squares reconstruction (linear and convolution layers, fan-ins that are not a
+// multiple of M included) against a direct reference and never worse than before, mean absorption
+// keeping the mean output, batch-norm statistics recomputed, checkpoints that load, and clear
+// errors for inputs that cannot be converted.
 #include <torch/torch.h>
 
 #include <QtTest>
 
 #include "engine/errors.hpp"
 #include "engine/nm/batch_norm_reestimation.hpp"
+#include "engine/nm/conv_reconstruction.hpp"
 #include "engine/nm/converted_checkpoint.hpp"
+#include "engine/nm/layer_inputs.hpp"
 #include "engine/nm/layer_reconstruction.hpp"
+#include "engine/nm/mask_diversity.hpp"
 #include "engine/nm/mean_absorption.hpp"
 #include "engine/nm/nm_conversion.hpp"
 #include "engine/nm/nm_mask.hpp"
@@ -19,6 +23,7 @@
 
 #include <QTemporaryDir>
 
+#include <algorithm>
 #include <functional>
 #include <string>
 #include <vector>
@@ -53,11 +58,62 @@ std::shared_ptr<SparseModelImpl> sparseMlp(const std::string& hidden, double den
     return model;
 }
 
-std::vector<torch::Tensor> calibrationBatches(int batches, int64_t size, uint64_t seed) {
+std::vector<torch::Tensor> calibrationBatches(int batches, int64_t size, uint64_t seed, int64_t channels = 1,
+                                              int64_t side = 28) {
     torch::manual_seed(seed);
     std::vector<torch::Tensor> out;
-    for (int i = 0; i < batches; ++i) out.push_back(torch::rand({size, 1, 28, 28}) * 2 - 0.5);
+    for (int i = 0; i < batches; ++i) out.push_back(torch::rand({size, channels, side, side}) * 2 - 0.5);
     return out;
+}
+
+// Any engine model with unstructured-sparse layers (a sparse run's checkpoint).
+std::shared_ptr<SparseModelImpl> sparseModel(const std::string& name, const InputShape& input, double density, uint64_t seed) {
+    torch::manual_seed(seed);
+    auto model = buildModel(name, "", input);
+    torch::NoGradGuard noGrad;
+    for (const auto& l : model->sparseLayers()) {
+        l.layer->setMask(torch::rand(l.layer->weight.sizes()) < density);
+        l.layer->applyMask();
+    }
+    model->eval();
+    return model;
+}
+
+SparseLayer* layerNamed(SparseModelImpl& model, const std::string& name) {
+    for (const auto& l : model.sparseLayers())
+        if (l.name == name) return l.layer;
+    return nullptr;
+}
+
+// Minimum-norm least-squares solution of a x = y through the SVD (the reference the normal
+// equations of layer_reconstruction.cpp are compared with).
+torch::Tensor leastSquares(const torch::Tensor& a, const torch::Tensor& y) {
+    const auto svd = at::linalg_svd(a, /*full_matrices=*/false);
+    const auto& u = std::get<0>(svd);
+    const auto& sv = std::get<1>(svd);
+    const auto& vh = std::get<2>(svd);
+    const auto keep = sv > sv.max() * 1e-10;
+    const auto inv = torch::where(keep, 1.0 / sv, torch::zeros_like(sv));
+    return vh.t().mv(u.t().mv(y) * inv);
+}
+
+// Input patches of a convolution built by hand (no unfold): one row per (sample, output y, x), the
+// columns in weight.view({out, -1}) order (in, kh, kw).
+torch::Tensor patchesByHand(const torch::Tensor& input, int64_t k, int64_t stride, int64_t pad) {
+    const auto x = torch::constant_pad_nd(input.to(torch::kDouble), {pad, pad, pad, pad});
+    const int64_t n = input.size(0), c = input.size(1);
+    const int64_t oh = (input.size(2) + 2 * pad - k) / stride + 1, ow = (input.size(3) + 2 * pad - k) / stride + 1;
+    auto rows = torch::empty({n * oh * ow, c * k * k}, torch::kDouble);
+    auto acc = rows.accessor<double, 2>();
+    const auto xa = x.accessor<double, 4>();
+    for (int64_t s = 0; s < n; ++s)
+        for (int64_t i = 0; i < oh; ++i)
+            for (int64_t j = 0; j < ow; ++j)
+                for (int64_t ch = 0; ch < c; ++ch)
+                    for (int64_t u = 0; u < k; ++u)
+                        for (int64_t v = 0; v < k; ++v)
+                            acc[(s * oh + i) * ow + j][(ch * k + u) * k + v] = xa[s][ch][i * stride + u][j * stride + v];
+    return rows;
 }
 
 // Accuracy of the model on fixed random data labelled by the model itself before conversion:
@@ -84,6 +140,13 @@ private Q_SLOTS:
     void batchNormStatisticsMatchTheBatches();
     void convertedCheckpointLoadsWithTheSameOutputs();
     void badInputsGiveClearErrors();
+    void paddedLayersConvertLikeTraining();
+    void paddedReconstructionEqualsLeastSquaresReference();
+    void convolutionInputsAreTheLayersInputs();
+    void convReconstructionEqualsLeastSquaresReference();
+    void lenet5ConversionRefitsConvolutions();
+    void resnet18ConversionRefitsConvolutionsAndBatchNorm();
+    void layersAboveTheRefitLimitAreMaskedOnly();
 };
 
 void TestNmConversion::masksAreValidAfterEveryStage() {
@@ -187,6 +250,23 @@ void TestNmConversion::reconstructionNeverIncreasesTheError() {
         const auto r = reconstructLinear(copy, m, noBias, x, y, heavy);
         QCOMPARE(r.rowsUnchanged, int64_t{6});
         QVERIFY(torch::equal(copy, w));
+        // Inputs that are all zero (a layer behind dead ReLUs) solve without error, with or without a
+        // bias and damping: the weights become zero and the bias the targets' mean.
+        for (double damping : {0.0, 1e-4}) {
+            ReconstructionOptions none;
+            none.damping = damping;
+            const auto zeros = torch::zeros({30, 8});
+            auto dead = w.clone();
+            auto deadBias = torch::randn({6});
+            const auto target = torch::randn({30, 6});
+            const auto rz = reconstructLinear(dead, m, deadBias, zeros, target, none);
+            QVERIFY(rz.errorAfter <= rz.errorBefore);
+            QVERIFY(torch::allclose(deadBias, target.mean(0), 1e-4, 1e-4));
+            auto deadNoBias = w.clone();
+            const auto rn = reconstructLinear(deadNoBias, m, noBias, zeros, target, none);
+            QVERIFY(rn.errorAfter <= rn.errorBefore * (1 + 1e-9));
+            QVERIFY(torch::isfinite(deadNoBias).all().item<bool>());
+        }
     });
 }
 
@@ -294,13 +374,8 @@ void TestNmConversion::badInputsGiveClearErrors() {
         QVERIFY(throwsContaining<ConfigError>([] { parseNm("two:4"); }, "nm"));
         auto model = sparseMlp("30,12", 1.0, 11); // fc2 has 30 inputs, fc3 12
         ConversionOptions o;
-        o.pattern = parseNm("2:4");
-        QVERIFY(throwsContaining<ConfigError>([&] { checkConvertible(*model, o); }, "layer fc2 has 30 inputs, not a multiple of M = 4"));
         o.pattern = parseNm("4:8");
-        o.skipLayers = {"fc2"};
-        QVERIFY(throwsContaining<ConfigError>([&] { checkConvertible(*model, o); }, "layer fc3 has 12 inputs"));
-        o.skipLayers = {"fc2", "fc3"};
-        checkConvertible(*model, o); // fc1 (784 inputs) alone converts
+        checkConvertible(*model, o); // fan-ins that are not a multiple of M convert (padded)
         o.skipLayers = {"fc9"};
         QVERIFY(throwsContaining<ConfigError>([&] { checkConvertible(*model, o); }, "no layer 'fc9'"));
         o.skipLayers = {"fc1", "fc2", "fc3"};
@@ -315,6 +390,248 @@ void TestNmConversion::badInputsGiveClearErrors() {
                                                         "fan-in"));
         QVERIFY(throwsContaining<std::invalid_argument>([&] { reconstructLinear(w, torch::ones({4, 8}, torch::kBool), b, torch::randn({0, 8}), torch::randn({0, 4})); },
                                                         "empty"));
+    });
+}
+
+void TestNmConversion::paddedLayersConvertLikeTraining() {
+    guarded([] {
+        // fc1 784 inputs (98 groups of 8), fc2 30 (3 groups and a trailing 6), fc3 12 (1 and a trailing 4).
+        auto model = sparseMlp("30,12", 0.9, 12);
+        std::vector<torch::Tensor> before;
+        for (const auto& l : model->sparseLayers()) before.push_back(l.layer->weight.clone());
+        const auto calibration = calibrationBatches(2, 64, 13);
+        const auto evaluate = agreementWith(*model, torch::rand({100, 1, 28, 28}));
+        ConversionOptions o;
+        o.pattern = parseNm("3:8");
+        const ConversionReport r = convertToNm(*model, calibration, evaluate, o);
+        for (const auto& s : r.stages) QVERIFY2(s.masksValid, s.name.c_str());
+        const auto layers = model->sparseLayers();
+        for (size_t i = 0; i < layers.size(); ++i) {
+            const auto& mask = layers[i].layer->mask;
+            QVERIFY(r.layers[i].converted && r.layers[i].reconstructed);
+            QVERIFY(nmValid(mask, o.pattern));
+            // The mask is the one training computes for these weights (top 3 of each group, the
+            // trailing group of r keeping min(3, r)).
+            QVERIFY(torch::equal(mask, nmMask(before[i], o.pattern)));
+            const int64_t in = mask.size(1), full = in / 8 * 8;
+            QVERIFY(mask.slice(1, 0, full).view({mask.size(0), -1, 8}).sum(-1).eq(3).all().item<bool>());
+            if (in > full) QVERIFY(mask.slice(1, full, in).sum(1).eq(std::min<int64_t>(3, in - full)).all().item<bool>());
+            QVERIFY((layers[i].layer->weight.masked_select(mask.logical_not()) == 0).all().item<bool>());
+            QVERIFY2(r.layers[i].errorAfter <= r.layers[i].errorBefore * (1 + 1e-9), layers[i].name.c_str());
+            QCOMPARE(r.layers[i].log10Diversity, log10MdNm(mask.size(0), in, o.pattern));
+        }
+        QVERIFY(r.stages[3].logitError < r.stages[1].logitError);
+
+        // Transposable 4:8: fc3's 10 outputs and 12 inputs leave partial tiles on both edges.
+        auto dense = sparseMlp("30,12", 1.0, 14);
+        o.pattern = parseNm("4:8");
+        o.transposable = true;
+        const auto evaluateDense = agreementWith(*dense, torch::rand({100, 1, 28, 28}));
+        const ConversionReport t = convertToNm(*dense, calibration, evaluateDense, o);
+        for (const auto& s : t.stages) QVERIFY(s.masksValid);
+        for (const auto& l : dense->sparseLayers()) {
+            QVERIFY(transposableValid(l.layer->mask, o.pattern)); // training's nm_valid for transposable masks
+            // Rows whose groups are all full keep exactly N per group; fc2's trailing group of 6
+            // may keep fewer than 4 real inputs, since its 2 padding columns must keep 4 each.
+            if (l.layer->mask.size(1) % 8 == 0) QVERIFY(nmValid(l.layer->mask, o.pattern));
+        }
+        for (const auto& info : t.layers) QVERIFY(info.converted && info.errorAfter <= info.errorBefore * (1 + 1e-9));
+    });
+}
+
+void TestNmConversion::paddedReconstructionEqualsLeastSquaresReference() {
+    guarded([] {
+        torch::manual_seed(15);
+        const NmPattern p{2, 4};
+        for (int64_t in : {10, 7, 3}) { // trailing groups of 2, 3 and 3 inputs
+            auto weight = torch::randn({4, in});
+            auto bias = torch::randn({4});
+            const auto x = torch::randn({30, in});
+            const auto y = x.mm(torch::randn({in, 4})) + 0.3 * torch::randn({30, 4});
+            const auto mask = nmMask(weight, p);
+            QVERIFY(nmValid(mask, p));
+            weight = weight * mask;
+            const double errorBefore = reconstructionError(weight, mask, bias, x, y);
+            ReconstructionOptions o;
+            o.damping = 0;
+            const auto r = reconstructLinear(weight, mask, bias, x, y, o);
+            QVERIFY(r.errorAfter <= errorBefore * (1 + 1e-9));
+            QVERIFY((weight.masked_select(mask.logical_not()) == 0).all().item<bool>());
+            const auto xd = x.to(torch::kDouble);
+            for (int64_t row = 0; row < 4; ++row) {
+                const auto kept = mask[row].nonzero().view({-1});
+                QCOMPARE(kept.numel(), 2 * (in / 4) + std::min<int64_t>(2, in % 4));
+                const auto a = torch::cat({xd.index_select(1, kept), torch::ones({30, 1}, torch::kDouble)}, 1);
+                const auto ref = leastSquares(a, y.select(1, row).to(torch::kDouble));
+                const auto got = torch::cat({weight[row].index_select(0, kept).to(torch::kDouble), bias.slice(0, row, row + 1).to(torch::kDouble)});
+                QVERIFY2(torch::allclose(got, ref, 1e-4, 1e-4), qPrintable(QString("in %1 row %2").arg(in).arg(row)));
+            }
+        }
+    });
+}
+
+void TestNmConversion::convolutionInputsAreTheLayersInputs() {
+    guarded([] {
+        auto model = sparseModel("lenet5", inputShapeOf("synthetic"), 0.7, 16);
+        auto* conv1 = layerNamed(*model, "conv1");
+        auto* conv2 = layerNamed(*model, "conv2");
+        auto* fc1 = layerNamed(*model, "fc1");
+        QVERIFY(conv1 && conv2 && fc1);
+        conv2->straightThrough = true;
+        conv1->weight.requires_grad_(false);
+        const auto x = torch::randn({3, 1, 28, 28});
+        const auto got = convolutionInputs(*model, x, {conv2, fc1, conv1});
+        QCOMPARE(got.size(), size_t{3});
+        QVERIFY(got[0].defined() && !got[1].defined() && got[2].defined()); // linear layers: not read here
+        torch::NoGradGuard noGrad;
+        auto* c1 = dynamic_cast<SparseConv2dImpl*>(conv1);
+        const auto expected = torch::max_pool2d(torch::relu(c1->forward(x)), 2);
+        QVERIFY(torch::allclose(got[0], expected, 1e-6, 1e-6));
+        QVERIFY(torch::equal(got[2], x));
+        QVERIFY(!got[0].requires_grad());
+        // The layers' flags are as they were.
+        QVERIFY(conv2->straightThrough && !conv1->straightThrough);
+        QVERIFY(!conv1->weight.requires_grad() && conv2->weight.requires_grad());
+    });
+}
+
+void TestNmConversion::convReconstructionEqualsLeastSquaresReference() {
+    guarded([] {
+        torch::manual_seed(17);
+        const NmPattern p{2, 4};
+        // 3 input channels: every kernel position is one trailing (padded) group of 3 keeping 2.
+        SparseConv2d conv(3, 4, 3, /*stride=*/2, /*padding=*/1);
+        SparseConv2d original(3, 4, 3, 2, 1);
+        torch::NoGradGuard noGrad;
+        const auto mask = nmMask(conv->weight, p);
+        QVERIFY(nmValid(mask, p));
+        conv->setMask(mask);
+        conv->applyMask();
+        const std::vector<torch::Tensor> inputs = {torch::randn({3, 3, 7, 7}), torch::randn({2, 3, 7, 7})};
+        std::vector<torch::Tensor> targets;
+        for (const auto& in : inputs) targets.push_back(original->forward(in) + 0.1 * torch::randn({in.size(0), 4, 4, 4}));
+
+        // The reference: patches by hand, then the SVD least squares of each output channel.
+        const auto a = torch::cat({patchesByHand(inputs[0], 3, 2, 1), patchesByHand(inputs[1], 3, 2, 1)}, 0); // [80, 27]
+        QVERIFY(torch::allclose(convolutionPatches(*conv, inputs[0]).to(torch::kDouble), patchesByHand(inputs[0], 3, 2, 1), 1e-6, 1e-6));
+        const auto y = torch::cat({targets[0].permute({0, 2, 3, 1}).reshape({-1, 4}), targets[1].permute({0, 2, 3, 1}).reshape({-1, 4})}, 0).to(torch::kDouble);
+        auto errorOf = [&](const SparseConv2dImpl& c) {
+            const auto w = (c.weight * c.mask).view({4, -1}).to(torch::kDouble);
+            return (a.mm(w.t()) + c.bias.to(torch::kDouble) - y).pow(2).sum().item<double>();
+        };
+        const double before = errorOf(*conv);
+
+        ReconstructionOptions o;
+        o.damping = 0;
+        const auto r = reconstructConvolution(*conv, inputs, targets, o);
+        QVERIFY(std::abs(r.errorBefore - before) <= 1e-6 * before);
+        QVERIFY(r.errorAfter <= before * (1 + 1e-9));
+        QVERIFY(std::abs(r.errorAfter - errorOf(*conv)) <= 1e-4 * before);
+        QVERIFY((conv->weight.masked_select(mask.logical_not()) == 0).all().item<bool>());
+        const auto w = conv->weight.view({4, -1}).to(torch::kDouble);
+        const auto m = mask.view({4, -1});
+        for (int64_t row = 0; row < 4; ++row) {
+            const auto kept = m[row].nonzero().view({-1});
+            QCOMPARE(kept.numel(), int64_t{18}); // 9 positions x 2
+            const auto ref = leastSquares(torch::cat({a.index_select(1, kept), torch::ones({a.size(0), 1}, torch::kDouble)}, 1), y.select(1, row));
+            const auto got = torch::cat({w[row].index_select(0, kept), conv->bias.slice(0, row, row + 1).to(torch::kDouble)});
+            QVERIFY2(torch::allclose(got, ref, 1e-4, 1e-4), qPrintable(QString("channel %1").arg(row)));
+        }
+        // With a ridge term too large to help, every channel keeps its values (never worse).
+        auto copy = conv->weight.clone();
+        o.damping = 1e8;
+        const auto heavy = reconstructConvolution(*conv, inputs, targets, o);
+        QCOMPARE(heavy.rowsUnchanged, int64_t{4});
+        QVERIFY(torch::equal(copy, conv->weight));
+        QVERIFY(heavy.errorAfter <= heavy.errorBefore);
+    });
+}
+
+void TestNmConversion::lenet5ConversionRefitsConvolutions() {
+    guarded([] {
+        auto model = sparseModel("lenet5", inputShapeOf("synthetic"), 0.8, 18);
+        const auto calibration = calibrationBatches(2, 48, 19);
+        const auto evaluate = agreementWith(*model, torch::rand({100, 1, 28, 28}));
+        ConversionOptions o;
+        o.pattern = parseNm("2:4");
+        const ConversionReport r = convertToNm(*model, calibration, evaluate, o);
+        for (const auto& s : r.stages) QVERIFY2(s.masksValid, s.name.c_str());
+        QVERIFY2(r.stages[2].applied && r.stages[2].note == "2 conv + 3 linear layers", r.stages[2].note.c_str());
+        QVERIFY2(r.stages[3].applied && r.stages[3].note == "2 conv + 3 linear layers", r.stages[3].note.c_str());
+        for (const auto& info : r.layers) {
+            QVERIFY2(info.converted && info.reconstructed, info.name.c_str());
+            QVERIFY2(info.errorAfter <= info.errorBefore * (1 + 1e-9), info.name.c_str());
+        }
+        // conv2 (6 input channels: a group of 4 and a trailing 2 per kernel position) is refit for real.
+        QVERIFY(r.layers[1].name == "conv2" && r.layers[1].errorAfter < 0.9 * r.layers[1].errorBefore);
+        for (const auto& l : model->sparseLayers()) QVERIFY(nmValid(l.layer->mask, o.pattern));
+        QVERIFY(r.stages[3].logitError < r.stages[2].logitError);
+        QVERIFY(r.stages[3].logitError < r.stages[1].logitError);
+        QVERIFY(!model->is_training());
+    });
+}
+
+void TestNmConversion::resnet18ConversionRefitsConvolutionsAndBatchNorm() {
+    guarded([] {
+        torch::set_num_threads(2);
+        auto model = sparseModel("resnet18", InputShape{3, 32, 32, 10}, 1.0, 20);
+        // Batch norms with statistics of their own, as after training.
+        {
+            torch::NoGradGuard noGrad;
+            for (const auto& m : model->modules(false))
+                if (auto bn = std::dynamic_pointer_cast<torch::nn::BatchNorm2dImpl>(m)) {
+                    bn->running_mean.uniform_(-0.2, 0.2);
+                    bn->running_var.uniform_(0.5, 2.0);
+                }
+        }
+        const auto calibration = calibrationBatches(2, 4, 21, 3, 32);
+        const auto evaluate = agreementWith(*model, torch::rand({8, 3, 32, 32}));
+        ConversionOptions o;
+        o.pattern = parseNm("2:4");
+        // A small case: the stem (3 channels, padded groups), a block's 3x3 convolution, a strided
+        // 1x1 shortcut and the classifier; everything else stays as it is.
+        const std::vector<std::string> converted = {"conv1", "layers.0.conv1", "layers.2.shortcut", "fc"};
+        for (const auto& l : model->sparseLayers())
+            if (std::find(converted.begin(), converted.end(), l.name) == converted.end()) o.skipLayers.push_back(l.name);
+        const ConversionReport r = convertToNm(*model, calibration, evaluate, o);
+        for (const auto& s : r.stages) QVERIFY2(s.masksValid, s.name.c_str());
+        QVERIFY2(r.stages[3].note == "3 conv + 1 linear layers", r.stages[3].note.c_str());
+        QVERIFY(r.stages[4].applied);
+        QCOMPARE(r.batchNorms, 20);
+        int refit = 0;
+        for (const auto& info : r.layers) {
+            const bool wanted = std::find(converted.begin(), converted.end(), info.name) != converted.end();
+            QCOMPARE(info.converted, wanted);
+            QCOMPARE(info.reconstructed, wanted);
+            if (!wanted) continue;
+            QVERIFY2(info.errorAfter <= info.errorBefore * (1 + 1e-9), info.name.c_str());
+            refit += info.errorAfter < info.errorBefore;
+            QVERIFY(nmValid(layerNamed(*model, info.name)->mask, o.pattern));
+        }
+        QVERIFY(refit >= 3);
+        QVERIFY(r.stages[3].logitError < r.stages[1].logitError);
+        // Stage 4 recomputed the statistics from the calibration batches: no longer the ones set above.
+        for (const auto& m : model->modules(false))
+            if (auto bn = std::dynamic_pointer_cast<torch::nn::BatchNorm2dImpl>(m)) {
+                QVERIFY(bn->running_var.min().item<double>() >= 0);
+                QVERIFY(bn->num_batches_tracked.item<int64_t>() == 2);
+            }
+        QVERIFY(!model->is_training());
+    });
+}
+
+void TestNmConversion::layersAboveTheRefitLimitAreMaskedOnly() {
+    guarded([] {
+        auto model = sparseMlp("32,16", 1.0, 22);
+        const auto calibration = calibrationBatches(1, 64, 23);
+        const auto evaluate = agreementWith(*model, calibration[0]);
+        ConversionOptions o;
+        o.pattern = parseNm("2:4");
+        o.reconstruction.maxKept = 100; // fc1 keeps 392 inputs per row (+ bias), fc2 16 + 1, fc3 8 + 1
+        const ConversionReport r = convertToNm(*model, calibration, evaluate, o);
+        QVERIFY(!r.layers[0].reconstructed && r.layers[1].reconstructed && r.layers[2].reconstructed);
+        QVERIFY2(r.stages[3].note.find("masked only, more than 100 kept inputs per row: fc1") != std::string::npos, r.stages[3].note.c_str());
+        QVERIFY(nmValid(layerNamed(*model, "fc1")->mask, o.pattern));
     });
 }
 
