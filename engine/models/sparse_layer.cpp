@@ -63,6 +63,7 @@ SparseConv2dImpl::SparseConv2dImpl(int64_t in, int64_t out, int64_t kernel, int6
 }
 
 torch::Tensor SparseConv2dImpl::forward(const torch::Tensor& x) {
+    if (captureInput) capturedInput = x.detach();
     return torch::conv2d(x, forwardWeight(), bias, {stride, stride}, {padding, padding});
 }
 

@@ -53,6 +53,11 @@ struct SparseConv2dImpl : torch::nn::Module, SparseLayer {
 
     int64_t stride;
     int64_t padding;
+    // Set by a caller that needs what the convolution receives (N:M conversion refits a layer on
+    // its inputs; LibTorch modules have no forward hooks): forward() then keeps a detached copy
+    // of its input here. Off in training.
+    bool captureInput = false;
+    torch::Tensor capturedInput;
 };
 TORCH_MODULE(SparseConv2d);
 

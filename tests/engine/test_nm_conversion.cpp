@@ -489,7 +489,8 @@ void TestNmConversion::convolutionInputsAreTheLayersInputs() {
         QVERIFY(torch::allclose(got[0], expected, 1e-6, 1e-6));
         QVERIFY(torch::equal(got[2], x));
         QVERIFY(!got[0].requires_grad());
-        // The layers' flags are as they were.
+        // The layers are as they were: not capturing, nothing kept, flags untouched.
+        QVERIFY(!c1->captureInput && !c1->capturedInput.defined());
         QVERIFY(conv2->straightThrough && !conv1->straightThrough);
         QVERIFY(!conv1->weight.requires_grad() && conv2->weight.requires_grad());
     });
