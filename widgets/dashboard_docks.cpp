@@ -3,6 +3,7 @@
 
 #include "widgets/compare_dashboard.hpp"
 #include "widgets/export_actions.hpp"
+#include "widgets/init_variance_panel.hpp"
 #include "widgets/layer_stats_panel.hpp"
 #include "widgets/run_browser_panel.hpp"
 #include "widgets/run_filter_proxy.hpp"
@@ -41,6 +42,8 @@ DashboardDocks::DashboardDocks(QMainWindow* window, QDockWidget* tabWith, RunBro
     compareDock_ = dock(compare_, tr("Compare"), QStringLiteral("compareDock"));
     statsDock_ = dock(layerStats_, tr("Layer statistics"), QStringLiteral("layerStatsDock"));
     timingDock_ = dock(timing_, tr("Timing"), QStringLiteral("timingDock"));
+    // Issue 6's init-variance chart: a standalone analysis, no run or database needed.
+    initVarianceDock_ = dock(new InitVariancePanel(window), tr("Init variance"), QStringLiteral("initVarianceDock"));
     for (auto* d : docks()) {
         window->addDockWidget(Qt::RightDockWidgetArea, d);
         window->tabifyDockWidget(tabWith, d);

@@ -32,7 +32,7 @@ public:
     CompareDashboard* compare() const { return compare_; }
     LayerStatsPanel* layerStats() const { return layerStats_; }
     TimingPanel* timing() const { return timing_; }
-    QList<QDockWidget*> docks() const { return {compareDock_, statsDock_, timingDock_}; }
+    QList<QDockWidget*> docks() const { return {compareDock_, statsDock_, timingDock_, initVarianceDock_}; }
     // Run ids selected in the run browser, in table order.
     QList<qint64> browserSelection() const;
 
@@ -52,6 +52,7 @@ private:
     QDockWidget* compareDock_ = nullptr;
     QDockWidget* statsDock_ = nullptr;
     QDockWidget* timingDock_ = nullptr;
+    QDockWidget* initVarianceDock_ = nullptr;
 };
 
 } // namespace srigl::studio

@@ -33,6 +33,7 @@ InspectorDocks::InspectorDocks(QMainWindow* window, RunBrowserPanel* browser, Se
         label->setObjectName(QStringLiteral("maskInspectorUnavailable"));
         label->setAlignment(Qt::AlignCenter);
         label->setWordWrap(true);
+        label->setMinimumSize(320, 240); // the inspector's own minimum: the same default layout
         inspectorPanel = label;
     }
     heatmap_ = new WeightHeatmapPanel(window);

@@ -5,6 +5,7 @@
 #include "widgets/xy_chart.hpp"
 
 #include <QHeaderView>
+#include <QMetaObject>
 #include <QLabel>
 #include <QSplitter>
 #include <QTableWidget>
@@ -22,6 +23,7 @@ std::vector<XySeries> toXy(const std::vector<LayerSeries>& all) {
 } // namespace
 
 LayerStatsPanel::LayerStatsPanel(QWidget* parent) : QWidget(parent) {
+    pool_.setMaxThreadCount(1); // one read at a time; the newest request follows it
     title_ = new QLabel(tr("No run selected."), this);
     table_ = new QTableWidget(0, 10, this);
     table_->setHorizontalHeaderLabels({tr("layer"), tr("snapshot step"), tr("shape"), tr("sparsity"), tr("k"), tr("active"),
@@ -48,9 +50,15 @@ LayerStatsPanel::LayerStatsPanel(QWidget* parent) : QWidget(parent) {
     layout->addWidget(message_);
 }
 
+LayerStatsPanel::~LayerStatsPanel() { pool_.waitForDone(); }
+
 void LayerStatsPanel::openDatabase(const QString& path) {
     dbPath_ = path;
+    ++generation_; // a read of the previous database still running is dropped when it ends
+    pending_ = false;
     records_.clear();
+    readError_.clear();
+    message_->clear();
     runId_ = 0;
     selected_ = false;
     render();
@@ -60,8 +68,8 @@ QString LayerStatsPanel::message() const { return message_->text(); }
 
 void LayerStatsPanel::showRunStep(qint64 runId, qint64 step) {
     selected_ = true;
-    if (runId != runId_ || records_.empty()) load(runId);
     step_ = step;
+    if (runId != runId_ || records_.empty()) load(runId);
     render();
 }
 
@@ -69,23 +77,60 @@ void LayerStatsPanel::followLiveRun(qint64 runId) {
     if (selected_ || runId <= 0) return;
     if (runId == runId_ && liveRead_.isValid() && liveRead_.elapsed() < 1000) return;
     liveRead_.start();
-    load(runId);
     step_ = -1;
+    load(runId);
     render();
 }
 
 void LayerStatsPanel::clearSelection() { selected_ = false; }
 
 void LayerStatsPanel::load(qint64 runId) {
-    runId_ = runId;
-    records_.clear();
-    message_->clear();
-    try {
-        sessions::RunStore store(dbPath_.toStdString(), sessions::RunStore::Mode::ReadOnly);
-        records_ = store.masks(runId);
-    } catch (const std::exception& e) {
-        message_->setText(QString::fromStdString(e.what()));
+    if (runId != runId_) {
+        ++generation_; // a read of the previous run is no longer wanted
+        records_.clear();
+        readError_.clear();
+        message_->clear();
     }
+    runId_ = runId;
+    if (busy_) {
+        pending_ = true;
+        return;
+    }
+    startRead();
+}
+
+void LayerStatsPanel::startRead() {
+    busy_ = true;
+    pending_ = false;
+    const std::string db = dbPath_.toStdString();
+    const qint64 runId = runId_;
+    const quint64 generation = generation_;
+    pool_.start([this, db, runId, generation] {
+        auto records = std::make_shared<std::vector<sessions::MaskRecord>>();
+        QString error;
+        try {
+            sessions::RunStore store(db, sessions::RunStore::Mode::ReadOnly);
+            *records = store.masks(runId);
+        } catch (const std::exception& e) {
+            error = QString::fromStdString(e.what());
+        }
+        // `this` outlives the task (the destructor waits for the pool); a call still queued when
+        // the panel is destroyed is dropped with it.
+        QMetaObject::invokeMethod(
+            this,
+            [this, records, error, generation] {
+                busy_ = false;
+                if (generation == generation_) {
+                    records_ = std::move(*records);
+                    readError_ = error;
+                    message_->setText(error);
+                    render();
+                    Q_EMIT loaded();
+                }
+                if (pending_ && runId_ > 0) startRead();
+            },
+            Qt::QueuedConnection);
+    });
 }
 
 void LayerStatsPanel::render() {
@@ -93,7 +138,10 @@ void LayerStatsPanel::render() {
     if (runId_ <= 0) title_->setText(tr("No run selected."));
     else
         title_->setText(step_ < 0 ? tr("Run %1, latest update").arg(runId_) : tr("Run %1 at step %2").arg(runId_).arg(step_));
-    if (runId_ > 0 && records_.empty() && message_->text().isEmpty()) message_->setText(tr("This run has no mask snapshots."));
+    if (runId_ > 0 && records_.empty() && !busy_ && readError_.isEmpty())
+        message_->setText(tr("This run has no mask snapshots."));
+    else if (readError_.isEmpty())
+        message_->setText(runId_ > 0 && records_.empty() ? tr("Reading the run's snapshots…") : QString());
     table_->setRowCount(static_cast<int>(rows.size()));
     for (int i = 0; i < static_cast<int>(rows.size()); ++i) {
         const auto& r = rows[static_cast<size_t>(i)];

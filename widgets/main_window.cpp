@@ -44,14 +44,17 @@ MainWindow::MainWindow(const StudioOptions& options, QWidget* parent)
     launcherDock_ = dock(launcher_, tr("Launcher"), QStringLiteral("launcherDock"));
     liveDock_ = dock(live_, tr("Live session"), QStringLiteral("liveSessionDock"));
     browserDock_ = dock(browser_, tr("Run browser"), QStringLiteral("runBrowserDock"));
-    // No central widget: every view is a dock the user can move, float or close.
-    addDockWidget(Qt::LeftDockWidgetArea, launcherDock_);
-    addDockWidget(Qt::RightDockWidgetArea, liveDock_);
+    // No central widget: every view is a dock the user can move, float or close. The launcher and
+    // the live session share one tabbed column (starting a run raises the live session), above the
+    // run browser, and the mask inspector gets a full-height column of its own: side by side, the
+    // launcher's and the live session's minimum widths alone made the window wider than a
+    // 1440 x 900 screen.
+    addDockWidget(Qt::RightDockWidgetArea, launcherDock_);
     addDockWidget(Qt::RightDockWidgetArea, browserDock_);
-    splitDockWidget(liveDock_, browserDock_, Qt::Vertical);
+    splitDockWidget(launcherDock_, browserDock_, Qt::Vertical);
+    tabifyDockWidget(launcherDock_, liveDock_);
     resize(1440, 900);
-    resizeDocks({launcherDock_, liveDock_}, {430, 1010}, Qt::Horizontal);
-    resizeDocks({liveDock_, browserDock_}, {600, 260}, Qt::Vertical);
+    resizeDocks({launcherDock_, browserDock_}, {600, 260}, Qt::Vertical);
     // Compare dashboard, layer statistics and timing docks (tabbed behind the live session) with
     // their Analysis and Export menus; wiring in widgets/dashboard_docks.cpp.
     dashboards_ = new DashboardDocks(this, liveDock_, browser_, live_->controller(), dbPath_);
@@ -61,6 +64,7 @@ MainWindow::MainWindow(const StudioOptions& options, QWidget* parent)
     // The scrubber is global: the layer statistics follow the step it selects, like the inspector.
     connect(inspectors_->scrubber(), &StepScrubber::stepSelected, dashboards_->layerStats(),
             &LayerStatsPanel::showRunStep);
+    launcherDock_->raise(); // of its tabs, what a new user needs first
     defaultState_ = saveState();
 
     buildMenus();
@@ -70,14 +74,17 @@ MainWindow::MainWindow(const StudioOptions& options, QWidget* parent)
     connect(launcher_, &LauncherPanel::startRequested, this, [this] { startFromLauncher(); });
     auto& controller = live_->controller();
     connect(&controller, &SessionController::updated, this, [this] {
-        // The live run's row follows its progress (at most once a second: one small query).
-        const int64_t id = live_->controller().snapshot().runId;
-        if (id == 0) return;
+        // The live run's row follows its progress: its status from the store (at most once a
+        // second: one small query), its step from the session at every poll (no query).
+        const auto& live = live_->controller();
+        const int64_t id = live.snapshot().runId;
+        if (id == 0 || live.databasePath() != browser_->model()->path()) return;
         if (id != lastRunId_ || browserRefresh_.elapsed() > 1000) {
             lastRunId_ = id;
             browserRefresh_.start();
             browser_->model()->refreshRun(id);
         }
+        browser_->model()->setLiveStep(id, live.snapshot().step);
     });
     connect(&controller, &SessionController::ended, this, [this](sessions::SessionState state, const QString& error) {
         browser_->reload();

@@ -64,40 +64,62 @@ void MaskInspectorWidget::clearFrame() {
     requestFrames();
 }
 
+void MaskInspectorWidget::setTileLimit(int side) {
+    tileLimit_ = std::max(0, side);
+    textureDirty_ = true;
+    requestFrames();
+}
+
 void MaskInspectorWidget::initializeResources() {
     glGetIntegerv(GL_MAX_TEXTURE_SIZE, &maxTextureSize_);
-    texture_ = 0;
+    textures_.clear();
     textureDirty_ = true;
 }
 
 void MaskInspectorWidget::releaseResources() {
-    if (texture_) glDeleteTextures(1, &texture_);
-    texture_ = 0;
+    if (!textures_.empty()) glDeleteTextures(static_cast<int>(textures_.size()), textures_.data());
+    textures_.clear();
+    tiles_.clear();
 }
 
 void MaskInspectorWidget::uploadTexture() {
     if (!textureDirty_ || !glReady()) return;
     textureDirty_ = false;
     textureError_.clear();
+    releaseResources();
     if (!frame_) return;
     const int64_t w = frame_->inspection->cols(), h = frame_->inspection->rows();
-    if (w > maxTextureSize_ || h > maxTextureSize_) {
-        textureError_ = tr("%1 x %2 is larger than this GPU's textures (%3): see the weight heatmap")
-                            .arg(h).arg(w).arg(maxTextureSize_);
+    const int side = tileLimit_ > 0 ? std::min(tileLimit_, maxTextureSize_) : maxTextureSize_;
+    if (side < 1) {
+        textureError_ = tr("this OpenGL context reports no usable texture size");
         return;
     }
-    if (!texture_) glGenTextures(1, &texture_);
-    glBindTexture(GL_TEXTURE_2D, texture_);
+    tiles_ = tileMask(w, h, side);
+    textures_.assign(tiles_.size(), 0);
+    if (!tiles_.empty()) glGenTextures(static_cast<int>(textures_.size()), textures_.data());
+    // Each tile is read straight out of the whole picture: the row length and the skips select it.
     glPixelStorei(GL_UNPACK_ALIGNMENT, 1);
-    glTexImage2D(GL_TEXTURE_2D, 0, GL_RGBA, static_cast<int>(w), static_cast<int>(h), 0, GL_RGBA, GL_UNSIGNED_BYTE,
-                 frame_->rgba.data());
-    // Zoomed out, mipmaps average the entries a screen pixel covers (density stays visible);
-    // zoomed in, every entry is a crisp square.
-    glGenerateMipmap(GL_TEXTURE_2D);
-    glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MIN_FILTER, GL_LINEAR_MIPMAP_LINEAR);
-    glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MAG_FILTER, GL_NEAREST);
-    glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_WRAP_S, GL_CLAMP_TO_EDGE);
-    glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_WRAP_T, GL_CLAMP_TO_EDGE);
+    glPixelStorei(GL_UNPACK_ROW_LENGTH, static_cast<int>(w));
+    for (size_t i = 0; i < tiles_.size(); ++i) {
+        const MaskTile& t = tiles_[i];
+        glBindTexture(GL_TEXTURE_2D, textures_[i]);
+        glPixelStorei(GL_UNPACK_SKIP_PIXELS, static_cast<int>(t.col0));
+        glPixelStorei(GL_UNPACK_SKIP_ROWS, static_cast<int>(t.row0));
+        glTexImage2D(GL_TEXTURE_2D, 0, GL_RGBA, static_cast<int>(t.cols), static_cast<int>(t.rows), 0, GL_RGBA,
+                     GL_UNSIGNED_BYTE, frame_->rgba.data());
+        // Zoomed out, mipmaps average the entries a screen pixel covers (density stays visible);
+        // zoomed in, every entry is a crisp square. The nearest mip level, not a blend of two:
+        // trilinear sampling cost software OpenGL about a quarter of each frame's CPU time.
+        glGenerateMipmap(GL_TEXTURE_2D);
+        glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MIN_FILTER, GL_LINEAR_MIPMAP_NEAREST);
+        glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MAG_FILTER, GL_NEAREST);
+        glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_WRAP_S, GL_CLAMP_TO_EDGE);
+        glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_WRAP_T, GL_CLAMP_TO_EDGE);
+    }
+    // Back to the defaults the ImGui backend's own uploads expect.
+    glPixelStorei(GL_UNPACK_ROW_LENGTH, 0);
+    glPixelStorei(GL_UNPACK_SKIP_PIXELS, 0);
+    glPixelStorei(GL_UNPACK_SKIP_ROWS, 0);
     glBindTexture(GL_TEXTURE_2D, 0);
 }
 
@@ -186,8 +208,9 @@ void MaskInspectorWidget::drawHeader() {
     } else {
         ImGui::Text("%lld active neurons; no constant fan-in for this method (k = 0)", active);
     }
-    ImGui::TextDisabled(m.hasWeights() ? "weights recorded at this step (hover an entry); gradients are not recorded"
-                                       : "weights not recorded at this step; gradients are not recorded");
+    // Short enough for the narrow default dock: the tooltip says the rest.
+    ImGui::TextDisabled("at this step: %s, %s", m.hasWeights() ? "weights recorded" : "no weights recorded",
+                        m.hasGradients() ? "gradients recorded" : "no gradient (RigL/SRigL updates only)");
     if (!textureError_.isEmpty()) ImGui::TextColored(ImVec4(0.95f, 0.45f, 0.4f, 1.0f), "%s", qPrintable(textureError_));
 }
 
@@ -212,8 +235,14 @@ void MaskInspectorWidget::drawMask(float width, float height) {
     const float z = static_cast<float>(viewport_.zoom());
     const ImVec2 a(p0.x + static_cast<float>(viewport_.origin().x()), p0.y + static_cast<float>(viewport_.origin().y()));
     const ImVec2 b(a.x + z * static_cast<float>(viewport_.cols()), a.y + z * static_cast<float>(viewport_.rows()));
-    if (texture_ && textureError_.isEmpty())
-        dl->AddImage(reinterpret_cast<ImTextureID>(static_cast<intptr_t>(texture_)), a, b);
+    for (size_t i = 0; i < textures_.size() && textureError_.isEmpty(); ++i) {
+        const MaskTile& t = tiles_[i];
+        const QRectF r = viewport_.screenRect(t.col0, t.row0, t.cols, t.rows);
+        if (!r.intersects(QRectF(0, 0, width, height))) continue; // off screen
+        const ImVec2 t0(p0.x + static_cast<float>(r.left()), p0.y + static_cast<float>(r.top()));
+        const ImVec2 t1(p0.x + static_cast<float>(r.right()), p0.y + static_cast<float>(r.bottom()));
+        dl->AddImage(reinterpret_cast<ImTextureID>(static_cast<intptr_t>(textures_[i])), t0, t1);
+    }
     dl->AddRect(ImVec2(a.x - 1, a.y - 1), ImVec2(b.x + 1, b.y + 1), IM_COL32(90, 90, 100, 255));
     // Neurons whose fan-in differs from k: a red tick left of their row, visible at any zoom.
     for (int64_t r : frame_->inspection->offenders()) {
@@ -299,7 +328,8 @@ void MaskInspectorWidget::drawTooltip(const MaskEntry& e) {
     if (const auto w = m.weight(e.row, e.col)) ImGui::Text("weight: %.4g", static_cast<double>(*w));
     else if (!m.active(e.row, e.col)) ImGui::TextUnformatted("weight: none (inactive connection)");
     else ImGui::Text("weight: not recorded at step %lld", static_cast<long long>(frame_->maskStep));
-    ImGui::TextUnformatted("gradient: not recorded");
+    if (const auto g = m.gradient(e.row, e.col)) ImGui::Text("gradient: %.4g", static_cast<double>(*g));
+    else ImGui::Text("gradient: not recorded at step %lld", static_cast<long long>(frame_->maskStep));
     ImGui::EndTooltip();
 }
 

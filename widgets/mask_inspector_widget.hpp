@@ -1,18 +1,20 @@
 // The mask inspector: a Dear ImGui panel in an ImGuiGlWidget. Per layer (combo) the neuron x input
-// mask as one texture (uploaded once per snapshot) with zoom around the cursor (wheel) and pan
+// mask as textures (one, or tiles past the GPU's size limit) with zoom around the cursor (wheel) and pan
 // (drag); fan-in bars beside it on the same rows, neurons whose fan-in differs from k in red and
 // ablated neurons in purple; the last update's kept / pruned / regrown connections in colour; a
-// tooltip with neuron, input, weight (when recorded) and gradient (not recorded by the store).
+// tooltip with neuron, input, weight and gradient (each when recorded at that step).
 // The logic it draws from is GL-free: MaskInspection, MaskViewport.
 #pragma once
 
 #include "widgets/imgui_gl_widget.hpp"
+#include "widgets/mask_tiles.hpp"
 #include "widgets/mask_viewport.hpp"
 #include "widgets/snapshot_source.hpp"
 
 #include <QString>
 
 #include <memory>
+#include <vector>
 
 namespace srigl::studio {
 
@@ -24,6 +26,12 @@ public:
     const InspectorFrame* frame() const { return frame_.get(); }
     const MaskViewport& viewport() const { return viewport_; }
     QString message() const { return message_; }
+    // Textures of the current picture: more than one when the layer is larger than the GPU's
+    // largest texture (or than setTileLimit's side).
+    int textureCount() const { return static_cast<int>(textures_.size()); }
+    // The largest texture side used, below the GPU's own limit (0: the GPU's): lets the tiled path
+    // be seen on any GPU.
+    void setTileLimit(int side);
 
 public Q_SLOTS:
     void setFrame(std::shared_ptr<const srigl::studio::InspectorFrame> frame);
@@ -49,9 +57,11 @@ private:
     std::shared_ptr<const InspectorFrame> frame_;
     QString message_;
     MaskViewport viewport_;
-    unsigned int texture_ = 0;
+    std::vector<MaskTile> tiles_;       // the picture cut to the texture size limit
+    std::vector<unsigned int> textures_; // one per tile
     bool textureDirty_ = false;
     int maxTextureSize_ = 0;
+    int tileLimit_ = 0;
     QString textureError_;
 };
 

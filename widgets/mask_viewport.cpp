@@ -56,6 +56,11 @@ int64_t MaskViewport::rowAt(double y) const {
     return static_cast<int64_t>(std::floor((y - origin_.y()) / zoom_));
 }
 
+QRectF MaskViewport::screenRect(int64_t col0, int64_t row0, int64_t cols, int64_t rows) const {
+    return QRectF(origin_.x() + static_cast<double>(col0) * zoom_, origin_.y() + static_cast<double>(row0) * zoom_,
+                  static_cast<double>(cols) * zoom_, static_cast<double>(rows) * zoom_);
+}
+
 std::optional<MaskEntry> MaskViewport::hit(QPointF screen) const {
     if (screen.x() < 0 || screen.y() < 0 || screen.x() >= view_.width() || screen.y() >= view_.height()) return std::nullopt;
     const auto col = static_cast<int64_t>(std::floor((screen.x() - origin_.x()) / zoom_));

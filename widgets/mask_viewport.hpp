@@ -4,6 +4,7 @@
 #pragma once
 
 #include <QPointF>
+#include <QRectF>
 #include <QSizeF>
 
 #include <cstdint>
@@ -40,6 +41,9 @@ public:
     double rowTop(int64_t row) const { return origin_.y() + static_cast<double>(row) * zoom_; }
     // The row at screen y (may be outside [0, rows)).
     int64_t rowAt(double y) const;
+    // Where the block of entries [col0, col0 + cols) x [row0, row0 + rows) is on screen (one
+    // texture tile, or the whole picture).
+    QRectF screenRect(int64_t col0, int64_t row0, int64_t cols, int64_t rows) const;
 
     // The entry under `screen`, none outside the view or the picture.
     std::optional<MaskEntry> hit(QPointF screen) const;

@@ -49,6 +49,7 @@ void RunTableModel::reload() {
     if (!store_) return;
     try {
         auto runs = store_->listRuns();
+        for (auto& r : runs) applyLiveStep(r);
         beginResetModel();
         runs_ = std::move(runs);
         endResetModel();
@@ -61,6 +62,7 @@ void RunTableModel::refreshRun(int64_t id) {
     if (!store_) return;
     try {
         sessions::RunInfo info = store_->run(id);
+        applyLiveStep(info);
         const int row = rowOfRun(id);
         if (row >= 0) {
             runs_[static_cast<size_t>(row)] = std::move(info);
@@ -73,6 +75,22 @@ void RunTableModel::refreshRun(int64_t id) {
     } catch (const std::exception& e) {
         fail(e);
     }
+}
+
+void RunTableModel::applyLiveStep(sessions::RunInfo& info) const {
+    if (info.id == liveRunId_ && info.status == sessions::RunStatus::Running) info.steps = std::max(info.steps, liveStep_);
+}
+
+void RunTableModel::setLiveStep(int64_t id, int64_t step) {
+    if (id != liveRunId_) liveStep_ = 0;
+    liveRunId_ = id;
+    liveStep_ = std::max(liveStep_, step);
+    const int row = id == 0 ? -1 : rowOfRun(id);
+    if (row < 0) return;
+    auto& r = runs_[static_cast<size_t>(row)];
+    const int64_t before = r.steps;
+    applyLiveStep(r);
+    if (r.steps != before) Q_EMIT dataChanged(index(row, Steps), index(row, Steps));
 }
 
 int RunTableModel::rowOfRun(int64_t id) const {

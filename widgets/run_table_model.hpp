@@ -33,6 +33,10 @@ public:
     // Reads one run again (a live run's steps and status) without resetting the model, so an
     // edit in progress elsewhere in the table survives; a run not listed yet is appended.
     void refreshRun(int64_t id);
+    // The live session's step for its run: the Steps cell follows it at once (the store learns of
+    // progress only now and then), and a later read of the store never shows fewer steps while the
+    // run is still running. id 0 forgets it.
+    void setLiveStep(int64_t id, int64_t step);
     const sessions::RunInfo& run(int row) const { return runs_.at(static_cast<size_t>(row)); }
     int rowOfRun(int64_t id) const;
 
@@ -53,11 +57,14 @@ Q_SIGNALS:
 
 private:
     bool fail(const std::exception& e);
+    void applyLiveStep(sessions::RunInfo& info) const;
 
     std::unique_ptr<sessions::RunStore> store_;
     std::vector<sessions::RunInfo> runs_;
     QString path_;
     QString error_;
+    int64_t liveRunId_ = 0;
+    int64_t liveStep_ = 0;
 };
 
 // "a, b ,c" -> {"a", "b", "c"} (empty items dropped, duplicates removed).

@@ -1,7 +1,7 @@
 // srigl-studio: the SRigL Studio desktop app (entry point only; the views live in widgets/).
-#include "engine/runtime/threading.hpp"
 #include "widgets/demo_mode.hpp"
 #include "widgets/main_window.hpp"
+#include "widgets/studio_environment.hpp"
 #include "widgets/theme.hpp"
 
 #include <QApplication>
@@ -11,9 +11,9 @@
 #include <cstdio>
 
 int main(int argc, char** argv) {
-    // Spinning OpenMP workers would take the cores from the UI thread (and from each other):
-    // re-executes with OMP_WAIT_POLICY=PASSIVE unless it is set.
-    srigl::ensurePassiveOpenMpWait(argc, argv);
+    // Spinning OpenMP workers would take the cores from the UI thread (and from each other), and
+    // Mesa's software renderer would wait behind them: see studio_environment.hpp.
+    srigl::studio::prepareStudioProcess(argc, argv);
     QApplication app(argc, argv);
     QApplication::setOrganizationName(QStringLiteral("srigl"));
     QApplication::setApplicationName(QStringLiteral("srigl-studio"));

@@ -1,11 +1,12 @@
 // Layer statistics from a known stored run: the values at a step (the last snapshot at or before
 // it), SAD per update, the ablation timeline, mask diversity, and the dock following the scrubber
-// or the live run.
+// or the live run, with its store reads off the UI thread (stale ones dropped).
 #include "sessions/run_store.hpp"
 #include "widgets/layer_stats_model.hpp"
 #include "widgets/layer_stats_panel.hpp"
 #include "widgets/xy_chart.hpp"
 
+#include <QSignalSpy>
 #include <QTableWidget>
 #include <QTemporaryDir>
 #include <QtTest>
@@ -64,6 +65,8 @@ private Q_SLOTS:
     void panelShowsTheStoredRunAtTheStep();
     void panelFollowsTheLiveRunOnlyWithoutASelection();
     void panelSaysWhenARunHasNoSnapshots();
+    void panelReadsOffTheUiThreadAndDropsStaleReads();
+    void panelShowsAStoreError();
 };
 
 void TestLayerStats::valuesAtAStepComeFromTheLastSnapshotBeforeIt() {
@@ -147,7 +150,9 @@ void TestLayerStats::panelShowsTheStoredRunAtTheStep() {
     }
     LayerStatsPanel panel;
     panel.openDatabase(db);
+    QSignalSpy loaded(&panel, &LayerStatsPanel::loaded);
     panel.showRunStep(id, 150);
+    QVERIFY(loaded.wait(10000));
     QCOMPARE(panel.table()->rowCount(), 2);
     QCOMPARE(panel.table()->item(0, 0)->text(), QStringLiteral("fc1"));
     QCOMPARE(panel.table()->item(0, 1)->text(), QStringLiteral("100"));
@@ -155,7 +160,8 @@ void TestLayerStats::panelShowsTheStoredRunAtTheStep() {
     QCOMPARE(panel.table()->item(0, 7)->text(), QStringLiteral("40"));
     QCOMPARE(panel.sadChart()->seriesCount(), 2);
     QCOMPARE(panel.ablationChart()->series()[0].points.size(), size_t(3));
-    panel.showRunStep(id, 250);
+    panel.showRunStep(id, 250); // another step of the same run: shown at once, nothing read
+    QVERIFY(!panel.loading());
     QCOMPARE(panel.table()->item(0, 1)->text(), QStringLiteral("200"));
     QVERIFY(panel.message().isEmpty());
 }
@@ -175,12 +181,18 @@ void TestLayerStats::panelFollowsTheLiveRunOnlyWithoutASelection() {
     }
     LayerStatsPanel panel;
     panel.openDatabase(db);
+    QSignalSpy loaded(&panel, &LayerStatsPanel::loaded);
     panel.followLiveRun(b);
     QCOMPARE(panel.runId(), qint64(b));
+    QVERIFY(loaded.wait(10000));
     QCOMPARE(panel.table()->rowCount(), 1);
     panel.showRunStep(a, 100);
     panel.followLiveRun(b); // the scrubber's choice wins
     QCOMPARE(panel.runId(), qint64(a));
+    QTRY_VERIFY_WITH_TIMEOUT(!panel.loading(), 10000);
+    QCOMPARE(panel.table()->rowCount(), 2); // run a at step 100: fc1's update, fc2's initial mask
+    QCOMPARE(panel.table()->item(0, 1)->text(), QStringLiteral("100"));
+    QCOMPARE(panel.table()->item(1, 1)->text(), QStringLiteral("0"));
     panel.clearSelection();
     panel.followLiveRun(b);
     QCOMPARE(panel.runId(), qint64(b));
@@ -201,7 +213,59 @@ void TestLayerStats::panelSaysWhenARunHasNoSnapshots() {
     panel.openDatabase(db);
     panel.showRunStep(id, 0);
     QCOMPARE(panel.table()->rowCount(), 0);
+    QVERIFY(!panel.message().contains("no mask snapshots")); // not known before the read is back
+    QTRY_VERIFY_WITH_TIMEOUT(!panel.loading(), 10000);
+    QCOMPARE(panel.table()->rowCount(), 0);
     QVERIFY(panel.message().contains("no mask snapshots"));
+}
+
+void TestLayerStats::panelReadsOffTheUiThreadAndDropsStaleReads() {
+    QTemporaryDir dir;
+    const QString db = dir.filePath("runs.db");
+    int64_t a = 0, b = 0;
+    {
+        RunStore store(db.toStdString());
+        NewRun n;
+        n.config = "{}";
+        a = store.createRun(n);
+        b = store.createRun(n);
+        store.addMasks(a, knownRun());
+        store.addMasks(b, {record("fc3", 0, 0, 0)});
+    }
+    LayerStatsPanel panel;
+    panel.openDatabase(db);
+    QSignalSpy loaded(&panel, &LayerStatsPanel::loaded);
+    // The calls return before the store is read: nothing is shown yet.
+    panel.showRunStep(a, -1);
+    QVERIFY(panel.loading());
+    QCOMPARE(panel.table()->rowCount(), 0);
+    // Another run chosen while a's read runs: a's result is dropped, b's is shown.
+    panel.showRunStep(b, -1);
+    QTRY_VERIFY_WITH_TIMEOUT(!panel.loading(), 10000);
+    QCOMPARE(loaded.size(), 1);
+    QCOMPARE(panel.runId(), qint64(b));
+    QCOMPARE(panel.table()->rowCount(), 1);
+    QCOMPARE(panel.table()->item(0, 0)->text(), QStringLiteral("fc3"));
+    // Another database while a read runs: its result never reaches the panel.
+    panel.showRunStep(a, -1);
+    QVERIFY(panel.loading());
+    panel.openDatabase(dir.filePath("other.db"));
+    QTRY_VERIFY_WITH_TIMEOUT(!panel.loading(), 10000);
+    QCOMPARE(loaded.size(), 1);
+    QCOMPARE(panel.runId(), qint64(0));
+    QCOMPARE(panel.table()->rowCount(), 0);
+}
+
+void TestLayerStats::panelShowsAStoreError() {
+    QTemporaryDir dir;
+    LayerStatsPanel panel;
+    panel.openDatabase(dir.filePath("missing.db")); // read-only: not created
+    QSignalSpy loaded(&panel, &LayerStatsPanel::loaded);
+    panel.showRunStep(7, -1);
+    QVERIFY(loaded.wait(10000));
+    QCOMPARE(panel.table()->rowCount(), 0);
+    QVERIFY(!panel.message().isEmpty());
+    QVERIFY(!panel.message().contains("no mask snapshots"));
 }
 
 QTEST_MAIN(TestLayerStats)

@@ -1,5 +1,5 @@
 // The main window: its docks, the session shortcuts, the theme toggle, the saved layout, and
-// Start refusing an invalid config with the engine's message.
+// Start refusing an invalid config with the engine's message, and a default layout that fits 1440 x 900.
 #include "widgets/config_form.hpp"
 #include "widgets/launcher_panel.hpp"
 #include "widgets/live_session_panel.hpp"
@@ -17,6 +17,8 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include <cstdio>
+
 using namespace srigl;
 using namespace srigl::studio;
 
@@ -30,6 +32,7 @@ private Q_SLOTS:
     void startRefusesAnInvalidConfig();
     void themeToggleSwitchesPalette();
     void layoutIsSavedAndRestored();
+    void defaultLayoutFitsA1440x900Screen();
 
 private:
     QTemporaryDir dir_;
@@ -49,7 +52,7 @@ void TestMainWindow::hasEveryDock() {
     for (auto* d : w.findChildren<QDockWidget*>()) names << d->objectName();
     names.sort();
     // Object names are what saveState() keys the layout on: each must exist once.
-    QCOMPARE(names, (QStringList{QStringLiteral("compareDock"), QStringLiteral("launcherDock"),
+    QCOMPARE(names, (QStringList{QStringLiteral("compareDock"), QStringLiteral("initVarianceDock"), QStringLiteral("launcherDock"),
                                  QStringLiteral("layerStatsDock"), QStringLiteral("liveSessionDock"),
                                  QStringLiteral("maskInspectorDock"), QStringLiteral("runBrowserDock"),
                                  QStringLiteral("timingDock"), QStringLiteral("weightHeatmapDock")}));
@@ -143,6 +146,34 @@ void TestMainWindow::layoutIsSavedAndRestored() {
     QVERIFY(again.findChild<QDockWidget*>(QStringLiteral("runBrowserDock"))->isVisible());
     // Every dock is back (tabbed ones behind another tab count as shown: their View toggle is on).
     for (auto* d : again.findChildren<QDockWidget*>()) QVERIFY2(d->toggleViewAction()->isChecked(), qPrintable(d->objectName()));
+}
+
+void TestMainWindow::defaultLayoutFitsA1440x900Screen() {
+    MainWindow w({dir_.filePath(QStringLiteral("small.db")), false});
+    w.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&w));
+    QTest::qWait(50);
+    for (auto* d : w.findChildren<QDockWidget*>())
+        if (!d->visibleRegion().isEmpty())
+            std::printf("%-20s %4d x %4d at (%4d, %4d), minimum %4d x %4d\n", qPrintable(d->objectName()), d->width(),
+                        d->height(), d->x(), d->y(), d->minimumSizeHint().width(), d->minimumSizeHint().height());
+    std::fflush(stdout);
+    // The window as built fits the screen it is sized for (its docks' minimum sizes do not push it
+    // wider), and every dock on show gets room to be used.
+    QVERIFY2(w.width() <= 1440 && w.height() <= 900, qPrintable(QStringLiteral("%1 x %2").arg(w.width()).arg(w.height())));
+    auto* launcher = w.findChild<QDockWidget*>(QStringLiteral("launcherDock"));
+    auto* live = w.findChild<QDockWidget*>(QStringLiteral("liveSessionDock"));
+    QVERIFY(w.tabifiedDockWidgets(launcher).contains(live));
+    QVERIFY(!launcher->visibleRegion().isEmpty()); // a new user sees the launcher first
+    live->raise();
+    QTest::qWait(50);
+    for (const char* name : {"launcherDock", "liveSessionDock", "maskInspectorDock", "runBrowserDock"}) {
+        auto* d = w.findChild<QDockWidget*>(QString::fromLatin1(name));
+        QVERIFY2(d->width() >= 540 && d->height() >= 200, name);
+    }
+    QVERIFY(!live->visibleRegion().isEmpty());
+    QVERIFY(live->height() >= 400);
+    QVERIFY(w.findChild<QDockWidget*>(QStringLiteral("maskInspectorDock"))->height() >= 600);
 }
 
 QTEST_MAIN(TestMainWindow)

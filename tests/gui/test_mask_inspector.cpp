@@ -1,10 +1,12 @@
 // The mask inspector's GL-free logic: the picture's colours for kept, pruned, regrown, inactive and
 // ablated entries from known masks; fan-in per neuron and the neurons that differ from k; stored
-// weights looked up in mask order; hit testing under zoom and pan; the bounded store reads of one
+// weights looked up in mask order; hit testing under zoom and pan, also across the textures a large
+// layer is cut into; the bounded store reads of one
 // layer at one step (and their loading off the UI thread); the weight heatmap's range and log scale.
 #include "sessions/run_store.hpp"
 #include "sessions/store_error.hpp"
 #include "widgets/mask_inspection.hpp"
+#include "widgets/mask_tiles.hpp"
 #include "widgets/mask_viewport.hpp"
 #include "widgets/snapshot_reads.hpp"
 #include "widgets/snapshot_source.hpp"
@@ -16,6 +18,8 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include <algorithm>
+#include <cmath>
 #include <stdexcept>
 
 using namespace srigl;
@@ -73,10 +77,14 @@ private Q_SLOTS:
     void unstructuredLayersMarkOnlyInconsistentAblations();
     void largeLayerHasExactlyKEverywhere();
     void weightsAreLookedUpInMaskOrder();
+    void hoverShowsTheStoredGradient();
     void inconsistentSnapshotsAreRefused();
     void hitTestingFollowsZoomAndPan();
     void zoomIsBounded();
     void sameShapeKeepsTheViewAndNewShapeFits();
+    void tilesCoverALargeLayerExactlyOnce();
+    void tilesKeepHitTestingRightUnderZoomAndPan();
+    void tilingRefusesBadSizes();
     void storeReadsOneLayerAtAStep();
     void storeReadsRefuseAMissingSnapshot();
     void sourceLoadsOffTheUiThread();
@@ -209,6 +217,41 @@ void TestMaskInspector::weightsAreLookedUpInMaskOrder() {
     QVERIFY(!m.weight(0, 1)); // inactive: no weight
     MaskInspection none(mask, std::nullopt, 0);
     QVERIFY(!none.weight(0, 0)); // not recorded: never invented
+}
+
+// Gradients are dense (growth reads the inactive entries too) and come from the store as recorded.
+void TestMaskInspector::hoverShowsTheStoredGradient() {
+    guarded([] {
+        QTemporaryDir dir;
+        const std::string db = dir.filePath(QStringLiteral("runs.db")).toStdString();
+        RunStore store(db);
+        const int64_t id = store.createRun(NewRun{"grad", "{}", "test", "host", "cpu", "none", "rigl", "mlp", "synthetic", 1, 0.5});
+        const auto m0 = maskOf({"1100", "0011"}), m100 = maskOf({"1010", "0011"});
+        store.addMasks(id, {record(0, m0, 0), record(100, m100, 0, 1, 1)});
+        const std::vector<float> grad{0.5f, -1e-6f, 3e-3f, 0.0f, -0.125f, 2.0f, -7.5f, 1e-4f};
+        store.addGradients(id, {GradientRecord{100, "fc1", 2, 4, grad}});
+        const auto stored = store.gradientValues(id, "fc1", 100);
+        QCOMPARE(stored.size(), size_t(1));
+
+        const InspectorFrame f = loadInspectorFrame(db, id, 150, "fc1");
+        QCOMPARE(f.maskStep, int64_t(100));
+        QVERIFY(f.inspection->hasGradients());
+        for (int64_t r = 0; r < 2; ++r)
+            for (int64_t c = 0; c < 4; ++c) {
+                const auto g = f.inspection->gradient(r, c); // inactive entries have one too
+                QVERIFY(g);
+                QCOMPARE(*g, stored.front().values[static_cast<size_t>(r * 4 + c)]);
+                QVERIFY(std::fabs(*g - grad[static_cast<size_t>(r * 4 + c)]) <= 7.5f * 1e-3f);
+            }
+        QVERIFY(!f.inspection->gradient(2, 0)); // outside the layer
+        const InspectorFrame first = loadInspectorFrame(db, id, 0, "fc1");
+        QVERIFY(!first.inspection->hasGradients()); // none recorded at step 0: never invented
+        QVERIFY(!first.inspection->gradient(0, 0));
+
+        MaskInspection m(m100, std::nullopt, 0);
+        QVERIFY_THROWS_EXCEPTION(std::invalid_argument, m.setGradients(std::vector<float>(7, 0.0f)));
+        QVERIFY(!m.hasGradients());
+    });
 }
 
 void TestMaskInspector::inconsistentSnapshotsAreRefused() {
@@ -436,6 +479,92 @@ void TestMaskInspector::heatmapRefusesBadInput() {
     o.colormap = "no-such-map";
     QVERIFY_THROWS_EXCEPTION(StoreError, renderHeatmap(maskOf({"11"}), {1.0f, 2.0f}, o));
     QVERIFY_THROWS_EXCEPTION(StoreError, renderHeatmap(maskOf({"11"}), {1.0f}, HeatmapOptions{}));
+}
+
+void TestMaskInspector::tilesCoverALargeLayerExactlyOnce() {
+    // 2500 x 1100 entries with textures of at most 1024: 3 x 2 tiles, the last ones shorter.
+    const int64_t cols = 2500, rows = 1100, side = 1024;
+    const auto tiles = tileMask(cols, rows, side);
+    QCOMPARE(tiles.size(), size_t(6));
+    QCOMPARE(tiles.front(), (MaskTile{0, 0, 1024, 1024}));
+    QCOMPARE(tiles[2], (MaskTile{2048, 0, 452, 1024}));
+    QCOMPARE(tiles.back(), (MaskTile{2048, 1024, 452, 76}));
+    // Every entry is in exactly one tile, the one tileIndexOf names, and no tile is too large.
+    std::vector<int> covered(static_cast<size_t>(cols * rows), 0);
+    for (size_t i = 0; i < tiles.size(); ++i) {
+        const MaskTile& t = tiles[i];
+        QVERIFY(t.cols >= 1 && t.cols <= side && t.rows >= 1 && t.rows <= side);
+        for (int64_t r = t.row0; r < t.row0 + t.rows; ++r)
+            for (int64_t c = t.col0; c < t.col0 + t.cols; ++c) {
+                ++covered[static_cast<size_t>(r * cols + c)];
+                if ((r % 97 == 0 && c % 13 == 0) || r == t.row0 || c == t.col0)
+                    QCOMPARE(tileIndexOf(cols, rows, side, r, c), static_cast<int64_t>(i));
+            }
+    }
+    QVERIFY(std::all_of(covered.begin(), covered.end(), [](int n) { return n == 1; }));
+    QCOMPARE(tileIndexOf(cols, rows, side, rows, 0), int64_t(-1));
+    QCOMPARE(tileIndexOf(cols, rows, side, 0, -1), int64_t(-1));
+    // A layer that fits is one texture; an empty one none.
+    QCOMPARE(tileMask(300, 100, 16384), (std::vector<MaskTile>{MaskTile{0, 0, 300, 100}}));
+    QVERIFY(tileMask(0, 100, 16384).empty());
+    // Exact multiples leave no empty tile behind.
+    QCOMPARE(tileMask(2048, 1024, 1024).size(), size_t(2));
+}
+
+void TestMaskInspector::tilesKeepHitTestingRightUnderZoomAndPan() {
+    // 100 x 50 entries cut into tiles of at most 16: the tile drawn under a screen point holds the
+    // entry hit testing finds there, at the same place inside the tile, zoomed out, in and panned.
+    const int64_t cols = 100, rows = 50, side = 16;
+    const auto tiles = tileMask(cols, rows, side);
+    MaskViewport v;
+    v.setViewSize(QSizeF(200, 100));
+    v.setContent(cols, rows);
+    // QCOMPARE returns from the lambda on failure: the caller looks at currentTestFailed().
+    auto check = [&](int& hits) {
+        hits = 0;
+        for (double y = 0.5; y < 100; y += 3.7)
+            for (double x = 0.5; x < 200; x += 5.3) {
+                const QPointF p(x, y);
+                const auto entry = v.hit(p);
+                int drawnUnder = -1;
+                for (size_t i = 0; i < tiles.size(); ++i) {
+                    const MaskTile& t = tiles[i];
+                    const QRectF r = v.screenRect(t.col0, t.row0, t.cols, t.rows);
+                    if (p.x() >= r.left() && p.x() < r.right() && p.y() >= r.top() && p.y() < r.bottom()) {
+                        QCOMPARE(drawnUnder, -1); // tiles never overlap on screen
+                        drawnUnder = static_cast<int>(i);
+                        if (!entry) continue;
+                        // The texel under p in this tile is the entry hit testing reports.
+                        QCOMPARE(t.col0 + static_cast<int64_t>(std::floor((p.x() - r.left()) / v.zoom())), entry->col);
+                        QCOMPARE(t.row0 + static_cast<int64_t>(std::floor((p.y() - r.top()) / v.zoom())), entry->row);
+                    }
+                }
+                if (!entry) {
+                    QCOMPARE(drawnUnder, -1); // nothing drawn where there is no entry
+                    continue;
+                }
+                QCOMPARE(drawnUnder, static_cast<int>(tileIndexOf(cols, rows, side, entry->row, entry->col)));
+                ++hits;
+            }
+    };
+    int hits = 0;
+    check(hits);
+    QVERIFY(!QTest::currentTestFailed() && hits > 100);
+    v.zoomAt(QPointF(61, 33), 3.0);
+    check(hits);
+    QVERIFY(!QTest::currentTestFailed() && hits > 100);
+    v.panBy(QPointF(-37.5, 12.25));
+    check(hits);
+    QVERIFY(!QTest::currentTestFailed() && hits > 50);
+    v.zoomAt(QPointF(10, 10), 0.3); // zoomed out below fit: the picture is smaller than the view
+    check(hits);
+    QVERIFY(!QTest::currentTestFailed() && hits > 10);
+}
+
+void TestMaskInspector::tilingRefusesBadSizes() {
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument, tileMask(10, 10, 0));
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument, tileMask(-1, 10, 16));
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument, tileIndexOf(10, 10, -4, 0, 0));
 }
 
 QTEST_MAIN(TestMaskInspector)

@@ -1,5 +1,6 @@
 // The run browser on a temporary database: every run listed, filters by status, method and text,
-// numeric sorting, tags and notes written to the store, delete only after confirmation.
+// numeric sorting, tags and notes written to the store, delete only after confirmation, and the
+// live run's Steps cell following the session.
 #include "sessions/run_store.hpp"
 #include "widgets/run_browser_panel.hpp"
 #include "widgets/run_filter_proxy.hpp"
@@ -7,6 +8,7 @@
 
 #include <QComboBox>
 #include <QLineEdit>
+#include <QSignalSpy>
 #include <QTableView>
 #include <QTemporaryDir>
 #include <QtTest>
@@ -31,6 +33,7 @@ private Q_SLOTS:
     void deleteAsksFirst();
     void deleteRefusesARunningRun();
     void refusesADatabaseThatIsNotOurs();
+    void liveRunStepsFollowTheSession();
 
 private:
     QStringList visibleNames() const;
@@ -249,6 +252,43 @@ void TestRunBrowser::refusesADatabaseThatIsNotOurs() {
     QFile check(other);
     QVERIFY(check.open(QIODevice::ReadOnly));
     QVERIFY(check.readAll().startsWith("not a database")); // left untouched
+}
+
+void TestRunBrowser::liveRunStepsFollowTheSession() {
+    RunTableModel* m = panel_->model();
+    const int64_t live = idOf(QStringLiteral("mu live")), done = idOf(QStringLiteral("alpha srigl 90"));
+    auto stepsOf = [m](int64_t id) { return m->index(m->rowOfRun(id), RunTableModel::Steps).data().toLongLong(); };
+    RunStore store(dbPath_.toStdString());
+    store.updateProgress(live, 40); // what the recorder last wrote
+    m->refreshRun(live);
+    QCOMPARE(stepsOf(live), 40LL);
+
+    QSignalSpy changed(m, &QAbstractItemModel::dataChanged);
+    m->setLiveStep(live, 250);
+    QCOMPARE(stepsOf(live), 250LL);
+    QCOMPARE(changed.size(), 1);
+    QCOMPARE(changed.front().at(0).toModelIndex().column(), int(RunTableModel::Steps));
+    // The sort follows the live value too.
+    panel_->view()->sortByColumn(RunTableModel::Steps, Qt::AscendingOrder);
+    m->setLiveStep(live, 1'000'000);
+    const QModelIndex last = panel_->proxy()->index(panel_->proxy()->rowCount() - 1, RunTableModel::Name);
+    QCOMPARE(last.data().toString(), QStringLiteral("mu live"));
+    // Reads of the store (slower than the session) never take the cell backwards while it runs.
+    m->refreshRun(live);
+    QCOMPARE(stepsOf(live), 1'000'000LL);
+    m->reload();
+    QCOMPARE(stepsOf(live), 1'000'000LL);
+    // A step that goes back (an older poll) is ignored; a finished run shows what the store says.
+    m->setLiveStep(live, 10);
+    QCOMPARE(stepsOf(live), 1'000'000LL);
+    const qlonglong doneSteps = stepsOf(done);
+    m->setLiveStep(done, doneSteps + 77);
+    QCOMPARE(stepsOf(done), doneSteps);
+    // The run ends: its final count in the store wins.
+    store.finishRun(live, RunStatus::Finished, 1234, 0.9);
+    m->setLiveStep(live, 1'000'001);
+    m->refreshRun(live);
+    QCOMPARE(stepsOf(live), 1234LL);
 }
 
 QTEST_MAIN(TestRunBrowser)
