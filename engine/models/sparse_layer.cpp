@@ -3,6 +3,8 @@
 // except for the straight-through N:M methods (see forwardWeight).
 #include "engine/models/sparse_layer.hpp"
 
+#include "engine/sparsity/straight_through_mask.hpp"
+
 #include <cmath>
 
 namespace srigl {
@@ -15,12 +17,8 @@ void SparseLayer::applyMask() {
 torch::Tensor SparseLayer::forwardWeight() const {
     if (!straightThrough) return weight;
     // Straight-through estimator (SR-STE, shared/spec/nm.md): the value is W * M, but the
-    // gradient of the masked weight is applied to the dense W unchanged, so pruned weights keep
-    // learning and can win their group back when the mask is recomputed. W + (W*M - W).detach()
-    // has exactly that value and d/dW = identity; W * M alone would zero the pruned gradients.
-    // Without autograd (evaluation) the plain product is the same value and cheaper.
-    if (!torch::GradMode::is_enabled() || !weight.requires_grad()) return weight * maskFactor_;
-    return weight + (weight * maskFactor_ - weight).detach();
+    // gradient of the masked weight is applied to the dense W unchanged (see straight_through_mask).
+    return straightThroughMask(weight, maskFactor_);
 }
 
 void SparseLayer::setMask(const torch::Tensor& newMask) {

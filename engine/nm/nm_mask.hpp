@@ -13,7 +13,8 @@ namespace srigl::nm {
 // what padding to the hardware's group size gives, and the padded mask is valid N:M.)
 
 // Bool mask of weight's shape (Linear [out, in] or Conv2d [out, in, kh, kw]). Any device; computed
-// on the weight's device.
+// on the weight's device. On the CPU, equal magnitudes are broken in favour of the lower input
+// index (deterministic; elsewhere the tie order is topk's).
 torch::Tensor nmMask(const torch::Tensor& weight, NmPattern pattern);
 
 // True when every full group keeps exactly N and a trailing partial group of r keeps min(N, r).

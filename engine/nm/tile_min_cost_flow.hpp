@@ -7,7 +7,9 @@
 namespace srigl::nm {
 
 // value: M*M row-major scores (|w|; anything, negative allowed); keep: M*M output, 1 = kept.
-// Returns the kept sum. O(N * M^3) per tile; allocation-free after the first call on a thread.
+// Returns the kept sum. Starts from every row's own top N and moves only the column overloads
+// (at most N*M/2 shortest paths of O(M^2) each, a handful in practice); allocation-free after the
+// first call on a thread. Deterministic.
 double solveTileMinCostFlow(const float* value, int m, int n, uint8_t* keep);
 
 } // namespace srigl::nm

@@ -72,6 +72,8 @@ private Q_SLOTS:
     void convGroupsAlongInputChannels();
     void convValidityUsesChannelOrder();
     void partialGroupKeepsMinNR();
+    void cpuKernelMatchesTopk();
+    void cpuKernelBreaksTiesToLowerIndex();
     void validityRejectsWrongCounts();
     void anyNBelowM();
     void binomialsMatchExactValues();
@@ -194,6 +196,70 @@ void TestNmMasks::partialGroupKeepsMinNR() {
         auto w4 = torch::randn({6, 1, 5, 5}, g);
         QVERIFY(nmMask(w4, {2, 4}).all().item<bool>());
         QVERIFY(nmValid(nmMask(w4, {2, 4}), 2, 4));
+    });
+}
+
+// The mask as it was computed before the CPU kernel: topk over [rows, groups, M] of the permuted
+// |w| (and over the trailing partial group). On weights without ties the kernel must agree exactly.
+torch::Tensor topkReferenceMask(const torch::Tensor& weight, NmPattern p) {
+    auto rows = weight.dim() == 4 ? weight.abs().permute({0, 2, 3, 1}).contiguous().view({-1, weight.size(1)})
+                                  : weight.abs().contiguous();
+    rows = rows.to(torch::kFloat);
+    const int64_t R = rows.size(0), C = rows.size(1), full = C / p.m, rest = C % p.m;
+    auto mask = torch::zeros({R, C}, torch::kBool);
+    auto top = [](const torch::Tensor& scores, int64_t n) {
+        auto out = torch::zeros_like(scores, scores.options().dtype(torch::kBool));
+        return out.scatter_(-1, std::get<1>(scores.topk(n, -1, true, false)), true);
+    };
+    if (full > 0)
+        mask.slice(1, 0, full * p.m).copy_(top(rows.slice(1, 0, full * p.m).view({R, full, p.m}), p.n).view({R, full * p.m}));
+    if (rest > 0) mask.slice(1, full * p.m, C).copy_(top(rows.slice(1, full * p.m, C), std::min<int64_t>(p.n, rest)));
+    if (weight.dim() == 2) return mask;
+    return mask.view({weight.size(0), weight.size(2), weight.size(3), weight.size(1)}).permute({0, 3, 1, 2}).contiguous();
+}
+
+void TestNmMasks::cpuKernelMatchesTopk() {
+    guarded([] {
+        auto g = gen(11);
+        const std::vector<NmPattern> patterns = {{2, 4}, {1, 4}, {3, 4}, {4, 8}, {1, 8}, {7, 8}, {5, 16}, {3, 7}, {9, 32}};
+        int compared = 0;
+        for (const auto& p : patterns)
+            for (auto shape : {std::vector<int64_t>{13, 37}, std::vector<int64_t>{300, 784}, std::vector<int64_t>{5, 19, 3, 3},
+                               std::vector<int64_t>{4, 64, 1, 2}}) {
+                auto w = torch::randn(shape, g);
+                auto expected = topkReferenceMask(w, p);
+                QVERIFY2(torch::equal(nmMask(w, p), expected), qPrintable(QString::fromStdString(p.toString())));
+                // Other dtypes and layouts go through the same kernel after a conversion.
+                QVERIFY(torch::equal(nmMask(w.to(torch::kDouble), p), expected));
+                ++compared;
+            }
+        // A non-contiguous weight (a transposed view) gives the mask of its values, not its storage.
+        auto base = torch::randn({48, 20}, g);
+        auto view = base.t();
+        QVERIFY(!view.is_contiguous());
+        QVERIFY(torch::equal(nmMask(view, {2, 4}), topkReferenceMask(view.contiguous(), {2, 4})));
+        QCOMPARE(compared, int(patterns.size()) * 4);
+    });
+}
+
+void TestNmMasks::cpuKernelBreaksTiesToLowerIndex() {
+    guarded([] {
+        // Equal magnitudes (signs do not matter): the lower input index wins.
+        auto w = torch::tensor({{1.f, -1.f, 1.f, -1.f, 0.f, 3.f, -3.f, 1.f, 2.f, 2.f, 2.f, 2.f}});
+        auto mask = nmMask(w, {2, 4});
+        auto expected = torch::tensor({{1, 1, 0, 0, 0, 1, 1, 0, 1, 1, 0, 0}}).to(torch::kBool);
+        QVERIFY(torch::equal(mask, expected));
+        // All-zero weights (e.g. a freshly zeroed layer) keep the first N of every group, and for a
+        // convolution the order is along `in` at each kernel position.
+        auto zeros = torch::zeros({2, 8, 2, 2});
+        auto zm = nmMask(zeros, {3, 8});
+        QVERIFY(nmValid(zm, 3, 8));
+        QVERIFY(zm.slice(1, 0, 3).all().item<bool>());
+        QVERIFY(!zm.slice(1, 3, 8).any().item<bool>());
+        // Same in the generic path (M = 6) and in a trailing partial group.
+        auto z6 = nmMask(torch::zeros({1, 15}), {2, 6});
+        auto e6 = torch::tensor({{1, 1, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 1, 1, 0}}).to(torch::kBool);
+        QVERIFY(torch::equal(z6, e6));
     });
 }
 

@@ -105,6 +105,8 @@ private Q_SLOTS:
     void flowMatchesPermutationsForN1();
     void flowMatchesRowDpOn5x5And6x6();
     void flowMatchesRowDpOn8x8();
+    void flowMatchesRowDpOnMoreRandom8x8();
+    void flowIsDeterministicAndKeepsPlantedTies();
     void greedyNeverExceedsNAndKeepsHalf();
     void repairGivesExactlyN();
     void repairCompletesArbitraryPartialMasks();
@@ -196,6 +198,61 @@ void TestTransposable::flowMatchesRowDpOn8x8() {
             QVERIFY(exactlyN(a, 8, n));
             QVERIFY2(close(flow, dp), qPrintable(QString("n %1 trial %2: %3 vs %4").arg(n).arg(trial).arg(flow).arg(dp)));
         }
+}
+
+void TestTransposable::flowMatchesRowDpOnMoreRandom8x8() {
+    // More 8 x 8 tiles of every kind. N <= 4 against the DP directly; N = 5..7 through the
+    // complement: keeping N of v per row and column = dropping the M - N that keep the most of -v,
+    // so best(v, N) = sum(v) + best(-v, M - N), which the DP solves cheaply.
+    std::mt19937 rng(15);
+    int compared = 0;
+    for (int trial = 0; trial < 24; ++trial) {
+        auto v = randomTile(8, rng, trial);
+        std::vector<uint8_t> a(64), b(64);
+        const double flow = solveTileMinCostFlow(v.data(), 8, 4, a.data());
+        const double dp = solveTileRowDp(v.data(), 8, 4, b.data());
+        QVERIFY(exactlyN(a, 8, 4));
+        QVERIFY(close(flow, keptSum(v, a)));
+        QVERIFY2(close(flow, dp), qPrintable(QString("n 4 trial %1: %2 vs %3").arg(trial).arg(flow).arg(dp)));
+        ++compared;
+    }
+    for (int n : {1, 5, 6, 7})
+        for (int trial = 0; trial < 30; ++trial) {
+            auto v = randomTile(8, rng, trial);
+            std::vector<float> neg(v.size());
+            double total = 0;
+            for (size_t i = 0; i < v.size(); ++i) {
+                neg[i] = -v[i];
+                total += v[i];
+            }
+            std::vector<uint8_t> a(64), b(64);
+            const double flow = solveTileMinCostFlow(v.data(), 8, n, a.data());
+            const double best = n <= 4 ? solveTileRowDp(v.data(), 8, n, b.data()) : total + solveTileRowDp(neg.data(), 8, 8 - n, b.data());
+            QVERIFY(exactlyN(a, 8, n));
+            QVERIFY2(close(flow, best), qPrintable(QString("n %1 trial %2: %3 vs %4").arg(n).arg(trial).arg(flow).arg(best)));
+            ++compared;
+        }
+    QCOMPARE(compared, 24 + 4 * 30);
+}
+
+void TestTransposable::flowIsDeterministicAndKeepsPlantedTies() {
+    // The same tile gives the same mask, also when it was preceded by a different tile on the
+    // thread (the solver reuses thread-local buffers), and all-equal tiles give a valid mask.
+    std::mt19937 rng(16);
+    auto v = randomTile(8, rng, 1); // many ties
+    std::vector<uint8_t> a(64), b(64), other(64);
+    solveTileMinCostFlow(v.data(), 8, 4, a.data());
+    auto w = randomTile(16, rng, 0);
+    std::vector<uint8_t> big(256);
+    solveTileMinCostFlow(w.data(), 16, 5, big.data());
+    QVERIFY(exactlyN(big, 16, 5));
+    solveTileMinCostFlow(v.data(), 8, 4, b.data());
+    QVERIFY(a == b);
+    std::vector<float> flat(64, 1.0f);
+    for (int n = 0; n <= 8; ++n) {
+        QCOMPARE(solveTileMinCostFlow(flat.data(), 8, n, other.data()), double(8 * n));
+        QVERIFY(exactlyN(other, 8, n));
+    }
 }
 
 void TestTransposable::greedyNeverExceedsNAndKeepsHalf() {
