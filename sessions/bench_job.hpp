@@ -4,6 +4,7 @@
 // cancelled or failed bench leaves nothing half-done in the timings table.
 #pragma once
 
+#include "sessions/job_progress.hpp"
 #include "sessions/run_store.hpp"
 
 #include <atomic>
@@ -30,14 +31,11 @@ struct BenchJobSettings {
     std::string dbPath;              // where the rows go; empty: not stored
 };
 
-struct BenchJobProgress {
-    int64_t done = 0, total = 0;
-    std::string current; // e.g. "fc1 batch 64"
-};
+using BenchJobProgress = JobProgress;
 
-class BenchJobCancelled : public std::runtime_error {
+class BenchJobCancelled : public JobCancelled {
 public:
-    BenchJobCancelled() : std::runtime_error("benchmark cancelled; nothing was stored") {}
+    BenchJobCancelled() : JobCancelled("benchmark cancelled; nothing was stored") {}
 };
 
 // True when this LibTorch build sees a CUDA device (the panel offers "cuda" then).

@@ -4,6 +4,8 @@
 // honouring a cancel flag between sparsities. Results come back only when every point finished.
 #pragma once
 
+#include "sessions/job_progress.hpp"
+
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -35,14 +37,11 @@ struct InitVariancePoint {
     InitNormStats dense, unstructured, constantFanIn, nmMask;
 };
 
-struct InitVarianceProgress {
-    int64_t done = 0, total = 0;
-    std::string current; // e.g. "sparsity 0.9"
-};
+using InitVarianceProgress = JobProgress;
 
-class InitVarianceCancelled : public std::runtime_error {
+class InitVarianceCancelled : public JobCancelled {
 public:
-    InitVarianceCancelled() : std::runtime_error("init-variance analysis cancelled") {}
+    InitVarianceCancelled() : JobCancelled("init-variance analysis cancelled") {}
 };
 
 // The largest layer (out x in) the Studio samples: a chunk of initialisations holds at least one
