@@ -10,4 +10,8 @@ namespace srigl::nm {
 // when some rows/columns are left short, which tileRepair completes). Kept sum >= 1/2 optimum.
 int solveTileGreedy(const float* value, int m, int n, uint8_t* keep);
 
+// The same greedy by one sort of packed keys, for any M: what solveTileGreedy runs for M > 8 or
+// without AVX2, and the reference its fast path must equal.
+int solveTileGreedySorted(const float* value, int m, int n, uint8_t* keep);
+
 } // namespace srigl::nm

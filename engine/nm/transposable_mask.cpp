@@ -86,9 +86,12 @@ TransposableResult transposableMask(const torch::Tensor& weight, NmPattern p, co
     checkPattern(p);
     const auto start = std::chrono::steady_clock::now();
     torch::NoGradGuard noGrad;
-    auto planes = toPlanes(weight.detach().abs().to(torch::kCPU, torch::kFloat)).contiguous();
+    // |w| is taken while a tile is gathered: no |W| copy of the layer.
+    auto planes = toPlanes(weight.detach().to(torch::kCPU, torch::kFloat)).contiguous();
     const TileGrid g = gridFor(planes, p.m);
-    std::vector<uint8_t> out(static_cast<size_t>(planes.numel()), 0);
+    // Every real entry belongs to exactly one tile, which writes it: no clearing needed.
+    auto maskPlanes = torch::empty(planes.sizes(), torch::TensorOptions().dtype(torch::kBool));
+    bool* out = maskPlanes.data_ptr<bool>();
     const float* w = planes.data_ptr<float>();
     const int m = p.m, n = p.n, mm = m * m;
 
@@ -101,15 +104,20 @@ TransposableResult transposableMask(const torch::Tensor& weight, NmPattern p, co
         for (int64_t t = begin; t < end; ++t) {
             const TileView v = tileAt(g, t);
             const bool isPartial = v.realRows < m || v.realCols < m;
-            double realSum = 0;
-            for (int r = 0; r < v.realRows; ++r)
-                for (int c = 0; c < v.realCols; ++c) realSum += w[v.offset + r * g.cols + c];
-            // Padding ranks below every real weight: exact solvers first minimise the pads kept,
-            // then maximise the real mass; the greedy reaches pads last.
-            const float pad = isPartial ? static_cast<float>(-(1.0 + 2.0 * realSum)) : 0.0f;
-            for (int r = 0; r < m; ++r)
-                for (int c = 0; c < m; ++c)
-                    value[r * m + c] = r < v.realRows && c < v.realCols ? w[v.offset + r * g.cols + c] : pad;
+            if (!isPartial) {
+                for (int r = 0; r < m; ++r)
+                    for (int c = 0; c < m; ++c) value[r * m + c] = std::fabs(w[v.offset + r * g.cols + c]);
+            } else {
+                // Padding ranks below every real weight: exact solvers first minimise the pads kept,
+                // then maximise the real mass; the greedy reaches pads last.
+                double realSum = 0;
+                for (int r = 0; r < v.realRows; ++r)
+                    for (int c = 0; c < v.realCols; ++c) realSum += std::fabs(w[v.offset + r * g.cols + c]);
+                const float pad = static_cast<float>(-(1.0 + 2.0 * realSum));
+                for (int r = 0; r < m; ++r)
+                    for (int c = 0; c < m; ++c)
+                        value[r * m + c] = r < v.realRows && c < v.realCols ? std::fabs(w[v.offset + r * g.cols + c]) : pad;
+            }
 
             switch (options.solver) {
             case TransposableSolver::Exact:
@@ -128,11 +136,10 @@ TransposableResult transposableMask(const torch::Tensor& weight, NmPattern p, co
             }
             }
             auto realKept = [&](const std::vector<uint8_t>& k) {
-                double s = 0;
+                float sum = 0; // one tile's few dozen values: float is enough here, double for the layer
                 for (int r = 0; r < v.realRows; ++r)
-                    for (int c = 0; c < v.realCols; ++c)
-                        if (k[r * m + c]) s += value[r * m + c];
-                return s;
+                    for (int c = 0; c < v.realCols; ++c) sum += k[r * m + c] ? value[r * m + c] : 0.0f;
+                return static_cast<double>(sum);
             };
             st.keptMass += realKept(keep);
             if (options.compareWithOptimum) {
@@ -142,7 +149,7 @@ TransposableResult transposableMask(const torch::Tensor& weight, NmPattern p, co
             st.partialTiles += isPartial;
             ++st.tiles;
             for (int r = 0; r < v.realRows; ++r)
-                for (int c = 0; c < v.realCols; ++c) out[v.offset + r * g.cols + c] = keep[r * m + c];
+                for (int c = 0; c < v.realCols; ++c) out[v.offset + r * g.cols + c] = keep[r * m + c] != 0;
         }
     };
     for (auto& s : partial) s.optimalMass = 0;
@@ -165,7 +172,6 @@ TransposableResult transposableMask(const torch::Tensor& weight, NmPattern p, co
     else if (!options.compareWithOptimum) total.optimalMass = -1;
     total.threads = threads;
 
-    auto maskPlanes = torch::from_blob(out.data(), planes.sizes(), torch::kUInt8).to(torch::kBool);
     result.mask = fromPlanes(maskPlanes, weight.sizes()).to(weight.device());
     total.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return result;

@@ -110,6 +110,8 @@ private Q_SLOTS:
     void greedyNeverExceedsNAndKeepsHalf();
     void repairGivesExactlyN();
     void repairCompletesArbitraryPartialMasks();
+    void greedyFastPathEqualsSortedGreedy();
+    void repairTakesTheBestThreeEdgePath();
     void layerMasksValidForAllSolvers();
     void convTilesPerKernelPosition();
     void edgeTilesPaddedAndValid();
@@ -303,8 +305,8 @@ void TestTransposable::repairCompletesArbitraryPartialMasks() {
     // optimal masks and from empty tiles.
     std::mt19937 rng(8);
     std::bernoulli_distribution drop(0.5);
-    for (int m : {4, 6, 8})
-        for (int n = 1; n < m; ++n)
+    for (int m : {4, 6, 8, 16})
+        for (int n = 1; n < m; n += (m == 16 ? 5 : 1))
             for (int trial = 0; trial < 30; ++trial) {
                 auto v = randomTile(m, rng, trial);
                 std::vector<uint8_t> k(m * m);
@@ -314,6 +316,61 @@ void TestTransposable::repairCompletesArbitraryPartialMasks() {
                 repairTile(v.data(), m, n, k.data());
                 QVERIFY(exactlyN(k, m, n));
             }
+}
+
+void TestTransposable::greedyFastPathEqualsSortedGreedy() {
+    // Tiles up to 8 x 8 rank their entries with vector compares instead of sorting: the masks must
+    // be the same, ties (kind 1, 2), negative padding values and every N included.
+    std::mt19937 rng(15);
+    std::uniform_int_distribution<int> pad(0, 3);
+    int compared = 0;
+    for (int m = 2; m <= 8; ++m)
+        for (int n = 1; n < m; ++n)
+            for (int trial = 0; trial < 120; ++trial) {
+                auto v = randomTile(m, rng, trial);
+                if (trial % 4 == 3) // an edge tile: padded rows/columns rank below every real weight
+                    for (int r = 0; r < m; ++r)
+                        for (int c = 0; c < m; ++c)
+                            if (r >= m - pad(rng) || c >= m - pad(rng)) v[r * m + c] = -7.5f;
+                std::vector<uint8_t> fast(m * m), sorted(m * m);
+                const int kf = solveTileGreedy(v.data(), m, n, fast.data());
+                const int ks = solveTileGreedySorted(v.data(), m, n, sorted.data());
+                QCOMPARE(kf, ks);
+                QVERIFY(fast == sorted);
+                ++compared;
+            }
+    QCOMPARE(compared, 28 * 120);
+}
+
+void TestTransposable::repairTakesTheBestThreeEdgePath() {
+    // A greedy tile missing one entry has one short row and one short column that meet at a kept
+    // entry (the greedy would have taken it otherwise), so the repair needs a three-edge path
+    // r0 -> c1 -> r1 -> c2: its gain must be the best of all such paths, found here by brute force.
+    std::mt19937 rng(16);
+    int checked = 0;
+    for (int m : {4, 5, 6, 8, 12})
+        for (int n = 1; n < m; ++n)
+            for (int trial = 0; trial < 60; ++trial) {
+                auto v = randomTile(m, rng, trial % 6 == 1 ? 0 : trial); // no mass ties: a unique best gain
+                std::vector<uint8_t> k(m * m);
+                if (solveTileGreedy(v.data(), m, n, k.data()) != n * m - 1) continue;
+                auto c = countsOf(k, m);
+                const int r0 = static_cast<int>(std::find(c.rows.begin(), c.rows.end(), n - 1) - c.rows.begin());
+                const int c2 = static_cast<int>(std::find(c.cols.begin(), c.cols.end(), n - 1) - c.cols.begin());
+                QVERIFY(k[r0 * m + c2]);
+                double best = -INFINITY;
+                for (int c1 = 0; c1 < m; ++c1)
+                    for (int r1 = 0; r1 < m; ++r1)
+                        if (!k[r0 * m + c1] && k[r1 * m + c1] && !k[r1 * m + c2] && r1 != r0)
+                            best = std::max(best, double(v[r0 * m + c1]) - v[r1 * m + c1] + v[r1 * m + c2]);
+                QVERIFY(best > -INFINITY); // such a path always exists (tile_repair.cpp says why)
+                const double before = keptSum(v, k);
+                QCOMPARE(repairTile(v.data(), m, n, k.data()), 1);
+                QVERIFY(exactlyN(k, m, n));
+                QVERIFY(std::fabs(keptSum(v, k) - before - best) <= 1e-4 * std::max(1.0, std::fabs(before)));
+                ++checked;
+            }
+    QVERIFY(checked > 200);
 }
 
 void TestTransposable::layerMasksValidForAllSolvers() {
