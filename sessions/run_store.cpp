@@ -3,17 +3,15 @@
 
 #include "sessions/mask_codec.hpp"
 #include "sessions/weight_codec.hpp"
+#include "sessions/writer_stamp.hpp"
 
 #include <sqlite3.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <limits>
 #include <thread>
-#include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -162,18 +160,45 @@ const char* const kMigrations[] = {
 constexpr int kMigrationCount = sizeof(kMigrations) / sizeof(kMigrations[0]);
 static_assert(kMigrationCount == RunStore::kSchemaVersion, "one migration per schema version");
 
-int64_t nowMs() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
-
-std::string hostName() {
-    char buf[256] = {};
-    gethostname(buf, sizeof buf - 1);
-    return buf;
-}
-
 const char* const kWeightEncoding = "f16-planes-zstd";
+
+// Every row through one prepared INSERT, all of them or none (one transaction).
+template <typename Row, typename Bind>
+void insertAll(SqliteDb& db, const char* sql, const std::vector<Row>& rows, Bind bind) {
+    if (rows.empty()) return;
+    Transaction tx(db);
+    Statement st(db, sql);
+    for (const Row& row : rows) {
+        bind(st, row);
+        st.run();
+    }
+    tx.commit();
+}
+
+// The rows of one run in a per-layer table: of one layer ("" every layer) and one step (< 0
+// every step), in step then record order, each made by `read` from the selected `columns`.
+template <typename Read>
+auto readLayerRows(SqliteDb& db, const std::string& columns, const char* table, int64_t id, const std::string& layer,
+                   int64_t step, Read read) {
+    const std::string sql = "SELECT " + columns + " FROM " + table +
+                            " WHERE run_id = ?1 AND (?2 = '' OR layer = ?2) AND (?3 < 0 OR step = ?3)"
+                            " ORDER BY step, rowid";
+    Statement st(db, sql.c_str());
+    st.bind(1, id).bind(2, layer).bind(3, step);
+    std::vector<decltype(read(st))> out;
+    while (st.step()) out.push_back(read(st));
+    return out;
+}
+
+// A stored float16 block (weights, gradients) read back: the encoding in column `encodingColumn`,
+// the bytes in the next one. StoreError names `what` for an encoding this build cannot read.
+std::vector<float> readStoredValues(const SqliteDb& db, const Statement& st, int encodingColumn, size_t count,
+                                    const std::string& what) {
+    const std::string encoding = st.columnText(encodingColumn);
+    if (encoding != kWeightEncoding)
+        throw StoreError(db.path() + ": " + what + " use encoding '" + encoding + "', which this build cannot read");
+    return decodeWeights(st.columnBlob(encodingColumn + 1), count);
+}
 
 const char* kRunColumns =
     "id, name, created_at, finished_at, status, notes, config, engine_version, host, pid, device, blas, threads, "
@@ -285,7 +310,7 @@ int64_t RunStore::createRun(const NewRun& r) {
                  "INSERT INTO runs(name, created_at, status, config, engine_version, host, pid, device, blas, threads, "
                  "method, model, dataset, sparsity) VALUES(?,?,'running',?,?,?,?,?,?,?,?,?,?,?)");
     st.bind(1, r.name).bind(2, nowMs()).bind(3, r.config).bind(4, r.engineVersion).bind(5, r.host.empty() ? hostName() : r.host);
-    st.bind(6, static_cast<int64_t>(getpid())).bind(7, r.device).bind(8, r.blas).bind(9, r.threads);
+    st.bind(6, currentPid()).bind(7, r.device).bind(8, r.blas).bind(9, r.threads);
     st.bind(10, r.method).bind(11, r.model).bind(12, r.dataset).bind(13, r.sparsity);
     st.run();
     return db_->lastInsertId();
@@ -302,7 +327,7 @@ void RunStore::reopenRun(int64_t id, int64_t fromStep) {
     requireRun(id);
     Transaction tx(*db_);
     Statement st(*db_, "UPDATE runs SET status='running', finished_at=0, pid=?, host=? WHERE id=?");
-    st.bind(1, static_cast<int64_t>(getpid())).bind(2, hostName()).bind(3, id);
+    st.bind(1, currentPid()).bind(2, hostName()).bind(3, id);
     st.run();
     for (const char* sql : {"DELETE FROM metrics WHERE run_id=? AND step>?", "DELETE FROM masks WHERE run_id=? AND step>?",
                             "DELETE FROM checkpoints WHERE run_id=? AND step>?",
@@ -323,107 +348,77 @@ void RunStore::updateProgress(int64_t id, int64_t steps) {
 }
 
 void RunStore::addMetrics(int64_t id, const std::vector<Metric>& metrics) {
-    if (metrics.empty()) return;
-    Transaction tx(*db_);
-    Statement st(*db_, "INSERT INTO metrics(run_id, step, key, value) VALUES(?,?,?,?)");
-    for (const auto& m : metrics) {
-        st.bind(1, id).bind(2, m.step).bind(3, m.key).bindDoubleOrNull(4, m.value); // a diverged loss is NaN
-        st.run();
-    }
-    tx.commit();
+    insertAll(*db_, "INSERT INTO metrics(run_id, step, key, value) VALUES(?,?,?,?)", metrics,
+              [&](Statement& st, const Metric& m) {
+                  st.bind(1, id).bind(2, m.step).bind(3, m.key).bindDoubleOrNull(4, m.value); // a diverged loss is NaN
+              });
 }
 
 void RunStore::addMasks(int64_t id, const std::vector<MaskRecord>& masks) {
-    if (masks.empty()) return;
-    Transaction tx(*db_);
-    Statement st(*db_,
-                 "INSERT OR REPLACE INTO masks(run_id, step, layer, out_features, fan_in, k, active, ablated, pruned, "
-                 "regrown, sad, sparsity, ablated_ids, bits, bits_size) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
-    for (const auto& m : masks) {
-        st.bind(1, id).bind(2, m.step).bind(3, m.mask.name).bind(4, m.mask.outFeatures).bind(5, m.mask.fanIn);
-        st.bind(6, m.stats.k).bind(7, m.stats.active).bind(8, m.stats.ablated).bind(9, m.stats.pruned);
-        st.bind(10, m.stats.regrown).bind(11, m.stats.sad).bind(12, m.stats.sparsity);
-        st.bindBlob(13, encodeIds(m.mask.ablated)).bindBlob(14, compressBytes(m.mask.bits));
-        st.bind(15, static_cast<int64_t>(m.mask.bits.size()));
-        st.run();
-    }
-    tx.commit();
+    insertAll(*db_,
+              "INSERT OR REPLACE INTO masks(run_id, step, layer, out_features, fan_in, k, active, ablated, pruned, "
+              "regrown, sad, sparsity, ablated_ids, bits, bits_size) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+              masks, [&](Statement& st, const MaskRecord& m) {
+                  st.bind(1, id).bind(2, m.step).bind(3, m.mask.name).bind(4, m.mask.outFeatures).bind(5, m.mask.fanIn);
+                  st.bind(6, m.stats.k).bind(7, m.stats.active).bind(8, m.stats.ablated).bind(9, m.stats.pruned);
+                  st.bind(10, m.stats.regrown).bind(11, m.stats.sad).bind(12, m.stats.sparsity);
+                  st.bindBlob(13, encodeIds(m.mask.ablated)).bindBlob(14, compressBytes(m.mask.bits));
+                  st.bind(15, static_cast<int64_t>(m.mask.bits.size()));
+              });
 }
 
 void RunStore::addWeightStats(int64_t id, const std::vector<WeightStatsRecord>& rows) {
-    if (rows.empty()) return;
-    Transaction tx(*db_);
-    Statement st(*db_,
-                 "INSERT OR REPLACE INTO weight_stats(run_id, step, layer, mean, std, min, max, histogram) "
-                 "VALUES(?,?,?,?,?,?,?,?)");
-    for (const auto& r : rows) {
-        st.bind(1, id).bind(2, r.step).bind(3, r.stats.name).bind(4, r.stats.mean).bind(5, r.stats.std);
-        st.bind(6, r.stats.min).bind(7, r.stats.max).bindBlob(8, encodeCounts(r.stats.histogram));
-        st.run();
-    }
-    tx.commit();
+    insertAll(*db_,
+              "INSERT OR REPLACE INTO weight_stats(run_id, step, layer, mean, std, min, max, histogram) "
+              "VALUES(?,?,?,?,?,?,?,?)",
+              rows, [&](Statement& st, const WeightStatsRecord& r) {
+                  st.bind(1, id).bind(2, r.step).bind(3, r.stats.name).bind(4, r.stats.mean).bind(5, r.stats.std);
+                  st.bind(6, r.stats.min).bind(7, r.stats.max).bindBlob(8, encodeCounts(r.stats.histogram));
+              });
 }
 
 std::vector<WeightStatsRecord> RunStore::weightStats(int64_t id, const std::string& layer) {
     requireRun(id);
-    Statement st(*db_,
-                 "SELECT step, layer, mean, std, min, max, histogram FROM weight_stats "
-                 "WHERE run_id = ?1 AND (?2 = '' OR layer = ?2) ORDER BY step, rowid");
-    st.bind(1, id).bind(2, layer);
-    std::vector<WeightStatsRecord> out;
-    while (st.step()) {
-        WeightStatsRecord r;
-        r.step = st.columnInt(0);
-        r.stats.name = st.columnText(1);
-        r.stats.mean = st.columnDouble(2);
-        r.stats.std = st.columnDouble(3);
-        r.stats.min = st.columnDouble(4);
-        r.stats.max = st.columnDouble(5);
-        r.stats.histogram = decodeCounts(st.columnBlob(6));
-        for (int64_t c : r.stats.histogram) r.stats.count += c;
-        out.push_back(std::move(r));
-    }
-    return out;
+    return readLayerRows(*db_, "step, layer, mean, std, min, max, histogram", "weight_stats", id, layer, -1,
+                         [](const Statement& st) {
+                             WeightStatsRecord r;
+                             r.step = st.columnInt(0);
+                             r.stats.name = st.columnText(1);
+                             r.stats.mean = st.columnDouble(2);
+                             r.stats.std = st.columnDouble(3);
+                             r.stats.min = st.columnDouble(4);
+                             r.stats.max = st.columnDouble(5);
+                             r.stats.histogram = decodeCounts(st.columnBlob(6));
+                             for (int64_t c : r.stats.histogram) r.stats.count += c;
+                             return r;
+                         });
 }
 
 void RunStore::addWeightValues(int64_t id, const std::vector<WeightValuesRecord>& rows) {
-    if (rows.empty()) return;
-    Transaction tx(*db_);
-    Statement st(*db_, "INSERT OR REPLACE INTO weights(run_id, step, layer, count, encoding, data) VALUES(?,?,?,?,?,?)");
-    for (const auto& r : rows) {
-        st.bind(1, id).bind(2, r.step).bind(3, r.layer).bind(4, static_cast<int64_t>(r.values.size()));
-        st.bind(5, std::string(kWeightEncoding)).bindBlob(6, encodeWeights(r.values));
-        st.run();
-    }
-    tx.commit();
+    insertAll(*db_, "INSERT OR REPLACE INTO weights(run_id, step, layer, count, encoding, data) VALUES(?,?,?,?,?,?)",
+              rows, [&](Statement& st, const WeightValuesRecord& r) {
+                  st.bind(1, id).bind(2, r.step).bind(3, r.layer).bind(4, static_cast<int64_t>(r.values.size()));
+                  st.bind(5, std::string(kWeightEncoding)).bindBlob(6, encodeWeights(r.values));
+              });
 }
 
 std::vector<WeightValuesRecord> RunStore::weightValues(int64_t id, const std::string& layer, int64_t step) {
     requireRun(id);
-    Statement st(*db_,
-                 "SELECT step, layer, count, encoding, data FROM weights WHERE run_id = ?1 AND (?2 = '' OR layer = ?2) "
-                 "AND (?3 < 0 OR step = ?3) ORDER BY step, rowid");
-    st.bind(1, id).bind(2, layer).bind(3, step);
-    std::vector<WeightValuesRecord> out;
-    while (st.step()) {
-        WeightValuesRecord r;
-        r.step = st.columnInt(0);
-        r.layer = st.columnText(1);
-        if (st.columnText(3) != kWeightEncoding)
-            throw StoreError(db_->path() + ": weights of " + r.layer + " use encoding '" + st.columnText(3) +
-                             "', which this build cannot read");
-        r.values = decodeWeights(st.columnBlob(4), static_cast<size_t>(st.columnInt(2)));
-        out.push_back(std::move(r));
-    }
-    return out;
+    return readLayerRows(*db_, "step, layer, count, encoding, data", "weights", id, layer, step,
+                         [&](const Statement& st) {
+                             WeightValuesRecord r;
+                             r.step = st.columnInt(0);
+                             r.layer = st.columnText(1);
+                             const auto count = static_cast<size_t>(st.columnInt(2));
+                             r.values = readStoredValues(*db_, st, 3, count, "weights of " + r.layer);
+                             return r;
+                         });
 }
 
 void RunStore::addGradients(int64_t id, const std::vector<GradientRecord>& rows) {
-    if (rows.empty()) return;
-    Transaction tx(*db_);
-    Statement st(*db_, "INSERT OR REPLACE INTO gradients(run_id, step, layer, out_features, fan_in, scale, encoding, "
-                       "data) VALUES(?,?,?,?,?,?,?,?)");
-    for (const auto& r : rows) {
+    const char* sql = "INSERT OR REPLACE INTO gradients(run_id, step, layer, out_features, fan_in, scale, encoding, "
+                      "data) VALUES(?,?,?,?,?,?,?,?)";
+    insertAll(*db_, sql, rows, [&](Statement& st, const GradientRecord& r) {
         if (r.outFeatures <= 0 || r.fanIn <= 0 || static_cast<int64_t>(r.values.size()) != r.outFeatures * r.fanIn)
             throw StoreError("gradient of " + r.layer + " at step " + std::to_string(r.step) + ": " +
                              std::to_string(r.values.size()) + " values for a " + std::to_string(r.outFeatures) + " x " +
@@ -436,33 +431,25 @@ void RunStore::addGradients(int64_t id, const std::vector<GradientRecord>& rows)
         for (size_t i = 0; i < scaled.size(); ++i) scaled[i] = static_cast<float>(r.values[i] / scale);
         st.bind(1, id).bind(2, r.step).bind(3, r.layer).bind(4, r.outFeatures).bind(5, r.fanIn).bind(6, scale);
         st.bind(7, std::string(kWeightEncoding)).bindBlob(8, encodeWeights(scaled));
-        st.run();
-    }
-    tx.commit();
+    });
 }
 
 std::vector<GradientRecord> RunStore::gradientValues(int64_t id, const std::string& layer, int64_t step) {
     requireRun(id);
-    Statement st(*db_,
-                 "SELECT step, layer, out_features, fan_in, scale, encoding, data FROM gradients WHERE run_id = ?1 "
-                 "AND (?2 = '' OR layer = ?2) AND (?3 < 0 OR step = ?3) ORDER BY step, rowid");
-    st.bind(1, id).bind(2, layer).bind(3, step);
-    std::vector<GradientRecord> out;
-    while (st.step()) {
-        GradientRecord r;
-        r.step = st.columnInt(0);
-        r.layer = st.columnText(1);
-        r.outFeatures = st.columnInt(2);
-        r.fanIn = st.columnInt(3);
-        const double scale = st.columnDouble(4);
-        if (st.columnText(5) != kWeightEncoding)
-            throw StoreError(db_->path() + ": gradients of " + r.layer + " use encoding '" + st.columnText(5) +
-                             "', which this build cannot read");
-        r.values = decodeWeights(st.columnBlob(6), static_cast<size_t>(r.outFeatures * r.fanIn));
-        for (float& v : r.values) v = static_cast<float>(v * scale);
-        out.push_back(std::move(r));
-    }
-    return out;
+    return readLayerRows(
+        *db_, "step, layer, out_features, fan_in, scale, encoding, data", "gradients", id, layer, step,
+        [&](const Statement& st) {
+            GradientRecord r;
+            r.step = st.columnInt(0);
+            r.layer = st.columnText(1);
+            r.outFeatures = st.columnInt(2);
+            r.fanIn = st.columnInt(3);
+            const double scale = st.columnDouble(4);
+            const auto count = static_cast<size_t>(r.outFeatures * r.fanIn);
+            r.values = readStoredValues(*db_, st, 5, count, "gradients of " + r.layer);
+            for (float& v : r.values) v = static_cast<float>(v * scale);
+            return r;
+        });
 }
 
 void RunStore::addCheckpoint(int64_t id, int64_t step, const std::string& path) {
@@ -472,26 +459,22 @@ void RunStore::addCheckpoint(int64_t id, int64_t step, const std::string& path) 
 }
 
 void RunStore::addTimings(const std::vector<TimingRecord>& rows) {
-    if (rows.empty()) return;
-    Transaction tx(*db_);
-    Statement st(*db_,
-                 "INSERT INTO timings(run_id, created_at, device, layer, batch, sparsity, dense_us, csr_us, structured_us, "
-                 "condensed_us, in_features, out_features, threads, blas, cpu, kernel) "
-                 "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
     const int64_t now = nowMs();
-    for (const auto& t : rows) {
-        if (t.runId > 0) st.bind(1, t.runId);
-        else st.bindNull(1);
-        st.bind(2, t.createdAt > 0 ? t.createdAt : now).bind(3, t.device).bind(4, t.layer).bind(5, t.batch);
-        st.bind(6, t.sparsity);
-        // A variant that could not run here (CSR on some builds) is NaN.
-        st.bindDoubleOrNull(7, t.denseUs).bindDoubleOrNull(8, t.csrUs).bindDoubleOrNull(9, t.structuredUs);
-        st.bindDoubleOrNull(10, t.condensedUs);
-        st.bind(11, t.inFeatures).bind(12, t.outFeatures).bind(13, t.threads).bind(14, t.blas).bind(15, t.cpu);
-        st.bind(16, t.kernel);
-        st.run();
-    }
-    tx.commit();
+    insertAll(*db_,
+              "INSERT INTO timings(run_id, created_at, device, layer, batch, sparsity, dense_us, csr_us, structured_us, "
+              "condensed_us, in_features, out_features, threads, blas, cpu, kernel) "
+              "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+              rows, [&](Statement& st, const TimingRecord& t) {
+                  if (t.runId > 0) st.bind(1, t.runId);
+                  else st.bindNull(1);
+                  st.bind(2, t.createdAt > 0 ? t.createdAt : now).bind(3, t.device).bind(4, t.layer).bind(5, t.batch);
+                  st.bind(6, t.sparsity);
+                  // A variant that could not run here (CSR on some builds) is NaN.
+                  st.bindDoubleOrNull(7, t.denseUs).bindDoubleOrNull(8, t.csrUs).bindDoubleOrNull(9, t.structuredUs);
+                  st.bindDoubleOrNull(10, t.condensedUs);
+                  st.bind(11, t.inFeatures).bind(12, t.outFeatures).bind(13, t.threads).bind(14, t.blas).bind(15, t.cpu);
+                  st.bind(16, t.kernel);
+              });
 }
 
 std::vector<TimingRecord> RunStore::timings(int64_t runId) {
@@ -628,13 +611,7 @@ MaskRecord readMaskRow(const Statement& st) {
 
 std::vector<MaskRecord> RunStore::masks(int64_t id, const std::string& layer) {
     requireRun(id);
-    const std::string sql = std::string("SELECT ") + kMaskColumns +
-                            " FROM masks WHERE run_id = ?1 AND (?2 = '' OR layer = ?2) ORDER BY step, rowid";
-    Statement st(*db_, sql.c_str());
-    st.bind(1, id).bind(2, layer);
-    std::vector<MaskRecord> out;
-    while (st.step()) out.push_back(readMaskRow(st));
-    return out;
+    return readLayerRows(*db_, kMaskColumns, "masks", id, layer, -1, readMaskRow);
 }
 
 std::vector<MaskRecord> RunStore::masksAtOrBefore(int64_t id, const std::string& layer, int64_t step, int count) {
@@ -708,17 +685,7 @@ void RunStore::deleteRun(int64_t id) {
 }
 
 int RunStore::markInterrupted() {
-    const std::string host = hostName();
-    std::vector<int64_t> gone;
-    {
-        Statement st(*db_, "SELECT id, pid, host FROM runs WHERE status = 'running'");
-        while (st.step()) {
-            const auto pid = static_cast<pid_t>(st.columnInt(1));
-            // Only this host's processes can be checked; kill(pid, 0) fails with ESRCH when it is gone.
-            if (st.columnText(2) == host && pid > 0 && kill(pid, 0) != 0 && errno == ESRCH)
-                gone.push_back(st.columnInt(0));
-        }
-    }
+    const std::vector<int64_t> gone = goneWriters(*db_, "runs");
     for (int64_t id : gone) {
         Statement up(*db_, "UPDATE runs SET status = 'interrupted' WHERE id = ? AND status = 'running'");
         up.bind(1, id);

@@ -1,25 +1,10 @@
 // SQL of the sweeps and sweep_runs tables (schema version 4).
 #include "sessions/sweep_store.hpp"
 
-#include <unistd.h>
-
-#include <cerrno>
-#include <chrono>
-#include <csignal>
+#include "sessions/writer_stamp.hpp"
 
 namespace srigl::sessions {
 namespace {
-
-int64_t nowMs() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
-
-std::string hostName() {
-    char buf[256] = {};
-    gethostname(buf, sizeof buf - 1);
-    return buf;
-}
 
 const char* kSweepColumns =
     "id, name, created_at, finished_at, status, base_config, grid, host, pid, "
@@ -54,7 +39,7 @@ int64_t SweepStore::createSweep(const std::string& name, const std::string& base
     Statement st(db, "INSERT INTO sweeps(name, created_at, status, base_config, grid, host, pid) "
                      "VALUES(?,?,'running',?,?,?,?)");
     st.bind(1, name).bind(2, nowMs()).bind(3, baseConfig).bind(4, grid).bind(5, hostName());
-    st.bind(6, static_cast<int64_t>(getpid()));
+    st.bind(6, currentPid());
     st.run();
     const int64_t id = db.lastInsertId();
     Statement pt(db, "INSERT INTO sweep_runs(sweep_id, point, assignment, config, status) VALUES(?,?,?,?,'pending')");
@@ -138,20 +123,12 @@ void SweepStore::finishSweep(int64_t id, RunStatus status) {
 void SweepStore::reopenSweep(int64_t id) {
     requireSweep(id);
     Statement st(store_.database(), "UPDATE sweeps SET status = 'running', finished_at = 0, pid = ?, host = ? WHERE id = ?");
-    st.bind(1, static_cast<int64_t>(getpid())).bind(2, hostName()).bind(3, id);
+    st.bind(1, currentPid()).bind(2, hostName()).bind(3, id);
     st.run();
 }
 
 int SweepStore::markInterrupted() {
-    const std::string host = hostName();
-    std::vector<int64_t> gone;
-    {
-        Statement st(store_.database(), "SELECT id, pid, host FROM sweeps WHERE status = 'running'");
-        while (st.step()) {
-            const auto pid = static_cast<pid_t>(st.columnInt(1));
-            if (st.columnText(2) == host && pid > 0 && kill(pid, 0) != 0 && errno == ESRCH) gone.push_back(st.columnInt(0));
-        }
-    }
+    const std::vector<int64_t> gone = goneWriters(store_.database(), "sweeps");
     for (int64_t id : gone) {
         Transaction tx(store_.database());
         Statement up(store_.database(), "UPDATE sweeps SET status = 'interrupted' WHERE id = ? AND status = 'running'");

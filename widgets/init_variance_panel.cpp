@@ -3,19 +3,17 @@
 
 #include "widgets/init_variance_runner.hpp"
 #include "widgets/init_variance_series.hpp"
+#include "widgets/job_controls.hpp"
+#include "widgets/job_panel_layout.hpp"
 #include "widgets/xy_chart.hpp"
 
 #include <QChart>
 #include <QComboBox>
 #include <QFormLayout>
-#include <QHBoxLayout>
-#include <QHeaderView>
 #include <QLabel>
 #include <QLineEdit>
-#include <QProgressBar>
 #include <QPushButton>
 #include <QSpinBox>
-#include <QSplitter>
 #include <QTableWidget>
 #include <QVBoxLayout>
 
@@ -52,86 +50,40 @@ InitVariancePanel::InitVariancePanel(QWidget* parent) : QWidget(parent) {
     spread_ = new QComboBox(this);
     for (InitSpread s : {InitSpread::Variance, InitSpread::Std, InitSpread::RelativeStd})
         spread_->addItem(spreadName(s), static_cast<int>(s));
-    run_ = new QPushButton(tr("Run"), this);
-    cancel_ = new QPushButton(tr("Cancel"), this);
-    cancel_->setEnabled(false);
-    progress_ = new QProgressBar(this);
-    progress_->setRange(0, 1);
-    progress_->setValue(0);
-    message_ = new QLabel(this);
-    message_->setWordWrap(true);
-    message_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    controls_ = new JobControls(
+        runner_, tr("Run"),
+        [](qint64 done, qint64 total, const QString& current) {
+            return tr("%1 of %2: %3").arg(done).arg(total).arg(current);
+        },
+        this);
 
     auto* form = new QFormLayout;
-    form->addRow(tr("Layer out x in"), [&] {
-        auto* box = new QWidget(this);
-        auto* h = new QHBoxLayout(box);
-        h->setContentsMargins(0, 0, 0, 0);
-        h->addWidget(out_);
-        h->addWidget(in_);
-        return box;
-    }());
+    form->addRow(tr("Layer out x in"), fieldPair(out_, in_, this));
     form->addRow(tr("Sparsities"), sparsities_);
     form->addRow(tr("N:M"), nm_);
     form->addRow(tr("Initialisations"), samples_);
     form->addRow(tr("Seed"), seed_);
     form->addRow(tr("Init scale"), scale_);
     form->addRow(tr("Chart"), spread_);
-    auto* buttons = new QHBoxLayout;
-    buttons->addWidget(run_);
-    buttons->addWidget(cancel_);
-    auto* side = new QWidget(this);
-    auto* sideLayout = new QVBoxLayout(side);
-    sideLayout->setContentsMargins(0, 0, 0, 0);
-    sideLayout->addLayout(form);
-    sideLayout->addLayout(buttons);
-    sideLayout->addWidget(progress_);
-    sideLayout->addWidget(message_);
-    sideLayout->addStretch(1);
 
     caption_ = new QLabel(tr("Nothing computed yet: choose a layer and sparsities, then Run."), this);
     caption_->setWordWrap(true);
     chart_ = new XyChart(spreadName(InitSpread::Variance), tr("sparsity"), tr("spread of ||y||"), this);
-    const QStringList columns = initVarianceColumns();
-    table_ = new QTableWidget(0, static_cast<int>(columns.size()), this);
-    table_->setHorizontalHeaderLabels(columns);
-    table_->setEditTriggers(QAbstractItemView::NoEditTriggers);
-    table_->verticalHeader()->hide();
-    table_->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
+    table_ = newResultsTable(initVarianceColumns(), this);
     auto* results = new QWidget(this);
     auto* resultsLayout = new QVBoxLayout(results);
     resultsLayout->setContentsMargins(0, 0, 0, 0);
     resultsLayout->addWidget(caption_);
     resultsLayout->addWidget(chart_, 1);
-    auto* right = new QSplitter(Qt::Vertical, this);
-    right->addWidget(results);
-    right->addWidget(table_);
-    right->setStretchFactor(0, 3);
-    right->setStretchFactor(1, 2);
-    auto* main = new QSplitter(Qt::Horizontal, this);
-    main->addWidget(side);
-    main->addWidget(right);
-    main->setStretchFactor(1, 4);
-    auto* layout = new QHBoxLayout(this);
-    layout->addWidget(main);
+    layOutJobPanel(this, form, controls_, results, table_);
 
-    connect(run_, &QPushButton::clicked, this, [this] { start(); });
-    connect(cancel_, &QPushButton::clicked, this, &InitVariancePanel::cancel);
+    connect(controls_->runButton(), &QPushButton::clicked, this, [this] { start(); });
     connect(spread_, &QComboBox::currentIndexChanged, this, &InitVariancePanel::redrawChart);
-    connect(runner_, &InitVarianceRunner::progress, this, [this](qint64 done, qint64 total, const QString& current) {
-        progress_->setRange(0, static_cast<int>(total));
-        progress_->setValue(static_cast<int>(done));
-        setMessage(tr("%1 of %2: %3").arg(done).arg(total).arg(current), false);
-    });
     connect(runner_, &InitVarianceRunner::finished, this, [this](bool ok, bool cancelled, const QString& error) {
-        run_->setEnabled(true);
-        cancel_->setEnabled(false);
         if (ok) {
             showPoints(runner_->lastPoints(), pendingCaption_);
-            progress_->setValue(progress_->maximum());
             setMessage(tr("done: %1 sparsities").arg(points_.size()), false);
         } else {
-            progress_->setValue(0);
             // The chart and table keep the last complete result; nothing of this one is shown.
             setMessage(cancelled ? tr("cancelled; nothing of this run is shown") : error, !cancelled);
         }
@@ -178,27 +130,26 @@ bool InitVariancePanel::start() {
                           .arg(s.seed)
                           .arg(s.layerAverageScale ? tr("layer-average") : tr("per-neuron"))
                           .arg(s.nm.empty() ? tr("auto") : QString::fromStdString(s.nm));
-    progress_->setRange(0, static_cast<int>(s.sparsities.size()));
-    progress_->setValue(0);
-    setMessage(tr("starting..."), false);
-    run_->setEnabled(false);
-    cancel_->setEnabled(true);
     runner_->start(s);
+    controls_->begin(static_cast<int>(s.sparsities.size()), tr("starting..."));
     return true;
 }
 
-void InitVariancePanel::cancel() { runner_->cancel(); }
+void InitVariancePanel::cancel() { controls_->cancel(); }
 
 bool InitVariancePanel::isRunning() const { return runner_->isRunning(); }
 
-QString InitVariancePanel::message() const { return message_->text(); }
+QString InitVariancePanel::message() const { return controls_->message(); }
+
+QPushButton* InitVariancePanel::runButton() const { return controls_->runButton(); }
+
+QPushButton* InitVariancePanel::cancelButton() const { return controls_->cancelButton(); }
+
+QProgressBar* InitVariancePanel::progressBar() const { return controls_->progressBar(); }
 
 QString InitVariancePanel::shownCaption() const { return caption_->text(); }
 
-void InitVariancePanel::setMessage(const QString& text, bool error) {
-    message_->setText(text);
-    message_->setStyleSheet(error ? QStringLiteral("color: #e05050;") : QString());
-}
+void InitVariancePanel::setMessage(const QString& text, bool error) { controls_->showMessage(text, error); }
 
 void InitVariancePanel::showPoints(const std::vector<sessions::InitVariancePoint>& points, const QString& caption) {
     points_ = points;

@@ -23,6 +23,7 @@ class QTableWidget;
 namespace srigl::studio {
 
 class InitVarianceRunner;
+class JobControls;
 class XyChart;
 
 class InitVariancePanel : public QWidget {
@@ -48,9 +49,9 @@ public:
     QSpinBox* seedEdit() const { return seed_; }
     QComboBox* scaleCombo() const { return scale_; }
     QComboBox* spreadCombo() const { return spread_; }
-    QPushButton* runButton() const { return run_; }
-    QPushButton* cancelButton() const { return cancel_; }
-    QProgressBar* progressBar() const { return progress_; }
+    QPushButton* runButton() const;
+    QPushButton* cancelButton() const;
+    QProgressBar* progressBar() const;
     XyChart* chart() const { return chart_; }
     QTableWidget* table() const { return table_; }
     QString message() const;
@@ -73,10 +74,7 @@ private:
     QSpinBox* seed_ = nullptr;
     QComboBox* scale_ = nullptr;
     QComboBox* spread_ = nullptr;
-    QPushButton* run_ = nullptr;
-    QPushButton* cancel_ = nullptr;
-    QProgressBar* progress_ = nullptr;
-    QLabel* message_ = nullptr;
+    JobControls* controls_ = nullptr;
     QLabel* caption_ = nullptr;
     XyChart* chart_ = nullptr;
     QTableWidget* table_ = nullptr;

@@ -2,6 +2,8 @@
 #include "widgets/timing_panel.hpp"
 
 #include "widgets/bench_runner.hpp"
+#include "widgets/job_controls.hpp"
+#include "widgets/job_panel_layout.hpp"
 #include "widgets/timing_series.hpp"
 #include "widgets/xy_chart.hpp"
 
@@ -9,16 +11,11 @@
 #include <QComboBox>
 #include <QDoubleSpinBox>
 #include <QFormLayout>
-#include <QHBoxLayout>
-#include <QHeaderView>
-#include <QLabel>
 #include <QLineEdit>
-#include <QProgressBar>
 #include <QPushButton>
 #include <QSpinBox>
 #include <QSplitter>
 #include <QTableWidget>
-#include <QVBoxLayout>
 
 #include <cmath>
 
@@ -72,77 +69,37 @@ TimingPanel::TimingPanel(QWidget* parent) : QWidget(parent) {
     variant_->addItem(tr("condensed"), static_cast<int>(TimingVariant::Condensed));
     variant_->addItem(tr("CSR"), static_cast<int>(TimingVariant::Csr));
     variant_->addItem(tr("structured"), static_cast<int>(TimingVariant::Structured));
-    run_ = new QPushButton(tr("Run bench"), this);
-    cancel_ = new QPushButton(tr("Cancel"), this);
-    cancel_->setEnabled(false);
-    progress_ = new QProgressBar(this);
-    progress_->setRange(0, 1);
-    progress_->setValue(0);
-    message_ = new QLabel(this);
-    message_->setWordWrap(true);
+    controls_ = new JobControls(
+        runner_, tr("Run bench"),
+        [](qint64 done, qint64 total, const QString& current) {
+            return tr("Timing %1 (%2 of %3)…").arg(current).arg(done + 1).arg(total);
+        },
+        this);
 
     auto* form = new QFormLayout;
     form->addRow(tr("Device"), device_);
-    form->addRow(tr("Layer in x out"), [&] {
-        auto* box = new QWidget(this);
-        auto* h = new QHBoxLayout(box);
-        h->setContentsMargins(0, 0, 0, 0);
-        h->addWidget(in_);
-        h->addWidget(out_);
-        return box;
-    }());
+    form->addRow(tr("Layer in x out"), fieldPair(in_, out_, this));
     form->addRow(tr("Sparsities"), sparsities_);
     form->addRow(tr("Batch sizes"), batches_);
     form->addRow(tr("Time per variant"), seconds_);
     form->addRow(runLayers_);
     form->addRow(tr("Chart speed-up of"), variant_);
-    auto* buttons = new QHBoxLayout;
-    buttons->addWidget(run_);
-    buttons->addWidget(cancel_);
-    auto* side = new QWidget(this);
-    auto* sideLayout = new QVBoxLayout(side);
-    sideLayout->setContentsMargins(0, 0, 0, 0);
-    sideLayout->addLayout(form);
-    sideLayout->addLayout(buttons);
-    sideLayout->addWidget(progress_);
-    sideLayout->addWidget(message_);
-    sideLayout->addStretch(1);
 
-    table_ = new QTableWidget(0, 10, this);
-    table_->setHorizontalHeaderLabels({tr("device"), tr("layer"), tr("shape"), tr("batch"), tr("sparsity"), tr("dense µs"),
-                                       tr("CSR µs"), tr("structured µs"), tr("condensed µs"), tr("x dense")});
-    table_->setEditTriggers(QAbstractItemView::NoEditTriggers);
-    table_->verticalHeader()->hide();
-    table_->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
+    table_ = newResultsTable({tr("device"), tr("layer"), tr("shape"), tr("batch"), tr("sparsity"), tr("dense µs"),
+                              tr("CSR µs"), tr("structured µs"), tr("condensed µs"), tr("x dense")},
+                             this);
     byBatch_ = new XyChart(tr("Speed-up over dense vs batch size"), tr("batch size"), tr("x dense"), this);
     byBatch_->setLogX(true);
     bySparsity_ = new XyChart(tr("Speed-up over dense vs sparsity"), tr("sparsity"), tr("x dense"), this);
     auto* charts = new QSplitter(Qt::Horizontal, this);
     charts->addWidget(byBatch_);
     charts->addWidget(bySparsity_);
-    auto* right = new QSplitter(Qt::Vertical, this);
-    right->addWidget(charts);
-    right->addWidget(table_);
-    right->setStretchFactor(0, 3);
-    right->setStretchFactor(1, 2);
-    auto* main = new QSplitter(Qt::Horizontal, this);
-    main->addWidget(side);
-    main->addWidget(right);
-    main->setStretchFactor(1, 4);
-    auto* layout = new QHBoxLayout(this);
-    layout->addWidget(main);
+    layOutJobPanel(this, form, controls_, charts, table_);
 
-    connect(run_, &QPushButton::clicked, this, [this] { start(); });
-    connect(cancel_, &QPushButton::clicked, this, &TimingPanel::cancel);
+    connect(controls_->runButton(), &QPushButton::clicked, this, [this] { start(); });
     connect(variant_, &QComboBox::currentIndexChanged, this, &TimingPanel::reloadResults);
     connect(runLayers_, &QCheckBox::toggled, this, &TimingPanel::reloadResults);
-    connect(runner_, &BenchRunner::progress, this, [this](qint64 done, qint64 total, const QString& current) {
-        progress_->setRange(0, static_cast<int>(total));
-        progress_->setValue(static_cast<int>(done));
-        showMessage(tr("Timing %1 (%2 of %3)…").arg(current).arg(done + 1).arg(total), false);
-    });
     connect(runner_, &BenchRunner::finished, this, [this](bool ok, bool cancelled, const QString& error) {
-        setBusy(false);
         if (ok) showMessage(tr("Stored %1 timings.").arg(runner_->lastRows().size()), false);
         else showMessage(error, !cancelled);
         reloadResults();
@@ -163,7 +120,8 @@ void TimingPanel::setRun(qint64 runId) {
     if (runLayers_->isChecked()) reloadResults();
 }
 
-QString TimingPanel::message() const { return message_->text(); }
+QString TimingPanel::message() const { return controls_->message(); }
+QProgressBar* TimingPanel::progressBar() const { return controls_->progressBar(); }
 bool TimingPanel::isRunning() const { return runner_->isRunning(); }
 
 bool TimingPanel::start() {
@@ -194,31 +152,13 @@ bool TimingPanel::start() {
         return false;
     }
     runner_->start(s);
-    setBusy(true);
-    progress_->setRange(0, 0); // busy until the first progress report
-    showMessage(tr("Preparing the bench…"), false);
+    controls_->begin(0, tr("Preparing the bench…")); // busy until the first progress report
     return true;
 }
 
-void TimingPanel::cancel() {
-    if (!runner_->isRunning()) return;
-    runner_->cancel();
-    showMessage(tr("Cancelling…"), false);
-}
+void TimingPanel::cancel() { controls_->cancel(); }
 
-void TimingPanel::setBusy(bool busy) {
-    run_->setEnabled(!busy);
-    cancel_->setEnabled(busy);
-    if (!busy) {
-        progress_->setRange(0, 1);
-        progress_->setValue(0);
-    }
-}
-
-void TimingPanel::showMessage(const QString& text, bool error) {
-    message_->setText(text);
-    message_->setStyleSheet(error ? QStringLiteral("color: #e05050;") : QString());
-}
+void TimingPanel::showMessage(const QString& text, bool error) { controls_->showMessage(text, error); }
 
 void TimingPanel::reloadResults() {
     rows_.clear();

@@ -13,16 +13,15 @@
 class QCheckBox;
 class QComboBox;
 class QDoubleSpinBox;
-class QLabel;
 class QLineEdit;
 class QProgressBar;
-class QPushButton;
 class QSpinBox;
 class QTableWidget;
 
 namespace srigl::studio {
 
 class BenchRunner;
+class JobControls;
 class XyChart;
 
 class TimingPanel : public QWidget {
@@ -48,7 +47,7 @@ public:
     QDoubleSpinBox* secondsEdit() const { return seconds_; }
     QCheckBox* runLayersCheck() const { return runLayers_; }
     QComboBox* variantCombo() const { return variant_; }
-    QProgressBar* progressBar() const { return progress_; }
+    QProgressBar* progressBar() const;
     QTableWidget* resultsTable() const { return table_; }
     XyChart* batchChart() const { return byBatch_; }
     XyChart* sparsityChart() const { return bySparsity_; }
@@ -60,7 +59,6 @@ Q_SIGNALS:
 
 private:
     void showMessage(const QString& text, bool error);
-    void setBusy(bool busy);
 
     QString dbPath_;
     qint64 runId_ = 0;
@@ -74,10 +72,7 @@ private:
     QDoubleSpinBox* seconds_ = nullptr;
     QCheckBox* runLayers_ = nullptr;
     QComboBox* variant_ = nullptr;
-    QPushButton* run_ = nullptr;
-    QPushButton* cancel_ = nullptr;
-    QProgressBar* progress_ = nullptr;
-    QLabel* message_ = nullptr;
+    JobControls* controls_ = nullptr;
     QTableWidget* table_ = nullptr;
     XyChart* byBatch_ = nullptr;
     XyChart* bySparsity_ = nullptr;

@@ -14,9 +14,44 @@
 
 #include <CLI/CLI.hpp>
 
+#include <functional>
+#include <memory>
 #include <string>
+#include <utility>
+#include <vector>
+
+namespace {
+
+// The subcommands: each one's options live as long as main, and the one the command line names
+// runs with them once parsed.
+class Commands {
+public:
+    explicit Commands(CLI::App& app) : app_(app) {}
+
+    // Registers the subcommand `name` with addCommand(app, options); run(options) runs it.
+    template <typename Options, typename Add, typename Run>
+    void add(const std::string& name, Add addCommand, Run run) {
+        auto options = std::make_shared<Options>();
+        addCommand(app_, *options);
+        runs_.emplace_back(name, [options, run] { return run(*options); });
+    }
+
+    // The exit code of the parsed subcommand (2: none, which require_subcommand rules out).
+    int runParsed() const {
+        for (const auto& [name, run] : runs_)
+            if (app_.got_subcommand(name)) return run();
+        return 2;
+    }
+
+private:
+    CLI::App& app_;
+    std::vector<std::pair<std::string, std::function<int()>>> runs_;
+};
+
+} // namespace
 
 int main(int argc, char** argv) {
+    using namespace srigl::cli;
     // Only commands that compute need the OpenMP wait policy; the others skip the re-exec's cost.
     if (argc > 1 && (std::string(argv[1]) == "train" || std::string(argv[1]) == "sweep" ||
                      std::string(argv[1]) == "bench" || std::string(argv[1]) == "convert"))
@@ -24,35 +59,22 @@ int main(int argc, char** argv) {
     CLI::App app{"SRigL Studio command line: dynamic sparse training with constant fan-in"};
     app.require_subcommand(1);
     app.set_version_flag("--version", std::string("srigl ") + SRIGL_VERSION);
-    srigl::cli::TrainOptions train;
-    srigl::cli::addTrainCommand(app, train);
-    srigl::cli::RunsOptions runs;
-    srigl::cli::addRunsCommand(app, runs);
-    srigl::cli::SweepOptions sweep;
-    srigl::cli::addSweepCommand(app, sweep);
-    srigl::cli::BenchOptions bench;
-    srigl::cli::addBenchCommand(app, bench);
-    srigl::cli::ExportOptions exportOptions;
-    srigl::cli::addExportCommand(app, exportOptions);
-    srigl::cli::AnalyzeOptions analyze;
-    srigl::cli::addAnalyzeCommand(app, analyze);
-    srigl::cli::LaunchOptions launch;
-    srigl::cli::addLaunchCommand(app, launch);
-    srigl::cli::ConvertOptions convert;
-    srigl::cli::addConvertCommand(app, convert);
+    Commands commands(app);
+    commands.add<TrainOptions>("train", addTrainCommand, runTrain);
+    commands.add<RunsOptions>("runs", addRunsCommand,
+                              [&app](const RunsOptions& o) { return runRuns(app, o, renderRun); });
+    commands.add<SweepOptions>("sweep", addSweepCommand, runSweep);
+    commands.add<BenchOptions>("bench", addBenchCommand, runBench);
+    commands.add<ExportOptions>("export", addExportCommand, runExport);
+    commands.add<AnalyzeOptions>("analyze", addAnalyzeCommand,
+                                 [&app](const AnalyzeOptions& o) { return runAnalyze(app, o); });
+    commands.add<LaunchOptions>("launch", addLaunchCommand, runLaunch);
+    commands.add<ConvertOptions>("convert", addConvertCommand, runConvert);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
         const int code = app.exit(e);
         return code == 0 ? 0 : 2;
     }
-    if (app.got_subcommand("train")) return srigl::cli::runTrain(train);
-    if (app.got_subcommand("runs")) return srigl::cli::runRuns(app, runs, srigl::cli::renderRun);
-    if (app.got_subcommand("sweep")) return srigl::cli::runSweep(sweep);
-    if (app.got_subcommand("bench")) return srigl::cli::runBench(bench);
-    if (app.got_subcommand("export")) return srigl::cli::runExport(exportOptions);
-    if (app.got_subcommand("analyze")) return srigl::cli::runAnalyze(app, analyze);
-    if (app.got_subcommand("launch")) return srigl::cli::runLaunch(launch);
-    if (app.got_subcommand("convert")) return srigl::cli::runConvert(convert);
-    return 2;
+    return commands.runParsed();
 }

@@ -2,6 +2,7 @@
 // it), SAD per update, the ablation timeline, mask diversity, and the dock following the scrubber
 // or the live run, with its store reads off the UI thread (stale ones dropped).
 #include "sessions/run_store.hpp"
+#include "tests/support/stored_runs.hpp"
 #include "widgets/layer_stats_model.hpp"
 #include "widgets/layer_stats_panel.hpp"
 #include "widgets/xy_chart.hpp"
@@ -139,15 +140,7 @@ void TestLayerStats::diversityOfConstantFanInAndUnstructured() {
 void TestLayerStats::panelShowsTheStoredRunAtTheStep() {
     QTemporaryDir dir;
     const QString db = dir.filePath("runs.db");
-    int64_t id = 0;
-    {
-        RunStore store(db.toStdString());
-        NewRun n;
-        n.name = "known";
-        n.config = "{}";
-        id = store.createRun(n);
-        store.addMasks(id, knownRun());
-    }
+    const int64_t id = storeRun(db.toStdString(), minimalRun("known"), {}, knownRun());
     LayerStatsPanel panel;
     panel.openDatabase(db);
     QSignalSpy loaded(&panel, &LayerStatsPanel::loaded);
@@ -169,16 +162,8 @@ void TestLayerStats::panelShowsTheStoredRunAtTheStep() {
 void TestLayerStats::panelFollowsTheLiveRunOnlyWithoutASelection() {
     QTemporaryDir dir;
     const QString db = dir.filePath("runs.db");
-    int64_t a = 0, b = 0;
-    {
-        RunStore store(db.toStdString());
-        NewRun n;
-        n.config = "{}";
-        a = store.createRun(n);
-        b = store.createRun(n);
-        store.addMasks(a, knownRun());
-        store.addMasks(b, {record("fc1", 0, 0, 0)});
-    }
+    const int64_t a = storeRun(db.toStdString(), minimalRun(), {}, knownRun());
+    const int64_t b = storeRun(db.toStdString(), minimalRun(), {}, {record("fc1", 0, 0, 0)});
     LayerStatsPanel panel;
     panel.openDatabase(db);
     QSignalSpy loaded(&panel, &LayerStatsPanel::loaded);
@@ -202,13 +187,7 @@ void TestLayerStats::panelFollowsTheLiveRunOnlyWithoutASelection() {
 void TestLayerStats::panelSaysWhenARunHasNoSnapshots() {
     QTemporaryDir dir;
     const QString db = dir.filePath("runs.db");
-    int64_t id = 0;
-    {
-        RunStore store(db.toStdString());
-        NewRun n;
-        n.config = "{}";
-        id = store.createRun(n);
-    }
+    const int64_t id = storeRun(db.toStdString(), minimalRun());
     LayerStatsPanel panel;
     panel.openDatabase(db);
     panel.showRunStep(id, 0);
@@ -222,16 +201,8 @@ void TestLayerStats::panelSaysWhenARunHasNoSnapshots() {
 void TestLayerStats::panelReadsOffTheUiThreadAndDropsStaleReads() {
     QTemporaryDir dir;
     const QString db = dir.filePath("runs.db");
-    int64_t a = 0, b = 0;
-    {
-        RunStore store(db.toStdString());
-        NewRun n;
-        n.config = "{}";
-        a = store.createRun(n);
-        b = store.createRun(n);
-        store.addMasks(a, knownRun());
-        store.addMasks(b, {record("fc3", 0, 0, 0)});
-    }
+    const int64_t a = storeRun(db.toStdString(), minimalRun(), {}, knownRun());
+    const int64_t b = storeRun(db.toStdString(), minimalRun(), {}, {record("fc3", 0, 0, 0)});
     LayerStatsPanel panel;
     panel.openDatabase(db);
     QSignalSpy loaded(&panel, &LayerStatsPanel::loaded);

@@ -4,6 +4,7 @@
 
 #include "sessions/bench_job.hpp"
 #include "sessions/store_error.hpp"
+#include "tests/support/stored_runs.hpp"
 
 #include <QTemporaryDir>
 
@@ -110,13 +111,7 @@ void TestBenchJob::rejectsBadSettings() {
 void TestBenchJob::runWithoutCheckpointIsRefused() {
     QTemporaryDir dir;
     const QString db = dir.filePath("runs.db");
-    int64_t id = 0;
-    {
-        RunStore store(db.toStdString());
-        NewRun n;
-        n.config = "{}";
-        id = store.createRun(n);
-    }
+    const int64_t id = storeRun(db.toStdString(), minimalRun());
     auto s = tiny(db);
     s.runId = id;
     try {

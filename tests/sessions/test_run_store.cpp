@@ -5,6 +5,8 @@
 #include <QtTest>
 
 #include "tests/support/guarded.hpp"
+#include "tests/support/raw_db.hpp"
+#include "tests/support/stored_runs.hpp"
 
 #include "sessions/mask_codec.hpp"
 #include "sessions/recorder.hpp"
@@ -16,7 +18,6 @@
 #include <QFile>
 #include <QTemporaryDir>
 
-#include <sqlite3.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -53,65 +54,6 @@ void writeFile(const std::string& path, const QByteArray& bytes) {
     QVERIFY(f.open(QIODevice::WriteOnly | QIODevice::Truncate));
     QCOMPARE(f.write(bytes), bytes.size());
 }
-
-// The StoreError message `f` throws; nullopt when it does not throw; "<other exception: ...>" for any other
-// exception type.
-std::optional<std::string> storeErrorOf(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const StoreError& e) {
-        return std::string(e.what());
-    } catch (const std::exception& e) {
-        return std::string("<other exception: ") + e.what() + ">";
-    }
-    return std::nullopt;
-}
-
-bool isStoreError(const std::optional<std::string>& e) { return e && e->rfind("<other exception", 0) != 0; }
-
-// Plain SQLite on the side: what another application (or another process) does to the file.
-class RawDb {
-public:
-    explicit RawDb(const std::string& path) {
-        if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) != SQLITE_OK)
-            throw std::runtime_error("cannot open " + path);
-        sqlite3_busy_timeout(db_, 5000);
-    }
-    ~RawDb() { sqlite3_close(db_); }
-    RawDb(const RawDb&) = delete;
-    RawDb& operator=(const RawDb&) = delete;
-
-    void exec(const std::string& sql) {
-        char* err = nullptr;
-        if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
-            std::string msg = err ? err : "error";
-            sqlite3_free(err);
-            throw std::runtime_error(sql + ": " + msg);
-        }
-    }
-    int64_t scalar(const std::string& sql) {
-        sqlite3_stmt* st = nullptr;
-        if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &st, nullptr) != SQLITE_OK)
-            throw std::runtime_error(sql + ": " + sqlite3_errmsg(db_));
-        int64_t v = -1;
-        if (sqlite3_step(st) == SQLITE_ROW) v = sqlite3_column_int64(st, 0);
-        sqlite3_finalize(st);
-        return v;
-    }
-    std::string text(const std::string& sql) {
-        sqlite3_stmt* st = nullptr;
-        if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &st, nullptr) != SQLITE_OK)
-            throw std::runtime_error(sql + ": " + sqlite3_errmsg(db_));
-        std::string v;
-        if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
-            v = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
-        sqlite3_finalize(st);
-        return v;
-    }
-
-private:
-    sqlite3* db_ = nullptr;
-};
 
 NewRun newRun(const std::string& name, const std::string& method = "srigl", double sparsity = 0.9) {
     NewRun r;
@@ -165,6 +107,17 @@ MaskRecord record(int64_t step, LayerMaskSnapshot mask, int64_t k, int64_t prune
     r.stats = statsFor(mask, k, pruned, regrown);
     r.mask = std::move(mask);
     return r;
+}
+
+// A snapshot of each of `layers` at steps 0, 4 and 8, step by step and in the given order within
+// a step (the order the store keeps): out x fanIn, k = 3, `step` weights pruned and regrown.
+std::vector<MaskRecord> snapshotsAtSteps048(const std::vector<std::string>& layers, int64_t out, int64_t fanIn) {
+    std::vector<MaskRecord> snapshots;
+    for (int64_t step : {0, 4, 8})
+        for (const auto& layer : layers)
+            snapshots.push_back(record(
+                step, randomSnapshot(layer, out, fanIn, static_cast<uint32_t>(step * 10 + layer[2])), 3, step, step));
+    return snapshots;
 }
 
 void compareRecords(const MaskRecord& got, const MaskRecord& want) {
@@ -265,12 +218,7 @@ void TestRunStore::reopenKeepsData() {
     guarded([&] {
         QTemporaryDir dir;
         const std::string path = dbIn(dir);
-        int64_t id = 0;
-        {
-            RunStore store(path);
-            id = store.createRun(newRun("kept"));
-            store.addMetrics(id, {{1, "train_loss", 2.5}});
-        }
+        const int64_t id = storeRun(path, newRun("kept"), {{1, "train_loss", 2.5}});
         RunStore again(path);
         QCOMPARE(again.schemaVersion(), RunStore::kSchemaVersion);
         QCOMPARE(again.run(id).name, std::string("kept"));
@@ -556,11 +504,7 @@ void TestRunStore::masksFilterByLayer() {
         RunStore store(dbIn(dir));
         const int64_t a = store.createRun(newRun("a"));
         const int64_t b = store.createRun(newRun("b"));
-        std::vector<MaskRecord> in;
-        for (int64_t step : {0, 4, 8})
-            for (const char* layer : {"fc1", "fc2", "fc3"})
-                in.push_back(record(step, randomSnapshot(layer, 11, 13, static_cast<uint32_t>(step * 10 + layer[2])), 3,
-                                    step, step));
+        const std::vector<MaskRecord> in = snapshotsAtSteps048({"fc1", "fc2", "fc3"}, 11, 13);
         store.addMasks(a, in);
         store.addMasks(b, {record(0, randomSnapshot("fc2", 2, 2, 99), 1, 0, 0)});
 
@@ -590,10 +534,7 @@ void TestRunStore::boundedMaskReadsForViewers() {
         RunStore store(dbIn(dir));
         const int64_t a = store.createRun(newRun("a"));
         const int64_t b = store.createRun(newRun("b"));
-        std::vector<MaskRecord> in;
-        for (int64_t step : {0, 4, 8})
-            for (const char* layer : {"fc2", "fc1"}) // record order, not alphabetical
-                in.push_back(record(step, randomSnapshot(layer, 7, 9, static_cast<uint32_t>(step + layer[2])), 3, 1, 1));
+        const std::vector<MaskRecord> in = snapshotsAtSteps048({"fc2", "fc1"}, 7, 9); // record order, not alphabetical
         store.addMasks(a, in);
         store.addMasks(b, {record(2, randomSnapshot("fc9", 2, 2, 1), 1, 0, 0)});
 
@@ -785,11 +726,7 @@ void TestRunStore::concurrentReaderWhileWriting() {
     guarded([&] {
         QTemporaryDir dir;
         const std::string path = dbIn(dir);
-        int64_t id = 0;
-        {
-            RunStore store(path);
-            id = store.createRun(newRun("live"));
-        }
+        const int64_t id = storeRun(path, newRun("live"));
         constexpr int kBatches = 400, kPerBatch = 5, kRunsAdded = 8;
         std::atomic<bool> done{false};
         std::atomic<int> written{0};
@@ -1072,10 +1009,7 @@ void TestRunStore::newerSchemaRefused() {
     guarded([&] {
         QTemporaryDir dir;
         const std::string path = dbIn(dir);
-        {
-            RunStore store(path);
-            store.createRun(newRun("from the future"));
-        }
+        storeRun(path, newRun("from the future"));
         {
             RawDb raw(path);
             raw.exec("PRAGMA user_version = 99");
@@ -1123,12 +1057,7 @@ void TestRunStore::readOnlyDatabaseFile() {
     guarded([&] {
         QTemporaryDir dir;
         const std::string path = dbIn(dir);
-        int64_t id = 0;
-        {
-            RunStore store(path);
-            id = store.createRun(newRun("frozen"));
-            store.addMetrics(id, {{1, "train_loss", 1.5}});
-        }
+        const int64_t id = storeRun(path, newRun("frozen"), {{1, "train_loss", 1.5}});
         // Mode::ReadOnly: reads work, every write is refused with a StoreError.
         {
             RunStore ro(path, RunStore::Mode::ReadOnly);

@@ -5,6 +5,8 @@
 #include <QtTest>
 
 #include "tests/support/guarded.hpp"
+#include "tests/support/raw_db.hpp"
+#include "tests/support/stored_runs.hpp"
 
 #include "sessions/mask_codec.hpp"
 #include "sessions/recorder.hpp"
@@ -31,60 +33,6 @@ using namespace srigl;
 using namespace srigl::sessions;
 
 namespace {
-
-// Plain SQLite on the side: how an older build (or another tool) wrote the file.
-class RawDb {
-public:
-    explicit RawDb(const std::string& path) {
-        if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) != SQLITE_OK)
-            throw std::runtime_error("cannot open " + path);
-    }
-    ~RawDb() { sqlite3_close(db_); }
-    RawDb(const RawDb&) = delete;
-    RawDb& operator=(const RawDb&) = delete;
-
-    void exec(const std::string& sql) {
-        char* err = nullptr;
-        if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
-            std::string msg = err ? err : "error";
-            sqlite3_free(err);
-            throw std::runtime_error(sql.substr(0, 60) + ": " + msg);
-        }
-    }
-    // Binds one blob as ?1.
-    void execBlob(const std::string& sql, const std::vector<uint8_t>& blob) {
-        sqlite3_stmt* st = nullptr;
-        if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &st, nullptr) != SQLITE_OK)
-            throw std::runtime_error(sql + ": " + sqlite3_errmsg(db_));
-        sqlite3_bind_blob(st, 1, blob.data(), static_cast<int>(blob.size()), SQLITE_TRANSIENT);
-        const int rc = sqlite3_step(st);
-        sqlite3_finalize(st);
-        if (rc != SQLITE_DONE) throw std::runtime_error(sql + ": " + sqlite3_errmsg(db_));
-    }
-    int64_t scalar(const std::string& sql) {
-        sqlite3_stmt* st = nullptr;
-        if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &st, nullptr) != SQLITE_OK)
-            throw std::runtime_error(sql + ": " + sqlite3_errmsg(db_));
-        int64_t v = -1;
-        if (sqlite3_step(st) == SQLITE_ROW) v = sqlite3_column_int64(st, 0);
-        sqlite3_finalize(st);
-        return v;
-    }
-
-private:
-    sqlite3* db_ = nullptr;
-};
-
-std::optional<std::string> storeErrorOf(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const StoreError& e) {
-        return std::string(e.what());
-    } catch (const std::exception& e) {
-        return std::string("<other exception: ") + e.what() + ">";
-    }
-    return std::nullopt;
-}
 
 // Random bits do not compress: a batch of these needs new pages in the file.
 LayerMaskSnapshot noiseMask(const std::string& name, int64_t out, int64_t fanIn, uint32_t seed) {
@@ -262,14 +210,9 @@ void TestStoreMigration::fullDiskFailsClearlyAndKeepsData() {
     guarded([&] {
         QTemporaryDir dir;
         const std::string path = dir.filePath("runs.db").toStdString();
-        int64_t id = 0;
         const auto before = noiseMask("fc1", 64, 64, 1);
-        {
-            RunStore store(path);
-            id = store.createRun(newRun("before-full"));
-            store.addMetrics(id, {{1, "train_loss", 2.0}, {2, "train_loss", 1.5}});
-            store.addMasks(id, {maskRecord(0, before)});
-        }
+        const int64_t id = storeRun(path, newRun("before-full"), {{1, "train_loss", 2.0}, {2, "train_loss", 1.5}},
+                                    {maskRecord(0, before)});
         std::optional<std::string> msg;
         {
             FullDisk full;
@@ -301,12 +244,7 @@ void TestStoreMigration::recorderSurvivesFullDisk() {
     guarded([&] {
         QTemporaryDir dir;
         const std::string path = dir.filePath("runs.db").toStdString();
-        int64_t id = 0;
-        {
-            RunStore store(path);
-            id = store.createRun(newRun("recorded"));
-            store.addMetrics(id, {{1, "train_loss", 3.0}});
-        }
+        const int64_t id = storeRun(path, newRun("recorded"), {{1, "train_loss", 3.0}});
         std::string error;
         int stepsAfterError = 0;
         {
