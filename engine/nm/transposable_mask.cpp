@@ -9,6 +9,7 @@
 #include "engine/nm/tile_repair.hpp"
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <stdexcept>
@@ -80,6 +81,83 @@ double solveExact(const float* value, int m, int n, uint8_t* keep, bool preferFl
     return solveTileMinCostFlow(value, m, n, keep);
 }
 
+// Whether an edge tile whose real part (realRows x realCols) keeps rowCount/colCount entries can
+// be completed to N per row and column by keeping padding entries only. A bipartite max-flow with
+// unit edges: row r still needs N - rowCount[r], column c N - colCount[c], and (r, c) may be added
+// when it is padding (real entries the mask does not keep stay out). Rows' used columns are bit
+// masks; augmenting paths by breadth-first search.
+bool completableWithPadding(const std::array<int, 64>& rowCount, const std::array<int, 64>& colCount, int realRows,
+                            int realCols, int m, int n) {
+    const uint64_t all = m == 64 ? ~0ull : (1ull << m) - 1;
+    const uint64_t padCols = realCols >= 64 ? 0 : all & ~((1ull << realCols) - 1);
+    std::array<uint64_t, 64> allowed{}, used{};
+    std::array<int, 64> rowNeed{}, colNeed{};
+    int total = 0;
+    for (int i = 0; i < m; ++i) {
+        allowed[i] = i < realRows ? padCols : all;
+        rowNeed[i] = n - rowCount[i];
+        colNeed[i] = n - colCount[i];
+        total += rowNeed[i];
+    }
+    int colTotal = 0;
+    for (int i = 0; i < m; ++i) colTotal += colNeed[i];
+    if (colTotal != total) return false;
+    int flow = 0;
+    // Greedy start, then augmenting paths row -> (unused edge) col -> (used edge) row -> ... -> col.
+    for (int r = 0; r < m; ++r)
+        for (uint64_t free = allowed[r]; free && rowNeed[r] > 0; free &= free - 1) {
+            const int c = __builtin_ctzll(free);
+            if (colNeed[c] == 0) continue;
+            used[r] |= 1ull << c;
+            --rowNeed[r];
+            --colNeed[c];
+            ++flow;
+        }
+    std::array<int, 64> colFrom{}, rowFrom{}, queue{};
+    while (flow < total) {
+        uint64_t seenRows = 0, seenCols = 0;
+        int head = 0, tail = 0, target = -1;
+        for (int r = 0; r < m; ++r)
+            if (rowNeed[r] > 0) {
+                seenRows |= 1ull << r;
+                rowFrom[r] = -1;
+                queue[tail++] = r;
+            }
+        while (head < tail && target < 0) {
+            const int r = queue[head++];
+            for (uint64_t next = allowed[r] & ~used[r] & ~seenCols; next && target < 0; next &= next - 1) {
+                const int c = __builtin_ctzll(next);
+                seenCols |= 1ull << c;
+                colFrom[c] = r;
+                if (colNeed[c] > 0) {
+                    target = c;
+                    break;
+                }
+                for (int r2 = 0; r2 < m; ++r2)
+                    if ((used[r2] >> c & 1) && !(seenRows >> r2 & 1)) {
+                        seenRows |= 1ull << r2;
+                        rowFrom[r2] = c;
+                        queue[tail++] = r2;
+                    }
+            }
+        }
+        if (target < 0) return false;
+        --colNeed[target];
+        for (int c = target;;) {
+            const int r = colFrom[c];
+            used[r] |= 1ull << c;
+            if (rowFrom[r] < 0) {
+                --rowNeed[r];
+                break;
+            }
+            c = rowFrom[r];
+            used[r] &= ~(1ull << c);
+        }
+        ++flow;
+    }
+    return true;
+}
+
 } // namespace
 
 TransposableResult transposableMask(const torch::Tensor& weight, NmPattern p, const TransposableOptions& options) {
@@ -136,10 +214,13 @@ TransposableResult transposableMask(const torch::Tensor& weight, NmPattern p, co
             }
             }
             auto realKept = [&](const std::vector<uint8_t>& k) {
-                float sum = 0; // one tile's few dozen values: float is enough here, double for the layer
+                // Column sums first: independent lanes instead of one long chain of float adds.
+                std::array<float, 64> column{};
                 for (int r = 0; r < v.realRows; ++r)
-                    for (int c = 0; c < v.realCols; ++c) sum += k[r * m + c] ? value[r * m + c] : 0.0f;
-                return static_cast<double>(sum);
+                    for (int c = 0; c < v.realCols; ++c) column[c] += value[r * m + c] * static_cast<float>(k[r * m + c]);
+                double sum = 0;
+                for (int c = 0; c < v.realCols; ++c) sum += column[c];
+                return sum;
             };
             st.keptMass += realKept(keep);
             if (options.compareWithOptimum) {
@@ -179,35 +260,25 @@ TransposableResult transposableMask(const torch::Tensor& weight, NmPattern p, co
 
 bool transposableValid(const torch::Tensor& mask, NmPattern p) {
     checkPattern(p);
-    auto planes = toPlanes(mask.to(torch::kCPU, torch::kBool)).to(torch::kUInt8).contiguous();
+    auto planes = toPlanes(mask.to(torch::kCPU, torch::kBool)).contiguous();
     const TileGrid g = gridFor(planes, p.m);
-    const uint8_t* k = planes.data_ptr<uint8_t>();
+    const bool* k = planes.data_ptr<bool>();
     const int m = p.m, n = p.n;
-    std::vector<int> rowCount(m), colCount(m);
-    std::vector<float> value(static_cast<size_t>(m * m));
-    std::vector<uint8_t> keep(static_cast<size_t>(m * m));
+    std::array<int, 64> rowCount, colCount;
     for (int64_t t = 0; t < g.tiles(); ++t) {
         const TileView v = tileAt(g, t);
-        std::fill(rowCount.begin(), rowCount.end(), 0);
-        std::fill(colCount.begin(), colCount.end(), 0);
-        int kept = 0;
+        rowCount.fill(0);
+        colCount.fill(0);
         for (int r = 0; r < v.realRows; ++r)
-            for (int c = 0; c < v.realCols; ++c)
-                if (k[v.offset + r * g.cols + c]) {
-                    ++rowCount[r];
-                    ++colCount[c];
-                    ++kept;
-                }
+            for (int c = 0; c < v.realCols; ++c) {
+                const int kept = k[v.offset + r * g.cols + c] ? 1 : 0;
+                rowCount[r] += kept;
+                colCount[c] += kept;
+            }
         const bool isPartial = v.realRows < m || v.realCols < m;
         for (int i = 0; i < m; ++i)
             if (rowCount[i] > n || colCount[i] > n || (!isPartial && (rowCount[i] != n || colCount[i] != n))) return false;
-        if (!isPartial) continue;
-        // Edge tile: can padding complete it? Best padded tile with kept = 1, pads = 0 and the real
-        // entries not kept forbidden reaches `kept` exactly when a completion exists.
-        for (int r = 0; r < m; ++r)
-            for (int c = 0; c < m; ++c)
-                value[r * m + c] = r < v.realRows && c < v.realCols ? (k[v.offset + r * g.cols + c] ? 1.0f : -1.0e6f) : 0.0f;
-        if (solveExact(value.data(), m, n, keep.data(), false) < kept - 0.5) return false;
+        if (isPartial && !completableWithPadding(rowCount, colCount, v.realRows, v.realCols, m, n)) return false;
     }
     return true;
 }

@@ -116,6 +116,7 @@ private Q_SLOTS:
     void convTilesPerKernelPosition();
     void edgeTilesPaddedAndValid();
     void validityRejectsBrokenTiles();
+    void edgeTileValidityMatchesFlowReference();
     void threadsGiveTheSameMask();
     void greedyStatsOnGaussianLayer();
 };
@@ -485,6 +486,48 @@ void TestTransposable::validityRejectsBrokenTiles() {
         ok[2][2] = false;
         QVERIFY(!transposableValid(ok, {2, 4})); // full real rows: the padding column gets only the corner
         QVERIFY(transposableValid(r.mask.slice(0, 0, 4).slice(1, 0, 4), {2, 4}));
+    });
+}
+
+void TestTransposable::edgeTileValidityMatchesFlowReference() {
+    // An edge tile is valid when padding alone can complete it. Reference: the exact solver on the
+    // padded tile with kept = 1, real entries not kept = -1e6 and pads = 0 keeps every kept entry
+    // (sum = kept) exactly when such a completion exists. Random sub-masks of every edge shape.
+    guarded([] {
+        std::mt19937 rng(17);
+        int valid = 0, invalid = 0;
+        for (auto p : {NmPattern{2, 4}, NmPattern{1, 4}, NmPattern{3, 4}, NmPattern{4, 8}, NmPattern{2, 8}, NmPattern{3, 5}})
+            for (int rows = 1; rows <= p.m; ++rows)
+                for (int cols = 1; cols <= p.m; ++cols) {
+                    if (rows == p.m && cols == p.m) continue;
+                    for (int trial = 0; trial < 12; ++trial) {
+                        auto mask = torch::zeros({rows, cols}, torch::kBool);
+                        std::vector<int> rowCount(rows), colCount(cols);
+                        const int tries = static_cast<int>(rng() % (2 * rows * cols + 1));
+                        for (int a = 0; a < tries; ++a) {
+                            const int r = static_cast<int>(rng() % rows), c = static_cast<int>(rng() % cols);
+                            if (mask[r][c].item<bool>() || rowCount[r] == p.n || colCount[c] == p.n) continue;
+                            mask[r][c] = true;
+                            ++rowCount[r];
+                            ++colCount[c];
+                        }
+                        const int m = p.m;
+                        std::vector<float> v(m * m, 0.0f);
+                        std::vector<uint8_t> keep(m * m);
+                        int kept = 0;
+                        for (int r = 0; r < rows; ++r)
+                            for (int c = 0; c < cols; ++c) {
+                                const bool k = mask[r][c].item<bool>();
+                                v[r * m + c] = k ? 1.0f : -1.0e6f;
+                                kept += k;
+                            }
+                        const bool reference = solveTileMinCostFlow(v.data(), m, p.n, keep.data()) >= kept - 0.5;
+                        QCOMPARE(transposableValid(mask, p), reference);
+                        (reference ? valid : invalid) += 1;
+                    }
+                }
+        QVERIFY(valid > 100);
+        QVERIFY(invalid > 100);
     });
 }
 
