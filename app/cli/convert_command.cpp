@@ -42,8 +42,12 @@ void addConvertCommand(CLI::App& app, ConvertOptions& o) {
     cmd->add_flag("--no-bn", o.noBn, "skip batch-norm re-estimation (stage 4)");
     cmd->add_option("--skip", o.skip, "layer to leave as it is (repeatable), e.g. a classifier with few inputs");
     cmd->add_option("--damping", o.damping, "reconstruction ridge term relative to the mean input energy (default 1e-4)");
-    cmd->add_option("--max-refit", o.maxRefit,
-                    "layers whose rows keep more inputs than this are masked only, not refit (default 1536)");
+    cmd->add_option("--max-direct", o.maxDirect,
+                    "reconstruction: rows keeping more inputs than this (bias included) are refit by conjugate gradient "
+                    "instead of a dense solve (default 1536)");
+    cmd->add_option("--refit-iterations", o.refitIterations, "conjugate gradient: iteration cap per block of rows (default 50)");
+    cmd->add_option("--refit-tolerance", o.refitTolerance,
+                    "conjugate gradient: relative residual (of the diagonally scaled system) at which a row stops (default 1e-6)");
     cmd->add_option("--data-dir", o.dataDir, "folder of the dataset files (default: the run's data_dir)");
     cmd->add_option("--threads", o.threads, "threads (default: one per core)");
     cmd->add_option("--name", o.name, "name of the new run");
@@ -105,8 +109,12 @@ int runConvert(const ConvertOptions& o) {
         options.threads = o.threads;
         options.reconstruction.damping = o.damping;
         if (o.damping < 0) throw ConfigError("damping", "must be >= 0");
-        options.reconstruction.maxKept = o.maxRefit;
-        if (o.maxRefit < 1) throw ConfigError("max-refit", "must be at least 1");
+        options.reconstruction.maxDirect = o.maxDirect;
+        if (o.maxDirect < 0) throw ConfigError("max-direct", "must be >= 0");
+        options.reconstruction.iterative.maxIterations = o.refitIterations;
+        if (o.refitIterations < 1) throw ConfigError("refit-iterations", "must be at least 1");
+        options.reconstruction.iterative.tolerance = o.refitTolerance;
+        if (!(o.refitTolerance >= 0)) throw ConfigError("refit-tolerance", "must be >= 0");
         if (o.calibrationBatches < 1)
             throw DataError("empty calibration set: --calibration-batches must be at least 1");
         if (o.run.empty() || o.run.find_first_not_of("0123456789") != std::string::npos)
@@ -191,7 +199,9 @@ int runConvert(const ConvertOptions& o) {
             nlohmann::json layers = nlohmann::json::array();
             for (const auto& l : report.layers)
                 layers.push_back({{"name", l.name}, {"shape", l.shape}, {"converted", l.converted},
-                                  {"reconstructed", l.reconstructed}, {"density_before", l.densityBefore},
+                                  {"reconstructed", l.reconstructed}, {"iterative", l.iterative},
+                                  {"cg_iterations", l.iterations}, {"cg_residual", l.relativeResidual},
+                                  {"density_before", l.densityBefore},
                                   {"kept_magnitude", l.keptMagnitude}, {"error_before", l.errorBefore},
                                   {"error_after", l.errorAfter}, {"log10_diversity", l.log10Diversity}});
             std::cout << nlohmann::json{{"source_run", runId}, {"run_id", newId}, {"nm", options.pattern.toString()},
@@ -215,7 +225,8 @@ int runConvert(const ConvertOptions& o) {
                 }
                 std::printf("  %-8s density %.3f -> %.3f, kept |w| %.1f%%, log10 MD %.1f", l.name.c_str(), l.densityBefore,
                             options.pattern.density(), 100.0 * l.keptMagnitude, l.log10Diversity);
-                if (l.reconstructed) std::printf(", calibration error %.4g -> %.4g", l.errorBefore, l.errorAfter);
+                if (l.reconstructed)
+                    std::printf(", calibration error %.4g -> %.4g%s", l.errorBefore, l.errorAfter, l.iterative ? " (CG)" : "");
                 std::printf("\n");
             }
             std::printf("  masks valid: %s; recorded as run %lld (%s)\n", valid ? "yes" : "NO", static_cast<long long>(newId),

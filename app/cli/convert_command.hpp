@@ -23,7 +23,9 @@ struct ConvertOptions {
     bool noBn = false;
     std::vector<std::string> skip;
     double damping = 1e-4;
-    int64_t maxRefit = 1536; // rows keeping more inputs are not refit (a dense solve is k^3 per row)
+    int64_t maxDirect = 1536; // rows keeping more inputs are refit by conjugate gradient (a dense solve is k^3 per row)
+    int64_t refitIterations = 50; // conjugate gradient: iteration cap
+    double refitTolerance = 1e-6; // conjugate gradient: relative residual
     std::string dataDir; // "": the run's data_dir
     int threads = 0;
     std::string name;

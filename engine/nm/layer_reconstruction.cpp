@@ -1,5 +1,6 @@
 // The rows of a layer share the calibration inputs, so the Gram matrix X^T X and X^T Y are formed
-// once (in double) and each row only gathers its kept sub-block: a small symmetric solve per row.
+// once (in double) and each row only gathers its kept sub-block: a small symmetric solve per row, or,
+// for rows keeping many inputs, conjugate gradient on the whole matrix (row_conjugate_gradient.hpp).
 #include "engine/nm/layer_reconstruction.hpp"
 
 #include <algorithm>
@@ -30,6 +31,8 @@ torch::Tensor rowErrors(const torch::Tensor& rows, const torch::Tensor& h, const
 
 // About 256 MB of double [rows, k, k] blocks per batched solve.
 constexpr int64_t kGatherBudget = int64_t{32} << 20;
+// Doubles per [rows, in'] matrix of a conjugate-gradient block (32 MB; it keeps about eight).
+constexpr int64_t kIterativeBudget = int64_t{4} << 20;
 
 } // namespace
 
@@ -100,16 +103,16 @@ ReconstructionResult reconstructFromStatistics(torch::Tensor& weight, const torc
     if (withBias) keep = torch::cat({keep, torch::ones({out, 1}, keep.options())}, 1);
     auto oldRows = (weight * mask).reshape({out, in}).to(torch::kCPU, torch::kDouble);
     if (withBias) oldRows = torch::cat({oldRows, bias.to(torch::kCPU, torch::kDouble).view({out, 1})}, 1);
-    // Rows left unsolved (too many kept inputs) stay as they are through the comparison below.
     auto newRows = oldRows.clone();
+    ReconstructionResult result;
 
     // Rows with the same number of kept entries are solved together (every row, for N:M masks).
     const auto counts = keep.sum(1);
     const auto distinct = std::get<0>(torch::_unique(counts));
     for (int64_t c = 0; c < distinct.numel(); ++c) {
         const int64_t k = distinct[c].item<int64_t>();
+        if (k == 0 || k > options.maxDirect) continue;
         const auto rows = (counts == k).nonzero().view({-1});
-        if (k == 0 || k > options.maxKept) continue;
         const int64_t chunk = std::clamp<int64_t>(kGatherBudget / (k * k), 1, std::max<int64_t>(1, options.rowChunk));
         for (int64_t start = 0; start < rows.numel(); start += chunk) {
             const auto part = rows.slice(0, start, std::min(rows.numel(), start + chunk));
@@ -117,7 +120,7 @@ ReconstructionResult reconstructFromStatistics(torch::Tensor& weight, const torc
             // nonzero() lists coordinates row-major, so each row's kept columns come out contiguous.
             const auto colIdx = keep.index_select(0, part).nonzero().select(1, 1).view({r, k});
             auto a = h.index({colIdx.unsqueeze(2), colIdx.unsqueeze(1)}); // [r, k, k]
-            if (lambda > 0) a = a + lambda * torch::eye(k, a.options());
+            a = a + lambda * torch::eye(k, a.options());
             const auto b = g.index_select(0, part).gather(1, colIdx).unsqueeze(2); // [r, k, 1]
             const auto solved = at::linalg_solve(a, b).squeeze(2);
             auto target = torch::zeros({r, newRows.size(1)}, newRows.options());
@@ -126,15 +129,29 @@ ReconstructionResult reconstructFromStatistics(torch::Tensor& weight, const torc
         }
     }
 
+    // Larger rows, whatever their k, share conjugate-gradient blocks: the cost is one GEMM with the
+    // whole Gram matrix per iteration, so only the block's height is bounded (by memory).
+    const auto large = (counts > options.maxDirect).nonzero().view({-1});
+    result.rowsIterative = large.numel();
+    const int64_t block = std::max<int64_t>(1, kIterativeBudget / cols);
+    for (int64_t start = 0; start < large.numel(); start += block) {
+        const auto part = large.slice(0, start, std::min(large.numel(), start + block));
+        auto solved = oldRows.index_select(0, part); // warm start: the masked (and absorbed) weights
+        const auto cg = solveRowsByConjugateGradient(h, keep.index_select(0, part), g.index_select(0, part), lambda,
+                                                     solved, options.iterative);
+        result.iterations = std::max(result.iterations, cg.iterations);
+        result.maxRelativeResidual = std::max(result.maxRelativeResidual, cg.maxRelativeResidual);
+        newRows.index_copy_(0, part, solved);
+    }
+
     const auto before = rowErrors(oldRows, h, g, yy);
     const auto after = rowErrors(newRows, h, g, yy);
     const auto better = (after <= before) & torch::isfinite(after);
     const auto chosen = torch::where(better.unsqueeze(1), newRows, oldRows);
 
-    ReconstructionResult result;
     result.errorBefore = before.sum().item<double>();
     result.errorAfter = torch::where(better, after, before).sum().item<double>();
-    result.rowsUnchanged = out - (better & (counts <= options.maxKept)).sum().item<int64_t>();
+    result.rowsUnchanged = out - better.sum().item<int64_t>();
     weight.copy_(chosen.slice(1, 0, in).to(weight.dtype()).reshape(weight.sizes()));
     if (withBias) bias.copy_(chosen.select(1, in).to(bias.dtype()));
     return result;

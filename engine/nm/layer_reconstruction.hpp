@@ -4,6 +4,8 @@
 // problem on its unfolded input patches (engine/nm/conv_reconstruction.hpp).
 #pragma once
 
+#include "engine/nm/row_conjugate_gradient.hpp"
+
 #include <torch/torch.h>
 
 #include <cstdint>
@@ -15,9 +17,11 @@ struct ReconstructionOptions {
     // energy: calibration inputs are often rank-deficient (MNIST's border pixels are always zero).
     double damping = 1e-4;
     int64_t rowChunk = 64; // rows solved in one batched call (bounds the [rows, k, k] gather)
-    // Rows keeping more inputs than this are not refit (a dense solve costs k^3 per row: ResNet-18's
-    // last stage, 2304 kept of 4608, would take hours on a CPU). The layer is then left as masked.
-    int64_t maxKept = 1536;
+    // Rows keeping at most this many inputs (bias included) are solved directly (a gathered [k, k]
+    // block per row, k^3); rows keeping more by conjugate gradient (row_conjugate_gradient.hpp),
+    // whose memory does not grow with k.
+    int64_t maxDirect = 1536;
+    RowConjugateGradientOptions iterative;
 };
 
 // The sufficient statistics of a layer's least-squares problem, accumulated over calibration
@@ -41,6 +45,9 @@ struct ReconstructionResult {
     double errorBefore = 0; // sum of squared output errors on the calibration inputs
     double errorAfter = 0;
     int64_t rowsUnchanged = 0; // rows whose least-squares solution did not improve (kept as they were)
+    int64_t rowsIterative = 0; // rows solved by conjugate gradient (more than maxDirect kept inputs)
+    int64_t iterations = 0;    // conjugate gradient: iterations of the slowest block
+    double maxRelativeResidual = 0; // conjugate gradient: largest relative residual left (RowConjugateGradientOptions)
 };
 
 // Sum over the calibration set of || x W^T + b - y ||^2 with W = weight * mask. inputs [S, in],

@@ -99,10 +99,6 @@ std::string joined(const std::vector<std::string>& names) {
 // Samples per forward pass when convolution inputs are read (see smallBatches).
 constexpr int64_t kConvolutionBatch = 32;
 
-int64_t maxKeptPerRow(const SparseLayer& layer) {
-    return layer.maskMatrix().sum(1).max().item<int64_t>() + (layer.bias.defined() ? 1 : 0);
-}
-
 // Inputs of every classifier layer and the logits, over all calibration batches concatenated.
 struct ChainActivations {
     std::vector<torch::Tensor> inputs;  // [S, in_i]
@@ -315,17 +311,13 @@ ConversionReport convertToNm(SparseModelImpl& model, const std::vector<torch::Te
     {
         ConversionStage stage{"reconstruct", false, "", 0, 0, true, 0};
         int reconstructedConvs = 0, reconstructed = 0;
-        std::vector<std::string> tooLarge, unreadable;
+        std::vector<std::string> iterative, unreadable;
         if (!o.reconstruct) {
             stage.note = "turned off";
         } else {
             for (size_t index = 0; index < layers.size(); ++index) {
                 auto& s = layers[index];
                 if (!s.converted || !s.conv) continue;
-                if (maxKeptPerRow(*s.layer) > o.reconstruction.maxKept) {
-                    tooLarge.push_back(s.name);
-                    continue;
-                }
                 ReconstructionStatistics stats(s.conv->bias.defined());
                 bool readable = true;
                 for (const auto& piece : pieces) {
@@ -352,31 +344,36 @@ ConversionReport convertToNm(SparseModelImpl& model, const std::vector<torch::Te
                 info.reconstructed = true;
                 info.errorBefore = r.errorBefore;
                 info.errorAfter = r.errorAfter;
+                info.iterative = r.rowsIterative > 0;
+                info.iterations = r.iterations;
+                info.relativeResidual = r.maxRelativeResidual;
+                if (info.iterative) iterative.push_back(s.name);
                 ++reconstructedConvs;
             }
             auto a = classifierInput(model, calibration);
             for (size_t i = 0; i < chain.size(); ++i) {
                 auto it = std::find_if(layers.begin(), layers.end(), [&](const LayerState& s) { return s.chainIndex == static_cast<int>(i); });
                 if (it != layers.end() && it->converted) {
-                    if (maxKeptPerRow(*it->layer) > o.reconstruction.maxKept) {
-                        tooLarge.push_back(it->name);
-                    } else {
-                        const ReconstructionResult r = reconstructLinear(chain[i]->weight, chain[i]->mask, chain[i]->bias, a,
-                                                                         target.outputs[i], o.reconstruction);
-                        auto& info = out.layers[static_cast<size_t>(it - layers.begin())];
-                        info.reconstructed = true;
-                        info.errorBefore = r.errorBefore;
-                        info.errorAfter = r.errorAfter;
-                        ++reconstructed;
-                    }
+                    const ReconstructionResult r = reconstructLinear(chain[i]->weight, chain[i]->mask, chain[i]->bias, a,
+                                                                     target.outputs[i], o.reconstruction);
+                    auto& info = out.layers[static_cast<size_t>(it - layers.begin())];
+                    info.reconstructed = true;
+                    info.errorBefore = r.errorBefore;
+                    info.errorAfter = r.errorAfter;
+                    info.iterative = r.rowsIterative > 0;
+                    info.iterations = r.iterations;
+                    info.relativeResidual = r.maxRelativeResidual;
+                    if (info.iterative) iterative.push_back(it->name);
+                    ++reconstructed;
                 }
                 auto y = chain[i]->forward(a);
                 a = i + 1 < chain.size() ? torch::relu(y) : y;
             }
             stage.applied = reconstructed + reconstructedConvs > 0;
             stage.note = stage.applied ? layerCount(reconstructedConvs, reconstructed) : "no layer refit";
-            if (!tooLarge.empty())
-                stage.note += "; masked only, more than " + std::to_string(o.reconstruction.maxKept) + " kept inputs per row: " + joined(tooLarge);
+            if (!iterative.empty())
+                stage.note += "; conjugate gradient for rows keeping more than " + std::to_string(o.reconstruction.maxDirect) +
+                              " inputs: " + joined(iterative);
             if (!unreadable.empty()) stage.note += "; masked only, input not found in the forward pass: " + joined(unreadable);
         }
         finishStage(stage, start, referenceLogits, stage.applied);

@@ -43,7 +43,10 @@ struct ConvertedLayer {
     std::string name;
     std::vector<int64_t> shape;
     bool converted = false;     // false: skipped
-    bool reconstructed = false; // refit in stage 3 (not when too large: ReconstructionOptions::maxKept)
+    bool reconstructed = false; // refit in stage 3
+    bool iterative = false;     // some rows refit by conjugate gradient (ReconstructionOptions::maxDirect)
+    int64_t iterations = 0;     // conjugate gradient: iterations of the slowest row
+    double relativeResidual = 0; // conjugate gradient: largest relative residual left
     double densityBefore = 1;   // fraction of non-zero weights in the original layer
     double keptMagnitude = 0;   // sum |w| kept by the mask / sum |w| before
     double errorBefore = 0;     // reconstruction: calibration output error before / after stage 3

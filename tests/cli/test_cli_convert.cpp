@@ -42,6 +42,7 @@ private Q_SLOTS:
     void errorsAreClearAndRecordNothing();
     void convertsFanInsThatAreNotAMultipleOfM();
     void convertsAndRefitsConvolutions();
+    void refitsLargeRowsByConjugateGradient();
 };
 
 void TestCliConvert::convertsToNmAndRecordsTheRun() {
@@ -150,6 +151,9 @@ void TestCliConvert::errorsAreClearAndRecordNothing() {
         {{"convert", QString::number(source), "--nm", "4:2"}, "nm"},
         {{"convert", QString::number(source), "--nm", "2:x"}, "nm"},
         {{"convert", QString::number(source), "--nm", "2:4", "--damping=-1"}, "damping"},
+        {{"convert", QString::number(source), "--nm", "2:4", "--max-direct=-1"}, "max-direct"},
+        {{"convert", QString::number(source), "--nm", "2:4", "--refit-iterations", "0"}, "refit-iterations"},
+        {{"convert", QString::number(source), "--nm", "2:4", "--refit-tolerance=-1"}, "refit-tolerance"},
         {{"convert", QString::number(source), "--nm", "2:4", "--skip", "fc7"}, "no layer 'fc7'"},
         {{"convert", QString::number(source), "--nm", "2:4", "--calibration-batches", "0"}, "empty calibration set"},
         {{"convert", QString::number(source), "--nm", "2:4", "--batch-size", "100000"}, "larger than the 1024 training samples"},
@@ -208,6 +212,33 @@ void TestCliConvert::convertsAndRefitsConvolutions() {
     // Refitting the convolutions too brings the logits closer to the original ones than the mask alone.
     const QJsonArray stages = doc["stages"].toArray();
     QVERIFY(stages[3].toObject()["logit_error"].toDouble() < stages[1].toObject()["logit_error"].toDouble());
+}
+
+void TestCliConvert::refitsLargeRowsByConjugateGradient() {
+    QTemporaryDir tmp;
+    const QString db = tmp.filePath("runs.db");
+    const int64_t source = trainRecorded(db, "dense", "0.0");
+    QVERIFY(source > 0);
+    // fc1 keeps 392 of 784 inputs per row (+ bias), fc2 24 + 1, fc3 12 + 1.
+    const SriglResult r = runCli({"convert", QString::number(source), "--nm", "2:4", "--json", "--db", db,
+                                 "--calibration-batches", "2", "--threads", "1", "--max-direct", "100"});
+    QVERIFY2(r.exitCode == 0, qPrintable(r.err));
+    const QJsonObject doc = lastJsonLine(r.out);
+    QVERIFY(doc["nm_valid"].toBool());
+    QVERIFY2(doc["stages"].toArray()[3].toObject()["note"].toString().contains(
+                 "conjugate gradient for rows keeping more than 100 inputs: fc1"),
+             qPrintable(doc["stages"].toArray()[3].toObject()["note"].toString()));
+    QStringList iterative;
+    for (const auto& v : doc["layers"].toArray()) {
+        const QJsonObject l = v.toObject();
+        QVERIFY(l["converted"].toBool() && l["reconstructed"].toBool());
+        QVERIFY(l["error_after"].toDouble() <= l["error_before"].toDouble() * (1 + 1e-9));
+        if (l["iterative"].toBool()) {
+            iterative << l["name"].toString();
+            QVERIFY(l["error_after"].toDouble() < l["error_before"].toDouble());
+        }
+    }
+    QCOMPARE(iterative, QStringList({"fc1"}));
 }
 
 QTEST_GUILESS_MAIN(TestCliConvert)

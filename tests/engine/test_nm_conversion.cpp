@@ -1,7 +1,8 @@
 // Conversion of trained models to N:M (engine/nm/nm_conversion.hpp): masks valid after every
 // stage, least-squares reconstruction (linear and convolution layers, fan-ins that are not a
 // multiple of M included) against a direct reference and never worse than before, mean absorption
-// keeping the mean output, batch-norm statistics recomputed, checkpoints that load, and clear
+// keeping the mean output, batch-norm statistics recomputed, checkpoints that load, the iterative
+// (conjugate-gradient) refit of large rows equal to the direct solve, and clear
 // errors for inputs that cannot be converted.
 #include <torch/torch.h>
 
@@ -17,6 +18,7 @@
 #include "engine/nm/mean_absorption.hpp"
 #include "engine/nm/nm_conversion.hpp"
 #include "engine/nm/nm_mask.hpp"
+#include "engine/nm/row_conjugate_gradient.hpp"
 #include "engine/nm/transposable_mask.hpp"
 #include "engine/training/checkpoint_model.hpp"
 #include "tests/support/guarded.hpp"
@@ -146,7 +148,11 @@ private Q_SLOTS:
     void convReconstructionEqualsLeastSquaresReference();
     void lenet5ConversionRefitsConvolutions();
     void resnet18ConversionRefitsConvolutionsAndBatchNorm();
-    void layersAboveTheRefitLimitAreMaskedOnly();
+    void layersAboveTheDirectLimitAreRefitIteratively();
+    void conjugateGradientEqualsDirectSolve();
+    void iterativeReconstructionEqualsLeastSquaresReference();
+    void iterativeRefitLowersTheErrorAndNeverRaisesIt();
+    void conjugateGradientRejectsBadInputs();
 };
 
 void TestNmConversion::masksAreValidAfterEveryStage() {
@@ -621,18 +627,196 @@ void TestNmConversion::resnet18ConversionRefitsConvolutionsAndBatchNorm() {
     });
 }
 
-void TestNmConversion::layersAboveTheRefitLimitAreMaskedOnly() {
+void TestNmConversion::layersAboveTheDirectLimitAreRefitIteratively() {
     guarded([] {
-        auto model = sparseMlp("32,16", 1.0, 22);
         const auto calibration = calibrationBatches(1, 64, 23);
-        const auto evaluate = agreementWith(*model, calibration[0]);
         ConversionOptions o;
         o.pattern = parseNm("2:4");
-        o.reconstruction.maxKept = 100; // fc1 keeps 392 inputs per row (+ bias), fc2 16 + 1, fc3 8 + 1
-        const ConversionReport r = convertToNm(*model, calibration, evaluate, o);
-        QVERIFY(!r.layers[0].reconstructed && r.layers[1].reconstructed && r.layers[2].reconstructed);
-        QVERIFY2(r.stages[3].note.find("masked only, more than 100 kept inputs per row: fc1") != std::string::npos, r.stages[3].note.c_str());
-        QVERIFY(nmValid(layerNamed(*model, "fc1")->mask, o.pattern));
+        auto directModel = sparseMlp("32,16", 1.0, 22);
+        const ConversionReport direct = convertToNm(*directModel, calibration, agreementWith(*directModel, calibration[0]), o);
+        auto model = sparseMlp("32,16", 1.0, 22);
+        o.reconstruction.maxDirect = 100; // fc1 keeps 392 inputs per row (+ bias), fc2 16 + 1, fc3 8 + 1
+        o.reconstruction.iterative.tolerance = 1e-10;
+        o.reconstruction.iterative.maxIterations = 1000;
+        const ConversionReport r = convertToNm(*model, calibration, agreementWith(*model, calibration[0]), o);
+        for (const auto& l : r.layers) QVERIFY2(l.reconstructed, l.name.c_str());
+        QVERIFY(r.layers[0].iterative && !r.layers[1].iterative && !r.layers[2].iterative);
+        QVERIFY(!direct.layers[0].iterative);
+        QVERIFY2(r.stages[3].note.find("conjugate gradient for rows keeping more than 100 inputs: fc1") != std::string::npos,
+                 r.stages[3].note.c_str());
+        QVERIFY(r.layers[0].errorAfter < r.layers[0].errorBefore);
+        // The same refit as the direct solve: same errors, same weights (float precision).
+        QVERIFY(std::abs(r.layers[0].errorAfter - direct.layers[0].errorAfter) <= 1e-6 * direct.layers[0].errorBefore);
+        for (const std::string name : {"fc1", "fc2", "fc3"}) {
+            QVERIFY(nmValid(layerNamed(*model, name)->mask, o.pattern));
+            QVERIFY2(torch::allclose(layerNamed(*model, name)->weight, layerNamed(*directModel, name)->weight, 1e-4, 1e-5),
+                     name.c_str());
+            QVERIFY(torch::allclose(layerNamed(*model, name)->bias, layerNamed(*directModel, name)->bias, 1e-4, 1e-5));
+        }
+    });
+}
+
+namespace {
+
+// Random masked normal equations: X has zero columns (rank-deficient Gram matrix, as MNIST's border
+// pixels give), rows keep different numbers of inputs, and the mask is arbitrary (not N:M).
+struct MaskedProblem {
+    torch::Tensor h, g, keep, start;
+};
+
+MaskedProblem maskedProblem(int64_t rows, int64_t cols, int64_t samples, uint64_t seed) {
+    torch::manual_seed(seed);
+    auto x = torch::randn({samples, cols}, torch::kDouble) + 0.5;
+    x.index_put_({torch::indexing::Slice(), torch::indexing::Slice(0, 3)}, 0.0);
+    const auto y = torch::randn({samples, rows}, torch::kDouble);
+    auto keep = torch::zeros({rows, cols}, torch::kBool);
+    for (int64_t r = 0; r < rows; ++r) keep[r].index_fill_(0, torch::randperm(cols).slice(0, 0, 2 + (r * 7) % (cols - 2)), true);
+    return {x.t().mm(x), y.t().mm(x), keep, torch::randn({rows, cols}, torch::kDouble)};
+}
+
+} // namespace
+
+void TestNmConversion::conjugateGradientEqualsDirectSolve() {
+    guarded([] {
+        for (const int64_t samples : {200, 20}) { // over- and under-determined (rank 20 < 40 columns)
+            const auto p = maskedProblem(9, 40, samples, 31);
+            const double lambda = 1e-3 * p.h.diagonal().mean().item<double>();
+            auto rows = p.start.clone();
+            RowConjugateGradientOptions o;
+            o.tolerance = 1e-11;
+            o.maxIterations = 1000;
+            const auto cg = solveRowsByConjugateGradient(p.h, p.keep, p.g, lambda, rows, o);
+            QCOMPARE(cg.rowsConverged, int64_t{9});
+            QVERIFY(cg.maxRelativeResidual <= 1e-11);
+            QVERIFY(cg.iterations < o.maxIterations);
+            for (int64_t r = 0; r < 9; ++r) {
+                const auto kept = p.keep[r].nonzero().view({-1});
+                const auto a = p.h.index_select(0, kept).index_select(1, kept) + lambda * torch::eye(kept.numel(), torch::kDouble);
+                const auto ref = at::linalg_solve(a, p.g[r].index_select(0, kept).unsqueeze(1)).squeeze(1);
+                const auto got = rows[r].index_select(0, kept);
+                // The scaled residual is 1e-11; the error can be the condition number times that (large in
+                // the under-determined case, where only lambda bounds half of the spectrum from below).
+                const double error = ((got - ref).norm() / ref.norm()).item<double>();
+                QVERIFY2(error <= 1e-7, qPrintable(QString("row %1: relative error %2").arg(r).arg(error)));
+                QVERIFY((rows[r].masked_select(p.keep[r].logical_not()) == 0).all().item<bool>());
+            }
+            // Started at the solution, it stops at once and stays there.
+            auto again = rows.clone();
+            const auto still = solveRowsByConjugateGradient(p.h, p.keep, p.g, lambda, again, o);
+            QVERIFY(still.iterations <= 1);
+            QVERIFY(torch::allclose(again, rows, 1e-12, 1e-12));
+        }
+    });
+}
+
+void TestNmConversion::iterativeReconstructionEqualsLeastSquaresReference() {
+    guarded([] {
+        for (const bool withBias : {true, false}) {
+            torch::manual_seed(withBias ? 41 : 42);
+            auto x = torch::randn({60, 24}) + 0.3;
+            x.index_put_({torch::indexing::Slice(), 5}, 0.0); // a dead input: rank-deficient
+            const auto y = torch::randn({60, 7});
+            // Rows of different k: 2:4, and two rows that keep everything.
+            auto mask = nmMask(torch::randn({7, 24}), NmPattern{2, 4});
+            mask.slice(0, 5, 7).fill_(true);
+            const auto start = torch::randn({7, 24}) * mask;
+            const auto startBias = withBias ? torch::randn({7}) : torch::Tensor();
+            ReconstructionOptions o;
+            o.damping = 0;
+            o.maxDirect = 0; // every row by conjugate gradient
+            o.iterative.tolerance = 1e-11;
+            o.iterative.maxIterations = 1000;
+            auto weight = start.clone();
+            auto bias = withBias ? startBias.clone() : torch::Tensor();
+            const auto r = reconstructLinear(weight, mask, bias, x, y, o);
+            QCOMPARE(r.rowsIterative, int64_t{7});
+            QVERIFY(r.maxRelativeResidual <= 1e-11);
+            // The direct solve gives the same rows.
+            ReconstructionOptions d = o;
+            d.maxDirect = 1 << 20;
+            auto directWeight = start.clone();
+            auto directBias = withBias ? startBias.clone() : torch::Tensor();
+            const auto rd = reconstructLinear(directWeight, mask, directBias, x, y, d);
+            QCOMPARE(rd.rowsIterative, int64_t{0});
+            QVERIFY2(torch::allclose(weight, directWeight, 1e-5, 1e-5), qPrintable(QString("max diff %1 rows unchanged %2 %3").arg((weight - directWeight).abs().max().item<double>()).arg(r.rowsUnchanged).arg(rd.rowsUnchanged)));
+            if (withBias) QVERIFY(torch::allclose(bias, directBias, 1e-5, 1e-5));
+            QVERIFY(std::abs(r.errorAfter - rd.errorAfter) <= 1e-9 * rd.errorBefore);
+            // And the minimum-norm least-squares reference (the dead input's weight is zero in both).
+            const auto xd = x.to(torch::kDouble);
+            for (int64_t row = 0; row < 7; ++row) {
+                const auto kept = mask[row].nonzero().view({-1});
+                auto a = xd.index_select(1, kept);
+                auto got = weight[row].index_select(0, kept).to(torch::kDouble);
+                if (withBias) {
+                    a = torch::cat({a, torch::ones({60, 1}, torch::kDouble)}, 1);
+                    got = torch::cat({got, bias.slice(0, row, row + 1).to(torch::kDouble)});
+                }
+                const auto ref = leastSquares(a, y.select(1, row).to(torch::kDouble));
+                QVERIFY2(torch::allclose(got, ref, 1e-4, 1e-4), qPrintable(QString("row %1, bias %2").arg(row).arg(withBias)));
+            }
+        }
+    });
+}
+
+void TestNmConversion::iterativeRefitLowersTheErrorAndNeverRaisesIt() {
+    guarded([] {
+        torch::manual_seed(43);
+        const auto dense = torch::randn({16, 256});
+        const auto x = torch::randn({300, 256}) + 0.5;
+        const auto y = x.mm(dense.t()) + 0.1 * torch::randn({300, 16});
+        const auto mask = nmMask(dense, NmPattern{2, 4}); // 128 kept inputs per row
+        for (const int64_t cap : {int64_t{500}, int64_t{2}}) {
+            auto weight = dense * mask;
+            auto bias = torch::zeros({16});
+            const double before = reconstructionError(weight, mask, bias, x, y);
+            ReconstructionOptions o;
+            o.maxDirect = 64;
+            o.iterative.maxIterations = cap;
+            const auto r = reconstructLinear(weight, mask, bias, x, y, o);
+            const double after = reconstructionError(weight, mask, bias, x, y);
+            QCOMPARE(r.rowsIterative, int64_t{16});
+            QVERIFY(r.iterations <= cap);
+            QVERIFY((weight.masked_select(mask.logical_not()) == 0).all().item<bool>());
+            QVERIFY2(after < 0.9 * before, qPrintable(QString("cap %1: %2 -> %3").arg(cap).arg(before).arg(after)));
+            if (cap == 500) QVERIFY(r.maxRelativeResidual <= 1e-6);
+        }
+        // Rows that already fit exactly: with a huge damping the iterative fit moves towards zero,
+        // is worse, and the rows keep their values.
+        auto w = torch::randn({4, 64});
+        const auto m = nmMask(w, NmPattern{2, 4});
+        w = w * m;
+        torch::Tensor noBias;
+        const auto xs = torch::randn({100, 64});
+        ReconstructionOptions heavy;
+        heavy.damping = 1e6;
+        heavy.maxDirect = 0;
+        auto copy = w.clone();
+        const auto r = reconstructLinear(copy, m, noBias, xs, xs.mm(w.t()), heavy);
+        QCOMPARE(r.rowsIterative, int64_t{4});
+        QCOMPARE(r.rowsUnchanged, int64_t{4});
+        QVERIFY(torch::equal(copy, w));
+    });
+}
+
+void TestNmConversion::conjugateGradientRejectsBadInputs() {
+    guarded([] {
+        const auto h = torch::eye(6, torch::kDouble);
+        const auto keep = torch::ones({2, 6}, torch::kBool);
+        const auto g = torch::ones({2, 6}, torch::kDouble);
+        auto rows = torch::zeros({2, 6}, torch::kDouble);
+        using Invalid = std::invalid_argument;
+        QVERIFY(throwsContaining<Invalid>([&] { solveRowsByConjugateGradient(torch::ones({6, 5}, torch::kDouble), keep, g, 1, rows); }, "square"));
+        QVERIFY(throwsContaining<Invalid>([&] { solveRowsByConjugateGradient(h, torch::ones({2, 5}, torch::kBool), g, 1, rows); }, "[r, c]"));
+        auto shortRows = torch::zeros({3, 6}, torch::kDouble);
+        QVERIFY(throwsContaining<Invalid>([&] { solveRowsByConjugateGradient(h, keep, g, 1, shortRows); }, "[r, c]"));
+        QVERIFY(throwsContaining<Invalid>([&] { solveRowsByConjugateGradient(h, keep, g, 0, rows); }, "positive ridge"));
+        RowConjugateGradientOptions bad;
+        bad.maxIterations = -1;
+        QVERIFY(throwsContaining<Invalid>([&] { solveRowsByConjugateGradient(h, keep, g, 1, rows, bad); }, "iteration cap"));
+        // H = I, lambda 1: the solution is g / 2, reached in one iteration.
+        const auto cg = solveRowsByConjugateGradient(h, keep, g, 1, rows);
+        QVERIFY(cg.iterations == 1 && cg.rowsConverged == 2);
+        QVERIFY(torch::allclose(rows, g / 2));
     });
 }
 
