@@ -37,13 +37,26 @@ int32_t signedKey(float f) { return static_cast<int32_t>(orderedBits(f) ^ 0x8000
 // still have room, without branches (whether an entry is taken is a coin flip to the predictor).
 // Each row and column has an 8-bit counter in one register, started at 128 - N: its top bit is set
 // exactly when it is full.
+struct CounterShifts {
+    std::array<uint8_t, 64> row, col; // bit offset of entry i's row / column counter
+};
+
+const CounterShifts& shiftsFor(int m) {
+    static const auto table = [] {
+        std::array<CounterShifts, 9> t{};
+        for (int size = 1; size <= 8; ++size)
+            for (int r = 0, i = 0; r < size; ++r)
+                for (int c = 0; c < size; ++c, ++i) {
+                    t[size].row[i] = static_cast<uint8_t>(8 * r);
+                    t[size].col[i] = static_cast<uint8_t>(8 * c);
+                }
+        return t;
+    }();
+    return table[m];
+}
+
 int greedyPass(const uint8_t* order, int mm, int m, int n, uint8_t* keep) {
-    std::array<uint8_t, 64> rowShift, colShift;
-    for (int r = 0, i = 0; r < m; ++r)
-        for (int c = 0; c < m; ++c, ++i) {
-            rowShift[i] = static_cast<uint8_t>(8 * r);
-            colShift[i] = static_cast<uint8_t>(8 * c);
-        }
+    const auto& [rowShift, colShift] = shiftsFor(m);
     const uint64_t start = static_cast<uint64_t>(128 - n) * 0x0101010101010101ull;
     uint64_t rows = start, cols = start;
     std::fill(keep, keep + mm, uint8_t{0});

@@ -64,22 +64,25 @@ bool augmentShort(const float* value, int m, int n, uint8_t* keep, std::array<in
             reachKey[c] = std::max(reachKey[c], candidate(!keep[r * m + c], value[r * m + c], static_cast<uint32_t>(r)));
     }
     for (int c = 0; c < m; ++c) reach[c] = value[(reachKey[c] & 0xFF) * m + c];
-    // Through each full row r1: release the kept (r1, c1) that loses least against how c1 was
-    // reached, then add the best unkept (r1, c2) in a short column.
+    // Through each full row r1: add its best unkept (r1, c2) in a short column (rows keeping every
+    // short column are skipped), and release the kept (r1, c1) that loses least against how c1 was
+    // reached.
     for (int r = 0; r < m; ++r) {
         if (rowCount[r] < n) continue;
+        uint64_t add = 0;
+        for (int b = 0; b < colsShort; ++b) {
+            const int c = shortCols[b];
+            add = std::max(add, candidate(!keep[r * m + c], value[r * m + c], static_cast<uint32_t>(c)));
+        }
+        if (!add) continue;
         uint64_t via = 0;
         for (int c = 0; c < m; ++c)
             via = std::max(via, candidate((keep[r * m + c] != 0) & (reachKey[c] != 0), reach[c] - value[r * m + c],
                                           static_cast<uint32_t>(c)));
         if (!via) continue;
-        const int c1 = static_cast<int>(via & 0xFF);
-        const float gain = reach[c1] - value[r * m + c1];
-        for (int b = 0; b < colsShort; ++b) {
-            const int c = shortCols[b];
-            best = std::max(best, candidate(!keep[r * m + c], gain + value[r * m + c],
-                                            static_cast<uint32_t>(c1 << 16 | r << 8 | c)));
-        }
+        const int c1 = static_cast<int>(via & 0xFF), c2 = static_cast<int>(add & 0xFF);
+        const float gain = reach[c1] - value[r * m + c1] + value[r * m + c2];
+        best = std::max(best, candidate(true, gain, static_cast<uint32_t>(c1 << 16 | r << 8 | c2)));
     }
     if (!best) return false;
     const int c1 = static_cast<int>(best >> 16 & 0xFF), r1 = static_cast<int>(best >> 8 & 0xFF),
