@@ -5,8 +5,10 @@
 # OMP_WAIT_POLICY=PASSIVE. Cost of a run = CPU time (user + sys of the whole process, from
 # /usr/bin/time) of $STEPS steps minus the start-up (CPU time of a $SHORT-step dense run, best of 3,
 # scaled out by the step count). Each method runs $PAIRS times, each time right after a dense run,
-# and the overhead is the median of the pair ratios: on a machine shared with other jobs the load
-# changes from minute to minute, and CPU time moves far less than the wall clock.
+# and the overhead is the median of the pair ratios (their range in brackets): the speed of these
+# virtual machines drifts by tens of percent from minute to minute even when nothing else runs.
+# (Running the two side by side, pinned to the two cores, was tried: they slow each other down
+# unevenly, and the ratios spread far more.)
 # The last column is the mask computation's share of the training wall time (update_seconds /
 # seconds of `srigl train --json`, median over the pairs).
 # DATASETS="synthetic mnist" (MNIST only when data/mnist exists). BIN=path/to/srigl picks the build
@@ -34,7 +36,7 @@ run() {
 print(float(u) + float(s), d['update_seconds'] / d['seconds'])"
 }
 
-echo "| build | dataset | method | dense CPU ms per step | method CPU ms per step | overhead (median of $pairs pairs) | mask share of wall time |"
+echo "| build | dataset | method | dense CPU ms per step | method CPU ms per step | overhead: median of $pairs pairs (range) | mask share of wall time |"
 echo "|---|---|---|---|---|---|---|"
 builds=("$bin")
 [ -n "${BEFORE:-}" ] && builds=("$BEFORE" "$bin")
@@ -65,8 +67,8 @@ import statistics as st
 rows = [tuple(map(float, l.split())) for l in open('$tmp/pairs')]
 per = lambda c: 1000 * (c - $startup) / ($steps - $short)
 d = st.median(per(r[0]) for r in rows); m = st.median(per(r[1]) for r in rows)
-ratio = st.median(per(r[1]) / per(r[0]) - 1 for r in rows); share = st.median(r[2] for r in rows)
-print('| $b | $dataset | $nm-T $solver | %.2f | %.2f | %+.0f%% | %.1f%% |' % (d, m, 100 * ratio, 100 * share))"
+ratios = sorted(per(r[1]) / per(r[0]) - 1 for r in rows); share = st.median(r[2] for r in rows)
+print('| $b | $dataset | $nm-T $solver | %.2f | %.2f | %+.0f%% (%+.0f%% to %+.0f%%) | %.1f%% |' % (d, m, 100 * st.median(ratios), 100 * ratios[0], 100 * ratios[-1], 100 * share))"
     done
   done
 done
