@@ -140,6 +140,16 @@ torch::Tensor logits(SparseModelImpl& model, const std::vector<torch::Tensor>& c
     return torch::cat(parts, 0).to(torch::kDouble);
 }
 
+// What stage 3 reports for one refit layer.
+void recordRefit(ConvertedLayer& info, const ReconstructionResult& r) {
+    info.reconstructed = true;
+    info.errorBefore = r.errorBefore;
+    info.errorAfter = r.errorAfter;
+    info.iterative = r.rowsIterative > 0;
+    info.iterations = r.iterations;
+    info.relativeResidual = r.maxRelativeResidual;
+}
+
 bool masksValid(const std::vector<LayerState>& layers, const ConversionOptions& o) {
     for (const auto& l : layers) {
         if (!l.converted) continue;
@@ -340,14 +350,8 @@ ConversionReport convertToNm(SparseModelImpl& model, const std::vector<torch::Te
                     continue;
                 }
                 const ReconstructionResult r = reconstructFromStatistics(s.conv->weight, s.conv->mask, s.conv->bias, stats, o.reconstruction);
-                auto& info = out.layers[index];
-                info.reconstructed = true;
-                info.errorBefore = r.errorBefore;
-                info.errorAfter = r.errorAfter;
-                info.iterative = r.rowsIterative > 0;
-                info.iterations = r.iterations;
-                info.relativeResidual = r.maxRelativeResidual;
-                if (info.iterative) iterative.push_back(s.name);
+                recordRefit(out.layers[index], r);
+                if (out.layers[index].iterative) iterative.push_back(s.name);
                 ++reconstructedConvs;
             }
             auto a = classifierInput(model, calibration);
@@ -357,12 +361,7 @@ ConversionReport convertToNm(SparseModelImpl& model, const std::vector<torch::Te
                     const ReconstructionResult r = reconstructLinear(chain[i]->weight, chain[i]->mask, chain[i]->bias, a,
                                                                      target.outputs[i], o.reconstruction);
                     auto& info = out.layers[static_cast<size_t>(it - layers.begin())];
-                    info.reconstructed = true;
-                    info.errorBefore = r.errorBefore;
-                    info.errorAfter = r.errorAfter;
-                    info.iterative = r.rowsIterative > 0;
-                    info.iterations = r.iterations;
-                    info.relativeResidual = r.maxRelativeResidual;
+                    recordRefit(info, r);
                     if (info.iterative) iterative.push_back(it->name);
                     ++reconstructed;
                 }
