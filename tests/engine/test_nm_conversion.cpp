@@ -47,10 +47,11 @@ bool throwsContaining(const std::function<void()>& fn, const std::string& text) 
     return false;
 }
 
-// An MLP on 28x28 inputs whose layers are made unstructured-sparse, as a trained sparse run is.
-std::shared_ptr<SparseModelImpl> sparseMlp(const std::string& hidden, double density, uint64_t seed) {
+// Any engine model with unstructured-sparse layers (a sparse run's checkpoint).
+std::shared_ptr<SparseModelImpl> sparseModel(const std::string& name, const std::string& hidden, const InputShape& input,
+                                             double density, uint64_t seed) {
     torch::manual_seed(seed);
-    auto model = buildModel("mlp", hidden, inputShapeOf("synthetic"));
+    auto model = buildModel(name, hidden, input);
     torch::NoGradGuard noGrad;
     for (const auto& l : model->sparseLayers()) {
         l.layer->setMask(torch::rand(l.layer->weight.sizes()) < density);
@@ -58,6 +59,15 @@ std::shared_ptr<SparseModelImpl> sparseMlp(const std::string& hidden, double den
     }
     model->eval();
     return model;
+}
+
+std::shared_ptr<SparseModelImpl> sparseModel(const std::string& name, const InputShape& input, double density, uint64_t seed) {
+    return sparseModel(name, "", input, density, seed);
+}
+
+// An MLP on 28x28 inputs whose layers are made unstructured-sparse, as a trained sparse run is.
+std::shared_ptr<SparseModelImpl> sparseMlp(const std::string& hidden, double density, uint64_t seed) {
+    return sparseModel("mlp", hidden, inputShapeOf("synthetic"), density, seed);
 }
 
 std::vector<torch::Tensor> calibrationBatches(int batches, int64_t size, uint64_t seed, int64_t channels = 1,
@@ -66,19 +76,6 @@ std::vector<torch::Tensor> calibrationBatches(int batches, int64_t size, uint64_
     std::vector<torch::Tensor> out;
     for (int i = 0; i < batches; ++i) out.push_back(torch::rand({size, channels, side, side}) * 2 - 0.5);
     return out;
-}
-
-// Any engine model with unstructured-sparse layers (a sparse run's checkpoint).
-std::shared_ptr<SparseModelImpl> sparseModel(const std::string& name, const InputShape& input, double density, uint64_t seed) {
-    torch::manual_seed(seed);
-    auto model = buildModel(name, "", input);
-    torch::NoGradGuard noGrad;
-    for (const auto& l : model->sparseLayers()) {
-        l.layer->setMask(torch::rand(l.layer->weight.sizes()) < density);
-        l.layer->applyMask();
-    }
-    model->eval();
-    return model;
 }
 
 SparseLayer* layerNamed(SparseModelImpl& model, const std::string& name) {
