@@ -1,6 +1,7 @@
 // RunConfig keys, JSON round trip, overrides and validation.
 #include "engine/config/run_config.hpp"
 
+#include "engine/config/text_check.hpp"
 #include "engine/errors.hpp"
 #include "engine/nm/nm_pattern.hpp"
 
@@ -10,12 +11,54 @@
 #include <cmath>
 #include <fstream>
 #include <functional>
+#include <limits>
 #include <sstream>
+#include <string_view>
 
 namespace srigl {
 namespace {
 
 using Json = nlohmann::json;
+
+// A run config is a flat object: nothing legitimate nests more than a level or two. The bound keeps a
+// hostile document from exhausting the stack (parser, dump, destructor all recurse per level).
+constexpr size_t kMaxDepth = 64;
+// A full config is about 1.5 KB; a megabyte is far beyond any real one and cheap to hold.
+constexpr size_t kMaxConfigBytes = size_t(1) << 20;
+
+// A JSON value as a message quotes it: compact, cut to a few dozen characters.
+std::string shown(const Json& v) {
+    return quoteForMessage(v.dump(-1, ' ', false, Json::error_handler_t::replace));
+}
+
+// Refuses JSON text nested deeper than kMaxDepth, scanning brackets outside strings without building
+// anything, so nothing recursive ever sees such a document.
+void checkNesting(std::string_view text, const std::string& key) {
+    size_t depth = 0;
+    bool inString = false;
+    bool escaped = false;
+    for (size_t i = 0; i < text.size(); ++i) {
+        const char c = text[i];
+        if (inString) {
+            if (escaped) escaped = false;
+            else if (c == '\\') escaped = true;
+            else if (c == '"') inString = false;
+        } else if (c == '"') {
+            inString = true;
+        } else if (c == '[' || c == '{') {
+            if (++depth > kMaxDepth)
+                throw ConfigError(key, "JSON nested deeper than " + std::to_string(kMaxDepth) + " levels (at byte " +
+                                           std::to_string(i) + ")");
+        } else if ((c == ']' || c == '}') && depth > 0) {
+            --depth;
+        }
+    }
+}
+
+// Refuses text that is not UTF-8: the store's JSON and the Studio read every string as UTF-8.
+void checkUtf8(const std::string& key, const std::string& text) {
+    if (!isValidUtf8(text)) throw ConfigError(key, "is not valid UTF-8: '" + quoteForMessage(text) + "'");
+}
 
 // One accessor per key: the table below is the single place a key is defined, so JSON, --set,
 // --help and the Studio's form can never disagree.
@@ -30,34 +73,37 @@ T expect(const std::string& name, const Json& v);
 
 template <>
 std::string expect<std::string>(const std::string& name, const Json& v) {
-    if (!v.is_string()) throw ConfigError(name, "expected a string, got " + v.dump());
+    if (!v.is_string()) throw ConfigError(name, "expected a string, got " + shown(v));
     return v.get<std::string>();
 }
 template <>
 double expect<double>(const std::string& name, const Json& v) {
-    if (!v.is_number()) throw ConfigError(name, "expected a number, got " + v.dump());
+    if (!v.is_number()) throw ConfigError(name, "expected a number, got " + shown(v));
     double d = v.get<double>();
     if (!std::isfinite(d)) throw ConfigError(name, "expected a finite number");
     return d;
 }
 template <>
 int64_t expect<int64_t>(const std::string& name, const Json& v) {
+    // An unsigned value above INT64_MAX would wrap to a negative number.
+    if (v.is_number_unsigned() && v.get<uint64_t>() > uint64_t(std::numeric_limits<int64_t>::max()))
+        throw ConfigError(name, "expected an integer, got " + shown(v) + " (out of range)");
     if (v.is_number_integer()) return v.get<int64_t>();
     if (v.is_number_float()) {
         double d = v.get<double>();
         if (std::floor(d) == d && std::fabs(d) < 9e15) return static_cast<int64_t>(d);
     }
-    throw ConfigError(name, "expected an integer, got " + v.dump());
+    throw ConfigError(name, "expected an integer, got " + shown(v));
 }
 template <>
 uint64_t expect<uint64_t>(const std::string& name, const Json& v) {
     if (v.is_number_unsigned()) return v.get<uint64_t>();
     if (v.is_number_integer() && v.get<int64_t>() >= 0) return static_cast<uint64_t>(v.get<int64_t>());
-    throw ConfigError(name, "expected a non-negative integer, got " + v.dump());
+    throw ConfigError(name, "expected a non-negative integer, got " + shown(v));
 }
 template <>
 bool expect<bool>(const std::string& name, const Json& v) {
-    if (!v.is_boolean()) throw ConfigError(name, "expected true or false, got " + v.dump());
+    if (!v.is_boolean()) throw ConfigError(name, "expected true or false, got " + shown(v));
     return v.get<bool>();
 }
 
@@ -135,7 +181,7 @@ const Field& findField(const std::string& key) {
         if (f.key.name == key) return f;
     std::string known;
     for (const auto& f : fields()) known += (known.empty() ? "" : ", ") + f.key.name;
-    throw ConfigError(key, "unknown key (known keys: " + known + ")");
+    throw ConfigError(quoteForMessage(key), "unknown key (known keys: " + known + ")");
 }
 
 void setField(RunConfig& config, const std::string& key, const Json& value) {
@@ -154,11 +200,16 @@ const std::vector<ConfigKey>& configKeys() {
 }
 
 RunConfig configFromJson(const std::string& jsonText, const RunConfig& base) {
+    if (jsonText.size() > kMaxConfigBytes)
+        throw ConfigError("", "config is " + std::to_string(jsonText.size()) + " bytes, more than the limit of " +
+                                  std::to_string(kMaxConfigBytes >> 20) + " MiB");
+    checkNesting(jsonText, "");
     Json doc;
     try {
         doc = Json::parse(jsonText);
-    } catch (const Json::parse_error& e) {
-        throw ConfigError("", std::string("config is not valid JSON: ") + e.what());
+    } catch (const Json::exception& e) { // parse_error, or out_of_range for a number like 1e999
+        // The parser's text quotes the last token read, which can be most of the document.
+        throw ConfigError("", "config is not valid JSON: " + quoteForMessage(e.what(), 240));
     }
     if (!doc.is_object()) throw ConfigError("", "config must be a JSON object");
     RunConfig config = base;
@@ -167,12 +218,19 @@ RunConfig configFromJson(const std::string& jsonText, const RunConfig& base) {
 }
 
 RunConfig loadConfigFile(const std::string& path, const RunConfig& base) {
-    std::ifstream in(path);
+    std::ifstream in(path, std::ios::binary);
     if (!in) throw ConfigError("", "cannot read config file '" + path + "'");
-    std::stringstream ss;
-    ss << in.rdbuf();
+    // Read at most one byte past the limit, whatever the file claims to be (a pipe, /dev/zero, a huge
+    // sparse file), so a bad --config never costs more than a megabyte.
+    std::string text(kMaxConfigBytes + 1, '\0');
+    in.read(text.data(), static_cast<std::streamsize>(text.size()));
+    if (in.bad()) throw ConfigError("", "cannot read config file '" + path + "'");
+    text.resize(static_cast<size_t>(in.gcount()));
+    if (text.size() > kMaxConfigBytes)
+        throw ConfigError("", path + ": config file is larger than the limit of " + std::to_string(kMaxConfigBytes >> 20) +
+                                  " MiB");
     try {
-        return configFromJson(ss.str(), base);
+        return configFromJson(text, base);
     } catch (const ConfigError& e) {
         throw ConfigError(e.key(), path + ": " + (e.key().empty() ? e.what() : std::string(e.what()).substr(e.key().size() + 2)));
     }
@@ -187,24 +245,26 @@ std::string configToJson(const RunConfig& config, int indent) {
 void applyOverride(RunConfig& config, const std::string& assignment) {
     auto eq = assignment.find('=');
     if (eq == std::string::npos || eq == 0)
-        throw ConfigError("", "--set expects key=value, got '" + assignment + "'");
+        throw ConfigError("", "--set expects key=value, got '" + quoteForMessage(assignment) + "'");
     std::string key = assignment.substr(0, eq);
     std::string text = assignment.substr(eq + 1);
     const Field& f = findField(key);
     Json value;
     if (f.key.type == "string") {
+        checkUtf8(key, text);
         value = text;
     } else if (f.key.type == "bool") {
         std::string t = text;
         std::transform(t.begin(), t.end(), t.begin(), [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
         if (t == "true" || t == "1" || t == "yes" || t == "on") value = true;
         else if (t == "false" || t == "0" || t == "no" || t == "off") value = false;
-        else throw ConfigError(key, "expected true or false, got '" + text + "'");
+        else throw ConfigError(key, "expected true or false, got '" + quoteForMessage(text) + "'");
     } else {
+        checkNesting(text, key);
         try {
             value = Json::parse(text);
-        } catch (const Json::parse_error&) {
-            throw ConfigError(key, "expected a number, got '" + text + "'");
+        } catch (const Json::exception&) { // not JSON, or a number out of range (1e999)
+            throw ConfigError(key, "expected a number, got '" + quoteForMessage(text) + "'");
         }
     }
     f.set(config, value);
@@ -229,7 +289,8 @@ std::vector<int64_t> parseIntList(const std::string& key, const std::string& tex
         } catch (const std::exception&) {
             used = 0;
         }
-        if (used != item.size()) throw ConfigError(key, "expected comma-separated integers, got '" + text + "'");
+        if (used != item.size())
+            throw ConfigError(key, "expected comma-separated integers, got '" + quoteForMessage(text) + "'");
         out.push_back(v);
     }
     return out;
@@ -242,7 +303,7 @@ void validateConfig(const RunConfig& c) {
         if (std::find(f.key.choices.begin(), f.key.choices.end(), v) == f.key.choices.end()) {
             std::string list;
             for (const auto& ch : f.key.choices) list += (list.empty() ? "" : ", ") + ch;
-            throw ConfigError(f.key.name, "unknown value '" + v + "' (expected one of: " + list + ")");
+            throw ConfigError(f.key.name, "unknown value '" + quoteForMessage(v) + "' (expected one of: " + list + ")");
         }
     }
     auto require = [](bool ok, const char* key, const std::string& msg) {
@@ -255,6 +316,8 @@ void validateConfig(const RunConfig& c) {
     require(c.t_end > 0.0 && c.t_end <= 1.0, "t_end", "must be in (0, 1]");
     require(c.grad_accumulation >= 1, "grad_accumulation", "must be >= 1");
     require(c.grad_accumulation <= c.delta_t, "grad_accumulation", "must not exceed delta_t");
+    // parseNm quotes the whole text in its messages: anything longer than "1023:1024" is refused here.
+    require(c.nm.size() <= 16, "nm", "expected N:M such as 2:4, got '" + quoteForMessage(c.nm) + "'");
     const nm::NmPattern pattern = nm::parseNm(c.nm); // throws ConfigError naming `nm`
     require(c.method != "nm_transposable" || pattern.m <= 64, "nm", "transposable masks need M <= 64, got " + c.nm);
     require(c.nm_update_every >= 1, "nm_update_every", "must be >= 1");

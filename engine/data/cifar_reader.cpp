@@ -1,18 +1,16 @@
-// CIFAR-10 binary parsing: fixed-size records, so the pixel planes map straight onto [N, 3, 32, 32].
+// CIFAR-10 batches as tensors: parsing and checks are cifar_format's; this finds the batch files and
+// hands the parsed planes to Torch without a copy.
 #include "engine/data/cifar_reader.hpp"
 
+#include "engine/data/cifar_format.hpp"
 #include "engine/data/file_bytes.hpp"
+#include "engine/data/owned_tensor.hpp"
 #include "engine/errors.hpp"
-
-#include <cstring>
 
 namespace srigl {
 
 namespace {
 
-constexpr int64_t kSide = 32;
-constexpr int64_t kPixels = 3 * kSide * kSide;
-constexpr int64_t kRecord = 1 + kPixels;
 const char* const kSubdir = "cifar-10-batches-bin"; // what the official tarball unpacks to
 
 // dataDir/name, else dataDir/cifar-10-batches-bin/name, else a DataError listing both.
@@ -34,27 +32,11 @@ std::string findBatch(const std::string& dataDir, const std::string& name)
 
 DatasetSplit readCifarBatch(const std::string& path)
 {
-    const std::vector<uint8_t> bytes = readFileBytes(path);
-    const int64_t size = static_cast<int64_t>(bytes.size());
-    if (size == 0 || size % kRecord != 0)
-        throw DataError(path + ": size " + std::to_string(size) + " bytes is not a whole number of " +
-                        std::to_string(kRecord) + "-byte records (truncated or not a CIFAR-10 batch)");
-    const int64_t count = size / kRecord;
-
+    DataStream in = DataStream::openFile(path);
+    CifarBatch batch = parseCifarBatch(in);
     DatasetSplit split;
-    split.images = torch::empty({count, 3, kSide, kSide}, torch::kUInt8);
-    split.labels = torch::empty({count}, torch::kLong);
-    uint8_t* pixels = split.images.data_ptr<uint8_t>();
-    int64_t* labels = split.labels.data_ptr<int64_t>();
-    for (int64_t i = 0; i < count; ++i) {
-        const uint8_t* record = bytes.data() + i * kRecord;
-        if (record[0] > 9)
-            throw DataError(path + ": label " + std::to_string(record[0]) + " in record " +
-                            std::to_string(i) + " is outside 0-9");
-        labels[i] = record[0];
-        // The file stores the R, G and B planes one after another, already channel-first.
-        std::memcpy(pixels + i * kPixels, record + 1, kPixels);
-    }
+    split.images = tensorOwning(std::move(batch.pixels), {batch.count, 3, kCifarSide, kCifarSide});
+    split.labels = tensorOwning(std::move(batch.labels), {batch.count}).to(torch::kLong);
     return split;
 }
 

@@ -7,7 +7,9 @@
 
 namespace srigl {
 
-// Parses an IDX image file (magic 0x00000803): uint8 [N, 1, rows, cols].
+// Parses an IDX image file (magic 0x00000803): uint8 [N, 1, rows, cols]. The header's declared size
+// is checked against the file (a .gz against deflate's ratio and the stream) and kMaxIdxBytes before
+// anything is allocated (idx_format.hpp).
 torch::Tensor readIdxImages(const std::string& path);
 // Parses an IDX label file (magic 0x00000801): int64 [N], every label in 0-9.
 torch::Tensor readIdxLabels(const std::string& path);

@@ -5,12 +5,15 @@
 #include <QtTest>
 
 #include "engine/data/batch_sampler.hpp"
+#include "engine/data/cifar_format.hpp"
 #include "engine/data/cifar_reader.hpp"
 #include "engine/data/dataset.hpp"
+#include "engine/data/idx_format.hpp"
 #include "engine/data/idx_reader.hpp"
 #include "engine/data/synthetic_digits.hpp"
 #include "engine/errors.hpp"
 
+#include <sys/resource.h>
 #include <zlib.h>
 
 #include <algorithm>
@@ -194,6 +197,55 @@ std::vector<int64_t> epochTargets(const BatchSampler& s, int64_t epoch)
     return all;
 }
 
+// A file of `size` bytes that starts with `head` and is a hole after it: ftruncate allocates no disk.
+void writeSparse(const std::string& path, const Bytes& head, qint64 size)
+{
+    writeFile(path, head);
+    QFile f(QString::fromStdString(path));
+    QVERIFY(f.resize(size));
+}
+
+// A gzip file that starts with `head` and then inflates to `zeroMiB` MiB of zeros, yet is about a
+// thousand times smaller: one 16 MiB member of zeros compressed once and repeated (gzip members
+// concatenate, as `cat a.gz b.gz` makes them).
+void writeGzipBomb(const std::string& path, const Bytes& head, int zeroMiB)
+{
+    const Bytes zeros(16u << 20, 0);
+    uLongf bound = compressBound(uLong(zeros.size())) + 64;
+    Bytes member(bound);
+    z_stream z{};
+    QCOMPARE(deflateInit2(&z, 9, Z_DEFLATED, 15 + 16, 9, Z_DEFAULT_STRATEGY), Z_OK);
+    z.next_in = const_cast<uint8_t*>(zeros.data());
+    z.avail_in = uInt(zeros.size());
+    z.next_out = member.data();
+    z.avail_out = uInt(member.size());
+    QCOMPARE(deflate(&z, Z_FINISH), Z_STREAM_END);
+    member.resize(z.total_out);
+    deflateEnd(&z);
+
+    writeGzip(path, head);
+    std::ofstream out(path, std::ios::binary | std::ios::app);
+    for (int i = 0; i < zeroMiB / 16; ++i)
+        out.write(reinterpret_cast<const char*>(member.data()), std::streamsize(member.size()));
+    QVERIFY(out.good());
+}
+
+// Peak resident memory of this process so far, in MiB.
+long peakRssMiB()
+{
+    rusage usage{};
+    getrusage(RUSAGE_SELF, &usage);
+    return usage.ru_maxrss / 1024;
+}
+
+Bytes bigEndianHeader(std::initializer_list<uint32_t> words)
+{
+    Bytes out;
+    for (uint32_t w : words)
+        appendBigEndian(out, w);
+    return out;
+}
+
 } // namespace
 
 class TestDataLoaders : public QObject {
@@ -230,6 +282,12 @@ private Q_SLOTS:
     void servesTestBatchesInOrder();
     void augmentsDeterministicallyKeepingShape();
     void rejectsBadBatchSize();
+    void parsesIdxAndCifarFromMemory();
+    void rejectsSparseHugeIdxFile();
+    void rejectsSparseHugeCifarFile();
+    void rejectsIdxGzipBombEarly();
+    void rejectsIdxGzipDeclaringTooMuch();
+    void rejectsCifarGzipBomb();
 };
 
 void TestDataLoaders::readsRawIdxFiles()
@@ -717,6 +775,111 @@ void TestDataLoaders::rejectsBadBatchSize()
     QVERIFY_THROWS_EXCEPTION(ConfigError, BatchSampler(d, 11, 1, true));
     const BatchSampler partial(d, 11, 1, false);
     QCOMPARE(partial.batchesPerEpoch(), int64_t(1));
+}
+
+// The torch-free parsers the fuzz targets drive: the same results from a buffer, plain or gzip.
+void TestDataLoaders::parsesIdxAndCifarFromMemory()
+{
+    const IdxFixture f = makeIdxFixture();
+    const Bytes raw = idxImages(f.trainImages, kRows, kCols);
+    const IdxImages images = parseIdxImages(raw.data(), raw.size(), "mem");
+    QCOMPARE(images.count, uint32_t(6));
+    QCOMPARE(images.pixels, Bytes(raw.begin() + 16, raw.end()));
+
+    QTemporaryDir dir;
+    const std::string gz = dir.path().toStdString() + "/labels.gz";
+    writeGzip(gz, idxLabels(f.trainLabels));
+    std::ifstream in(gz, std::ios::binary);
+    const Bytes packed((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    QCOMPARE(parseIdxLabels(packed.data(), packed.size(), "mem.gz"), f.trainLabels);
+
+    const Bytes cifar = cifarFile(3, 4);
+    const CifarBatch batch = parseCifarBatch(cifar.data(), cifar.size(), "batch");
+    QCOMPARE(batch.count, int64_t(3));
+    QCOMPARE(batch.labels, (Bytes{4, 5, 6}));
+    QCOMPARE(batch.pixels.size(), size_t(3 * 3072));
+    VERIFY_CONTAINS(messageOf<DataError>([&] { parseCifarBatch(cifar.data(), 100, "short"); }), QStringLiteral("short: size 100"));
+}
+
+// Issue 14, defect 14: a sparse 100 GB IDX file failed with std::bad_alloc and no file name. Now the
+// header is checked against the limit and the file size before anything is read or allocated.
+void TestDataLoaders::rejectsSparseHugeIdxFile()
+{
+    QTemporaryDir dir;
+    const std::string path = dir.path().toStdString() + "/train-images-idx3-ubyte";
+    const qint64 hundredGiB = qint64(100) << 30;
+    // 419,430,400 images of 16x16: exactly the 100 GiB that follow the header.
+    writeSparse(path, bigEndianHeader({0x803, 419430400u, 16, 16}), 16 + hundredGiB);
+    QString msg = messageOf<DataError>([&] { readIdxImages(path); });
+    VERIFY_CONTAINS(msg, QString::fromStdString(path));
+    VERIFY_CONTAINS(msg, QStringLiteral("more than the limit of 1024 MiB"));
+
+    // A header that disagrees with the huge file: a size mismatch, said as such.
+    writeSparse(path, bigEndianHeader({0x803, 0xFFFFFFFFu, 1, 1}), hundredGiB);
+    msg = messageOf<DataError>([&] { readIdxImages(path); });
+    VERIFY_CONTAINS(msg, QString::fromStdString(path));
+
+    const std::string labels = dir.path().toStdString() + "/train-labels-idx1-ubyte";
+    writeSparse(labels, bigEndianHeader({0x801, 0xFFFFFFF0u}), hundredGiB);
+    msg = messageOf<DataError>([&] { readIdxLabels(labels); });
+    VERIFY_CONTAINS(msg, QString::fromStdString(labels));
+}
+
+void TestDataLoaders::rejectsSparseHugeCifarFile()
+{
+    QTemporaryDir dir;
+    const std::string path = dir.path().toStdString() + "/data_batch_1.bin";
+    writeSparse(path, cifarFile(1, 0), qint64(3073) * 40000000); // 123 GB of whole records
+    const QString msg = messageOf<DataError>([&] { readCifarBatch(path); });
+    VERIFY_CONTAINS(msg, QString::fromStdString(path));
+    VERIFY_CONTAINS(msg, QStringLiteral("40000000 records, more than the limit of 60000"));
+}
+
+// A 1 MB gzip stream that inflates to 1 GiB after a header declaring MNIST's 60000x28x28: reading
+// stops right after the 47 MB the header declares (it took 4.4 GB before).
+void TestDataLoaders::rejectsIdxGzipBombEarly()
+{
+    QTemporaryDir dir;
+    const std::string path = dir.path().toStdString() + "/train-images-idx3-ubyte.gz";
+    writeGzipBomb(path, bigEndianHeader({0x803, 60000, 28, 28}), 1024);
+    const long before = peakRssMiB();
+    const QString msg = messageOf<DataError>([&] { readIdxImages(path); });
+    const long grew = peakRssMiB() - before;
+    VERIFY_CONTAINS(msg, QString::fromStdString(path));
+    VERIFY_CONTAINS(msg, QStringLiteral("unexpected trailing bytes: expected 47040016 bytes"));
+    QVERIFY2(grew < 300, qPrintable(QStringLiteral("reading the bomb grew the peak memory by %1 MiB").arg(grew)));
+}
+
+// A gzip header declaring 2^31 images is refused from the header alone, without inflating the rest.
+void TestDataLoaders::rejectsIdxGzipDeclaringTooMuch()
+{
+    QTemporaryDir dir;
+    const std::string path = dir.path().toStdString() + "/t10k-images-idx3-ubyte.gz";
+    writeGzipBomb(path, bigEndianHeader({0x803, 0x80000000u, 28, 28}), 1024);
+    const long before = peakRssMiB();
+    const QString msg = messageOf<DataError>([&] { readIdxImages(path); });
+    const long grew = peakRssMiB() - before;
+    VERIFY_CONTAINS(msg, QString::fromStdString(path));
+    VERIFY_CONTAINS(msg, QStringLiteral("2147483648 images of 28x28"));
+    QVERIFY2(grew < 100, qPrintable(QStringLiteral("reading the header grew the peak memory by %1 MiB").arg(grew)));
+
+    // Within the limit but beyond what deflate can hold in so few bytes: truncated, said at once.
+    const std::string small = dir.path().toStdString() + "/small.gz";
+    writeGzip(small, bigEndianHeader({0x803, 1000000, 28, 28}));
+    VERIFY_CONTAINS(messageOf<DataError>([&] { readIdxImages(small); }), QStringLiteral("holds at most"));
+}
+
+void TestDataLoaders::rejectsCifarGzipBomb()
+{
+    QTemporaryDir dir;
+    const std::string path = dir.path().toStdString() + "/data_batch_1.bin";
+    writeGzipBomb(path, cifarFile(1, 0), 1024); // every record after the first: label 0, black
+    const long before = peakRssMiB();
+    const QString msg = messageOf<DataError>([&] { readCifarBatch(path); });
+    const long grew = peakRssMiB() - before;
+    VERIFY_CONTAINS(msg, QString::fromStdString(path));
+    VERIFY_CONTAINS(msg, QStringLiteral("more than the limit of 60000"));
+    QVERIFY2(grew < 700, qPrintable(QStringLiteral("reading the bomb grew the peak memory by %1 MiB").arg(grew)));
 }
 
 QTEST_GUILESS_MAIN(TestDataLoaders)

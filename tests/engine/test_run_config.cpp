@@ -8,7 +8,10 @@
 #include "engine/errors.hpp"
 #include "engine/training/trainer.hpp"
 
+#include <QTemporaryDir>
+
 #include <algorithm>
+#include <fstream>
 #include <functional>
 #include <set>
 #include <string>
@@ -148,6 +151,12 @@ private Q_SLOTS:
     void planRunRejectsZeroFanInNamesLastLayer();
     void planRunErkBudgets();
     void planRunValidatesConfig();
+    void deeplyNestedFileIsRefused();
+    void deeplyNestedOverrideIsRefused();
+    void oversizedFileIsRefused();
+    void hugeValueMessageIsShort();
+    void invalidUtf8OverrideNamesKey();
+    void outOfRangeNumbersNameKey();
 };
 
 void TestRunConfig::configKeysListEveryKeyWithDefault() {
@@ -558,6 +567,115 @@ void TestRunConfig::planRunValidatesConfig() {
     c = validBase();
     c.hidden = "300,0";
     EXPECT_CONFIG_ERROR(planRun(c), std::string("hidden"));
+}
+
+namespace {
+
+std::string writeText(const QTemporaryDir& dir, const std::string& name, const std::string& text) {
+    const std::string path = dir.path().toStdString() + "/" + name;
+    std::ofstream(path, std::ios::binary) << text;
+    return path;
+}
+
+std::string nested(size_t depth, const std::string& inner = "0") {
+    return std::string(depth, '[') + inner + std::string(depth, ']');
+}
+
+} // namespace
+
+// Issue 14, defect 3: 100,000 levels of JSON overflowed the stack (SIGSEGV). The depth is checked
+// before the parser builds anything; the message names the file.
+void TestRunConfig::deeplyNestedFileIsRefused() {
+    QTemporaryDir dir;
+    const std::string path = writeText(dir, "deep.json", "{\"name\": " + nested(100000) + "}");
+    Caught c = catchConfigError([&] { loadConfigFile(path); });
+    QVERIFY2(c.thrown, c.message.c_str());
+    QVERIFY2(contains(c.message, path), c.message.c_str());
+    QVERIFY2(contains(c.message, "deeper than 64"), c.message.c_str());
+    QVERIFY2(c.message.size() < 400, c.message.c_str());
+    // Brackets inside strings are text, not nesting; 64 levels still load (and are then a wrong type).
+    QCOMPARE(configFromJson("{\"name\": \"[\\\"" + std::string(100000, '[') + "\"}").name.size(), size_t(100002));
+    EXPECT_CONFIG_ERROR(configFromJson("{\"name\": " + nested(63) + "}"), std::string("name"));
+    // An unbalanced flood of openers is refused the same way, not parsed.
+    Caught open = catchConfigError([] { configFromJson(std::string(200000, '{')); });
+    QVERIFY2(open.thrown && contains(open.message, "deeper than 64"), open.message.c_str());
+}
+
+void TestRunConfig::deeplyNestedOverrideIsRefused() {
+    RunConfig c;
+    Caught caught = catchConfigError([&] { applyOverride(c, "lr=" + nested(100000)); });
+    QVERIFY2(caught.thrown, caught.message.c_str());
+    QCOMPARE(QString::fromStdString(caught.key), QString("lr"));
+    QVERIFY2(caught.message.size() < 400, caught.message.substr(0, 400).c_str());
+    EXPECT_CONFIG_ERROR(applyOverride(c, "epochs=" + nested(100000)), std::string("epochs"));
+    QCOMPARE(c.lr, RunConfig{}.lr);
+}
+
+void TestRunConfig::oversizedFileIsRefused() {
+    QTemporaryDir dir;
+    // 2 MiB of valid JSON (one long name): refused for its size, naming the file.
+    const std::string path = writeText(dir, "big.json", "{\"name\": \"" + std::string(2u << 20, 'x') + "\"}");
+    Caught c = catchConfigError([&] { loadConfigFile(path); });
+    QVERIFY2(c.thrown, c.message.substr(0, 400).c_str());
+    QVERIFY2(contains(c.message, path), c.message.substr(0, 400).c_str());
+    QVERIFY2(contains(c.message, "MiB"), c.message.substr(0, 400).c_str());
+    QVERIFY2(c.message.size() < 400, c.message.substr(0, 400).c_str());
+}
+
+// Error messages quote values bounded: a 100 KB array or string is cut, with its length said.
+void TestRunConfig::hugeValueMessageIsShort() {
+    std::string bigArray = "[";
+    for (int i = 0; i < 20000; ++i) bigArray += (i ? ",12345" : "12345");
+    bigArray += "]";
+    const std::vector<std::pair<std::string, std::function<void()>>> cases = {
+        {"sparsity", [&] { configFromJson("{\"sparsity\": " + bigArray + "}"); }},
+        {"name", [&] { configFromJson("{\"name\": {\"a\": " + bigArray + "}}"); }},
+        {"epochs", [&] { RunConfig c; applyOverride(c, "epochs=" + std::string(100000, '7') + "x"); }},
+        {"nesterov", [&] { RunConfig c; applyOverride(c, "nesterov=" + std::string(100000, 'y')); }},
+        {"model", [&] { RunConfig c; c.model = std::string(100000, 'm'); validateConfig(c); }},
+        {"nm", [&] { RunConfig c; c.nm = std::string(100000, '2'); validateConfig(c); }},
+        {"hidden", [&] { RunConfig c; c.hidden = std::string(100000, 'h'); validateConfig(c); }},
+        {"", [&] { RunConfig c; applyOverride(c, std::string(100000, 'k')); }},
+        {"", [&] { configFromJson("{\"lr\": \"" + std::string(100000, 'z') + "\\q\"}"); }},
+    };
+    for (const auto& [key, fn] : cases) {
+        Caught c = catchConfigError(fn);
+        QVERIFY2(c.thrown, qPrintable(QString::fromStdString(key + ": " + c.message.substr(0, 200))));
+        QCOMPARE(QString::fromStdString(c.key), QString::fromStdString(key));
+        QVERIFY2(c.message.size() < 600, qPrintable(QString::fromStdString(key + ": " + c.message.substr(0, 600))));
+    }
+    // An unknown key that is itself huge is quoted bounded too.
+    Caught unknown = catchConfigError([] { RunConfig c; applyOverride(c, std::string(100000, 'k') + "=1"); });
+    QVERIFY2(unknown.thrown, unknown.message.substr(0, 200).c_str());
+    QVERIFY2(unknown.message.size() < 2000, unknown.message.substr(0, 600).c_str());
+}
+
+// Issue 14, defect 11: `--set name=$'caf\xe9'` stored text that broke every JSON reader of the store.
+void TestRunConfig::invalidUtf8OverrideNamesKey() {
+    RunConfig c;
+    Caught caught = catchConfigError([&] { applyOverride(c, "name=caf\xe9"); });
+    QVERIFY2(caught.thrown, "invalid UTF-8 accepted");
+    QCOMPARE(QString::fromStdString(caught.key), QString("name"));
+    QVERIFY2(contains(caught.message, "UTF-8"), caught.message.c_str());
+    QVERIFY2(contains(caught.message, "caf\\xe9"), caught.message.c_str());
+    QCOMPARE(QString::fromStdString(c.name), QString());
+    EXPECT_CONFIG_ERROR(applyOverride(c, "data_dir=/data/\xc0\xaf"), std::string("data_dir"));
+    applyOverride(c, "name=caf\xc3\xa9"); // valid UTF-8 is kept as it is
+    QCOMPARE(c.name, std::string("caf\xc3\xa9"));
+    // Invalid UTF-8 in a config file is refused too (not a crash, not stored).
+    EXPECT_CONFIG_ERROR(configFromJson("{\"name\": \"caf\xe9\"}"), std::string(""));
+}
+
+// Numbers JSON can write but a config cannot hold: a ConfigError naming the key, never a parser
+// exception of another type, never a silent wrap to a negative value.
+void TestRunConfig::outOfRangeNumbersNameKey() {
+    RunConfig c;
+    EXPECT_CONFIG_ERROR(applyOverride(c, "lr=1e999"), std::string("lr"));
+    EXPECT_CONFIG_ERROR(applyOverride(c, "epochs=18446744073709551615"), std::string("epochs"));
+    EXPECT_CONFIG_ERROR(configFromJson(R"({"epochs": 18446744073709551615})"), std::string("epochs"));
+    EXPECT_CONFIG_ERROR(configFromJson(R"({"lr": -1e999})"), std::string(""));
+    applyOverride(c, "seed=18446744073709551615"); // the one key that holds it
+    QCOMPARE(c.seed, uint64_t{18446744073709551615ull});
 }
 
 QTEST_GUILESS_MAIN(TestRunConfig)
