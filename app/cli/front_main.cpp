@@ -33,8 +33,7 @@ int main(int argc, char** argv) {
         try {
             app.parse(argc, argv);
         } catch (const CLI::ParseError& e) {
-            const int code = app.exit(e);
-            return code == 0 ? 0 : 2;
+            return srigl::cli::exitOnParseError(app, e);
         }
         if (!app.get_subcommand("runs")->got_subcommand("render")) return srigl::cli::runRuns(app, runs);
     }

@@ -1,6 +1,9 @@
-// `srigl runs ...` over the session store.
+// `srigl runs ...` over the session store. Readers open the store read-only and print whatever
+// older versions stored (invalid UTF-8, a config that is not JSON) without failing; writers check
+// their text at the door.
 #include "runs_command.hpp"
 
+#include "engine/config/text_check.hpp"
 #include "engine/training/training_observer.hpp"
 #include "sessions/run_store.hpp"
 #include "sessions/sweep_store.hpp"
@@ -16,12 +19,52 @@
 #include <iostream>
 #include <map>
 #include <sstream>
+#include <vector>
 
 namespace srigl::cli {
 namespace {
 
 using sessions::RunInfo;
 using sessions::RunStore;
+
+// Tags and notes are typed by people; anything longer is a mistake (a file pasted by accident).
+constexpr size_t kMaxTextBytes = 64 * 1024;
+
+// `text` with every byte that is not part of a well-formed UTF-8 sequence replaced by U+FFFD, so
+// that rows older versions stored without checking can be parsed and printed (the JSON writer's
+// own replacement, so a table and --json show the same text).
+std::string validUtf8(const std::string& text) {
+    if (isValidUtf8(text)) return text;
+    const auto quoted = nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    return nlohmann::json::parse(quoted).get<std::string>();
+}
+
+// JSON text of store data: strings that are not UTF-8 get U+FFFD instead of throwing, so one bad
+// row never hides the whole database.
+std::string dumpJson(const nlohmann::json& j, int indent = -1) {
+    return j.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+// A JSON value for a table: a string as its text, anything else as JSON.
+std::string jsonValueText(const nlohmann::json& v) {
+    return v.is_string() ? validUtf8(v.get<std::string>()) : dumpJson(v);
+}
+
+// A stored JSON document (config, sweep grid); one that does not parse is kept as its text rather
+// than dropped, so nothing stored is hidden from the user.
+nlohmann::json storedJson(const std::string& text) {
+    auto parsed = nlohmann::json::parse(validUtf8(text), nullptr, false);
+    return parsed.is_discarded() ? nlohmann::json(validUtf8(text)) : parsed;
+}
+
+// Refuses a tag or note the store should not keep, naming the field (exit 2, nothing written).
+void checkUserText(const std::string& field, const std::string& text) {
+    if (!isValidUtf8(text))
+        throw sessions::StoreError("the " + field + " is not valid UTF-8: '" + quoteForMessage(text) + "'");
+    if (text.size() > kMaxTextBytes)
+        throw sessions::StoreError("the " + field + " is " + std::to_string(text.size()) + " bytes long, more than " +
+                                   std::to_string(kMaxTextBytes) + ": '" + quoteForMessage(text) + "'");
+}
 
 std::string timeText(int64_t ms) {
     if (ms <= 0) return "-";
@@ -50,7 +93,7 @@ nlohmann::json runJson(const RunInfo& r) {
             {"threads", r.threads},
             {"host", r.host},
             {"engine_version", r.engineVersion},
-            {"config", nlohmann::json::parse(r.config, nullptr, false)}};
+            {"config", storedJson(r.config)}};
 }
 
 sessions::RunFilter parseFilter(const RunsOptions& o) {
@@ -76,7 +119,6 @@ sessions::RunFilter parseFilter(const RunsOptions& o) {
 
 int list(RunStore& store, const RunsOptions& o) {
     const auto start = std::chrono::steady_clock::now();
-    store.markInterrupted();
     auto filter = parseFilter(o);
     if (o.sweep > 0) {
         sessions::SweepStore(store).sweep(o.sweep); // an unknown sweep id is an error, not an empty list
@@ -93,19 +135,19 @@ int list(RunStore& store, const RunsOptions& o) {
             j.erase("config");
             arr.push_back(j);
         }
-        std::cout << arr.dump() << std::endl;
+        std::cout << dumpJson(arr) << std::endl;
         return 0;
     }
     std::printf("%5s  %-11s %-16s %-7s %-9s %8s %7s %9s  %s\n", "id", "status", "created", "method", "model", "sparsity",
                 "steps", "test acc", "name / tags");
     for (const auto& r : runs) {
         std::string tags;
-        for (const auto& t : r.tags) tags += " #" + t;
+        for (const auto& t : r.tags) tags += " #" + validUtf8(t);
         char acc[16] = "-";
         if (r.testAccuracy >= 0) std::snprintf(acc, sizeof acc, "%.2f%%", 100.0 * r.testAccuracy);
         std::printf("%5lld  %-11s %-16s %-7s %-9s %7.1f%% %7lld %9s  %s%s\n", static_cast<long long>(r.id),
                     sessions::toString(r.status).c_str(), timeText(r.createdAt).c_str(), r.method.c_str(),
-                    r.model.c_str(), 100.0 * r.sparsity, static_cast<long long>(r.steps), acc, r.name.c_str(),
+                    r.model.c_str(), 100.0 * r.sparsity, static_cast<long long>(r.steps), acc, validUtf8(r.name).c_str(),
                     tags.c_str());
     }
     return 0;
@@ -113,43 +155,43 @@ int list(RunStore& store, const RunsOptions& o) {
 
 int sweeps(RunStore& store, const RunsOptions& o) {
     sessions::SweepStore sweeps(store);
-    sweeps.markInterrupted();
     const auto all = sweeps.listSweeps();
     if (o.json) {
         nlohmann::json arr = nlohmann::json::array();
         for (const auto& s : all)
             arr.push_back({{"id", s.id}, {"name", s.name}, {"status", sessions::toString(s.status)},
                            {"created_at", s.createdAt}, {"finished_at", s.finishedAt}, {"points", s.points},
-                           {"done", s.done}, {"grid", nlohmann::json::parse(s.grid, nullptr, false)}});
-        std::cout << arr.dump() << std::endl;
+                           {"done", s.done}, {"grid", storedJson(s.grid)}});
+        std::cout << dumpJson(arr) << std::endl;
         return 0;
     }
     std::printf("%5s  %-11s %-16s %9s  %s\n", "id", "status", "created", "points", "name / grid");
     for (const auto& s : all) {
+        // The grid as key=v1,v2 per axis; a grid not of that shape (an older or damaged row) as stored.
         std::string grid;
-        const auto axes = nlohmann::json::parse(s.grid, nullptr, false);
-        if (axes.is_array())
+        const auto axes = storedJson(s.grid);
+        if (axes.is_array()) {
             for (const auto& a : axes) {
+                if (!a.is_object() || !a.contains("key") || !a.contains("values") || !a["values"].is_array()) {
+                    grid += " " + dumpJson(a);
+                    continue;
+                }
                 std::string values;
-                for (const auto& v : a.value("values", nlohmann::json::array()))
-                    values += (values.empty() ? "" : ",") + v.get<std::string>();
-                grid += " " + a.value("key", std::string()) + "=" + values;
+                for (const auto& v : a["values"]) values += (values.empty() ? "" : ",") + jsonValueText(v);
+                grid += " " + jsonValueText(a["key"]) + "=" + values;
             }
+        } else {
+            grid = " " + jsonValueText(axes);
+        }
         const std::string points = std::to_string(s.done) + "/" + std::to_string(s.points);
         std::printf("%5lld  %-11s %-16s %9s  %s%s\n", static_cast<long long>(s.id), sessions::toString(s.status).c_str(),
-                    timeText(s.createdAt).c_str(), points.c_str(), s.name.c_str(), grid.c_str());
+                    timeText(s.createdAt).c_str(), points.c_str(), validUtf8(s.name).c_str(), grid.c_str());
     }
     return 0;
 }
 
 int show(RunStore& store, const RunsOptions& o) {
-    store.markInterrupted();
-    const RunInfo r = store.run(o.ids.at(0));
-    if (o.json) {
-        std::cout << runJson(r).dump(2) << std::endl;
-        return 0;
-    }
-    std::cout << runJson(r).dump(2) << std::endl;
+    std::cout << dumpJson(runJson(store.run(o.ids.at(0))), 2) << std::endl;
     return 0;
 }
 
@@ -169,7 +211,7 @@ int exportRun(RunStore& store, const RunsOptions& o) {
             w.push_back({{"step", x.step}, {"layer", x.stats.name}, {"count", x.stats.count}, {"mean", x.stats.mean},
                          {"std", x.stats.std}, {"min", x.stats.min}, {"max", x.stats.max},
                          {"histogram", x.stats.histogram}});
-        std::cout << nlohmann::json{{"run", runJson(store.run(id))}, {"metrics", m}, {"layers", l}, {"weights", w}}.dump()
+        std::cout << dumpJson({{"run", runJson(store.run(id))}, {"metrics", m}, {"layers", l}, {"weights", w}})
                   << std::endl;
         return 0;
     }
@@ -199,14 +241,12 @@ int exportRun(RunStore& store, const RunsOptions& o) {
 // Key by key over the stored config JSON (the full RunConfig of each run), so the command needs
 // nothing of the engine.
 std::string configText(const nlohmann::json& config, const std::string& key) {
-    if (!config.contains(key)) return "-";
-    const auto& v = config[key];
-    return v.is_string() ? v.get<std::string>() : v.dump();
+    return config.contains(key) ? jsonValueText(config[key]) : "-";
 }
 
 int diff(RunStore& store, const RunsOptions& o) {
     const RunInfo a = store.run(o.ids.at(0)), b = store.run(o.ids.at(1));
-    const auto ca = nlohmann::json::parse(a.config, nullptr, false), cb = nlohmann::json::parse(b.config, nullptr, false);
+    const auto ca = storedJson(a.config), cb = storedJson(b.config);
     if (!ca.is_object() || !cb.is_object())
         throw sessions::StoreError("the stored config of run " + std::to_string(ca.is_object() ? b.id : a.id) +
                                    " is not a JSON object");
@@ -252,7 +292,8 @@ int remove(RunStore& store, const RunsOptions& o) {
 void addRunsCommand(CLI::App& app, RunsOptions& o) {
     auto* runs = app.add_subcommand("runs", "Recorded runs: list, show, tag, note, delete, export, diff");
     runs->require_subcommand(1);
-    runs->add_option("--db", o.db, "database (default $SRIGL_DB or ~/.local/share/srigl-studio/runs.db)");
+    const std::string dbHelp = "database (default $SRIGL_DB or ~/.local/share/srigl-studio/runs.db)";
+    runs->add_option("--db", o.db, dbHelp);
     auto* list = runs->add_subcommand("list", "List runs");
     list->add_flag("--json", o.json, "JSON array");
     list->add_option("--filter", o.filter, "status=S,method=M,tag=T,text=T or free text");
@@ -270,7 +311,7 @@ void addRunsCommand(CLI::App& app, RunsOptions& o) {
     auto* note = runs->add_subcommand("note", "Set a run's notes");
     note->add_option("id", o.ids, "run id")->required()->expected(1)->allow_extra_args(false);
     note->add_option("text", o.text, "notes")->required();
-    auto* del = runs->add_subcommand("delete", "Delete a run (asks unless --yes)");
+    auto* del = runs->add_subcommand("delete", "Delete a run and its checkpoint files (asks unless --yes)");
     del->add_option("id", o.ids, "run id")->required()->expected(1);
     del->add_flag("-y,--yes", o.yes, "do not ask");
     auto* exp = runs->add_subcommand("export", "Metrics, per-update layer statistics and weight statistics");
@@ -286,22 +327,25 @@ void addRunsCommand(CLI::App& app, RunsOptions& o) {
                                               "also jet, viridis, turbo, ...)");
     auto* dif = runs->add_subcommand("diff", "Config keys that differ between two runs");
     dif->add_option("ids", o.ids, "two run ids")->required()->expected(2);
+    // `srigl runs list --db X` as well as `srigl runs --db X list`, as git and docker users expect:
+    // every subcommand takes --db too, into the same variable (and shows it in its --help).
+    for (auto* sub : runs->get_subcommands([](CLI::App*) { return true; })) sub->add_option("--db", o.db, dbHelp);
 }
 
 int runRuns(const CLI::App& app, const RunsOptions& o, RenderRunFn render) {
     const auto* runs = app.get_subcommand("runs");
     const std::string db = o.db.empty() ? sessions::defaultDatabasePath() : o.db;
     try {
+        // Text goes into the store only when every reader can print it.
+        if (runs->got_subcommand("tag")) checkUserText("tag", o.text);
+        if (runs->got_subcommand("note")) checkUserText("note", o.text);
         // Never create a database at a mistyped path: only `srigl train` creates one.
         if (!std::filesystem::exists(db)) throw sessions::StoreError(db + ": no such database");
-        const bool readOnly = runs->got_subcommand("list") || runs->got_subcommand("show") || runs->got_subcommand("sweeps") ||
-                              runs->got_subcommand("export") || runs->got_subcommand("diff") ||
-                              runs->got_subcommand("render");
-        // list/show mark dead writers' runs interrupted, which needs write access when possible.
-        RunStore store(db, readOnly && !runs->got_subcommand("list") && !runs->got_subcommand("show") &&
-                                   !runs->got_subcommand("sweeps")
-                               ? RunStore::Mode::ReadOnly
-                               : RunStore::Mode::ReadWrite);
+        // Reading never writes, so it works on a read-only medium and never disturbs a live writer;
+        // the store reports a run whose writer is gone as interrupted without marking it so.
+        const bool reads = !runs->got_subcommand("delete") && !runs->got_subcommand("tag") &&
+                           !runs->got_subcommand("note");
+        RunStore store(db, reads ? RunStore::Mode::ReadOnly : RunStore::Mode::ReadWrite);
         if (runs->got_subcommand("list")) return list(store, o);
         if (runs->got_subcommand("show")) return show(store, o);
         if (runs->got_subcommand("sweeps")) return sweeps(store, o);
@@ -320,13 +364,46 @@ int runRuns(const CLI::App& app, const RunsOptions& o, RenderRunFn render) {
             store.setNotes(o.ids.at(0), o.text);
             return 0;
         }
-    } catch (const sessions::StoreError& e) {
-        std::fprintf(stderr, "srigl runs: %s\n", e.what());
-        return 2;
     } catch (const std::exception& e) {
         std::fprintf(stderr, "srigl runs: %s\n", e.what());
         return 2;
     }
+    return 2;
+}
+
+int exitOnParseError(CLI::App& app, const CLI::ParseError& e) {
+    // The deepest command the line named, and the words of the line it could not place.
+    CLI::App* current = &app;
+    std::string path = "srigl";
+    for (bool deeper = true; deeper;) {
+        deeper = false;
+        for (auto* sub : current->get_subcommands([](CLI::App* s) { return s->parsed(); })) {
+            current = sub;
+            path += " " + sub->get_name();
+            deeper = true;
+            break;
+        }
+    }
+    const auto commands = current->get_subcommands([](CLI::App* s) { return !s->get_name().empty(); });
+    if (e.get_exit_code() == 0 || commands.empty() || current->get_require_subcommand_min() == 0)
+        return app.exit(e) == 0 ? 0 : 2;
+    std::string word;
+    for (const auto& w : current->remaining())
+        if (!w.empty() && w[0] != '-') {
+            word = w;
+            break;
+        }
+    if (word.empty()) {
+        // No command at all (`srigl`, `srigl runs`): what there is to choose from.
+        if (dynamic_cast<const CLI::RequiredError*>(&e)) {
+            std::fprintf(stderr, "%s", current->help().c_str());
+            return 2;
+        }
+        return app.exit(e) == 0 ? 0 : 2;
+    }
+    std::fprintf(stderr, "%s: unknown command '%s'\nThe commands are:\n", path.c_str(), quoteForMessage(word).c_str());
+    for (const auto* c : commands)
+        std::fprintf(stderr, "  %-10s %s\n", c->get_name().c_str(), c->get_description().c_str());
     return 2;
 }
 

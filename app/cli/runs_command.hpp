@@ -38,4 +38,10 @@ using RenderRunFn = int (*)(sessions::RunStore& store, const RunsOptions& option
 // Runs the subcommand that was parsed, e.g. "list"; exit code as for train (2: bad input).
 int runRuns(const CLI::App& app, const RunsOptions& options, RenderRunFn render = nullptr);
 
+// The exit code for a command line CLI11 refused, after saying why: 0 for --help and --version,
+// else 2. A word where a command belongs that names none gets "srigl: unknown command 'x'" and the
+// real commands (CLI11 alone says only that a subcommand is required); no command at all gets the
+// help. Here because both executables (srigl and srigl-engine) link this file and nothing lighter.
+int exitOnParseError(CLI::App& app, const CLI::ParseError& error);
+
 } // namespace srigl::cli

@@ -1,12 +1,15 @@
 // `srigl train --db` and `srigl runs ...` as a user runs them: the run id, list/show/tag/note/
 // filter/export/diff/delete, bad input with exit code 2 and files left alone, and crash safety: a
 // training killed with SIGKILL shows as interrupted, the database passes integrity_check, and
-// `srigl train --resume ID` finishes it.
+// `srigl train --resume ID` finishes it. Readers never write and print whatever older versions
+// stored; --db goes before or after the subcommand.
 #include <QtTest>
 
 #include "tests/support/srigl_process.hpp"
 
 #include "tests/support/guarded.hpp"
+#include "tests/support/raw_db.hpp"
+#include "tests/support/stored_runs.hpp"
 
 #include "sessions/run_store.hpp"
 
@@ -28,6 +31,9 @@
 #include <set>
 #include <string>
 #include <utility>
+
+#include <sys/wait.h>
+#include <unistd.h>
 
 namespace {
 
@@ -150,6 +156,65 @@ QString copyDb(const Trained& t, const QTemporaryDir& dir) {
     return to;
 }
 
+// Finished runs written straight through the store, one per config, into the database `db`
+// (created): these tests are about what is stored, not how training stored it. Their ids in order.
+QList<qint64> storedRuns(const QString& db, const QStringList& configs) {
+    RunStore store(db.toStdString());
+    QList<qint64> ids;
+    for (const auto& config : configs) {
+        auto run = minimalRun("stored");
+        run.config = config.toStdString();
+        run.method = "srigl";
+        const int64_t id = store.createRun(run);
+        store.finishRun(id, RunStatus::Finished, 10, 0.5);
+        ids << id;
+    }
+    return ids;
+}
+
+// The pid of a process that has exited and been reaped: a writer that is gone.
+qint64 deadPid() {
+    const pid_t child = fork();
+    if (child == 0) _exit(0);
+    waitpid(child, nullptr, 0);
+    return child;
+}
+
+// `srigl args...` with every "@E9@" in an argument replaced by the byte 0xE9 (Latin-1 'é', not
+// UTF-8 on its own): QProcess hands arguments over as UTF-8 text, so the raw byte goes through bash.
+Result runSriglWithByte(const QStringList& args) {
+    const QString script = "b=$(printf '\\351'); prog=$1; shift; a=(); for x in \"$@\"; do a+=(\"${x//@E9@/$b}\"); done; "
+                           "exec \"$prog\" \"${a[@]}\"";
+    QProcess p;
+    prepare(p);
+    p.start("bash", QStringList{"-c", script, "bash", kSrigl} + args);
+    p.closeWriteChannel();
+    return finish(p, 60000);
+}
+
+// A database with two finished runs (A, B), a run still marked running whose writer is gone and
+// a sweep likewise, as a killed `srigl train` / `srigl sweep` leaves them.
+struct DeadWriterDb {
+    QTemporaryDir dir;
+    QString db = dir.filePath("runs.db");
+    qint64 a = 0, b = 0, dead = 0;
+
+    DeadWriterDb() {
+        const auto ids = storedRuns(db, {R"({"method":"srigl","seed":1})", R"({"method":"set","seed":1})"});
+        a = ids[0];
+        b = ids[1];
+        dead = storeRun(db.toStdString(), minimalRun("killed"));
+    }
+    // Marks the dead run's and sweep's writer as gone; `raw` is the caller's connection.
+    void killWriters(RawDb& raw) const {
+        const QString pid = QString::number(deadPid()), id = QString::number(dead);
+        raw.exec(("UPDATE runs SET pid = " + pid + " WHERE id = " + id).toStdString());
+        raw.exec(("INSERT INTO sweeps(name, created_at, status, base_config, grid, host, pid) VALUES('killed sweep', 1, "
+                  "'running', '{}', '[]', (SELECT host FROM runs WHERE id = " + id + "), " + pid + ")")
+                     .toStdString());
+    }
+};
+
 } // namespace
 
 class TestCliRuns : public QObject {
@@ -170,6 +235,13 @@ private Q_SLOTS:
     void renderWritesPictureAndVideo();
     void renderWeightHeatmaps();
     void frontEndLoadsNoTorch();
+    void dbOptionAfterSubcommand();
+    void noteAndTagRefuseBadText();
+    void readersSurviveBadStoredText();
+    void deadWriterShowsInterrupted();
+    void readingNeverWrites();
+    void deleteRemovesCheckpointFiles();
+    void deleteOfLiveRunIsRefused();
 };
 
 void TestCliRuns::trainPrintsRunId() {
@@ -653,6 +725,211 @@ void TestCliRuns::frontEndLoadsNoTorch() {
         QCOMPARE(results[1].exitCode, 2);
         QVERIFY2(results[1].err.contains("methd"), qPrintable(results[1].err));
         QCOMPARE(results[2].exitCode, 2);
+    });
+}
+
+void TestCliRuns::dbOptionAfterSubcommand() {
+    // Defect 18: `srigl runs list --db X` as well as `srigl runs --db X list`, for every subcommand.
+    guarded([&] {
+        QTemporaryDir dir;
+        const QString db = dir.filePath("after.db"), missing = dir.filePath("missing.db");
+        const auto ids = storedRuns(db, {R"({"seed":1})", R"({"seed":2})", R"({"seed":3})"});
+        const QString a = QString::number(ids[0]), b = QString::number(ids[1]), c = QString::number(ids[2]);
+        const QList<QStringList> reads = {{"runs", "list", "--json", "--db", db},
+                                          {"runs", "show", a, "--db", db},
+                                          {"runs", "export", a, "--db", db, "--format", "json"},
+                                          {"runs", "diff", "--db", db, a, b},
+                                          {"runs", "sweeps", "--db", db},
+                                          {"runs", "tag", a, "after", "--db", db},
+                                          {"runs", "note", "--db", db, b, "noted after"},
+                                          {"runs", "delete", c, "--yes", "--db", db}};
+        const auto results = runParallel(reads);
+        for (int i = 0; i < reads.size(); ++i)
+            QVERIFY2(results[i].exitCode == 0, qPrintable(reads[i].join(' ') + ": " + results[i].err));
+        QCOMPARE(QJsonDocument::fromJson(results[0].out.toUtf8()).array().size(), 3);
+        QCOMPARE(QJsonDocument::fromJson(results[1].out.toUtf8()).object()["id"].toInteger(), ids[0]);
+        QVERIFY2(results[3].out.contains("seed"), qPrintable(results[3].out));
+        RunStore store(db.toStdString(), RunStore::Mode::ReadOnly);
+        QCOMPARE(store.run(ids[0]).tags, std::vector<std::string>{"after"});
+        QCOMPARE(store.run(ids[1]).notes, std::string("noted after"));
+        QCOMPARE(store.listRuns().size(), size_t(2));
+        // render (handed to srigl-engine) takes it there too: the error names the database given after.
+        Result render = runSrigl({"runs", "render", a, "--layer", "fc1", "--out", dir.filePath("x.png"), "--db", missing});
+        QCOMPARE(render.exitCode, 2);
+        QVERIFY2(render.err.contains(missing), qPrintable(render.err));
+    });
+}
+
+void TestCliRuns::noteAndTagRefuseBadText() {
+    // Defect 11 at the door: text that is not UTF-8, or absurdly long, is refused naming the field.
+    guarded([&] {
+        QTemporaryDir dir;
+        const QString db = dir.filePath("runs.db");
+        const QString id = QString::number(storedRuns(db, {"{}"})[0]);
+        const QByteArray before = fileBytes(db);
+        const Result note = runSriglWithByte({"runs", "--db", db, "note", id, "caf@E9@"});
+        const Result tag = runSriglWithByte({"runs", "--db", db, "tag", id, "caf@E9@"});
+        const Result longNote = runSrigl({"runs", "--db", db, "note", id, QString(70000, 'x')});
+        const Result longTag = runSrigl({"runs", "--db", db, "tag", id, QString(70000, 'x')});
+        for (const auto& [r, field] : {std::pair{note, "note"}, {tag, "tag"}, {longNote, "note"}, {longTag, "tag"}}) {
+            QVERIFY2(r.exitCode == 2, qPrintable(QString(field) + ": exit " + QString::number(r.exitCode) + " " + r.err));
+            QVERIFY2(r.err.contains(QString("the ") + field), qPrintable(r.err));
+            QVERIFY2(r.err.size() < 1000, "the message quotes the whole text");
+        }
+        QVERIFY2(note.err.contains("UTF-8") && tag.err.contains("UTF-8"), qPrintable(note.err + tag.err));
+        QVERIFY2(longNote.err.contains("70000"), qPrintable(longNote.err));
+        QCOMPARE(fileBytes(db), before);
+        RunStore store(db.toStdString(), RunStore::Mode::ReadOnly);
+        QVERIFY(store.run(id.toLongLong()).notes.empty());
+        QVERIFY(store.run(id.toLongLong()).tags.empty());
+    });
+}
+
+void TestCliRuns::readersSurviveBadStoredText() {
+    // Defect 11 for what older versions stored: invalid UTF-8 in names, notes, tags and configs,
+    // and a config that is not JSON, must not break any reader for the whole database.
+    guarded([&] {
+        QTemporaryDir dir;
+        const QString db = dir.filePath("runs.db");
+        const auto ids = storedRuns(db, {"{}", "{}", R"({"method":"srigl","seed":2})"});
+        const QString a = QString::number(ids[0]), b = QString::number(ids[1]), c = QString::number(ids[2]);
+        {
+            RawDb raw(db.toStdString());
+            // 636166E9: "caf" and a Latin-1 e-acute, not UTF-8.
+            // {"method":"caf\xe9","seed":1}
+            raw.exec("UPDATE runs SET name = CAST(X'636166E9' AS TEXT), notes = CAST(X'6E6F7465E9' AS TEXT), "
+                     "config = CAST(X'7B226D6574686F64223A22636166E9222C2273656564223A317D' AS TEXT) WHERE id = " +
+                     a.toStdString());
+            raw.exec("UPDATE runs SET config = 'not json {' WHERE id = " + b.toStdString());
+            raw.exec("INSERT INTO run_tags(run_id, tag) VALUES(" + a.toStdString() + ", CAST(X'746167E9' AS TEXT))");
+            raw.exec("INSERT INTO sweeps(name, created_at, status, base_config, grid) VALUES(CAST(X'7377E9' AS TEXT), 1, "
+                     "'finished', '{}', '[{\"key\":\"seed\",\"values\":[1,2]}, 5, {\"key\":\"lr\"}]')");
+        }
+        const QList<QStringList> commands = {runsArgs(db, {"list", "--json"}),
+                                             runsArgs(db, {"list"}),
+                                             runsArgs(db, {"show", a}),
+                                             runsArgs(db, {"show", b}),
+                                             runsArgs(db, {"export", a, "--format", "json"}),
+                                             runsArgs(db, {"export", a}),
+                                             runsArgs(db, {"diff", a, c}),
+                                             runsArgs(db, {"sweeps", "--json"}),
+                                             runsArgs(db, {"sweeps"})};
+        const auto results = runParallel(commands);
+        for (int i = 0; i < commands.size(); ++i)
+            QVERIFY2(results[i].exitCode == 0, qPrintable(commands[i].mid(3).join(' ') + ": " + results[i].err));
+        const QString replacement(QChar(0xFFFD));
+        const QJsonArray all = QJsonDocument::fromJson(results[0].out.toUtf8()).array();
+        QCOMPARE(all.size(), 3);
+        QCOMPARE(findRun(all, ids[0])["name"].toString(), "caf" + replacement);
+        QCOMPARE(findRun(all, ids[0])["notes"].toString(), "note" + replacement);
+        QCOMPARE(findRun(all, ids[0])["tags"].toArray(), QJsonArray{"tag" + replacement});
+        QVERIFY2(results[1].out.contains("caf"), qPrintable(results[1].out));
+        const QJsonObject showA = QJsonDocument::fromJson(results[2].out.toUtf8()).object();
+        QCOMPARE(showA["config"].toObject()["method"].toString(), "caf" + replacement);
+        // A config that is not JSON is shown as the text it is, not dropped.
+        QCOMPARE(QJsonDocument::fromJson(results[3].out.toUtf8()).object()["config"].toString(), QString("not json {"));
+        QCOMPARE(QJsonDocument::fromJson(results[4].out.toUtf8()).object()["run"].toObject()["name"].toString(),
+                 "caf" + replacement);
+        QVERIFY2(results[6].out.contains("method") && results[6].out.contains("seed"), qPrintable(results[6].out));
+        const QJsonArray sweeps = QJsonDocument::fromJson(results[7].out.toUtf8()).array();
+        QCOMPARE(sweeps.size(), 1);
+        QCOMPARE(sweeps[0].toObject()["name"].toString(), "sw" + replacement);
+        QVERIFY2(results[8].out.contains("seed=1,2"), qPrintable(results[8].out));
+    });
+}
+
+void TestCliRuns::deadWriterShowsInterrupted() {
+    // Defect 12: a run (and a sweep) whose writer is gone reads as interrupted, found without
+    // marking it so, i.e. also where the file cannot be written.
+    guarded([&] {
+        DeadWriterDb d;
+        {
+            RawDb raw(d.db.toStdString());
+            d.killWriters(raw);
+        }
+        const QString id = QString::number(d.dead);
+        const auto results = runParallel({runsArgs(d.db, {"list", "--json"}), runsArgs(d.db, {"show", id}),
+                                          runsArgs(d.db, {"sweeps", "--json"})});
+        for (const auto& r : results) QVERIFY2(r.exitCode == 0, qPrintable(r.err));
+        QCOMPARE(findRun(QJsonDocument::fromJson(results[0].out.toUtf8()).array(), d.dead)["status"].toString(),
+                 QString("interrupted"));
+        QCOMPARE(QJsonDocument::fromJson(results[1].out.toUtf8()).object()["status"].toString(), QString("interrupted"));
+        const QJsonArray sweeps = QJsonDocument::fromJson(results[2].out.toUtf8()).array();
+        QCOMPARE(sweeps.size(), 1);
+        QCOMPARE(sweeps[0].toObject()["status"].toString(), QString("interrupted"));
+        // Reported, not written: the rows still say running.
+        RawDb raw(d.db.toStdString());
+        QCOMPARE(raw.text("SELECT status FROM runs WHERE id = " + id.toStdString()), std::string("running"));
+        QCOMPARE(raw.text("SELECT status FROM sweeps"), std::string("running"));
+    });
+}
+
+void TestCliRuns::readingNeverWrites() {
+    // Defect 12: every reader leaves the database file and its WAL byte for byte as they were, with
+    // a dead writer's run in it (which readers once marked interrupted, a write).
+    guarded([&] {
+        DeadWriterDb d;
+        // A connection held open keeps what the raw writes left in the WAL there (the last one to
+        // close would checkpoint it into the file), so the WAL's bytes are compared too.
+        RunStore holder(d.db.toStdString(), RunStore::Mode::ReadOnly);
+        {
+            RawDb raw(d.db.toStdString());
+            d.killWriters(raw);
+        }
+        const QByteArray db = fileBytes(d.db), wal = fileBytes(d.db + "-wal");
+        const QString a = QString::number(d.a), b = QString::number(d.b), dead = QString::number(d.dead);
+        const QList<QStringList> commands = {runsArgs(d.db, {"list", "--json"}),
+                                             runsArgs(d.db, {"list"}),
+                                             runsArgs(d.db, {"show", dead}),
+                                             runsArgs(d.db, {"export", dead}),
+                                             runsArgs(d.db, {"export", a, "--format", "json"}),
+                                             runsArgs(d.db, {"diff", a, b}),
+                                             runsArgs(d.db, {"sweeps"}),
+                                             runsArgs(d.db, {"sweeps", "--json"})};
+        const auto results = runParallel(commands);
+        for (int i = 0; i < commands.size(); ++i)
+            QVERIFY2(results[i].exitCode == 0, qPrintable(commands[i].mid(3).join(' ') + ": " + results[i].err));
+        QVERIFY2(fileBytes(d.db) == db, "a reader changed the database file");
+        QVERIFY2(fileBytes(d.db + "-wal") == wal, "a reader wrote to the WAL");
+    });
+}
+
+void TestCliRuns::deleteRemovesCheckpointFiles() {
+    // Defect 17: `runs delete` removes the run's checkpoint files too, and says so.
+    guarded([&] {
+        QTemporaryDir dir;
+        const QString db = dir.filePath("runs.db"), ckpt = dir.filePath("run.ckpt"), other = dir.filePath("other.ckpt");
+        const auto ids = storedRuns(db, {"{}", "{}"});
+        {
+            RunStore store(db.toStdString());
+            store.addCheckpoint(ids[0], 100, ckpt.toStdString());
+            store.addCheckpoint(ids[1], 100, other.toStdString());
+        }
+        for (const auto& f : {ckpt, other}) {
+            QFile file(f);
+            QVERIFY(file.open(QIODevice::WriteOnly));
+            file.write("SRIGLCKP and the rest"); // the store removes only files that start as checkpoints do
+        }
+        const Result r = runs(db, {"delete", QString::number(ids[0]), "--yes"});
+        QVERIFY2(r.exitCode == 0, qPrintable(r.err));
+        QVERIFY2(r.err.contains("deleted run " + QString::number(ids[0])), qPrintable(r.err));
+        QVERIFY2(r.err.contains("removed checkpoint " + ckpt), qPrintable(r.err));
+        QVERIFY(!QFile::exists(ckpt));
+        QVERIFY(QFile::exists(other)); // another run's checkpoint stays
+    });
+}
+
+void TestCliRuns::deleteOfLiveRunIsRefused() {
+    // Defect 4 through the CLI: a run whose writer (this test process) is alive cannot be deleted.
+    guarded([&] {
+        QTemporaryDir dir;
+        const QString db = dir.filePath("runs.db");
+        const int64_t live = storeRun(db.toStdString(), minimalRun("live"));
+        const Result r = runs(db, {"delete", QString::number(live), "--yes"});
+        QCOMPARE(r.exitCode, 2);
+        QVERIFY2(r.err.contains(QString::number(live)), qPrintable(r.err));
+        RunStore store(db.toStdString(), RunStore::Mode::ReadOnly);
+        QVERIFY(store.run(live).status == RunStatus::Running);
     });
 }
 
