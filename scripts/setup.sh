@@ -10,6 +10,7 @@ packages=(
   libimgui-dev libopencv-dev libsqlite3-dev nlohmann-json3-dev libcli11-dev libzstd-dev
   xvfb xauth libgl1-mesa-dri sqlite3
   python3-numpy python3-torch
+  clang libclang-rt-14-dev
 )
 
 sudo_cmd=()

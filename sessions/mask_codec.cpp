@@ -9,6 +9,12 @@
 #include <string>
 
 namespace srigl::sessions {
+namespace {
+
+// 2^33 mask bits or 2^29 float16 weights: far beyond any layer this program trains.
+constexpr size_t kMaxSnapshotBytes = size_t(1) << 30;
+
+} // namespace
 
 std::vector<uint8_t> compressBytes(const std::vector<uint8_t>& raw) {
     std::vector<uint8_t> out(ZSTD_compressBound(raw.size()));
@@ -19,6 +25,15 @@ std::vector<uint8_t> compressBytes(const std::vector<uint8_t>& raw) {
 }
 
 std::vector<uint8_t> decompressBytes(const std::vector<uint8_t>& compressed, size_t expectedSize) {
+    // Checked before allocating: the expected size comes from a row of the store, which a damaged
+    // database can make anything. compressBytes writes the content size into every frame.
+    const unsigned long long declared = ZSTD_getFrameContentSize(compressed.data(), compressed.size());
+    if (declared == ZSTD_CONTENTSIZE_ERROR) throw StoreError("corrupt mask snapshot: not a zstd frame");
+    if (declared != ZSTD_CONTENTSIZE_UNKNOWN && declared != expectedSize)
+        throw StoreError("corrupt mask snapshot: holds " + std::to_string(declared) + " bytes, expected " +
+                         std::to_string(expectedSize));
+    if (expectedSize > kMaxSnapshotBytes)
+        throw StoreError("corrupt mask snapshot: " + std::to_string(expectedSize) + " bytes is beyond any layer");
     std::vector<uint8_t> out(expectedSize);
     const size_t n = ZSTD_decompress(out.data(), out.size(), compressed.data(), compressed.size());
     if (ZSTD_isError(n)) throw StoreError(std::string("corrupt mask snapshot: ") + ZSTD_getErrorName(n));

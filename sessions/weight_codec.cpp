@@ -16,8 +16,12 @@ namespace {
 bool bitAt(const LayerMaskSnapshot& m, int64_t i) { return (m.bits[static_cast<size_t>(i / 8)] >> (i % 8)) & 1u; }
 
 void requireBits(const LayerMaskSnapshot& m) {
+    // Shapes come from the store: a damaged row must not overflow the product.
     if (m.outFeatures < 0 || m.fanIn < 0 ||
-        static_cast<int64_t>(m.bits.size()) < (m.outFeatures * m.fanIn + 7) / 8)
+        (m.fanIn > 0 && m.outFeatures > std::numeric_limits<int64_t>::max() / m.fanIn))
+        throw StoreError("mask snapshot of " + m.name + " has an impossible shape");
+    const int64_t n = m.outFeatures * m.fanIn;
+    if (static_cast<uint64_t>(m.bits.size()) < static_cast<uint64_t>(n / 8 + (n % 8 != 0)))
         throw StoreError("mask snapshot of " + m.name + " is truncated");
 }
 
@@ -119,6 +123,7 @@ std::vector<uint8_t> encodeWeights(const std::vector<float>& values) {
 }
 
 std::vector<float> decodeWeights(const std::vector<uint8_t>& blob, size_t count) {
+    if (count > std::numeric_limits<size_t>::max() / 2) throw StoreError("corrupt weight snapshot: impossible count");
     const auto planes = decompressBytes(blob, 2 * count);
     std::vector<float> out(count);
     for (size_t i = 0; i < count; ++i)
