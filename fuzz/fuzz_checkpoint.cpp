@@ -1,6 +1,6 @@
 // libFuzzer target: the checkpoint container's header and checksums (engine/training/
 // checkpoint_file.hpp), read from memory as `srigl train --resume` reads a file. A file it accepts
-// must encode back to exactly the same bytes; anything else must be a CheckpointError.
+// must encode back to exactly the same bytes; anything else must be a CheckpointError naming it.
 #include "engine/errors.hpp"
 #include "engine/training/checkpoint_file.hpp"
 #include "fuzz/fuzz_support.hpp"
@@ -9,16 +9,12 @@ using namespace srigl;
 using srigl::fuzz::require;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-    try {
-        const CheckpointBytes read = decodeCheckpoint(data, size, "fuzz.ckpt");
-        if (read.header.legacy) {
-            require(read.payload.size() == size, "a legacy archive is passed on whole");
-        } else {
-            require(encodeCheckpoint(read.header, read.payload) == std::string(reinterpret_cast<const char*>(data), size),
-                    "an accepted container encodes back to the same bytes");
-        }
-    } catch (const CheckpointError& e) {
-        require(std::string(e.what()).find("fuzz.ckpt") != std::string::npos, "messages name the file");
-    }
+    const auto read = fuzz::parsedOrRefused<CheckpointError>("fuzz.ckpt", [&] { return decodeCheckpoint(data, size, "fuzz.ckpt"); });
+    if (!read) return 0;
+    if (read->header.legacy)
+        require(read->payload.size() == size, "a legacy archive is passed on whole");
+    else
+        require(encodeCheckpoint(read->header, read->payload) == std::string(reinterpret_cast<const char*>(data), size),
+                "an accepted container encodes back to the same bytes");
     return 0;
 }

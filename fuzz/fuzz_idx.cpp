@@ -10,46 +10,27 @@ using srigl::fuzz::require;
 
 namespace {
 
-struct Parsed {
-    bool ok = false;
-    std::vector<uint8_t> bytes;
-};
-
-Parsed images(const uint8_t* data, size_t size) {
-    try {
+std::optional<std::vector<uint8_t>> images(const uint8_t* data, size_t size) {
+    return fuzz::parsedOrRefused<DataError>("fuzz-images", [&] {
         IdxImages parsed = parseIdxImages(data, size, "fuzz-images");
         require(parsed.pixels.size() == uint64_t(parsed.count) * parsed.rows * parsed.cols, "image bytes match the header");
         require(parsed.pixels.size() + 16 <= kMaxIdxBytes, "image file within the limit");
-        return {true, std::move(parsed.pixels)};
-    } catch (const DataError& e) {
-        require(std::string(e.what()).rfind("fuzz-images", 0) == 0, "image messages name the file");
-        return {};
-    }
+        return std::move(parsed.pixels);
+    });
 }
 
-Parsed labels(const uint8_t* data, size_t size) {
-    try {
+std::optional<std::vector<uint8_t>> labels(const uint8_t* data, size_t size) {
+    return fuzz::parsedOrRefused<DataError>("fuzz-labels", [&] {
         std::vector<uint8_t> parsed = parseIdxLabels(data, size, "fuzz-labels");
         for (uint8_t l : parsed) require(l <= 9, "labels in 0-9");
-        return {true, std::move(parsed)};
-    } catch (const DataError& e) {
-        require(std::string(e.what()).rfind("fuzz-labels", 0) == 0, "label messages name the file");
-        return {};
-    }
+        return parsed;
+    });
 }
 
 } // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-    const Parsed plainImages = images(data, size);
-    const Parsed plainLabels = labels(data, size);
-    const bool alreadyGzip = size >= 2 && data[0] == 0x1f && data[1] == 0x8b;
-    if (!alreadyGzip) {
-        const std::vector<uint8_t> gz = fuzz::gzipBytes(data, size);
-        const Parsed gzImages = images(gz.data(), gz.size());
-        const Parsed gzLabels = labels(gz.data(), gz.size());
-        require(gzImages.ok == plainImages.ok && gzImages.bytes == plainImages.bytes, "gzip and plain images agree");
-        require(gzLabels.ok == plainLabels.ok && gzLabels.bytes == plainLabels.bytes, "gzip and plain labels agree");
-    }
+    fuzz::requireGzipAgrees(data, size, images, "gzip and plain images agree");
+    fuzz::requireGzipAgrees(data, size, labels, "gzip and plain labels agree");
     return 0;
 }

@@ -6,22 +6,18 @@
 #include "sessions/store_error.hpp"
 
 using namespace srigl::sessions;
+using srigl::fuzz::parsedOrRefused;
 using srigl::fuzz::require;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     srigl::fuzz::InputCursor in(data, size);
     const auto expected = in.take<uint64_t>();
     const std::vector<uint8_t> blob = in.rest();
-    try {
-        const std::vector<uint8_t> raw = decompressBytes(blob, static_cast<size_t>(expected));
-        require(raw.size() == expected, "decompressed size is the expected one");
-        require(decompressBytes(compressBytes(raw), raw.size()) == raw, "compress round trip");
-    } catch (const StoreError&) {
+    if (const auto raw = parsedOrRefused<StoreError>("", [&] { return decompressBytes(blob, size_t(expected)); })) {
+        require(raw->size() == expected, "decompressed size is the expected one");
+        require(decompressBytes(compressBytes(*raw), raw->size()) == *raw, "compress round trip");
     }
-    try {
-        const std::vector<int64_t> ids = decodeIds(blob);
-        require(encodeIds(ids) == blob, "id round trip");
-    } catch (const StoreError&) {
-    }
+    if (const auto ids = parsedOrRefused<StoreError>("", [&] { return decodeIds(blob); }))
+        require(encodeIds(*ids) == blob, "id round trip");
     return 0;
 }

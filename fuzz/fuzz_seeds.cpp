@@ -122,30 +122,25 @@ void maskSeeds(const fs::path& root) {
     d.add(ids);
 }
 
+// The weight target's input: value count, mask shape, mask bits (length first), then the blob.
+Bytes weightInput(uint64_t count, int64_t out, int64_t fanIn, const Bytes& mask, const Bytes& blob) {
+    Bytes seed;
+    little<uint64_t>(seed, count);
+    little<int64_t>(seed, out);
+    little<int64_t>(seed, fanIn);
+    little<uint16_t>(seed, static_cast<uint16_t>(mask.size()));
+    seed.insert(seed.end(), mask.begin(), mask.end());
+    seed.insert(seed.end(), blob.begin(), blob.end());
+    return seed;
+}
+
 void weightSeeds(const fs::path& root) {
     SeedDir d(root, "fuzz_weight_codec");
     const std::vector<float> values = {0.5f, -1.25f, 3e-5f, 65504.0f, 0.0f, -0.0f, 1e-8f};
-    for (const auto& [out, fanIn, mask] : {std::tuple<int64_t, int64_t, Bytes>{2, 4, Bytes{0x5F}},
-                                           std::tuple<int64_t, int64_t, Bytes>{3, 3, Bytes{0x7F, 0x00}}}) {
-        Bytes seed;
-        little<uint64_t>(seed, values.size());
-        little<int64_t>(seed, out);
-        little<int64_t>(seed, fanIn);
-        little<uint16_t>(seed, static_cast<uint16_t>(mask.size()));
-        seed.insert(seed.end(), mask.begin(), mask.end());
-        const Bytes blob = srigl::sessions::encodeWeights(values);
-        seed.insert(seed.end(), blob.begin(), blob.end());
-        d.add(seed);
-    }
-    Bytes counts;
-    little<uint64_t>(counts, 0);
-    little<int64_t>(counts, 1);
-    little<int64_t>(counts, 7);
-    little<uint16_t>(counts, 1);
-    counts.push_back(0x7F);
-    const Bytes hist = srigl::sessions::encodeCounts({0, 5, 12, 4000000, 1});
-    counts.insert(counts.end(), hist.begin(), hist.end());
-    d.add(counts);
+    const Bytes blob = srigl::sessions::encodeWeights(values);
+    d.add(weightInput(values.size(), 2, 4, Bytes{0x5F}, blob));
+    d.add(weightInput(values.size(), 3, 3, Bytes{0x7F, 0x00}, blob));
+    d.add(weightInput(0, 1, 7, Bytes{0x7F}, srigl::sessions::encodeCounts({0, 5, 12, 4000000, 1})));
 }
 
 #ifdef SRIGL_FUZZ_CHECKPOINT

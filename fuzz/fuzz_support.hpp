@@ -9,7 +9,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace srigl::fuzz {
@@ -34,6 +36,28 @@ inline std::vector<uint8_t> gzipBytes(const uint8_t* data, size_t size) {
     out.resize(z.total_out);
     deflateEnd(&z);
     return out;
+}
+
+// Runs `parse`: its result, or nothing when it throws Error, whose message must then name `name`
+// (unless `name` is empty). Any other exception escapes, and libFuzzer records it as a crash.
+template <typename Error, typename Parse>
+auto parsedOrRefused(std::string_view name, Parse parse) -> std::optional<decltype(parse())> {
+    try {
+        return parse();
+    } catch (const Error& e) {
+        require(std::string_view(e.what()).find(name) != std::string_view::npos, "the message names the input");
+        return std::nullopt;
+    }
+}
+
+// Parses the input, and when it is not gzip already, its gzip too: both paths of a reader must
+// accept the same inputs and yield the same content.
+template <typename Parse>
+void requireGzipAgrees(const uint8_t* data, size_t size, Parse parse, const char* what) {
+    const auto plain = parse(data, size);
+    if (size >= 2 && data[0] == 0x1f && data[1] == 0x8b) return;
+    const std::vector<uint8_t> gz = gzipBytes(data, size);
+    require(parse(gz.data(), gz.size()) == plain, what);
 }
 
 // Reads fixed-width little-endian fields off the front of a fuzz input; missing bytes read as zero.

@@ -10,12 +10,15 @@
 
 using namespace srigl;
 using namespace srigl::sessions;
+using srigl::fuzz::parsedOrRefused;
 using srigl::fuzz::require;
 
 namespace {
 
-bool sameFloat(float a, float b) {
-    return (std::isnan(a) && std::isnan(b)) || std::memcmp(&a, &b, sizeof a) == 0;
+void requireSameFloats(const std::vector<float>& a, const std::vector<float>& b, const char* what) {
+    require(a.size() == b.size(), what);
+    for (size_t i = 0; i < a.size(); ++i)
+        require((std::isnan(a[i]) && std::isnan(b[i])) || std::memcmp(&a[i], &b[i], sizeof(float)) == 0, what);
 }
 
 } // namespace
@@ -30,26 +33,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     mask.bits = in.takeBytes(in.take<uint16_t>());
     const std::vector<uint8_t> blob = in.rest();
 
-    try {
-        const std::vector<float> values = decodeWeights(blob, static_cast<size_t>(count));
-        require(values.size() == count, "decoded count");
-        const std::vector<float> again = decodeWeights(encodeWeights(values), values.size());
-        for (size_t i = 0; i < values.size(); ++i) require(sameFloat(values[i], again[i]), "float16 round trip");
-    } catch (const StoreError&) {
+    if (const auto values = parsedOrRefused<StoreError>("", [&] { return decodeWeights(blob, size_t(count)); })) {
+        require(values->size() == count, "decoded count");
+        requireSameFloats(decodeWeights(encodeWeights(*values), values->size()), *values, "float16 round trip");
     }
-    try {
-        const std::vector<int64_t> counts = decodeCounts(blob);
-        require(encodeCounts(counts) == blob, "histogram round trip");
-    } catch (const StoreError&) {
-    }
+    if (const auto counts = parsedOrRefused<StoreError>("", [&] { return decodeCounts(blob); }))
+        require(encodeCounts(*counts) == blob, "histogram round trip");
     std::vector<float> active(blob.size() / sizeof(float));
     if (!active.empty()) std::memcpy(active.data(), blob.data(), active.size() * sizeof(float));
-    try {
-        const LayerWeightSnapshot dense = expandWeights(active, mask);
-        const std::vector<float> back = activeWeights(dense, mask);
-        require(back.size() == active.size(), "active count round trip");
-        for (size_t i = 0; i < back.size(); ++i) require(sameFloat(back[i], active[i]), "active values round trip");
-    } catch (const StoreError&) {
-    }
+    if (const auto dense = parsedOrRefused<StoreError>("fuzz", [&] { return expandWeights(active, mask); }))
+        requireSameFloats(activeWeights(*dense, mask), active, "active values round trip");
     return 0;
 }
