@@ -106,6 +106,17 @@ void Recorder::onEvaluation(const EvalMetrics& m) {
     if (next_) next_->onEvaluation(m);
 }
 
+void Recorder::onBeforeCheckpoint(int64_t step) {
+    ScopedCost scoped(cost_.callbackSeconds);
+    {
+        std::unique_lock<std::mutex> lock(mutex_);
+        const uint64_t ticket = ++flushAsked_;
+        wake_.notify_one();
+        flushed_.wait(lock, [&] { return flushDone_ >= ticket || !error_.empty() || !writer_.joinable(); });
+    }
+    if (next_) next_->onBeforeCheckpoint(step);
+}
+
 void Recorder::onCheckpoint(int64_t step, const std::string& path) {
     ScopedCost scoped(cost_.callbackSeconds);
     {
@@ -131,7 +142,7 @@ void Recorder::writerLoop() {
     std::unique_lock<std::mutex> lock(mutex_);
     for (;;) {
         // Batch: wake on masks/checkpoints or every half second for metrics.
-        wake_.wait_for(lock, std::chrono::milliseconds(500));
+        wake_.wait_for(lock, std::chrono::milliseconds(500), [this] { return flushAsked_ > flushDone_ || closing_; });
         std::vector<Metric> metrics;
         std::vector<MaskRecord> masks;
         std::vector<std::pair<int64_t, std::string>> checkpoints;
@@ -141,6 +152,7 @@ void Recorder::writerLoop() {
         masks.swap(masks_);
         checkpoints.swap(checkpoints_);
         const bool closing = closing_;
+        const uint64_t flushTicket = flushAsked_;
         lock.unlock();
         bool healthy = false;
         {
@@ -182,9 +194,14 @@ void Recorder::writerLoop() {
             }
         }
         lock.lock();
+        // Everything queued before this batch was taken is committed (or recording failed).
+        flushDone_ = flushTicket;
+        flushed_.notify_all();
         if (closing && metrics_.empty() && masks_.empty() && checkpoints_.empty() && weightJobs_.empty()) break;
     }
     cost_.writerCpuSeconds = threadCpuSeconds();
+    flushDone_ = flushAsked_;
+    flushed_.notify_all();
 }
 
 std::string Recorder::error() const {

@@ -27,6 +27,8 @@ public:
     void onStep(const StepMetrics& m) override;
     void onMaskUpdate(const MaskUpdateEvent& e) override;
     void onEvaluation(const EvalMetrics& m) override;
+    // Blocks until the writer has committed everything queued so far (or recording has failed).
+    void onBeforeCheckpoint(int64_t step) override;
     void onCheckpoint(int64_t step, const std::string& path) override;
     void onFinished(const TrainingSummary& s) override;
 
@@ -84,6 +86,10 @@ private:
     std::vector<WeightJob> weightJobs_;
     std::vector<std::pair<int64_t, std::string>> checkpoints_;
     bool closing_ = false;
+    // Flushes asked for and done: the writer commits a batch, then sets done to what was asked
+    // when it took the batch.
+    uint64_t flushAsked_ = 0, flushDone_ = 0;
+    std::condition_variable flushed_;
     Cost cost_;
     std::string error_;
     std::thread writer_;

@@ -5,6 +5,9 @@
 #include "sessions/weight_codec.hpp"
 #include "sessions/writer_stamp.hpp"
 
+#include "engine/config/text_check.hpp"
+#include "engine/training/checkpoint_file.hpp"
+
 #include <sqlite3.h>
 
 #include <algorithm>
@@ -156,6 +159,22 @@ const char* const kMigrations[] = {
         data BLOB NOT NULL,
         PRIMARY KEY(run_id, layer, step));
     )sql",
+    // Version 6: a run's identity (a random uuid its checkpoints carry), the error a failed run
+    // ended with, the highest run id ever handed out (ids of deleted runs are never reused), and
+    // the configs a resumed run had before --set overrides changed them.
+    R"sql(
+    ALTER TABLE runs ADD COLUMN uuid TEXT NOT NULL DEFAULT '';
+    UPDATE runs SET uuid = lower(hex(randomblob(16)));
+    ALTER TABLE runs ADD COLUMN error TEXT NOT NULL DEFAULT '';
+    CREATE TABLE run_ids(last INTEGER NOT NULL);
+    INSERT INTO run_ids(last) SELECT coalesce(max(id), 0) FROM runs;
+    CREATE TABLE config_history(
+        run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        step INTEGER NOT NULL,
+        config TEXT NOT NULL,
+        created_at INTEGER NOT NULL);
+    CREATE INDEX config_history_run ON config_history(run_id, step);
+    )sql",
 };
 constexpr int kMigrationCount = sizeof(kMigrations) / sizeof(kMigrations[0]);
 static_assert(kMigrationCount == RunStore::kSchemaVersion, "one migration per schema version");
@@ -202,7 +221,27 @@ std::vector<float> readStoredValues(const SqliteDb& db, const Statement& st, int
 
 const char* kRunColumns =
     "id, name, created_at, finished_at, status, notes, config, engine_version, host, pid, device, blas, threads, "
-    "method, model, dataset, sparsity, steps, test_accuracy";
+    "method, model, dataset, sparsity, steps, test_accuracy, uuid, error";
+
+// StoreError naming `field` when `text` is not UTF-8 (the store's JSON and the Studio read UTF-8).
+void requireUtf8(const std::string& path, const std::string& field, const std::string& text) {
+    if (!isValidUtf8(text))
+        throw StoreError(path + ": " + field + " is not valid UTF-8 text ('" + quoteForMessage(text) +
+                         "'); nothing was stored");
+}
+
+int64_t singleInt(SqliteDb& db, const char* sql) {
+    Statement st(db, sql);
+    return st.step() ? st.columnInt(0) : 0;
+}
+
+// A file of schema 1-5 predates application_id: it is ours when it has our tables and run columns.
+bool hasLegacySchema(SqliteDb& db) {
+    return singleInt(db, "SELECT count(*) FROM pragma_table_info('runs') WHERE name IN "
+                         "('config','status','pid','host','steps','test_accuracy','method')") == 7 &&
+           singleInt(db, "SELECT count(*) FROM sqlite_master WHERE type='table' AND name IN "
+                         "('metrics','masks','checkpoints','run_tags')") == 4;
+}
 
 } // namespace
 
@@ -231,10 +270,12 @@ RunStatus parseRunStatus(const std::string& t) {
     throw StoreError("unknown run status '" + t + "'");
 }
 
-std::string defaultCheckpointPath(const std::string& dbPath, int64_t runId) {
+std::string defaultCheckpointPath(const std::string& dbPath, int64_t runId, const std::string& runUuid) {
     const auto dir = std::filesystem::path(dbPath).parent_path() / "checkpoints";
     std::filesystem::create_directories(dir);
-    return (dir / ("run-" + std::to_string(runId) + ".ckpt")).string();
+    std::string name = "run-" + std::to_string(runId);
+    if (!runUuid.empty()) name += "-" + runUuid.substr(0, 12);
+    return (dir / (name + ".ckpt")).string();
 }
 
 std::string defaultDatabasePath() {
@@ -250,29 +291,30 @@ RunStore::RunStore(const std::string& path, Mode mode) {
     namespace fs = std::filesystem;
     std::error_code ec;
     const bool exists = fs::exists(path, ec);
-    if (!exists && mode == Mode::ReadOnly) throw StoreError(path + ": no such database");
+    if (!exists && mode != Mode::ReadWrite) throw StoreError(path + ": no such database");
+    if (exists && fs::is_directory(path, ec)) throw StoreError(path + ": is a folder, not a database file");
     if (!exists) {
         const auto dir = fs::path(path).parent_path();
         if (!dir.empty()) fs::create_directories(dir, ec);
     }
-    db_ = std::make_unique<SqliteDb>(path, mode == Mode::ReadOnly, !exists);
-    // Reading the schema is the first real access: a non-SQLite file fails here, untouched.
-    Statement tables(*db_, "SELECT count(*) FROM sqlite_master");
-    tables.step();
-    const int64_t tableCount = tables.columnInt(0);
-    tables.reset();
-    int version = 0;
-    {
-        Statement v(*db_, "PRAGMA user_version");
-        v.step();
-        version = static_cast<int>(v.columnInt(0));
-    }
+    const bool readOnly = mode == Mode::ReadOnly;
+    db_ = std::make_unique<SqliteDb>(path, readOnly, !exists);
+    // Look before touching anything: reading the header and the schema writes nothing, and a
+    // non-SQLite file fails here, untouched.
+    const int64_t tableCount = singleInt(*db_, "SELECT count(*) FROM sqlite_master");
+    const int version = static_cast<int>(singleInt(*db_, "PRAGMA user_version"));
+    const auto applicationId = static_cast<int32_t>(singleInt(*db_, "PRAGMA application_id"));
+    if (applicationId != 0 && applicationId != kApplicationId)
+        throw StoreError(path + ": another application's SQLite database (application_id " +
+                         std::to_string(applicationId) + "), not a SRigL Studio one; refusing to change it");
     if (version > kSchemaVersion)
         throw StoreError(path + ": written by a newer SRigL Studio (schema " + std::to_string(version) +
                          ", this build reads up to " + std::to_string(kSchemaVersion) + "); upgrade to open it");
-    if (version == 0 && tableCount > 0)
-        throw StoreError(path + ": an SQLite database, but not a SRigL Studio one; refusing to change it");
-    if (mode == Mode::ReadWrite) {
+    const bool fresh = applicationId == 0 && version == 0 && tableCount == 0;
+    if (applicationId == 0 && !fresh && !(version >= 1 && version < kSchemaVersion && hasLegacySchema(*db_)))
+        throw StoreError(path + ": an SQLite database, but not a SRigL Studio one (user_version " +
+                         std::to_string(version) + ", no SRigL application_id); refusing to change it");
+    if (!readOnly) {
         // Switching to WAL needs a moment of exclusive access; the busy handler does not cover it,
         // so retry while another process holds the file.
         for (int attempt = 0;; ++attempt) {
@@ -285,16 +327,17 @@ RunStore::RunStore(const std::string& path, Mode mode) {
     }
     db_->exec("PRAGMA foreign_keys=ON");
     if (version < kSchemaVersion) {
-        if (mode == Mode::ReadOnly)
-            throw StoreError(path + ": schema " + std::to_string(version) + " needs a migration; open it read-write once");
+        if (readOnly)
+            throw StoreNeedsMigration(path + ": schema " + std::to_string(version) +
+                                      " needs a migration; open it read-write once (any srigl train or runs tag)");
         Transaction tx(*db_);
         // Another process may have migrated between our first look and the write lock.
-        Statement again(*db_, "PRAGMA user_version");
-        again.step();
-        const int current = static_cast<int>(again.columnInt(0));
-        again.reset();
+        const int current = static_cast<int>(singleInt(*db_, "PRAGMA user_version"));
         for (int v = current; v < kSchemaVersion; ++v) db_->exec(kMigrations[v]);
-        if (current < kSchemaVersion) db_->exec(("PRAGMA user_version=" + std::to_string(kSchemaVersion)).c_str());
+        if (current < kSchemaVersion) {
+            db_->exec(("PRAGMA user_version=" + std::to_string(kSchemaVersion)).c_str());
+            db_->exec(("PRAGMA application_id=" + std::to_string(kApplicationId)).c_str());
+        }
         tx.commit();
     }
 }
@@ -306,39 +349,89 @@ int RunStore::schemaVersion() {
 }
 
 int64_t RunStore::createRun(const NewRun& r) {
-    Statement st(*db_,
-                 "INSERT INTO runs(name, created_at, status, config, engine_version, host, pid, device, blas, threads, "
-                 "method, model, dataset, sparsity) VALUES(?,?,'running',?,?,?,?,?,?,?,?,?,?,?)");
-    st.bind(1, r.name).bind(2, nowMs()).bind(3, r.config).bind(4, r.engineVersion).bind(5, r.host.empty() ? hostName() : r.host);
-    st.bind(6, currentPid()).bind(7, r.device).bind(8, r.blas).bind(9, r.threads);
-    st.bind(10, r.method).bind(11, r.model).bind(12, r.dataset).bind(13, r.sparsity);
-    st.run();
-    return db_->lastInsertId();
-}
-
-void RunStore::finishRun(int64_t id, RunStatus status, int64_t steps, double testAccuracy) {
-    requireRun(id);
-    Statement st(*db_, "UPDATE runs SET status=?, finished_at=?, steps=?, test_accuracy=? WHERE id=?");
-    st.bind(1, toString(status)).bind(2, nowMs()).bind(3, steps).bind(4, testAccuracy).bind(5, id);
-    st.run();
-}
-
-void RunStore::reopenRun(int64_t id, int64_t fromStep) {
-    requireRun(id);
+    requireUtf8(path(), "name", r.name);
+    requireUtf8(path(), "config", r.config);
     Transaction tx(*db_);
-    Statement st(*db_, "UPDATE runs SET status='running', finished_at=0, pid=?, host=? WHERE id=?");
+    // Above every id ever handed out: a deleted run's id stays retired.
+    const int64_t id = std::max(singleInt(*db_, "SELECT coalesce(max(id), 0) FROM runs"),
+                                singleInt(*db_, "SELECT coalesce(max(last), 0) FROM run_ids")) + 1;
+    Statement st(*db_,
+                 "INSERT INTO runs(id, name, created_at, status, config, engine_version, host, pid, device, blas, threads, "
+                 "method, model, dataset, sparsity, uuid) VALUES(?,?,?,'running',?,?,?,?,?,?,?,?,?,?,?,"
+                 "lower(hex(randomblob(16))))");
+    st.bind(1, id).bind(2, r.name).bind(3, nowMs()).bind(4, r.config).bind(5, r.engineVersion);
+    st.bind(6, r.host.empty() ? hostName() : r.host).bind(7, currentPid()).bind(8, r.device).bind(9, r.blas);
+    st.bind(10, r.threads).bind(11, r.method).bind(12, r.model).bind(13, r.dataset).bind(14, r.sparsity);
+    st.run();
+    db_->exec("DELETE FROM run_ids");
+    Statement last(*db_, "INSERT INTO run_ids(last) VALUES(?)");
+    last.bind(1, id);
+    last.run();
+    tx.commit();
+    return id;
+}
+
+void RunStore::finishRun(int64_t id, RunStatus status, int64_t steps, double testAccuracy, const std::string& error) {
+    requireRun(id);
+    Statement st(*db_, "UPDATE runs SET status=?, finished_at=?, steps=?, test_accuracy=?, error=? WHERE id=?");
+    st.bind(1, toString(status)).bind(2, nowMs()).bind(3, steps).bind(4, testAccuracy);
+    st.bind(5, isValidUtf8(error) ? error : quoteForMessage(error, 4096)).bind(6, id);
+    st.run();
+}
+
+bool RunStore::isLive(const RunInfo& info) {
+    // A run of another host cannot be checked: while it says running, it is taken as live.
+    return info.status == RunStatus::Running && !writerGone(info.host, info.pid);
+}
+
+void RunStore::reopenRun(int64_t id, int64_t fromStep, const std::string& config) {
+    requireUtf8(path(), "config", config);
+    // The check and the claim in one write transaction: of two processes resuming one run at
+    // once, the second sees the first's claim.
+    Transaction tx(*db_);
+    const RunInfo info = run(id);
+    if (isLive(info) && !(info.pid == currentPid() && info.host == hostName()))
+        throw StoreError(path() + ": run " + std::to_string(id) + " is being trained by process " +
+                         std::to_string(info.pid) + " on " + info.host + "; wait for it to end or stop it first");
+    Statement st(*db_, "UPDATE runs SET status='running', finished_at=0, error='', pid=?, host=? WHERE id=?");
     st.bind(1, currentPid()).bind(2, hostName()).bind(3, id);
     st.run();
+    if (!config.empty() && config != info.config) {
+        Statement keep(*db_, "INSERT INTO config_history(run_id, step, config, created_at) VALUES(?,?,?,?)");
+        keep.bind(1, id).bind(2, fromStep).bind(3, info.config).bind(4, nowMs());
+        keep.run();
+        Statement change(*db_, "UPDATE runs SET config=? WHERE id=?");
+        change.bind(1, config).bind(2, id);
+        change.run();
+    }
     for (const char* sql : {"DELETE FROM metrics WHERE run_id=? AND step>?", "DELETE FROM masks WHERE run_id=? AND step>?",
                             "DELETE FROM checkpoints WHERE run_id=? AND step>?",
                             "DELETE FROM weight_stats WHERE run_id=? AND step>?",
                             "DELETE FROM weights WHERE run_id=? AND step>?",
-                            "DELETE FROM gradients WHERE run_id=? AND step>?"}) {
+                            "DELETE FROM gradients WHERE run_id=? AND step>?",
+                            "DELETE FROM config_history WHERE run_id=? AND step>?"}) {
         Statement del(*db_, sql);
         del.bind(1, id).bind(2, fromStep);
         del.run();
     }
     tx.commit();
+}
+
+void RunStore::setConfig(int64_t id, const std::string& config) {
+    requireUtf8(path(), "config", config);
+    requireRun(id);
+    Statement st(*db_, "UPDATE runs SET config = ? WHERE id = ?");
+    st.bind(1, config).bind(2, id);
+    st.run();
+}
+
+std::vector<ConfigChange> RunStore::configHistory(int64_t id) {
+    requireRun(id);
+    Statement st(*db_, "SELECT step, config, created_at FROM config_history WHERE run_id = ? ORDER BY step, rowid");
+    st.bind(1, id);
+    std::vector<ConfigChange> out;
+    while (st.step()) out.push_back({st.columnInt(0), st.columnText(1), st.columnInt(2)});
+    return out;
 }
 
 void RunStore::updateProgress(int64_t id, int64_t steps) {
@@ -530,6 +623,11 @@ RunInfo RunStore::readRun(Statement& st) {
     r.sparsity = st.columnDouble(16);
     r.steps = st.columnInt(17);
     r.testAccuracy = st.columnDouble(18);
+    r.uuid = st.columnText(19);
+    r.error = st.columnText(20);
+    // A run whose writer was killed still says running until a writer marks it; readers see the
+    // truth without writing (a read-only database, a medium that cannot be written).
+    if (r.status == RunStatus::Running && writerGone(r.host, r.pid)) r.status = RunStatus::Interrupted;
     return r;
 }
 
@@ -650,6 +748,7 @@ std::optional<std::pair<int64_t, std::string>> RunStore::lastCheckpoint(int64_t 
 }
 
 void RunStore::addTag(int64_t id, const std::string& tag) {
+    requireUtf8(path(), "tag", tag);
     requireRun(id);
     Statement st(*db_, "INSERT OR IGNORE INTO run_tags(run_id, tag) VALUES(?,?)");
     st.bind(1, id).bind(2, tag);
@@ -657,6 +756,7 @@ void RunStore::addTag(int64_t id, const std::string& tag) {
 }
 
 void RunStore::setTags(int64_t id, const std::vector<std::string>& tags) {
+    for (const auto& tag : tags) requireUtf8(path(), "tag", tag);
     requireRun(id);
     Transaction tx(*db_);
     Statement clear(*db_, "DELETE FROM run_tags WHERE run_id = ?");
@@ -671,17 +771,40 @@ void RunStore::setTags(int64_t id, const std::vector<std::string>& tags) {
 }
 
 void RunStore::setNotes(int64_t id, const std::string& notes) {
+    requireUtf8(path(), "notes", notes);
     requireRun(id);
     Statement st(*db_, "UPDATE runs SET notes = ? WHERE id = ?");
     st.bind(1, notes).bind(2, id);
     st.run();
 }
 
-void RunStore::deleteRun(int64_t id) {
-    requireRun(id);
+std::vector<std::string> RunStore::deleteRun(int64_t id) {
+    Transaction tx(*db_);
+    const RunInfo info = run(id);
+    if (isLive(info))
+        throw StoreError(path() + ": run " + std::to_string(id) + " is being trained by process " +
+                         std::to_string(info.pid) + " on " + info.host + "; stop it before deleting it");
+    // Checkpoint files of this run that no other run names (a user may point two runs at one).
+    std::vector<std::string> files;
+    {
+        Statement st(*db_, "SELECT DISTINCT path FROM checkpoints c WHERE run_id = ?1 AND NOT EXISTS "
+                           "(SELECT 1 FROM checkpoints o WHERE o.path = c.path AND o.run_id != ?1)");
+        st.bind(1, id);
+        while (st.step()) files.push_back(st.columnText(0));
+    }
     Statement st(*db_, "DELETE FROM runs WHERE id = ?");
     st.bind(1, id);
     st.run();
+    tx.commit();
+    // After the commit: a failed delete keeps the run and its checkpoint together.
+    std::vector<std::string> removed;
+    for (const auto& file : files) {
+        std::error_code ec;
+        std::filesystem::remove(file + ".tmp", ec);
+        if (std::filesystem::is_regular_file(file, ec) && looksLikeCheckpoint(file) && std::filesystem::remove(file, ec))
+            removed.push_back(file);
+    }
+    return removed;
 }
 
 int RunStore::markInterrupted() {

@@ -34,6 +34,15 @@ struct RunInfo {
     int64_t steps = 0;
     double testAccuracy = -1.0; // -1: not known yet
     int64_t pid = 0;            // the writing process while running
+    std::string uuid;           // random identity, carried by the run's checkpoints
+    std::string error;          // why a failed run failed ("" otherwise)
+};
+
+// The config a resumed run had before `--set` overrides changed it at `step`.
+struct ConfigChange {
+    int64_t step = 0;
+    std::string config; // the config before the change
+    int64_t createdAt = 0;
 };
 
 struct NewRun {
@@ -103,22 +112,36 @@ struct RunFilter {
 
 class RunStore {
 public:
-    static constexpr int kSchemaVersion = 5;
-    enum class Mode { ReadWrite, ReadOnly };
+    static constexpr int kSchemaVersion = 6;
+    // PRAGMA application_id of our databases ("SRGL"): another application's SQLite file is known
+    // before anything in it is touched.
+    static constexpr int32_t kApplicationId = 0x5352474C;
+    // ReadWrite creates the file when it does not exist; ReadWriteExisting never creates one (a
+    // resume at a mistyped path); ReadOnly never writes, not even the WAL switch or a migration.
+    enum class Mode { ReadWrite, ReadOnly, ReadWriteExisting };
 
-    // ReadWrite creates the file when it does not exist; an existing file must be a SRigL Studio
-    // database of this or an older schema (migrated), never something else: that is refused and
-    // left untouched. Throws StoreError.
+    // An existing file must be a SRigL Studio database (by application_id, or by its tables for
+    // files of schema 1-5) of this or an older schema (migrated), never something else: that is
+    // refused and left untouched. Throws StoreError.
     explicit RunStore(const std::string& path, Mode mode = Mode::ReadWrite);
 
     int schemaVersion();
     const std::string& path() const { return db_->path(); }
 
+    // A new id every time, never one of a deleted run (an old writer of that run must not write
+    // into a new one), and a random uuid. StoreError for text that is not UTF-8.
     int64_t createRun(const NewRun& run);
-    void finishRun(int64_t id, RunStatus status, int64_t steps, double testAccuracy);
-    // A run continued from its checkpoint at `fromStep` (srigl train --resume ID): running again, by
-    // this process; what was recorded after that step is dropped, as it will be recorded again.
-    void reopenRun(int64_t id, int64_t fromStep);
+    // `error` says why a failed run failed (shown by runs show and the Studio).
+    void finishRun(int64_t id, RunStatus status, int64_t steps, double testAccuracy, const std::string& error = "");
+    // A run continued from its checkpoint at `fromStep` (srigl train --resume ID), taken by this
+    // process exclusively: StoreError when another live process is training it. What was recorded
+    // after that step is dropped, as it will be recorded again. A non-empty `config` that differs
+    // from the stored one (resume with --set overrides) replaces it; the old one is kept in
+    // configHistory.
+    void reopenRun(int64_t id, int64_t fromStep, const std::string& config = "");
+    std::vector<ConfigChange> configHistory(int64_t id);
+    // The run's config as training uses it (e.g. with the checkpoint file chosen after createRun).
+    void setConfig(int64_t id, const std::string& config);
     void addMetrics(int64_t id, const std::vector<Metric>& metrics);
     // Steps done so far, so a list of live (or killed) runs shows how far they got.
     void updateProgress(int64_t id, int64_t steps);
@@ -152,9 +175,14 @@ public:
     // Replaces the run's tags with exactly these, in one transaction (a failure keeps the old ones).
     void setTags(int64_t id, const std::vector<std::string>& tags);
     void setNotes(int64_t id, const std::string& notes);
-    void deleteRun(int64_t id);
+    // Deletes the run and its records, and the checkpoint files recorded for it that no other run
+    // shares (returned). StoreError for a run that a live process is still training.
+    std::vector<std::string> deleteRun(int64_t id);
     // Runs still marked running whose writing process (same host) is gone become interrupted.
+    // Readers need not call it: run() and listRuns() report such runs as interrupted without writing.
     int markInterrupted();
+    // True when a process (this host's, still alive) is training run `info`.
+    static bool isLive(const RunInfo& info);
     bool integrityOk();
     // The connection, for companions that keep their own tables in this file (SweepStore).
     SqliteDb& database() { return *db_; }
@@ -172,9 +200,10 @@ private:
 // there is no such version.
 const char* migrationSql(int version);
 
-// Where a recorded run's checkpoint goes when its config names none: <db dir>/checkpoints/run-ID.ckpt
-// (the folder is created). Recorded runs are checkpointed so that a killed one can be resumed.
-std::string defaultCheckpointPath(const std::string& dbPath, int64_t runId);
+// Where a recorded run's checkpoint goes when its config names none:
+// <db dir>/checkpoints/run-ID-<uuid>.ckpt (the folder is created): two databases in one folder
+// never share a file. Recorded runs are checkpointed so that a killed one can be resumed.
+std::string defaultCheckpointPath(const std::string& dbPath, int64_t runId, const std::string& runUuid);
 constexpr int64_t kDefaultCheckpointEvery = 500;
 
 // $SRIGL_DB, else $XDG_DATA_HOME/srigl-studio/runs.db, else ~/.local/share/srigl-studio/runs.db.

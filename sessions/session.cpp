@@ -1,6 +1,8 @@
 // The session's worker thread and its command handling.
 #include "sessions/session.hpp"
 
+#include "sessions/recorded_run.hpp"
+
 #include "engine/errors.hpp"
 #include "engine/training/trainer.hpp"
 #include "sessions/recorder.hpp"
@@ -59,6 +61,9 @@ public:
             s_.snapshot_.lastEval = m;
         }
         if (next) next->onEvaluation(m);
+    }
+    void onBeforeCheckpoint(int64_t step) override {
+        if (next) next->onBeforeCheckpoint(step);
     }
     void onCheckpoint(int64_t step, const std::string& path) override {
         if (next) next->onCheckpoint(step, path);
@@ -145,11 +150,7 @@ void Session::work() {
         trainer = std::make_unique<Trainer>(config_, observer_.get());
         if (!dbPath_.empty()) {
             store = std::make_unique<RunStore>(dbPath_);
-            runId = store->createRun(describeRun(config_));
-            if (config_.checkpoint.empty())
-                trainer->setCheckpointFile(defaultCheckpointPath(dbPath_, runId), config_.checkpoint_every > 0
-                                                                                     ? config_.checkpoint_every
-                                                                                     : kDefaultCheckpointEvery);
+            runId = recordNewRun(*store, *trainer, config_);
             Trainer* t = trainer.get();
             recorder = std::make_unique<Recorder>(dbPath_, runId, [t] { return t->maskSnapshot(); }, nullptr);
             recorder->setWeightSource([t] { return t->weightSnapshots(); });
@@ -195,10 +196,7 @@ void Session::work() {
                 checkpointRequested_ = false;
                 changed_.notify_all();
             }
-            if (doCheckpoint && !trainer->config().checkpoint.empty()) {
-                trainer->saveCheckpoint(trainer->config().checkpoint);
-                observer_->onCheckpoint(trainer->step(), trainer->config().checkpoint);
-            }
+            if (doCheckpoint) trainer->writeCheckpoint();
         }
         summary = trainer->finish();
     } catch (const std::exception& e) {
@@ -212,7 +210,7 @@ void Session::work() {
                                      : summary.status == TrainingStatus::Finished ? RunStatus::Finished
                                      : summary.status == TrainingStatus::Stopped  ? RunStatus::Stopped
                                                                                    : RunStatus::Failed;
-            store->finishRun(runId, status, trainer->step(), failure.empty() ? summary.testAccuracy : -1.0);
+            store->finishRun(runId, status, trainer->step(), failure.empty() ? summary.testAccuracy : -1.0, failure);
         } catch (const std::exception& e) {
             if (recordError.empty()) recordError = e.what();
         }

@@ -11,4 +11,10 @@ public:
     using std::runtime_error::runtime_error;
 };
 
+// A read-only open of a database of an older schema: it must be migrated (opened read-write) once.
+class StoreNeedsMigration : public StoreError {
+public:
+    using StoreError::StoreError;
+};
+
 } // namespace srigl::sessions

@@ -64,6 +64,8 @@ SweepInfo SweepStore::readSweep(Statement& st) {
     s.pid = st.columnInt(8);
     s.points = st.columnInt(9);
     s.done = st.columnInt(10);
+    // As for runs: a sweep whose process is gone reads as interrupted, without a write.
+    if (s.status == RunStatus::Running && writerGone(s.host, s.pid)) s.status = RunStatus::Interrupted;
     return s;
 }
 

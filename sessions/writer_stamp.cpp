@@ -22,16 +22,17 @@ std::string hostName() {
 
 int64_t currentPid() { return static_cast<int64_t>(getpid()); }
 
+bool writerGone(const std::string& host, int64_t pid) {
+    // kill(pid, 0) fails with ESRCH when the process is gone.
+    return host == hostName() && pid > 0 && kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH;
+}
+
 std::vector<int64_t> goneWriters(SqliteDb& db, const std::string& table) {
-    const std::string host = hostName();
     const std::string sql = "SELECT id, pid, host FROM " + table + " WHERE status = 'running'";
     Statement st(db, sql.c_str());
     std::vector<int64_t> gone;
-    while (st.step()) {
-        const auto pid = static_cast<pid_t>(st.columnInt(1));
-        // Only this host's processes can be checked; kill(pid, 0) fails with ESRCH when it is gone.
-        if (st.columnText(2) == host && pid > 0 && kill(pid, 0) != 0 && errno == ESRCH) gone.push_back(st.columnInt(0));
-    }
+    while (st.step())
+        if (writerGone(st.columnText(2), st.columnInt(1))) gone.push_back(st.columnInt(0));
     return gone;
 }
 

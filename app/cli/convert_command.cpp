@@ -173,9 +173,10 @@ int runConvert(const ConvertOptions& o) {
                                                options.pattern.toString() + (o.transposable ? "-T" : "");
         const double finalAccuracy = report.stages.back().testAccuracy;
         const int64_t newId = store.createRun(sessions::describeRun(converted));
-        const std::string checkpoint = sessions::defaultCheckpointPath(dbPath, newId);
+        const std::string uuid = store.run(newId).uuid;
+        const std::string checkpoint = sessions::defaultCheckpointPath(dbPath, newId, uuid);
         converted.checkpoint = checkpoint;
-        nm::saveModelCheckpoint(checkpoint, converted, *loaded.model, loaded.step);
+        nm::saveModelCheckpoint(checkpoint, converted, *loaded.model, loaded.step, uuid);
         store.addCheckpoint(newId, loaded.step, checkpoint);
         std::vector<sessions::Metric> metrics;
         for (const auto& s : report.stages) {

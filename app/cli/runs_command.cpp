@@ -93,6 +93,7 @@ nlohmann::json runJson(const RunInfo& r) {
             {"threads", r.threads},
             {"host", r.host},
             {"engine_version", r.engineVersion},
+            {"error", r.error}, // why a failed run failed
             {"config", storedJson(r.config)}};
 }
 
@@ -255,6 +256,8 @@ int diff(RunStore& store, const RunsOptions& o) {
     for (const auto& [k, v] : cb.items()) keys[k];
     int differences = 0;
     for (const auto& [key, unused] : keys) {
+        // Every recorded run has a checkpoint file of its own: a difference that says nothing.
+        if (key == "checkpoint") continue;
         const std::string va = configText(ca, key), vb = configText(cb, key);
         if (va == vb) continue;
         std::printf("%-18s %-24s %s\n", key.c_str(), va.c_str(), vb.c_str());
@@ -282,8 +285,11 @@ int remove(RunStore& store, const RunsOptions& o) {
             return 0;
         }
     }
-    store.deleteRun(r.id);
+    // The store refuses a live run (its writer would go on recording into a deleted run) and says
+    // which checkpoint files went with it.
+    const std::vector<std::string> removed = store.deleteRun(r.id);
     std::fprintf(stderr, "deleted run %lld\n", static_cast<long long>(r.id));
+    for (const auto& file : removed) std::fprintf(stderr, "removed checkpoint %s\n", file.c_str());
     return 0;
 }
 
@@ -345,6 +351,15 @@ int runRuns(const CLI::App& app, const RunsOptions& o, RenderRunFn render) {
         // the store reports a run whose writer is gone as interrupted without marking it so.
         const bool reads = !runs->got_subcommand("delete") && !runs->got_subcommand("tag") &&
                            !runs->got_subcommand("note");
+        if (reads) {
+            // A database of an older schema is brought up to date once, the one write a reader
+            // may do (it fails cleanly on a read-only medium); from then on reading never writes.
+            try {
+                RunStore probe(db, RunStore::Mode::ReadOnly);
+            } catch (const sessions::StoreNeedsMigration&) {
+                RunStore migrate(db, RunStore::Mode::ReadWriteExisting);
+            }
+        }
         RunStore store(db, reads ? RunStore::Mode::ReadOnly : RunStore::Mode::ReadWrite);
         if (runs->got_subcommand("list")) return list(store, o);
         if (runs->got_subcommand("show")) return show(store, o);

@@ -124,7 +124,7 @@ int runTrain(const TrainOptions& options) {
         if (isRunId(options.resume)) {
             // --resume ID: the run's last checkpoint in the database.
             const std::string dbPath = options.db.empty() ? sessions::defaultDatabasePath() : options.db;
-            sessions::RunStore store(dbPath);
+            sessions::RunStore store(dbPath, sessions::RunStore::Mode::ReadWriteExisting); // never creates one
             request.runId = std::stoll(options.resume);
             if (worker) {
                 // Rank 0 reopens the run (status running) meanwhile: only read its checkpoint.

@@ -4,6 +4,7 @@
 #include "engine/distributed/distributed_error.hpp"
 #include "engine/errors.hpp"
 #include "engine/training/trainer.hpp"
+#include "sessions/recorded_run.hpp"
 #include "sessions/run_description.hpp"
 
 #include <c10/util/Exception.h>
@@ -65,12 +66,17 @@ int reportSetupError(const std::string& prefix) {
 std::string recordedCheckpoint(sessions::RunStore& store, int64_t runId) {
     store.markInterrupted();
     const auto info = store.run(runId);
-    if (info.status == sessions::RunStatus::Running)
+    if (sessions::RunStore::isLive(info))
         throw CheckpointError("run " + std::to_string(runId) + " is still being trained by process " +
                               std::to_string(info.pid) + " on " + info.host);
-    auto last = store.lastCheckpoint(runId);
-    if (!last) throw CheckpointError("run " + std::to_string(runId) + " has no checkpoint to resume from");
-    return last->second;
+    if (auto last = store.lastCheckpoint(runId)) return last->second;
+    // Killed between writing its first checkpoint and recording it: the file the run's config names.
+    const auto config = nlohmann::json::parse(info.config, nullptr, false);
+    if (config.is_object() && config.value("checkpoint", std::string()) != "") {
+        const std::string file = config.value("checkpoint", std::string());
+        if (std::filesystem::exists(file)) return file;
+    }
+    throw CheckpointError("run " + std::to_string(runId) + " has no checkpoint to resume from");
 }
 
 TrainOutcome trainRun(const TrainRequest& request, TrainingObserver& console, const std::string& prefix) {
@@ -81,23 +87,21 @@ TrainOutcome trainRun(const TrainRequest& request, TrainingObserver& console, co
     std::unique_ptr<sessions::RunStore> store;
     try {
         // The trainer validates everything before the store hears of the run: a bad config records nothing.
+        if (record) sessions::requireCheckpointApartFromStore(request.config.checkpoint, dbPath);
         trainer = std::make_unique<Trainer>(request.config, &console);
-        if (!request.checkpoint.empty()) trainer->loadCheckpoint(request.checkpoint);
+        CheckpointHeader loaded;
+        if (!request.checkpoint.empty()) loaded = trainer->loadCheckpoint(request.checkpoint);
         if (request.group) trainer->enableDataParallel(request.group, request.parallel);
         if (record) {
-            store = std::make_unique<sessions::RunStore>(dbPath);
+            // A resume never creates a database (a mistyped --db would start an empty one).
+            store = std::make_unique<sessions::RunStore>(
+                dbPath, request.runId ? sessions::RunStore::Mode::ReadWriteExisting : sessions::RunStore::Mode::ReadWrite);
             if (request.runId) {
                 outcome.runId = request.runId;
-                store->reopenRun(outcome.runId, trainer->step());
+                sessions::recordResumedRun(*store, *trainer, outcome.runId, loaded);
             } else {
-                outcome.runId = store->createRun(sessions::describeRun(request.config));
+                outcome.runId = sessions::recordNewRun(*store, *trainer, request.config);
             }
-            // A recorded run can always be resumed after a crash: checkpoint it when the config
-            // does not say where.
-            if (request.config.checkpoint.empty())
-                trainer->setCheckpointFile(sessions::defaultCheckpointPath(dbPath, outcome.runId),
-                                           request.config.checkpoint_every > 0 ? request.config.checkpoint_every
-                                                                               : sessions::kDefaultCheckpointEvery);
             if (request.onRecorded) request.onRecorded(outcome.runId);
             if (request.announce && !request.json)
                 std::fprintf(stderr, "run %lld, recorded in %s\n", static_cast<long long>(outcome.runId), dbPath.c_str());
@@ -133,7 +137,7 @@ TrainOutcome trainRun(const TrainRequest& request, TrainingObserver& console, co
         const auto* torchError = dynamic_cast<const c10::Error*>(&e);
         const char* what = torchError ? torchError->what_without_backtrace() : e.what();
         try {
-            if (store) store->finishRun(outcome.runId, sessions::RunStatus::Failed, trainer->step(), -1.0);
+            if (store) store->finishRun(outcome.runId, sessions::RunStatus::Failed, trainer->step(), -1.0, what);
         } catch (const sessions::StoreError& se) {
             std::fprintf(stderr, "%s: database error: %s\n", prefix.c_str(), se.what());
         }

@@ -6,7 +6,8 @@
 
 namespace srigl::nm {
 
-void saveModelCheckpoint(const std::string& path, const RunConfig& config, SparseModelImpl& model, int64_t step) {
+void saveModelCheckpoint(const std::string& path, const RunConfig& config, SparseModelImpl& model, int64_t step,
+                         const std::string& runUuid) {
     torch::NoGradGuard noGrad;
     torch::serialize::OutputArchive archive;
     archive.write("format", torch::tensor(int64_t{1}));
@@ -19,7 +20,7 @@ void saveModelCheckpoint(const std::string& path, const RunConfig& config, Spars
     for (const auto& b : model.named_buffers()) archive.write("model." + b.key(), b.value().to(torch::kCPU), true);
     // The trainer's scalars: step first; timings and running sums do not apply to a conversion.
     archive.write("scalars", torch::tensor({static_cast<double>(step), 0.0, 0.0, 0.0, 0.0, 0.0, 0.0}, torch::kDouble));
-    saveArchiveAtomically(archive, path);
+    saveArchiveAtomically(archive, path, CheckpointHeader{runUuid, step});
 }
 
 } // namespace srigl::nm

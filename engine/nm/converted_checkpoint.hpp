@@ -10,7 +10,9 @@
 namespace srigl::nm {
 
 // Weights are written as the model computes with them (W * M). Atomic: written to PATH.tmp, then
-// renamed. Throws CheckpointError when the file cannot be written.
-void saveModelCheckpoint(const std::string& path, const RunConfig& config, SparseModelImpl& model, int64_t step);
+// renamed. Throws CheckpointError when the file cannot be written. `runUuid`: the identity of the
+// recorded run the checkpoint belongs to.
+void saveModelCheckpoint(const std::string& path, const RunConfig& config, SparseModelImpl& model, int64_t step,
+                         const std::string& runUuid = "");
 
 } // namespace srigl::nm

@@ -88,17 +88,13 @@ void Trainer::saveCheckpoint(const std::string& path) const {
     archive.write("scalars", scalars);
     archive.write("epoch_sums", torch::stack({s.epochLoss, s.epochCorrect}).to(torch::kCPU));
 
-    saveArchiveAtomically(archive, path);
+    saveArchiveAtomically(archive, path, CheckpointHeader{s.runUuid, s.step});
 }
 
-void Trainer::loadCheckpoint(const std::string& path) {
+CheckpointHeader Trainer::loadCheckpoint(const std::string& path) {
     Impl& s = *impl_;
     torch::serialize::InputArchive archive;
-    try {
-        archive.load_from(path, torch::kCPU); // a CUDA run's checkpoint must load on a CPU-only machine
-    } catch (const std::exception& e) {
-        throw CheckpointError("cannot read checkpoint '" + path + "': missing, not a SRigL Studio checkpoint or corrupt");
-    }
+    const CheckpointHeader header = loadArchive(archive, path);
     try {
         torch::Tensor t = readTensor(archive, "config");
         RunConfig saved = configFromJson(tensorText(t));
@@ -149,6 +145,7 @@ void Trainer::loadCheckpoint(const std::string& path) {
     if (s.step > s.totalSteps)
         throw CheckpointError("checkpoint '" + path + "' is at step " + std::to_string(s.step) +
                               ", beyond this run's " + std::to_string(s.totalSteps) + " steps");
+    return header;
 }
 
 } // namespace srigl
@@ -157,8 +154,8 @@ namespace srigl {
 
 RunConfig readCheckpointConfig(const std::string& path) {
     torch::serialize::InputArchive archive;
+    loadArchive(archive, path);
     try {
-        archive.load_from(path, torch::kCPU);
         return configFromJson(tensorText(readTensor(archive, "config")));
     } catch (const ConfigError&) {
         throw;
@@ -178,7 +175,7 @@ CheckpointModel loadCheckpointModel(const std::string& path) {
     out.config = readCheckpointConfig(path);
     out.model = buildModel(out.config.model, out.config.hidden, inputShapeOf(out.config.dataset));
     torch::serialize::InputArchive archive;
-    archive.load_from(path, torch::kCPU); // readCheckpointConfig just read it, so it parses
+    loadArchive(archive, path);
     try {
         torch::NoGradGuard noGrad;
         auto copy = [&](torch::Tensor target, const std::string& key, bool buffer) {

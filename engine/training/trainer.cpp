@@ -145,13 +145,7 @@ Trainer::Trainer(const RunConfig& config, TrainingObserver* observer) : impl_(st
         s.device = torch::Device(torch::kCUDA);
     }
     configureThreads(static_cast<int>(config.threads));
-    if (!config.checkpoint.empty()) {
-        // Found out now, not after hours of training.
-        const auto dir = std::filesystem::absolute(config.checkpoint).parent_path();
-        if (!std::filesystem::is_directory(dir) || access(dir.c_str(), W_OK) != 0)
-            throw ConfigError("checkpoint", "cannot write a checkpoint into '" + dir.string() +
-                                                "' (missing or not writable)");
-    }
+    if (!config.checkpoint.empty()) requireCheckpointPath(config.checkpoint); // now, not after hours of training
 
     s.data = loadDataset(config.dataset, config.data_dir, config.seed, config.synthetic_train, config.synthetic_test);
     if (config.batch_size > s.data.train.size())
@@ -256,7 +250,22 @@ Trainer::~Trainer() = default;
 
 void Trainer::setObserver(TrainingObserver* observer) { impl_->observer = observer; }
 
+void Trainer::writeCheckpoint() {
+    Impl& s = *impl_;
+    if (s.config.checkpoint.empty()) return;
+    const auto checkpointStart = Clock::now();
+    // History first: after a kill at any moment the store holds every row up to the checkpoint's
+    // step, so a resume from it leaves no hole.
+    if (s.observer) s.observer->onBeforeCheckpoint(s.step);
+    saveCheckpoint(s.config.checkpoint);
+    s.checkpointSeconds += secondsSince(checkpointStart);
+    if (s.observer) s.observer->onCheckpoint(s.step, s.config.checkpoint);
+}
+
+void Trainer::setRunIdentity(const std::string& runUuid) { impl_->runUuid = runUuid; }
+
 void Trainer::setCheckpointFile(const std::string& path, int64_t every) {
+    if (!path.empty()) requireCheckpointPath(path);
     impl_->config.checkpoint = path;
     impl_->config.checkpoint_every = every;
 }
@@ -629,10 +638,7 @@ bool Trainer::trainStep() {
     if (evalNow) evaluate();
     if (s.config.checkpoint_every > 0 && !s.config.checkpoint.empty() && t % s.config.checkpoint_every == 0 &&
         t < s.totalSteps && s.writesCheckpoints()) {
-        const auto checkpointStart = Clock::now();
-        saveCheckpoint(s.config.checkpoint);
-        s.checkpointSeconds += secondsSince(checkpointStart);
-        if (s.observer) s.observer->onCheckpoint(t, s.config.checkpoint);
+        writeCheckpoint();
     }
     return true;
 }
@@ -705,10 +711,8 @@ TrainingSummary Trainer::finish() {
     }
     // The final word on the masks of a data-parallel run (and a collective every rank reaches).
     if (s.status != TrainingStatus::Diverged) s.checkMasksAgree(s.step);
-    if (!s.config.checkpoint.empty() && s.status != TrainingStatus::Diverged && s.writesCheckpoints()) {
-        saveCheckpoint(s.config.checkpoint);
-        if (s.observer) s.observer->onCheckpoint(s.step, s.config.checkpoint);
-    }
+    if (!s.config.checkpoint.empty() && s.status != TrainingStatus::Diverged && s.writesCheckpoints())
+        writeCheckpoint();
     if (!s.lastEval || s.lastEval->step != s.step) evaluate();
     if (s.status != TrainingStatus::Diverged && !std::isfinite(s.lastEval->testLoss)) {
         s.status = TrainingStatus::Diverged;

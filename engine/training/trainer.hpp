@@ -4,6 +4,7 @@
 
 #include "engine/config/run_config.hpp"
 #include "engine/distributed/data_parallel_options.hpp"
+#include "engine/training/checkpoint_file.hpp"
 #include "engine/training/training_observer.hpp"
 
 #include <atomic>
@@ -50,10 +51,18 @@ public:
     Trainer& operator=(const Trainer&) = delete;
 
     // Continues a run from a checkpoint written by saveCheckpoint for the same config (structural
-    // keys must match; throws CheckpointError otherwise).
-    void loadCheckpoint(const std::string& path);
-    // Writes atomically (temporary file, then rename): a crash never leaves half a checkpoint.
+    // keys must match; throws CheckpointError otherwise, and for a damaged file). Returns the file's
+    // header: the identity of the run that wrote it and its step.
+    CheckpointHeader loadCheckpoint(const std::string& path);
+    // Writes atomically (temporary file, then rename) with a checksum over every byte: a crash or a
+    // full disk never leaves half a checkpoint, and damage is found on load.
     void saveCheckpoint(const std::string& path) const;
+    // Writes the configured checkpoint now: observers hear onBeforeCheckpoint (the recorder commits
+    // what it holds, so the stored history reaches the checkpoint's step), then onCheckpoint.
+    void writeCheckpoint();
+    // The identity of the recorded run this trainer trains; every checkpoint carries it so that a
+    // checkpoint of another run is refused on resume.
+    void setRunIdentity(const std::string& runUuid);
 
     // Trains until the last step, a stop request or a non-finite loss, then finish().
     TrainingSummary run();

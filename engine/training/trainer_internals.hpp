@@ -63,6 +63,7 @@ struct Trainer::Impl {
     double trainSeconds = 0.0;  // accumulated over resumes
     double updateSeconds = 0.0;
     double checkpointSeconds = 0.0;
+    std::string runUuid; // the recorded run's identity, written into every checkpoint
     int64_t updates = 0;
     std::optional<EvalMetrics> lastEval;
     std::chrono::steady_clock::time_point reportStart;

@@ -119,6 +119,10 @@ public:
     virtual void onStep(const StepMetrics& metrics) {}
     virtual void onMaskUpdate(const MaskUpdateEvent& event) {}
     virtual void onEvaluation(const EvalMetrics& metrics) {}
+    // Just before a checkpoint at `step` is written; returns once the observer's own record of the
+    // run up to `step` is durable (the recorder commits its queue), so history and checkpoint agree
+    // after a kill at any moment.
+    virtual void onBeforeCheckpoint(int64_t step) {}
     virtual void onCheckpoint(int64_t step, const std::string& path) {}
     virtual void onFinished(const TrainingSummary& summary) {}
 };

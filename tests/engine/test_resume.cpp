@@ -5,6 +5,7 @@
 #include <QtTest>
 
 #include "engine/errors.hpp"
+#include "engine/training/checkpoint_file.hpp"
 #include "engine/training/trainer_internals.hpp"
 
 #include <fstream>
@@ -91,6 +92,11 @@ private Q_SLOTS:
     void checkpointWriteIsAtomic();
     void tamperedCheckpointIsRefused();
     void unwritableCheckpointDirIsRejectedUpFront();
+    void checkpointCarriesRunIdentity();
+    void everyDamagedByteIsRefused();
+    void fullDiskKeepsPreviousCheckpoint();
+    void checkpointPathMustBeNewOrACheckpoint();
+    void legacyCheckpointStillLoads();
 };
 
 void TestResume::sriglSgdResumesExactly() { checkResumeExact("srigl", "sgd", 25); }
@@ -202,6 +208,143 @@ void TestResume::unwritableCheckpointDirIsRejectedUpFront() {
     } catch (const ConfigError& e) {
         QCOMPARE(QString::fromStdString(e.key()), QString("checkpoint"));
     }
+}
+
+namespace {
+
+std::string readAll(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+void writeAll(const std::string& path, const std::string& bytes) {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out << bytes;
+}
+
+} // namespace
+
+void TestResume::checkpointCarriesRunIdentity() {
+    QTemporaryDir dir;
+    const std::string ckpt = dir.filePath("id.ckpt").toStdString();
+    RunConfig c = resumableRun("srigl", "sgd");
+    Trainer t(c);
+    t.setRunIdentity("0123456789abcdef0123456789abcdef");
+    for (int i = 0; i < 3; ++i) t.trainStep();
+    t.saveCheckpoint(ckpt);
+    Trainer u(c);
+    const CheckpointHeader header = u.loadCheckpoint(ckpt);
+    QCOMPARE(header.runUuid, std::string("0123456789abcdef0123456789abcdef"));
+    QCOMPARE(header.step, int64_t(3));
+    QVERIFY(!header.legacy);
+}
+
+void TestResume::everyDamagedByteIsRefused() {
+    QTemporaryDir dir;
+    const std::string good = dir.filePath("good.ckpt").toStdString();
+    const std::string bad = dir.filePath("bad.ckpt").toStdString();
+    RunConfig c = resumableRun("srigl", "adamw"); // optimizer moments and gradient sums in the file
+    Trainer t(c);
+    for (int i = 0; i < 5; ++i) t.trainStep();
+    t.saveCheckpoint(good);
+    const std::string bytes = readAll(good);
+    // Header fields, the start of the archive, and positions spread over all of it.
+    std::vector<size_t> positions = {0, 8, 12, 20, 40, 60, 70, 80};
+    for (int i = 1; i <= 40; ++i) positions.push_back(bytes.size() * static_cast<size_t>(i) / 41);
+    positions.push_back(bytes.size() - 1);
+    for (size_t pos : positions) {
+        std::string damaged = bytes;
+        damaged[pos] = static_cast<char>(damaged[pos] ^ 0x04);
+        writeAll(bad, damaged);
+        Trainer u(c);
+        try {
+            u.loadCheckpoint(bad);
+            QFAIL(qPrintable(QString("a flipped byte at %1 of %2 was accepted").arg(pos).arg(bytes.size())));
+        } catch (const CheckpointError& e) {
+            QVERIFY2(QString(e.what()).contains(QString::fromStdString(bad)), e.what());
+        }
+    }
+    writeAll(bad, bytes.substr(0, bytes.size() - 100)); // truncated
+    Trainer u(c);
+    QVERIFY_EXCEPTION_THROWN(u.loadCheckpoint(bad), CheckpointError);
+    QVERIFY_EXCEPTION_THROWN(readCheckpointConfig(bad), CheckpointError);
+}
+
+void TestResume::fullDiskKeepsPreviousCheckpoint() {
+    QTemporaryDir dir;
+    const std::string ckpt = dir.filePath("full.ckpt").toStdString();
+    Trainer t(resumableRun("srigl", "sgd"));
+    t.trainStep();
+    t.saveCheckpoint(ckpt);
+    const std::string before = readAll(ckpt);
+    t.trainStep();
+    // Every write to /dev/full fails with ENOSPC, as on a full disk.
+    QVERIFY(QFile::link("/dev/full", QString::fromStdString(ckpt + ".tmp")));
+    try {
+        t.saveCheckpoint(ckpt);
+        QFAIL("expected CheckpointError");
+    } catch (const CheckpointError& e) {
+        QVERIFY2(QString(e.what()).contains("No space left on device"), e.what());
+        QVERIFY2(QString(e.what()).contains(QString::fromStdString(ckpt)), e.what());
+    }
+    QCOMPARE(readAll(ckpt), before);
+    QVERIFY(!QFileInfo(QString::fromStdString(ckpt + ".tmp")).isSymLink()); // cleaned up
+    t.saveCheckpoint(ckpt); // room again: works
+    Trainer u(resumableRun("srigl", "sgd"));
+    u.loadCheckpoint(ckpt);
+    QCOMPARE(u.step(), int64_t(2));
+}
+
+void TestResume::checkpointPathMustBeNewOrACheckpoint() {
+    QTemporaryDir dir;
+    auto refusal = [](const std::string& path) -> QString {
+        RunConfig c = resumableRun("srigl", "sgd");
+        c.checkpoint = path;
+        try {
+            Trainer t(c);
+        } catch (const ConfigError& e) {
+            return e.key() == "checkpoint" ? QString(e.what()) : QString("wrong key: ") + e.what();
+        }
+        return {};
+    };
+    QVERIFY(refusal(dir.path().toStdString()).contains("folder"));
+    const std::string foreign = dir.filePath("thesis.tex").toStdString();
+    writeAll(foreign, "\\documentclass{article}");
+    QVERIFY(refusal(foreign).contains("not a SRigL Studio checkpoint"));
+    QCOMPARE(readAll(foreign), std::string("\\documentclass{article}"));
+    QVERIFY(refusal("/dev/null").contains("not a regular file"));
+    // New, empty and existing checkpoint files are fine.
+    QVERIFY(refusal(dir.filePath("new.ckpt").toStdString()).isEmpty());
+    const std::string empty = dir.filePath("empty.ckpt").toStdString();
+    writeAll(empty, "");
+    QVERIFY(refusal(empty).isEmpty());
+    const std::string existing = dir.filePath("existing.ckpt").toStdString();
+    Trainer t(resumableRun("srigl", "sgd"));
+    t.saveCheckpoint(existing);
+    QVERIFY(refusal(existing).isEmpty());
+    // Setting the file later (a recorded run's default) is checked the same way.
+    QVERIFY_EXCEPTION_THROWN(t.setCheckpointFile(foreign, 10), ConfigError);
+}
+
+void TestResume::legacyCheckpointStillLoads() {
+    QTemporaryDir dir;
+    const std::string ckpt = dir.filePath("new.ckpt").toStdString();
+    const std::string legacy = dir.filePath("legacy.ckpt").toStdString();
+    RunConfig c = resumableRun("srigl", "sgd");
+    Trainer t(c);
+    for (int i = 0; i < 4; ++i) t.trainStep();
+    t.saveCheckpoint(ckpt);
+    // Before the container, a checkpoint was the bare Torch archive.
+    writeAll(legacy, readCheckpointFile(ckpt).payload);
+    QVERIFY(looksLikeCheckpoint(legacy));
+    Trainer u(c);
+    const CheckpointHeader header = u.loadCheckpoint(legacy);
+    QVERIFY(header.legacy);
+    QCOMPARE(u.step(), int64_t(4));
+    // Any other zip is not a checkpoint.
+    const std::string zip = dir.filePath("photos.zip").toStdString();
+    writeAll(zip, std::string("PK\x03\x04", 4) + std::string(22, '\0') + std::string("\x09\x00\x00\x00", 4) + "photo.jpg");
+    QVERIFY(!looksLikeCheckpoint(zip));
 }
 
 QTEST_GUILESS_MAIN(TestResume)

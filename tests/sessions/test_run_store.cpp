@@ -7,6 +7,7 @@
 #include "tests/support/guarded.hpp"
 #include "tests/support/raw_db.hpp"
 #include "tests/support/stored_runs.hpp"
+#include "tests/support/test_files.hpp"
 
 #include "sessions/mask_codec.hpp"
 #include "sessions/recorder.hpp"
@@ -40,20 +41,6 @@ using namespace srigl;
 using namespace srigl::sessions;
 
 namespace {
-
-std::string dbIn(const QTemporaryDir& dir, const char* name = "runs.db") { return dir.filePath(name).toStdString(); }
-
-QByteArray fileBytes(const std::string& path) {
-    QFile f(QString::fromStdString(path));
-    if (!f.open(QIODevice::ReadOnly)) return {};
-    return f.readAll();
-}
-
-void writeFile(const std::string& path, const QByteArray& bytes) {
-    QFile f(QString::fromStdString(path));
-    QVERIFY(f.open(QIODevice::WriteOnly | QIODevice::Truncate));
-    QCOMPARE(f.write(bytes), bytes.size());
-}
 
 NewRun newRun(const std::string& name, const std::string& method = "srigl", double sparsity = 0.9) {
     NewRun r;
@@ -594,6 +581,7 @@ void TestRunStore::deleteRunCascades() {
             store.addMasks(id, {record(0, randomSnapshot("fc1", 4, 4, 1), 2, 0, 0)});
             store.addCheckpoint(id, 2, "/c");
             store.addTag(id, "t");
+            store.finishRun(id, RunStatus::Finished, 2, -1); // a live run cannot be deleted
         }
         store.deleteRun(a);
         QVERIFY(isStoreError(storeErrorOf([&] { store.run(a); })));

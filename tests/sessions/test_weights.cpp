@@ -284,7 +284,8 @@ void TestWeights::storeRoundTripAndResumeDropsLater() {
         QCOMPARE(store.weightStats(id).size(), size_t(2));
         QCOMPARE(store.weightValues(id).size(), size_t(2));
         QCOMPARE(store.weightStats(other).size(), size_t(1));
-        // Deleting the run deletes its weights.
+        // Deleting the run (once it is no longer running) deletes its weights.
+        store.finishRun(id, RunStatus::Finished, 100, -1);
         store.deleteRun(id);
         QVERIFY_THROWS_EXCEPTION(StoreError, store.weightStats(id));
         QCOMPARE(store.weightStats(other).size(), size_t(1));

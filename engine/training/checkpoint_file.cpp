@@ -1,0 +1,196 @@
+// Checkpoint container: encoding, verification and durable atomic writes.
+#include "engine/training/checkpoint_file.hpp"
+
+#include "engine/errors.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+
+namespace srigl {
+namespace {
+
+constexpr char kMagic[8] = {'S', 'R', 'I', 'G', 'L', 'C', 'K', 'P'};
+constexpr uint32_t kFormat = 2;
+constexpr uint32_t kMaxUuid = 64;
+constexpr char kZipMagic[4] = {'P', 'K', 3, 4};
+
+uint32_t crcOf(const uint8_t* data, size_t size) {
+    uLong crc = crc32(0L, Z_NULL, 0);
+    // zlib takes uInt lengths: feed large payloads in pieces.
+    while (size > 0) {
+        const auto piece = static_cast<uInt>(std::min<size_t>(size, 1u << 30));
+        crc = crc32(crc, data, piece);
+        data += piece;
+        size -= piece;
+    }
+    return static_cast<uint32_t>(crc);
+}
+
+template <typename T>
+void put(std::string& out, T value) {
+    char bytes[sizeof(T)];
+    std::memcpy(bytes, &value, sizeof(T)); // little-endian hosts only (x86_64, aarch64)
+    out.append(bytes, sizeof(T));
+}
+
+// Reads fields front to back, refusing to run past the end.
+class Cursor {
+public:
+    Cursor(const uint8_t* data, size_t size, const std::string& name) : data_(data), size_(size), name_(name) {}
+    template <typename T>
+    T take(const char* what) {
+        need(sizeof(T), what);
+        T value;
+        std::memcpy(&value, data_ + pos_, sizeof(T));
+        pos_ += sizeof(T);
+        return value;
+    }
+    std::string takeText(size_t n, const char* what) {
+        need(n, what);
+        std::string s(reinterpret_cast<const char*>(data_ + pos_), n);
+        pos_ += n;
+        return s;
+    }
+    size_t pos() const { return pos_; }
+
+private:
+    void need(size_t n, const char* what) const {
+        if (size_ - pos_ < n) throw CheckpointError("checkpoint '" + name_ + "' is truncated (in its " + what + ")");
+    }
+    const uint8_t* data_;
+    size_t size_;
+    size_t pos_ = 0;
+    const std::string& name_;
+};
+
+std::string systemReason() { return std::strerror(errno); }
+
+} // namespace
+
+std::string encodeCheckpoint(const CheckpointHeader& header, const std::string& payload) {
+    if (header.runUuid.size() > kMaxUuid) throw CheckpointError("run identity longer than 64 bytes");
+    std::string out(kMagic, sizeof kMagic);
+    put<uint32_t>(out, kFormat);
+    put<uint32_t>(out, static_cast<uint32_t>(header.runUuid.size()));
+    out += header.runUuid;
+    put<int64_t>(out, header.step);
+    put<uint64_t>(out, payload.size());
+    put<uint32_t>(out, crcOf(reinterpret_cast<const uint8_t*>(payload.data()), payload.size()));
+    put<uint32_t>(out, crcOf(reinterpret_cast<const uint8_t*>(out.data()), out.size()));
+    out.reserve(out.size() + payload.size());
+    out += payload;
+    return out;
+}
+
+CheckpointBytes decodeCheckpoint(const uint8_t* data, size_t size, const std::string& name) {
+    CheckpointBytes result;
+    if (size >= sizeof kZipMagic && std::memcmp(data, kZipMagic, sizeof kZipMagic) == 0) {
+        result.header.legacy = true;
+        result.payload.assign(reinterpret_cast<const char*>(data), size);
+        return result;
+    }
+    if (size < sizeof kMagic || std::memcmp(data, kMagic, sizeof kMagic) != 0)
+        throw CheckpointError("'" + name + "' is not a SRigL Studio checkpoint");
+    Cursor in(data, size, name);
+    in.takeText(sizeof kMagic, "magic");
+    const auto format = in.take<uint32_t>("format");
+    if (format != kFormat)
+        throw CheckpointError("checkpoint '" + name + "' has format " + std::to_string(format) +
+                              ", this build reads format " + std::to_string(kFormat) + " (or is damaged)");
+    const auto uuidSize = in.take<uint32_t>("identity");
+    if (uuidSize > kMaxUuid) throw CheckpointError("checkpoint '" + name + "' is damaged (bad identity length)");
+    result.header.runUuid = in.takeText(uuidSize, "identity");
+    result.header.step = in.take<int64_t>("step");
+    const auto payloadSize = in.take<uint64_t>("size");
+    const auto payloadCrc = in.take<uint32_t>("checksum");
+    const size_t headerEnd = in.pos();
+    const auto headerCrc = in.take<uint32_t>("header checksum");
+    if (crcOf(data, headerEnd) != headerCrc)
+        throw CheckpointError("checkpoint '" + name + "' is damaged (its header checksum does not match)");
+    const size_t body = in.pos();
+    if (payloadSize != size - body)
+        throw CheckpointError("checkpoint '" + name + "' is damaged or truncated (" + std::to_string(size - body) +
+                              " bytes of data, its header says " + std::to_string(payloadSize) + ")");
+    if (crcOf(data + body, size - body) != payloadCrc)
+        throw CheckpointError("checkpoint '" + name + "' is damaged (its data checksum does not match)");
+    result.payload.assign(reinterpret_cast<const char*>(data + body), size - body);
+    return result;
+}
+
+CheckpointBytes readCheckpointFile(const std::string& path) {
+    std::error_code ec;
+    if (!std::filesystem::exists(path, ec)) throw CheckpointError("checkpoint '" + path + "' does not exist");
+    if (!std::filesystem::is_regular_file(path, ec))
+        throw CheckpointError("checkpoint '" + path + "' is not a regular file");
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw CheckpointError("cannot open checkpoint '" + path + "': " + systemReason());
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (in.bad()) throw CheckpointError("cannot read checkpoint '" + path + "': " + systemReason());
+    return decodeCheckpoint(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), path);
+}
+
+void requireCheckpointPath(const std::string& path) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    const fs::file_status st = fs::status(path, ec);
+    if (fs::exists(st)) {
+        if (fs::is_directory(st))
+            throw ConfigError("checkpoint", "'" + path + "' is a folder; name a file in it, e.g. '" +
+                                                (fs::path(path) / "run.ckpt").string() + "'");
+        if (!fs::is_regular_file(st))
+            throw ConfigError("checkpoint", "'" + path + "' exists and is not a regular file; refusing to write to it");
+        if (fs::file_size(path, ec) > 0 && !looksLikeCheckpoint(path))
+            throw ConfigError("checkpoint", "'" + path +
+                                                "' exists and is not a SRigL Studio checkpoint; refusing to overwrite "
+                                                "it (choose a new file name)");
+    }
+    const auto dir = fs::absolute(path, ec).parent_path();
+    if (!fs::is_directory(dir, ec) || ::access(dir.c_str(), W_OK) != 0)
+        throw ConfigError("checkpoint", "cannot write a checkpoint into '" + dir.string() + "' (missing or not writable)");
+}
+
+void writeFileAtomically(const std::string& path, const std::string& bytes) {
+    const std::string tmp = path + ".tmp";
+    auto fail = [&](const std::string& what, int fd) {
+        const int err = errno;
+        if (fd >= 0) ::close(fd);
+        std::remove(tmp.c_str());
+        throw CheckpointError("cannot write checkpoint '" + path + "': " + what + ": " + std::strerror(err) +
+                              (err == ENOSPC || err == EDQUOT ? " (the previous checkpoint, if any, is kept)" : ""));
+    };
+    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) fail("cannot create " + tmp, -1);
+    size_t done = 0;
+    while (done < bytes.size()) {
+        const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            if (n == 0) errno = EIO;
+            fail("write failed", fd);
+        }
+        done += static_cast<size_t>(n);
+    }
+    // The data must be on disk before the rename makes it the checkpoint, or a power cut could
+    // leave an empty file where a good one was.
+    if (::fsync(fd) != 0 && errno != EINVAL) fail("fsync failed", fd);
+    if (::close(fd) != 0) fail("close failed", -1);
+    if (std::rename(tmp.c_str(), path.c_str()) != 0) fail("cannot rename " + tmp + " into place", -1);
+    const auto dir = std::filesystem::absolute(path).parent_path();
+    const int dirFd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dirFd >= 0) {
+        ::fsync(dirFd);
+        ::close(dirFd);
+    }
+}
+
+} // namespace srigl

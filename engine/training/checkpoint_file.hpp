@@ -1,0 +1,68 @@
+// The checkpoint file container: a small header (magic, format, the run's identity, the step, the
+// payload's size and CRC-32, a CRC of the header itself) in front of the serialized Torch archive.
+// Every byte is covered by a checksum, so a damaged file is refused instead of resumed, and a file
+// is known to be ours (or not) without parsing the archive. Free of Torch, so it can be fuzzed.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstring>
+#include <fstream>
+#include <cstdint>
+#include <string>
+
+namespace srigl {
+
+struct CheckpointHeader {
+    std::string runUuid; // the recorded run it belongs to; "" for a run that is not recorded
+    int64_t step = 0;
+    bool legacy = false; // read from a file written before the container existed (no identity)
+};
+
+struct CheckpointBytes {
+    CheckpointHeader header;
+    std::string payload; // the Torch archive (a zip); header.legacy: a bare archive, no checksum
+};
+
+// The bytes of a checkpoint file holding `payload`.
+std::string encodeCheckpoint(const CheckpointHeader& header, const std::string& payload);
+
+// Parses and verifies a whole checkpoint file held in memory. `name` is used in messages. A bare
+// Torch archive (zip magic) is accepted as legacy, unverified. Throws CheckpointError.
+CheckpointBytes decodeCheckpoint(const uint8_t* data, size_t size, const std::string& name);
+
+// Reads and verifies `path` (CheckpointError naming it when missing, not a regular file, not a
+// checkpoint, or damaged).
+CheckpointBytes readCheckpointFile(const std::string& path);
+
+// True when `path` holds the start of a SRigL checkpoint (the container's magic) or of a legacy
+// bare Torch archive (a zip whose first entry is one of LibTorch's: <name>/data/0, <name>/data.pkl,
+// ...). Reads only the first bytes.
+// Inline: the store, which links no engine code, checks files with it before deleting them.
+inline bool looksLikeCheckpoint(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    char head[64] = {};
+    in.read(head, sizeof head);
+    const auto got = static_cast<size_t>(in.gcount());
+    if (got >= 8 && std::memcmp(head, "SRIGLCKP", 8) == 0) return true;
+    if (got < 30 || std::memcmp(head, "PK\x03\x04", 4) != 0) return false;
+    const size_t nameSize = static_cast<uint8_t>(head[26]) | (static_cast<size_t>(static_cast<uint8_t>(head[27])) << 8);
+    const std::string name(head + 30, std::min(nameSize, got - 30));
+    const size_t slash = name.find('/');
+    if (name.size() != nameSize || slash == std::string::npos) return false;
+    const std::string entry = name.substr(slash + 1);
+    return entry.rfind("data/", 0) == 0 || entry == "data.pkl" || entry == "version" || entry == "constants.pkl";
+}
+
+// Throws ConfigError (key `checkpoint`) unless `path` can take a checkpoint: its folder exists
+// and is writable, and `path` is new, empty or already a SRigL checkpoint. A folder, a device, a
+// database or any other file is refused before training, never overwritten after it.
+void requireCheckpointPath(const std::string& path);
+
+// Writes `bytes` to `path` atomically and durably: a temporary file beside it is written in full,
+// flushed to disk, then renamed over `path` (and the folder synced). Any failure (a full disk, a
+// read-only folder) throws CheckpointError naming the path and the system's reason; `path` then
+// still holds what it held before and the temporary file is removed.
+void writeFileAtomically(const std::string& path, const std::string& bytes);
+
+} // namespace srigl
