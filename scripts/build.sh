@@ -12,6 +12,7 @@ if [ "${SRIGL_SANITIZE:-0}" = 1 ]; then
   # headers stay on (the flags are the same for the header and its users).
   sanitize=(-DCMAKE_BUILD_TYPE=RelWithDebInfo
             "-DCMAKE_CXX_FLAGS=-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined"
+            "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1 -DNDEBUG"
             "-DCMAKE_EXE_LINKER_FLAGS=-fsanitize=address,undefined")
 else
   build_dir=${SRIGL_BUILD_DIR:-build}
