@@ -123,10 +123,15 @@ void SweepStore::finishSweep(int64_t id, RunStatus status) {
 }
 
 void SweepStore::reopenSweep(int64_t id) {
-    requireSweep(id);
+    Transaction tx(store_.database());
+    const SweepInfo info = sweep(id); // reads a sweep of a dead process as interrupted
+    if (info.status == RunStatus::Running && !(info.pid == currentPid() && info.host == hostName()))
+        throw StoreError(store_.path() + ": sweep " + std::to_string(id) + " is being run by process " +
+                         std::to_string(info.pid) + " on " + info.host + "; wait for it to end or stop it first");
     Statement st(store_.database(), "UPDATE sweeps SET status = 'running', finished_at = 0, pid = ?, host = ? WHERE id = ?");
     st.bind(1, currentPid()).bind(2, hostName()).bind(3, id);
     st.run();
+    tx.commit();
 }
 
 int SweepStore::markInterrupted() {

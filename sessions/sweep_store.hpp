@@ -49,7 +49,8 @@ public:
     void startPoint(int64_t sweepId, int64_t point, int64_t runId);
     void finishPoint(int64_t sweepId, int64_t point, PointStatus status);
     void finishSweep(int64_t id, RunStatus status);
-    // Continued by this process (srigl sweep --resume).
+    // Continued by this process (srigl sweep --resume), exclusively: StoreError while another live
+    // process runs the sweep (checked and claimed in one write transaction).
     void reopenSweep(int64_t id);
     // Sweeps still marked running whose process (on this host) is gone become interrupted, with
     // their running point.

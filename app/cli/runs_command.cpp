@@ -192,7 +192,14 @@ int sweeps(RunStore& store, const RunsOptions& o) {
 }
 
 int show(RunStore& store, const RunsOptions& o) {
-    std::cout << dumpJson(runJson(store.run(o.ids.at(0))), 2) << std::endl;
+    const int64_t id = o.ids.at(0);
+    auto j = runJson(store.run(id));
+    // What the run was trained with before a resume changed keys with --set (oldest first).
+    nlohmann::json history = nlohmann::json::array();
+    for (const auto& change : store.configHistory(id))
+        history.push_back({{"step", change.step}, {"created_at", change.createdAt}, {"config", storedJson(change.config)}});
+    j["config_history"] = history;
+    std::cout << dumpJson(j, 2) << std::endl;
     return 0;
 }
 

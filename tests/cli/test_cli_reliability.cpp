@@ -231,6 +231,13 @@ void TestCliReliability::resumeOverridesAreStored() {
     const auto old = QJsonDocument::fromJson(QByteArray::fromStdString(history[0].config)).object();
     QCOMPARE(old["lr"].toDouble(), 0.1);
     QCOMPARE(history[0].step, int64_t(16));
+    // runs show lists it too.
+    const SriglResult shown = runSrigl({"runs", "show", "1", "--db", db});
+    QVERIFY2(shown.exitCode == 0, qPrintable(shown.err));
+    const auto json = QJsonDocument::fromJson(shown.out.toUtf8()).object();
+    const auto changes = json["config_history"].toArray();
+    QCOMPARE(changes.size(), 1);
+    QCOMPARE(changes[0].toObject()["config"].toObject()["lr"].toDouble(), 0.1);
 }
 
 void TestCliReliability::killAfterCheckpointLeavesNoHole() {

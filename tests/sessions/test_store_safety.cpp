@@ -13,6 +13,7 @@
 #include "sessions/recorded_run.hpp"
 #include "sessions/recorder.hpp"
 #include "sessions/run_store.hpp"
+#include "sessions/sweep_store.hpp"
 
 #include <QFile>
 #include <QTemporaryDir>
@@ -61,6 +62,7 @@ private Q_SLOTS:
     void resumeNeverCreatesADatabase();
     void checkpointMayNotBeTheDatabase();
     void recorderCommitsHistoryBeforeCheckpoint();
+    void secondResumeOfLiveSweepRefused();
 };
 
 void TestStoreSafety::deleteOfLiveRunRefused() {
@@ -329,6 +331,23 @@ void TestStoreSafety::recorderCommitsHistoryBeforeCheckpoint() {
         RawDb raw(path);
         QCOMPARE(raw.scalar("SELECT count(DISTINCT step) FROM metrics WHERE key = 'train_loss'"), int64_t(40));
         QVERIFY(rec.close().empty());
+    });
+}
+
+void TestStoreSafety::secondResumeOfLiveSweepRefused() {
+    guarded([&] {
+        QTemporaryDir dir;
+        const std::string path = dbIn(dir);
+        RunStore store(path);
+        SweepStore sweeps(store);
+        const int64_t id = sweeps.createSweep("grid", "{}", "[]", {});
+        RawDb(path).exec("UPDATE sweeps SET pid = " + std::to_string(getppid()) + " WHERE id = " + std::to_string(id));
+        const auto refused = storeErrorOf([&] { sweeps.reopenSweep(id); });
+        QVERIFY(isStoreError(refused));
+        QVERIFY2(refused->find("sweep " + std::to_string(id) + " is being run") != std::string::npos, refused->c_str());
+        RawDb(path).exec("UPDATE sweeps SET pid = " + std::to_string(deadPid()) + " WHERE id = " + std::to_string(id));
+        sweeps.reopenSweep(id);
+        QCOMPARE(sweeps.sweep(id).pid, int64_t(getpid()));
     });
 }
 
