@@ -1,7 +1,8 @@
-// AVX2 + FMA block kernels for the condensed backward pass (scatter for the input gradient, dots for the
-// weight gradient). Only these functions use the wider instructions; dispatch checks the CPU first.
+// AVX2 + FMA block kernels for the condensed backward pass (gathers over the transposed layer for the
+// input gradient, dots for the weight gradient); only these use the wider instructions, dispatch checks.
 #include "engine/inference/condensed_backward.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 
 #if defined(__x86_64__)
@@ -14,10 +15,10 @@ namespace {
 
 // NV vectors of 8 batch columns per block (block = 8 * NV).
 template <int NV, typename Index>
-SRIGL_AVX2 void scatterRows(const CondensedView& L, const float* gyT, float* gxT, int64_t r0, int64_t r1) {
+SRIGL_AVX2 void scatterRows(const CondensedView& L, const float* gyT, float* gxT) {
     const auto* indices = static_cast<const Index*>(L.indices);
     constexpr int64_t W = 8 * NV;
-    for (int64_t r = r0; r < r1; ++r) {
+    for (int64_t r = 0; r < L.rows; ++r) {
         // The row's gy block stays in registers for all its k weights.
         __m256 g[NV];
         for (int n = 0; n < NV; ++n) g[n] = _mm256_loadu_ps(gyT + r * W + 8 * n);
@@ -28,6 +29,43 @@ SRIGL_AVX2 void scatterRows(const CondensedView& L, const float* gyT, float* gxT
             float* p = gxT + static_cast<int64_t>(idx[j]) * W;
             for (int n = 0; n < NV; ++n)
                 _mm256_storeu_ps(p + 8 * n, _mm256_fmadd_ps(vj, g[n], _mm256_loadu_ps(p + 8 * n)));
+        }
+    }
+}
+
+// Two accumulator sets, so that with one
+// vector per input (block 8) consecutive FMAs do not wait on each other.
+template <int NV>
+SRIGL_AVX2 void gatherCols(const GatherArgs& a, int64_t f0, int64_t f1) {
+    constexpr int64_t W = 8 * NV;
+    float tile[8][W]; // eight inputs' sums, written to the gx rows together
+    for (int64_t t0 = f0; t0 < f1; t0 += 8) {
+        const int64_t t1 = std::min(f1, t0 + 8);
+        for (int64_t i = t0; i < t1; ++i) {
+            __m256 acc0[NV], acc1[NV];
+            for (int n = 0; n < NV; ++n) acc0[n] = acc1[n] = _mm256_setzero_ps();
+            int64_t e = a.cols.start[i];
+            const int64_t end = a.cols.start[i + 1];
+            for (; e + 2 <= end; e += 2) {
+                const __m256 v0 = _mm256_broadcast_ss(a.cols.value + e);
+                const __m256 v1 = _mm256_broadcast_ss(a.cols.value + e + 1);
+                const float* g0 = a.gyT + static_cast<int64_t>(a.cols.row[e]) * W;
+                const float* g1 = a.gyT + static_cast<int64_t>(a.cols.row[e + 1]) * W;
+                for (int n = 0; n < NV; ++n) {
+                    acc0[n] = _mm256_fmadd_ps(v0, _mm256_loadu_ps(g0 + 8 * n), acc0[n]);
+                    acc1[n] = _mm256_fmadd_ps(v1, _mm256_loadu_ps(g1 + 8 * n), acc1[n]);
+                }
+            }
+            if (e < end) {
+                const __m256 v = _mm256_broadcast_ss(a.cols.value + e);
+                const float* g = a.gyT + static_cast<int64_t>(a.cols.row[e]) * W;
+                for (int n = 0; n < NV; ++n) acc0[n] = _mm256_fmadd_ps(v, _mm256_loadu_ps(g + 8 * n), acc0[n]);
+            }
+            for (int n = 0; n < NV; ++n) _mm256_storeu_ps(tile[i - t0] + 8 * n, _mm256_add_ps(acc0[n], acc1[n]));
+        }
+        for (int64_t w = 0; w < a.nb; ++w) {
+            float* dst = a.gx + (a.b0 + w) * a.inFeatures;
+            for (int64_t i = t0; i < t1; ++i) dst[i] = tile[i - t0][w];
         }
     }
 }
@@ -79,39 +117,23 @@ SRIGL_AVX2 void dotRows(const CondensedView& L, const float* gyT, const float* x
     }
 }
 
-template <typename Index>
-void scatterAnyBlock(const CondensedView& L, const float* gyT, int64_t block, float* gxT, int64_t r0, int64_t r1) {
-    switch (block) {
-    case 8: return scatterRows<1, Index>(L, gyT, gxT, r0, r1);
-    case 16: return scatterRows<2, Index>(L, gyT, gxT, r0, r1);
-    case 32: return scatterRows<4, Index>(L, gyT, gxT, r0, r1);
-    default: throw std::logic_error("condensed backward (avx2): unsupported batch block");
-    }
-}
-
-template <typename Index>
-void dotAnyBlock(const CondensedView& L, const float* gyT, const float* xT, int64_t block, float* gv, int64_t r0,
-                 int64_t r1) {
-    switch (block) {
-    case 8: return dotRows<1, Index>(L, gyT, xT, gv, r0, r1);
-    case 16: return dotRows<2, Index>(L, gyT, xT, gv, r0, r1);
-    case 32: return dotRows<4, Index>(L, gyT, xT, gv, r0, r1);
-    default: throw std::logic_error("condensed backward (avx2): unsupported batch block");
-    }
-}
-
 } // namespace
 
-void scatterRowsAvx2(const CondensedView& layer, const float* gyT, int64_t block, float* gxT, int64_t r0,
-                     int64_t r1) {
-    if (layer.indices16) scatterAnyBlock<int16_t>(layer, gyT, block, gxT, r0, r1);
-    else scatterAnyBlock<int32_t>(layer, gyT, block, gxT, r0, r1);
+void gatherColsAvx2(const GatherArgs& args, int64_t f0, int64_t f1) {
+    withBlock(args.block, [&](auto width) { gatherCols<decltype(width)::value / 8>(args, f0, f1); });
+}
+
+void scatterRowsAvx2(const CondensedView& layer, const float* gyT, int64_t block, float* gxT) {
+    withBlockAndIndex(block, layer.indices16, [&](auto width, auto index) {
+        scatterRows<decltype(width)::value / 8, decltype(index)>(layer, gyT, gxT);
+    });
 }
 
 void dotRowsAvx2(const CondensedView& layer, const float* gyT, const float* xT, int64_t block, float* gv, int64_t r0,
                  int64_t r1) {
-    if (layer.indices16) dotAnyBlock<int16_t>(layer, gyT, xT, block, gv, r0, r1);
-    else dotAnyBlock<int32_t>(layer, gyT, xT, block, gv, r0, r1);
+    withBlockAndIndex(block, layer.indices16, [&](auto width, auto index) {
+        dotRows<decltype(width)::value / 8, decltype(index)>(layer, gyT, xT, gv, r0, r1);
+    });
 }
 
 } // namespace srigl::kernels::detail
@@ -119,10 +141,10 @@ void dotRowsAvx2(const CondensedView& layer, const float* gyT, const float* xT, 
 #else // not x86-64: only the portable kernels exist; dispatch never selects these.
 
 namespace srigl::kernels::detail {
-void scatterRowsAvx2(const CondensedView& layer, const float* gyT, int64_t block, float* gxT, int64_t r0,
-                     int64_t r1) {
-    scatterRowsPortable(layer, gyT, block, gxT, r0, r1);
+void scatterRowsAvx2(const CondensedView& layer, const float* gyT, int64_t block, float* gxT) {
+    scatterRowsPortable(layer, gyT, block, gxT);
 }
+void gatherColsAvx2(const GatherArgs& args, int64_t f0, int64_t f1) { gatherColsPortable(args, f0, f1); }
 void dotRowsAvx2(const CondensedView& layer, const float* gyT, const float* xT, int64_t block, float* gv, int64_t r0,
                  int64_t r1) {
     dotRowsPortable(layer, gyT, xT, block, gv, r0, r1);

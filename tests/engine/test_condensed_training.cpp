@@ -176,7 +176,7 @@ void TestCondensedTraining::twoThreadsMatchOneThreadExactly() {
     guarded([] {
         const Layer l = makeLayer(256, 515, 64, 21);
         const torch::Tensor idx = l.indices.to(torch::kShort);
-        for (int64_t batch : {2, 128}) {
+        for (int64_t batch : {2, 37, 128}) { // per sample, scatter, gather
             const torch::Tensor x = torch::randn({batch, l.inFeatures}), gy = torch::randn({batch, l.rows()});
             for (Isa isa : supportedIsas()) {
                 const KernelResult one = runKernels(l, idx, x, gy, isa, 1);
