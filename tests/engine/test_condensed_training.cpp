@@ -10,7 +10,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <stdexcept>
+#include <string>
 #include <vector>
 
 using namespace srigl;
@@ -108,6 +110,7 @@ private Q_SLOTS:
     void autogradMatchesMaskedDense();
     void finiteDifferencesAgreeInDouble();
     void sgdStepsMatchMaskedDenseLinear();
+    void environmentChoosesTheFunctionsIsa();
     void rejectsBadInputs();
     void emptyBatchGivesZeroWeightGradient();
 };
@@ -316,6 +319,32 @@ void TestCondensedTraining::sgdStepsMatchMaskedDenseLinear() {
         QVERIFY(relativeError(b1.detach(), d1->bias.detach()) < 1e-5);
         QVERIFY(relativeError(b2.detach(), d2->bias.detach()) < 1e-5);
     });
+}
+
+// Without an explicit isa, condensedLinear follows detectIsa(): SRIGL_KERNEL_ISA=portable gives exactly
+// the portable kernels' gradients (and the thread count never changes a result).
+void TestCondensedTraining::environmentChoosesTheFunctionsIsa() {
+    const char* saved = std::getenv("SRIGL_KERNEL_ISA");
+    const std::string keep = saved ? saved : "";
+    guarded([] {
+        const Layer l = makeLayer(40, 90, 11, 81);
+        const torch::Tensor idx = l.indices.to(torch::kShort);
+        const torch::Tensor x0 = torch::randn({128, 90}), gy = torch::randn({128, 40});
+        auto grads = [&](bool explicitPortable) {
+            torch::Tensor x = x0.clone().requires_grad_(true), v = l.values.clone().requires_grad_(true);
+            torch::Tensor y = explicitPortable ? condensedLinear(x, v, idx, l.bias, Isa::Portable, 1)
+                                               : condensedLinear(x, v, idx, l.bias);
+            y.backward(gy);
+            return std::vector<torch::Tensor>{y.detach(), x.grad(), v.grad()};
+        };
+        setenv("SRIGL_KERNEL_ISA", "portable", 1);
+        const auto fromEnvironment = grads(false), portable = grads(true);
+        for (size_t i = 0; i < portable.size(); ++i) QVERIFY(torch::equal(fromEnvironment[i], portable[i]));
+        const torch::Tensor w = l.dense().to(torch::kDouble);
+        QVERIFY(relativeError(portable[1], gy.to(torch::kDouble).mm(w)) < 1e-5);
+    });
+    if (saved) setenv("SRIGL_KERNEL_ISA", keep.c_str(), 1);
+    else unsetenv("SRIGL_KERNEL_ISA");
 }
 
 void TestCondensedTraining::rejectsBadInputs() {
