@@ -7,7 +7,7 @@ nlohmann::json layerJson(const LayerUpdateStats& l) {
     nlohmann::json j = {{"name", l.name},       {"shape", l.shape},         {"sparsity", l.sparsity},
             {"k", l.k},             {"fan_in_min", l.fanInMin}, {"fan_in_max", l.fanInMax},
             {"active", l.active},   {"ablated", l.ablated},     {"pruned", l.pruned},
-            {"regrown", l.regrown}, {"sad", l.sad}};
+            {"regrown", l.regrown}, {"sad", l.sad},             {"compute", l.compute}};
     // Only where it applies (N:M methods), so other runs' output is unchanged.
     if (l.nmValid >= 0) j["nm_valid"] = l.nmValid == 1;
     return j;

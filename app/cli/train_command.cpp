@@ -52,15 +52,15 @@ void printSummary(const TrainingSummary& s, const TrainOutcome& outcome) {
                     outcome.distributed.worldSize, outcome.distributed.masksAgree ? "identical" : "DIFFERENT",
                     outcome.distributed.maskChecksum.c_str(), static_cast<long long>(outcome.distributed.maskChecks));
     std::printf("\n");
-    std::printf("  %-24s %-18s %9s %6s %11s %8s %8s\n", "layer", "shape", "sparsity", "k", "fan-in", "active",
-                "ablated");
+    std::printf("  %-24s %-18s %9s %6s %11s %8s %8s  %s\n", "layer", "shape", "sparsity", "k", "fan-in", "active",
+                "ablated", "compute");
     for (const auto& l : s.layers) {
         std::string shape;
         for (size_t i = 0; i < l.shape.size(); ++i) shape += (i ? "x" : "") + std::to_string(l.shape[i]);
         std::string fan = std::to_string(l.fanInMin) + "-" + std::to_string(l.fanInMax);
-        std::printf("  %-24s %-18s %8.2f%% %6lld %11s %8lld %8lld\n", l.name.c_str(), shape.c_str(),
+        std::printf("  %-24s %-18s %8.2f%% %6lld %11s %8lld %8lld  %s\n", l.name.c_str(), shape.c_str(),
                     100.0 * l.sparsity, static_cast<long long>(l.k), fan.c_str(), static_cast<long long>(l.active),
-                    static_cast<long long>(l.ablated));
+                    static_cast<long long>(l.ablated), l.compute.c_str());
     }
 }
 

@@ -145,6 +145,7 @@ const std::vector<Field>& fields() {
         field("alpha", &RunConfig::alpha, "initial drop fraction (cosine decay)"),
         field("t_end", &RunConfig::t_end, "fraction of training after which masks stop changing"),
         field("grad_accumulation", &RunConfig::grad_accumulation, "steps of dense gradient summed before an update"),
+        field("sparse_compute", &RunConfig::sparse_compute, "how sparse layers compute: condensed kernels (srigl, CPU), masked dense ops, or auto per layer", {"auto", "condensed", "masked_dense"}),
         field("nm", &RunConfig::nm, "N:M pattern of the N:M methods: N kept of every M input weights (1 <= N < M)"),
         field("nm_update_every", &RunConfig::nm_update_every, "steps between transposable N:M mask recomputations (nm_transposable) and N:M mask events"),
         field("srste_decay", &RunConfig::srste_decay, "SR-STE decay lambda_W on pruned weights (method srste)"),
@@ -316,6 +317,11 @@ void validateConfig(const RunConfig& c) {
     require(c.t_end > 0.0 && c.t_end <= 1.0, "t_end", "must be in (0, 1]");
     require(c.grad_accumulation >= 1, "grad_accumulation", "must be >= 1");
     require(c.grad_accumulation <= c.delta_t, "grad_accumulation", "must not exceed delta_t");
+    require(c.sparse_compute != "condensed" || c.method == "srigl", "sparse_compute",
+            "condensed needs constant fan-in masks (method srigl); method " + c.method +
+                " trains with sparse_compute=masked_dense or auto");
+    require(c.sparse_compute != "condensed" || c.device == "cpu", "sparse_compute",
+            "the condensed kernels run on the CPU; use sparse_compute=masked_dense or auto with device=cuda");
     // parseNm quotes the whole text in its messages: anything longer than "1023:1024" is refused here.
     require(c.nm.size() <= 16, "nm", "expected N:M such as 2:4, got '" + quoteForMessage(c.nm) + "'");
     const nm::NmPattern pattern = nm::parseNm(c.nm); // throws ConfigError naming `nm`

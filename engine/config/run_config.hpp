@@ -28,6 +28,9 @@ struct RunConfig {
     double alpha = 0.3;
     double t_end = 0.75;
     int64_t grad_accumulation = 1;
+    // How sparse layers compute (docs/sparse_training.md): condensed kernels on values + indices
+    // (constant fan-in layers of srigl), LibTorch's dense ops on masked weights, or auto per layer.
+    std::string sparse_compute = "auto";
     // N:M methods (nm_ste, srste, nm_transposable; shared/spec/nm.md)
     std::string nm = "2:4";          // N kept of every M consecutive input weights
     int64_t nm_update_every = 40;    // steps between transposable mask recomputations (and N:M mask events)

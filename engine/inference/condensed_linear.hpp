@@ -2,7 +2,7 @@
 // they read (values + indices), run by our own kernels instead of a dense or CSR matmul.
 #pragma once
 
-#include "engine/inference/condensed_kernels.hpp"
+#include "engine/kernels/condensed_kernels.hpp"
 
 #include <torch/torch.h>
 

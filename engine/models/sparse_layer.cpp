@@ -8,8 +8,18 @@
 #include <cmath>
 
 namespace srigl {
+namespace {
+
+std::vector<int64_t> outputShape(const torch::Tensor& x, int64_t outFeatures) {
+    auto shape = x.sizes().vec();
+    shape.back() = outFeatures;
+    return shape;
+}
+
+} // namespace
 
 void SparseLayer::applyMask() {
+    if (condensed) return; // condensed values hold kept weights only
     torch::NoGradGuard noGrad;
     weight.mul_(maskFactor_);
 }
@@ -21,6 +31,41 @@ torch::Tensor SparseLayer::forwardWeight() const {
     return straightThroughMask(weight, maskFactor_);
 }
 
+int64_t SparseLayer::fanIn() const {
+    int64_t n = 1;
+    for (size_t i = 1; i < shape_.size(); ++i) n *= shape_[i];
+    return n;
+}
+
+void SparseLayer::condense() {
+    if (condensed) return;
+    torch::NoGradGuard noGrad;
+    condensed = std::make_shared<CondensedWeights>(condenseLayer(weightMatrix(), maskMatrix()));
+    // set_data keeps the registered tensors (module, checkpoints by name) while dropping their storage.
+    weight.set_data(torch::empty({0}, weight.options()));
+    mask.set_data(torch::empty({0}, mask.options()));
+    maskFactor_ = torch::Tensor();
+}
+
+void SparseLayer::expand() {
+    if (!condensed) return;
+    torch::NoGradGuard noGrad;
+    weight.set_data(expandCondensed(*condensed, condensed->values).view(shape_));
+    mask.set_data(expandMask(*condensed).view(shape_));
+    condensed.reset();
+    syncMaskFactor();
+}
+
+torch::Tensor SparseLayer::denseWeightMatrix() const {
+    if (condensed) return expandCondensed(*condensed, condensed->values);
+    return weightMatrix().detach();
+}
+
+torch::Tensor SparseLayer::denseMaskMatrix() const {
+    if (condensed) return expandMask(*condensed);
+    return maskMatrix();
+}
+
 void SparseLayer::setMask(const torch::Tensor& newMask) {
     torch::NoGradGuard noGrad;
     mask.copy_(newMask.view(mask.sizes()));
@@ -28,10 +73,12 @@ void SparseLayer::setMask(const torch::Tensor& newMask) {
 }
 
 void SparseLayer::syncMaskFactor() {
+    if (condensed) return;
     maskFactor_ = mask.to(weight.device(), weight.scalar_type());
 }
 
 SparseLinearImpl::SparseLinearImpl(int64_t in, int64_t out, bool withBias) {
+    shape_ = {out, in};
     weight = register_parameter("weight", torch::empty({out, in}));
     // Same default as torch.nn.Linear; sparse initialisation rescales the weight later.
     torch::nn::init::kaiming_uniform_(weight, std::sqrt(5.0));
@@ -44,12 +91,14 @@ SparseLinearImpl::SparseLinearImpl(int64_t in, int64_t out, bool withBias) {
 }
 
 torch::Tensor SparseLinearImpl::forward(const torch::Tensor& x) {
+    if (condensed) return condensedMatmul(condensed, x.reshape({-1, x.size(-1)}), bias).view(outputShape(x, shape_[0]));
     return torch::linear(x, forwardWeight(), bias);
 }
 
 SparseConv2dImpl::SparseConv2dImpl(int64_t in, int64_t out, int64_t kernel, int64_t stride_, int64_t padding_,
                                    bool withBias)
     : stride(stride_), padding(padding_) {
+    shape_ = {out, in, kernel, kernel};
     weight = register_parameter("weight", torch::empty({out, in, kernel, kernel}));
     torch::nn::init::kaiming_uniform_(weight, std::sqrt(5.0));
     if (withBias) {
@@ -62,6 +111,18 @@ SparseConv2dImpl::SparseConv2dImpl(int64_t in, int64_t out, int64_t kernel, int6
 
 torch::Tensor SparseConv2dImpl::forward(const torch::Tensor& x) {
     if (captureInput) capturedInput = x.detach();
+    if (condensed) {
+        // im2col: every output pixel is one row of a [batch * pixels, in * kh * kw] matrix (unfold's
+        // column order is the weight's (in, kh, kw) order), so the linear kernels serve convolutions.
+        const int64_t kernel = shape_[2];
+        auto cols = torch::nn::functional::unfold(
+            x, torch::nn::functional::UnfoldFuncOptions({kernel, kernel}).padding(padding).stride(stride));
+        const int64_t n = x.size(0), pixels = cols.size(2);
+        auto y = condensedMatmul(condensed, cols.transpose(1, 2).reshape({n * pixels, cols.size(1)}), bias);
+        const int64_t oh = (x.size(2) + 2 * padding - kernel) / stride + 1;
+        const int64_t ow = (x.size(3) + 2 * padding - kernel) / stride + 1;
+        return y.view({n, pixels, shape_[0]}).permute({0, 2, 1}).reshape({n, shape_[0], oh, ow});
+    }
     return torch::conv2d(x, forwardWeight(), bias, {stride, stride}, {padding, padding});
 }
 

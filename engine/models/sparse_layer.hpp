@@ -2,9 +2,13 @@
 // output row; the mask is viewed as [out, fan_in] (fan_in = in * kh * kw for convolutions).
 #pragma once
 
+#include "engine/models/condensed_weights.hpp"
+
 #include <torch/torch.h>
 
+#include <memory>
 #include <string>
+#include <vector>
 
 namespace srigl {
 
@@ -20,10 +24,25 @@ public:
     // pass with a straight-through estimator; every other method keeps W == W * M instead.
     bool straightThrough = false;
 
-    int64_t outFeatures() const { return weight.size(0); }
-    int64_t fanIn() const { return weight.numel() / weight.size(0); }
+    // The weight's shape, also while the layer is condensed (when `weight` itself is empty).
+    const std::vector<int64_t>& weightShape() const { return shape_; }
+    int64_t outFeatures() const { return shape_[0]; }
+    int64_t fanIn() const;
+    // Views of the dense weight and mask; only while the layer is not condensed.
     torch::Tensor weightMatrix() const { return weight.view({weight.size(0), -1}); }
     torch::Tensor maskMatrix() const { return mask.view({mask.size(0), -1}); }
+
+    // Condensed training (engine/models/condensed_weights.hpp): set while the layer trains on values
+    // and indices instead of the dense weight and mask, which are then empty tensors.
+    std::shared_ptr<CondensedWeights> condensed;
+    bool isCondensed() const { return condensed != nullptr; }
+    // Switches to the condensed form (the mask must be constant fan-in per active row) and frees the
+    // dense weight and mask; expand() restores them.
+    void condense();
+    void expand();
+    // The dense [out, fan_in] weight and mask in either form (a copy when condensed).
+    torch::Tensor denseWeightMatrix() const;
+    torch::Tensor denseMaskMatrix() const;
     // The weight the layer computes with: W * M, whose gradient reaches every entry of the dense W
     // when straightThrough is set; the stored W otherwise (it is W * M already).
     torch::Tensor forwardWeight() const;
@@ -38,6 +57,7 @@ public:
 
 protected:
     torch::Tensor maskFactor_;
+    std::vector<int64_t> shape_;
 };
 
 struct SparseLinearImpl : torch::nn::Module, SparseLayer {

@@ -72,12 +72,36 @@ void Trainer::saveCheckpoint(const std::string& path) const {
     torch::serialize::OutputArchive archive;
     archive.write("format", torch::tensor(int64_t{1}));
     archive.write("config", textTensor(configToJson(s.config, -1)));
-    for (const auto& p : s.model->named_parameters()) archive.write("model." + p.key(), p.value().detach());
-    for (const auto& b : s.model->named_buffers()) archive.write("model." + b.key(), b.value(), true);
-    s.optimizer->save(archive);
+    // One layout whichever path trained: condensed layers are written in their dense form, so a
+    // checkpoint resumes on either path and every reader (export, convert, bench --run) reads it.
+    auto condensedOwner = [&](const torch::Tensor& t) -> const SparseLayerState* {
+        for (const auto& st : s.layers)
+            if (st.layer->isCondensed() && (t.unsafeGetTensorImpl() == st.layer->weight.unsafeGetTensorImpl() ||
+                                            t.unsafeGetTensorImpl() == st.layer->mask.unsafeGetTensorImpl()))
+                return &st;
+        return nullptr;
+    };
+    for (const auto& p : s.model->named_parameters()) {
+        const auto* st = condensedOwner(p.value());
+        archive.write("model." + p.key(), st ? st->layer->denseWeightMatrix().view(st->layer->weightShape())
+                                             : p.value().detach());
+    }
+    for (const auto& b : s.model->named_buffers()) {
+        const auto* st = condensedOwner(b.value());
+        archive.write("model." + b.key(), st ? st->layer->denseMaskMatrix().view(st->layer->weightShape()) : b.value(),
+                      true);
+    }
+    s.optimizer->save(archive, [&](size_t index, const torch::Tensor& state) {
+        for (const auto& st : s.layers)
+            if (st.layer->isCondensed() && st.paramIndex == index)
+                return expandCondensed(*st.layer->condensed, state).view(st.layer->weightShape());
+        return state;
+    });
     for (size_t i = 0; i < s.layers.size(); ++i) {
         const auto& st = s.layers[i];
-        if (st.gradSum.defined()) archive.write("grad_sum." + std::to_string(i), st.gradSum, true);
+        if (st.dynamic && st.layer->isCondensed())
+            archive.write("grad_sum." + std::to_string(i), s.pendingGradient(st), true);
+        else if (st.gradSum.defined()) archive.write("grad_sum." + std::to_string(i), st.gradSum, true);
         archive.write("layer_k." + std::to_string(i), torch::tensor(st.last.k));
         if (st.nm) archive.write("nm_event_mask." + std::to_string(i), st.eventMask, true);
     }
@@ -95,6 +119,10 @@ CheckpointHeader Trainer::loadCheckpoint(const std::string& path) {
     Impl& s = *impl_;
     torch::serialize::InputArchive archive;
     const CheckpointHeader header = loadArchive(archive, path);
+    // Loaded in the dense form (the checkpoint's layout), condensed again once verified.
+    s.expandAll();
+    for (auto& st : s.layers)
+        if (st.dynamic && !st.gradSum.defined()) st.gradSum = torch::zeros_like(st.layer->weightMatrix());
     try {
         torch::Tensor t = readTensor(archive, "config");
         RunConfig saved = configFromJson(tensorText(t));
@@ -142,6 +170,7 @@ CheckpointHeader Trainer::loadCheckpoint(const std::string& path) {
         throw CheckpointError("checkpoint '" + path + "' does not match this run: " + std::string(e.what()).substr(0, 300));
     }
     verifyLoadedState(path);
+    s.condenseMarked();
     if (s.step > s.totalSteps)
         throw CheckpointError("checkpoint '" + path + "' is at step " + std::to_string(s.step) +
                               ", beyond this run's " + std::to_string(s.totalSteps) + " steps");

@@ -66,11 +66,20 @@ std::vector<torch::Tensor> Optimizer::state(size_t index) const {
     return out;
 }
 
-void Optimizer::save(torch::serialize::OutputArchive& archive) const {
+void Optimizer::replaceParameter(size_t index, const torch::Tensor& param,
+                                 const std::function<torch::Tensor(const torch::Tensor&)>& convert) {
+    torch::NoGradGuard noGrad;
+    params_.at(index) = param;
+    first_[index] = convert(first_[index]);
+    if (second_[index].defined()) second_[index] = convert(second_[index]);
+}
+
+void Optimizer::save(torch::serialize::OutputArchive& archive, const StateExport& exportState) const {
     archive.write("optimizer.steps", torch::tensor(steps_));
+    auto out = [&](size_t i, const torch::Tensor& t) { return exportState ? exportState(i, t) : t; };
     for (size_t i = 0; i < params_.size(); ++i) {
-        archive.write("optimizer.first." + std::to_string(i), first_[i], /*is_buffer=*/true);
-        if (second_[i].defined()) archive.write("optimizer.second." + std::to_string(i), second_[i], true);
+        archive.write("optimizer.first." + std::to_string(i), out(i, first_[i]), /*is_buffer=*/true);
+        if (second_[i].defined()) archive.write("optimizer.second." + std::to_string(i), out(i, second_[i]), true);
     }
 }
 

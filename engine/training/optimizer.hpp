@@ -5,6 +5,7 @@
 
 #include <torch/torch.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -30,12 +31,20 @@ public:
     // Zeroes the state of parameter `index` where mask is false (grown connections start fresh,
     // dropped ones forget their momentum).
     void maskState(size_t index, const torch::Tensor& maskFactor);
+    // Swaps parameter `index` for `param` (another layout of the same weights, e.g. condensed values)
+    // and converts each state tensor with `convert` (old layout -> new), so the optimizer keeps its
+    // history across a change of layout or of mask.
+    void replaceParameter(size_t index, const torch::Tensor& param,
+                          const std::function<torch::Tensor(const torch::Tensor&)>& convert);
+    // Writes the state of parameter i as exportState(i, tensor) (nullptr: as held), so that a
+    // checkpoint stores one layout whichever the run trained in.
+    using StateExport = std::function<torch::Tensor(size_t, const torch::Tensor&)>;
     const std::vector<torch::Tensor>& params() const { return params_; }
     int64_t stepCount() const { return steps_; }
     // All state tensors of one parameter (momentum; or exp_avg and exp_avg_sq); for tests.
     std::vector<torch::Tensor> state(size_t index) const;
 
-    void save(torch::serialize::OutputArchive& archive) const;
+    void save(torch::serialize::OutputArchive& archive, const StateExport& exportState = nullptr) const;
     void load(torch::serialize::InputArchive& archive);
 
 private:

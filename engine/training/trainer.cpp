@@ -7,6 +7,7 @@
 #include "engine/runtime/threading.hpp"
 #include "engine/sparsity/mask_update.hpp"
 #include "engine/sparsity/sparsity_distribution.hpp"
+#include "engine/training/compute_path.hpp"
 #include "engine/training/loss.hpp"
 
 #include <ATen/CPUGeneratorImpl.h>
@@ -221,8 +222,21 @@ Trainer::Trainer(const RunConfig& config, TrainingObserver* observer) : impl_(st
         if (st.dynamic) st.gradSum = torch::zeros_like(st.layer->weightMatrix());
         if (st.nm) st.eventMask = st.eventMask.to(s.device);
     }
+    for (auto& st : s.layers) {
+        LayerComputeQuery q;
+        q.shape = st.layer->weightShape();
+        q.density = st.density;
+        q.constantFanIn = config.method == "srigl";
+        q.nm = st.nm;
+        st.compute = computePathFor(config, q);
+    }
+    s.condenseMarked();
     params.clear();
     for (auto& p : s.model->parameters()) params.push_back(p);
+    // A condensed layer's optimizer parameter is its values, at the index of its dense weight: the
+    // optimizer's state keys are the same on both paths, so checkpoints move between them.
+    for (auto& st : s.layers)
+        if (st.layer->isCondensed()) params[st.paramIndex] = st.layer->condensed->values;
 
     OptimizerSettings os;
     os.kind = config.optimizer;
@@ -280,6 +294,15 @@ void Trainer::enableDataParallel(std::shared_ptr<ProcessGroup> group, const Data
         throw ConfigError("batch_size", "the global batch of " + std::to_string(s.config.batch_size) +
                                             " does not split evenly over " + std::to_string(group->size()) +
                                             " workers; use a multiple of the world size");
+    for (auto& st : s.layers) {
+        if (st.compute != "condensed") continue;
+        // Gradient buckets and the mask checksum work on dense weights and masks.
+        if (s.config.sparse_compute == "condensed")
+            throw ConfigError("sparse_compute", "data-parallel training runs sparse layers masked_dense for now; "
+                                                "use sparse_compute=auto or masked_dense");
+        s.expand(st);
+        st.compute = "masked_dense";
+    }
     std::vector<torch::Tensor> params;
     for (auto& p : s.model->parameters()) params.push_back(p);
     s.parallel = std::make_unique<DataParallel>(group, params, options);
@@ -339,7 +362,9 @@ std::string Trainer::deviceDescription() const {
 }
 
 LayerUpdateStats Trainer::Impl::statsOf(const SparseLayerState& st) const {
-    LayerUpdateStats s = describeMask(st.name, st.layer->mask);
+    LayerUpdateStats s = describeMask(
+        st.name, st.layer->isCondensed() ? st.layer->denseMaskMatrix().view(st.layer->weightShape()) : st.layer->mask);
+    s.compute = st.compute;
     s.k = st.last.k;
     s.pruned = st.last.pruned;
     s.regrown = st.last.regrown;
@@ -360,7 +385,7 @@ std::vector<LayerMaskSnapshot> Trainer::maskSnapshot() const {
     for (const auto& st : impl_->layers) {
         LayerMaskSnapshot snap;
         snap.name = st.name;
-        auto m = st.layer->maskMatrix().to(torch::kCPU).contiguous();
+        auto m = st.layer->denseMaskMatrix().to(torch::kCPU).contiguous();
         snap.outFeatures = m.size(0);
         snap.fanIn = m.size(1);
         const bool* bits = m.data_ptr<bool>();
@@ -382,7 +407,7 @@ LayerWeightSnapshot weightsOf(const SparseLayerState& st) {
     snap.name = st.name;
     // The stored weight is kept equal to W * M, so entries outside the mask are already zero;
     // N:M layers keep their dense weights, and what they compute with is W * M.
-    torch::Tensor w = st.layer->weightMatrix().detach();
+    torch::Tensor w = st.layer->denseWeightMatrix();
     if (st.nm) w = w * st.layer->maskMatrix();
     w = w.to(torch::kCPU, torch::kFloat).contiguous();
     snap.outFeatures = w.size(0);
@@ -421,6 +446,21 @@ LayerWeightSnapshot Trainer::weightSnapshot(const std::string& layer) const {
     throw ConfigError("", "no sparse layer named '" + layer + "' (layers: " + names + ")");
 }
 
+MaskUpdateResult Trainer::Impl::runRule(const SparseLayerState& st, const torch::Tensor& w, const torch::Tensor& m,
+                                        double dropFraction, int64_t atStep) {
+    if (config.method == "srigl") {
+        SriglParams p;
+        p.budget = st.budget;
+        p.gammaSal = config.gamma_sal;
+        p.allowAblation = !st.isLast; // the output layer is never ablated
+        return sriglUpdate(w, m, st.gradSum, dropFraction, p);
+    }
+    if (config.method == "rigl") return riglUpdate(w, m, st.gradSum, dropFraction);
+    torch::Generator gen =
+        generatorFor(config.seed, SetGrowth, static_cast<uint64_t>(atStep) * 1024 + (&st - layers.data()));
+    return setUpdate(w, m, dropFraction, gen);
+}
+
 void Trainer::Impl::maskUpdate(int64_t atStep) {
     torch::NoGradGuard noGrad;
     const auto start = Clock::now();
@@ -430,26 +470,17 @@ void Trainer::Impl::maskUpdate(int64_t atStep) {
     for (auto& st : layers) {
         if (!st.dynamic) continue;
         const auto layerStart = Clock::now();
-        auto w = st.layer->weightMatrix();
-        auto m = st.layer->maskMatrix();
         MaskUpdateResult r;
-        if (config.method == "srigl") {
-            SriglParams p;
-            p.budget = st.budget;
-            p.gammaSal = config.gamma_sal;
-            p.allowAblation = !st.isLast; // the output layer is never ablated
-            r = sriglUpdate(w, m, st.gradSum, event.dropFraction, p);
-        } else if (config.method == "rigl") {
-            r = riglUpdate(w, m, st.gradSum, event.dropFraction);
+        if (st.layer->isCondensed()) {
+            r = condensedMaskUpdate(st, event.dropFraction, atStep);
         } else {
-            torch::Generator gen = generatorFor(config.seed, SetGrowth, static_cast<uint64_t>(atStep) * 1024 + (&st - layers.data()));
-            r = setUpdate(w, m, event.dropFraction, gen);
+            r = runRule(st, st.layer->weightMatrix(), st.layer->maskMatrix(), event.dropFraction, atStep);
+            st.layer->setMask(r.mask);
+            // Dropped weights become zero; grown ones are zero already (they were inactive), and a
+            // connection dropped and regrown in the same update keeps its value.
+            st.layer->applyMask();
+            optimizer->maskState(st.paramIndex, st.layer->maskFactor());
         }
-        st.layer->setMask(r.mask);
-        // Dropped weights become zero; grown ones are zero already (they were inactive), and a
-        // connection dropped and regrown in the same update keeps its value.
-        st.layer->applyMask();
-        optimizer->maskState(st.paramIndex, st.layer->maskFactor());
         st.last.k = r.k;
         st.last.pruned = r.pruned;
         st.last.regrown = r.regrown;
@@ -475,8 +506,11 @@ void Trainer::Impl::maskUpdate(int64_t atStep) {
     }
     if (observer) observer->onMaskUpdate(event);
     *open = false;
-    for (auto& st : layers)
-        if (st.dynamic) st.gradSum.zero_();
+    for (auto& st : layers) {
+        if (!st.dynamic) continue;
+        if (st.layer->isCondensed()) st.gradSum = torch::Tensor(); // rebuilt from captures at the next update
+        else st.gradSum.zero_();
+    }
 }
 
 void Trainer::Impl::nmMaskUpdate(int64_t atStep) {
@@ -521,6 +555,11 @@ bool Trainer::trainStep() {
     Batch batch = s.sampler->trainBatch(epoch, (t - 1) % s.stepsPerEpoch, s.device);
     if (s.parallel) batch = s.parallel->shard(batch);
 
+    // Condensed layers keep their inputs and output gradients for the dense gradient growth needs.
+    const bool accumulate = s.schedule->accumulatesGradient(t, s.config.grad_accumulation);
+    for (auto& st : s.layers)
+        if (st.dynamic && st.layer->isCondensed()) st.layer->condensed->capture = accumulate;
+
     s.model->train();
     s.optimizer->zeroGrad();
     auto logits = s.model->forward(batch.inputs);
@@ -555,9 +594,10 @@ bool Trainer::trainStep() {
     {
         torch::NoGradGuard noGrad;
         // The dense gradient is only kept for the steps just before an update.
-        if (s.schedule->accumulatesGradient(t, s.config.grad_accumulation)) {
+        if (accumulate) {
             for (auto& st : s.layers)
-                if (st.dynamic) st.gradSum.add_(st.layer->weight.grad().view_as(st.gradSum));
+                if (st.dynamic && !st.layer->isCondensed())
+                    st.gradSum.add_(st.layer->weight.grad().view_as(st.gradSum));
         }
         if (s.schedule->isUpdateStep(t) && isDynamic(s.config.method)) {
             s.maskUpdate(t);
@@ -570,6 +610,10 @@ bool Trainer::trainStep() {
                 if (s.config.method == "srste" && s.config.srste_decay > 0.0)
                     st.layer->weight.mutable_grad().addcmul_(st.layer->weight, 1.0 - st.layer->maskFactor(),
                                                              s.config.srste_decay);
+            } else if (st.layer->isCondensed()) {
+                // Only kept weights have a gradient at all; ablated rows must stay zero.
+                const auto& c = *st.layer->condensed;
+                if (c.ablated > 0 && c.values.grad().defined()) c.values.mutable_grad().mul_(c.alive);
             } else if (st.density < 1.0) {
                 st.layer->weight.mutable_grad().mul_(st.layer->maskFactor());
             }

@@ -6,6 +6,7 @@
 #include "engine/data/dataset.hpp"
 #include "engine/distributed/data_parallel.hpp"
 #include "engine/models/sparse_model.hpp"
+#include "engine/sparsity/mask_update.hpp"
 #include "engine/sparsity/nm_method.hpp"
 #include "engine/sparsity/update_schedule.hpp"
 #include "engine/training/lr_schedule.hpp"
@@ -31,6 +32,7 @@ struct SparseLayerState {
     bool nm = false;
     torch::Tensor eventMask;
     LayerUpdateStats last;  // statistics of the latest update
+    std::string compute = "dense"; // condensed | masked_dense | dense (see LayerUpdateStats::compute)
 };
 
 struct Trainer::Impl {
@@ -71,6 +73,9 @@ struct Trainer::Impl {
     double secondsBefore = 0.0;
 
     void maskUpdate(int64_t atStep);
+    // The method's mask rule (SRigL, RigL or SET) on one layer's dense [out, fan_in] tensors.
+    MaskUpdateResult runRule(const SparseLayerState& st, const torch::Tensor& weight, const torch::Tensor& mask,
+                             double dropFraction, int64_t atStep);
     // N:M methods, after the optimizer step `atStep`: recomputes the masks that are due and, every
     // nm_update_every steps, reports a mask event.
     void nmMaskUpdate(int64_t atStep);
@@ -78,6 +83,16 @@ struct Trainer::Impl {
     // Data-parallel runs: the mask checksum all-reduce (throws DistributedError on disagreement).
     void checkMasksAgree(int64_t atStep);
     bool writesCheckpoints() const { return !parallel || parallel->writes(); }
+
+    // Condensed training (engine/training/condensed_path.cpp): switches a layer between the dense
+    // form and values + indices, carrying its optimizer state; a mask update on a condensed layer.
+    void condense(SparseLayerState& st);
+    void expand(SparseLayerState& st);
+    void expandAll();
+    void condenseMarked();
+    MaskUpdateResult condensedMaskUpdate(SparseLayerState& st, double dropFraction, int64_t atStep);
+    // The partial dense gradient of a condensed layer (loaded sum + captured steps), without clearing.
+    torch::Tensor pendingGradient(const SparseLayerState& st) const;
 };
 
 // Statistics of a mask: sparsity, active/ablated neurons, fan-in range of active neurons.

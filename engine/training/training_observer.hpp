@@ -46,6 +46,9 @@ struct LayerUpdateStats {
     // N:M methods: 1 when every group keeps exactly N (and, for transposable masks, every tile
     // row and column), 0 when not; -1 where it does not apply (other methods, dense layers).
     int nmValid = -1;
+    // How the layer computes: "condensed" (values + indices kernels), "masked_dense" (dense ops on
+    // W * M) or "dense" (a layer kept dense).
+    std::string compute = "dense";
 };
 
 // The weights of one layer as dense floats, row-major [out, fan_in] (entries outside the mask are

@@ -5,7 +5,7 @@
 
 #include <QtTest>
 
-#include "engine/inference/condensed_kernels.hpp"
+#include "engine/kernels/condensed_kernels.hpp"
 #include "tests/support/guarded.hpp"
 
 #include <algorithm>

@@ -4,8 +4,8 @@
 
 #include <QtTest>
 
-#include "engine/inference/condensed_autograd.hpp"
-#include "engine/inference/condensed_backward.hpp"
+#include "engine/kernels/condensed_autograd.hpp"
+#include "engine/kernels/condensed_backward.hpp"
 #include "tests/support/guarded.hpp"
 
 #include <algorithm>

@@ -2,7 +2,7 @@
 // the gradients for the input and for the kept weights, raw pointers and plain types like the forward.
 #pragma once
 
-#include "engine/inference/condensed_kernels.hpp"
+#include "engine/kernels/condensed_kernels.hpp"
 
 #include <cstdint>
 #include <stdexcept>

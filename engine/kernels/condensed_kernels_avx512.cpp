@@ -1,6 +1,6 @@
 // AVX-512F kernels for condensed constant fan-in layers: the AVX2 design with 16-float registers.
 // Only these functions use AVX-512 (target attribute); dispatch runs them only where the CPU has it.
-#include "engine/inference/condensed_kernels.hpp"
+#include "engine/kernels/condensed_kernels.hpp"
 
 #include <algorithm>
 #include <stdexcept>

@@ -1,6 +1,6 @@
 // Condensed constant fan-in kernels: instruction-set detection, the thread split, the dispatch to the
 // per-ISA kernels, and the portable (plain C++, auto-vectorised) kernels that run on any CPU.
-#include "engine/inference/condensed_kernels.hpp"
+#include "engine/kernels/condensed_kernels.hpp"
 
 #include <ATen/Parallel.h>
 

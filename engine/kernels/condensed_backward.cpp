@@ -1,6 +1,6 @@
 // Backward kernels of condensed constant fan-in layers: argument checks, the thread split, the dispatch
 // to the per-ISA block kernels, and the portable kernels (plain C++ the compiler vectorises).
-#include "engine/inference/condensed_backward.hpp"
+#include "engine/kernels/condensed_backward.hpp"
 
 #include <ATen/Parallel.h>
 

@@ -1,6 +1,6 @@
 // AVX2 + FMA block kernels for the condensed backward pass (gathers over the transposed layer for the
 // input gradient, dots for the weight gradient); only these use the wider instructions, dispatch checks.
-#include "engine/inference/condensed_backward.hpp"
+#include "engine/kernels/condensed_backward.hpp"
 
 #include <algorithm>
 #include <stdexcept>

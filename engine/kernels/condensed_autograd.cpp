@@ -1,8 +1,8 @@
 // The condensed linear layer as a torch::autograd::Function: kernels for float32 on the CPU, LibTorch
 // ops (gather / index_add) otherwise. Uses only the Function API common to LibTorch 1.13 and 2.x.
-#include "engine/inference/condensed_autograd.hpp"
+#include "engine/kernels/condensed_autograd.hpp"
 
-#include "engine/inference/condensed_backward.hpp"
+#include "engine/kernels/condensed_backward.hpp"
 
 #include <stdexcept>
 #include <string>

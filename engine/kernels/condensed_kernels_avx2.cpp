@@ -1,6 +1,6 @@
 // AVX2 + FMA kernels for condensed constant fan-in layers. Only these functions use the wider
 // instructions (target attribute), so the engine still runs on any x86-64; dispatch checks the CPU.
-#include "engine/inference/condensed_kernels.hpp"
+#include "engine/kernels/condensed_kernels.hpp"
 
 #include <algorithm>
 #include <stdexcept>

@@ -2,7 +2,7 @@
 // condensed kernels (float32 on the CPU), with a plain LibTorch fallback for every other dtype/device.
 #pragma once
 
-#include "engine/inference/condensed_kernels.hpp"
+#include "engine/kernels/condensed_kernels.hpp"
 
 #include <torch/torch.h>
 

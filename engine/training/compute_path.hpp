@@ -1,0 +1,28 @@
+// Which way each sparse layer computes while it trains (config key sparse_compute): the condensed
+// kernels on values + indices, or LibTorch's dense ops on masked weights. `auto` follows a rule read
+// off `srigl bench --training` on both kinds of CPU (docs/benchmarks.md, "Condensed training").
+#pragma once
+
+#include "engine/config/run_config.hpp"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace srigl {
+
+struct LayerComputeQuery {
+    std::vector<int64_t> shape; // weight shape: [out, in] or [out, in, kh, kw]
+    double density = 1.0;
+    bool constantFanIn = false; // the method keeps exactly k inputs per active neuron (srigl)
+    bool nm = false;
+};
+
+// "condensed", "masked_dense" or "dense" (a layer kept dense computes densely whatever the key says).
+std::string computePathFor(const RunConfig& config, const LayerComputeQuery& layer);
+
+// The measured rule behind `auto`: does the condensed path beat masked-dense for a layer of this
+// shape and density at this batch size?
+bool condensedPays(const std::vector<int64_t>& shape, double density, int64_t batch);
+
+} // namespace srigl
