@@ -175,6 +175,12 @@ const char* const kMigrations[] = {
         created_at INTEGER NOT NULL);
     CREATE INDEX config_history_run ON config_history(run_id, step);
     )sql",
+    // Version 7: training-step timings (srigl bench --training) beside the inference ones: a row says
+    // which it is, and training rows carry the masked-dense time as well.
+    R"sql(
+    ALTER TABLE timings ADD COLUMN kind TEXT NOT NULL DEFAULT 'inference';
+    ALTER TABLE timings ADD COLUMN masked_us REAL;
+    )sql",
 };
 constexpr int kMigrationCount = sizeof(kMigrations) / sizeof(kMigrations[0]);
 static_assert(kMigrationCount == RunStore::kSchemaVersion, "one migration per schema version");
@@ -555,8 +561,8 @@ void RunStore::addTimings(const std::vector<TimingRecord>& rows) {
     const int64_t now = nowMs();
     insertAll(*db_,
               "INSERT INTO timings(run_id, created_at, device, layer, batch, sparsity, dense_us, csr_us, structured_us, "
-              "condensed_us, in_features, out_features, threads, blas, cpu, kernel) "
-              "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+              "condensed_us, in_features, out_features, threads, blas, cpu, kernel, kind, masked_us) "
+              "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
               rows, [&](Statement& st, const TimingRecord& t) {
                   if (t.runId > 0) st.bind(1, t.runId);
                   else st.bindNull(1);
@@ -566,14 +572,14 @@ void RunStore::addTimings(const std::vector<TimingRecord>& rows) {
                   st.bindDoubleOrNull(7, t.denseUs).bindDoubleOrNull(8, t.csrUs).bindDoubleOrNull(9, t.structuredUs);
                   st.bindDoubleOrNull(10, t.condensedUs);
                   st.bind(11, t.inFeatures).bind(12, t.outFeatures).bind(13, t.threads).bind(14, t.blas).bind(15, t.cpu);
-                  st.bind(16, t.kernel);
+                  st.bind(16, t.kernel).bind(17, t.kind).bindDoubleOrNull(18, t.maskedUs);
               });
 }
 
 std::vector<TimingRecord> RunStore::timings(int64_t runId) {
     std::string sql =
         "SELECT run_id, created_at, device, layer, batch, sparsity, dense_us, csr_us, structured_us, condensed_us, "
-        "in_features, out_features, threads, blas, cpu, kernel FROM timings";
+        "in_features, out_features, threads, blas, cpu, kernel, kind, masked_us FROM timings";
     if (runId > 0) sql += " WHERE run_id = ?";
     sql += " ORDER BY id";
     Statement st(*db_, sql.c_str());
@@ -597,6 +603,8 @@ std::vector<TimingRecord> RunStore::timings(int64_t runId) {
         t.blas = st.columnText(13);
         t.cpu = st.columnText(14);
         t.kernel = st.columnText(15);
+        t.kind = st.columnText(16);
+        t.maskedUs = st.columnDoubleOrNaN(17);
         out.push_back(std::move(t));
     }
     return out;

@@ -9,6 +9,7 @@
 
 #include <memory>
 #include <optional>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -100,6 +101,10 @@ struct TimingRecord {
     double denseUs = 0.0, csrUs = 0.0, structuredUs = 0.0, condensedUs = 0.0;
     int64_t threads = 0;
     std::string blas, cpu, kernel;
+    // "inference" (a forward pass), "train_step" (one SGD step of a layer or model) or "train_update"
+    // (a model's step with a mask update); training rows time dense, masked-dense and condensed.
+    std::string kind = "inference";
+    double maskedUs = std::numeric_limits<double>::quiet_NaN();
 };
 
 struct RunFilter {
@@ -112,7 +117,7 @@ struct RunFilter {
 
 class RunStore {
 public:
-    static constexpr int kSchemaVersion = 6;
+    static constexpr int kSchemaVersion = 7;
     // PRAGMA application_id of our databases ("SRGL"): another application's SQLite file is known
     // before anything in it is touched.
     static constexpr int32_t kApplicationId = 0x5352474C;

@@ -74,10 +74,11 @@ LiveSessionPanel::LiveSessionPanel(QWidget* parent)
     testAccCurve_ = accuracy_->addCurve(tr("test"));
     accuracy_->setYRange(0.0, 1.0);
 
-    layers_ = new QTableWidget(0, 7, this);
+    layers_ = new QTableWidget(0, 8, this);
     layers_->setObjectName(QStringLiteral("layerTable"));
     layers_->setHorizontalHeaderLabels(
-        {tr("layer"), tr("shape"), tr("sparsity"), tr("k"), tr("active"), tr("ablated"), tr("fan-in")});
+        {tr("layer"), tr("shape"), tr("sparsity"), tr("k"), tr("active"), tr("ablated"), tr("fan-in"),
+         tr("compute")});
     layers_->verticalHeader()->hide();
     layers_->horizontalHeader()->setSectionResizeMode(QHeaderView::Stretch);
     layers_->setEditTriggers(QAbstractItemView::NoEditTriggers);
@@ -180,7 +181,9 @@ void LiveSessionPanel::refreshLayers() {
                                    QString::number(l.active),
                                    QString::number(l.ablated),
                                    l.fanInMin == l.fanInMax ? QString::number(l.fanInMin)
-                                                            : QStringLiteral("%1–%2").arg(l.fanInMin).arg(l.fanInMax)};
+                                                            : QStringLiteral("%1–%2").arg(l.fanInMin).arg(l.fanInMax),
+                                   // condensed kernels, dense ops on masked weights, or a dense layer
+                                   QString::fromStdString(l.compute)};
         for (int col = 0; col < cells.size(); ++col) {
             auto* item = layers_->item(row, col);
             if (!item) layers_->setItem(row, col, item = new QTableWidgetItem);

@@ -11,6 +11,7 @@
 #include <QComboBox>
 #include <QDoubleSpinBox>
 #include <QFormLayout>
+#include <QTabWidget>
 #include <QLineEdit>
 #include <QPushButton>
 #include <QSpinBox>
@@ -91,9 +92,17 @@ TimingPanel::TimingPanel(QWidget* parent) : QWidget(parent) {
     byBatch_ = new XyChart(tr("Speed-up over dense vs batch size"), tr("batch size"), tr("x dense"), this);
     byBatch_->setLogX(true);
     bySparsity_ = new XyChart(tr("Speed-up over dense vs sparsity"), tr("sparsity"), tr("x dense"), this);
-    auto* charts = new QSplitter(Qt::Horizontal, this);
-    charts->addWidget(byBatch_);
-    charts->addWidget(bySparsity_);
+    // `srigl bench --training` rows: one SGD step of the layer, condensed against dense.
+    trainingByBatch_ = new XyChart(tr("Training step: condensed over dense vs batch size"), tr("batch size"),
+                                   tr("x dense"), this);
+    trainingByBatch_->setLogX(true);
+    auto* inference = new QSplitter(Qt::Horizontal, this);
+    inference->addWidget(byBatch_);
+    inference->addWidget(bySparsity_);
+    // Tabs, not a third chart beside the two: the panel must fit a 1440 px wide screen.
+    auto* charts = new QTabWidget(this);
+    charts->addTab(inference, tr("Inference"));
+    charts->addTab(trainingByBatch_, tr("Training step"));
     layOutJobPanel(this, form, controls_, charts, table_);
 
     connect(controls_->runButton(), &QPushButton::clicked, this, [this] { start(); });
@@ -162,12 +171,16 @@ void TimingPanel::showMessage(const QString& text, bool error) { controls_->show
 
 void TimingPanel::reloadResults() {
     rows_.clear();
+    trainingRows_.clear();
     if (!dbPath_.isEmpty()) {
         try {
             sessions::RunStore store(dbPath_.toStdString(), sessions::RunStore::Mode::ReadOnly);
             const bool ofRun = runLayers_->isChecked() && runId_ > 0;
-            for (auto& r : store.timings(ofRun ? runId_ : 0))
-                if (ofRun || r.runId == 0) rows_.push_back(std::move(r));
+            for (auto& r : store.timings(ofRun ? runId_ : 0)) {
+                if (!ofRun && r.runId != 0) continue;
+                if (r.kind == "inference") rows_.push_back(std::move(r));
+                else if (r.kind == "train_step" && r.layer.rfind("linear", 0) == 0) trainingRows_.push_back(std::move(r));
+            }
         } catch (const std::exception&) {
             // A database not created yet has no timings.
         }
@@ -190,6 +203,7 @@ void TimingPanel::reloadResults() {
     };
     byBatch_->setSeries(toXy(speedupLines(rows_, TimingAxis::Batch, variant, device)));
     bySparsity_->setSeries(toXy(speedupLines(rows_, TimingAxis::Sparsity, variant, device)));
+    trainingByBatch_->setSeries(toXy(speedupLines(trainingRows_, TimingAxis::Batch, TimingVariant::Condensed, device)));
 }
 
 } // namespace srigl::studio

@@ -50,6 +50,7 @@ public:
     QProgressBar* progressBar() const;
     QTableWidget* resultsTable() const { return table_; }
     XyChart* batchChart() const { return byBatch_; }
+    XyChart* trainingChart() const { return trainingByBatch_; }
     XyChart* sparsityChart() const { return bySparsity_; }
     BenchRunner* runner() const { return runner_; }
     QString message() const;
@@ -63,6 +64,7 @@ private:
     QString dbPath_;
     qint64 runId_ = 0;
     std::vector<sessions::TimingRecord> rows_;
+    std::vector<sessions::TimingRecord> trainingRows_; // kind train_step, synthetic layers
     BenchRunner* runner_ = nullptr;
     QComboBox* device_ = nullptr;
     QSpinBox* in_ = nullptr;
@@ -75,6 +77,7 @@ private:
     JobControls* controls_ = nullptr;
     QTableWidget* table_ = nullptr;
     XyChart* byBatch_ = nullptr;
+    XyChart* trainingByBatch_ = nullptr;
     XyChart* bySparsity_ = nullptr;
 };
 

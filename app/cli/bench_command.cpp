@@ -33,29 +33,6 @@ struct Case {
     int64_t batch = 1;
 };
 
-kernels::Isa parseIsa(const std::string& name) {
-    if (name == "auto") return kernels::detectIsa();
-    for (kernels::Isa isa : {kernels::Isa::Portable, kernels::Isa::Avx2, kernels::Isa::Avx512}) {
-        if (kernels::toString(isa) != name) continue;
-        if (!kernels::isaSupported(isa)) throw InferenceError("--isa " + name + ": this CPU (or build) cannot run it");
-        return isa;
-    }
-    throw InferenceError("--isa: expected auto, portable, avx2 or avx512, got '" + name + "'");
-}
-
-std::string fmtUs(double us) {
-    if (std::isnan(us)) return "n/a";
-    char buf[32];
-    std::snprintf(buf, sizeof buf, us < 100 ? "%.1f" : "%.0f", us);
-    return buf;
-}
-
-std::string fmtRatio(double r) {
-    if (std::isnan(r) || std::isinf(r)) return "n/a";
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.2fx", r);
-    return buf;
-}
 
 nlohmann::json timingJson(const LayerTiming& t, const std::string& device) {
     return {{"device", device},         {"layer", t.layer},
@@ -70,6 +47,30 @@ nlohmann::json timingJson(const LayerTiming& t, const std::string& device) {
 }
 
 } // namespace
+
+kernels::Isa parseIsaOption(const std::string& name) {
+    if (name == "auto") return kernels::detectIsa();
+    for (kernels::Isa isa : {kernels::Isa::Portable, kernels::Isa::Avx2, kernels::Isa::Avx512}) {
+        if (kernels::toString(isa) != name) continue;
+        if (!kernels::isaSupported(isa)) throw InferenceError("--isa " + name + ": this CPU (or build) cannot run it");
+        return isa;
+    }
+    throw InferenceError("--isa: expected auto, portable, avx2 or avx512, got '" + name + "'");
+}
+
+std::string formatMicroseconds(double us) {
+    if (std::isnan(us)) return "n/a";
+    char buf[32];
+    std::snprintf(buf, sizeof buf, us < 100 ? "%.1f" : "%.0f", us);
+    return buf;
+}
+
+std::string formatRatio(double r) {
+    if (std::isnan(r) || std::isinf(r)) return "n/a";
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.2fx", r);
+    return buf;
+}
 
 void addBenchCommand(CLI::App& app, BenchOptions& o) {
     auto* cmd = app.add_subcommand("bench", "time condensed inference against dense, CSR and structured");
@@ -88,9 +89,19 @@ void addBenchCommand(CLI::App& app, BenchOptions& o) {
     cmd->add_flag("-q,--quiet", o.quiet, "no progress bar");
     cmd->add_option("--db", o.db, "database to store the timings in (default: $SRIGL_DB or the per-user one)");
     cmd->add_flag("--no-db", o.noDb, "do not store the timings");
+    cmd->add_flag("--training", o.training,
+                  "time SGD training steps (forward, backward, optimizer) of dense, masked-dense and condensed "
+                  "layers instead of inference");
+    cmd->add_option("--model", o.model, "with --training: also time whole training steps of this model "
+                                        "(the trainer itself; mask-update steps apart)")
+        ->check(CLI::IsMember({"mlp", "lenet5", "resnet18", "wrn22_2"}));
+    cmd->add_option("--hidden", o.hidden, "with --model mlp: hidden sizes, comma separated");
+    cmd->add_option("--steps", o.steps, "with --model: timed steps per variant")->check(CLI::Range(1, 100000));
+    cmd->add_option("--delta-t", o.deltaT, "with --model: steps between mask updates")->check(CLI::PositiveNumber);
 }
 
 int runBench(const BenchOptions& o) {
+    if (o.training) return runTrainingBench(o);
     std::unique_ptr<sessions::RunStore> store;
     std::optional<CondensedModel> condensedModel;
     InputShape inputShape;
@@ -100,7 +111,7 @@ int runBench(const BenchOptions& o) {
     try {
         threading = configureThreads(o.threads);
         settings.device = o.device;
-        settings.isa = parseIsa(o.isa);
+        settings.isa = parseIsaOption(o.isa);
         settings.targetSeconds = o.seconds;
         settings.cancel = &gCancel;
         if (o.device == "cuda" && !torch::cuda::is_available())
@@ -183,9 +194,9 @@ int runBench(const BenchOptions& o) {
                 if (bar) std::fprintf(stderr, "\r\033[K");
                 std::printf("%-16s %6lld %7.1f%% %6lld %6lld %10s %10s %10s %10s %8s %8s\n", t.layer.c_str(),
                             static_cast<long long>(t.batch), 100.0 * t.sparsity, static_cast<long long>(t.rows),
-                            static_cast<long long>(t.k), fmtUs(t.denseUs).c_str(), fmtUs(t.csrUs).c_str(),
-                            fmtUs(t.structuredUs).c_str(), fmtUs(t.condensedUs).c_str(),
-                            fmtRatio(t.speedupVsDense()).c_str(), fmtRatio(t.speedupVsCsr()).c_str());
+                            static_cast<long long>(t.k), formatMicroseconds(t.denseUs).c_str(), formatMicroseconds(t.csrUs).c_str(),
+                            formatMicroseconds(t.structuredUs).c_str(), formatMicroseconds(t.condensedUs).c_str(),
+                            formatRatio(t.speedupVsDense()).c_str(), formatRatio(t.speedupVsCsr()).c_str());
                 std::fflush(stdout);
             }
         }
@@ -210,8 +221,8 @@ int runBench(const BenchOptions& o) {
                 }
                 if (!o.json) {
                     if (bar) std::fprintf(stderr, "\r\033[K");
-                    std::printf("%6lld %10s %10s %8s\n", static_cast<long long>(batch), fmtUs(m.denseUs).c_str(),
-                                fmtUs(m.condensedUs).c_str(), fmtRatio(m.denseUs / m.condensedUs).c_str());
+                    std::printf("%6lld %10s %10s %8s\n", static_cast<long long>(batch), formatMicroseconds(m.denseUs).c_str(),
+                                formatMicroseconds(m.condensedUs).c_str(), formatRatio(m.denseUs / m.condensedUs).c_str());
                 }
             }
         }

@@ -7,6 +7,10 @@
 #include <string>
 #include <vector>
 
+namespace srigl::kernels {
+enum class Isa; // engine/kernels/condensed_kernels.hpp
+}
+
 namespace srigl::cli {
 
 struct BenchOptions {
@@ -25,10 +29,24 @@ struct BenchOptions {
     bool quiet = false;
     std::string db;
     bool noDb = false;
+    // --training: time SGD training steps (dense, masked dense, condensed) instead of inference.
+    bool training = false;
+    std::string model;            // with --training: also time whole steps of this model (mlp, lenet5, resnet18)
+    std::string hidden = "300,100";
+    int steps = 30;               // timed steps per variant (after warm-up)
+    int64_t deltaT = 10;          // steps between mask updates in the model bench (update steps timed apart)
 };
 
 void addBenchCommand(CLI::App& app, BenchOptions& options);
 // Exit code: 0 done, 2 bad input (or a variant that disagrees with dense), 130 interrupted.
 int runBench(const BenchOptions& options);
+// bench --training (bench_training.cpp); same exit codes.
+int runTrainingBench(const BenchOptions& options);
+
+// Shared by both benches' tables.
+std::string formatMicroseconds(double us);
+std::string formatRatio(double ratio);
+// --isa: auto, portable, avx2 or avx512 (throws InferenceError for one this CPU cannot run).
+kernels::Isa parseIsaOption(const std::string& name);
 
 } // namespace srigl::cli

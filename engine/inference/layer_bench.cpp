@@ -2,6 +2,7 @@
 #include "engine/inference/layer_bench.hpp"
 
 #include "engine/errors.hpp"
+#include "engine/inference/side_by_side.hpp"
 
 #include <ATen/CPUGeneratorImpl.h>
 
@@ -15,52 +16,6 @@ namespace srigl {
 namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-
-struct Variant {
-    std::string name;
-    std::function<torch::Tensor()> run;
-    std::vector<double> samples;
-};
-
-void synchronize(const BenchSettings& s) {
-    if (s.device == "cuda") torch::cuda::synchronize();
-}
-
-double runOnceUs(Variant& v, const BenchSettings& s) {
-    const auto t0 = std::chrono::steady_clock::now();
-    torch::Tensor y = v.run();
-    synchronize(s);
-    const auto t1 = std::chrono::steady_clock::now();
-    return std::chrono::duration<double, std::micro>(t1 - t0).count();
-}
-
-double median(std::vector<double> v) {
-    if (v.empty()) return kNaN;
-    std::sort(v.begin(), v.end());
-    const size_t n = v.size();
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
-// Machines are shared and noisy: the variants take turns within every repetition (in a rotating
-// order), so a burst of load hits all of them alike and the ratios stay honest.
-int timeSideBySide(std::vector<Variant*>& variants, const BenchSettings& s) {
-    double round = 0.0;
-    for (int w = 0; w < std::max(1, s.warmup); ++w) {
-        round = 0.0;
-        for (Variant* v : variants) round += runOnceUs(*v, s);
-    }
-    const double perRound = std::max(round, 1.0) * 1e-6;
-    const int reps = std::clamp(static_cast<int>(s.targetSeconds * static_cast<double>(variants.size()) / perRound),
-                                s.minReps, s.maxReps);
-    for (int r = 0; r < reps; ++r) {
-        if (s.cancel && s.cancel->load()) throw BenchCancelled();
-        for (size_t i = 0; i < variants.size(); ++i) {
-            Variant* v = variants[(i + static_cast<size_t>(r)) % variants.size()];
-            v->samples.push_back(runOnceUs(*v, s));
-        }
-    }
-    return reps;
-}
 
 double relativeError(const torch::Tensor& y, const torch::Tensor& reference) {
     const double scale = std::max(reference.abs().max().item<double>(), 1e-30);

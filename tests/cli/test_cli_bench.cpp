@@ -39,6 +39,8 @@ private Q_SLOTS:
     void cudaWithoutCudaExitsTwo();
     void exportIsReadByPytorch();
     void exportErrorsAreClear();
+    void trainingBenchTimesLayersAndModels();
+    void trainingBenchRefusesWhatItCannotTime();
 };
 
 void TestCliBench::jsonHasContractKeysAndIsStored() {
@@ -147,6 +149,60 @@ void TestCliBench::exportErrorsAreClear() {
     r = runCli({"export", tmp.filePath("missing.ckpt"), "--condensed", tmp.filePath("y"), "--db", db});
     QCOMPARE(r.exitCode, 2);
     QVERIFY2(r.err.contains("missing.ckpt"), qPrintable(r.err));
+}
+
+// --training: the three variants of a layer step, whole model steps with update steps apart, and
+// rows stored with their kind.
+void TestCliBench::trainingBenchTimesLayersAndModels() {
+    QTemporaryDir tmp;
+    const QString db = tmp.filePath("runs.db");
+    const SriglResult r = runCli({"bench", "--training", "--in", "256", "--out", "64", "--sparsity", "0.9",
+                                 "--batch", "4,32", "--seconds", "0", "--threads", "1", "--model", "mlp", "--hidden",
+                                 "128", "--steps", "4", "--delta-t", "2", "--json", "--db", db});
+    QVERIFY2(r.exitCode == 0, qPrintable(r.err));
+    const QJsonObject doc = lastJsonLine(r.out);
+    QVERIFY(doc["training"].toBool());
+    const QJsonArray layers = doc["layers"].toArray();
+    QCOMPARE(layers.size(), 2);
+    for (const auto& v : layers) {
+        const QJsonObject o = v.toObject();
+        QCOMPARE(o["k"].toInt(), 26);
+        for (const char* key : {"dense_us", "masked_dense_us", "condensed_us"}) QVERIFY2(o[key].toDouble() > 0, key);
+    }
+    const QJsonArray models = doc["models"].toArray();
+    QCOMPARE(models.size(), 6); // two batches x (dense, masked_dense, condensed)
+    for (const auto& v : models) {
+        const QJsonObject o = v.toObject();
+        QVERIFY(o["step_ms"].toDouble() > 0);
+        QVERIFY(o["state_bytes"].toDouble() > 0);
+        const QString variant = o["variant"].toString();
+        if (variant == "dense") continue;
+        QVERIFY2(o["update_step_ms"].toDouble() > 0, qPrintable(variant)); // steps 2 and 4 update the masks
+        QVERIFY(o["layers"].toString().contains(variant == "condensed" ? "fc1=condensed" : "fc1=masked_dense"));
+    }
+    // Condensed keeps no dense weight, gradient, mask or accumulated gradient for fc1.
+    QVERIFY(models[2].toObject()["state_bytes"].toDouble() < models[1].toObject()["state_bytes"].toDouble());
+
+    srigl::sessions::RunStore store(db.toStdString());
+    int steps = 0, updates = 0;
+    for (const auto& row : store.timings()) {
+        if (row.kind == "train_step") ++steps;
+        if (row.kind == "train_update") ++updates;
+        if (row.kind != "inference") QVERIFY(row.maskedUs > 0);
+    }
+    QCOMPARE(steps, 4); // two layer rows, two model rows
+    QCOMPARE(updates, 2);
+}
+
+void TestCliBench::trainingBenchRefusesWhatItCannotTime() {
+    SriglResult r = runCli({"bench", "--training", "--device", "cuda", "--no-db"});
+    QCOMPARE(r.exitCode, 2);
+    QVERIFY(r.err.contains("CPU"));
+    r = runCli({"bench", "--training", "--run", "3", "--no-db"});
+    QCOMPARE(r.exitCode, 2);
+    r = runCli({"bench", "--training", "--model", "resnet18", "--no-db", "--seconds", "0"});
+    QCOMPARE(r.exitCode, 2);
+    QVERIFY(r.err.contains("CIFAR-10"));
 }
 
 QTEST_GUILESS_MAIN(TestCliBench)

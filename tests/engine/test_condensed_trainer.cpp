@@ -119,189 +119,200 @@ std::string scratchFile(const char* name) {
     return (dir / name).string();
 }
 
+// Trains `first` to step 149 (inside the gradient window 148..150), checkpoints, resumes on `second`
+// and finishes: the run must continue as the uninterrupted masked-dense run does.
+void resumeOnTheOtherPath(const std::string& first, const std::string& second) {
+    RunConfig base = smallRun("mlp", "masked_dense");
+    base.grad_accumulation = 3;
+    base.max_steps = 220;
+    Trainer reference(base);
+    std::vector<double> losses;
+    while (reference.trainStep()) losses.push_back(reference.lastLoss());
+
+    const std::string file = scratchFile((first + ".ckpt").c_str());
+    RunConfig a = base;
+    a.sparse_compute = first;
+    {
+        Trainer t(a);
+        for (int step = 0; step < 149; ++step) t.trainStep();
+        t.saveCheckpoint(file);
+    }
+    RunConfig b = base;
+    b.sparse_compute = second;
+    Trainer resumed(b);
+    resumed.loadCheckpoint(file);
+    std::filesystem::remove(file);
+    if (resumed.step() != 149) throw std::runtime_error("resumed at the wrong step");
+    if (anyCondensed(resumed) != (second == "condensed")) throw std::runtime_error("resumed on the wrong path");
+    while (resumed.trainStep())
+        if (relative(resumed.lastLoss(), losses.at(static_cast<size_t>(resumed.step() - 1))) > 1e-4)
+            throw std::runtime_error("resumed run departs at step " + std::to_string(resumed.step()));
+    if (resumed.step() != reference.step()) throw std::runtime_error("resumed run ended at another step");
+    for (size_t i = 0; i < reference.internals().layers.size(); ++i)
+        if (!torch::equal(resumed.internals().layers[i].layer->denseMaskMatrix(),
+                          reference.internals().layers[i].layer->denseMaskMatrix()))
+            throw std::runtime_error("masks differ at the end");
+}
+
 } // namespace
 
 class TestCondensedTrainer : public QObject {
     Q_OBJECT
 private Q_SLOTS:
-    void mlpMatchesMaskedDense() {
-        guarded([] {
-            Trainer dense(smallRun("mlp", "masked_dense"));
-            Trainer condensed(smallRun("mlp", "condensed"));
-            QVERIFY(!anyCondensed(dense));
-            QVERIFY(anyCondensed(condensed));
-            QVERIFY(compareInLockstep(dense, condensed, 1e-4) >= 7);
-        });
-    }
-
-    // Convolutions through im2col. Past the first updates LeNet-5 on these data is chaotic: a 3e-5
-    // difference in the weights (rounding: im2col sums in another order than LibTorch's convolution)
-    // moves max-pool winners and with them the dense gradient (5% in single entries by step 100), and
-    // even the masked-dense path alone, run with 1 and with 2 threads, differs by 7e-4 at step 250.
-    // So the comparison covers the first update (step 50) and the ten steps after it.
-    void lenet5MatchesMaskedDense() {
-        guarded([] {
-            RunConfig a = smallRun("lenet5", "masked_dense"), b = smallRun("lenet5", "condensed");
-            a.max_steps = b.max_steps = 200;
-            Trainer dense(a);
-            Trainer condensed(b);
-            for (auto& st : condensed.internals().layers) QVERIFY(st.layer->isCondensed());
-            QCOMPARE(compareInLockstep(dense, condensed, 1e-4, 60), int64_t{1});
-        });
-    }
-
-    // AdamW, ablation (99%, gamma_sal 0.9) and a three-step gradient window.
-    void adamwWithAblationMatchesMaskedDense() {
-        guarded([] {
-            RunConfig a = smallRun("mlp", "masked_dense");
-            a.optimizer = "adamw";
-            a.lr = 2e-3;
-            a.sparsity = 0.99;
-            a.gamma_sal = 0.9;
-            a.grad_accumulation = 3;
-            a.max_steps = 300;
-            RunConfig b = a;
-            b.sparse_compute = "condensed";
-            Trainer dense(a);
-            Trainer condensed(b);
-            QCOMPARE(compareInLockstep(dense, condensed, 1e-4), int64_t{4});
-            int64_t ablated = 0;
-            for (auto& st : condensed.internals().layers)
-                if (st.layer->isCondensed()) ablated += st.layer->condensed->ablated;
-            QVERIFY2(ablated > 0, "the run was meant to ablate neurons");
-        });
-    }
-
-    // Right after an update, the condensed optimizer state spread out equals the masked-dense one:
-    // kept connections carried their state, grown ones started from zero, dropped ones lost it.
-    void optimizerStateRemappedAtUpdate() {
-        guarded([] {
-            RunConfig a = smallRun("mlp", "masked_dense");
-            a.sparsity = 0.99;
-            a.gamma_sal = 0.9;
-            RunConfig b = a;
-            b.sparse_compute = "condensed";
-            Trainer dense(a);
-            Trainer condensed(b);
-            for (int step = 0; step < 100; ++step) {
-                dense.trainStep();
-                condensed.trainStep();
-            }
-            for (size_t i = 0; i < dense.internals().layers.size(); ++i) {
-                auto& st = condensed.internals().layers[i];
-                if (!st.layer->isCondensed()) continue;
-                requireCondensedInvariants(st);
-                QVERIFY(st.last.pruned > 0);
-                const auto expected = denseState(dense, i, 0);
-                QVERIFY2(maxRelative(denseState(condensed, i, 0), expected) < 1e-4, st.name.c_str());
-                QVERIFY(denseState(condensed, i, 0).masked_select(~st.layer->denseMaskMatrix()).eq(0).all().item<bool>());
-                QVERIFY(maxRelative(st.layer->denseWeightMatrix(), dense.internals().layers[i].layer->denseWeightMatrix()) < 1e-4);
-            }
-        });
-    }
-
-    void invariantsHoldAfterEveryUpdate() {
-        guarded([] {
-            RunConfig b = smallRun("mlp", "condensed");
-            b.sparsity = 0.99;
-            b.gamma_sal = 0.9;
-            b.max_steps = 250;
-            Trainer t(b);
-            while (t.trainStep()) {
-                if (!t.internals().schedule->isUpdateStep(t.step())) continue;
-                for (auto& st : t.internals().layers)
-                    if (st.layer->isCondensed()) requireCondensedInvariants(st);
-            }
-            // Snapshots, stats and weights come out in the dense layout the recorder and Studio read.
-            const auto stats = t.layerStats();
-            const auto masks = t.maskSnapshot();
-            const auto weights = t.weightSnapshots();
-            for (size_t i = 0; i < stats.size(); ++i) {
-                auto& st = t.internals().layers[i];
-                QCOMPARE(masks[i].fanIn, st.layer->fanIn());
-                QCOMPARE(static_cast<int64_t>(weights[i].values.size()), st.layer->outFeatures() * st.layer->fanIn());
-                if (!st.layer->isCondensed()) continue;
-                QCOMPARE(stats[i].compute, std::string("condensed"));
-                QCOMPARE(stats[i].fanInMax, st.layer->condensed->k());
-                QCOMPARE(stats[i].ablated, st.layer->condensed->ablated);
-                QCOMPARE(static_cast<int64_t>(masks[i].ablated.size()), st.layer->condensed->ablated);
-            }
-        });
-    }
-
-    // A checkpoint written on one path resumes on the other, also inside a gradient window, and the
-    // run continues as if it had never changed path.
-    void checkpointMovesBetweenPaths_data() {
-        QTest::addColumn<QString>("first");
-        QTest::addColumn<QString>("second");
-        QTest::newRow("condensed then masked_dense") << "condensed" << "masked_dense";
-        QTest::newRow("masked_dense then condensed") << "masked_dense" << "condensed";
-    }
-    void checkpointMovesBetweenPaths() {
-        QFETCH(QString, first);
-        QFETCH(QString, second);
-        guarded([&] {
-            RunConfig base = smallRun("mlp", "masked_dense");
-            base.grad_accumulation = 3;
-            base.max_steps = 220;
-            Trainer reference(base);
-            std::vector<double> losses;
-            while (reference.trainStep()) losses.push_back(reference.lastLoss());
-
-            const std::string file = scratchFile((first.toStdString() + ".ckpt").c_str());
-            RunConfig a = base;
-            a.sparse_compute = first.toStdString();
-            {
-                Trainer t(a);
-                for (int step = 0; step < 149; ++step) t.trainStep(); // window 148..150 half done
-                t.saveCheckpoint(file);
-            }
-            RunConfig b = base;
-            b.sparse_compute = second.toStdString();
-            Trainer resumed(b);
-            resumed.loadCheckpoint(file);
-            QCOMPARE(resumed.step(), int64_t{149});
-            QCOMPARE(anyCondensed(resumed), second == "condensed");
-            while (resumed.trainStep())
-                QVERIFY(relative(resumed.lastLoss(), losses.at(static_cast<size_t>(resumed.step() - 1))) < 1e-4);
-            QCOMPARE(resumed.step(), reference.step());
-            for (size_t i = 0; i < reference.internals().layers.size(); ++i)
-                QVERIFY(torch::equal(resumed.internals().layers[i].layer->denseMaskMatrix(),
-                                     reference.internals().layers[i].layer->denseMaskMatrix()));
-            std::filesystem::remove(file);
-        });
-    }
-
-    void condensedNeedsConstantFanIn() {
-        for (const char* method : {"rigl", "set", "static", "nm_ste"}) {
-            RunConfig c = smallRun("mlp", "condensed");
-            c.method = method;
-            try {
-                Trainer t(c);
-                QFAIL(qPrintable(QString("sparse_compute=condensed was accepted for ") + method));
-            } catch (const ConfigError& e) {
-                QCOMPARE(e.key(), std::string("sparse_compute"));
-                QVERIFY(std::string(e.what()).find("constant fan-in") != std::string::npos);
-            }
-        }
-        RunConfig gpu = smallRun("mlp", "condensed");
-        gpu.device = "cuda";
-        QVERIFY_THROWS_EXCEPTION(ConfigError, planRun(gpu));
-    }
-
-    // auto: the layers the rule picks; methods without constant fan-in and dense layers never condense.
-    void autoFollowsTheRule() {
-        RunConfig c = smallRun("mlp", "auto");
-        QCOMPARE(computePathFor(c, {{300, 784}, 0.1, true, false}), std::string("condensed"));
-        QCOMPARE(computePathFor(c, {{300, 784}, 0.6, true, false}), std::string("masked_dense"));
-        QCOMPARE(computePathFor(c, {{300, 784}, 0.1, false, false}), std::string("masked_dense"));
-        QCOMPARE(computePathFor(c, {{10, 100}, 1.0, true, false}), std::string("dense"));
-        c.sparse_compute = "masked_dense";
-        QCOMPARE(computePathFor(c, {{300, 784}, 0.1, true, false}), std::string("masked_dense"));
-        c.sparse_compute = "condensed";
-        QCOMPARE(computePathFor(c, {{6, 1, 5, 5}, 0.8, true, false}), std::string("condensed"));
-    }
+    void mlpMatchesMaskedDense();
+    void lenet5MatchesMaskedDense();
+    void adamwWithAblationMatchesMaskedDense();
+    void optimizerStateRemappedAtUpdate();
+    void invariantsHoldAfterEveryUpdate();
+    void condensedNeedsConstantFanIn();
+    void autoFollowsTheRule();
+    void checkpointFromCondensedResumesMaskedDense();
+    void checkpointFromMaskedDenseResumesCondensed();
 };
+
+void TestCondensedTrainer::mlpMatchesMaskedDense() {
+    guarded([] {
+        Trainer dense(smallRun("mlp", "masked_dense"));
+        Trainer condensed(smallRun("mlp", "condensed"));
+        QVERIFY(!anyCondensed(dense));
+        QVERIFY(anyCondensed(condensed));
+        QVERIFY(compareInLockstep(dense, condensed, 1e-4) >= 7);
+    });
+}
+
+// Convolutions through im2col. Past the first updates LeNet-5 on these data is chaotic: a 3e-5
+// difference in the weights (rounding: im2col sums in another order than LibTorch's convolution)
+// moves max-pool winners and with them the dense gradient (5% in single entries by step 100), and
+// even the masked-dense path alone, run with 1 and with 2 threads, differs by 7e-4 at step 250.
+// So the comparison covers the first update (step 50) and the ten steps after it.
+void TestCondensedTrainer::lenet5MatchesMaskedDense() {
+    guarded([] {
+        RunConfig a = smallRun("lenet5", "masked_dense"), b = smallRun("lenet5", "condensed");
+        a.max_steps = b.max_steps = 200;
+        Trainer dense(a);
+        Trainer condensed(b);
+        for (auto& st : condensed.internals().layers) QVERIFY(st.layer->isCondensed());
+        QCOMPARE(compareInLockstep(dense, condensed, 1e-4, 60), int64_t{1});
+    });
+}
+
+// AdamW, ablation (99%, gamma_sal 0.9) and a three-step gradient window.
+void TestCondensedTrainer::adamwWithAblationMatchesMaskedDense() {
+    guarded([] {
+        RunConfig a = smallRun("mlp", "masked_dense");
+        a.optimizer = "adamw";
+        a.lr = 2e-3;
+        a.sparsity = 0.99;
+        a.gamma_sal = 0.9;
+        a.grad_accumulation = 3;
+        a.max_steps = 300;
+        RunConfig b = a;
+        b.sparse_compute = "condensed";
+        Trainer dense(a);
+        Trainer condensed(b);
+        QCOMPARE(compareInLockstep(dense, condensed, 1e-4), int64_t{4});
+        int64_t ablated = 0;
+        for (auto& st : condensed.internals().layers)
+            if (st.layer->isCondensed()) ablated += st.layer->condensed->ablated;
+        QVERIFY2(ablated > 0, "the run was meant to ablate neurons");
+    });
+}
+
+// Right after an update, the condensed optimizer state spread out equals the masked-dense one:
+// kept connections carried their state, grown ones started from zero, dropped ones lost it.
+void TestCondensedTrainer::optimizerStateRemappedAtUpdate() {
+    guarded([] {
+        RunConfig a = smallRun("mlp", "masked_dense");
+        a.sparsity = 0.99;
+        a.gamma_sal = 0.9;
+        RunConfig b = a;
+        b.sparse_compute = "condensed";
+        Trainer dense(a);
+        Trainer condensed(b);
+        for (int step = 0; step < 100; ++step) {
+            dense.trainStep();
+            condensed.trainStep();
+        }
+        for (size_t i = 0; i < dense.internals().layers.size(); ++i) {
+            auto& st = condensed.internals().layers[i];
+            if (!st.layer->isCondensed()) continue;
+            requireCondensedInvariants(st);
+            QVERIFY(st.last.pruned > 0);
+            const auto expected = denseState(dense, i, 0);
+            QVERIFY2(maxRelative(denseState(condensed, i, 0), expected) < 1e-4, st.name.c_str());
+            QVERIFY(denseState(condensed, i, 0).masked_select(~st.layer->denseMaskMatrix()).eq(0).all().item<bool>());
+            QVERIFY(maxRelative(st.layer->denseWeightMatrix(), dense.internals().layers[i].layer->denseWeightMatrix()) < 1e-4);
+        }
+    });
+}
+
+void TestCondensedTrainer::invariantsHoldAfterEveryUpdate() {
+    guarded([] {
+        RunConfig b = smallRun("mlp", "condensed");
+        b.sparsity = 0.99;
+        b.gamma_sal = 0.9;
+        b.max_steps = 250;
+        Trainer t(b);
+        while (t.trainStep()) {
+            if (!t.internals().schedule->isUpdateStep(t.step())) continue;
+            for (auto& st : t.internals().layers)
+                if (st.layer->isCondensed()) requireCondensedInvariants(st);
+        }
+        // Snapshots, stats and weights come out in the dense layout the recorder and Studio read.
+        const auto stats = t.layerStats();
+        const auto masks = t.maskSnapshot();
+        const auto weights = t.weightSnapshots();
+        for (size_t i = 0; i < stats.size(); ++i) {
+            auto& st = t.internals().layers[i];
+            QCOMPARE(masks[i].fanIn, st.layer->fanIn());
+            QCOMPARE(static_cast<int64_t>(weights[i].values.size()), st.layer->outFeatures() * st.layer->fanIn());
+            if (!st.layer->isCondensed()) continue;
+            QCOMPARE(stats[i].compute, std::string("condensed"));
+            QCOMPARE(stats[i].fanInMax, st.layer->condensed->k());
+            QCOMPARE(stats[i].ablated, st.layer->condensed->ablated);
+            QCOMPARE(static_cast<int64_t>(masks[i].ablated.size()), st.layer->condensed->ablated);
+        }
+    });
+}
+
+void TestCondensedTrainer::condensedNeedsConstantFanIn() {
+    for (const char* method : {"rigl", "set", "static", "nm_ste"}) {
+        RunConfig c = smallRun("mlp", "condensed");
+        c.method = method;
+        try {
+            Trainer t(c);
+            QFAIL(qPrintable(QString("sparse_compute=condensed was accepted for ") + method));
+        } catch (const ConfigError& e) {
+            QCOMPARE(e.key(), std::string("sparse_compute"));
+            QVERIFY(std::string(e.what()).find("constant fan-in") != std::string::npos);
+        }
+    }
+    RunConfig gpu = smallRun("mlp", "condensed");
+    gpu.device = "cuda";
+    QVERIFY_THROWS_EXCEPTION(ConfigError, planRun(gpu));
+}
+
+// auto: the layers the rule picks; methods without constant fan-in and dense layers never condense.
+void TestCondensedTrainer::autoFollowsTheRule() {
+    RunConfig c = smallRun("mlp", "auto");
+    QCOMPARE(computePathFor(c, {{300, 784}, 0.1, true, false}), std::string("condensed"));
+    QCOMPARE(computePathFor(c, {{300, 784}, 0.6, true, false}), std::string("masked_dense"));
+    QCOMPARE(computePathFor(c, {{300, 784}, 0.1, false, false}), std::string("masked_dense"));
+    QCOMPARE(computePathFor(c, {{10, 100}, 1.0, true, false}), std::string("dense"));
+    c.sparse_compute = "masked_dense";
+    QCOMPARE(computePathFor(c, {{300, 784}, 0.1, true, false}), std::string("masked_dense"));
+    c.sparse_compute = "condensed";
+    QCOMPARE(computePathFor(c, {{6, 1, 5, 5}, 0.8, true, false}), std::string("condensed"));
+}
+
+// A checkpoint written on one path resumes on the other, also inside a gradient window.
+void TestCondensedTrainer::checkpointFromCondensedResumesMaskedDense() {
+    guarded([] { resumeOnTheOtherPath("condensed", "masked_dense"); });
+}
+
+void TestCondensedTrainer::checkpointFromMaskedDenseResumesCondensed() {
+    guarded([] { resumeOnTheOtherPath("masked_dense", "condensed"); });
+}
 
 QTEST_GUILESS_MAIN(TestCondensedTrainer)
 #include "test_condensed_trainer.moc"

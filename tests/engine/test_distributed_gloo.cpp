@@ -70,6 +70,8 @@ RunConfig tinyRun(int64_t batch) {
     c.grad_accumulation = 2;
     c.lr = 0.05;
     c.threads = 1;
+    // Data-parallel ranks train masked-dense; the single-process reference must compute the same way.
+    c.sparse_compute = "masked_dense";
     return c;
 }
 

@@ -342,6 +342,7 @@ namespace {
 
 void trainerInvariant(const std::string& optimizer) {
     RunConfig c;
+    c.sparse_compute = "masked_dense"; // the masked state is what this checks (condensed: test_condensed_trainer)
     c.dataset = "synthetic";
     c.synthetic_train = 512;
     c.synthetic_test = 128;

@@ -394,7 +394,7 @@ void TestWeights::trainerWeightSnapshotsAreMaskedDenseWeights() {
             QCOMPARE(w.outFeatures, masks[l].outFeatures);
             QCOMPARE(w.fanIn, masks[l].fanIn);
             QCOMPARE(static_cast<int64_t>(w.values.size()), w.outFeatures * w.fanIn);
-            const auto torchWeights = trainer.internals().layers[l].layer->weightMatrix().contiguous();
+            const auto torchWeights = trainer.internals().layers[l].layer->denseWeightMatrix().contiguous();
             const float* p = torchWeights.data_ptr<float>();
             int64_t nonzeroOutside = 0;
             for (int64_t i = 0; i < w.outFeatures * w.fanIn; ++i) {

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Condensed training benchmarks for docs/benchmarks.md ("Condensed training"): one SGD step of the
+# paper's layer (Linear 3072 -> 768) dense / masked dense / condensed; whole training steps of MLPs
+# and LeNet-5 through the trainer; whole MNIST epochs of LeNet-300-100 on the three paths with their
+# accuracy, time and peak RSS. Run it on a quiet machine; timings go to $DB as well.
+# Env: DB (default /tmp/srigl-bench/runs.db), THREADS (0: one per core), SECONDS_PER (0.5), EPOCHS (3).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+db=${DB:-/tmp/srigl-bench/runs.db}
+mkdir -p "$(dirname "$db")"
+srigl=build/bin/srigl
+threads=${THREADS:-0}
+per=${SECONDS_PER:-0.5}
+
+echo "## One SGD step of Linear 3072 -> 768"
+"$srigl" bench --training --sparsity 0.9,0.99 --batch 1,32,128,256 --db "$db" --threads "$threads" --seconds "$per" -q
+
+for model in "mlp 300,100" "mlp 4096,4096" "lenet5 -"; do
+  set -- $model
+  echo
+  echo "## Whole training steps: $1 ${2/-/} (batch 128)"
+  "$srigl" bench --training --in 64 --out 64 --sparsity 0.9 --batch 128 --model "$1" --hidden "${2/-/300,100}" \
+    --steps 40 --delta-t 10 --db "$db" --threads "$threads" --seconds 0 -q | sed -n '/whole training/,$p'
+done
+
+bash scripts/fetch_mnist.sh >/dev/null
+echo
+echo "## MNIST LeNet-300-100 at 90%, ${EPOCHS:-3} epochs: time, accuracy, peak RSS"
+for variant in "method=dense" "sparse_compute=masked_dense" "sparse_compute=condensed"; do
+  /usr/bin/time -f "  peak RSS %M KiB" "$srigl" train --config resources/configs/srigl_mnist_90.json \
+    --set epochs="${EPOCHS:-3}" --set threads="$threads" --set "$variant" --no-db --json -q 2>&1 |
+    python3 -c "
+import sys, json
+for line in sys.stdin:
+    if line.startswith('{'):
+        d = json.loads(line)
+        if d.get('event') == 'summary':
+            print('  $variant: %.1f s, %.0f samples/s, test accuracy %.2f%%' % (d['seconds'], d['samples_per_second'], 100 * d['test_accuracy']))
+    elif 'peak RSS' in line:
+        print(line.rstrip())
+"
+done
