@@ -158,11 +158,12 @@ TrainingModelTiming benchTrainingModel(const RunConfig& config, int steps, const
         c.eval_every = int64_t{1} << 40; // no evaluation inside a timed step
         if (variant == "dense") c.method = "dense";
         else if (variant == "masked_dense") c.sparse_compute = "masked_dense";
+        else if (variant == "auto") c.sparse_compute = "auto";
         else c.sparse_compute = config.method == "srigl" ? "condensed" : "auto";
         return c;
     };
     std::vector<Side> sides;
-    for (const char* v : {"dense", "masked_dense", "condensed"}) sides.push_back({v, std::make_unique<Trainer>(configFor(v)), {}, {}});
+    for (const char* v : {"dense", "masked_dense", "condensed", "auto"}) sides.push_back({v, std::make_unique<Trainer>(configFor(v)), {}, {}});
     const int warmup = std::max(1, settings.warmup);
     for (int r = 0; r < warmup + steps; ++r) {
         if (settings.cancel && settings.cancel->load()) throw BenchCancelled();
@@ -175,7 +176,7 @@ TrainingModelTiming benchTrainingModel(const RunConfig& config, int steps, const
             const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
             if (r < warmup) continue;
             auto& internals = side.trainer->internals();
-            const bool update = internals.schedule->isUpdateStep(internals.step) && config.method != "dense";
+            const bool update = internals.schedule->isUpdateStep(internals.step) && internals.config.method != "dense";
             (update ? side.updateMs : side.stepMs).push_back(ms);
         }
     }

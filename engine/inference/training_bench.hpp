@@ -29,10 +29,11 @@ struct TrainingLayerTiming {
 TrainingLayerTiming benchTrainingLayer(const MaskedLayer& layer, int64_t batch, const BenchSettings& settings);
 
 // A whole model trained by the trainer on `config` (its model, data, method, sparsity, batch): the
-// same config as method=dense, as sparse_compute=masked_dense and as sparse_compute=condensed (srigl
-// only; auto's choice where the method cannot condense), `steps` timed steps each after warm-up.
+// same config as method=dense, as sparse_compute=masked_dense, as sparse_compute=condensed (srigl
+// only; auto's choice where the method cannot condense) and as sparse_compute=auto (what a run does
+// by default), in that order, `steps` timed steps each after warm-up.
 struct TrainingVariantTiming {
-    std::string variant;   // dense | masked_dense | condensed
+    std::string variant;   // dense | masked_dense | condensed | auto
     std::string compute;   // per layer: "fc1=condensed fc2=condensed fc3=dense"
     double stepMs = 0.0;   // median ordinary step
     double updateMs = 0.0; // median step with a mask update; NaN when none was timed

@@ -4,12 +4,14 @@
 namespace srigl {
 
 bool condensedPays(const std::vector<int64_t>& shape, double density, int64_t batch) {
-    (void)batch;
-    if (shape.size() != 2) return false; // convolutions: im2col costs more than dense conv saves
-    const int64_t fanIn = shape[1];
-    // Below a few dozen inputs per neuron the kernels' per-row overhead dominates; above 25% density
-    // the dense GEMM's efficiency wins (docs/benchmarks.md, "Condensed training").
-    return fanIn >= 64 && density <= 0.25;
+    // Convolutions: im2col plus our kernels ran LeNet-5 at 0.29x of dense (docs/benchmarks.md).
+    if (shape.size() != 2) return false;
+    // Below a few dozen inputs per neuron the per-row overhead dominates.
+    if (shape[1] < 64) return false;
+    // One SGD step of Linear 3072 -> 768 on Zen 3 (docs/benchmarks.md, "Condensed training"): at 90%
+    // and above condensed wins at every batch (1.6x at 256 up to 21x at batch 1); at 80% it wins up
+    // to batch 128 (1.1x) and loses at 256 (0.87x).
+    return density <= 0.12 || (density <= 0.25 && batch <= 128);
 }
 
 std::string computePathFor(const RunConfig& config, const LayerComputeQuery& layer) {

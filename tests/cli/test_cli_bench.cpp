@@ -170,13 +170,17 @@ void TestCliBench::trainingBenchTimesLayersAndModels() {
         for (const char* key : {"dense_us", "masked_dense_us", "condensed_us"}) QVERIFY2(o[key].toDouble() > 0, key);
     }
     const QJsonArray models = doc["models"].toArray();
-    QCOMPARE(models.size(), 6); // two batches x (dense, masked_dense, condensed)
+    QCOMPARE(models.size(), 8); // two batches x (dense, masked_dense, condensed, auto)
     for (const auto& v : models) {
         const QJsonObject o = v.toObject();
         QVERIFY(o["step_ms"].toDouble() > 0);
         QVERIFY(o["state_bytes"].toDouble() > 0);
         const QString variant = o["variant"].toString();
-        if (variant == "dense") continue;
+        if (variant == "dense") {
+            QVERIFY(o["update_step_ms"].isNull()); // the dense twin has no mask updates
+            continue;
+        }
+        if (variant == "auto") continue;
         QVERIFY2(o["update_step_ms"].toDouble() > 0, qPrintable(variant)); // steps 2 and 4 update the masks
         QVERIFY(o["layers"].toString().contains(variant == "condensed" ? "fc1=condensed" : "fc1=masked_dense"));
     }

@@ -297,6 +297,12 @@ void TestCondensedTrainer::autoFollowsTheRule() {
     RunConfig c = smallRun("mlp", "auto");
     QCOMPARE(computePathFor(c, {{300, 784}, 0.1, true, false}), std::string("condensed"));
     QCOMPARE(computePathFor(c, {{300, 784}, 0.6, true, false}), std::string("masked_dense"));
+    QCOMPARE(computePathFor(c, {{300, 784}, 0.2, true, false}), std::string("condensed")); // batch 64
+    c.batch_size = 256;
+    QCOMPARE(computePathFor(c, {{300, 784}, 0.2, true, false}), std::string("masked_dense"));
+    QCOMPARE(computePathFor(c, {{300, 784}, 0.1, true, false}), std::string("condensed"));
+    QCOMPARE(computePathFor(c, {{6, 1, 5, 5}, 0.1, true, false}), std::string("masked_dense"));
+    QCOMPARE(computePathFor(c, {{300, 32}, 0.1, true, false}), std::string("masked_dense"));
     QCOMPARE(computePathFor(c, {{300, 784}, 0.1, false, false}), std::string("masked_dense"));
     QCOMPARE(computePathFor(c, {{10, 100}, 1.0, true, false}), std::string("dense"));
     c.sparse_compute = "masked_dense";
