@@ -1,9 +1,11 @@
-// The trainer's condensed path (docs/sparse_training.md): which layers train on values + indices,
-// switching a layer between the dense and condensed forms with its optimizer state, and a SRigL
-// mask update done on the condensed form. Dense [out, fan_in] tensors exist only inside an update.
+// The trainer's condensed path (docs/sparse_training.md): switching a layer between the dense and
+// condensed forms with its optimizer state, and a SRigL mask update done on the condensed form with
+// the dense gradient streamed in row blocks (no [out, fan_in] tensor beyond one block).
 #include "engine/training/trainer_internals.hpp"
 
 #include "engine/errors.hpp"
+#include "engine/kernels/condensed_backward.hpp"
+#include "engine/sparsity/srigl_update_condensed.hpp"
 
 namespace srigl {
 
@@ -56,26 +58,61 @@ void Trainer::Impl::condenseMarked() {
 MaskUpdateResult Trainer::Impl::condensedMaskUpdate(SparseLayerState& st, double dropFraction, int64_t atStep) {
     torch::NoGradGuard noGrad;
     auto& c = *st.layer->condensed;
-    st.gradSum = pendingGradient(st);
-    // This step's own gradient: the masked-dense path applies it (masked by the new mask) right after
-    // the update, grown connections included.
-    const auto stepGradient = denseGradient(c, /*lastStepOnly=*/true);
-    c.inputs.clear();
-    c.gradOutputs.clear();
+    const int64_t fanIn = c.fanIn;
+    const size_t steps = std::min(c.inputs.size(), c.gradOutputs.size());
+    // Rows of G = (partial sum restored from a checkpoint) + sum over the window of gy^T x, added in
+    // the order the masked-dense path adds weight.grad.
+    GradientRows rows = [&](int64_t r0, int64_t r1, float* dst) {
+        auto block = torch::from_blob(dst, {r1 - r0, fanIn});
+        if (st.gradSum.defined()) block.copy_(st.gradSum.slice(0, r0, r1));
+        else block.zero_();
+        for (size_t s = 0; s < steps; ++s) block.add_(c.gradOutputs[s].slice(1, r0, r1).t().mm(c.inputs[s]));
+    };
+    SriglParams p;
+    p.budget = st.budget;
+    p.gammaSal = config.gamma_sal;
+    p.allowAblation = !st.isLast; // the output layer is never ablated
+    // Blocks of at most 16M gradient entries (64 MiB): a layer up to that size is one block.
+    const int64_t blockRows = std::max<int64_t>(1, (int64_t{1} << 24) / std::max<int64_t>(1, fanIn));
+    const CondensedMaskUpdate u =
+        sriglUpdateCondensed(c.values, c.indices, c.alive.squeeze(1) > 0, fanIn, rows, dropFraction, p, blockRows);
 
-    const auto weight = st.layer->denseWeightMatrix();
-    MaskUpdateResult r = runRule(st, weight, st.layer->denseMaskMatrix(), dropFraction, atStep);
-    // Kept connections keep their value and optimizer state; grown ones start at zero.
-    CondensedWeights next = condenseLayer(weight * r.mask, r.mask);
-    const auto newMask = r.mask.to(weight.dtype());
-    optimizer->replaceParameter(st.paramIndex, c.values, [&](const torch::Tensor& state) {
-        return gatherCondensed(next, expandCondensed(c, state) * newMask);
-    });
-    c.values.set_data(next.values.detach());
-    c.indices = next.indices;
-    c.alive = next.alive;
-    c.ablated = next.ablated;
-    c.values.mutable_grad() = gatherCondensed(c, stepGradient);
+    // Kept connections keep their value and optimizer state (by their old slot); new ones start at zero.
+    const auto has = (u.source >= 0).to(torch::kFloat);
+    const auto from = u.source.clamp_min(0);
+    auto remap = [&](const torch::Tensor& old) { return (old.gather(1, from) * has).contiguous(); };
+    optimizer->replaceParameter(st.paramIndex, c.values, remap);
+    c.values.set_data(remap(c.values.detach()));
+    c.indices = u.indices.to(fanIn <= 32767 ? torch::kShort : torch::kInt).contiguous();
+    c.alive = u.alive.to(torch::kFloat).unsqueeze(1);
+    c.ablated = u.ablated;
+    // This step's gradient at the new positions: the masked-dense path applies it (masked by the new
+    // mask) right after the update, grown connections included.
+    if (steps > 0) {
+        const auto x = c.inputs[steps - 1].contiguous();
+        const auto gy = c.gradOutputs[steps - 1].contiguous();
+        auto gv = torch::empty_like(c.values.detach());
+        kernels::CondensedView view;
+        view.values = c.values.data_ptr<float>();
+        view.indices = c.indices.data_ptr();
+        view.indices16 = c.indices.scalar_type() == torch::kShort;
+        view.rows = c.rows();
+        view.k = c.k();
+        view.inFeatures = fanIn;
+        kernels::condensedGradValues(view, x.data_ptr<float>(), gy.data_ptr<float>(), x.size(0), gv.data_ptr<float>(),
+                                     kernels::detectIsa());
+        if (c.ablated > 0) gv.mul_(c.alive);
+        c.values.mutable_grad() = gv;
+    } else {
+        c.values.mutable_grad() = torch::Tensor();
+    }
+    (void)atStep;
+    MaskUpdateResult r;
+    r.k = u.k;
+    r.active = u.active;
+    r.ablated = u.ablated;
+    r.pruned = u.pruned;
+    r.regrown = u.regrown;
     return r;
 }
 

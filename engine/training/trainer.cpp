@@ -418,10 +418,10 @@ LayerWeightSnapshot weightsOf(const SparseLayerState& st) {
 }
 
 // The dense gradient a RigL / SRigL update grew by, in the weights' [out, fan_in] layout.
-LayerWeightSnapshot gradientOf(const SparseLayerState& st) {
+LayerWeightSnapshot gradientOf(const std::string& name, const torch::Tensor& gradSum) {
     LayerWeightSnapshot snap;
-    snap.name = st.name;
-    torch::Tensor g = st.gradSum.detach().to(torch::kCPU, torch::kFloat).contiguous();
+    snap.name = name;
+    torch::Tensor g = gradSum.detach().to(torch::kCPU, torch::kFloat).contiguous();
     snap.outFeatures = g.size(0);
     snap.fanIn = g.size(1);
     const float* p = g.data_ptr<float>();
@@ -499,8 +499,10 @@ void Trainer::Impl::maskUpdate(int64_t atStep) {
         event.gradients = [this, open] {
             std::vector<LayerWeightSnapshot> out;
             if (!*open) return out;
+            // Condensed layers never hold it: made from their captures only if a listener asks.
             for (const auto& st : layers)
-                if (st.dynamic) out.push_back(gradientOf(st));
+                if (st.dynamic)
+                    out.push_back(gradientOf(st.name, st.layer->isCondensed() ? pendingGradient(st) : st.gradSum));
             return out;
         };
     }
@@ -508,8 +510,13 @@ void Trainer::Impl::maskUpdate(int64_t atStep) {
     *open = false;
     for (auto& st : layers) {
         if (!st.dynamic) continue;
-        if (st.layer->isCondensed()) st.gradSum = torch::Tensor(); // rebuilt from captures at the next update
-        else st.gradSum.zero_();
+        if (st.layer->isCondensed()) {
+            st.gradSum = torch::Tensor(); // the next window starts from its own captures
+            st.layer->condensed->inputs.clear();
+            st.layer->condensed->gradOutputs.clear();
+        } else {
+            st.gradSum.zero_();
+        }
     }
 }
 

@@ -1,0 +1,301 @@
+// SRigL on the condensed form, with the dense gradient streamed in row blocks (see the header). Every
+// choice mirrors sriglUpdateCpu: the same selections over the same values in the same order, so that
+// ties fall the same way (tests/engine/test_srigl_update_condensed.cpp checks it).
+#include "engine/sparsity/srigl_update_condensed.hpp"
+
+#include "engine/sparsity/select_largest.hpp"
+
+#include <ATen/Parallel.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <vector>
+
+namespace srigl {
+namespace {
+
+// |g| as an integer with the same order (non-negative floats order like their bits).
+inline uint32_t absKey(float g) {
+    const float a = std::fabs(g);
+    uint32_t u;
+    std::memcpy(&u, &a, sizeof u);
+    return u;
+}
+
+// The gradient, block by block in row order; a layer that fits one block is computed once.
+class RowBlocks {
+public:
+    RowBlocks(const GradientRows& gradient, int64_t out, int64_t fanIn, int64_t blockRows)
+        : gradient_(gradient), out_(out), fanIn_(fanIn), blockRows_(std::max<int64_t>(1, std::min(blockRows, out))) {}
+
+    template <typename F>
+    void forEach(F&& f) {
+        if (blockRows_ >= out_) {
+            if (!cached_) {
+                buffer_.resize(static_cast<size_t>(out_ * fanIn_));
+                gradient_(0, out_, buffer_.data());
+                cached_ = true;
+            }
+            f(int64_t{0}, out_, buffer_.data());
+            return;
+        }
+        buffer_.resize(static_cast<size_t>(blockRows_ * fanIn_));
+        for (int64_t r0 = 0; r0 < out_; r0 += blockRows_) {
+            const int64_t r1 = std::min(out_, r0 + blockRows_);
+            gradient_(r0, r1, buffer_.data());
+            f(r0, r1, static_cast<const float*>(buffer_.data()));
+        }
+    }
+
+private:
+    const GradientRows& gradient_;
+    int64_t out_, fanIn_, blockRows_;
+    bool cached_ = false;
+    std::vector<float> buffer_;
+};
+
+} // namespace
+
+CondensedMaskUpdate sriglUpdateCondensed(const torch::Tensor& values, const torch::Tensor& indices,
+                                         const torch::Tensor& alive, int64_t fanIn, const GradientRows& gradient,
+                                         double dropFraction, const SriglParams& params, int64_t blockRows) {
+    torch::NoGradGuard noGrad;
+    const auto v = values.detach().to(torch::kCPU, torch::kFloat).contiguous();
+    const auto ix = indices.to(torch::kCPU, torch::kLong).contiguous();
+    const auto al = alive.to(torch::kCPU, torch::kBool).contiguous();
+    const int64_t out = v.size(0), k0 = v.size(1), m = out * k0;
+    const float* vp = v.data_ptr<float>();
+    const int64_t* ip = ix.data_ptr<int64_t>();
+    const bool* ap = al.data_ptr<bool>();
+
+    // |W| of the kept weights in slot order (= the dense order: slots ascend with the input index);
+    // -1 for ablated rows, which hold no connection.
+    std::vector<float> absW(static_cast<size_t>(m));
+    int64_t nnz = 0;
+    for (int64_t r = 0; r < out; ++r) {
+        for (int64_t s = 0; s < k0; ++s) absW[r * k0 + s] = ap[r] ? std::fabs(vp[r * k0 + s]) : -1.0f;
+        nnz += ap[r] ? k0 : 0;
+    }
+    const int64_t nPrune = static_cast<int64_t>(std::floor(static_cast<double>(nnz) * dropFraction));
+    const int64_t nKeep = nnz - nPrune;
+    std::vector<uint32_t> scratch;
+    std::unique_ptr<bool[]> keepW(new bool[static_cast<size_t>(m)]());
+    selectLargest(absW.data(), m, nKeep, keepW.get(), scratch);
+    RowBlocks blocks(gradient, out, fanIn, blockRows);
+
+    // Ablation: per row, the connections kept by |W| plus those among the layer's nPrune largest
+    // |grad| (the union, each counted once).
+    std::vector<uint8_t> ablated(static_cast<size_t>(out), 0);
+    if (params.allowAblation && params.gammaSal > 0.0) {
+        std::vector<int64_t> counts(static_cast<size_t>(out), 0);
+        for (int64_t i = 0; i < m; ++i) counts[static_cast<size_t>(i / k0)] += keepW[i];
+        const int64_t n = out * fanIn;
+        std::vector<uint8_t> rowKeep(static_cast<size_t>(fanIn), 0);
+        auto markRow = [&](int64_t r, uint8_t mark) {
+            if (!ap[r]) return;
+            for (int64_t s = 0; s < k0; ++s)
+                if (keepW[r * k0 + s]) rowKeep[static_cast<size_t>(ip[r * k0 + s])] = mark;
+        };
+        if (nPrune >= n) {
+            for (int64_t r = 0; r < out; ++r) counts[static_cast<size_t>(r)] = fanIn;
+        } else if (nPrune > 0) {
+            // The nPrune-th largest |grad| without holding the gradient: a histogram of the top 16 bits
+            // of the keys finds its bin, the bin's entries (kept in row-major order) give the exact
+            // key, and ties with it count in index order, as selectLargest decides them.
+            std::vector<int64_t> hist(65536, 0);
+            blocks.forEach([&](int64_t r0, int64_t r1, const float* g) {
+                for (int64_t i = 0; i < (r1 - r0) * fanIn; ++i) ++hist[absKey(g[i]) >> 16];
+            });
+            int64_t above = 0;
+            uint32_t bin = 65535;
+            for (; bin > 0; --bin) {
+                if (above + hist[bin] >= nPrune) break;
+                above += hist[bin];
+            }
+            const int64_t needInBin = nPrune - above;
+            struct Entry {
+                uint32_t key;
+                int32_t row;
+                uint8_t keptByW;
+            };
+            std::vector<Entry> inBin;
+            inBin.reserve(static_cast<size_t>(hist[bin]));
+            blocks.forEach([&](int64_t r0, int64_t r1, const float* g) {
+                for (int64_t r = r0; r < r1; ++r) {
+                    markRow(r, 1);
+                    const float* gr = g + (r - r0) * fanIn;
+                    for (int64_t j = 0; j < fanIn; ++j) {
+                        const uint32_t key = absKey(gr[j]);
+                        if ((key >> 16) > bin) counts[static_cast<size_t>(r)] += rowKeep[static_cast<size_t>(j)] ? 0 : 1;
+                        else if ((key >> 16) == bin)
+                            inBin.push_back({key, static_cast<int32_t>(r), rowKeep[static_cast<size_t>(j)]});
+                    }
+                    markRow(r, 0);
+                }
+            });
+            std::vector<uint32_t> keys(inBin.size());
+            for (size_t i = 0; i < inBin.size(); ++i) keys[i] = inBin[i].key;
+            std::nth_element(keys.begin(), keys.begin() + (needInBin - 1), keys.end(), std::greater<uint32_t>());
+            const uint32_t threshold = keys[static_cast<size_t>(needInBin - 1)];
+            int64_t ties = needInBin;
+            for (const Entry& e : inBin) ties -= e.key > threshold;
+            for (const Entry& e : inBin) {
+                bool salient = e.key > threshold;
+                if (!salient && e.key == threshold && ties > 0) {
+                    salient = true;
+                    --ties;
+                }
+                if (salient && !e.keptByW) ++counts[static_cast<size_t>(e.row)];
+            }
+        }
+        const int64_t k0Mean = params.budget / out;
+        int64_t thr = std::max<int64_t>(1, static_cast<int64_t>(params.gammaSal * static_cast<double>(k0Mean)));
+        const int64_t minActive = sriglMinActive(params.budget, out, fanIn);
+        auto survivors = [&](int64_t t) {
+            int64_t c = 0;
+            for (auto count : counts) c += count >= t;
+            return c;
+        };
+        // Lower the threshold until enough neurons survive for k to stay <= fan_in.
+        while (thr > 0 && survivors(thr) < minActive) --thr;
+        for (int64_t r = 0; r < out; ++r) ablated[static_cast<size_t>(r)] = counts[static_cast<size_t>(r)] < thr;
+    }
+    int64_t nAblated = 0;
+    for (auto a : ablated) nAblated += a;
+    const int64_t k = sriglFanIn(params.budget, out - nAblated, fanIn);
+
+    // Prune: top-nKeep |W| outside ablated rows.
+    const bool* keep = keepW.get();
+    std::unique_ptr<bool[]> keepAlive;
+    if (nAblated > 0) {
+        int64_t eligible = 0;
+        for (int64_t r = 0; r < out; ++r) {
+            if (!ablated[static_cast<size_t>(r)]) {
+                eligible += ap[r] ? k0 : 0;
+                continue;
+            }
+            std::fill(absW.begin() + r * k0, absW.begin() + (r + 1) * k0, -1.0f);
+        }
+        keepAlive.reset(new bool[static_cast<size_t>(m)]());
+        selectLargest(absW.data(), m, std::min(nKeep, eligible), keepAlive.get(), scratch);
+        keep = keepAlive.get();
+    }
+
+    // Per row: cut back to the k largest |W| kept (on the row's k0 slots).
+    std::unique_ptr<bool[]> chosen(new bool[static_cast<size_t>(m)]());
+    std::vector<int64_t> need(static_cast<size_t>(out), 0);
+    {
+        std::vector<float> rowScore(static_cast<size_t>(k0));
+        for (int64_t r = 0; r < out; ++r) {
+            if (ablated[static_cast<size_t>(r)]) continue;
+            int64_t kept = 0;
+            for (int64_t s = 0; s < k0; ++s) kept += keep[r * k0 + s];
+            if (kept > k) {
+                for (int64_t s = 0; s < k0; ++s) rowScore[static_cast<size_t>(s)] = keep[r * k0 + s] ? absW[r * k0 + s] : -1.0f;
+                selectLargest(rowScore.data(), k0, k, chosen.get() + r * k0, scratch);
+                kept = k;
+            } else {
+                std::copy(keep + r * k0, keep + (r + 1) * k0, chosen.get() + r * k0);
+            }
+            need[static_cast<size_t>(r)] = k - kept;
+        }
+    }
+
+    CondensedMaskUpdate u;
+    u.k = k;
+    u.ablated = nAblated;
+    u.active = out - nAblated;
+    u.indices = torch::empty({out, k}, torch::kLong);
+    u.source = torch::full({out, k}, int64_t{-1}, torch::kLong);
+    u.alive = torch::empty({out}, torch::kBool);
+    int64_t* nip = u.indices.data_ptr<int64_t>();
+    int64_t* sp = u.source.data_ptr<int64_t>();
+    bool* nap = u.alive.data_ptr<bool>();
+
+    // A row's new inputs (a bool per input) written out ascending, each with its old slot if the row
+    // held it before (a connection dropped and regrown in one update keeps its value and state).
+    auto writeRow = [&](int64_t r, const uint8_t* isNew) {
+        int64_t slot = 0, oldSlot = 0;
+        for (int64_t j = 0; j < fanIn && slot < k; ++j) {
+            if (!isNew[j]) continue;
+            nip[r * k + slot] = j;
+            if (ap[r]) {
+                while (oldSlot < k0 && ip[r * k0 + oldSlot] < j) ++oldSlot;
+                if (oldSlot < k0 && ip[r * k0 + oldSlot] == j) sp[r * k + slot] = oldSlot;
+            }
+            ++slot;
+        }
+    };
+    auto chosenRow = [&](int64_t r, std::vector<uint8_t>& row) {
+        std::fill(row.begin(), row.end(), 0);
+        for (int64_t s = 0; s < k0; ++s)
+            if (chosen[r * k0 + s]) row[static_cast<size_t>(ip[r * k0 + s])] = 1;
+    };
+    bool growth = false;
+    {
+        std::vector<uint8_t> row(static_cast<size_t>(fanIn));
+        for (int64_t r = 0; r < out; ++r) {
+            nap[r] = !ablated[static_cast<size_t>(r)];
+            if (ablated[static_cast<size_t>(r)]) {
+                for (int64_t s = 0; s < k; ++s) nip[r * k + s] = s;
+                continue;
+            }
+            if (need[static_cast<size_t>(r)] > 0) {
+                growth = true;
+                continue;
+            }
+            chosenRow(r, row);
+            writeRow(r, row.data());
+        }
+    }
+    // Grow: each row takes its missing connections among the inputs it did not keep (just-dropped ones
+    // included) by largest |grad|. Rows are independent: split over the intra-op threads.
+    if (growth) {
+        blocks.forEach([&](int64_t r0, int64_t r1, const float* g) {
+            at::parallel_for(r0, r1, 16, [&](int64_t begin, int64_t end) {
+                std::vector<uint8_t> row(static_cast<size_t>(fanIn));
+                std::vector<float> score(static_cast<size_t>(fanIn));
+                std::unique_ptr<bool[]> grown(new bool[static_cast<size_t>(fanIn)]);
+                std::vector<uint32_t> local;
+                for (int64_t r = begin; r < end; ++r) {
+                    if (ablated[static_cast<size_t>(r)] || need[static_cast<size_t>(r)] == 0) continue;
+                    chosenRow(r, row);
+                    const float* gr = g + (r - r0) * fanIn;
+                    for (int64_t j = 0; j < fanIn; ++j) {
+                        score[static_cast<size_t>(j)] = row[static_cast<size_t>(j)] ? -1.0f : std::fabs(gr[j]);
+                        grown[j] = row[static_cast<size_t>(j)] != 0;
+                    }
+                    selectLargest(score.data(), fanIn, need[static_cast<size_t>(r)], grown.get(), local);
+                    for (int64_t j = 0; j < fanIn; ++j) row[static_cast<size_t>(j)] = grown[j] ? 1 : 0;
+                    writeRow(r, row.data());
+                }
+            });
+        });
+    }
+
+    // Pruned and regrown against the old mask, row by row on the sorted index lists.
+    for (int64_t r = 0; r < out; ++r) {
+        const int64_t oldCount = ap[r] ? k0 : 0, newCount = nap[r] ? k : 0;
+        int64_t a = 0, b = 0, common = 0;
+        while (a < oldCount && b < newCount) {
+            const int64_t x = ip[r * k0 + a], y = nip[r * k + b];
+            if (x == y) {
+                ++common;
+                ++a;
+                ++b;
+            } else if (x < y) {
+                ++a;
+            } else {
+                ++b;
+            }
+        }
+        u.pruned += oldCount - common;
+        u.regrown += newCount - common;
+    }
+    return u;
+}
+
+} // namespace srigl

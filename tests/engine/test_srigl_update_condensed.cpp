@@ -1,0 +1,192 @@
+// SRigL on the condensed form with a streamed gradient against the dense reference rule
+// (sriglUpdateCpu): same masks, k, ablation and counts on random layers, with ties, ablated rows,
+// every block size; the old-slot map that carries values and optimizer state; bounded gradient reads.
+#include <torch/torch.h>
+
+#include <QtTest>
+
+#include "engine/models/condensed_weights.hpp"
+#include "engine/sparsity/mask_update.hpp"
+#include "engine/sparsity/srigl_update_condensed.hpp"
+#include "tests/support/guarded.hpp"
+
+#include <string>
+
+using namespace srigl;
+
+namespace {
+
+struct Case {
+    int64_t out = 40, fanIn = 50, k = 6, ablatedRows = 0;
+    double drop = 0.3, gammaSal = 0.3;
+    bool allowAblation = true;
+    int64_t blockRows = 1 << 20;
+    bool ties = false; // weights and gradients rounded so that many values are equal
+    uint64_t seed = 1;
+};
+
+struct Layer {
+    torch::Tensor weight, mask, grad;
+    int64_t budget = 0;
+};
+
+Layer makeLayer(const Case& c) {
+    torch::manual_seed(c.seed);
+    Layer l;
+    l.mask = torch::zeros({c.out, c.fanIn}, torch::kBool);
+    for (int64_t r = c.ablatedRows; r < c.out; ++r) l.mask[r].index_fill_(0, torch::randperm(c.fanIn).slice(0, 0, c.k), true);
+    l.weight = torch::randn({c.out, c.fanIn});
+    l.grad = torch::randn({c.out, c.fanIn});
+    if (c.ties) {
+        l.weight = (l.weight * 2).round() / 2;
+        l.grad = (l.grad * 2).round() / 2;
+    }
+    l.weight *= l.mask;
+    l.budget = c.k * (c.out - c.ablatedRows);
+    return l;
+}
+
+// Runs both rules on one layer and fails with a message naming the first difference.
+void compareOn(const Case& c) {
+    const Layer l = makeLayer(c);
+    SriglParams p;
+    p.budget = l.budget;
+    p.gammaSal = c.gammaSal;
+    p.allowAblation = c.allowAblation;
+    const MaskUpdateResult dense = sriglUpdateCpu(l.weight, l.mask, l.grad, c.drop, p);
+
+    const CondensedWeights before = condenseLayer(l.weight, l.mask);
+    int64_t rowsRead = 0, calls = 0;
+    GradientRows rows = [&](int64_t r0, int64_t r1, float* out) {
+        ++calls;
+        rowsRead += r1 - r0;
+        torch::from_blob(out, {r1 - r0, c.fanIn}).copy_(l.grad.slice(0, r0, r1));
+    };
+    const CondensedMaskUpdate u = sriglUpdateCondensed(before.values, before.indices, before.alive.squeeze(1) > 0,
+                                                       c.fanIn, rows, c.drop, p, c.blockRows);
+    const std::string where = "out " + std::to_string(c.out) + " fan-in " + std::to_string(c.fanIn) + " k " +
+                              std::to_string(c.k) + " block " + std::to_string(c.blockRows) + " seed " +
+                              std::to_string(c.seed);
+    auto fail = [&](const std::string& what) { throw std::runtime_error(what + " (" + where + ")"); };
+
+    auto mask = torch::zeros({c.out, c.fanIn}, torch::kBool)
+                    .scatter_(1, u.indices, u.alive.unsqueeze(1).expand({c.out, u.k}));
+    if (!torch::equal(mask, dense.mask)) fail("masks differ in " + std::to_string((mask != dense.mask).sum().item<int64_t>()) + " entries");
+    if (u.k != dense.k || u.ablated != dense.ablated || u.active != dense.active) fail("k or ablation differ");
+    if (u.pruned != dense.pruned || u.regrown != dense.regrown) fail("pruned or regrown differ");
+    if (rowsRead > 3 * c.out) fail("the gradient was read more than three times");
+    if (c.blockRows >= c.out && calls > 1) fail("a layer of one block was computed more than once");
+    // Every new connection's old slot holds the same input; a connection without one was not kept.
+    const auto oldIdx = before.indices.to(torch::kLong);
+    const auto oldAlive = before.alive.squeeze(1) > 0;
+    for (int64_t r = 0; r < c.out; ++r) {
+        if (!u.alive[r].item<bool>()) {
+            if ((u.source[r] >= 0).any().item<bool>()) fail("an ablated row carries old weights");
+            continue;
+        }
+        for (int64_t s = 0; s < u.k; ++s) {
+            const int64_t src = u.source[r][s].item<int64_t>(), j = u.indices[r][s].item<int64_t>();
+            const bool wasKept = oldAlive[r].item<bool>() && l.mask[r][j].item<bool>();
+            if (src >= 0 && oldIdx[r][src].item<int64_t>() != j) fail("an old slot points at another input");
+            if ((src >= 0) != wasKept) fail("a kept connection lost its old slot, or a new one got one");
+        }
+    }
+}
+
+} // namespace
+
+class TestSriglUpdateCondensed : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void matchesDenseRule();
+    void matchesDenseRuleWithTies();
+    void matchesDenseRuleInEveryBlockSize();
+    void ablatedRowsComeBackOrStay();
+    void withoutAblationOnlyGrowthReadsTheGradient();
+};
+
+void TestSriglUpdateCondensed::matchesDenseRule() {
+    guarded([] {
+        for (uint64_t seed = 1; seed <= 12; ++seed) {
+            Case c;
+            c.seed = seed;
+            c.out = 20 + static_cast<int64_t>(seed) * 7;
+            c.fanIn = 10 + static_cast<int64_t>(seed) * 13;
+            c.k = 1 + static_cast<int64_t>(seed % 5);
+            c.drop = 0.05 * static_cast<double>(seed % 7);
+            c.gammaSal = seed % 3 == 0 ? 0.9 : 0.3;
+            compareOn(c);
+        }
+    });
+}
+
+void TestSriglUpdateCondensed::matchesDenseRuleWithTies() {
+    guarded([] {
+        for (uint64_t seed = 1; seed <= 8; ++seed) {
+            Case c;
+            c.seed = seed;
+            c.ties = true;
+            c.gammaSal = 0.9;
+            c.blockRows = 1 + static_cast<int64_t>(seed);
+            compareOn(c);
+        }
+    });
+}
+
+void TestSriglUpdateCondensed::matchesDenseRuleInEveryBlockSize() {
+    guarded([] {
+        for (int64_t block : {1, 2, 3, 7, 39, 40, 41}) {
+            Case c;
+            c.blockRows = block;
+            c.gammaSal = 0.6;
+            compareOn(c);
+        }
+    });
+}
+
+void TestSriglUpdateCondensed::ablatedRowsComeBackOrStay() {
+    guarded([] {
+        for (uint64_t seed = 1; seed <= 6; ++seed) {
+            Case c;
+            c.seed = seed;
+            c.ablatedRows = 5 + static_cast<int64_t>(seed);
+            c.gammaSal = seed % 2 ? 0.9 : 0.0;
+            c.blockRows = seed % 2 ? 4 : 1 << 20;
+            compareOn(c);
+        }
+        Case k1; // k = 1, the sparsest a SRigL layer gets
+        k1.k = 1;
+        k1.gammaSal = 0.9;
+        compareOn(k1);
+        Case full; // k = fan-in: nothing to grow into
+        full.k = full.fanIn;
+        full.drop = 0.3;
+        full.allowAblation = false;
+        compareOn(full);
+    });
+}
+
+void TestSriglUpdateCondensed::withoutAblationOnlyGrowthReadsTheGradient() {
+    guarded([] {
+        Case c;
+        c.allowAblation = false;
+        c.blockRows = 8;
+        compareOn(c);
+        // One pass (growth) over 40 rows in blocks of 8: 40 rows read, no more.
+        const Layer l = makeLayer(c);
+        const CondensedWeights w = condenseLayer(l.weight, l.mask);
+        int64_t rowsRead = 0;
+        GradientRows rows = [&](int64_t r0, int64_t r1, float* out) {
+            rowsRead += r1 - r0;
+            torch::from_blob(out, {r1 - r0, c.fanIn}).copy_(l.grad.slice(0, r0, r1));
+        };
+        SriglParams p;
+        p.budget = l.budget;
+        p.allowAblation = false;
+        sriglUpdateCondensed(w.values, w.indices, w.alive.squeeze(1) > 0, c.fanIn, rows, 0.3, p, 8);
+        QCOMPARE(rowsRead, c.out);
+    });
+}
+
+QTEST_GUILESS_MAIN(TestSriglUpdateCondensed)
+#include "test_srigl_update_condensed.moc"
