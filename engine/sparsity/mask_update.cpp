@@ -94,6 +94,24 @@ int64_t sriglMinActive(int64_t budget, int64_t out, int64_t fanIn) {
     return std::min(out, budget / (fanIn + 1) + 1);
 }
 
+std::vector<uint8_t> sriglAblatedNeurons(const std::vector<int64_t>& counts, const SriglParams& params,
+                                         int64_t fanIn) {
+    const int64_t out = static_cast<int64_t>(counts.size());
+    const int64_t k0 = params.budget / std::max<int64_t>(1, out);
+    int64_t thr = std::max<int64_t>(1, static_cast<int64_t>(params.gammaSal * static_cast<double>(k0)));
+    const int64_t minActive = sriglMinActive(params.budget, out, fanIn);
+    auto survivors = [&](int64_t t) {
+        int64_t c = 0;
+        for (auto v : counts) c += v >= t;
+        return c;
+    };
+    // Lower the threshold until enough neurons survive for k to stay <= fan_in.
+    while (thr > 0 && survivors(thr) < minActive) --thr;
+    std::vector<uint8_t> ablated(counts.size());
+    for (size_t r = 0; r < counts.size(); ++r) ablated[r] = counts[r] < thr;
+    return ablated;
+}
+
 int64_t sriglFanIn(int64_t budget, int64_t active, int64_t fanIn) {
     if (active <= 0) return 0;
     return std::clamp<int64_t>(budget / active, 1, fanIn);

@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <vector>
 
 namespace srigl {
 
@@ -34,6 +35,10 @@ struct SriglParams {
 // Largest number of neurons SRigL may ablate before k = floor(B / active) would exceed fan_in.
 int64_t sriglMinActive(int64_t budget, int64_t out, int64_t fanIn);
 int64_t sriglFanIn(int64_t budget, int64_t active, int64_t fanIn);
+// Ablation from each neuron's salient-connection count: the threshold gamma_sal * (budget / out),
+// lowered until at least sriglMinActive neurons survive; 1 marks an ablated neuron.
+std::vector<uint8_t> sriglAblatedNeurons(const std::vector<int64_t>& salientCounts, const SriglParams& params,
+                                         int64_t fanIn);
 
 // One SRigL update (shared/spec/srigl.md): saliency-based ablation, prune by magnitude, cut each
 // neuron back to k by magnitude, grow each neuron to exactly k by dense gradient magnitude.

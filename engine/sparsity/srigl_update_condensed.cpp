@@ -151,17 +151,7 @@ CondensedMaskUpdate sriglUpdateCondensed(const torch::Tensor& values, const torc
                 if (salient && !e.keptByW) ++counts[static_cast<size_t>(e.row)];
             }
         }
-        const int64_t k0Mean = params.budget / out;
-        int64_t thr = std::max<int64_t>(1, static_cast<int64_t>(params.gammaSal * static_cast<double>(k0Mean)));
-        const int64_t minActive = sriglMinActive(params.budget, out, fanIn);
-        auto survivors = [&](int64_t t) {
-            int64_t c = 0;
-            for (auto count : counts) c += count >= t;
-            return c;
-        };
-        // Lower the threshold until enough neurons survive for k to stay <= fan_in.
-        while (thr > 0 && survivors(thr) < minActive) --thr;
-        for (int64_t r = 0; r < out; ++r) ablated[static_cast<size_t>(r)] = counts[static_cast<size_t>(r)] < thr;
+        ablated = sriglAblatedNeurons(counts, params, fanIn);
     }
     int64_t nAblated = 0;
     for (auto a : ablated) nAblated += a;

@@ -47,25 +47,15 @@ MaskUpdateResult sriglUpdateCpu(const torch::Tensor& weight, const torch::Tensor
         }
     });
 
-    std::vector<bool> ablated(static_cast<size_t>(out), false);
+    std::vector<uint8_t> ablated(static_cast<size_t>(out), 0);
     if (ablation) {
         std::vector<int64_t> counts(static_cast<size_t>(out), 0);
         for (int64_t r = 0; r < out; ++r)
             for (int64_t j = r * fanIn; j < (r + 1) * fanIn; ++j) counts[r] += keepW[j] || salientG[j];
-        const int64_t k0 = params.budget / out;
-        int64_t thr = std::max<int64_t>(1, static_cast<int64_t>(params.gammaSal * static_cast<double>(k0)));
-        const int64_t minActive = sriglMinActive(params.budget, out, fanIn);
-        auto survivors = [&](int64_t t) {
-            int64_t c = 0;
-            for (auto v : counts) c += v >= t;
-            return c;
-        };
-        // Lower the threshold until enough neurons survive for k to stay <= fan_in.
-        while (thr > 0 && survivors(thr) < minActive) --thr;
-        for (int64_t r = 0; r < out; ++r) ablated[r] = counts[r] < thr;
+        ablated = sriglAblatedNeurons(counts, params, fanIn);
     }
     int64_t nAblated = 0;
-    for (bool a : ablated) nAblated += a;
+    for (auto a : ablated) nAblated += a;
     const int64_t k = sriglFanIn(params.budget, out - nAblated, fanIn);
 
     // Prune: top-n_keep |W| outside ablated rows.

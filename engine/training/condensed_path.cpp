@@ -68,10 +68,7 @@ MaskUpdateResult Trainer::Impl::condensedMaskUpdate(SparseLayerState& st, double
         else block.zero_();
         for (size_t s = 0; s < steps; ++s) block.add_(c.gradOutputs[s].slice(1, r0, r1).t().mm(c.inputs[s]));
     };
-    SriglParams p;
-    p.budget = st.budget;
-    p.gammaSal = config.gamma_sal;
-    p.allowAblation = !st.isLast; // the output layer is never ablated
+    const SriglParams p = sriglParams(st);
     // Blocks of at most 16M gradient entries (64 MiB): a layer up to that size is one block.
     const int64_t blockRows = std::max<int64_t>(1, (int64_t{1} << 24) / std::max<int64_t>(1, fanIn));
     const CondensedMaskUpdate u =

@@ -117,6 +117,21 @@ LayerUpdateStats describeMask(const std::string& name, const torch::Tensor& mask
     return s;
 }
 
+LayerUpdateStats describeCondensed(const std::string& name, const std::vector<int64_t>& shape,
+                                   const CondensedWeights& layer) {
+    // Every active row keeps exactly k inputs: the statistics follow without expanding the mask.
+    LayerUpdateStats s;
+    s.name = name;
+    s.shape = shape;
+    s.outFeatures = layer.rows();
+    s.fanIn = layer.fanIn;
+    s.ablated = layer.ablated;
+    s.active = s.outFeatures - s.ablated;
+    s.fanInMin = s.fanInMax = s.active > 0 ? layer.k() : 0;
+    s.sparsity = 1.0 - static_cast<double>(s.active * layer.k()) / static_cast<double>(s.outFeatures * s.fanIn);
+    return s;
+}
+
 std::vector<LayerPlan> planRun(const RunConfig& config) {
     validateConfig(config);
     torch::NoGradGuard noGrad;
@@ -362,8 +377,9 @@ std::string Trainer::deviceDescription() const {
 }
 
 LayerUpdateStats Trainer::Impl::statsOf(const SparseLayerState& st) const {
-    LayerUpdateStats s = describeMask(
-        st.name, st.layer->isCondensed() ? st.layer->denseMaskMatrix().view(st.layer->weightShape()) : st.layer->mask);
+    LayerUpdateStats s =
+        st.layer->isCondensed() ? describeCondensed(st.name, st.layer->weightShape(), *st.layer->condensed)
+                                : describeMask(st.name, st.layer->mask);
     s.compute = st.compute;
     s.k = st.last.k;
     s.pruned = st.last.pruned;
@@ -446,15 +462,17 @@ LayerWeightSnapshot Trainer::weightSnapshot(const std::string& layer) const {
     throw ConfigError("", "no sparse layer named '" + layer + "' (layers: " + names + ")");
 }
 
+SriglParams Trainer::Impl::sriglParams(const SparseLayerState& st) const {
+    SriglParams p;
+    p.budget = st.budget;
+    p.gammaSal = config.gamma_sal;
+    p.allowAblation = !st.isLast; // the output layer is never ablated
+    return p;
+}
+
 MaskUpdateResult Trainer::Impl::runRule(const SparseLayerState& st, const torch::Tensor& w, const torch::Tensor& m,
                                         double dropFraction, int64_t atStep) {
-    if (config.method == "srigl") {
-        SriglParams p;
-        p.budget = st.budget;
-        p.gammaSal = config.gamma_sal;
-        p.allowAblation = !st.isLast; // the output layer is never ablated
-        return sriglUpdate(w, m, st.gradSum, dropFraction, p);
-    }
+    if (config.method == "srigl") return sriglUpdate(w, m, st.gradSum, dropFraction, sriglParams(st));
     if (config.method == "rigl") return riglUpdate(w, m, st.gradSum, dropFraction);
     torch::Generator gen =
         generatorFor(config.seed, SetGrowth, static_cast<uint64_t>(atStep) * 1024 + (&st - layers.data()));

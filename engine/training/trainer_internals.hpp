@@ -73,6 +73,8 @@ struct Trainer::Impl {
     double secondsBefore = 0.0;
 
     void maskUpdate(int64_t atStep);
+    // SRigL's parameters for one layer (budget, gamma_sal; the output layer is never ablated).
+    SriglParams sriglParams(const SparseLayerState& st) const;
     // The method's mask rule (SRigL, RigL or SET) on one layer's dense [out, fan_in] tensors.
     MaskUpdateResult runRule(const SparseLayerState& st, const torch::Tensor& weight, const torch::Tensor& mask,
                              double dropFraction, int64_t atStep);
@@ -97,5 +99,8 @@ struct Trainer::Impl {
 
 // Statistics of a mask: sparsity, active/ablated neurons, fan-in range of active neurons.
 LayerUpdateStats describeMask(const std::string& name, const torch::Tensor& mask);
+// The same for a condensed layer, from its form (no dense mask).
+LayerUpdateStats describeCondensed(const std::string& name, const std::vector<int64_t>& shape,
+                                   const CondensedWeights& layer);
 
 } // namespace srigl

@@ -268,6 +268,12 @@ void TestCondensedTrainer::invariantsHoldAfterEveryUpdate() {
             QCOMPARE(static_cast<int64_t>(weights[i].values.size()), st.layer->outFeatures() * st.layer->fanIn());
             if (!st.layer->isCondensed()) continue;
             QCOMPARE(stats[i].compute, std::string("condensed"));
+            const LayerUpdateStats expanded =
+                describeMask(st.name, st.layer->denseMaskMatrix().view(st.layer->weightShape()));
+            QCOMPARE(stats[i].sparsity, expanded.sparsity);
+            QCOMPARE(stats[i].active, expanded.active);
+            QCOMPARE(stats[i].fanInMin, expanded.fanInMin);
+            QCOMPARE(stats[i].shape, expanded.shape);
             QCOMPARE(stats[i].fanInMax, st.layer->condensed->k());
             QCOMPARE(stats[i].ablated, st.layer->condensed->ablated);
             QCOMPARE(static_cast<int64_t>(masks[i].ablated.size()), st.layer->condensed->ablated);
