@@ -140,6 +140,7 @@ const std::vector<Field>& fields() {
         field("distribution", &RunConfig::distribution, "per-layer sparsity distribution", {"uniform", "erk"}),
         field("dense_first", &RunConfig::dense_first, "keep the first layer dense"),
         field("dense_last", &RunConfig::dense_last, "keep the last layer dense"),
+        field("static_fan_in", &RunConfig::static_fan_in, "method static: exactly k inputs per neuron (constant fan-in, can train condensed) instead of an unstructured mask"),
         field("gamma_sal", &RunConfig::gamma_sal, "SRigL ablation threshold (fraction of k); 0 disables ablation"),
         field("delta_t", &RunConfig::delta_t, "steps between mask updates"),
         field("alpha", &RunConfig::alpha, "initial drop fraction (cosine decay)"),
@@ -297,6 +298,8 @@ std::vector<int64_t> parseIntList(const std::string& key, const std::string& tex
     return out;
 }
 
+bool hasConstantFanIn(const RunConfig& c) { return c.method == "srigl" || (c.method == "static" && c.static_fan_in); }
+
 void validateConfig(const RunConfig& c) {
     for (const auto& f : fields()) {
         if (f.key.choices.empty()) continue;
@@ -317,9 +320,9 @@ void validateConfig(const RunConfig& c) {
     require(c.t_end > 0.0 && c.t_end <= 1.0, "t_end", "must be in (0, 1]");
     require(c.grad_accumulation >= 1, "grad_accumulation", "must be >= 1");
     require(c.grad_accumulation <= c.delta_t, "grad_accumulation", "must not exceed delta_t");
-    require(c.sparse_compute != "condensed" || c.method == "srigl", "sparse_compute",
-            "condensed needs constant fan-in masks (method srigl); method " + c.method +
-                " trains with sparse_compute=masked_dense or auto");
+    require(c.sparse_compute != "condensed" || hasConstantFanIn(c), "sparse_compute",
+            "condensed needs constant fan-in masks (method srigl, or static with static_fan_in=true); method " +
+                c.method + " trains with sparse_compute=masked_dense or auto");
     require(c.sparse_compute != "condensed" || c.device == "cpu", "sparse_compute",
             "the condensed kernels run on the CPU; use sparse_compute=masked_dense or auto with device=cuda");
     // parseNm quotes the whole text in its messages: anything longer than "1023:1024" is refused here.

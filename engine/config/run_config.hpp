@@ -24,6 +24,9 @@ struct RunConfig {
     bool dense_first = false;
     bool dense_last = false;
     double gamma_sal = 0.3;
+    // method=static: draw each neuron's k inputs (SRigL's initial mask, never updated) instead of an
+    // unstructured mask; such a layer can train condensed.
+    bool static_fan_in = false;
     int64_t delta_t = 100;
     double alpha = 0.3;
     double t_end = 0.75;
@@ -64,6 +67,10 @@ struct RunConfig {
 };
 
 // Describes one key for `--help`, forms and validation.
+// Whether every sparse layer of this config keeps exactly k inputs per active neuron (srigl, and
+// static with static_fan_in): what condensed training needs.
+bool hasConstantFanIn(const RunConfig& config);
+
 struct ConfigKey {
     std::string name;
     std::string type; // string | int | float | bool

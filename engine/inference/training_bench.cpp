@@ -159,7 +159,7 @@ TrainingModelTiming benchTrainingModel(const RunConfig& config, int steps, const
         if (variant == "dense") c.method = "dense";
         else if (variant == "masked_dense") c.sparse_compute = "masked_dense";
         else if (variant == "auto") c.sparse_compute = "auto";
-        else c.sparse_compute = config.method == "srigl" ? "condensed" : "auto";
+        else c.sparse_compute = hasConstantFanIn(config) ? "condensed" : "auto";
         return c;
     };
     std::vector<Side> sides;

@@ -27,7 +27,7 @@ std::string tensorText(const torch::Tensor& t) {
 // Keys that decide what is being trained; everything else (epochs, logging, threads) may change
 // on resume.
 const char* kStructuralKeys[] = {"model", "hidden", "dataset", "synthetic_train", "synthetic_test", "method",
-                                 "sparsity", "distribution", "dense_first", "dense_last", "batch_size",
+                                 "sparsity", "distribution", "dense_first", "dense_last", "static_fan_in", "batch_size",
                                  "optimizer", "seed", "nm", "nm_update_every", "nm_solver"};
 
 // A fresh tensor per read: InputArchive::read into a defined tensor re-points that tensor with
@@ -57,7 +57,7 @@ void Trainer::verifyLoadedState(const std::string& path) {
         } else if ((st.layer->weightMatrix().masked_select(~m) != 0).any().item<bool>()) {
             bad(st.name + " has weights outside its mask");
         }
-        if (s.config.method == "srigl" && st.density < 1.0) {
+        if (hasConstantFanIn(s.config) && st.density < 1.0) {
             auto counts = m.sum(1);
             auto active = counts.masked_select(counts > 0);
             if (active.numel() > 0 && (active != st.last.k).any().item<bool>())

@@ -73,7 +73,7 @@ Planned planLayers(const RunConfig& c, SparseModelImpl& model) {
         const auto& s = p.shapes[i];
         const int64_t budget = layerBudget(s, p.densities[i]);
         const int64_t k = budget / s.outFeatures();
-        const bool tooSparse = c.method == "srigl" ? k < 1 : budget < 1;
+        const bool tooSparse = hasConstantFanIn(c) ? k < 1 : budget < 1;
         if (tooSparse) {
             std::ostringstream msg;
             msg << "layer " << s.name << " (" << s.outFeatures() << " neurons x fan-in " << s.fanIn()
@@ -202,7 +202,7 @@ Trainer::Trainer(const RunConfig& config, TrainingObserver* observer) : impl_(st
             const int64_t out = st.layer->outFeatures(), fanIn = st.layer->fanIn();
             torch::Tensor mask;
             if (st.density >= 1.0 || st.nm) mask = torch::ones({out, fanIn}, torch::kBool);
-            else if (config.method == "srigl") mask = constantFanInMask(out, fanIn, st.budget / out, maskGen);
+            else if (hasConstantFanIn(config)) mask = constantFanInMask(out, fanIn, st.budget / out, maskGen);
             else mask = unstructuredMask(out, fanIn, st.budget, maskGen);
             st.layer->setMask(mask);
             // Sparse initialisation: N(0, 2 / fan_in of the neuron), i.e. std = sqrt(2 / k).
@@ -225,7 +225,7 @@ Trainer::Trainer(const RunConfig& config, TrainingObserver* observer) : impl_(st
             st.last = describeMask(st.name, mask);
             // k is the per-neuron fan-in of constant fan-in layers (SRigL's, and dense ones); 0 means
             // the layer is unstructured.
-            st.last.k = config.method == "srigl" || config.method == "dense" || st.density >= 1.0
+            st.last.k = hasConstantFanIn(config) || config.method == "dense" || st.density >= 1.0
                             ? (st.density >= 1.0 ? fanIn : st.budget / out)
                             : 0;
             s.layers.push_back(std::move(st));
@@ -241,7 +241,7 @@ Trainer::Trainer(const RunConfig& config, TrainingObserver* observer) : impl_(st
         LayerComputeQuery q;
         q.shape = st.layer->weightShape();
         q.density = st.density;
-        q.constantFanIn = config.method == "srigl";
+        q.constantFanIn = hasConstantFanIn(config);
         q.nm = st.nm;
         st.compute = computePathFor(config, q);
     }

@@ -165,6 +165,7 @@ private Q_SLOTS:
     void optimizerStateRemappedAtUpdate();
     void invariantsHoldAfterEveryUpdate();
     void condensedNeedsConstantFanIn();
+    void staticFanInTrainsCondensed();
     void autoFollowsTheRule();
     void checkpointFromCondensedResumesMaskedDense();
     void checkpointFromMaskedDenseResumesCondensed();
@@ -324,6 +325,35 @@ void TestCondensedTrainer::checkpointFromCondensedResumesMaskedDense() {
 
 void TestCondensedTrainer::checkpointFromMaskedDenseResumesCondensed() {
     guarded([] { resumeOnTheOtherPath("masked_dense", "condensed"); });
+}
+
+// static with static_fan_in: SRigL's initial constant fan-in mask, never updated, trained condensed.
+void TestCondensedTrainer::staticFanInTrainsCondensed() {
+    guarded([] {
+        RunConfig a = smallRun("mlp", "masked_dense");
+        a.method = "static";
+        a.static_fan_in = true;
+        a.max_steps = 200;
+        RunConfig b = a;
+        b.sparse_compute = "condensed";
+        Trainer dense(a);
+        Trainer condensed(b);
+        QVERIFY(anyCondensed(condensed));
+        std::vector<torch::Tensor> initial;
+        for (auto& st : condensed.internals().layers) initial.push_back(st.layer->denseMaskMatrix().clone());
+        compareInLockstep(dense, condensed, 1e-4);
+        auto& layers = condensed.internals().layers;
+        for (size_t i = 0; i < layers.size(); ++i) {
+            QVERIFY(torch::equal(layers[i].layer->denseMaskMatrix(), initial[i]));
+            if (!layers[i].layer->isCondensed()) continue;
+            const auto counts = initial[i].sum(1);
+            QVERIFY((counts == layers[i].layer->condensed->k()).all().item<bool>());
+        }
+        // Without static_fan_in, static draws unstructured masks: condensed is refused.
+        RunConfig unstructured = b;
+        unstructured.static_fan_in = false;
+        QVERIFY_THROWS_EXCEPTION(ConfigError, Trainer{unstructured});
+    });
 }
 
 QTEST_GUILESS_MAIN(TestCondensedTrainer)

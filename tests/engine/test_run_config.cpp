@@ -93,6 +93,7 @@ RunConfig everythingChanged() {
     c.t_end = 0.8;
     c.grad_accumulation = 8;
     c.sparse_compute = "masked_dense";
+    c.static_fan_in = true;
     c.nm = "4:8";
     c.nm_update_every = 10;
     c.srste_decay = 1e-3;
