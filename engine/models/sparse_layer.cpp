@@ -10,6 +10,8 @@
 namespace srigl {
 namespace {
 
+thread_local bool tDeferred = false;
+
 std::vector<int64_t> outputShape(const torch::Tensor& x, int64_t outFeatures) {
     auto shape = x.sizes().vec();
     shape.back() = outFeatures;
@@ -17,6 +19,18 @@ std::vector<int64_t> outputShape(const torch::Tensor& x, int64_t outFeatures) {
 }
 
 } // namespace
+
+DeferredWeights::DeferredWeights() : previous_(tDeferred) { tDeferred = true; }
+DeferredWeights::~DeferredWeights() { tDeferred = previous_; }
+bool DeferredWeights::active() { return tDeferred; }
+
+void SparseLayer::allocateDense() {
+    if (weight.numel() > 0 || condensed) return;
+    torch::NoGradGuard noGrad;
+    weight.set_data(torch::empty(shape_, weight.options()));
+    mask.set_data(torch::ones(shape_, mask.options()));
+    syncMaskFactor();
+}
 
 void SparseLayer::applyMask() {
     if (condensed) return; // condensed values hold kept weights only
@@ -79,15 +93,20 @@ void SparseLayer::syncMaskFactor() {
 
 SparseLinearImpl::SparseLinearImpl(int64_t in, int64_t out, bool withBias) {
     shape_ = {out, in};
-    weight = register_parameter("weight", torch::empty({out, in}));
-    // Same default as torch.nn.Linear; sparse initialisation rescales the weight later.
-    torch::nn::init::kaiming_uniform_(weight, std::sqrt(5.0));
+    if (DeferredWeights::active()) {
+        weight = register_parameter("weight", torch::empty({0}));
+        mask = register_buffer("mask", torch::empty({0}, torch::kBool));
+    } else {
+        weight = register_parameter("weight", torch::empty({out, in}));
+        // Same default as torch.nn.Linear; sparse initialisation rescales the weight later.
+        torch::nn::init::kaiming_uniform_(weight, std::sqrt(5.0));
+        mask = register_buffer("mask", torch::ones({out, in}, torch::kBool));
+        maskFactor_ = torch::ones_like(weight);
+    }
     if (withBias) {
         const double bound = 1.0 / std::sqrt(static_cast<double>(in));
         bias = register_parameter("bias", torch::empty({out}).uniform_(-bound, bound));
     }
-    mask = register_buffer("mask", torch::ones({out, in}, torch::kBool));
-    maskFactor_ = torch::ones_like(weight);
 }
 
 torch::Tensor SparseLinearImpl::forward(const torch::Tensor& x) {
@@ -99,14 +118,19 @@ SparseConv2dImpl::SparseConv2dImpl(int64_t in, int64_t out, int64_t kernel, int6
                                    bool withBias)
     : stride(stride_), padding(padding_) {
     shape_ = {out, in, kernel, kernel};
-    weight = register_parameter("weight", torch::empty({out, in, kernel, kernel}));
-    torch::nn::init::kaiming_uniform_(weight, std::sqrt(5.0));
+    if (DeferredWeights::active()) {
+        weight = register_parameter("weight", torch::empty({0}));
+        mask = register_buffer("mask", torch::empty({0}, torch::kBool));
+    } else {
+        weight = register_parameter("weight", torch::empty({out, in, kernel, kernel}));
+        torch::nn::init::kaiming_uniform_(weight, std::sqrt(5.0));
+        mask = register_buffer("mask", torch::ones({out, in, kernel, kernel}, torch::kBool));
+        maskFactor_ = torch::ones_like(weight);
+    }
     if (withBias) {
         const double bound = 1.0 / std::sqrt(static_cast<double>(in * kernel * kernel));
         bias = register_parameter("bias", torch::empty({out}).uniform_(-bound, bound));
     }
-    mask = register_buffer("mask", torch::ones({out, in, kernel, kernel}, torch::kBool));
-    maskFactor_ = torch::ones_like(weight);
 }
 
 torch::Tensor SparseConv2dImpl::forward(const torch::Tensor& x) {

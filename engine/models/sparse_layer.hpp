@@ -36,6 +36,8 @@ public:
     // and indices instead of the dense weight and mask, which are then empty tensors.
     std::shared_ptr<CondensedWeights> condensed;
     bool isCondensed() const { return condensed != nullptr; }
+    // Gives a layer built under DeferredWeights its dense weight (uninitialised) and an all-true mask.
+    void allocateDense();
     // Switches to the condensed form (the mask must be constant fan-in per active row) and frees the
     // dense weight and mask; expand() restores them.
     void condense();
@@ -58,6 +60,22 @@ public:
 protected:
     torch::Tensor maskFactor_;
     std::vector<int64_t> shape_;
+};
+
+// While one of these lives on a thread, sparse layers built there register empty weights and masks
+// (their shapes kept in weightShape()) instead of allocating and initialising [out, fan_in]: for
+// planning a run (shapes only, cheap even for layers whose dense form would not fit in memory) and
+// for the trainer, which allocates and initialises each layer itself.
+class DeferredWeights {
+public:
+    DeferredWeights();
+    ~DeferredWeights();
+    DeferredWeights(const DeferredWeights&) = delete;
+    DeferredWeights& operator=(const DeferredWeights&) = delete;
+    static bool active();
+
+private:
+    bool previous_;
 };
 
 struct SparseLinearImpl : torch::nn::Module, SparseLayer {

@@ -54,7 +54,7 @@ struct Planned {
 Planned planLayers(const RunConfig& c, SparseModelImpl& model) {
     Planned p;
     for (const auto& l : model.sparseLayers())
-        p.shapes.push_back(LayerShape{l.name, l.layer->weight.sizes().vec()});
+        p.shapes.push_back(LayerShape{l.name, l.layer->weightShape()});
     const double sparsity = c.method == "dense" ? 0.0 : c.sparsity;
     if (isNmMethod(c.method)) {
         // N:M fixes every layer's density at N/M (`sparsity` and `distribution` do not apply); a
@@ -135,6 +135,7 @@ LayerUpdateStats describeCondensed(const std::string& name, const std::vector<in
 std::vector<LayerPlan> planRun(const RunConfig& config) {
     validateConfig(config);
     torch::NoGradGuard noGrad;
+    DeferredWeights shapesOnly; // a plan needs shapes, not weights (the Studio plans on every edit)
     auto model = buildModel(config.model, config.hidden, inputShapeFor(config.dataset));
     Planned p = planLayers(config, *model);
     std::vector<LayerPlan> out;
@@ -176,7 +177,12 @@ Trainer::Trainer(const RunConfig& config, TrainingObserver* observer) : impl_(st
     // Model: every random draw comes from this run's own generators (never torch's global one), so
     // two trainers in one process do not disturb each other's determinism.
     InputShape shape{s.data.channels, s.data.height, s.data.width, s.data.numClasses};
-    s.model = buildModel(config.model, config.hidden, shape);
+    {
+        // The trainer initialises every sparse layer itself (below): no torch.nn default init first.
+        DeferredWeights allocatedBelow;
+        s.model = buildModel(config.model, config.hidden, shape);
+    }
+    for (const auto& named : s.model->sparseLayers()) named.layer->allocateDense();
     Planned plan = planLayers(config, *s.model);
 
     std::vector<torch::Tensor> params;

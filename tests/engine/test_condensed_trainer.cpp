@@ -166,6 +166,7 @@ private Q_SLOTS:
     void invariantsHoldAfterEveryUpdate();
     void condensedNeedsConstantFanIn();
     void staticFanInTrainsCondensed();
+    void planOfAModelBeyondMemoryNeedsNoWeights();
     void autoFollowsTheRule();
     void checkpointFromCondensedResumesMaskedDense();
     void checkpointFromMaskedDenseResumesCondensed();
@@ -353,6 +354,32 @@ void TestCondensedTrainer::staticFanInTrainsCondensed() {
         RunConfig unstructured = b;
         unstructured.static_fan_in = false;
         QVERIFY_THROWS_EXCEPTION(ConfigError, Trainer{unstructured});
+    });
+}
+
+// Planning builds the model for its shapes only: the 784-65536-65536-10 MLP (17 GB of dense fc2
+// weights, more than this machine's memory) plans at once. Before DeferredWeights this allocated and
+// initialised every dense weight.
+void TestCondensedTrainer::planOfAModelBeyondMemoryNeedsNoWeights() {
+    guarded([] {
+        RunConfig c = smallRun("mlp", "condensed");
+        c.hidden = "65536,65536";
+        c.sparsity = 0.99;
+        const auto plan = planRun(c);
+        QCOMPARE(plan.size(), size_t{3});
+        QCOMPARE(plan[1].shape, (std::vector<int64_t>{65536, 65536}));
+        for (const auto& layer : plan) QVERIFY(layer.k >= 1);
+        QVERIFY(plan[1].density < 0.01);
+        // A model built outside the guard still gets its weights (checkpoint readers, conversion).
+        auto model = buildModel("mlp", "32,16", InputShape{});
+        QCOMPARE(model->sparseLayers()[0].layer->weight.numel(), int64_t{32 * 784});
+        {
+            DeferredWeights deferred;
+            auto shapesOnly = buildModel("mlp", "32,16", InputShape{});
+            QCOMPARE(shapesOnly->sparseLayers()[0].layer->weight.numel(), int64_t{0});
+            QCOMPARE(shapesOnly->sparseLayers()[0].layer->fanIn(), int64_t{784});
+        }
+        QVERIFY(!DeferredWeights::active());
     });
 }
 
