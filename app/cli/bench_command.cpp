@@ -96,6 +96,7 @@ void addBenchCommand(CLI::App& app, BenchOptions& o) {
                                         "(the trainer itself; mask-update steps apart)")
         ->check(CLI::IsMember({"mlp", "lenet5", "resnet18", "wrn22_2"}));
     cmd->add_option("--hidden", o.hidden, "with --model mlp: hidden sizes, comma separated");
+    cmd->add_option("--data-dir", o.dataDir, "with --model resnet18 or wrn22_2: folder of the CIFAR-10 binary files");
     cmd->add_option("--steps", o.steps, "with --model: timed steps per variant")->check(CLI::Range(1, 100000));
     cmd->add_option("--delta-t", o.deltaT, "with --model: steps between mask updates")->check(CLI::PositiveNumber);
 }

@@ -33,6 +33,7 @@ struct BenchOptions {
     bool training = false;
     std::string model;            // with --training: also time whole steps of this model (mlp, lenet5, resnet18)
     std::string hidden = "300,100";
+    std::string dataDir;          // with --model resnet18 / wrn22_2: the CIFAR-10 binary files
     int steps = 30;               // timed steps per variant (after warm-up)
     int64_t deltaT = 10;          // steps between mask updates in the model bench (update steps timed apart)
 };

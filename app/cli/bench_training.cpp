@@ -33,6 +33,7 @@ RunConfig modelConfig(const BenchOptions& o, double sparsity, int64_t batch) {
     c.model = o.model;
     c.hidden = o.hidden;
     c.dataset = o.model == "resnet18" || o.model == "wrn22_2" ? "cifar10" : "synthetic";
+    c.data_dir = o.dataDir;
     c.synthetic_train = std::max<int64_t>(2048, batch * 4);
     c.synthetic_test = 256;
     c.method = "srigl";
@@ -56,9 +57,9 @@ int runTrainingBench(const BenchOptions& o) {
     try {
         if (o.device != "cpu") throw InferenceError("--training runs on the CPU (the condensed kernels' device)");
         if (o.run > 0) throw InferenceError("--training times synthetic layers and --model; --run is for inference");
-        if (o.model == "resnet18" || o.model == "wrn22_2")
-            throw InferenceError("--model " + o.model + " trains on CIFAR-10 files; bench it with mlp or lenet5 "
-                                 "(synthetic data), or time `srigl train` on the data");
+        if ((o.model == "resnet18" || o.model == "wrn22_2") && o.dataDir.empty())
+            throw InferenceError("--model " + o.model + " trains on CIFAR-10: give the folder of its binary files "
+                                 "with --data-dir, or bench mlp or lenet5 (synthetic data)");
         threading = configureThreads(o.threads);
         settings.isa = parseIsaOption(o.isa);
         settings.targetSeconds = o.seconds;
