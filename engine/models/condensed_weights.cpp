@@ -63,14 +63,13 @@ torch::Tensor gatherCondensed(const CondensedWeights& layer, const torch::Tensor
     return out.contiguous();
 }
 
-torch::Tensor denseGradient(const CondensedWeights& layer, bool lastStepOnly) {
+torch::Tensor denseGradient(const CondensedWeights& layer) {
     torch::NoGradGuard noGrad;
     auto sum = torch::zeros({layer.rows(), layer.fanIn}, layer.values.options().requires_grad(false));
     // A step whose backward never ran (a non-finite loss stops training first) has no gy: pair by position.
     const size_t steps = std::min(layer.inputs.size(), layer.gradOutputs.size());
     // One product per step, added in step order: what the masked-dense path sums from weight.grad.
-    for (size_t s = lastStepOnly && steps > 0 ? steps - 1 : 0; s < steps; ++s)
-        sum.add_(layer.gradOutputs[s].t().mm(layer.inputs[s]));
+    for (size_t s = 0; s < steps; ++s) sum.add_(layer.gradOutputs[s].t().mm(layer.inputs[s]));
     return sum;
 }
 

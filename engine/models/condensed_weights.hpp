@@ -44,8 +44,8 @@ torch::Tensor expandMask(const CondensedWeights& layer);
 torch::Tensor gatherCondensed(const CondensedWeights& layer, const torch::Tensor& dense);
 
 // Sum over the captured steps of gy^T x: the dense gradient of the layer's [out, fan_in] weight, the
-// same quantity the masked-dense path accumulates from weight.grad. `lastStepOnly`: the latest step's.
-torch::Tensor denseGradient(const CondensedWeights& layer, bool lastStepOnly = false);
+// same quantity the masked-dense path accumulates from weight.grad.
+torch::Tensor denseGradient(const CondensedWeights& layer);
 
 // y = x W^T + b through the condensed kernels (x: [rows, fan_in]), keeping what growth needs while
 // `capture` is set. `layer` is shared with the hook that receives gy.

@@ -24,6 +24,20 @@ DeferredWeights::DeferredWeights() : previous_(tDeferred) { tDeferred = true; }
 DeferredWeights::~DeferredWeights() { tDeferred = previous_; }
 bool DeferredWeights::active() { return tDeferred; }
 
+void SparseLayer::registerWeightAndMask(torch::nn::Module& owner, std::vector<int64_t> shape) {
+    shape_ = std::move(shape);
+    if (DeferredWeights::active()) {
+        weight = owner.register_parameter("weight", torch::empty({0}));
+        mask = owner.register_buffer("mask", torch::empty({0}, torch::kBool));
+        return;
+    }
+    weight = owner.register_parameter("weight", torch::empty(shape_));
+    // Same default as torch.nn's Linear and Conv2d; sparse initialisation rescales the weight later.
+    torch::nn::init::kaiming_uniform_(weight, std::sqrt(5.0));
+    mask = owner.register_buffer("mask", torch::ones(shape_, torch::kBool));
+    maskFactor_ = torch::ones_like(weight);
+}
+
 void SparseLayer::allocateDense() {
     if (weight.numel() > 0 || condensed) return;
     torch::NoGradGuard noGrad;
@@ -92,17 +106,7 @@ void SparseLayer::syncMaskFactor() {
 }
 
 SparseLinearImpl::SparseLinearImpl(int64_t in, int64_t out, bool withBias) {
-    shape_ = {out, in};
-    if (DeferredWeights::active()) {
-        weight = register_parameter("weight", torch::empty({0}));
-        mask = register_buffer("mask", torch::empty({0}, torch::kBool));
-    } else {
-        weight = register_parameter("weight", torch::empty({out, in}));
-        // Same default as torch.nn.Linear; sparse initialisation rescales the weight later.
-        torch::nn::init::kaiming_uniform_(weight, std::sqrt(5.0));
-        mask = register_buffer("mask", torch::ones({out, in}, torch::kBool));
-        maskFactor_ = torch::ones_like(weight);
-    }
+    registerWeightAndMask(*this, {out, in});
     if (withBias) {
         const double bound = 1.0 / std::sqrt(static_cast<double>(in));
         bias = register_parameter("bias", torch::empty({out}).uniform_(-bound, bound));
@@ -117,16 +121,7 @@ torch::Tensor SparseLinearImpl::forward(const torch::Tensor& x) {
 SparseConv2dImpl::SparseConv2dImpl(int64_t in, int64_t out, int64_t kernel, int64_t stride_, int64_t padding_,
                                    bool withBias)
     : stride(stride_), padding(padding_) {
-    shape_ = {out, in, kernel, kernel};
-    if (DeferredWeights::active()) {
-        weight = register_parameter("weight", torch::empty({0}));
-        mask = register_buffer("mask", torch::empty({0}, torch::kBool));
-    } else {
-        weight = register_parameter("weight", torch::empty({out, in, kernel, kernel}));
-        torch::nn::init::kaiming_uniform_(weight, std::sqrt(5.0));
-        mask = register_buffer("mask", torch::ones({out, in, kernel, kernel}, torch::kBool));
-        maskFactor_ = torch::ones_like(weight);
-    }
+    registerWeightAndMask(*this, {out, in, kernel, kernel});
     if (withBias) {
         const double bound = 1.0 / std::sqrt(static_cast<double>(in * kernel * kernel));
         bias = register_parameter("bias", torch::empty({out}).uniform_(-bound, bound));

@@ -58,6 +58,10 @@ public:
     void syncMaskFactor();
 
 protected:
+    // The constructors' common part: `weight` and `mask` of this shape registered on `owner`, both
+    // empty under DeferredWeights.
+    void registerWeightAndMask(torch::nn::Module& owner, std::vector<int64_t> shape);
+
     torch::Tensor maskFactor_;
     std::vector<int64_t> shape_;
 };

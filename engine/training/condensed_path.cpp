@@ -55,7 +55,7 @@ void Trainer::Impl::condenseMarked() {
         if (st.compute == "condensed") condense(st);
 }
 
-MaskUpdateResult Trainer::Impl::condensedMaskUpdate(SparseLayerState& st, double dropFraction, int64_t atStep) {
+MaskUpdateResult Trainer::Impl::condensedMaskUpdate(SparseLayerState& st, double dropFraction) {
     torch::NoGradGuard noGrad;
     auto& c = *st.layer->condensed;
     const int64_t fanIn = c.fanIn;
@@ -103,7 +103,6 @@ MaskUpdateResult Trainer::Impl::condensedMaskUpdate(SparseLayerState& st, double
     } else {
         c.values.mutable_grad() = torch::Tensor();
     }
-    (void)atStep;
     MaskUpdateResult r;
     r.k = u.k;
     r.active = u.active;

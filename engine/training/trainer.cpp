@@ -496,7 +496,7 @@ void Trainer::Impl::maskUpdate(int64_t atStep) {
         const auto layerStart = Clock::now();
         MaskUpdateResult r;
         if (st.layer->isCondensed()) {
-            r = condensedMaskUpdate(st, event.dropFraction, atStep);
+            r = condensedMaskUpdate(st, event.dropFraction);
         } else {
             r = runRule(st, st.layer->weightMatrix(), st.layer->maskMatrix(), event.dropFraction, atStep);
             st.layer->setMask(r.mask);

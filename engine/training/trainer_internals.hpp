@@ -92,7 +92,7 @@ struct Trainer::Impl {
     void expand(SparseLayerState& st);
     void expandAll();
     void condenseMarked();
-    MaskUpdateResult condensedMaskUpdate(SparseLayerState& st, double dropFraction, int64_t atStep);
+    MaskUpdateResult condensedMaskUpdate(SparseLayerState& st, double dropFraction);
     // The partial dense gradient of a condensed layer (loaded sum + captured steps), without clearing.
     torch::Tensor pendingGradient(const SparseLayerState& st) const;
 };
