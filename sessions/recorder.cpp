@@ -84,6 +84,10 @@ void Recorder::onStep(const StepMetrics& m) {
     if (next_) next_->onStep(m);
 }
 
+void Recorder::onDenseReference(const DenseReference& r) {
+    if (next_) next_->onDenseReference(r);
+}
+
 void Recorder::onMaskUpdate(const MaskUpdateEvent& e) {
     ScopedCost scoped(cost_.callbackSeconds);
     {

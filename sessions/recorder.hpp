@@ -25,6 +25,7 @@ public:
 
     void onStart(const std::vector<LayerUpdateStats>& layers, int64_t totalSteps) override;
     void onStep(const StepMetrics& m) override;
+    void onDenseReference(const DenseReference& r) override; // passed on; the summary carries it
     void onMaskUpdate(const MaskUpdateEvent& e) override;
     void onEvaluation(const EvalMetrics& m) override;
     // Blocks until the writer has committed everything queued so far (or recording has failed).

@@ -45,6 +45,13 @@ public:
         }
         if (next) next->onStep(m);
     }
+    void onDenseReference(const DenseReference& r) override {
+        {
+            std::lock_guard<std::mutex> lock(s_.mutex_);
+            s_.snapshot_.denseReference = r;
+        }
+        if (next) next->onDenseReference(r);
+    }
     void onMaskUpdate(const MaskUpdateEvent& e) override {
         {
             std::lock_guard<std::mutex> lock(s_.mutex_);

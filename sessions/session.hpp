@@ -29,6 +29,7 @@ struct SessionSnapshot {
     std::optional<EvalMetrics> lastEval;
     std::optional<MaskUpdateEvent> lastUpdate;
     std::vector<LayerUpdateStats> layers;
+    std::optional<DenseReference> denseReference; // the dense twin's step, once measured (or skipped)
     std::optional<TrainingSummary> summary;
 };
 

@@ -30,7 +30,8 @@ QString groupOf(const QString& key) {
                        "lr_gamma", "warmup_epochs", "weight_decay", "momentum", "nesterov", "beta1", "beta2",
                        "adam_eps", "label_smoothing"})
             g.insert(k, QStringLiteral("Optimisation"));
-        for (auto k : {"seed", "device", "threads", "log_every", "eval_every", "checkpoint", "checkpoint_every"})
+        for (auto k : {"seed", "device", "threads", "log_every", "eval_every", "checkpoint", "checkpoint_every",
+                       "dense_reference_steps"})
             g.insert(k, QStringLiteral("Runtime"));
         return g;
     }();

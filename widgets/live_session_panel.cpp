@@ -55,6 +55,12 @@ LiveSessionPanel::LiveSessionPanel(QWidget* parent)
     state_->setObjectName(QStringLiteral("sessionState"));
     eta_ = new QLabel(this);
     eta_->setObjectName(QStringLiteral("sessionEta"));
+    timing_ = new QLabel(this);
+    timing_->setObjectName(QStringLiteral("sessionStepTiming"));
+    timing_->setToolTip(tr("The run's mean ordinary step (mask updates left out) against a step of the same model "
+                           "kept dense, timed at the start (config key dense_reference_steps)"));
+    timing_->setWordWrap(true);
+    timing_->hide();
     progress_ = new QProgressBar(this);
     progress_->setRange(0, 1);
     progress_->setValue(0);
@@ -89,7 +95,8 @@ LiveSessionPanel::LiveSessionPanel(QWidget* parent)
     info->addWidget(state_, 1, 0);
     info->addWidget(eta_, 1, 1, Qt::AlignRight);
     info->addWidget(progress_, 2, 0, 1, 2);
-    info->addWidget(error_, 3, 0, 1, 2);
+    info->addWidget(timing_, 3, 0, 1, 2);
+    info->addWidget(error_, 4, 0, 1, 2);
 
     auto* charts = new QSplitter(Qt::Horizontal, this);
     charts->addWidget(loss_);
@@ -124,6 +131,9 @@ QString LiveSessionPanel::statusText() const {
 QString LiveSessionPanel::errorText() const {
     return error_->text();
 }
+QString LiveSessionPanel::timingText() const {
+    return timing_->text();
+}
 
 void LiveSessionPanel::refresh() {
     const auto& s = controller_->snapshot();
@@ -149,6 +159,24 @@ void LiveSessionPanel::refresh() {
                        : (s.lastStep ? tr("trained for %1").arg(QString::fromStdString(
                                             formatDuration(s.lastStep->elapsedSeconds)))
                                      : QString()));
+    // The run's step against the dense twin's: the mean so far while it runs, the summary's at the end.
+    const double stepMs = s.summary && s.summary->timedSteps > 0 ? s.summary->stepMs
+                          : s.lastStep                           ? s.lastStep->stepMs
+                                                                 : 0.0;
+    QString timing = stepMs > 0 ? tr("step %1 ms").arg(stepMs, 0, 'f', 2) : QString();
+    if (s.denseReference && s.denseReference->measured) {
+        const double dense = s.denseReference->stepMs;
+        timing = stepMs > 0 ? tr("step %1 ms, dense twin %2 ms: %3x")
+                                  .arg(stepMs, 0, 'f', 2)
+                                  .arg(dense, 0, 'f', 2)
+                                  .arg(dense / stepMs, 0, 'f', 2)
+                            : tr("dense twin %1 ms per step").arg(dense, 0, 'f', 2);
+    } else if (s.denseReference && !s.denseReference->skipped.empty()) {
+        timing += (timing.isEmpty() ? QString() : QStringLiteral("; ")) +
+                  tr("no dense twin: %1").arg(QString::fromStdString(s.denseReference->skipped));
+    }
+    timing_->setText(timing);
+    timing_->setVisible(!timing.isEmpty());
     error_->setText(QString::fromStdString(s.error));
     error_->setVisible(!s.error.empty());
     refreshLayers();

@@ -35,6 +35,8 @@ public:
 
     QString statusText() const;
     QString errorText() const;
+    // "step 3.47 ms, dense twin 4.01 ms: 1.16x" (the run's mean ordinary step against the dense twin).
+    QString timingText() const;
     CurveChart* lossChart() const { return loss_; }
     CurveChart* accuracyChart() const { return accuracy_; }
 
@@ -53,6 +55,7 @@ private:
     QLabel* title_ = nullptr;
     QLabel* state_ = nullptr;
     QLabel* eta_ = nullptr;
+    QLabel* timing_ = nullptr;
     QLabel* error_ = nullptr;
     QProgressBar* progress_ = nullptr;
     CurveChart* loss_ = nullptr;

@@ -1,7 +1,8 @@
 // `srigl bench --training`: SGD training steps of one synthetic constant fan-in layer (dense, masked
 // dense, condensed) per sparsity and batch, and, with --model, whole training steps of a model through
-// the trainer (ordinary and mask-update steps apart, with the state each variant holds). Printed with
-// the machine's CPU, BLAS, threads and kernel, and stored as timings (kind train_step / train_update).
+// the trainer (ordinary and mask-update steps apart, with the state each variant holds and its peak
+// RSS). Printed with the machine's CPU, BLAS, threads and kernel, and stored as timings (kind
+// train_step / train_update).
 #include "bench_command.hpp"
 
 #include "progress_bar.hpp"
@@ -134,10 +135,12 @@ int runTrainingBench(const BenchOptions& o) {
         if (!o.model.empty()) {
             if (!o.json)
                 std::printf("\nwhole training steps of %s through the trainer (srigl; %d timed steps per variant, mask "
-                            "update every %lld steps; avg_ms: one update per %lld steps)\n%8s %6s %-13s %9s %9s %9s %8s %9s %9s  %s\n",
+                            "update every %lld steps; avg_ms: one update per %lld steps; peak_MB: peak RSS of the process while the "
+                            "variant trained alone)\n%8s %6s %-13s %9s %9s %9s %8s %9s %9s %9s  %s\n",
                             o.model.c_str(), o.steps, static_cast<long long>(o.deltaT), static_cast<long long>(o.deltaT),
                             "sparsity", "batch", "variant", "step_ms", "update_ms", "avg_ms", "x dense", "x dense*",
-                            "state_MB", "layers");
+                            "state_MB", "peak_MB", "layers");
+            bool rssNoted = false; // why peak RSS is n/a, said once
             for (double sparsity : o.sparsities) {
                 for (int64_t batch : o.batches) {
                     if (bar) progress.update(done, o.model + " batch " + std::to_string(batch), true);
@@ -157,13 +160,20 @@ int runTrainingBench(const BenchOptions& o) {
                                              {"speedup_vs_dense", denseMs / v.stepMs}, {"average_step_ms", averageMs(v)},
                                              {"speedup_vs_dense_with_updates", denseMs / averageMs(v)},
                                              {"state_bytes", v.stateBytes},
+                                             {"peak_rss_bytes", v.peakRssBytes >= 0 ? nlohmann::json(v.peakRssBytes) : nlohmann::json()},
                                              {"layers", v.compute}, {"steps", v.steps}, {"updates", v.updates}});
+                        char peak[32] = "n/a";
+                        if (v.peakRssBytes >= 0) std::snprintf(peak, sizeof peak, "%.1f", mb(v.peakRssBytes));
                         if (!o.json)
-                            std::printf("%7.1f%% %6lld %-13s %9.3f %9s %9.3f %8s %9s %9.1f  %s\n", 100.0 * m.sparsity,
+                            std::printf("%7.1f%% %6lld %-13s %9.3f %9s %9.3f %8s %9s %9.1f %9s  %s\n", 100.0 * m.sparsity,
                                         static_cast<long long>(m.batch), v.variant.c_str(), v.stepMs,
                                         std::isnan(v.updateMs) ? "n/a" : std::to_string(v.updateMs).substr(0, 7).c_str(),
                                         averageMs(v), formatRatio(denseMs / v.stepMs).c_str(),
-                                        formatRatio(denseMs / averageMs(v)).c_str(), mb(v.stateBytes), v.compute.c_str());
+                                        formatRatio(denseMs / averageMs(v)).c_str(), mb(v.stateBytes), peak, v.compute.c_str());
+                    }
+                    if (!m.peakRssNote.empty() && !rssNoted) {
+                        rssNoted = true;
+                        std::fprintf(stderr, "srigl bench: peak RSS n/a: %s\n", m.peakRssNote.c_str());
                     }
                     if (store) {
                         const auto& variants = m.variants; // dense, masked_dense, condensed

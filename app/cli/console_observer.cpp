@@ -29,6 +29,13 @@ void ConsoleObserver::onStep(const StepMetrics& m) {
     else if (bar_) bar_->update(m.step, suffix(), m.step == total_);
 }
 
+void ConsoleObserver::onDenseReference(const DenseReference& r) {
+    if (!json_) return; // the summary says it
+    auto j = denseReferenceJson(r);
+    j["event"] = "dense_reference";
+    emit(j);
+}
+
 void ConsoleObserver::onMaskUpdate(const MaskUpdateEvent& e) {
     if (json_) emit(maskUpdateJson(e));
 }

@@ -20,6 +20,7 @@ public:
 
     void onStart(const std::vector<LayerUpdateStats>& layers, int64_t totalSteps) override;
     void onStep(const StepMetrics& m) override;
+    void onDenseReference(const DenseReference& reference) override;
     void onMaskUpdate(const MaskUpdateEvent& e) override;
     void onEvaluation(const EvalMetrics& m) override;
     void onCheckpoint(int64_t step, const std::string& path) override;

@@ -31,9 +31,18 @@ nlohmann::json maskUpdateJson(const MaskUpdateEvent& e) {
             {"seconds", e.seconds}, {"layers", layers}};
 }
 
+nlohmann::json denseReferenceJson(const DenseReference& r) {
+    return {{"measured", r.measured},
+            {"step_ms", r.measured ? nlohmann::json(r.stepMs) : nlohmann::json()},
+            {"steps", r.steps},
+            {"estimated_bytes", r.estimatedBytes},
+            {"skipped", r.skipped}};
+}
+
 nlohmann::json summaryJson(const TrainingSummary& s) {
     nlohmann::json layers = nlohmann::json::array();
     for (const auto& l : s.layers) layers.push_back(layerJson(l));
+    const bool ratio = s.denseReference.measured && s.stepMs > 0;
     return {{"event", "summary"},
             {"status", toString(s.status)},
             {"message", s.message},
@@ -47,6 +56,11 @@ nlohmann::json summaryJson(const TrainingSummary& s) {
             {"checkpoint_seconds", s.checkpointSeconds},
             {"updates", s.updates},
             {"samples_per_second", s.samplesPerSecond},
+            {"step_ms", s.timedSteps > 0 ? nlohmann::json(s.stepMs) : nlohmann::json()},
+            {"timed_steps", s.timedSteps},
+            {"dense_step_ms", s.denseReference.measured ? nlohmann::json(s.denseReference.stepMs) : nlohmann::json()},
+            {"speedup_vs_dense", ratio ? nlohmann::json(s.denseReference.stepMs / s.stepMs) : nlohmann::json()},
+            {"dense_reference", denseReferenceJson(s.denseReference)},
             {"layers", layers}};
 }
 

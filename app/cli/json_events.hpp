@@ -11,6 +11,7 @@ nlohmann::json layerJson(const LayerUpdateStats& layer);
 nlohmann::json stepJson(const StepMetrics& m);
 nlohmann::json evalJson(const EvalMetrics& m);
 nlohmann::json maskUpdateJson(const MaskUpdateEvent& e);
+nlohmann::json denseReferenceJson(const DenseReference& r);
 nlohmann::json summaryJson(const TrainingSummary& s);
 
 } // namespace srigl::cli

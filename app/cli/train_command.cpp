@@ -37,6 +37,12 @@ std::string keysHelp() {
     return out.str();
 }
 
+std::string formatMs(double ms) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, ms < 10 ? "%.2f ms" : ms < 100 ? "%.1f ms" : "%.0f ms", ms);
+    return buf;
+}
+
 void printSummary(const TrainingSummary& s, const TrainOutcome& outcome) {
     std::printf("\n%s: %s after %lld steps in %s (%.0f samples/s)\n", outcome.method.c_str(),
                 toString(s.status).c_str(), static_cast<long long>(s.steps), formatDuration(s.seconds).c_str(),
@@ -47,6 +53,17 @@ void printSummary(const TrainingSummary& s, const TrainOutcome& outcome) {
     std::printf("  mask updates %lld, %.3f s (%.2f%% of training time)\n", static_cast<long long>(s.updates),
                 s.updateSeconds, s.seconds > 0 ? 100.0 * s.updateSeconds / s.seconds : 0.0);
     std::printf("  device %s\n", outcome.device.c_str());
+    // The run's ordinary step against the dense twin's (dense_reference_steps).
+    const DenseReference& dense = s.denseReference;
+    std::string step = s.timedSteps > 0 ? "step " + formatMs(s.stepMs) : "no ordinary step timed";
+    if (dense.measured && s.timedSteps > 0)
+        std::printf("  %s, dense twin %s: %.2fx\n", step.c_str(), formatMs(dense.stepMs).c_str(), dense.stepMs / s.stepMs);
+    else if (dense.measured)
+        std::printf("  %s, dense twin %s\n", step.c_str(), formatMs(dense.stepMs).c_str());
+    else if (!dense.skipped.empty())
+        std::printf("  %s; no dense twin: %s\n", step.c_str(), dense.skipped.c_str());
+    else if (s.timedSteps > 0)
+        std::printf("  %s\n", step.c_str());
     if (outcome.distributed.worldSize > 1)
         std::printf("  data-parallel over %d workers, masks %s on every rank (checksum %s, %lld checks)\n",
                     outcome.distributed.worldSize, outcome.distributed.masksAgree ? "identical" : "DIFFERENT",

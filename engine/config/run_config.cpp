@@ -174,6 +174,7 @@ const std::vector<Field>& fields() {
         field("eval_every", &RunConfig::eval_every, "steps between test evaluations (0: every epoch)"),
         field("checkpoint", &RunConfig::checkpoint, "checkpoint file (written every checkpoint_every steps and at the end)"),
         field("checkpoint_every", &RunConfig::checkpoint_every, "steps between checkpoints (0: only at the end; recorded runs default to 500)"),
+        field("dense_reference_steps", &RunConfig::dense_reference_steps, "steps the dense twin of the model is timed for at the start, to compare the run's step time with (0: off; ignored for method dense)"),
     };
     return table;
 }
@@ -347,6 +348,8 @@ void validateConfig(const RunConfig& c) {
     require(c.log_every >= 1, "log_every", "must be >= 1");
     require(c.eval_every >= 0, "eval_every", "must be >= 0");
     require(c.checkpoint_every >= 0, "checkpoint_every", "must be >= 0");
+    require(c.dense_reference_steps >= 0 && c.dense_reference_steps <= 1000, "dense_reference_steps",
+            "must be in [0, 1000]");
     require(c.synthetic_train >= 10 && c.synthetic_train <= 2000000, "synthetic_train", "must be in [10, 2000000]");
     require(c.synthetic_test >= 10 && c.synthetic_test <= 2000000, "synthetic_test", "must be in [10, 2000000]");
     require(c.dataset == "synthetic" || !c.data_dir.empty(), "data_dir", "dataset '" + c.dataset + "' needs data_dir (the directory with its files)");

@@ -64,6 +64,9 @@ struct RunConfig {
     int64_t eval_every = 0; // steps; 0: at the end of every epoch
     std::string checkpoint;  // file written every checkpoint_every steps and at the end
     int64_t checkpoint_every = 0;
+    // Steps the dense twin of the model is timed for at the start of a run, to compare the run's
+    // step time with (0: off; ignored for method=dense). engine/training/dense_reference.hpp.
+    int64_t dense_reference_steps = 3;
 };
 
 // Describes one key for `--help`, forms and validation.

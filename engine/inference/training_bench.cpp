@@ -9,8 +9,14 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 
+#include <malloc.h>
+
+#include <cerrno>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
 #include <limits>
 #include <memory>
 
@@ -50,6 +56,31 @@ int64_t stateBytes(Trainer& trainer) {
         if (st.layer->isCondensed()) bytes += bytesOf(st.layer->condensed->indices) + bytesOf(st.layer->condensed->alive);
     }
     return bytes;
+}
+
+// Linux keeps the process's peak resident set (VmHWM); writing 5 to clear_refs (Linux 4.0+) resets
+// it to the current RSS. False, with the reason, where that is not possible.
+bool resetPeakRss(std::string& why) {
+    std::FILE* f = std::fopen("/proc/self/clear_refs", "w");
+    if (!f) {
+        why = std::string("/proc/self/clear_refs is not writable (") + std::strerror(errno) +
+              "): the peak RSS of one variant cannot be told from the process's";
+        return false;
+    }
+    const bool written = std::fputs("5", f) >= 0;
+    if (std::fclose(f) != 0 || !written) {
+        why = "writing 5 to /proc/self/clear_refs failed (Linux 4.0+ resets the peak RSS that way)";
+        return false;
+    }
+    return true;
+}
+
+int64_t peakRssBytes() {
+    std::ifstream in("/proc/self/status");
+    std::string line;
+    while (std::getline(in, line))
+        if (line.rfind("VmHWM:", 0) == 0) return std::stoll(line.substr(6)) * 1024;
+    return -1;
 }
 
 std::string modelLabel(const RunConfig& c) {
@@ -156,6 +187,7 @@ TrainingModelTiming benchTrainingModel(const RunConfig& config, int steps, const
         c.checkpoint_every = 0;
         c.log_every = 1 << 30;
         c.eval_every = int64_t{1} << 40; // no evaluation inside a timed step
+        c.dense_reference_steps = 0;      // the dense variant is the reference here
         if (variant == "dense") c.method = "dense";
         else if (variant == "masked_dense") c.sparse_compute = "masked_dense";
         else if (variant == "auto") c.sparse_compute = "auto";
@@ -194,6 +226,26 @@ TrainingModelTiming benchTrainingModel(const RunConfig& config, int steps, const
         v.updates = static_cast<int>(side.updateMs.size());
         v.stateBytes = stateBytes(*side.trainer);
         out.variants.push_back(v);
+    }
+    // Peak RSS: each variant alone (the others freed and their memory handed back), reset once its
+    // trainer is built, over the steps up to its first ordinary step and, if the timing saw one, its
+    // first mask update.
+    for (Side& side : sides) side.trainer.reset();
+    for (size_t i = 0; i < sides.size() && out.peakRssNote.empty(); ++i) {
+        if (settings.cancel && settings.cancel->load()) throw BenchCancelled();
+        malloc_trim(0);
+        auto trainer = std::make_unique<Trainer>(configFor(sides[i].variant));
+        malloc_trim(0); // what building freed (a condensed layer starts dense)
+        if (!resetPeakRss(out.peakRssNote)) break;
+        bool sawStep = false, sawUpdate = out.variants[i].updates == 0;
+        for (int r = 0; r < warmup + steps && !(sawStep && sawUpdate); ++r) {
+            if (!trainer->trainStep()) break;
+            auto& internals = trainer->internals();
+            const bool update = internals.schedule->isUpdateStep(internals.step) && internals.config.method != "dense";
+            if (r < warmup) continue;
+            (update ? sawUpdate : sawStep) = true;
+        }
+        out.variants[i].peakRssBytes = peakRssBytes();
     }
     return out;
 }

@@ -31,13 +31,17 @@ TrainingLayerTiming benchTrainingLayer(const MaskedLayer& layer, int64_t batch, 
 // A whole model trained by the trainer on `config` (its model, data, method, sparsity, batch): the
 // same config as method=dense, as sparse_compute=masked_dense, as sparse_compute=condensed (srigl
 // only; auto's choice where the method cannot condense) and as sparse_compute=auto (what a run does
-// by default), in that order, `steps` timed steps each after warm-up.
+// by default), in that order, `steps` timed steps each after warm-up; then each variant alone again,
+// the others freed, for its peak RSS.
 struct TrainingVariantTiming {
     std::string variant;   // dense | masked_dense | condensed | auto
     std::string compute;   // per layer: "fc1=condensed fc2=condensed fc3=dense"
     double stepMs = 0.0;   // median ordinary step
     double updateMs = 0.0; // median step with a mask update; NaN when none was timed
     int64_t stateBytes = 0; // parameters, gradients, optimizer state and masks held between steps
+    // Peak resident memory of the process while this variant trained alone (its trainer built, the
+    // others freed; VmHWM reset through /proc/self/clear_refs); -1 when it could not be measured.
+    int64_t peakRssBytes = -1;
     int steps = 0, updates = 0;
 };
 struct TrainingModelTiming {
@@ -45,6 +49,7 @@ struct TrainingModelTiming {
     int64_t batch = 0;
     double sparsity = 0.0;
     std::vector<TrainingVariantTiming> variants;
+    std::string peakRssNote; // why peakRssBytes is -1, when it is
 };
 TrainingModelTiming benchTrainingModel(const RunConfig& config, int steps, const BenchSettings& settings);
 

@@ -1,6 +1,7 @@
 // Backward kernels of condensed constant fan-in layers: argument checks, the thread split, the dispatch
 // to the per-ISA block kernels, and the portable kernels (plain C++ the compiler vectorises).
 #include "engine/kernels/condensed_backward.hpp"
+#include "engine/kernels/condensed_internal.hpp"
 
 #include <ATen/Parallel.h>
 
@@ -40,26 +41,12 @@ void checkArguments(const char* what, const CondensedView& layer, Isa isa, bool 
     if (!buffersPresent) throw std::invalid_argument(std::string(what) + ": null input or output buffer");
 }
 
-// Runs fn(part) for every part on the calling thread and up to threads - 1 helper threads, which
-// claim parts from a shared counter so that a helper slow to start leaves its parts to the others.
-// The forward's worker pool is private to condensed_kernels.cpp and LibTorch's parallel_for is serial
-// in this (non-OpenMP) translation unit; chooseThreads keeps the thread start-up cost (~20-50 us) to
-// calls whose work is far larger.
+// Runs fn(part) for every part on the calling thread and up to threads - 1 workers of the forward's
+// pool (condensed_kernels.cpp), which claim parts from a shared counter so that a worker slow to wake
+// leaves its parts to the others. (LibTorch's parallel_for is serial in this non-OpenMP translation
+// unit; starting threads per call cost ~20-50 us each.)
 void runParts(int parts, int threads, const std::function<void(int)>& fn) {
-    threads = std::min(threads, parts);
-    if (threads <= 1) {
-        for (int p = 0; p < parts; ++p) fn(p);
-        return;
-    }
-    std::atomic<int> next{0};
-    auto work = [&] {
-        for (int p = next.fetch_add(1); p < parts; p = next.fetch_add(1)) fn(p);
-    };
-    std::vector<std::thread> helpers;
-    helpers.reserve(static_cast<size_t>(threads - 1));
-    for (int t = 1; t < threads; ++t) helpers.emplace_back(work);
-    work();
-    for (auto& h : helpers) h.join();
+    detail::runParallel(parts, std::min(threads, parts), fn);
 }
 
 int threadsFor(const CondensedView& layer, int64_t batch, int threads) {

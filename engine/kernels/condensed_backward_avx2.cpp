@@ -10,6 +10,8 @@
 
 #define SRIGL_AVX2 __attribute__((target("avx2,fma")))
 
+#include "engine/kernels/avx2_transpose.hpp"
+
 namespace srigl::kernels::detail {
 namespace {
 
@@ -63,7 +65,11 @@ SRIGL_AVX2 void gatherCols(const GatherArgs& a, int64_t f0, int64_t f1) {
             }
             for (int n = 0; n < NV; ++n) _mm256_storeu_ps(tile[i - t0] + 8 * n, _mm256_add_ps(acc0[n], acc1[n]));
         }
-        for (int64_t w = 0; w < a.nb; ++w) {
+        // Into gx [batch, inFeatures]: 8 x 8 register transposes for whole tiles, scalars for the rest.
+        int64_t w0 = 0;
+        if (t1 - t0 == 8)
+            for (; w0 + 8 <= a.nb; w0 += 8) transpose8x8(&tile[0][w0], W, a.gx + (a.b0 + w0) * a.inFeatures + t0, a.inFeatures);
+        for (int64_t w = w0; w < a.nb; ++w) {
             float* dst = a.gx + (a.b0 + w) * a.inFeatures;
             for (int64_t i = t0; i < t1; ++i) dst[i] = tile[i - t0][w];
         }

@@ -1,6 +1,7 @@
 // Condensed constant fan-in kernels: instruction-set detection, the thread split, the dispatch to the
 // per-ISA kernels, and the portable (plain C++, auto-vectorised) kernels that run on any CPU.
 #include "engine/kernels/condensed_kernels.hpp"
+#include "engine/kernels/condensed_internal.hpp"
 
 #include <ATen/Parallel.h>
 
@@ -193,7 +194,7 @@ private:
 
 // Splits [0, n) into `parts` ranges whose inner boundaries are multiples of `align` (the batched
 // kernels write y in tiles of 8 rows).
-std::pair<int64_t, int64_t> partRange(int64_t n, int parts, int part, int64_t align) {
+std::pair<int64_t, int64_t> partRangeImpl(int64_t n, int parts, int part, int64_t align) {
     const int64_t chunks = (n + align - 1) / align;
     const int64_t per = chunks / parts, extra = chunks % parts;
     const int64_t c0 = part * per + std::min<int64_t>(part, extra);
@@ -231,19 +232,6 @@ int64_t blockFor(Isa isa, int64_t batch) {
     return best;
 }
 
-// The transposed input lives in a buffer per calling thread, reused across calls (a model's layers
-// and a benchmark's iterations allocate nothing after the first call). 64-byte aligned.
-float* transposeBuffer(size_t floats) {
-    thread_local std::unique_ptr<float[]> storage;
-    thread_local size_t capacity = 0;
-    if (capacity < floats + 16) {
-        capacity = floats + 16;
-        storage.reset(new float[capacity]);
-    }
-    auto address = reinterpret_cast<uintptr_t>(storage.get());
-    return storage.get() + ((64 - address % 64) % 64) / sizeof(float);
-}
-
 // Work (multiply-adds) each thread must get before a second one is used. One Zen 3 core at
 // 2.25 GHz does ~2.5 multiply-adds per ns at batch 1 (768 x 3072, k = 307: 94 us) and ~10 per ns
 // batched. Handing parts to a sleeping worker costs a futex wake-up (~5-10 us) per pool job, and the
@@ -255,6 +243,18 @@ float* transposeBuffer(size_t floats) {
 constexpr int64_t kMinWorkPerThread = 128 * 1024;
 
 } // namespace
+
+namespace detail {
+void runParallel(int parts, int threads, const std::function<void(int)>& fn) {
+    WorkerPool::instance().run(parts, threads, fn);
+}
+int64_t forwardBlock(Isa isa, int64_t batch) { return blockFor(isa, batch); }
+std::pair<int64_t, int64_t> partRange(int64_t n, int parts, int part, int64_t align) {
+    return partRangeImpl(n, parts, part, align);
+}
+} // namespace detail
+
+using detail::partRange;
 
 // ---------------------------------------------------------------------------------------------
 // Public functions
@@ -326,7 +326,7 @@ void condensedForward(const CondensedView& layer, const float* x, int64_t batch,
     // AVX2, so they share the AVX2 transpose.)
     const int64_t block = blockFor(isa, batch);
     const int64_t blocks = (batch + block - 1) / block;
-    float* xT = transposeBuffer(static_cast<size_t>(blocks * layer.inFeatures * block));
+    float* xT = detail::threadScratch<0>(static_cast<size_t>(blocks * layer.inFeatures * block));
     auto pack = isa == Isa::Portable ? detail::packTransposedPortable : detail::packTransposedAvx2;
     detail::BatchedArgs args{&layer, xT, batch, block, y};
     auto gemm = isa == Isa::Avx512 ? detail::gemmRowsAvx512

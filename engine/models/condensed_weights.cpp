@@ -43,6 +43,19 @@ CondensedWeights condenseLayer(const torch::Tensor& weight2d, const torch::Tenso
     return c;
 }
 
+CondensedWeights makeCondensed(const torch::Tensor& values, const torch::Tensor& indices, int64_t fanIn) {
+    torch::NoGradGuard noGrad;
+    if (values.dim() != 2 || !values.sizes().equals(indices.sizes()) || values.size(1) < 1 || values.size(1) > fanIn)
+        throw std::invalid_argument("makeCondensed: values and indices must both be [out, k] with 1 <= k <= fan_in");
+    CondensedWeights c;
+    c.fanIn = fanIn;
+    c.alive = torch::ones({values.size(0), 1}, values.options().dtype(torch::kFloat));
+    c.values = values.detach().contiguous();
+    c.values.set_requires_grad(true);
+    c.indices = indices.to(fanIn <= 32767 ? torch::kShort : torch::kInt).contiguous();
+    return c;
+}
+
 torch::Tensor expandCondensed(const CondensedWeights& layer, const torch::Tensor& condensed) {
     torch::NoGradGuard noGrad;
     auto src = condensed.detach();

@@ -35,6 +35,11 @@ struct CondensedWeights {
 // k inputs or none (ablated). Throws std::invalid_argument for any other mask.
 CondensedWeights condenseLayer(const torch::Tensor& weight2d, const torch::Tensor& mask2d);
 
+// A layer built directly in the condensed form (no dense weight ever exists): values [out, k] and
+// ascending indices [out, k] (any integer type) into [0, fan_in), every row active. Throws
+// std::invalid_argument for mismatched shapes or k < 1.
+CondensedWeights makeCondensed(const torch::Tensor& values, const torch::Tensor& indices, int64_t fanIn);
+
 // A tensor in the condensed layout ([out, k]: values or an optimizer state) spread back to the dense
 // [out, fan_in] layout, zero outside the mask.
 torch::Tensor expandCondensed(const CondensedWeights& layer, const torch::Tensor& condensed);

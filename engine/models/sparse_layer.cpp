@@ -75,6 +75,14 @@ void SparseLayer::condense() {
     maskFactor_ = torch::Tensor();
 }
 
+void SparseLayer::adoptCondensed(std::shared_ptr<CondensedWeights> form) {
+    torch::NoGradGuard noGrad;
+    condensed = std::move(form);
+    weight.set_data(torch::empty({0}, weight.options()));
+    mask.set_data(torch::empty({0}, mask.options()));
+    maskFactor_ = torch::Tensor();
+}
+
 void SparseLayer::expand() {
     if (!condensed) return;
     torch::NoGradGuard noGrad;

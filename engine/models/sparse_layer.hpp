@@ -42,6 +42,9 @@ public:
     // dense weight and mask; expand() restores them.
     void condense();
     void expand();
+    // Takes a condensed form built without a dense one (a layer made under DeferredWeights whose dense
+    // form may not even fit in memory); the dense weight and mask stay empty.
+    void adoptCondensed(std::shared_ptr<CondensedWeights> form);
     // The dense [out, fan_in] weight and mask in either form (a copy when condensed).
     torch::Tensor denseWeightMatrix() const;
     torch::Tensor denseMaskMatrix() const;

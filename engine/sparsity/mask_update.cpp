@@ -4,6 +4,8 @@
 
 #include "engine/sparsity/select_largest.hpp"
 
+#include <ATen/Parallel.h>
+
 #include <algorithm>
 #include <cmath>
 #include <functional>
@@ -75,12 +77,39 @@ torch::Tensor keepAfterDrop(const torch::Tensor& absW, const torch::Tensor& mask
 
 } // namespace
 
+torch::Tensor constantFanInIndices(int64_t out, int64_t fanIn, int64_t k, torch::Generator& gen) {
+    k = std::clamp<int64_t>(k, 0, fanIn);
+    // Floyd's sampling without replacement, k draws per row instead of a score per input: the work and
+    // memory are O(out * k), so a layer whose [out, fan_in] form would not fit still gets its mask.
+    // The uniforms come from the CPU generator in one call, so the rows can be filled in parallel and
+    // the same seed gives the same indices on every machine and thread count.
+    auto u = torch::rand({out, k}, gen, torch::kDouble);
+    auto idx = torch::empty({out, k}, torch::kLong);
+    const double* up = u.data_ptr<double>();
+    int64_t* ip = idx.data_ptr<int64_t>();
+    at::parallel_for(0, out, 64, [&](int64_t r0, int64_t r1) {
+        std::vector<uint8_t> taken(static_cast<size_t>(fanIn), 0);
+        for (int64_t r = r0; r < r1; ++r) {
+            const double* ur = up + r * k;
+            int64_t* row = ip + r * k;
+            for (int64_t t = 0; t < k; ++t) {
+                const int64_t j = fanIn - k + t;
+                auto pick = std::min<int64_t>(j, static_cast<int64_t>(ur[t] * static_cast<double>(j + 1)));
+                if (taken[static_cast<size_t>(pick)]) pick = j;
+                taken[static_cast<size_t>(pick)] = 1;
+                row[t] = pick;
+            }
+            for (int64_t t = 0; t < k; ++t) taken[static_cast<size_t>(row[t])] = 0;
+            std::sort(row, row + k);
+        }
+    });
+    return idx;
+}
+
 torch::Tensor constantFanInMask(int64_t out, int64_t fanIn, int64_t k, torch::Generator& gen,
                                 const torch::Device& device) {
-    // Random scores on the CPU generator so the same seed gives the same mask on every device.
-    auto scores = torch::rand({out, fanIn}, gen, torch::kFloat);
-    auto need = torch::full({out}, std::min(k, fanIn), torch::kLong);
-    return topPerRow(scores, need).to(device);
+    auto idx = constantFanInIndices(out, fanIn, k, gen);
+    return torch::zeros({out, fanIn}, torch::kBool).scatter_(1, idx, true).to(device);
 }
 
 torch::Tensor unstructuredMask(int64_t out, int64_t fanIn, int64_t nnz, torch::Generator& gen,

@@ -19,6 +19,9 @@ struct MaskUpdateResult {
     int64_t regrown = 0; // inactive before, active after
 };
 
+// Exactly k random connections in every row (k is clamped to [0, fan_in]), as ascending input indices
+// int64 [out, k]; never builds an [out, fan_in] tensor. The mask below is these indices scattered.
+torch::Tensor constantFanInIndices(int64_t out, int64_t fanIn, int64_t k, torch::Generator& gen);
 // Exactly k random connections in every row.
 torch::Tensor constantFanInMask(int64_t out, int64_t fanIn, int64_t k, torch::Generator& gen,
                                 const torch::Device& device = torch::kCPU);

@@ -12,6 +12,8 @@
 #include <cstring>
 #include <functional>
 #include <memory>
+#include <mutex>
+#include <utility>
 #include <vector>
 
 namespace srigl {
@@ -93,8 +95,7 @@ CondensedMaskUpdate sriglUpdateCondensed(const torch::Tensor& values, const torc
         std::vector<int64_t> counts(static_cast<size_t>(out), 0);
         for (int64_t i = 0; i < m; ++i) counts[static_cast<size_t>(i / k0)] += keepW[i];
         const int64_t n = out * fanIn;
-        std::vector<uint8_t> rowKeep(static_cast<size_t>(fanIn), 0);
-        auto markRow = [&](int64_t r, uint8_t mark) {
+        auto markRow = [&](std::vector<uint8_t>& rowKeep, int64_t r, uint8_t mark) {
             if (!ap[r]) return;
             for (int64_t s = 0; s < k0; ++s)
                 if (keepW[r * k0 + s]) rowKeep[static_cast<size_t>(ip[r * k0 + s])] = mark;
@@ -105,9 +106,18 @@ CondensedMaskUpdate sriglUpdateCondensed(const torch::Tensor& values, const torc
             // The nPrune-th largest |grad| without holding the gradient: a histogram of the top 16 bits
             // of the keys finds its bin, the bin's entries (kept in row-major order) give the exact
             // key, and ties with it count in index order, as selectLargest decides them.
+            // Both passes split rows over the intra-op threads (a layer beyond memory has billions of
+            // entries): private histograms summed, and the bin's entries gathered per row range and
+            // joined in row order.
             std::vector<int64_t> hist(65536, 0);
+            std::mutex joinMutex;
             blocks.forEach([&](int64_t r0, int64_t r1, const float* g) {
-                for (int64_t i = 0; i < (r1 - r0) * fanIn; ++i) ++hist[absKey(g[i]) >> 16];
+                at::parallel_for(0, (r1 - r0) * fanIn, int64_t{1} << 16, [&](int64_t begin, int64_t end) {
+                    std::vector<int64_t> local(65536, 0);
+                    for (int64_t i = begin; i < end; ++i) ++local[absKey(g[i]) >> 16];
+                    std::lock_guard<std::mutex> lock(joinMutex);
+                    for (size_t b = 0; b < local.size(); ++b) hist[b] += local[b];
+                });
             });
             int64_t above = 0;
             uint32_t bin = 65535;
@@ -121,21 +131,33 @@ CondensedMaskUpdate sriglUpdateCondensed(const torch::Tensor& values, const torc
                 int32_t row;
                 uint8_t keptByW;
             };
+            std::vector<std::pair<int64_t, std::vector<Entry>>> parts; // (first row, entries) per range
+            blocks.forEach([&](int64_t r0, int64_t r1, const float* g) {
+                at::parallel_for(r0, r1, 1, [&](int64_t begin, int64_t end) {
+                    std::vector<uint8_t> rowKeep(static_cast<size_t>(fanIn), 0);
+                    std::vector<Entry> found;
+                    for (int64_t r = begin; r < end; ++r) {
+                        markRow(rowKeep, r, 1);
+                        const float* gr = g + (r - r0) * fanIn;
+                        int64_t above = 0;
+                        for (int64_t j = 0; j < fanIn; ++j) {
+                            const uint32_t key = absKey(gr[j]);
+                            if ((key >> 16) > bin) above += rowKeep[static_cast<size_t>(j)] ? 0 : 1;
+                            else if ((key >> 16) == bin)
+                                found.push_back({key, static_cast<int32_t>(r), rowKeep[static_cast<size_t>(j)]});
+                        }
+                        counts[static_cast<size_t>(r)] += above;
+                        markRow(rowKeep, r, 0);
+                    }
+                    std::lock_guard<std::mutex> lock(joinMutex);
+                    parts.emplace_back(begin, std::move(found));
+                });
+            });
+            std::sort(parts.begin(), parts.end(),
+                      [](const auto& a, const auto& b) { return a.first < b.first; });
             std::vector<Entry> inBin;
             inBin.reserve(static_cast<size_t>(hist[bin]));
-            blocks.forEach([&](int64_t r0, int64_t r1, const float* g) {
-                for (int64_t r = r0; r < r1; ++r) {
-                    markRow(r, 1);
-                    const float* gr = g + (r - r0) * fanIn;
-                    for (int64_t j = 0; j < fanIn; ++j) {
-                        const uint32_t key = absKey(gr[j]);
-                        if ((key >> 16) > bin) counts[static_cast<size_t>(r)] += rowKeep[static_cast<size_t>(j)] ? 0 : 1;
-                        else if ((key >> 16) == bin)
-                            inBin.push_back({key, static_cast<int32_t>(r), rowKeep[static_cast<size_t>(j)]});
-                    }
-                    markRow(r, 0);
-                }
-            });
+            for (auto& part : parts) inBin.insert(inBin.end(), part.second.begin(), part.second.end());
             std::vector<uint32_t> keys(inBin.size());
             for (size_t i = 0; i < inBin.size(); ++i) keys[i] = inBin[i].key;
             std::nth_element(keys.begin(), keys.begin() + (needInBin - 1), keys.end(), std::greater<uint32_t>());

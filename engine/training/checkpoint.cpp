@@ -38,7 +38,55 @@ torch::Tensor readTensor(torch::serialize::InputArchive& archive, const std::str
     return t;
 }
 
+// A condensed layer read from a checkpoint: finite values, zero rows where ablated, k = the stored k,
+// budget kept, and every row's indices strictly ascending inside [0, fan_in).
+void verifyCondensed(const SparseLayerState& st, const std::string& path) {
+    const auto& c = *st.layer->condensed;
+    auto bad = [&](const std::string& what) { throw CheckpointError("checkpoint '" + path + "' is corrupt: " + what); };
+    if (!torch::isfinite(c.values).all().item<bool>()) bad(st.name + " holds non-finite values");
+    if (((c.alive != 0) & (c.alive != 1)).any().item<bool>()) bad(st.name + ".alive holds values other than 0 and 1");
+    if (c.ablated > 0 && (c.values.detach().mul(1 - c.alive) != 0).any().item<bool>())
+        bad(st.name + " has weights in ablated neurons");
+    if (c.ablated < c.rows() && c.k() != st.last.k) bad(st.name + " is not constant fan-in k = " + std::to_string(st.last.k));
+    if ((c.rows() - c.ablated) * c.k() > st.budget) bad(st.name + " exceeds its budget");
+    const auto idx = c.indices.to(torch::kLong);
+    if (idx.numel() > 0 && (idx.min().item<int64_t>() < 0 || idx.max().item<int64_t>() >= c.fanIn))
+        bad(st.name + " has indices outside its fan-in");
+    if (c.k() > 1 && (idx.slice(1, 1).le(idx.slice(1, 0, -1))).any().item<bool>())
+        bad(st.name + " has indices that are not strictly ascending in a row");
+}
+
 } // namespace
+
+void Trainer::Impl::loadCondensedLayer(torch::serialize::InputArchive& archive, size_t i, const std::string& path) {
+    auto& st = layers[i];
+    auto& c = *st.layer->condensed;
+    const std::string n = "condensed." + std::to_string(i) + ".";
+    auto values = readTensor(archive, n + "values");
+    auto indices = readTensor(archive, n + "indices", true);
+    auto alive = readTensor(archive, n + "alive", true);
+    const int64_t out = st.layer->outFeatures();
+    if (values.dim() != 2 || values.size(0) != out || values.scalar_type() != torch::kFloat ||
+        !indices.sizes().equals(values.sizes()) || !at::isIntegralType(indices.scalar_type(), false) ||
+        !alive.sizes().equals(torch::IntArrayRef{out, 1}))
+        throw CheckpointError("checkpoint '" + path + "': the condensed form of " + st.name +
+                              " has the wrong shape or type");
+    c.values.set_data(values.contiguous());
+    c.indices = indices.to(c.fanIn <= 32767 ? torch::kShort : torch::kInt).contiguous();
+    c.alive = alive.to(torch::kFloat).contiguous();
+    c.ablated = (c.alive == 0).sum().item<int64_t>();
+    // The optimizer's state takes the stored k before the optimizer reads it (k moves with ablation).
+    optimizer->replaceParameter(st.paramIndex, c.values,
+                                [&](const torch::Tensor&) { return torch::zeros_like(c.values.detach()); });
+    const int64_t steps = readTensor(archive, n + "captures", true).item<int64_t>();
+    c.inputs.clear();
+    c.gradOutputs.clear();
+    for (int64_t k = 0; k < steps; ++k) {
+        c.inputs.push_back(readTensor(archive, n + "input." + std::to_string(k), true));
+        c.gradOutputs.push_back(readTensor(archive, n + "grad_output." + std::to_string(k), true));
+    }
+    st.gradSum = torch::Tensor();
+}
 
 // A checkpoint whose bytes were damaged can still parse: check what the run relies on.
 void Trainer::verifyLoadedState(const std::string& path) {
@@ -48,6 +96,10 @@ void Trainer::verifyLoadedState(const std::string& path) {
     for (const auto& p : s.model->named_parameters())
         if (!torch::isfinite(p.value()).all().item<bool>()) bad(p.key() + " holds non-finite values");
     for (auto& st : s.layers) {
+        if (st.layer->isCondensed()) {
+            verifyCondensed(st, path);
+            continue;
+        }
         auto raw = st.layer->mask.to(torch::kUInt8);
         if ((raw > 1).any().item<bool>()) bad(st.name + ".mask holds values other than 0 and 1");
         auto m = st.layer->maskMatrix();
@@ -74,6 +126,8 @@ void Trainer::saveCheckpoint(const std::string& path) const {
     archive.write("config", textTensor(configToJson(s.config, -1)));
     // One layout whichever path trained: condensed layers are written in their dense form, so a
     // checkpoint resumes on either path and every reader (export, convert, bench --run) reads it.
+    // Layers too large for that form are written as values, indices and the captures of an open
+    // accumulation window ("condensed.I.*"); such a checkpoint resumes on the condensed path only.
     auto condensedOwner = [&](const torch::Tensor& t) -> const SparseLayerState* {
         for (const auto& st : s.layers)
             if (st.layer->isCondensed() && (t.unsafeGetTensorImpl() == st.layer->weight.unsafeGetTensorImpl() ||
@@ -81,29 +135,46 @@ void Trainer::saveCheckpoint(const std::string& path) const {
                 return &st;
         return nullptr;
     };
+    const int64_t limit = denseFormLimits().checkpoint;
     for (const auto& p : s.model->named_parameters()) {
         const auto* st = condensedOwner(p.value());
+        if (st && condensedBeyond(*st, limit)) continue;
         archive.write("model." + p.key(), st ? st->layer->denseWeightMatrix().view(st->layer->weightShape())
                                              : p.value().detach());
     }
     for (const auto& b : s.model->named_buffers()) {
         const auto* st = condensedOwner(b.value());
+        if (st && condensedBeyond(*st, limit)) continue;
         archive.write("model." + b.key(), st ? st->layer->denseMaskMatrix().view(st->layer->weightShape()) : b.value(),
                       true);
     }
     s.optimizer->save(archive, [&](size_t index, const torch::Tensor& state) {
         for (const auto& st : s.layers)
-            if (st.layer->isCondensed() && st.paramIndex == index)
+            if (st.layer->isCondensed() && st.paramIndex == index && !condensedBeyond(st, limit))
                 return expandCondensed(*st.layer->condensed, state).view(st.layer->weightShape());
         return state;
     });
     for (size_t i = 0; i < s.layers.size(); ++i) {
         const auto& st = s.layers[i];
-        if (st.dynamic && st.layer->isCondensed())
-            archive.write("grad_sum." + std::to_string(i), s.pendingGradient(st), true);
-        else if (st.gradSum.defined()) archive.write("grad_sum." + std::to_string(i), st.gradSum, true);
-        archive.write("layer_k." + std::to_string(i), torch::tensor(st.last.k));
-        if (st.nm) archive.write("nm_event_mask." + std::to_string(i), st.eventMask, true);
+        const std::string n = std::to_string(i);
+        if (condensedBeyond(st, limit)) {
+            const auto& c = *st.layer->condensed;
+            archive.write("condensed." + n + ".values", c.values.detach());
+            archive.write("condensed." + n + ".indices", c.indices, true);
+            archive.write("condensed." + n + ".alive", c.alive, true);
+            const size_t steps = std::min(c.inputs.size(), c.gradOutputs.size());
+            archive.write("condensed." + n + ".captures", torch::tensor(static_cast<int64_t>(steps)), true);
+            for (size_t k = 0; k < steps; ++k) {
+                archive.write("condensed." + n + ".input." + std::to_string(k), c.inputs[k], true);
+                archive.write("condensed." + n + ".grad_output." + std::to_string(k), c.gradOutputs[k], true);
+            }
+        } else if (st.dynamic && st.layer->isCondensed()) {
+            archive.write("grad_sum." + n, s.pendingGradient(st), true);
+        } else if (st.gradSum.defined()) {
+            archive.write("grad_sum." + n, st.gradSum, true);
+        }
+        archive.write("layer_k." + n, torch::tensor(st.last.k));
+        if (st.nm) archive.write("nm_event_mask." + n, st.eventMask, true);
     }
     auto scalars = torch::tensor({static_cast<double>(s.step), s.trainSeconds, s.updateSeconds,
                                   static_cast<double>(s.updates), s.lastEpochLoss, s.lastEpochAccuracy,
@@ -119,10 +190,30 @@ CheckpointHeader Trainer::loadCheckpoint(const std::string& path) {
     Impl& s = *impl_;
     torch::serialize::InputArchive archive;
     const CheckpointHeader header = loadArchive(archive, path);
-    // Loaded in the dense form (the checkpoint's layout), condensed again once verified.
-    s.expandAll();
-    for (auto& st : s.layers)
+    // Loaded in the checkpoint's layout: the dense form, condensed again once verified, except for
+    // layers the checkpoint holds condensed (too large for the dense form), which stay condensed.
+    std::vector<char> heldCondensed(s.layers.size(), 0);
+    for (size_t i = 0; i < s.layers.size(); ++i) {
+        torch::Tensor probe;
+        heldCondensed[i] = archive.try_read("condensed." + std::to_string(i) + ".values", probe) ? 1 : 0;
+        if (heldCondensed[i] && !s.layers[i].layer->isCondensed())
+            throw CheckpointError("checkpoint '" + path + "' holds layer " + s.layers[i].name +
+                                  " in the condensed layout (its dense form is too large); resume it with "
+                                  "sparse_compute=auto or condensed");
+    }
+    for (size_t i = 0; i < s.layers.size(); ++i) {
+        auto& st = s.layers[i];
+        if (heldCondensed[i]) continue;
+        s.expand(st);
         if (st.dynamic && !st.gradSum.defined()) st.gradSum = torch::zeros_like(st.layer->weightMatrix());
+    }
+    auto heldCondensedTensor = [&](const torch::Tensor& t) {
+        for (size_t i = 0; i < s.layers.size(); ++i)
+            if (heldCondensed[i] && (t.unsafeGetTensorImpl() == s.layers[i].layer->weight.unsafeGetTensorImpl() ||
+                                     t.unsafeGetTensorImpl() == s.layers[i].layer->mask.unsafeGetTensorImpl()))
+                return true;
+        return false;
+    };
     try {
         torch::Tensor t = readTensor(archive, "config");
         RunConfig saved = configFromJson(tensorText(t));
@@ -140,13 +231,17 @@ CheckpointHeader Trainer::loadCheckpoint(const std::string& path) {
                 throw CheckpointError("checkpoint '" + path + "': " + key + " has the wrong shape or type");
             target.copy_(source);
         };
-        for (auto& p : s.model->named_parameters()) copyChecked(p.value(), "model." + p.key(), false);
-        for (auto& b : s.model->named_buffers()) copyChecked(b.value(), "model." + b.key(), true);
+        for (auto& p : s.model->named_parameters())
+            if (!heldCondensedTensor(p.value())) copyChecked(p.value(), "model." + p.key(), false);
+        for (auto& b : s.model->named_buffers())
+            if (!heldCondensedTensor(b.value())) copyChecked(b.value(), "model." + b.key(), true);
+        for (size_t i = 0; i < s.layers.size(); ++i)
+            if (heldCondensed[i]) s.loadCondensedLayer(archive, i, path);
         s.optimizer->load(archive);
         for (size_t i = 0; i < s.layers.size(); ++i) {
             auto& st = s.layers[i];
             st.layer->syncMaskFactor();
-            if (st.gradSum.defined()) {
+            if (st.gradSum.defined() && !heldCondensed[i]) {
                 copyChecked(st.gradSum, "grad_sum." + std::to_string(i), true);
             }
             st.last.k = readTensor(archive, "layer_k." + std::to_string(i)).item<int64_t>();

@@ -9,6 +9,15 @@
 
 namespace srigl {
 
+DenseFormLimits& denseFormLimits() {
+    static DenseFormLimits limits;
+    return limits;
+}
+
+bool condensedBeyond(const SparseLayerState& st, int64_t limit) {
+    return st.layer->isCondensed() && st.layer->outFeatures() * st.layer->fanIn() > limit;
+}
+
 torch::Tensor Trainer::Impl::pendingGradient(const SparseLayerState& st) const {
     const auto& c = *st.layer->condensed;
     auto g = denseGradient(c);
@@ -62,11 +71,20 @@ MaskUpdateResult Trainer::Impl::condensedMaskUpdate(SparseLayerState& st, double
     const size_t steps = std::min(c.inputs.size(), c.gradOutputs.size());
     // Rows of G = (partial sum restored from a checkpoint) + sum over the window of gy^T x, added in
     // the order the masked-dense path adds weight.grad.
+    // Each product goes straight into the block (GEMM with beta = 1): no temporary of the block's size,
+    // which for a layer beyond memory would be allocated and page-faulted once per block and pass.
     GradientRows rows = [&](int64_t r0, int64_t r1, float* dst) {
         auto block = torch::from_blob(dst, {r1 - r0, fanIn});
-        if (st.gradSum.defined()) block.copy_(st.gradSum.slice(0, r0, r1));
-        else block.zero_();
-        for (size_t s = 0; s < steps; ++s) block.add_(c.gradOutputs[s].slice(1, r0, r1).t().mm(c.inputs[s]));
+        size_t first = 0;
+        if (st.gradSum.defined()) {
+            block.copy_(st.gradSum.slice(0, r0, r1));
+        } else if (steps > 0) {
+            torch::mm_out(block, c.gradOutputs[0].slice(1, r0, r1).t(), c.inputs[0]);
+            first = 1;
+        } else {
+            block.zero_();
+        }
+        for (size_t s = first; s < steps; ++s) block.addmm_(c.gradOutputs[s].slice(1, r0, r1).t(), c.inputs[s]);
     };
     const SriglParams p = sriglParams(st);
     // Blocks of at most 16M gradient entries (64 MiB): a layer up to that size is one block.

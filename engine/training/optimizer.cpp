@@ -1,6 +1,7 @@
 // SGD and AdamW, matching torch.optim.SGD (PyTorch's momentum/Nesterov form) and torch.optim.AdamW.
 #include "engine/training/optimizer.hpp"
 
+#include "engine/config/run_config.hpp"
 #include "engine/errors.hpp"
 
 #include <cmath>
@@ -98,6 +99,18 @@ void Optimizer::load(torch::serialize::InputArchive& archive) {
         first_[i].copy_(read("optimizer.first." + std::to_string(i), first_[i]));
         if (second_[i].defined()) second_[i].copy_(read("optimizer.second." + std::to_string(i), second_[i]));
     }
+}
+
+OptimizerSettings optimizerSettingsFor(const RunConfig& config) {
+    OptimizerSettings os;
+    os.kind = config.optimizer;
+    os.momentum = config.momentum;
+    os.nesterov = config.nesterov;
+    os.weightDecay = config.weight_decay;
+    os.beta1 = config.beta1;
+    os.beta2 = config.beta2;
+    os.eps = config.adam_eps;
+    return os;
 }
 
 } // namespace srigl

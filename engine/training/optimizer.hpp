@@ -22,6 +22,10 @@ struct OptimizerSettings {
     double eps = 1e-8;
 };
 
+struct RunConfig;
+// The optimizer keys of a run's config (optimizer, momentum, nesterov, weight_decay, beta1/2, adam_eps).
+OptimizerSettings optimizerSettingsFor(const RunConfig& config);
+
 class Optimizer {
 public:
     Optimizer(std::vector<torch::Tensor> params, OptimizerSettings settings);

@@ -8,6 +8,7 @@
 #include "engine/sparsity/mask_update.hpp"
 #include "engine/sparsity/sparsity_distribution.hpp"
 #include "engine/training/compute_path.hpp"
+#include "engine/training/dense_reference.hpp"
 #include "engine/training/loss.hpp"
 
 #include <ATen/CPUGeneratorImpl.h>
@@ -182,7 +183,6 @@ Trainer::Trainer(const RunConfig& config, TrainingObserver* observer) : impl_(st
         DeferredWeights allocatedBelow;
         s.model = buildModel(config.model, config.hidden, shape);
     }
-    for (const auto& named : s.model->sparseLayers()) named.layer->allocateDense();
     Planned plan = planLayers(config, *s.model);
 
     std::vector<torch::Tensor> params;
@@ -206,15 +206,40 @@ Trainer::Trainer(const RunConfig& config, TrainingObserver* observer) : impl_(st
                 if (params[j].unsafeGetTensorImpl() == st.layer->weight.unsafeGetTensorImpl()) st.paramIndex = j;
 
             const int64_t out = st.layer->outFeatures(), fanIn = st.layer->fanIn();
+            LayerComputeQuery q;
+            q.shape = st.layer->weightShape();
+            q.density = st.density;
+            q.constantFanIn = hasConstantFanIn(config);
+            q.nm = st.nm;
+            st.compute = computePathFor(config, q);
+            const int64_t k = st.budget / out;
             torch::Tensor mask;
-            if (st.density >= 1.0 || st.nm) mask = torch::ones({out, fanIn}, torch::kBool);
-            else if (hasConstantFanIn(config)) mask = constantFanInMask(out, fanIn, st.budget / out, maskGen);
-            else mask = unstructuredMask(out, fanIn, st.budget, maskGen);
-            st.layer->setMask(mask);
-            // Sparse initialisation: N(0, 2 / fan_in of the neuron), i.e. std = sqrt(2 / k).
-            auto rowFanIn = mask.sum(1, /*keepdim=*/true).clamp_min(1).to(torch::kFloat);
-            auto w = torch::randn({out, fanIn}, weightGen, torch::kFloat) * (2.0 / rowFanIn).sqrt() * mask;
-            st.layer->weight.copy_(w.view(st.layer->weight.sizes()));
+            if (hasConstantFanIn(config) && st.density < 1.0 && !st.nm && k >= 1) {
+                // k inputs per neuron with N(0, 2 / k) weights, drawn as [out, k]: a condensed layer is
+                // built in that form directly (its dense form may not fit in memory), a masked-dense one
+                // gets the same draws scattered, so both paths start from the same network.
+                auto idx = constantFanInIndices(out, fanIn, k, maskGen);
+                auto values = torch::randn({out, k}, weightGen, torch::kFloat) * std::sqrt(2.0 / static_cast<double>(k));
+                if (st.compute == "condensed") {
+                    st.layer->adoptCondensed(std::make_shared<CondensedWeights>(makeCondensed(values, idx, fanIn)));
+                    st.last = describeCondensed(st.name, st.layer->weightShape(), *st.layer->condensed);
+                } else {
+                    st.layer->allocateDense();
+                    mask = torch::zeros({out, fanIn}, torch::kBool).scatter_(1, idx, true);
+                    st.layer->setMask(mask);
+                    st.layer->weight.copy_(torch::zeros({out, fanIn}).scatter_(1, idx, values).view(st.layer->weightShape()));
+                }
+            } else {
+                st.layer->allocateDense();
+                if (st.density >= 1.0 || st.nm) mask = torch::ones({out, fanIn}, torch::kBool);
+                else if (hasConstantFanIn(config)) mask = constantFanInMask(out, fanIn, k, maskGen);
+                else mask = unstructuredMask(out, fanIn, st.budget, maskGen);
+                st.layer->setMask(mask);
+                // Sparse initialisation: N(0, 2 / fan_in of the neuron), i.e. std = sqrt(2 / k).
+                auto rowFanIn = mask.sum(1, /*keepdim=*/true).clamp_min(1).to(torch::kFloat);
+                auto w = torch::randn({out, fanIn}, weightGen, torch::kFloat) * (2.0 / rowFanIn).sqrt() * mask;
+                st.layer->weight.copy_(w.view(st.layer->weight.sizes()));
+            }
             if (st.layer->bias.defined()) {
                 // torch.nn's default bias init, U(-1/sqrt(fan_in), 1/sqrt(fan_in)), from the run's generator.
                 const double bound = 1.0 / std::sqrt(static_cast<double>(fanIn));
@@ -228,7 +253,7 @@ Trainer::Trainer(const RunConfig& config, TrainingObserver* observer) : impl_(st
                 st.layer->straightThrough = true;
                 st.eventMask = st.layer->mask.clone();
             }
-            st.last = describeMask(st.name, mask);
+            if (mask.defined()) st.last = describeMask(st.name, mask);
             // k is the per-neuron fan-in of constant fan-in layers (SRigL's, and dense ones); 0 means
             // the layer is unstructured.
             st.last.k = hasConstantFanIn(config) || config.method == "dense" || st.density >= 1.0
@@ -240,16 +265,9 @@ Trainer::Trainer(const RunConfig& config, TrainingObserver* observer) : impl_(st
     s.model->to(s.device);
     for (auto& st : s.layers) {
         st.layer->syncMaskFactor();
-        if (st.dynamic) st.gradSum = torch::zeros_like(st.layer->weightMatrix());
+        // A condensed layer accumulates no dense gradient: growth uses its captures (condensed_path.cpp).
+        if (st.dynamic && !st.layer->isCondensed()) st.gradSum = torch::zeros_like(st.layer->weightMatrix());
         if (st.nm) st.eventMask = st.eventMask.to(s.device);
-    }
-    for (auto& st : s.layers) {
-        LayerComputeQuery q;
-        q.shape = st.layer->weightShape();
-        q.density = st.density;
-        q.constantFanIn = hasConstantFanIn(config);
-        q.nm = st.nm;
-        st.compute = computePathFor(config, q);
     }
     s.condenseMarked();
     params.clear();
@@ -259,15 +277,7 @@ Trainer::Trainer(const RunConfig& config, TrainingObserver* observer) : impl_(st
     for (auto& st : s.layers)
         if (st.layer->isCondensed()) params[st.paramIndex] = st.layer->condensed->values;
 
-    OptimizerSettings os;
-    os.kind = config.optimizer;
-    os.momentum = config.momentum;
-    os.nesterov = config.nesterov;
-    os.weightDecay = config.weight_decay;
-    os.beta1 = config.beta1;
-    os.beta2 = config.beta2;
-    os.eps = config.adam_eps;
-    s.optimizer = std::make_unique<Optimizer>(params, os);
+    s.optimizer = std::make_unique<Optimizer>(params, optimizerSettingsFor(config));
     std::vector<int64_t> milestones;
     if (config.lr_schedule == "step") milestones = parseIntList("lr_milestones", config.lr_milestones);
     s.lr = std::make_unique<LrSchedule>(config.lr_schedule, config.lr, s.stepsPerEpoch, s.totalSteps, milestones,
@@ -352,6 +362,22 @@ DistributedInfo Trainer::distributedInfo() const {
     return info;
 }
 
+void Trainer::Impl::measureDenseReference() {
+    if (denseReference) return;
+    denseReference = DenseReference{};
+    if (config.dense_reference_steps <= 0 || config.method == "dense") return;
+    DenseReferenceShape shape;
+    shape.batch = parallel ? config.batch_size / parallel->size() : config.batch_size; // this rank's shard
+    shape.channels = data.channels;
+    shape.height = data.height;
+    shape.width = data.width;
+    shape.classes = data.numClasses;
+    DenseReferenceOptions options;
+    options.steps = static_cast<int>(config.dense_reference_steps);
+    denseReference = srigl::measureDenseReference(config, shape, options);
+    if (observer) observer->onDenseReference(*denseReference);
+}
+
 void Trainer::Impl::checkMasksAgree(int64_t atStep) {
     if (!parallel) return;
     std::vector<std::string> names;
@@ -405,6 +431,7 @@ std::vector<LayerUpdateStats> Trainer::layerStats() const {
 std::vector<LayerMaskSnapshot> Trainer::maskSnapshot() const {
     std::vector<LayerMaskSnapshot> out;
     for (const auto& st : impl_->layers) {
+        if (condensedBeyond(st, denseFormLimits().snapshot)) continue; // see DenseFormLimits
         LayerMaskSnapshot snap;
         snap.name = st.name;
         auto m = st.layer->denseMaskMatrix().to(torch::kCPU).contiguous();
@@ -455,14 +482,21 @@ LayerWeightSnapshot gradientOf(const std::string& name, const torch::Tensor& gra
 
 std::vector<LayerWeightSnapshot> Trainer::weightSnapshots() const {
     std::vector<LayerWeightSnapshot> out;
-    for (const auto& st : impl_->layers) out.push_back(weightsOf(st));
+    for (const auto& st : impl_->layers)
+        if (!condensedBeyond(st, denseFormLimits().snapshot)) out.push_back(weightsOf(st));
     return out;
 }
 
 LayerWeightSnapshot Trainer::weightSnapshot(const std::string& layer) const {
     std::string names;
     for (const auto& st : impl_->layers) {
-        if (st.name == layer) return weightsOf(st);
+        if (st.name == layer) {
+            if (condensedBeyond(st, denseFormLimits().snapshot))
+                throw ConfigError("", "layer '" + layer + "' trains condensed and is too large to expand (" +
+                                          std::to_string(st.layer->outFeatures()) + " x " +
+                                          std::to_string(st.layer->fanIn()) + ")");
+            return weightsOf(st);
+        }
         names += (names.empty() ? "" : ", ") + st.name;
     }
     throw ConfigError("", "no sparse layer named '" + layer + "' (layers: " + names + ")");
@@ -525,7 +559,7 @@ void Trainer::Impl::maskUpdate(int64_t atStep) {
             if (!*open) return out;
             // Condensed layers never hold it: made from their captures only if a listener asks.
             for (const auto& st : layers)
-                if (st.dynamic)
+                if (st.dynamic && !condensedBeyond(st, denseFormLimits().snapshot))
                     out.push_back(gradientOf(st.name, st.layer->isCondensed() ? pendingGradient(st) : st.gradSum));
             return out;
         };
@@ -579,7 +613,9 @@ bool Trainer::trainStep() {
     Impl& s = *impl_;
     // A data-parallel run stops on every rank together: the request travels with the step's metrics.
     if (s.step >= s.totalSteps || (stopRequested_ && !s.parallel)) return false;
+    if (!s.denseReference) s.measureDenseReference(); // driven step by step, without run()
     const auto start = Clock::now();
+    const int64_t updatesBefore = s.updates;
     if (s.reportStart == Clock::time_point{}) s.reportStart = start; // driven step by step, without run()
     const int64_t t = s.step + 1;
     const int64_t epoch = (t - 1) / s.stepsPerEpoch;
@@ -681,7 +717,13 @@ bool Trainer::trainStep() {
     }
     s.lastLoss = lossValue;
     s.step = t;
-    s.trainSeconds += secondsSince(start);
+    const double stepSeconds = secondsSince(start);
+    s.trainSeconds += stepSeconds;
+    // Ordinary steps only: a mask update's cost is in updateSeconds, and the first step warms up.
+    if (s.stepsThisProcess++ > 0 && s.updates == updatesBefore) {
+        s.ordinarySeconds += stepSeconds;
+        ++s.ordinarySteps;
+    }
 
     if (t % s.config.log_every == 0 || t == s.totalSteps) {
         StepMetrics m;
@@ -694,6 +736,7 @@ bool Trainer::trainStep() {
         const double dt = secondsSince(s.reportStart);
         m.samplesPerSecond = dt > 0 ? static_cast<double>(s.reportSamples) / dt : 0.0;
         m.elapsedSeconds = s.trainSeconds;
+        if (s.ordinarySteps > 0) m.stepMs = 1000.0 * s.ordinarySeconds / static_cast<double>(s.ordinarySteps);
         s.reportLoss.zero_();
         s.reportCorrect.zero_();
         s.reportSamples = 0;
@@ -762,6 +805,7 @@ EvalMetrics Trainer::evaluate() {
 TrainingSummary Trainer::run() {
     Impl& s = *impl_;
     if (s.observer) s.observer->onStart(layerStats(), s.totalSteps);
+    s.measureDenseReference();
     s.reportStart = Clock::now();
     s.firstStep = s.step;
     s.secondsBefore = s.trainSeconds;
@@ -806,6 +850,9 @@ TrainingSummary Trainer::finish() {
     const double dt = s.trainSeconds - secondsBefore;
     sum.samplesPerSecond = dt > 0 ? static_cast<double>((s.step - firstStep) * s.config.batch_size) / dt : 0.0;
     sum.layers = layerStats();
+    if (s.ordinarySteps > 0) sum.stepMs = 1000.0 * s.ordinarySeconds / static_cast<double>(s.ordinarySteps);
+    sum.timedSteps = s.ordinarySteps;
+    if (s.denseReference) sum.denseReference = *s.denseReference;
     if (s.observer) s.observer->onFinished(sum);
     return sum;
 }

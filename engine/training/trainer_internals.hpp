@@ -71,6 +71,13 @@ struct Trainer::Impl {
     std::chrono::steady_clock::time_point reportStart;
     int64_t firstStep = 0;      // step and train time when run() began, for the summary's throughput
     double secondsBefore = 0.0;
+    // Ordinary steps of this process (no mask update; its first step, a warm-up, left out), for the
+    // summary's step time; and the dense twin's, measured before the first step.
+    int64_t stepsThisProcess = 0;
+    int64_t ordinarySteps = 0;
+    double ordinarySeconds = 0.0;
+    std::optional<DenseReference> denseReference;
+    void measureDenseReference();
 
     void maskUpdate(int64_t atStep);
     // SRigL's parameters for one layer (budget, gamma_sal; the output layer is never ablated).
@@ -93,9 +100,24 @@ struct Trainer::Impl {
     void expandAll();
     void condenseMarked();
     MaskUpdateResult condensedMaskUpdate(SparseLayerState& st, double dropFraction);
+    // A checkpoint's condensed form of layer i (values, indices, alive, window captures), with the
+    // optimizer's state resized for it; verified later with the rest.
+    void loadCondensedLayer(torch::serialize::InputArchive& archive, size_t i, const std::string& path);
     // The partial dense gradient of a condensed layer (loaded sum + captured steps), without clearing.
     torch::Tensor pendingGradient(const SparseLayerState& st) const;
 };
+
+// Condensed layers larger than these (entries of their dense [out, fan_in] form) are checkpointed in
+// their condensed layout, and left out of the mask, weight and gradient snapshots handed to recorders:
+// a layer that trains condensed because its dense form would not fit in memory never expands. The
+// limits are process-wide; tests lower them to exercise those paths on small layers.
+struct DenseFormLimits {
+    int64_t checkpoint = int64_t{1} << 28; // 1 GiB as float32
+    int64_t snapshot = int64_t{1} << 24;   // 64 MiB as float32 (4096 x 4096 still fits)
+};
+DenseFormLimits& denseFormLimits();
+// The layer is condensed and its dense form has more than `limit` entries.
+bool condensedBeyond(const SparseLayerState& st, int64_t limit);
 
 // Statistics of a mask: sparsity, active/ablated neurons, fan-in range of active neurons.
 LayerUpdateStats describeMask(const std::string& name, const torch::Tensor& mask);

@@ -18,6 +18,7 @@ struct StepMetrics {
     double lr = 0.0;
     double samplesPerSecond = 0.0;
     double elapsedSeconds = 0.0;
+    double stepMs = 0.0; // mean ordinary step so far, as TrainingSummary::stepMs (0: none timed yet)
 };
 
 struct EvalMetrics {
@@ -96,6 +97,17 @@ struct LayerWeightStats {
     std::vector<int64_t> histogram;
 };
 
+// The dense twin of a run's model (the same architecture with every weight kept, on the same device
+// and threads, with the run's optimizer and batch shape) timed on random data: what the run's own
+// step time is compared with (config key dense_reference_steps).
+struct DenseReference {
+    bool measured = false;
+    double stepMs = 0.0;        // median of `steps` steps after one warm-up step
+    int steps = 0;
+    int64_t estimatedBytes = 0; // the twin's weights, gradients, optimizer state and masks
+    std::string skipped;        // why it was not measured, e.g. "dense twin would need 17.2 GB, ..."
+};
+
 enum class TrainingStatus { Finished, Stopped, Diverged };
 std::string toString(TrainingStatus status);
 
@@ -113,6 +125,14 @@ struct TrainingSummary {
     double testAccuracy = 0.0;
     double samplesPerSecond = 0.0;
     std::vector<LayerUpdateStats> layers;
+    // Mean wall time of this process's ordinary steps (forward, backward, optimizer; mask-update
+    // steps and the first, warm-up step left out; evaluation and checkpoints are outside steps).
+    // 0 when no such step was trained.
+    double stepMs = 0.0;
+    int64_t timedSteps = 0;
+    // Measured once per process, before its first step; not measured (and `skipped` empty) when
+    // dense_reference_steps is 0 or the run is dense itself.
+    DenseReference denseReference;
 };
 
 class TrainingObserver {
@@ -120,6 +140,9 @@ public:
     virtual ~TrainingObserver() = default;
     virtual void onStart(const std::vector<LayerUpdateStats>& layers, int64_t totalSteps) {}
     virtual void onStep(const StepMetrics& metrics) {}
+    // Once, before the first step this process trains (when dense_reference_steps > 0 and the run
+    // is not dense): the dense twin's step time, or why it was not measured.
+    virtual void onDenseReference(const DenseReference& reference) {}
     virtual void onMaskUpdate(const MaskUpdateEvent& event) {}
     virtual void onEvaluation(const EvalMetrics& metrics) {}
     // Just before a checkpoint at `step` is written; returns once the observer's own record of the

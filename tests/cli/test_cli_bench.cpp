@@ -41,6 +41,7 @@ private Q_SLOTS:
     void exportErrorsAreClear();
     void trainingBenchTimesLayersAndModels();
     void trainingBenchRefusesWhatItCannotTime();
+    void trainingBenchPrintsPeakRss();
 };
 
 void TestCliBench::jsonHasContractKeysAndIsStored() {
@@ -175,6 +176,7 @@ void TestCliBench::trainingBenchTimesLayersAndModels() {
         const QJsonObject o = v.toObject();
         QVERIFY(o["step_ms"].toDouble() > 0);
         QVERIFY(o["state_bytes"].toDouble() > 0);
+        QVERIFY2(o["peak_rss_bytes"].toDouble() > 0, qPrintable(o["variant"].toString())); // each variant alone
         const QString variant = o["variant"].toString();
         if (variant == "dense") {
             QVERIFY(o["update_step_ms"].isNull()); // the dense twin has no mask updates
@@ -196,6 +198,30 @@ void TestCliBench::trainingBenchTimesLayersAndModels() {
     }
     QCOMPARE(steps, 4); // two layer rows, two model rows
     QCOMPARE(updates, 2);
+}
+
+// The text table: a peak_MB column with a positive value for every variant.
+void TestCliBench::trainingBenchPrintsPeakRss() {
+    const SriglResult r = runCli({"bench", "--training", "--in", "128", "--out", "32", "--sparsity", "0.9", "--batch",
+                                 "8", "--seconds", "0", "--threads", "1", "--model", "mlp", "--hidden", "64", "--steps",
+                                 "2", "--delta-t", "2", "--no-db"});
+    QVERIFY2(r.exitCode == 0, qPrintable(r.err));
+    const QStringList lines = r.out.split('\n');
+    int header = -1;
+    for (int i = 0; i < lines.size() && header < 0; ++i)
+        if (lines[i].contains("variant") && lines[i].contains("state_MB")) header = i;
+    QVERIFY2(header >= 0, qPrintable(r.out));
+    const QStringList columns = QString(lines[header]).replace("x dense", "x_dense").simplified().split(' ');
+    const int peak = static_cast<int>(columns.indexOf("peak_MB"));
+    QVERIFY2(peak > columns.indexOf("state_MB"), qPrintable(lines[header]));
+    int rows = 0;
+    for (int i = header + 1; i < lines.size() && !lines[i].trimmed().isEmpty(); ++i, ++rows) {
+        const QStringList cells = lines[i].simplified().split(' ');
+        QVERIFY2(cells.size() > peak, qPrintable(lines[i]));
+        bool ok = false;
+        QVERIFY2(cells[peak].toDouble(&ok) > 0 && ok, qPrintable(lines[i]));
+    }
+    QCOMPARE(rows, 4); // dense, masked_dense, condensed, auto
 }
 
 void TestCliBench::trainingBenchRefusesWhatItCannotTime() {

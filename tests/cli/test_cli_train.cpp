@@ -29,6 +29,8 @@ class TestCliTrain : public QObject {
 private Q_SLOTS:
     void jsonSummaryHasContractKeys();
     void everyLineIsJson();
+    void summaryComparesWithDenseTwin();
+    void denseTwinOffByKey();
     void helpListsEveryKey();
     void badSparsityExitsTwo();
     void unknownKeyExitsTwo();
@@ -73,12 +75,55 @@ void TestCliTrain::everyLineIsJson() {
     QCOMPARE(events.last(), QString("summary"));
 }
 
+// dense_reference_steps (default 3): the dense twin's step time in the events and the summary.
+void TestCliTrain::summaryComparesWithDenseTwin() {
+    Result r = runSrigl(small());
+    QVERIFY2(r.exitCode == 0, qPrintable(r.err));
+    QJsonObject reference;
+    for (const auto& line : r.out.trimmed().split('\n')) {
+        const QJsonObject o = QJsonDocument::fromJson(line.toUtf8()).object();
+        if (o["event"].toString() == "dense_reference") reference = o;
+    }
+    QVERIFY2(!reference.isEmpty(), qPrintable(r.out));
+    QVERIFY(reference["measured"].toBool());
+    QCOMPARE(reference["steps"].toInt(), 3);
+    QVERIFY(reference["step_ms"].toDouble() > 0);
+    const QJsonObject s = lastJson(r.out);
+    QVERIFY(s["step_ms"].toDouble() > 0);
+    QCOMPARE(s["timed_steps"].toInt(), 16 - 1 - s["updates"].toInt()); // the first step warms up
+    QCOMPARE(s["dense_step_ms"].toDouble(), reference["step_ms"].toDouble());
+    QVERIFY(s["speedup_vs_dense"].toDouble() > 0);
+    QVERIFY(s["dense_reference"].toObject()["measured"].toBool());
+
+    // The plain summary says it in one line.
+    QStringList plain = small();
+    plain.removeAll("--json");
+    plain << "--no-db";
+    r = runSrigl(plain);
+    QVERIFY2(r.exitCode == 0, qPrintable(r.err));
+    const QRegularExpression line(R"(step \d+\.\d+ ms, dense twin \d+\.\d+ ms: \d+\.\d\dx)");
+    QVERIFY2(line.match(r.out).hasMatch(), qPrintable(r.out));
+}
+
+void TestCliTrain::denseTwinOffByKey() {
+    QStringList args = small();
+    args << "--set" << "dense_reference_steps=0";
+    const Result r = runSrigl(args);
+    QVERIFY2(r.exitCode == 0, qPrintable(r.err));
+    QVERIFY(!r.out.contains("\"dense_reference\",")); // no such event
+    const QJsonObject s = lastJson(r.out);
+    QVERIFY(s["dense_step_ms"].isNull());
+    QVERIFY(s["speedup_vs_dense"].isNull());
+    QVERIFY(!s["dense_reference"].toObject()["measured"].toBool());
+    QVERIFY(s["step_ms"].toDouble() > 0);
+}
+
 void TestCliTrain::helpListsEveryKey() {
     Result r = runSrigl({"train", "--help"});
     QCOMPARE(r.exitCode, 0);
     for (const char* key : {"model", "dataset", "data_dir", "method", "sparsity", "distribution", "gamma_sal",
                             "delta_t", "alpha", "t_end", "epochs", "max_steps", "batch_size", "optimizer", "lr",
-                            "weight_decay", "momentum", "seed", "device", "threads"})
+                            "weight_decay", "momentum", "seed", "device", "threads", "dense_reference_steps"})
         QVERIFY2(r.out.contains(QString("  %1 ").arg(key)), key);
     QVERIFY(r.out.contains("default"));
 }

@@ -6,11 +6,13 @@
 
 #include "engine/kernels/condensed_autograd.hpp"
 #include "engine/kernels/condensed_backward.hpp"
+#include "engine/kernels/condensed_training.hpp"
 #include "tests/support/guarded.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -98,6 +100,30 @@ struct Shape {
     int64_t rows, inFeatures, k;
 };
 
+// The training passes (forward keeping xT, one backward for both gradients over the column layout).
+KernelResult runTrainingPasses(const Layer& l, const torch::Tensor& idx, const torch::Tensor& x,
+                               const torch::Tensor& gy, Isa isa, int threads) {
+    CondensedView v;
+    v.values = l.values.data_ptr<float>();
+    v.indices = idx.data_ptr();
+    v.indices16 = idx.scalar_type() == torch::kShort;
+    v.rows = l.rows();
+    v.k = l.k();
+    v.inFeatures = l.inFeatures;
+    v.bias = l.bias.data_ptr<float>();
+    const int64_t batch = x.size(0);
+    const int64_t block = trainingBlock(isa, batch);
+    KernelResult r{torch::empty({batch, l.rows()}), torch::full({batch, l.inFeatures}, 7.0f),
+                   torch::full({l.rows(), l.k()}, 7.0f)};
+    torch::Tensor xT = torch::full({packedFloats(batch, l.inFeatures, block)}, 7.0f);
+    condensedForwardTraining(v, x.data_ptr<float>(), batch, block, xT.data_ptr<float>(), r.y.data_ptr<float>(), isa,
+                             threads);
+    const ColumnLayout columns = buildColumnLayout(v);
+    condensedBackwardTraining(v, &columns, xT.data_ptr<float>(), gy.data_ptr<float>(), batch, block,
+                              r.gx.data_ptr<float>(), r.gv.data_ptr<float>(), isa, threads);
+    return r;
+}
+
 } // namespace
 
 class TestCondensedTraining : public QObject {
@@ -113,7 +139,38 @@ private Q_SLOTS:
     void environmentChoosesTheFunctionsIsa();
     void rejectsBadInputs();
     void emptyBatchGivesZeroWeightGradient();
+    void trainingPassesMatchDenseReference();
+    void trainingPassesSplitExactlyAcrossThreads();
+    void cachedLayoutFollowsIndicesChangedInPlace();
+    void cachedLayoutFollowsReplacedIndices();
+    void trainingPassesRejectBadArguments();
 };
+
+// The kernels' forward, grad_input and grad_values for one layer and batch against the dense
+// reference in double, with int16 and int32 indices, on every ISA this CPU runs and 1 and 2 threads.
+template <typename Runner>
+void requireMatchesReference(const Layer& l, const Shape& s, const torch::Tensor& w, int64_t batch, Runner run) {
+    const torch::Tensor x = torch::randn({batch, s.inFeatures}), gy = torch::randn({batch, s.rows});
+    const torch::Tensor xd = x.to(torch::kDouble), gyd = gy.to(torch::kDouble);
+    const torch::Tensor yRef = torch::addmm(l.bias.to(torch::kDouble), xd, w.t());
+    const torch::Tensor gxRef = gyd.mm(w);
+    const torch::Tensor gvRef = gyd.t().mm(xd).gather(1, l.indices);
+    for (auto type : {torch::kShort, torch::kInt}) {
+        const torch::Tensor idx = l.indices.to(type);
+        for (Isa isa : supportedIsas())
+            for (int threads : {1, 2}) {
+                const KernelResult r = run(l, idx, x, gy, isa, threads);
+                const QByteArray where = QString("%1x%2 k=%3 batch=%4 %5 %6 threads=%7")
+                                             .arg(s.rows).arg(s.inFeatures).arg(s.k).arg(batch)
+                                             .arg(type == torch::kShort ? "int16" : "int32")
+                                             .arg(QString::fromStdString(toString(isa))).arg(threads)
+                                             .toUtf8();
+                QVERIFY2(relativeError(r.y, yRef) < 1e-5, where.constData());
+                QVERIFY2(relativeError(r.gx, gxRef) < 1e-5, where.constData());
+                QVERIFY2(relativeError(r.gv, gvRef) < 1e-5, where.constData());
+            }
+    }
+}
 
 // Forward, grad_input and grad_values of the raw kernels against the dense weight in double: odd
 // shapes, k = 1, k = fan-in, small (per-sample) and blocked batches, int16 and int32 indices, 1 and 2
@@ -128,26 +185,7 @@ void TestCondensedTraining::kernelsMatchDenseReference() {
             const torch::Tensor w = l.dense().to(torch::kDouble);
             for (int64_t batch : {1, 2, 5, 37, 128}) {
                 if (s.rows >= 1000 && batch > 5) continue; // the per-sample path is what this shape is for
-                const torch::Tensor x = torch::randn({batch, s.inFeatures}), gy = torch::randn({batch, s.rows});
-                const torch::Tensor xd = x.to(torch::kDouble), gyd = gy.to(torch::kDouble);
-                const torch::Tensor yRef = torch::addmm(l.bias.to(torch::kDouble), xd, w.t());
-                const torch::Tensor gxRef = gyd.mm(w);
-                const torch::Tensor gvRef = gyd.t().mm(xd).gather(1, l.indices);
-                for (auto type : {torch::kShort, torch::kInt}) {
-                    const torch::Tensor idx = l.indices.to(type);
-                    for (Isa isa : supportedIsas())
-                        for (int threads : {1, 2}) {
-                            const KernelResult r = runKernels(l, idx, x, gy, isa, threads);
-                            const QByteArray where = QString("%1x%2 k=%3 batch=%4 %5 %6 threads=%7")
-                                                         .arg(s.rows).arg(s.inFeatures).arg(s.k).arg(batch)
-                                                         .arg(type == torch::kShort ? "int16" : "int32")
-                                                         .arg(QString::fromStdString(toString(isa))).arg(threads)
-                                                         .toUtf8();
-                            QVERIFY2(relativeError(r.y, yRef) < 1e-5, where.constData());
-                            QVERIFY2(relativeError(r.gx, gxRef) < 1e-5, where.constData());
-                            QVERIFY2(relativeError(r.gv, gvRef) < 1e-5, where.constData());
-                        }
-                }
+                requireMatchesReference(l, s, w, batch, runKernels);
             }
         }
     });
@@ -407,6 +445,170 @@ void TestCondensedTraining::emptyBatchGivesZeroWeightGradient() {
         QVERIFY(torch::equal(values.grad(), torch::zeros_like(values)));
         QVERIFY(torch::equal(bias.grad(), torch::zeros_like(bias)));
         QCOMPARE(x.grad().numel(), int64_t(0));
+    });
+}
+
+// The training passes against the dense weight in double: odd shapes, k = 1, k = fan-in, ablated rows
+// (values all zero), blocked batches of every block width with partial blocks, int16 and int32
+// indices, 1 and 2 threads, every ISA this CPU runs.
+void TestCondensedTraining::trainingPassesMatchDenseReference() {
+    guarded([] {
+        const std::vector<Shape> shapes = {{13, 29, 1}, {13, 29, 29}, {37, 301, 7}, {64, 96, 17}, {256, 515, 64}};
+        uint64_t seed = 101;
+        for (const auto& s : shapes) {
+            Layer l = makeLayer(s.rows, s.inFeatures, s.k, seed++);
+            l.values.index_put_({torch::indexing::Slice(0, torch::indexing::None, 5)}, 0.0f); // ablated rows
+            const torch::Tensor w = l.dense().to(torch::kDouble);
+            for (int64_t batch : {4, 5, 15, 16, 37, 64, 100}) {
+                requireMatchesReference(l, s, w, batch, runTrainingPasses);
+            }
+        }
+        // Inputs beyond the int16 range, int32 indices.
+        Layer wide = makeLayer(9, 40000, 5, 111);
+        wide.indices.index_put_({0, 0}, 39999);
+        wide.indices.index_put_({1, 1}, 32768);
+        const torch::Tensor w = wide.dense().to(torch::kDouble);
+        const torch::Tensor x = torch::randn({37, wide.inFeatures}), gy = torch::randn({37, wide.rows()});
+        for (Isa isa : supportedIsas()) {
+            const KernelResult r = runTrainingPasses(wide, wide.indices.to(torch::kInt), x, gy, isa, 2);
+            QVERIFY(relativeError(r.y, torch::addmm(wide.bias.to(torch::kDouble), x.to(torch::kDouble), w.t())) < 1e-5);
+            QVERIFY(relativeError(r.gx, gy.to(torch::kDouble).mm(w)) < 1e-5);
+            QVERIFY(relativeError(r.gv, gy.to(torch::kDouble).t().mm(x.to(torch::kDouble)).gather(1, wide.indices)) <
+                    1e-5);
+        }
+    });
+}
+
+// Every output element is computed by one thread in a fixed order: the split changes no bit, and the
+// training forward gives the bits of condensedForward.
+void TestCondensedTraining::trainingPassesSplitExactlyAcrossThreads() {
+    guarded([] {
+        const Layer l = makeLayer(256, 515, 64, 121);
+        const torch::Tensor idx = l.indices.to(torch::kShort);
+        for (int64_t batch : {4, 37, 128}) {
+            const torch::Tensor x = torch::randn({batch, l.inFeatures}), gy = torch::randn({batch, l.rows()});
+            for (Isa isa : supportedIsas()) {
+                const KernelResult one = runTrainingPasses(l, idx, x, gy, isa, 1);
+                const KernelResult two = runTrainingPasses(l, idx, x, gy, isa, 2);
+                QVERIFY(torch::equal(one.y, two.y));
+                QVERIFY(torch::equal(one.gx, two.gx));
+                QVERIFY(torch::equal(one.gv, two.gv));
+                QVERIFY(torch::equal(one.y, runKernels(l, idx, x, gy, isa, 1).y));
+            }
+        }
+    });
+}
+
+namespace {
+
+// condensedLinear's gradients (float32, kernels) against x @ (W*M)^T in double for the given indices.
+void checkAutogradAgainstDense(const Layer& l, const torch::Tensor& indices, int64_t batch, const char* what) {
+    const torch::Tensor x0 = torch::randn({batch, l.inFeatures}), gy = torch::randn({batch, l.rows()});
+    torch::Tensor x = x0.clone().requires_grad_(true);
+    torch::Tensor values = l.values.clone().requires_grad_(true);
+    torch::Tensor bias = l.bias.clone().requires_grad_(true);
+    torch::Tensor y = condensedLinear(x, values, indices, bias);
+    y.backward(gy);
+
+    Layer ref = l;
+    ref.indices = indices.to(torch::kLong);
+    const torch::Tensor w = ref.dense().to(torch::kDouble);
+    const torch::Tensor xd = x0.to(torch::kDouble), gyd = gy.to(torch::kDouble);
+    QVERIFY2(relativeError(y.detach(), torch::addmm(l.bias.to(torch::kDouble), xd, w.t())) < 1e-5, what);
+    QVERIFY2(relativeError(x.grad(), gyd.mm(w)) < 1e-5, what);
+    QVERIFY2(relativeError(values.grad(), gyd.t().mm(xd).gather(1, ref.indices)) < 1e-5, what);
+}
+
+} // namespace
+
+// The column layout is cached per indices: a mask update that writes new indices into the same tensor
+// (copy_, or straight through its data pointer without a version bump) must not reuse the old one.
+void TestCondensedTraining::cachedLayoutFollowsIndicesChangedInPlace() {
+    guarded([] {
+        const Layer l = makeLayer(96, 200, 12, 131);
+        const Layer other = makeLayer(96, 200, 12, 132);
+        for (auto type : {torch::kShort, torch::kInt}) {
+            torch::Tensor indices = l.indices.to(type);
+            for (int64_t batch : {3, 40, 128}) {
+                checkAutogradAgainstDense(l, indices, batch, "first indices");
+                checkAutogradAgainstDense(l, indices, batch, "first indices, cached");
+                indices.copy_(other.indices); // in place, version bumped
+                checkAutogradAgainstDense(l, indices, batch, "after copy_");
+                // In place behind autograd's back: same storage, same version.
+                const torch::Tensor back = l.indices.to(type);
+                std::memcpy(indices.data_ptr(), back.data_ptr(), static_cast<size_t>(back.nbytes()));
+                checkAutogradAgainstDense(l, indices, batch, "after a raw write");
+                // Only one row changes.
+                indices[5].copy_(other.indices[5]);
+                checkAutogradAgainstDense(l, indices, batch, "after one row changed");
+                indices.copy_(l.indices);
+            }
+        }
+    });
+}
+
+// A new indices tensor (the trainer's mask update replaces it), also one of another layer of the same
+// shape, and the same indices read against another inFeatures.
+void TestCondensedTraining::cachedLayoutFollowsReplacedIndices() {
+    guarded([] {
+        const Layer a = makeLayer(64, 150, 10, 141);
+        const Layer b = makeLayer(64, 150, 10, 142);
+        for (int step = 0; step < 3; ++step) {
+            checkAutogradAgainstDense(a, a.indices.to(torch::kShort), 64, "layer a");
+            checkAutogradAgainstDense(b, b.indices.to(torch::kShort), 64, "layer b");
+            checkAutogradAgainstDense(a, b.indices.to(torch::kShort), 64, "a's values at b's indices");
+        }
+        Layer wider = a;
+        wider.inFeatures = 160;
+        checkAutogradAgainstDense(wider, a.indices.to(torch::kShort), 64, "more inputs");
+        // Indices cached for 160 inputs are out of range for 150 and must still be rejected there.
+        Layer narrow = makeLayer(64, 150, 10, 143);
+        torch::Tensor outOfRange = narrow.indices.clone();
+        outOfRange.index_put_({0, 0}, 155);
+        Layer atWide = narrow;
+        atWide.inFeatures = 160;
+        checkAutogradAgainstDense(atWide, outOfRange.to(torch::kShort), 64, "in range for 160");
+        const torch::Tensor x = torch::randn({64, 150});
+        QVERIFY(throwsA<std::invalid_argument>(
+            [&] { condensedLinear(x, narrow.values, outOfRange.to(torch::kShort), narrow.bias); }));
+    });
+}
+
+void TestCondensedTraining::trainingPassesRejectBadArguments() {
+    guarded([] {
+        const Layer l = makeLayer(16, 40, 4, 151);
+        const torch::Tensor idx = l.indices.to(torch::kShort);
+        CondensedView v;
+        v.values = l.values.data_ptr<float>();
+        v.indices = idx.data_ptr();
+        v.rows = 16;
+        v.k = 4;
+        v.inFeatures = 40;
+        QCOMPARE(trainingBlock(Isa::Portable, 3), int64_t(0));
+        QVERIFY(trainingBlock(Isa::Portable, 4) > 0);
+        const torch::Tensor x = torch::randn({8, 40}), gy = torch::randn({8, 16});
+        torch::Tensor y = torch::empty({8, 16}), xT = torch::empty({packedFloats(8, 40, 8)});
+        torch::Tensor gx = torch::empty({8, 40}), gv = torch::empty({16, 4});
+        QVERIFY(throwsA<std::invalid_argument>([&] {
+            condensedForwardTraining(v, x.data_ptr<float>(), 8, 12, xT.data_ptr<float>(), y.data_ptr<float>(),
+                                     Isa::Portable, 1);
+        }));
+        // grad_input without a layout, or with another layer's.
+        QVERIFY(throwsA<std::invalid_argument>([&] {
+            condensedBackwardTraining(v, nullptr, xT.data_ptr<float>(), gy.data_ptr<float>(), 8, 8,
+                                      gx.data_ptr<float>(), gv.data_ptr<float>(), Isa::Portable, 1);
+        }));
+        ColumnLayout mismatched = buildColumnLayout(v);
+        mismatched.inFeatures = 39;
+        QVERIFY(throwsA<std::invalid_argument>([&] {
+            condensedBackwardTraining(v, &mismatched, xT.data_ptr<float>(), gy.data_ptr<float>(), 8, 8,
+                                      gx.data_ptr<float>(), gv.data_ptr<float>(), Isa::Portable, 1);
+        }));
+        if (!isaSupported(Isa::Avx512))
+            QVERIFY(throwsA<std::invalid_argument>([&] {
+                condensedForwardTraining(v, x.data_ptr<float>(), 8, 16, xT.data_ptr<float>(), y.data_ptr<float>(),
+                                         Isa::Avx512, 1);
+            }));
     });
 }
 

@@ -112,6 +112,7 @@ class TestMaskUpdate : public QObject {
     Q_OBJECT
 private Q_SLOTS:
     void initialMaskHasExactFanIn();
+    void initialIndicesAreUniformWithoutReplacement();
     void unstructuredInitialMaskHasBudget();
     void sriglKeepsExactFanInWithoutAblation();
     void sriglAblatesWeakNeuronsAndZeroesTheirRows();
@@ -137,6 +138,27 @@ void TestMaskUpdate::initialMaskHasExactFanIn() {
     for (auto c : rowCounts(m)) QCOMPARE(c, int64_t{7});
     auto g2 = gen(1);
     QVERIFY(torch::equal(m, constantFanInMask(37, 53, 7, g2)));
+}
+
+// The initial constant fan-in indices come from k draws per row (no score per input): every row
+// holds k distinct ascending inputs, k = fan_in keeps all, and every input is picked about equally
+// often (a biased sampler would favour the last inputs, which Floyd's algorithm takes on a collision).
+void TestMaskUpdate::initialIndicesAreUniformWithoutReplacement() {
+    auto g = gen(3);
+    const int64_t out = 4000, fanIn = 50, k = 10;
+    auto idx = constantFanInIndices(out, fanIn, k, g);
+    QCOMPARE(idx.sizes().vec(), (std::vector<int64_t>{out, k}));
+    QVERIFY((idx.slice(1, 1) > idx.slice(1, 0, -1)).all().item<bool>());
+    QVERIFY(idx.min().item<int64_t>() >= 0 && idx.max().item<int64_t>() < fanIn);
+    // Each input is kept by out * k / fan_in = 800 rows on average (binomial sd ~ 25): allow 6 sd.
+    auto counts = torch::bincount(idx.flatten(), {}, fanIn);
+    QVERIFY2((counts - 800).abs().max().item<int64_t>() < 150, "an input is picked far more or less often than k / fan_in");
+    auto g2 = gen(3);
+    QVERIFY(torch::equal(idx, constantFanInIndices(out, fanIn, k, g2)));
+    auto all = constantFanInIndices(3, 7, 7, g);
+    QVERIFY(torch::equal(all, torch::arange(7).repeat({3, 1})));
+    QCOMPARE(constantFanInIndices(3, 7, 0, g).numel(), int64_t{0});
+    QCOMPARE(constantFanInIndices(3, 7, 9, g).size(1), int64_t{7}); // k clamps to fan_in
 }
 
 void TestMaskUpdate::unstructuredInitialMaskHasBudget() {

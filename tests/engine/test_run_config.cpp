@@ -121,6 +121,7 @@ RunConfig everythingChanged() {
     c.eval_every = 500;
     c.checkpoint = "/tmp/run.ckpt";
     c.checkpoint_every = 1000;
+    c.dense_reference_steps = 5;
     return c;
 }
 

@@ -162,6 +162,11 @@ void TestLiveSession::runsToCompletionWhileTheUiStaysResponsive() {
     QVERIFY(panel_->statusText().contains(QStringLiteral("finished")));
     QVERIFY(panel_->statusText().contains(QStringLiteral("test accuracy")));
     QVERIFY(panel_->errorText().isEmpty());
+    // The run's mean ordinary step against its dense twin's (dense_reference_steps, on by default).
+    QVERIFY(s.denseReference && s.denseReference->measured);
+    QTRY_VERIFY2_WITH_TIMEOUT(
+        panel_->timingText().contains(QRegularExpression(R"(^step \d+\.\d+ ms, dense twin \d+\.\d+ ms: \d+\.\d+x$)")),
+        qPrintable(panel_->timingText()), 5000);
     // Shortly after the run (a background read of the store) the curves hold every recorded
     // report (20 of them) and both evaluations, however many polls missed.
     QTRY_COMPARE_WITH_TIMEOUT(panel_->lossChart()->pointCount(0), 20, 10000);

@@ -58,6 +58,10 @@ void TestSession::runsToTheEndAndRecords() {
     QCOMPARE(snap.step, int64_t{128});
     QVERIFY(snap.lastUpdate.has_value());
     QVERIFY(snap.runId > 0);
+    // The dense twin's step reaches the snapshot (the live panel) and the summary.
+    QVERIFY(snap.denseReference.has_value() && snap.denseReference->measured);
+    QCOMPARE(snap.summary->denseReference.stepMs, snap.denseReference->stepMs);
+    QVERIFY(snap.summary->stepMs > 0);
     RunStore store(db, RunStore::Mode::ReadOnly);
     const auto run = store.run(snap.runId);
     QVERIFY(run.status == RunStatus::Finished);

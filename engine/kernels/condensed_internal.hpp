@@ -1,0 +1,40 @@
+// Internals the condensed kernel translation units share (not a public interface): the worker pool's
+// entry point and the forward's choice of batch block. Kept out of condensed_kernels.hpp so that
+// changing them does not rebuild the models that include it.
+#pragma once
+
+#include "engine/kernels/condensed_kernels.hpp"
+
+#include <cstdint>
+#include <cstdint>
+#include <functional>
+#include <memory>
+
+namespace srigl::kernels::detail {
+
+// Runs fn(part) for every part in [0, parts) on the calling thread and up to threads - 1 workers of
+// the kernels' pool (parts are claimed from a shared counter, so a worker slow to wake leaves its parts
+// to the caller). Serial when threads <= 1 or when another thread is using the pool.
+void runParallel(int parts, int threads, const std::function<void(int)>& fn);
+
+// The batch block (columns per transposed block: 8, 16 or 32) the forward uses for this batch.
+int64_t forwardBlock(Isa isa, int64_t batch);
+
+// Splits [0, n) into `parts` ranges whose inner boundaries are multiples of `align`.
+std::pair<int64_t, int64_t> partRange(int64_t n, int parts, int part, int64_t align);
+
+// A 64-byte aligned buffer of at least `floats` floats, one per calling thread and Purpose, reused
+// across calls so that a model's layers and a benchmark's iterations allocate nothing after the first.
+template <int Purpose>
+float* threadScratch(size_t floats) {
+    thread_local std::unique_ptr<float[]> storage;
+    thread_local size_t capacity = 0;
+    if (capacity < floats + 16) {
+        capacity = floats + 16;
+        storage.reset(new float[capacity]);
+    }
+    auto address = reinterpret_cast<uintptr_t>(storage.get());
+    return storage.get() + ((64 - address % 64) % 64) / sizeof(float);
+}
+
+} // namespace srigl::kernels::detail
