@@ -1,9 +1,9 @@
-// libFuzzer target: the store's mask codec (sessions/mask_codec.hpp) on damaged blobs. Input: the
+// libFuzzer target: the store's mask codec (sessions/store/mask_codec.hpp) on damaged blobs. Input: the
 // expected size (8 bytes, as a store row could hold anything) and the zstd blob; the same bytes are
 // also decoded as an ablated-id list. What decodes must encode back to the same content.
 #include "fuzz/fuzz_support.hpp"
-#include "sessions/mask_codec.hpp"
-#include "sessions/store_error.hpp"
+#include "sessions/store/mask_codec.hpp"
+#include "sessions/store/store_error.hpp"
 
 using namespace srigl::sessions;
 using srigl::fuzz::parsedOrRefused;

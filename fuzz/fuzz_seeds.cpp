@@ -3,8 +3,8 @@
 // Usage: fuzz_seeds CORPUS_DIR  (writes CORPUS_DIR/<target>/seed-*; never committed).
 #include "engine/config/run_config.hpp"
 #include "fuzz/fuzz_support.hpp"
-#include "sessions/mask_codec.hpp"
-#include "sessions/weight_codec.hpp"
+#include "sessions/store/mask_codec.hpp"
+#include "sessions/store/weight_codec.hpp"
 #ifdef SRIGL_FUZZ_CHECKPOINT
 #include "engine/training/checkpoint_file.hpp"
 #endif

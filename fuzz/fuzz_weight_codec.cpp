@@ -1,10 +1,10 @@
-// libFuzzer target: the store's weight codec (sessions/weight_codec.hpp) on damaged rows. Input: a
+// libFuzzer target: the store's weight codec (sessions/store/weight_codec.hpp) on damaged rows. Input: a
 // value count, a mask shape (out, fan_in: any int64, as a damaged row could hold), the mask bits' length
 // and bits, then the blob. Decoded weights must re-encode to the same float16 values, histogram counts
 // to the same bytes, and weights expanded into a mask must come back out of it unchanged.
 #include "fuzz/fuzz_support.hpp"
-#include "sessions/store_error.hpp"
-#include "sessions/weight_codec.hpp"
+#include "sessions/store/store_error.hpp"
+#include "sessions/store/weight_codec.hpp"
 
 #include <cmath>
 

@@ -3,7 +3,7 @@
 // several seeds - become one point with their mean, min and max.
 #pragma once
 
-#include "sessions/run_store.hpp"
+#include "sessions/store/run_store.hpp"
 
 #include <map>
 #include <string>

@@ -3,7 +3,7 @@
 // on a job, except when the runner is destroyed mid-run: it cancels, then joins.
 #pragma once
 
-#include "sessions/job_progress.hpp"
+#include "sessions/session/job_progress.hpp"
 
 #include <QObject>
 #include <QString>

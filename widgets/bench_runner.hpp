@@ -2,7 +2,7 @@
 // benchLayer checks the cancel flag between repetitions.
 #pragma once
 
-#include "sessions/bench_job.hpp"
+#include "sessions/session/bench_job.hpp"
 #include "widgets/background_job.hpp"
 
 #include <vector>

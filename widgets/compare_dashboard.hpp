@@ -3,7 +3,7 @@
 // test accuracy against sparsity per method from every finished run of the database.
 #pragma once
 
-#include "sessions/run_store.hpp"
+#include "sessions/store/run_store.hpp"
 #include "widgets/recorded_curves.hpp"
 
 #include <QList>

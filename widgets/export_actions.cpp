@@ -1,9 +1,9 @@
 // Exports: PNG, CSV, mask videos and image sequences.
 #include "widgets/export_actions.hpp"
 
-#include "sessions/mask_renderer.hpp"
-#include "sessions/run_store.hpp"
-#include "sessions/store_error.hpp"
+#include "sessions/render/mask_renderer.hpp"
+#include "sessions/store/run_store.hpp"
+#include "sessions/store/store_error.hpp"
 
 #include <QCoreApplication>
 #include <QDir>

@@ -6,7 +6,7 @@
 // lists every number in a table. A result is shown only once every sparsity finished.
 #pragma once
 
-#include "sessions/init_variance_job.hpp"
+#include "sessions/session/init_variance_job.hpp"
 
 #include <QWidget>
 

@@ -2,7 +2,7 @@
 // BackgroundJob); the job checks the cancel flag between sparsities.
 #pragma once
 
-#include "sessions/init_variance_job.hpp"
+#include "sessions/session/init_variance_job.hpp"
 #include "widgets/background_job.hpp"
 
 #include <vector>

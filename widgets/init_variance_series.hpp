@@ -3,7 +3,7 @@
 // output norms' spread, and the rows of its table.
 #pragma once
 
-#include "sessions/init_variance_job.hpp"
+#include "sessions/session/init_variance_job.hpp"
 #include "widgets/xy_chart.hpp"
 
 #include <QString>

@@ -1,7 +1,7 @@
 // Layer statistics from mask records.
 #include "widgets/layer_stats_model.hpp"
 
-#include "engine/nm/mask_diversity.hpp"
+#include "engine/analysis/mask_diversity.hpp"
 
 #include <algorithm>
 #include <cmath>

@@ -1,9 +1,9 @@
 // Layer statistics of a recorded run from its mask snapshots (one per layer at the start and at
 // every mask update): the values at a step, SAD per update and the ablation timeline. Mask
-// diversity comes from engine/nm/mask_diversity (plain C++, no Torch).
+// diversity comes from engine/analysis/mask_diversity (plain C++, no Torch).
 #pragma once
 
-#include "sessions/run_store.hpp"
+#include "sessions/store/run_store.hpp"
 #include "widgets/session_history.hpp"
 
 #include <cstdint>

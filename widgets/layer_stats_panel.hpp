@@ -5,7 +5,7 @@
 // back by a queued call, and one for a run no longer shown is dropped.
 #pragma once
 
-#include "sessions/run_store.hpp"
+#include "sessions/store/run_store.hpp"
 
 #include <QElapsedTimer>
 #include <QThreadPool>

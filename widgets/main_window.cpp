@@ -1,7 +1,7 @@
 // Docks, menus, shortcuts and the wiring between the panels.
 #include "widgets/main_window.hpp"
 
-#include "sessions/run_store.hpp"
+#include "sessions/store/run_store.hpp"
 #include "widgets/dashboard_docks.hpp"
 #include "widgets/inspector_docks.hpp"
 #include "widgets/layer_stats_panel.hpp"

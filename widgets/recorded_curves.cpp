@@ -1,7 +1,7 @@
 // Background reads of recorded metrics for the live curves.
 #include "widgets/recorded_curves.hpp"
 
-#include "sessions/run_store.hpp"
+#include "sessions/store/run_store.hpp"
 
 namespace srigl::studio {
 

@@ -1,7 +1,7 @@
 // Run rows from the store; edits go to the store first and the row follows what it accepted.
 #include "widgets/run_table_model.hpp"
 
-#include "sessions/sqlite_db.hpp"
+#include "sessions/store/sqlite_db.hpp"
 
 #include <QDateTime>
 #include <QSet>

@@ -2,7 +2,7 @@
 // notes editable in place (written straight to the store).
 #pragma once
 
-#include "sessions/run_store.hpp"
+#include "sessions/store/run_store.hpp"
 
 #include <QAbstractTableModel>
 #include <QString>

@@ -3,7 +3,7 @@
 // one started are kept until their worker has finished, so replacing a run never blocks.
 #pragma once
 
-#include "sessions/session.hpp"
+#include "sessions/session/session.hpp"
 #include "widgets/recorded_curves.hpp"
 #include "widgets/session_history.hpp"
 

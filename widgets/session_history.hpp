@@ -2,7 +2,7 @@
 // the latest); the reports missed between two polls are merged in from the store. Also the ETA.
 #pragma once
 
-#include "sessions/session.hpp"
+#include "sessions/session/session.hpp"
 
 #include <cstdint>
 #include <string>

@@ -1,7 +1,7 @@
 // The inspector's reads, through RunStore's bounded queries (one indexed query each).
 #include "widgets/snapshot_reads.hpp"
 
-#include "sessions/store_error.hpp"
+#include "sessions/store/store_error.hpp"
 
 namespace srigl::studio {
 

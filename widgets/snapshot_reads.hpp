@@ -4,7 +4,7 @@
 // run's store is read a little at a time instead of all of its snapshots at once.
 #pragma once
 
-#include "sessions/run_store.hpp"
+#include "sessions/store/run_store.hpp"
 
 #include <cstdint>
 #include <optional>

@@ -1,7 +1,7 @@
 // Slider + buttons; steps read with snapshot_reads' maskSteps on a one-thread pool.
 #include "widgets/step_scrubber.hpp"
 
-#include "sessions/run_store.hpp"
+#include "sessions/store/run_store.hpp"
 #include "widgets/snapshot_reads.hpp"
 
 #include <QHBoxLayout>

@@ -4,7 +4,7 @@
 // database's timings table and are charted as speed-up against batch size and against sparsity.
 #pragma once
 
-#include "sessions/run_store.hpp"
+#include "sessions/store/run_store.hpp"
 
 #include <QWidget>
 

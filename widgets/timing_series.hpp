@@ -2,7 +2,7 @@
 // batch size (one line per sparsity) or against sparsity (one line per batch size).
 #pragma once
 
-#include "sessions/run_store.hpp"
+#include "sessions/store/run_store.hpp"
 #include "widgets/session_history.hpp"
 
 #include <string>

@@ -1,7 +1,7 @@
 #include "widgets/weight_heatmap.hpp"
 
-#include "sessions/weight_codec.hpp"
-#include "sessions/weight_renderer.hpp"
+#include "sessions/store/weight_codec.hpp"
+#include "sessions/render/weight_renderer.hpp"
 
 #include <algorithm>
 #include <cmath>

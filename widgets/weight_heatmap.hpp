@@ -4,7 +4,7 @@
 #pragma once
 
 #include "engine/training/training_observer.hpp"
-#include "sessions/mask_renderer.hpp"
+#include "sessions/render/mask_renderer.hpp"
 
 #include <string>
 #include <vector>

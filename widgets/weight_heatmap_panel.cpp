@@ -1,7 +1,7 @@
 // Controls, background render, QGraphicsView display.
 #include "widgets/weight_heatmap_panel.hpp"
 
-#include "sessions/weight_renderer.hpp"
+#include "sessions/render/weight_renderer.hpp"
 
 #include <QCheckBox>
 #include <QComboBox>

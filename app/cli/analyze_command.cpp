@@ -2,8 +2,8 @@
 #include "analyze_command.hpp"
 
 #include "engine/config/run_config.hpp"
-#include "engine/nm/init_variance.hpp"
-#include "engine/nm/mask_diversity.hpp"
+#include "engine/analysis/init_variance.hpp"
+#include "engine/analysis/mask_diversity.hpp"
 #include "engine/nm/nm_pattern.hpp"
 #include "engine/training/trainer.hpp"
 

@@ -8,8 +8,8 @@
 #include "engine/inference/layer_bench.hpp"
 #include "engine/runtime/threading.hpp"
 #include "engine/training/checkpoint_model.hpp"
-#include "sessions/run_store.hpp"
-#include "sessions/store_error.hpp"
+#include "sessions/store/run_store.hpp"
+#include "sessions/store/store_error.hpp"
 
 #include <nlohmann/json.hpp>
 

@@ -10,7 +10,7 @@
 #include "engine/errors.hpp"
 #include "engine/inference/training_bench.hpp"
 #include "engine/runtime/threading.hpp"
-#include "sessions/run_store.hpp"
+#include "sessions/store/run_store.hpp"
 
 #include <nlohmann/json.hpp>
 

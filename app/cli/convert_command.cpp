@@ -1,4 +1,4 @@
-// `srigl convert`: loads the run's last checkpoint, converts it (engine/nm/nm_conversion.hpp) with
+// `srigl convert`: loads the run's last checkpoint, converts it (engine/conversion/nm_conversion.hpp) with
 // the first training batches as calibration set, and records the result as a new run.
 #include "convert_command.hpp"
 
@@ -7,15 +7,15 @@
 #include "engine/data/batch_sampler.hpp"
 #include "engine/data/dataset.hpp"
 #include "engine/errors.hpp"
-#include "engine/nm/converted_checkpoint.hpp"
-#include "engine/nm/nm_conversion.hpp"
+#include "engine/conversion/converted_checkpoint.hpp"
+#include "engine/conversion/nm_conversion.hpp"
 #include "engine/nm/nm_mask.hpp"
 #include "engine/nm/transposable_mask.hpp"
 #include "engine/runtime/threading.hpp"
 #include "engine/training/checkpoint_model.hpp"
-#include "sessions/run_description.hpp"
-#include "sessions/run_store.hpp"
-#include "sessions/store_error.hpp"
+#include "sessions/session/run_description.hpp"
+#include "sessions/store/run_store.hpp"
+#include "sessions/store/store_error.hpp"
 
 #include <nlohmann/json.hpp>
 

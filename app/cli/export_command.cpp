@@ -4,7 +4,7 @@
 #include "engine/errors.hpp"
 #include "engine/inference/condensed_export.hpp"
 #include "engine/training/checkpoint_model.hpp"
-#include "sessions/run_store.hpp"
+#include "sessions/store/run_store.hpp"
 
 #include <nlohmann/json.hpp>
 

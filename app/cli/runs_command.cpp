@@ -5,8 +5,8 @@
 
 #include "engine/config/text_check.hpp"
 #include "engine/training/training_observer.hpp"
-#include "sessions/run_store.hpp"
-#include "sessions/sweep_store.hpp"
+#include "sessions/store/run_store.hpp"
+#include "sessions/store/sweep_store.hpp"
 
 #include <nlohmann/json.hpp>
 

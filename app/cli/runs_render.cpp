@@ -1,10 +1,10 @@
 // Pictures and videos of recorded masks and weights, drawn by the renderers in sessions/.
 #include "runs_render.hpp"
 
-#include "sessions/mask_renderer.hpp"
-#include "sessions/run_store.hpp"
-#include "sessions/weight_history.hpp"
-#include "sessions/weight_renderer.hpp"
+#include "sessions/render/mask_renderer.hpp"
+#include "sessions/store/run_store.hpp"
+#include "sessions/store/weight_history.hpp"
+#include "sessions/render/weight_renderer.hpp"
 
 #include <cstdio>
 #include <string>

@@ -8,9 +8,9 @@
 
 #include "engine/config/run_config.hpp"
 #include "engine/errors.hpp"
-#include "sessions/run_store.hpp"
-#include "sessions/sweep_plan.hpp"
-#include "sessions/sweep_store.hpp"
+#include "sessions/store/run_store.hpp"
+#include "sessions/session/sweep_plan.hpp"
+#include "sessions/store/sweep_store.hpp"
 
 #include <nlohmann/json.hpp>
 

@@ -10,7 +10,7 @@
 #include "engine/distributed/process_group.hpp"
 #include "engine/errors.hpp"
 #include "engine/training/trainer.hpp"
-#include "sessions/run_store.hpp"
+#include "sessions/store/run_store.hpp"
 
 #include <algorithm>
 #include <chrono>

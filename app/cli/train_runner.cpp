@@ -4,8 +4,8 @@
 #include "engine/distributed/distributed_error.hpp"
 #include "engine/errors.hpp"
 #include "engine/training/trainer.hpp"
-#include "sessions/recorded_run.hpp"
-#include "sessions/run_description.hpp"
+#include "sessions/session/recorded_run.hpp"
+#include "sessions/session/run_description.hpp"
 
 #include <c10/util/Exception.h>
 #include <nlohmann/json.hpp>

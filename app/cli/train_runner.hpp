@@ -5,8 +5,8 @@
 #include "engine/config/run_config.hpp"
 #include "engine/training/trainer.hpp"
 #include "engine/training/training_observer.hpp"
-#include "sessions/recorder.hpp"
-#include "sessions/run_store.hpp"
+#include "sessions/store/recorder.hpp"
+#include "sessions/store/run_store.hpp"
 
 #include <functional>
 #include <memory>

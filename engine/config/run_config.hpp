@@ -34,7 +34,7 @@ struct RunConfig {
     // How sparse layers compute (docs/sparse_training.md): condensed kernels on values + indices
     // (constant fan-in layers of srigl), LibTorch's dense ops on masked weights, or auto per layer.
     std::string sparse_compute = "auto";
-    // N:M methods (nm_ste, srste, nm_transposable; shared/spec/nm.md)
+    // N:M methods (nm_ste, srste, nm_transposable; docs/algorithms.md)
     std::string nm = "2:4";          // N kept of every M consecutive input weights
     int64_t nm_update_every = 40;    // steps between transposable mask recomputations (and N:M mask events)
     double srste_decay = 2e-4;       // SR-STE lambda_W: decay on pruned weights only

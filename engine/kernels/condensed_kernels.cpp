@@ -111,6 +111,8 @@ public:
 private:
     // How long a worker stays awake after a job, waiting for the next one before sleeping.
     static constexpr std::chrono::microseconds kSpin{200};
+    // Of which the first part spins without giving the core away.
+    static constexpr std::chrono::microseconds kPureSpin{20};
 
     static void pause() {
 #if defined(__x86_64__)
@@ -145,15 +147,24 @@ private:
 
     void loop(uint64_t seen) {
         for (;;) {
-            // Spin for a while, then sleep until the generation changes.
-            const auto until = std::chrono::steady_clock::now() + kSpin;
+            // Spin briefly (the next layer's kernel usually follows within microseconds), then keep
+            // checking while yielding the core (on 2 cores a spinning worker would halve the BLAS
+            // and LibTorch work between kernel calls), then sleep until the generation changes.
+            const auto now = std::chrono::steady_clock::now();
+            const auto yieldFrom = now + kPureSpin, until = now + kSpin;
+            bool yielding = false;
             for (int i = 0; generation_.load(std::memory_order_acquire) == seen; ++i) {
-                if ((i & 255) == 255 && std::chrono::steady_clock::now() > until) {
-                    std::unique_lock<std::mutex> lock(mutex_);
-                    wake_.wait(lock, [&] { return generation_.load(std::memory_order_acquire) != seen; });
-                    break;
+                if (yielding || (i & 63) == 63) {
+                    const auto t = std::chrono::steady_clock::now();
+                    if (t > until) {
+                        std::unique_lock<std::mutex> lock(mutex_);
+                        wake_.wait(lock, [&] { return generation_.load(std::memory_order_acquire) != seen; });
+                        break;
+                    }
+                    yielding = t > yieldFrom;
                 }
-                pause();
+                if (yielding) std::this_thread::yield();
+                else pause();
             }
             const std::function<void(int)>* job = nullptr;
             int parts = 0;

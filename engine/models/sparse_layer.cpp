@@ -54,7 +54,7 @@ void SparseLayer::applyMask() {
 
 torch::Tensor SparseLayer::forwardWeight() const {
     if (!straightThrough) return weight;
-    // Straight-through estimator (SR-STE, shared/spec/nm.md): the value is W * M, but the
+    // Straight-through estimator (SR-STE, docs/algorithms.md): the value is W * M, but the
     // gradient of the masked weight is applied to the dense W unchanged (see straight_through_mask).
     return straightThroughMask(weight, maskFactor_);
 }

@@ -1,4 +1,4 @@
-// Network (shared/spec/nm.md): source -> row (cap N), row -> col (cap 1, cost -v), col -> sink
+// Network (docs/algorithms.md, "N:M methods"): source -> row (cap N), row -> col (cap 1, cost -v), col -> sink
 // (cap N); N*M units. Every path carries one unit (row -> col caps are 1), so the flow is the 0/1
 // keep matrix itself and the residual graph is read off it instead of being stored as edges.
 //

@@ -1,4 +1,4 @@
-// SRigL, RigL and SET mask rules (shared/spec/srigl.md). Everything is layer-wide tensor work
+// SRigL, RigL and SET mask rules (docs/algorithms.md). Everything is layer-wide tensor work
 // (topk, scatter) so an update of LeNet-300-100 takes milliseconds, not a Python-speed loop.
 #include "engine/sparsity/mask_update.hpp"
 

@@ -43,7 +43,7 @@ int64_t sriglFanIn(int64_t budget, int64_t active, int64_t fanIn);
 std::vector<uint8_t> sriglAblatedNeurons(const std::vector<int64_t>& salientCounts, const SriglParams& params,
                                          int64_t fanIn);
 
-// One SRigL update (shared/spec/srigl.md): saliency-based ablation, prune by magnitude, cut each
+// One SRigL update (docs/algorithms.md): saliency-based ablation, prune by magnitude, cut each
 // neuron back to k by magnitude, grow each neuron to exactly k by dense gradient magnitude.
 MaskUpdateResult sriglUpdate(const torch::Tensor& weight, const torch::Tensor& mask,
                              const torch::Tensor& denseGrad, double dropFraction, const SriglParams& params);

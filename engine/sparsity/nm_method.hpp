@@ -1,4 +1,4 @@
-// The N:M training methods (nm_ste, srste, nm_transposable; shared/spec/nm.md): which methods they
+// The N:M training methods (nm_ste, srste, nm_transposable; docs/algorithms.md): which methods they
 // are and the mask each one derives from the current dense weights.
 #pragma once
 

@@ -1,4 +1,4 @@
-// Uniform and ERK layer densities (see shared/spec/srigl.md, "Layer sparsity distribution").
+// Uniform and ERK layer densities (docs/algorithms.md, "Layer sparsity distribution").
 #include "engine/sparsity/sparsity_distribution.hpp"
 
 #include "engine/errors.hpp"

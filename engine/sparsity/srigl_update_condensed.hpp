@@ -1,4 +1,4 @@
-// SRigL's update (shared/spec/srigl.md) on a layer held in the condensed form: the same rule and the
+// SRigL's update (docs/algorithms.md) on a layer held in the condensed form: the same rule and the
 // same choices as sriglUpdateCpu, but |W| is read from the kept weights only and the dense gradient
 // arrives in blocks of rows, so no [out, fan_in] tensor exists during the update (memory: one block).
 #pragma once

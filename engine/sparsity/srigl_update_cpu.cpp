@@ -1,4 +1,4 @@
-// SRigL's update on CPU float arrays: the same rule as sriglUpdateTensorOps (shared/spec/srigl.md),
+// SRigL's update on CPU float arrays: the same rule as sriglUpdateTensorOps (docs/algorithms.md),
 // as a few linear passes plus nth_element selections. An update of LeNet-300-100 takes a few
 // milliseconds instead of the tens that generic tensor ops (masked_fill, topk, bool reductions) need.
 #include "engine/sparsity/mask_update.hpp"

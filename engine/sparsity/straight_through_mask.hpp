@@ -1,4 +1,4 @@
-// The straight-through masked weight of the N:M methods (SR-STE, shared/spec/nm.md): the value is
+// The straight-through masked weight of the N:M methods (SR-STE, docs/algorithms.md): the value is
 // W * M, and the gradient of that product reaches the dense W unchanged (d/dW = identity), so pruned
 // weights keep learning and can win their group back when the mask is recomputed.
 #pragma once

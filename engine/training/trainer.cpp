@@ -1,5 +1,5 @@
 // The training loop: dense ops on masked weights, masked gradients and optimizer state, mask updates
-// on schedule, evaluation, checkpoints (shared/spec/srigl.md, "Shared machinery").
+// on schedule, evaluation, checkpoints (docs/algorithms.md, "Training step").
 #include "engine/training/trainer_internals.hpp"
 
 #include "engine/distributed/distributed_error.hpp"

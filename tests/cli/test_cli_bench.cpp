@@ -2,7 +2,7 @@
 // database, benches of a recorded run, an export that PyTorch reads, and clear errors.
 #include <QtTest>
 
-#include "sessions/run_store.hpp"
+#include "sessions/store/run_store.hpp"
 #include "tests/support/srigl_process.hpp"
 
 #include <QJsonArray>

@@ -3,7 +3,7 @@
 // clear errors that record nothing.
 #include <QtTest>
 
-#include "sessions/run_store.hpp"
+#include "sessions/store/run_store.hpp"
 #include "tests/support/srigl_process.hpp"
 
 #include <QJsonArray>

@@ -8,7 +8,7 @@
 #include "tests/support/srigl_process.hpp"
 
 #include "engine/training/checkpoint_file.hpp"
-#include "sessions/run_store.hpp"
+#include "sessions/store/run_store.hpp"
 
 #include <QFile>
 #include <QJsonArray>

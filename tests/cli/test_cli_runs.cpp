@@ -11,7 +11,7 @@
 #include "tests/support/raw_db.hpp"
 #include "tests/support/stored_runs.hpp"
 
-#include "sessions/run_store.hpp"
+#include "sessions/store/run_store.hpp"
 
 #include <QDir>
 #include <QElapsedTimer>

@@ -8,8 +8,8 @@
 
 #include "tests/support/guarded.hpp"
 
-#include "sessions/run_store.hpp"
-#include "sessions/sweep_store.hpp"
+#include "sessions/store/run_store.hpp"
+#include "sessions/store/sweep_store.hpp"
 
 #include <QElapsedTimer>
 #include <QFile>

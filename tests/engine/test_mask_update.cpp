@@ -38,7 +38,7 @@ Layer randomLayer(int64_t out, int64_t fanIn, int64_t k, uint64_t seed) {
     return l;
 }
 
-// SRigL exactly as shared/spec/srigl.md words it, with loops and sorts (slow, obvious).
+// SRigL exactly as docs/algorithms.md words it, with loops and sorts (slow, obvious).
 torch::Tensor referenceSrigl(const torch::Tensor& W, const torch::Tensor& M, const torch::Tensor& G, double f,
                              int64_t B, double gamma, bool allowAblation) {
     const int64_t out = W.size(0), F = W.size(1);

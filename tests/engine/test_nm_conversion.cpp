@@ -1,4 +1,4 @@
-// Conversion of trained models to N:M (engine/nm/nm_conversion.hpp): masks valid after every
+// Conversion of trained models to N:M (engine/conversion/nm_conversion.hpp): masks valid after every
 // stage, least-squares reconstruction (linear and convolution layers, fan-ins that are not a
 // multiple of M included) against a direct reference and never worse than before, mean absorption
 // keeping the mean output, batch-norm statistics recomputed, checkpoints that load, the iterative
@@ -9,16 +9,16 @@
 #include <QtTest>
 
 #include "engine/errors.hpp"
-#include "engine/nm/batch_norm_reestimation.hpp"
-#include "engine/nm/conv_reconstruction.hpp"
-#include "engine/nm/converted_checkpoint.hpp"
-#include "engine/nm/layer_inputs.hpp"
-#include "engine/nm/layer_reconstruction.hpp"
-#include "engine/nm/mask_diversity.hpp"
-#include "engine/nm/mean_absorption.hpp"
-#include "engine/nm/nm_conversion.hpp"
+#include "engine/conversion/batch_norm_reestimation.hpp"
+#include "engine/conversion/conv_reconstruction.hpp"
+#include "engine/conversion/converted_checkpoint.hpp"
+#include "engine/conversion/layer_inputs.hpp"
+#include "engine/conversion/layer_reconstruction.hpp"
+#include "engine/analysis/mask_diversity.hpp"
+#include "engine/conversion/mean_absorption.hpp"
+#include "engine/conversion/nm_conversion.hpp"
 #include "engine/nm/nm_mask.hpp"
-#include "engine/nm/row_conjugate_gradient.hpp"
+#include "engine/conversion/row_conjugate_gradient.hpp"
 #include "engine/nm/transposable_mask.hpp"
 #include "engine/training/checkpoint_model.hpp"
 #include "tests/support/guarded.hpp"

@@ -5,9 +5,9 @@
 #include <QtTest>
 
 #include "engine/errors.hpp"
-#include "engine/nm/big_uint.hpp"
-#include "engine/nm/init_variance.hpp"
-#include "engine/nm/mask_diversity.hpp"
+#include "engine/analysis/big_uint.hpp"
+#include "engine/analysis/init_variance.hpp"
+#include "engine/analysis/mask_diversity.hpp"
 #include "engine/nm/nm_mask.hpp"
 #include "engine/nm/nm_pattern.hpp"
 #include "tests/support/guarded.hpp"

@@ -1,6 +1,6 @@
 // The compare dashboard: the config diff lists only keys that differ, EMA smoothing values, the
 // accuracy-vs-sparsity grouping of finished runs, and the dock overlaying the selected runs.
-#include "sessions/run_store.hpp"
+#include "sessions/store/run_store.hpp"
 #include "widgets/accuracy_vs_sparsity_model.hpp"
 #include "widgets/compare_dashboard.hpp"
 #include "widgets/config_diff_model.hpp"

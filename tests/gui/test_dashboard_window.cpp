@@ -4,9 +4,9 @@
 // naming a database of real runs) the pictures are saved for docs/studio.md; run under xvfb-run
 // for a real window. Without SRIGL_SCREENSHOT_DB it trains nine tiny runs for them first.
 #include "engine/config/run_config.hpp"
-#include "sessions/bench_job.hpp"
-#include "sessions/run_store.hpp"
-#include "sessions/session.hpp"
+#include "sessions/session/bench_job.hpp"
+#include "sessions/store/run_store.hpp"
+#include "sessions/session/session.hpp"
 #include "widgets/compare_dashboard.hpp"
 #include "widgets/dashboard_docks.hpp"
 #include "widgets/layer_stats_panel.hpp"

@@ -1,7 +1,7 @@
 // Exports: metrics CSV exact for known metrics, a panel's PNG written and not blank, and the mask
 // evolution of a layer as a video or PNG sequence with one frame per stored snapshot.
-#include "sessions/run_store.hpp"
-#include "sessions/store_error.hpp"
+#include "sessions/store/run_store.hpp"
+#include "sessions/store/store_error.hpp"
 #include "widgets/export_actions.hpp"
 #include "widgets/xy_chart.hpp"
 

@@ -1,7 +1,7 @@
 // Layer statistics from a known stored run: the values at a step (the last snapshot at or before
 // it), SAD per update, the ablation timeline, mask diversity, and the dock following the scrubber
 // or the live run, with its store reads off the UI thread (stale ones dropped).
-#include "sessions/run_store.hpp"
+#include "sessions/store/run_store.hpp"
 #include "tests/support/stored_runs.hpp"
 #include "widgets/layer_stats_model.hpp"
 #include "widgets/layer_stats_panel.hpp"

@@ -1,7 +1,7 @@
 // The live session panel drives real (tiny) synthetic runs: to completion with the UI staying
 // responsive, pause / single step / resume, checkpoint, stop, and failures shown with the engine's
 // message without taking the application down.
-#include "sessions/run_store.hpp"
+#include "sessions/store/run_store.hpp"
 #include "widgets/curve_chart.hpp"
 #include "widgets/live_session_panel.hpp"
 

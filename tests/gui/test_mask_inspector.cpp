@@ -3,8 +3,8 @@
 // weights looked up in mask order; hit testing under zoom and pan, also across the textures a large
 // layer is cut into; the bounded store reads of one
 // layer at one step (and their loading off the UI thread); the weight heatmap's range and log scale.
-#include "sessions/run_store.hpp"
-#include "sessions/store_error.hpp"
+#include "sessions/store/run_store.hpp"
+#include "sessions/store/store_error.hpp"
 #include "widgets/mask_inspection.hpp"
 #include "widgets/mask_tiles.hpp"
 #include "widgets/mask_viewport.hpp"

@@ -1,7 +1,7 @@
 // The run browser on a temporary database: every run listed, filters by status, method and text,
 // numeric sorting, tags and notes written to the store, delete only after confirmation, and the
 // live run's Steps cell following the session.
-#include "sessions/run_store.hpp"
+#include "sessions/store/run_store.hpp"
 #include "widgets/run_browser_panel.hpp"
 #include "widgets/run_filter_proxy.hpp"
 #include "widgets/run_table_model.hpp"

@@ -1,7 +1,7 @@
 // The global step scrubber over a stored run: it offers exactly the run's mask-update steps, shows
 // the latest one and follows a live run's new steps until the user moves it, emits the selected
 // (run, step) once per change, and polls only while the run is live.
-#include "sessions/run_store.hpp"
+#include "sessions/store/run_store.hpp"
 #include "widgets/step_scrubber.hpp"
 
 #include <QSignalSpy>

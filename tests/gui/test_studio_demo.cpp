@@ -1,6 +1,6 @@
 // srigl-studio as a user runs it: --demo --screenshot trains the default session for N steps and
 // writes a PNG of the main window that is not blank; bad arguments exit with code 2.
-#include "sessions/run_store.hpp"
+#include "sessions/store/run_store.hpp"
 
 #include <QImage>
 #include <QProcess>

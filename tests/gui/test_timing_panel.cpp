@@ -1,7 +1,7 @@
 // The timing panel: a tiny bench runs in the background (the UI thread keeps going), stores its
 // rows and charts them; cancel stops it and stores nothing; a bad form is refused with a message;
 // the speed-up lines group stored rows as the charts need.
-#include "sessions/run_store.hpp"
+#include "sessions/store/run_store.hpp"
 #include "widgets/bench_runner.hpp"
 #include "widgets/timing_panel.hpp"
 #include "widgets/timing_series.hpp"

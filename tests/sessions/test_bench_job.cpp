@@ -2,8 +2,8 @@
 // progress in order and stores exactly its rows; cancel and bad settings store nothing.
 #include <QtTest>
 
-#include "sessions/bench_job.hpp"
-#include "sessions/store_error.hpp"
+#include "sessions/session/bench_job.hpp"
+#include "sessions/store/store_error.hpp"
 #include "tests/support/stored_runs.hpp"
 
 #include <QTemporaryDir>

@@ -10,10 +10,10 @@
 #include "engine/training/loss.hpp"
 #include "engine/training/trainer.hpp"
 #include "engine/training/trainer_internals.hpp"
-#include "sessions/recorder.hpp"
-#include "sessions/run_store.hpp"
-#include "sessions/store_error.hpp"
-#include "sessions/weight_codec.hpp"
+#include "sessions/store/recorder.hpp"
+#include "sessions/store/run_store.hpp"
+#include "sessions/store/store_error.hpp"
+#include "sessions/store/weight_codec.hpp"
 
 #include <QTemporaryDir>
 

@@ -5,9 +5,9 @@
 #include <QtTest>
 
 #include "engine/errors.hpp"
-#include "engine/nm/init_variance.hpp"
+#include "engine/analysis/init_variance.hpp"
 #include "engine/nm/nm_pattern.hpp"
-#include "sessions/init_variance_job.hpp"
+#include "sessions/session/init_variance_job.hpp"
 
 #include <atomic>
 #include <functional>

@@ -1,8 +1,8 @@
 // Mask pictures: colours of active, pruned, regrown and ablated entries; sizes; PNG and video files.
 #include <QtTest>
 
-#include "sessions/mask_renderer.hpp"
-#include "sessions/store_error.hpp"
+#include "sessions/render/mask_renderer.hpp"
+#include "sessions/store/store_error.hpp"
 
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/videoio.hpp>

@@ -9,9 +9,9 @@
 #include "tests/support/stored_runs.hpp"
 #include "tests/support/test_files.hpp"
 
-#include "sessions/mask_codec.hpp"
-#include "sessions/recorder.hpp"
-#include "sessions/run_store.hpp"
+#include "sessions/store/mask_codec.hpp"
+#include "sessions/store/recorder.hpp"
+#include "sessions/store/run_store.hpp"
 
 #include <QDateTime>
 #include <QDir>

@@ -2,8 +2,8 @@
 // stop, failing cleanly on bad input.
 #include <QtTest>
 
-#include "sessions/run_store.hpp"
-#include "sessions/session.hpp"
+#include "sessions/store/run_store.hpp"
+#include "sessions/session/session.hpp"
 
 #include <chrono>
 #include <thread>

@@ -8,10 +8,10 @@
 #include "tests/support/raw_db.hpp"
 #include "tests/support/stored_runs.hpp"
 
-#include "sessions/mask_codec.hpp"
-#include "sessions/recorder.hpp"
-#include "sessions/run_store.hpp"
-#include "sessions/sweep_store.hpp"
+#include "sessions/store/mask_codec.hpp"
+#include "sessions/store/recorder.hpp"
+#include "sessions/store/run_store.hpp"
+#include "sessions/store/sweep_store.hpp"
 
 #include <QTemporaryDir>
 

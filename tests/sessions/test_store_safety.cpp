@@ -10,10 +10,10 @@
 #include "tests/support/test_files.hpp"
 
 #include "engine/training/checkpoint_file.hpp"
-#include "sessions/recorded_run.hpp"
-#include "sessions/recorder.hpp"
-#include "sessions/run_store.hpp"
-#include "sessions/sweep_store.hpp"
+#include "sessions/session/recorded_run.hpp"
+#include "sessions/store/recorder.hpp"
+#include "sessions/store/run_store.hpp"
+#include "sessions/store/sweep_store.hpp"
 
 #include <QFile>
 #include <QTemporaryDir>

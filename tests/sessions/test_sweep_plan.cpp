@@ -6,9 +6,9 @@
 #include "tests/support/guarded.hpp"
 
 #include "engine/errors.hpp"
-#include "sessions/run_store.hpp"
-#include "sessions/sweep_plan.hpp"
-#include "sessions/sweep_store.hpp"
+#include "sessions/store/run_store.hpp"
+#include "sessions/session/sweep_plan.hpp"
+#include "sessions/store/sweep_store.hpp"
 
 #include <QTemporaryDir>
 

@@ -9,12 +9,12 @@
 #include "engine/errors.hpp"
 #include "engine/training/trainer.hpp"
 #include "engine/training/trainer_internals.hpp"
-#include "sessions/recorder.hpp"
-#include "sessions/run_store.hpp"
-#include "sessions/weight_codec.hpp"
-#include "sessions/weight_history.hpp"
-#include "sessions/weight_renderer.hpp"
-#include "sessions/weight_stats.hpp"
+#include "sessions/store/recorder.hpp"
+#include "sessions/store/run_store.hpp"
+#include "sessions/store/weight_codec.hpp"
+#include "sessions/store/weight_history.hpp"
+#include "sessions/render/weight_renderer.hpp"
+#include "sessions/store/weight_stats.hpp"
 
 #include <QFile>
 #include <QTemporaryDir>

@@ -3,7 +3,7 @@
 // throws.
 #pragma once
 
-#include "sessions/run_store.hpp"
+#include "sessions/store/run_store.hpp"
 
 #include <exception>
 #include <functional>

@@ -1,0 +1,99 @@
+// Mask pictures with OpenCV (resizing, PNG and video encoding).
+#include "sessions/render/mask_renderer.hpp"
+
+#include "sessions/store/store_error.hpp"
+
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+#include <opencv2/videoio.hpp>
+
+#include <algorithm>
+#include <cstdio>
+
+namespace srigl::sessions {
+namespace {
+
+bool bitAt(const LayerMaskSnapshot& s, int64_t i) {
+    return (s.bits[static_cast<size_t>(i / 8)] >> (i % 8)) & 1u;
+}
+
+cv::Mat toMat(const RgbImage& image) {
+    cv::Mat rgb(image.height, image.width, CV_8UC3, const_cast<uint8_t*>(image.pixels.data()));
+    cv::Mat bgr;
+    cv::cvtColor(rgb, bgr, cv::COLOR_RGB2BGR);
+    return bgr;
+}
+
+} // namespace
+
+RgbImage renderMask(const LayerMaskSnapshot& cur, const LayerMaskSnapshot* prev, int minSide, int maxSide,
+                    const MaskPalette& pal) {
+    const int64_t rows = cur.outFeatures, cols = cur.fanIn;
+    if (rows <= 0 || cols <= 0 || static_cast<int64_t>(cur.bits.size()) < (rows * cols + 7) / 8)
+        throw StoreError("mask snapshot of " + cur.name + " is empty or truncated");
+    if (prev && (prev->outFeatures != rows || prev->fanIn != cols)) prev = nullptr;
+    std::vector<bool> ablated(static_cast<size_t>(rows), false);
+    for (int64_t id : cur.ablated)
+        if (id >= 0 && id < rows) ablated[static_cast<size_t>(id)] = true;
+
+    cv::Mat full(static_cast<int>(rows), static_cast<int>(cols), CV_8UC3);
+    for (int64_t r = 0; r < rows; ++r) {
+        auto* px = full.ptr<cv::Vec3b>(static_cast<int>(r));
+        for (int64_t c = 0; c < cols; ++c) {
+            const int64_t i = r * cols + c;
+            const bool on = bitAt(cur, i);
+            const bool was = prev ? bitAt(*prev, i) : on;
+            const uint8_t* colour = on ? (was ? pal.active : pal.regrown)
+                                       : (was ? pal.pruned : (ablated[static_cast<size_t>(r)] ? pal.ablatedRow : pal.inactive));
+            px[c] = cv::Vec3b(colour[0], colour[1], colour[2]);
+        }
+    }
+    cv::Mat out = full;
+    const int64_t longer = std::max(rows, cols);
+    if (longer > maxSide) {
+        // Averaging keeps the density visible where single entries cannot be.
+        const double f = static_cast<double>(maxSide) / static_cast<double>(longer);
+        cv::resize(full, out, cv::Size(), f, f, cv::INTER_AREA);
+    } else if (longer < minSide) {
+        const int f = static_cast<int>((minSide + longer - 1) / longer);
+        cv::resize(full, out, cv::Size(), f, f, cv::INTER_NEAREST);
+    }
+    RgbImage image;
+    image.width = out.cols;
+    image.height = out.rows;
+    image.pixels.assign(out.data, out.data + out.total() * 3);
+    return image;
+}
+
+void writeImage(const std::string& path, const RgbImage& image) {
+    bool ok = false;
+    try {
+        ok = cv::imwrite(path, toMat(image));
+    } catch (const cv::Exception& e) {
+        throw StoreError(path + ": cannot write image: " + e.msg);
+    }
+    if (!ok) throw StoreError(path + ": cannot write image (unknown extension or unwritable path)");
+}
+
+void writeMaskVideo(const std::string& path, const std::vector<LayerMaskSnapshot>& snapshots, double fps,
+                    const std::function<bool(size_t done, size_t total)>& progress) {
+    if (snapshots.empty()) throw StoreError(path + ": no mask snapshots to put in a video");
+    const bool avi = path.size() > 4 && path.compare(path.size() - 4, 4, ".avi") == 0;
+    const int fourcc = avi ? cv::VideoWriter::fourcc('M', 'J', 'P', 'G') : cv::VideoWriter::fourcc('m', 'p', '4', 'v');
+    cv::VideoWriter writer;
+    const RgbImage first = renderMask(snapshots.front(), nullptr);
+    if (!writer.open(path, fourcc, fps, cv::Size(first.width, first.height)))
+        throw StoreError(path + ": no video codec can write this file (try .avi)");
+    for (size_t i = 0; i < snapshots.size(); ++i) {
+        const RgbImage frame = renderMask(snapshots[i], i ? &snapshots[i - 1] : nullptr);
+        writer.write(toMat(frame));
+        if (progress && !progress(i + 1, snapshots.size())) {
+            writer.release();
+            std::remove(path.c_str());
+            return;
+        }
+    }
+    writer.release();
+}
+
+} // namespace srigl::sessions

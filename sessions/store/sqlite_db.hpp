@@ -1,0 +1,82 @@
+// A thin RAII layer over the SQLite C API: a connection and prepared statements only (no string
+// building of values into SQL), every failure a StoreError that names the database file.
+#pragma once
+
+#include "sessions/store/store_error.hpp"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace srigl::sessions {
+
+class SqliteDb;
+
+class Statement {
+public:
+    Statement(SqliteDb& db, const char* sql);
+    ~Statement();
+    Statement(const Statement&) = delete;
+    Statement& operator=(const Statement&) = delete;
+
+    Statement& bind(int index, int64_t value);
+    Statement& bind(int index, double value);
+    Statement& bind(int index, const std::string& value);
+    Statement& bindBlob(int index, const std::vector<uint8_t>& value);
+    Statement& bindNull(int index);
+    // SQLite has no NaN: a NaN double (a diverged loss, a variant that could not run) is stored as
+    // NULL, and columnDoubleOrNaN reads NULL back as NaN.
+    Statement& bindDoubleOrNull(int index, double value);
+    // Steps once: true while a row is available.
+    bool step();
+    // Runs to completion (INSERT / UPDATE / DELETE) and resets for reuse.
+    void run();
+    void reset();
+
+    int64_t columnInt(int col) const;
+    double columnDouble(int col) const;
+    std::string columnText(int col) const;
+    std::vector<uint8_t> columnBlob(int col) const;
+    bool columnIsNull(int col) const;
+    double columnDoubleOrNaN(int col) const;
+
+private:
+    SqliteDb& db_;
+    sqlite3_stmt* stmt_ = nullptr;
+};
+
+class SqliteDb {
+public:
+    // readOnly opens without write access; create allows a new file. Throws StoreError.
+    SqliteDb(const std::string& path, bool readOnly, bool create);
+    ~SqliteDb();
+    SqliteDb(const SqliteDb&) = delete;
+    SqliteDb& operator=(const SqliteDb&) = delete;
+
+    void exec(const char* sql);
+    int64_t lastInsertId() const;
+    const std::string& path() const { return path_; }
+    sqlite3* handle() { return db_; }
+    [[noreturn]] void fail(const std::string& what) const;
+
+private:
+    sqlite3* db_ = nullptr;
+    std::string path_;
+};
+
+// BEGIN IMMEDIATE ... COMMIT, rolled back if the scope is left by an exception.
+class Transaction {
+public:
+    explicit Transaction(SqliteDb& db);
+    ~Transaction();
+    void commit();
+
+private:
+    SqliteDb& db_;
+    bool done_ = false;
+};
+
+} // namespace srigl::sessions
