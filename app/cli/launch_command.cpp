@@ -17,6 +17,8 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <algorithm>
+#include <utility>
 #include <vector>
 
 namespace srigl::cli {
@@ -188,9 +190,16 @@ int runLaunch(const LaunchOptions& options) {
             killAt = Clock::now() + std::chrono::milliseconds(static_cast<int64_t>(options.graceSeconds * 1000));
             stopping = true;
         }
-        int status = 0;
-        pid_t pid;
-        while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+        // Every exit ready now, a worker killed by a signal first: when one is killed (the OOM killer),
+        // its peers fail on the broken connection right after, and the report should name the cause.
+        std::vector<std::pair<pid_t, int>> exits;
+        {
+            int status = 0;
+            pid_t pid;
+            while ((pid = waitpid(-1, &status, WNOHANG)) > 0) exits.emplace_back(pid, status);
+        }
+        std::stable_partition(exits.begin(), exits.end(), [](const auto& e) { return WIFSIGNALED(e.second); });
+        for (const auto& [pid, status] : exits) {
             for (auto& w : workers) {
                 if (w.pid != pid || !w.running) continue;
                 w.running = false;

@@ -1,8 +1,8 @@
 // srigl-studio: the SRigL Studio desktop app (entry point only; the views live in widgets/).
-#include "widgets/demo_mode.hpp"
-#include "widgets/main_window.hpp"
-#include "widgets/studio_environment.hpp"
-#include "widgets/theme.hpp"
+#include "widgets/shell/demo_mode.hpp"
+#include "widgets/shell/main_window.hpp"
+#include "widgets/shell/studio_environment.hpp"
+#include "widgets/common/theme.hpp"
 
 #include <QApplication>
 #include <QCommandLineParser>

@@ -1,11 +1,11 @@
 // The compare dashboard: the config diff lists only keys that differ, EMA smoothing values, the
 // accuracy-vs-sparsity grouping of finished runs, and the dock overlaying the selected runs.
 #include "sessions/store/run_store.hpp"
-#include "widgets/accuracy_vs_sparsity_model.hpp"
-#include "widgets/compare_dashboard.hpp"
-#include "widgets/config_diff_model.hpp"
-#include "widgets/curve_smoothing.hpp"
-#include "widgets/xy_chart.hpp"
+#include "widgets/compare/accuracy_vs_sparsity_model.hpp"
+#include "widgets/compare/compare_dashboard.hpp"
+#include "widgets/compare/config_diff_model.hpp"
+#include "widgets/common/curve_smoothing.hpp"
+#include "widgets/common/xy_chart.hpp"
 
 #include <QComboBox>
 #include <QTemporaryDir>

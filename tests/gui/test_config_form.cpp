@@ -1,9 +1,9 @@
 // The launcher's config form: generated from the engine's key table, validated live with the
 // engine's own messages (validateConfig and planRun), presets that all validate.
 #include "engine/errors.hpp"
-#include "widgets/config_form.hpp"
-#include "widgets/launcher_panel.hpp"
-#include "widgets/presets.hpp"
+#include "widgets/launch/config_form.hpp"
+#include "widgets/launch/launcher_panel.hpp"
+#include "widgets/launch/presets.hpp"
 
 #include <QCheckBox>
 #include <QElapsedTimer>

@@ -2,8 +2,8 @@
 // evolution of a layer as a video or PNG sequence with one frame per stored snapshot.
 #include "sessions/store/run_store.hpp"
 #include "sessions/store/store_error.hpp"
-#include "widgets/export_actions.hpp"
-#include "widgets/xy_chart.hpp"
+#include "widgets/runs/export_actions.hpp"
+#include "widgets/common/xy_chart.hpp"
 
 #include <QDir>
 #include <QFile>

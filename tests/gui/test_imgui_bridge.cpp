@@ -2,7 +2,7 @@
 // fields (mouse, wheel, keys, modifiers, text, focus), display size and scale follow the widget,
 // ImGui's cursor comes back as a Qt cursor, and a click fed through the bridge presses an ImGui
 // button in real frames (NewFrame/Render on a CPU-only font atlas).
-#include "widgets/imgui_qt_bridge.hpp"
+#include "widgets/common/imgui_qt_bridge.hpp"
 
 #include <imgui.h>
 

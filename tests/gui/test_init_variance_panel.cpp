@@ -4,9 +4,9 @@
 // itself (the previous result stays whole); bad input shows the engine's own message. With
 // SRIGL_SCREENSHOT_DIR set it saves studio_init_variance.png of the dock with its default sweep.
 #include "sessions/session/init_variance_job.hpp"
-#include "widgets/init_variance_panel.hpp"
-#include "widgets/init_variance_series.hpp"
-#include "widgets/xy_chart.hpp"
+#include "widgets/jobs/init_variance_panel.hpp"
+#include "widgets/jobs/init_variance_series.hpp"
+#include "widgets/common/xy_chart.hpp"
 
 #include <QComboBox>
 #include <QDir>

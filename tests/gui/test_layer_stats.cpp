@@ -3,9 +3,9 @@
 // or the live run, with its store reads off the UI thread (stale ones dropped).
 #include "sessions/store/run_store.hpp"
 #include "tests/support/stored_runs.hpp"
-#include "widgets/layer_stats_model.hpp"
-#include "widgets/layer_stats_panel.hpp"
-#include "widgets/xy_chart.hpp"
+#include "widgets/layer_stats/layer_stats_model.hpp"
+#include "widgets/layer_stats/layer_stats_panel.hpp"
+#include "widgets/common/xy_chart.hpp"
 
 #include <QSignalSpy>
 #include <QTableWidget>

@@ -2,8 +2,8 @@
 // responsive, pause / single step / resume, checkpoint, stop, and failures shown with the engine's
 // message without taking the application down.
 #include "sessions/store/run_store.hpp"
-#include "widgets/curve_chart.hpp"
-#include "widgets/live_session_panel.hpp"
+#include "widgets/common/curve_chart.hpp"
+#include "widgets/live/live_session_panel.hpp"
 
 #include <QAction>
 #include <QElapsedTimer>

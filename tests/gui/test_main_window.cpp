@@ -1,12 +1,12 @@
 // The main window: its docks, the session shortcuts, the theme toggle, the saved layout, and
 // Start refusing an invalid config with the engine's message, and a default layout that fits 1440 x 900.
-#include "widgets/config_form.hpp"
-#include "widgets/launcher_panel.hpp"
-#include "widgets/live_session_panel.hpp"
-#include "widgets/main_window.hpp"
-#include "widgets/run_browser_panel.hpp"
-#include "widgets/run_table_model.hpp"
-#include "widgets/theme.hpp"
+#include "widgets/launch/config_form.hpp"
+#include "widgets/launch/launcher_panel.hpp"
+#include "widgets/live/live_session_panel.hpp"
+#include "widgets/shell/main_window.hpp"
+#include "widgets/runs/run_browser_panel.hpp"
+#include "widgets/runs/run_table_model.hpp"
+#include "widgets/common/theme.hpp"
 
 #include <QAction>
 #include <QApplication>

@@ -5,12 +5,12 @@
 // layer at one step (and their loading off the UI thread); the weight heatmap's range and log scale.
 #include "sessions/store/run_store.hpp"
 #include "sessions/store/store_error.hpp"
-#include "widgets/mask_inspection.hpp"
-#include "widgets/mask_tiles.hpp"
-#include "widgets/mask_viewport.hpp"
-#include "widgets/snapshot_reads.hpp"
-#include "widgets/snapshot_source.hpp"
-#include "widgets/weight_heatmap.hpp"
+#include "widgets/inspector/mask_inspection.hpp"
+#include "widgets/inspector/mask_tiles.hpp"
+#include "widgets/inspector/mask_viewport.hpp"
+#include "widgets/inspector/snapshot_reads.hpp"
+#include "widgets/inspector/snapshot_source.hpp"
+#include "widgets/heatmap/weight_heatmap.hpp"
 
 #include "tests/support/guarded.hpp"
 

@@ -2,9 +2,9 @@
 // numeric sorting, tags and notes written to the store, delete only after confirmation, and the
 // live run's Steps cell following the session.
 #include "sessions/store/run_store.hpp"
-#include "widgets/run_browser_panel.hpp"
-#include "widgets/run_filter_proxy.hpp"
-#include "widgets/run_table_model.hpp"
+#include "widgets/runs/run_browser_panel.hpp"
+#include "widgets/runs/run_filter_proxy.hpp"
+#include "widgets/runs/run_table_model.hpp"
 
 #include <QComboBox>
 #include <QLineEdit>

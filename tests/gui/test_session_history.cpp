@@ -1,6 +1,6 @@
 // The live curves' bookkeeping: sampled reports once each, missed reports detected and filled from
 // the recorded series, ETA from training time only (pauses excluded), duration formatting.
-#include "widgets/session_history.hpp"
+#include "widgets/common/session_history.hpp"
 
 #include <QtTest>
 

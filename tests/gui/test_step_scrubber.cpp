@@ -2,7 +2,7 @@
 // the latest one and follows a live run's new steps until the user moves it, emits the selected
 // (run, step) once per change, and polls only while the run is live.
 #include "sessions/store/run_store.hpp"
-#include "widgets/step_scrubber.hpp"
+#include "widgets/inspector/step_scrubber.hpp"
 
 #include <QSignalSpy>
 #include <QSlider>

@@ -2,10 +2,10 @@
 // rows and charts them; cancel stops it and stores nothing; a bad form is refused with a message;
 // the speed-up lines group stored rows as the charts need.
 #include "sessions/store/run_store.hpp"
-#include "widgets/bench_runner.hpp"
-#include "widgets/timing_panel.hpp"
-#include "widgets/timing_series.hpp"
-#include "widgets/xy_chart.hpp"
+#include "widgets/timing/bench_runner.hpp"
+#include "widgets/timing/timing_panel.hpp"
+#include "widgets/timing/timing_series.hpp"
+#include "widgets/common/xy_chart.hpp"
 
 #include <QDoubleSpinBox>
 #include <QLineEdit>

@@ -1,0 +1,59 @@
+// Config checks for the launcher: the engine decides, the Studio only reports.
+#include "widgets/launch/config_validation.hpp"
+
+#include "engine/errors.hpp"
+
+#include <cstdio>
+
+namespace srigl::studio {
+
+ConfigCheck checkConfig(const RunConfig& config) {
+    ConfigCheck check;
+    check.config = config;
+    try {
+        // planRun runs validateConfig first, then builds the model to check its layer shapes.
+        check.plan = planRun(config);
+        check.ok = true;
+    } catch (const ConfigError& e) {
+        check.key = e.key();
+        check.message = e.what();
+    } catch (const std::exception& e) {
+        check.message = e.what();
+    }
+    return check;
+}
+
+ConfigCheck checkConfigValues(const std::vector<std::pair<std::string, std::string>>& values) {
+    RunConfig config;
+    ConfigCheck firstError;
+    for (const auto& [key, text] : values) {
+        try {
+            applyOverride(config, key + "=" + text);
+        } catch (const ConfigError& e) {
+            // Keep parsing the rest, so that the config carries every other edit.
+            if (firstError.message.empty()) {
+                firstError.key = e.key();
+                firstError.message = e.what();
+            }
+        }
+    }
+    if (!firstError.message.empty()) {
+        firstError.config = config;
+        return firstError;
+    }
+    return checkConfig(config);
+}
+
+std::string describePlan(const std::vector<LayerPlan>& plan) {
+    std::string out;
+    for (const auto& layer : plan) {
+        std::string shape;
+        for (size_t i = 0; i < layer.shape.size(); ++i) shape += (i ? " x " : "") + std::to_string(layer.shape[i]);
+        char numbers[96];
+        std::snprintf(numbers, sizeof numbers, "density %.3f  k %lld", layer.density, static_cast<long long>(layer.k));
+        out += (out.empty() ? "" : "\n") + layer.name + "  " + shape + "  " + numbers;
+    }
+    return out;
+}
+
+} // namespace srigl::studio

@@ -1,0 +1,88 @@
+// Layer statistics from mask records.
+#include "widgets/layer_stats/layer_stats_model.hpp"
+
+#include "engine/analysis/mask_diversity.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace srigl::studio {
+namespace {
+
+LayerSeries& seriesOf(std::vector<LayerSeries>& all, const std::string& layer) {
+    auto it = std::find_if(all.begin(), all.end(), [&](const LayerSeries& s) { return s.layer == layer; });
+    if (it != all.end()) return *it;
+    all.push_back({layer, {}});
+    return all.back();
+}
+
+} // namespace
+
+double layerDiversity(const LayerUpdateStats& s) {
+    if (s.k > 0) return nm::log10MdConstantFanIn(s.active, s.fanIn, s.k);
+    const int64_t total = s.outFeatures * s.fanIn;
+    return nm::log10MdUnstructured(total, std::llround((1.0 - s.sparsity) * static_cast<double>(total)));
+}
+
+std::vector<LayerStatsRow> layerStatsAt(const std::vector<sessions::MaskRecord>& records, int64_t step) {
+    std::vector<LayerStatsRow> rows;
+    std::vector<std::string> order;
+    for (const auto& r : records)
+        if (std::find(order.begin(), order.end(), r.mask.name) == order.end()) order.push_back(r.mask.name);
+    for (const auto& name : order) {
+        const sessions::MaskRecord* best = nullptr;
+        bool first = true, bestIsFirst = false;
+        for (const auto& r : records) {
+            if (r.mask.name != name) continue;
+            if (step < 0 || r.step <= step) {
+                if (!best || r.step >= best->step) {
+                    best = &r;
+                    bestIsFirst = first;
+                }
+            }
+            first = false;
+        }
+        if (!best) continue;
+        const auto& s = best->stats;
+        LayerStatsRow row;
+        row.name = name;
+        row.step = best->step;
+        row.outFeatures = s.outFeatures;
+        row.fanIn = s.fanIn;
+        row.sparsity = s.sparsity;
+        row.k = s.k;
+        row.active = s.active;
+        row.ablated = s.ablated;
+        if (!bestIsFirst) {
+            row.sad = s.sad;
+            row.pruned = s.pruned;
+            row.regrown = s.regrown;
+        }
+        row.log10Diversity = layerDiversity(s);
+        rows.push_back(row);
+    }
+    return rows;
+}
+
+std::vector<LayerSeries> sadSeries(const std::vector<sessions::MaskRecord>& records) {
+    std::vector<LayerSeries> out;
+    std::vector<std::string> seen;
+    for (const auto& r : records) {
+        auto& s = seriesOf(out, r.mask.name);
+        if (std::find(seen.begin(), seen.end(), r.mask.name) == seen.end()) {
+            seen.push_back(r.mask.name); // the initial snapshot is no update
+            continue;
+        }
+        s.points.push_back({static_cast<double>(r.step), static_cast<double>(r.stats.sad)});
+    }
+    return out;
+}
+
+std::vector<LayerSeries> ablationTimeline(const std::vector<sessions::MaskRecord>& records) {
+    std::vector<LayerSeries> out;
+    for (const auto& r : records)
+        seriesOf(out, r.mask.name).points.push_back({static_cast<double>(r.step), static_cast<double>(r.stats.ablated)});
+    return out;
+}
+
+} // namespace srigl::studio

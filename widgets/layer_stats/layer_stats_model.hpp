@@ -1,0 +1,41 @@
+// Layer statistics of a recorded run from its mask snapshots (one per layer at the start and at
+// every mask update): the values at a step, SAD per update and the ablation timeline. Mask
+// diversity comes from engine/analysis/mask_diversity (plain C++, no Torch).
+#pragma once
+
+#include "sessions/store/run_store.hpp"
+#include "widgets/common/session_history.hpp"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace srigl::studio {
+
+struct LayerStatsRow {
+    std::string name;
+    int64_t step = 0; // of the snapshot shown (the last at or before the asked step)
+    int64_t outFeatures = 0, fanIn = 0;
+    double sparsity = 0.0;
+    int64_t k = 0, active = 0, ablated = 0;
+    int64_t sad = 0, pruned = 0, regrown = 0; // of that update (0 for the initial snapshot)
+    // log10 of the number of masks this structure allows: constant fan-in C(fan_in, k)^active when
+    // k > 0, otherwise unstructured C(out * fan_in, kept).
+    double log10Diversity = 0.0;
+};
+
+struct LayerSeries {
+    std::string layer;
+    std::vector<CurvePoint> points; // (step, value)
+};
+
+// Layers in the order they were first recorded; step < 0: the latest snapshot. A layer whose
+// first snapshot comes after the step is left out.
+std::vector<LayerStatsRow> layerStatsAt(const std::vector<sessions::MaskRecord>& records, int64_t step);
+// SAD of every update after a layer's first snapshot.
+std::vector<LayerSeries> sadSeries(const std::vector<sessions::MaskRecord>& records);
+// Ablated neurons of every snapshot.
+std::vector<LayerSeries> ablationTimeline(const std::vector<sessions::MaskRecord>& records);
+double layerDiversity(const LayerUpdateStats& stats);
+
+} // namespace srigl::studio

@@ -1,0 +1,76 @@
+// Owns the live sessions::Session and polls its snapshot on the UI thread with a QTimer: the UI
+// reads the latest value and never waits on training (nor on the store: see RecordedCurvesReader). Sessions still winding down after a new
+// one started are kept until their worker has finished, so replacing a run never blocks.
+#pragma once
+
+#include "sessions/session/session.hpp"
+#include "widgets/live/recorded_curves.hpp"
+#include "widgets/common/session_history.hpp"
+
+#include <QElapsedTimer>
+#include <QMetaType>
+#include <QObject>
+#include <QString>
+
+#include <memory>
+#include <vector>
+
+class QTimer;
+
+namespace srigl::studio {
+
+class SessionController : public QObject {
+    Q_OBJECT
+public:
+    explicit SessionController(QObject* parent = nullptr);
+    ~SessionController() override; // stops every session and waits for its worker (app exit)
+
+    // dbPath empty: the run is not recorded.
+    void start(const RunConfig& config, const QString& dbPath);
+    void pause();
+    void resume();
+    void stepOnce();
+    void stop();
+    void checkpoint();
+
+    bool hasSession() const { return session_ != nullptr; }
+    bool isActive() const; // starting, running or paused
+    const sessions::SessionSnapshot& snapshot() const { return snapshot_; }
+    const SessionHistory& history() const { return history_; }
+    const RunConfig& config() const { return config_; }
+    QString databasePath() const { return dbPath_; }
+    void setPollInterval(int ms);
+
+Q_SIGNALS:
+    void started();
+    // Every poll that found something new (state, step, a curve point).
+    void updated();
+    void curvesChanged();
+    // The run reached finished, stopped or failed.
+    void ended(sessions::SessionState state, const QString& error);
+
+private:
+    void poll();
+    // Fills in the reports polling missed, from the store on a background read: at most one read
+    // a second while training, and a last one after the run ended.
+    void collectRecordedCurves();
+
+    std::unique_ptr<sessions::Session> session_;
+    std::vector<std::unique_ptr<sessions::Session>> retiring_;
+    sessions::SessionSnapshot snapshot_;
+    SessionHistory history_;
+    RunConfig config_;
+    QString dbPath_;
+    QTimer* timer_ = nullptr;
+    bool endReported_ = false;
+    RecordedCurvesReader reader_;
+    QElapsedTimer lastRead_;
+    bool finalReadStarted_ = false;
+    bool finalReadDone_ = false;
+};
+
+bool isTerminal(sessions::SessionState state);
+
+} // namespace srigl::studio
+
+Q_DECLARE_METATYPE(srigl::sessions::SessionState)

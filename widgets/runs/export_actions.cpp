@@ -1,0 +1,153 @@
+// Exports: PNG, CSV, mask videos and image sequences.
+#include "widgets/runs/export_actions.hpp"
+
+#include "sessions/render/mask_renderer.hpp"
+#include "sessions/store/run_store.hpp"
+#include "sessions/store/store_error.hpp"
+
+#include <QCoreApplication>
+#include <QDir>
+#include <QEventLoop>
+#include <QLocale>
+#include <QPixmap>
+#include <QProgressDialog>
+#include <QTimer>
+#include <QWidget>
+
+#include <algorithm>
+#include <fstream>
+#include <thread>
+
+namespace srigl::studio {
+namespace {
+
+bool isVideo(const std::string& out) {
+    auto endsWith = [&](const char* ext) { return out.size() > 4 && out.compare(out.size() - 4, 4, ext) == 0; };
+    return endsWith(".mp4") || endsWith(".avi");
+}
+
+} // namespace
+
+bool exportWidgetPng(QWidget* widget, const QString& path, QString* error) {
+    const QPixmap pixmap = widget->grab();
+    if (pixmap.isNull() || !pixmap.save(path, "PNG")) {
+        if (error) *error = QObject::tr("%1: cannot write the PNG").arg(path);
+        return false;
+    }
+    return true;
+}
+
+std::string metricsCsv(const std::string& dbPath, const std::vector<int64_t>& runIds) {
+    sessions::RunStore store(dbPath, sessions::RunStore::Mode::ReadOnly);
+    std::string csv = "run,step,metric,value\n";
+    for (int64_t id : runIds) {
+        store.run(id); // StoreError naming an unknown run
+        auto metrics = store.metrics(id);
+        std::stable_sort(metrics.begin(), metrics.end(), [](const sessions::Metric& a, const sessions::Metric& b) {
+            return a.step != b.step ? a.step < b.step : a.key < b.key;
+        });
+        for (const auto& m : metrics)
+            csv += std::to_string(id) + "," + std::to_string(m.step) + "," + m.key + "," +
+                   QString::number(m.value, 'g', QLocale::FloatingPointShortest).toStdString() + "\n";
+    }
+    return csv;
+}
+
+void exportMetricsCsv(const std::string& dbPath, const std::vector<int64_t>& runIds, const std::string& path) {
+    const std::string csv = metricsCsv(dbPath, runIds);
+    std::ofstream out(path, std::ios::binary);
+    out << csv;
+    out.close();
+    if (!out) throw sessions::StoreError(path + ": cannot write the CSV");
+}
+
+std::vector<std::string> maskLayers(const std::string& dbPath, int64_t runId) {
+    sessions::RunStore store(dbPath, sessions::RunStore::Mode::ReadOnly);
+    std::vector<std::string> names;
+    for (const auto& m : store.masks(runId))
+        if (std::find(names.begin(), names.end(), m.mask.name) == names.end()) names.push_back(m.mask.name);
+    return names;
+}
+
+size_t exportMaskEvolution(const std::string& dbPath, int64_t runId, const std::string& layer, const std::string& out,
+                           const std::function<void(size_t, size_t)>& progress, const std::atomic<bool>* cancel) {
+    std::vector<sessions::MaskRecord> records;
+    {
+        sessions::RunStore store(dbPath, sessions::RunStore::Mode::ReadOnly);
+        store.run(runId);
+        records = store.masks(runId, layer);
+    }
+    if (records.empty())
+        throw sessions::StoreError("run " + std::to_string(runId) + " has no mask snapshots of layer '" + layer + "'");
+    size_t written = 0;
+    if (isVideo(out)) {
+        std::vector<LayerMaskSnapshot> frames;
+        for (auto& r : records) frames.push_back(std::move(r.mask));
+        sessions::writeMaskVideo(out, frames, 4.0, [&](size_t done, size_t total) {
+            written = done;
+            if (progress) progress(done, total);
+            return !(cancel && cancel->load());
+        });
+        return cancel && cancel->load() ? 0 : written;
+    }
+    if (!QDir().mkpath(QString::fromStdString(out))) throw sessions::StoreError(out + ": cannot create the folder");
+    // The index keeps the order (and the names distinct) when a resumed run recorded a step twice.
+    for (size_t i = 0; i < records.size(); ++i) {
+        if (cancel && cancel->load()) break;
+        const auto image = sessions::renderMask(records[i].mask, i ? &records[i - 1].mask : nullptr);
+        const QString name = QStringLiteral("%1_%2_step%3.png")
+                                 .arg(QString::fromStdString(layer))
+                                 .arg(static_cast<qulonglong>(i), 4, 10, QLatin1Char('0'))
+                                 .arg(static_cast<qulonglong>(records[i].step));
+        sessions::writeImage(QDir(QString::fromStdString(out)).filePath(name).toStdString(), image);
+        written = i + 1;
+        if (progress) progress(written, records.size());
+    }
+    return written;
+}
+
+long long exportMaskEvolutionWithDialog(QWidget* parent, const std::string& dbPath, int64_t runId,
+                                        const std::string& layer, const std::string& out, QString* error) {
+    std::atomic<bool> cancel{false}, finished{false};
+    std::atomic<size_t> done{0}, total{0};
+    long long result = -1;
+    std::string failure;
+    std::thread worker([&] {
+        try {
+            result = static_cast<long long>(exportMaskEvolution(
+                dbPath, runId, layer, out,
+                [&](size_t d, size_t t) {
+                    total = t;
+                    done = d;
+                },
+                &cancel));
+        } catch (const std::exception& e) {
+            failure = e.what();
+        }
+        finished = true;
+    });
+    QProgressDialog dialog(QObject::tr("Writing the mask evolution of %1…").arg(QString::fromStdString(layer)),
+                           QObject::tr("Cancel"), 0, 0, parent);
+    dialog.setWindowModality(Qt::WindowModal);
+    dialog.setMinimumDuration(0);
+    QEventLoop loop;
+    QTimer poll;
+    QObject::connect(&poll, &QTimer::timeout, &loop, [&] {
+        if (dialog.wasCanceled()) cancel = true;
+        if (total > 0) {
+            dialog.setMaximum(static_cast<int>(total));
+            dialog.setValue(static_cast<int>(done));
+        }
+        if (finished) loop.quit();
+    });
+    poll.start(30);
+    loop.exec();
+    worker.join();
+    if (!failure.empty()) {
+        if (error) *error = QString::fromStdString(failure);
+        return -1;
+    }
+    return cancel ? 0 : result;
+}
+
+} // namespace srigl::studio

@@ -1,0 +1,143 @@
+// The run browser: filters above a table view over RunTableModel through RunFilterProxy.
+#include "widgets/runs/run_browser_panel.hpp"
+
+#include "widgets/runs/run_filter_proxy.hpp"
+#include "widgets/runs/run_table_model.hpp"
+
+#include <QComboBox>
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QItemSelectionModel>
+#include <QLabel>
+#include <QLineEdit>
+#include <QMessageBox>
+#include <QPushButton>
+#include <QShortcut>
+#include <QTableView>
+#include <QVBoxLayout>
+
+#include <algorithm>
+
+namespace srigl::studio {
+
+RunBrowserPanel::RunBrowserPanel(QWidget* parent)
+    : QWidget(parent), model_(new RunTableModel(this)), proxy_(new RunFilterProxy(this)) {
+    proxy_->setSourceModel(model_);
+
+    status_ = new QComboBox(this);
+    status_->setObjectName(QStringLiteral("statusFilter"));
+    status_->addItem(tr("any status"), QString());
+    for (auto s : {"running", "finished", "stopped", "failed", "interrupted"})
+        status_->addItem(QString::fromLatin1(s), QString::fromLatin1(s));
+    method_ = new QComboBox(this);
+    method_->setObjectName(QStringLiteral("methodFilter"));
+    method_->addItem(tr("any method"), QString());
+    for (auto m : {"srigl", "rigl", "set", "static", "dense", "nm_ste", "srste", "nm_transposable"}) method_->addItem(QString::fromLatin1(m), QString::fromLatin1(m));
+    text_ = new QLineEdit(this);
+    text_->setObjectName(QStringLiteral("textFilter"));
+    text_->setPlaceholderText(tr("Search name, tags, notes, model, dataset…"));
+    text_->setClearButtonEnabled(true);
+    auto* refresh = new QPushButton(tr("Refresh"), this);
+    delete_ = new QPushButton(tr("Delete…"), this);
+    delete_->setToolTip(tr("Delete the selected runs and everything recorded for them (Del)"));
+
+    connect(status_, &QComboBox::currentIndexChanged, this,
+            [this] { proxy_->setStatusFilter(status_->currentData().toString()); });
+    connect(method_, &QComboBox::currentIndexChanged, this,
+            [this] { proxy_->setMethodFilter(method_->currentData().toString()); });
+    connect(text_, &QLineEdit::textChanged, proxy_, &RunFilterProxy::setTextFilter);
+    connect(refresh, &QPushButton::clicked, this, &RunBrowserPanel::reload);
+    connect(delete_, &QPushButton::clicked, this, &RunBrowserPanel::deleteSelected);
+    connect(model_, &RunTableModel::errorOccurred, this, [this](const QString& m) { showMessage(m, true); });
+    for (auto changed : {&QAbstractItemModel::rowsInserted, &QAbstractItemModel::rowsRemoved})
+        connect(model_, changed, this, &RunBrowserPanel::showCount);
+    connect(model_, &QAbstractItemModel::modelReset, this, &RunBrowserPanel::showCount);
+
+    view_ = new QTableView(this);
+    view_->setObjectName(QStringLiteral("runTable"));
+    view_->setModel(proxy_);
+    view_->setSortingEnabled(true);
+    view_->sortByColumn(RunTableModel::Id, Qt::DescendingOrder); // newest first
+    view_->setSelectionBehavior(QAbstractItemView::SelectRows);
+    view_->setEditTriggers(QAbstractItemView::DoubleClicked | QAbstractItemView::EditKeyPressed);
+    view_->verticalHeader()->hide();
+    view_->horizontalHeader()->setStretchLastSection(true); // notes take what is left
+    view_->setWordWrap(false);
+    view_->verticalHeader()->setDefaultSectionSize(view_->fontMetrics().height() + 8);
+    view_->setAlternatingRowColors(true);
+    auto* del = new QShortcut(QKeySequence::Delete, view_, nullptr, nullptr, Qt::WidgetShortcut);
+    connect(del, &QShortcut::activated, this, &RunBrowserPanel::deleteSelected);
+
+    message_ = new QLabel(this);
+    message_->setObjectName(QStringLiteral("browserMessage"));
+    message_->setWordWrap(true);
+
+    auto* filters = new QHBoxLayout;
+    filters->addWidget(status_);
+    filters->addWidget(method_);
+    filters->addWidget(text_, 1);
+    filters->addWidget(refresh);
+    filters->addWidget(delete_);
+    auto* layout = new QVBoxLayout(this);
+    layout->addLayout(filters);
+    layout->addWidget(view_, 1);
+    layout->addWidget(message_);
+
+    confirm_ = [this](const QString& question) {
+        return QMessageBox::question(this, tr("Delete runs"), question, QMessageBox::Yes | QMessageBox::No,
+                                     QMessageBox::No) == QMessageBox::Yes;
+    };
+}
+
+bool RunBrowserPanel::openDatabase(const QString& path) {
+    const bool ok = model_->open(path);
+    fitColumns();
+    return ok;
+}
+
+void RunBrowserPanel::reload() {
+    model_->reload();
+}
+
+void RunBrowserPanel::showCount() {
+    if (model_->isOpen()) // a database that failed to open keeps its error on show
+        showMessage(tr("%n run(s) in %1", nullptr, model_->rowCount()).arg(model_->path()), false);
+}
+
+void RunBrowserPanel::fitColumns() {
+    view_->resizeColumnsToContents();
+    // Names are long ("SRigL 90% LeNet-300-100 on synthetic digits"): wide, but not everything.
+    view_->setColumnWidth(RunTableModel::Name, std::clamp(view_->columnWidth(RunTableModel::Name), 240, 380));
+}
+
+int RunBrowserPanel::deleteSelected() {
+    std::vector<int64_t> ids;
+    for (const auto& index : view_->selectionModel()->selectedRows())
+        ids.push_back(index.data(RunTableModel::RunIdRole).toLongLong());
+    if (ids.empty()) {
+        showMessage(tr("Select the runs to delete first."), false);
+        return 0;
+    }
+    std::sort(ids.begin(), ids.end());
+    QStringList names;
+    for (auto id : ids) names << QString::number(id);
+    const QString question = tr("Delete %n run(s) (%1) and everything recorded for them? This cannot be undone.",
+                                nullptr, static_cast<int>(ids.size()))
+                                 .arg(names.join(QStringLiteral(", ")));
+    if (!confirm_ || !confirm_(question)) return 0;
+    int deleted = 0;
+    for (auto id : ids) deleted += model_->deleteRun(id) ? 1 : 0;
+    if (deleted == static_cast<int>(ids.size())) showMessage(tr("Deleted %n run(s).", nullptr, deleted), false);
+    return deleted;
+}
+
+QString RunBrowserPanel::message() const {
+    return message_->text();
+}
+
+void RunBrowserPanel::showMessage(const QString& text, bool error) {
+    message_->setText(text);
+    message_->setStyleSheet(error ? QStringLiteral("color: #d9453b; font-weight: bold;") : QString());
+}
+
+} // namespace srigl::studio

@@ -1,0 +1,226 @@
+// Docks, menus, shortcuts and the wiring between the panels.
+#include "widgets/shell/main_window.hpp"
+
+#include "sessions/store/run_store.hpp"
+#include "widgets/compare/dashboard_docks.hpp"
+#include "widgets/inspector/inspector_docks.hpp"
+#include "widgets/layer_stats/layer_stats_panel.hpp"
+#include "widgets/inspector/step_scrubber.hpp"
+#include "widgets/launch/launcher_panel.hpp"
+#include "widgets/live/live_session_panel.hpp"
+#include "widgets/runs/run_browser_panel.hpp"
+#include "widgets/runs/run_table_model.hpp"
+#include "widgets/common/theme.hpp"
+
+#include <QAction>
+#include <QApplication>
+#include <QCloseEvent>
+#include <QDockWidget>
+#include <QFileDialog>
+#include <QMenuBar>
+#include <QMessageBox>
+#include <QSettings>
+#include <QStatusBar>
+
+namespace srigl::studio {
+
+MainWindow::MainWindow(const StudioOptions& options, QWidget* parent)
+    : QMainWindow(parent), options_(options),
+      dbPath_(options.dbPath.isEmpty() ? QString::fromStdString(sessions::defaultDatabasePath()) : options.dbPath) {
+    setWindowTitle(tr("SRigL Studio"));
+    setObjectName(QStringLiteral("mainWindow"));
+    setDockNestingEnabled(true);
+
+    launcher_ = new LauncherPanel(this);
+    live_ = new LiveSessionPanel(this);
+    browser_ = new RunBrowserPanel(this);
+
+    auto dock = [this](QWidget* panel, const QString& title, const QString& name) {
+        auto* d = new QDockWidget(title, this);
+        d->setObjectName(name); // saveState() identifies docks by object name
+        d->setWidget(panel);
+        return d;
+    };
+    launcherDock_ = dock(launcher_, tr("Launcher"), QStringLiteral("launcherDock"));
+    liveDock_ = dock(live_, tr("Live session"), QStringLiteral("liveSessionDock"));
+    browserDock_ = dock(browser_, tr("Run browser"), QStringLiteral("runBrowserDock"));
+    // No central widget: every view is a dock the user can move, float or close. The launcher and
+    // the live session share one tabbed column (starting a run raises the live session), above the
+    // run browser, and the mask inspector gets a full-height column of its own: side by side, the
+    // launcher's and the live session's minimum widths alone made the window wider than a
+    // 1440 x 900 screen.
+    addDockWidget(Qt::RightDockWidgetArea, launcherDock_);
+    addDockWidget(Qt::RightDockWidgetArea, browserDock_);
+    splitDockWidget(launcherDock_, browserDock_, Qt::Vertical);
+    tabifyDockWidget(launcherDock_, liveDock_);
+    resize(1440, 900);
+    resizeDocks({launcherDock_, browserDock_}, {600, 260}, Qt::Vertical);
+    // Compare dashboard, layer statistics and timing docks (tabbed behind the live session) with
+    // their Analysis and Export menus; wiring in widgets/compare/dashboard_docks.cpp.
+    dashboards_ = new DashboardDocks(this, liveDock_, browser_, live_->controller(), dbPath_);
+    // Mask inspector and weight heatmap (tabbed, a full-height column on the right) and the global
+    // step scrubber toolbar; wiring in widgets/inspector/inspector_docks.cpp.
+    inspectors_ = new InspectorDocks(this, browser_, live_->controller(), dbPath_);
+    // The scrubber is global: the layer statistics follow the step it selects, like the inspector.
+    connect(inspectors_->scrubber(), &StepScrubber::stepSelected, dashboards_->layerStats(),
+            &LayerStatsPanel::showRunStep);
+    launcherDock_->raise(); // of its tabs, what a new user needs first
+    defaultState_ = saveState();
+
+    buildMenus();
+    dashboards_->addMenus(menuBar()); // Analysis and Export, before Help
+
+    connect(live_, &LiveSessionPanel::startRequested, this, &MainWindow::startFromLauncher);
+    connect(launcher_, &LauncherPanel::startRequested, this, [this] { startFromLauncher(); });
+    auto& controller = live_->controller();
+    connect(&controller, &SessionController::updated, this, [this] {
+        // The live run's row follows its progress: its status from the store (at most once a
+        // second: one small query), its step from the session at every poll (no query).
+        const auto& live = live_->controller();
+        const int64_t id = live.snapshot().runId;
+        if (id == 0 || live.databasePath() != browser_->model()->path()) return;
+        if (id != lastRunId_ || browserRefresh_.elapsed() > 1000) {
+            lastRunId_ = id;
+            browserRefresh_.start();
+            browser_->model()->refreshRun(id);
+        }
+        browser_->model()->setLiveStep(id, live.snapshot().step);
+    });
+    connect(&controller, &SessionController::ended, this, [this](sessions::SessionState state, const QString& error) {
+        browser_->reload();
+        if (state == sessions::SessionState::Failed)
+            statusBar()->showMessage(tr("Run failed: %1").arg(error));
+        else
+            statusBar()->showMessage(tr("Run %1.").arg(QString::fromStdString(sessions::toString(state))), 10000);
+    });
+
+    browser_->openDatabase(dbPath_);
+    statusBar()->showMessage(tr("Database: %1").arg(dbPath_));
+
+    QSettings settings;
+    if (options_.restoreLayout) {
+        restoreGeometry(settings.value(QStringLiteral("window/geometry")).toByteArray());
+        restoreState(settings.value(QStringLiteral("window/state")).toByteArray());
+    }
+}
+
+void MainWindow::buildMenus() {
+    auto* file = menuBar()->addMenu(tr("&File"));
+    auto* open = file->addAction(tr("Open database…"), this, &MainWindow::openDatabase);
+    open->setShortcut(QKeySequence::Open);
+    file->addSeparator();
+    auto* quit = file->addAction(tr("Quit"), this, &QWidget::close);
+    quit->setShortcut(QKeySequence::Quit);
+
+    auto* session = menuBar()->addMenu(tr("&Session"));
+    const struct {
+        QAction* action;
+        QKeySequence key;
+    } keys[] = {
+        {live_->startAction(), QKeySequence(Qt::Key_F5)},
+        {live_->pauseAction(), QKeySequence(Qt::Key_F6)},
+        {live_->resumeAction(), QKeySequence(Qt::CTRL | Qt::Key_F5)},
+        {live_->stepAction(), QKeySequence(Qt::Key_F10)},
+        {live_->stopAction(), QKeySequence(Qt::SHIFT | Qt::Key_F5)},
+        {live_->checkpointAction(), QKeySequence(Qt::CTRL | Qt::Key_K)},
+    };
+    for (const auto& k : keys) {
+        k.action->setShortcut(k.key);
+        // Docks can float as their own windows: the keys must work from any of them.
+        k.action->setShortcutContext(Qt::ApplicationShortcut);
+        session->addAction(k.action);
+    }
+
+    auto* view = menuBar()->addMenu(tr("&View"));
+    for (auto* d : {launcherDock_, liveDock_, browserDock_}) view->addAction(d->toggleViewAction());
+    for (auto* d : allDocks()) {
+        if (d != launcherDock_ && d != liveDock_ && d != browserDock_) view->addAction(d->toggleViewAction());
+    }
+    view->addSeparator();
+    auto* theme = view->addAction(tr("Dark theme"));
+    theme->setObjectName(QStringLiteral("darkThemeAction"));
+    theme->setCheckable(true);
+    theme->setChecked(currentTheme() == Theme::Dark);
+    theme->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_T));
+    connect(theme, &QAction::triggered, this, &MainWindow::toggleTheme);
+    view->addAction(tr("Reset layout"), this, &MainWindow::resetLayout);
+
+    auto* help = menuBar()->addMenu(tr("&Help"));
+    help->addAction(tr("About SRigL Studio"), this, [this] {
+        QMessageBox::about(this, tr("About SRigL Studio"),
+                           tr("<b>SRigL Studio</b><br>Dynamic sparse training with constant fan-in (SRigL), RigL, "
+                              "SET and static masks, recorded in %1.<br><br>F5 start/resume · F6 pause · F10 step · "
+                              "Shift+F5 stop · Ctrl+K checkpoint")
+                               .arg(dbPath_.toHtmlEscaped()));
+    });
+}
+
+bool MainWindow::startFromLauncher() {
+    const auto config = launcher_->configToStart();
+    if (!config) {
+        launcherDock_->show();
+        launcherDock_->raise();
+        statusBar()->showMessage(tr("Cannot start: %1").arg(QString::fromStdString(launcher_->form()->check().message)));
+        return false;
+    }
+    live_->startSession(*config, dbPath_);
+    liveDock_->raise();
+    statusBar()->showMessage(tr("Started %1").arg(QString::fromStdString(config->name)), 5000);
+    return true;
+}
+
+void MainWindow::toggleTheme() {
+    applyTheme(currentTheme() == Theme::Dark ? Theme::Light : Theme::Dark);
+    if (auto* a = findChild<QAction*>(QStringLiteral("darkThemeAction"))) a->setChecked(currentTheme() == Theme::Dark);
+    QSettings().setValue(QStringLiteral("theme"), themeName(currentTheme()));
+}
+
+QList<QDockWidget*> MainWindow::allDocks() const {
+    return QList<QDockWidget*>{launcherDock_, liveDock_, browserDock_} + dashboards_->docks() + inspectors_->docks();
+}
+
+void MainWindow::resetLayout() {
+    restoreState(defaultState_);
+    for (auto* d : allDocks()) {
+        d->setFloating(false);
+        d->show();
+    }
+}
+
+void MainWindow::openDatabase() {
+    const QString path = QFileDialog::getSaveFileName(this, tr("Open or create a runs database"), dbPath_,
+                                                      tr("SQLite (*.db)"), nullptr, QFileDialog::DontConfirmOverwrite);
+    if (path.isEmpty()) return;
+    if (browser_->openDatabase(path)) {
+        dbPath_ = path;
+        inspectors_->setDatabase(dbPath_);
+        statusBar()->showMessage(tr("Database: %1").arg(dbPath_));
+        return;
+    }
+    // Not a runs database (the store refuses and leaves it untouched): say why, keep the old one.
+    QMessageBox::warning(this, tr("Open database"), browser_->model()->lastError());
+    browser_->openDatabase(dbPath_);
+}
+
+void MainWindow::saveLayout() {
+    if (!options_.restoreLayout) return; // a demo does not overwrite the user's layout
+    QSettings settings;
+    settings.setValue(QStringLiteral("window/geometry"), saveGeometry());
+    settings.setValue(QStringLiteral("window/state"), saveState());
+}
+
+void MainWindow::closeEvent(QCloseEvent* event) {
+    // Quitting stops the run (final evaluation and checkpoint, recorded as stopped): ask first,
+    // except in --demo, which quits on purpose.
+    if (options_.restoreLayout && live_->controller().isActive() &&
+        QMessageBox::question(this, tr("Quit SRigL Studio"),
+                              tr("A run is still training. Stop it (it is recorded as stopped) and quit?"),
+                              QMessageBox::Yes | QMessageBox::No, QMessageBox::No) != QMessageBox::Yes) {
+        event->ignore();
+        return;
+    }
+    saveLayout();
+    QMainWindow::closeEvent(event);
+}
+
+} // namespace srigl::studio
