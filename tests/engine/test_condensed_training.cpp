@@ -35,6 +35,18 @@ struct Layer {
     }
 };
 
+// The kernels' view of a layer with these indices (int16 or int32, contiguous).
+CondensedView viewOf(const Layer& l, const torch::Tensor& idx) {
+    CondensedView v;
+    v.values = l.values.data_ptr<float>();
+    v.indices = idx.data_ptr();
+    v.indices16 = idx.scalar_type() == torch::kShort;
+    v.rows = l.rows();
+    v.k = l.k();
+    v.inFeatures = l.inFeatures;
+    return v;
+}
+
 Layer makeLayer(int64_t rows, int64_t inFeatures, int64_t k, uint64_t seed) {
     torch::manual_seed(seed);
     Layer l;
@@ -79,13 +91,7 @@ struct KernelResult {
 
 KernelResult runKernels(const Layer& l, const torch::Tensor& idx, const torch::Tensor& x, const torch::Tensor& gy,
                         Isa isa, int threads) {
-    CondensedView v;
-    v.values = l.values.data_ptr<float>();
-    v.indices = idx.data_ptr();
-    v.indices16 = idx.scalar_type() == torch::kShort;
-    v.rows = l.rows();
-    v.k = l.k();
-    v.inFeatures = l.inFeatures;
+    CondensedView v = viewOf(l, idx);
     v.bias = l.bias.data_ptr<float>();
     const int64_t batch = x.size(0);
     KernelResult r{torch::empty({batch, l.rows()}), torch::full({batch, l.inFeatures}, 7.0f),
@@ -103,13 +109,7 @@ struct Shape {
 // The training passes (forward keeping xT, one backward for both gradients over the column layout).
 KernelResult runTrainingPasses(const Layer& l, const torch::Tensor& idx, const torch::Tensor& x,
                                const torch::Tensor& gy, Isa isa, int threads) {
-    CondensedView v;
-    v.values = l.values.data_ptr<float>();
-    v.indices = idx.data_ptr();
-    v.indices16 = idx.scalar_type() == torch::kShort;
-    v.rows = l.rows();
-    v.k = l.k();
-    v.inFeatures = l.inFeatures;
+    CondensedView v = viewOf(l, idx);
     v.bias = l.bias.data_ptr<float>();
     const int64_t batch = x.size(0);
     const int64_t block = trainingBlock(isa, batch);
@@ -389,12 +389,7 @@ void TestCondensedTraining::rejectsBadInputs() {
     guarded([] {
         const Layer l = makeLayer(4, 10, 3, 61);
         const torch::Tensor idx = l.indices.to(torch::kShort);
-        CondensedView v;
-        v.values = l.values.data_ptr<float>();
-        v.indices = idx.data_ptr();
-        v.rows = 4;
-        v.k = 3;
-        v.inFeatures = 10;
+        CondensedView v = viewOf(l, idx);
         std::vector<float> x(20, 1.0f), gy(8, 1.0f), gx(20), gv(12);
         using E = std::invalid_argument;
         // Null buffers, k < 1, a missing values array, an instruction set the CPU lacks.
@@ -578,12 +573,7 @@ void TestCondensedTraining::trainingPassesRejectBadArguments() {
     guarded([] {
         const Layer l = makeLayer(16, 40, 4, 151);
         const torch::Tensor idx = l.indices.to(torch::kShort);
-        CondensedView v;
-        v.values = l.values.data_ptr<float>();
-        v.indices = idx.data_ptr();
-        v.rows = 16;
-        v.k = 4;
-        v.inFeatures = 40;
+        CondensedView v = viewOf(l, idx);
         QCOMPARE(trainingBlock(Isa::Portable, 3), int64_t(0));
         QVERIFY(trainingBlock(Isa::Portable, 4) > 0);
         const torch::Tensor x = torch::randn({8, 40}), gy = torch::randn({8, 16});
