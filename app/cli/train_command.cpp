@@ -10,6 +10,7 @@
 #include "engine/distributed/process_group.hpp"
 #include "engine/errors.hpp"
 #include "engine/training/trainer.hpp"
+#include "sessions/session/recorded_run.hpp"
 #include "sessions/store/run_store.hpp"
 
 #include <algorithm>
@@ -151,7 +152,7 @@ int runTrain(const TrainOptions& options) {
                 request.checkpoint = last->second;
                 request.runId = 0;
             } else {
-                request.checkpoint = recordedCheckpoint(store, request.runId);
+                request.checkpoint = sessions::recordedCheckpoint(store, request.runId);
             }
         }
         if (!request.checkpoint.empty()) request.config = readCheckpointConfig(request.checkpoint);

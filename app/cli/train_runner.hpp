@@ -1,5 +1,6 @@
-// One training run as `srigl train` and `srigl sweep` both do it: validate, create (or reopen) the
-// recorded run, record it, train with Ctrl-C stopping after the current step, finish the record.
+// One training run as `srigl train` and `srigl sweep` present it: sessions::RecordedRun does the
+// run and its record; this adds Ctrl-C (stop after the current step), the announcement and the
+// messages and exit codes of the command line.
 #pragma once
 
 #include "engine/config/run_config.hpp"
@@ -41,10 +42,6 @@ struct TrainOutcome {
 
 // Set-up errors are printed as "<prefix>: <kind> error: <message>" with exit code 2.
 TrainOutcome trainRun(const TrainRequest& request, TrainingObserver& console, const std::string& prefix);
-
-// The checkpoint a recorded run continues from (srigl train --resume ID). Marks runs of dead
-// processes interrupted first; refuses a run that is still training. Throws CheckpointError.
-std::string recordedCheckpoint(sessions::RunStore& store, int64_t runId);
 
 // Prints the message of the exception being handled, as set-up errors are printed, and returns 2
 // (1 for a DistributedError: the input was fine, a worker or the network was not).

@@ -802,7 +802,7 @@ EvalMetrics Trainer::evaluate() {
     return m;
 }
 
-TrainingSummary Trainer::run() {
+void Trainer::begin() {
     Impl& s = *impl_;
     if (s.observer) s.observer->onStart(layerStats(), s.totalSteps);
     s.measureDenseReference();
@@ -810,6 +810,10 @@ TrainingSummary Trainer::run() {
     s.firstStep = s.step;
     s.secondsBefore = s.trainSeconds;
     s.status = TrainingStatus::Finished;
+}
+
+TrainingSummary Trainer::run() {
+    begin();
     while (trainStep()) {
     }
     return finish();

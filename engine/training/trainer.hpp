@@ -64,8 +64,12 @@ public:
     // checkpoint of another run is refused on resume.
     void setRunIdentity(const std::string& runUuid);
 
-    // Trains until the last step, a stop request or a non-finite loss, then finish().
+    // Trains until the last step, a stop request or a non-finite loss: begin(), trainStep() until
+    // it returns false, finish().
     TrainingSummary run();
+    // Starts a run driven step by step (observers hear onStart, the dense twin is timed, the
+    // summary's clock starts here): a caller that steps the trainer itself calls it once first.
+    void begin();
     // Ends a run driven step by step: final checkpoint, evaluation and summary (onFinished).
     TrainingSummary finish();
     // One optimizer step (with a mask update when the schedule says so). False when training is

@@ -1,9 +1,12 @@
-// Shared start and resume of recorded runs.
+// The lifecycle of a recorded run: set-up, training between the caller's gates, the final record.
 #include "sessions/session/recorded_run.hpp"
 
 #include "engine/errors.hpp"
 #include "engine/training/trainer.hpp"
 #include "sessions/session/run_description.hpp"
+
+#include <c10/util/Exception.h>
+#include <nlohmann/json.hpp>
 
 #include <cstdio>
 #include <filesystem>
@@ -17,7 +20,141 @@ std::string canonical(const std::string& path) {
     return ec ? std::filesystem::absolute(path).lexically_normal().string() : p.string();
 }
 
+RunStatus storeStatus(TrainingStatus s) {
+    switch (s) {
+    case TrainingStatus::Finished: return RunStatus::Finished;
+    case TrainingStatus::Stopped: return RunStatus::Stopped;
+    case TrainingStatus::Diverged: return RunStatus::Failed;
+    }
+    return RunStatus::Failed;
+}
+
 } // namespace
+
+std::string errorMessage(const std::exception& e) {
+    const auto* torchError = dynamic_cast<const c10::Error*>(&e);
+    return torchError ? torchError->what_without_backtrace() : e.what();
+}
+
+std::string recordedCheckpoint(RunStore& store, int64_t runId) {
+    store.markInterrupted();
+    const auto info = store.run(runId);
+    if (RunStore::isLive(info))
+        throw CheckpointError("run " + std::to_string(runId) + " is still being trained by process " +
+                              std::to_string(info.pid) + " on " + info.host);
+    if (auto last = store.lastCheckpoint(runId)) return last->second;
+    // Killed between writing its first checkpoint and recording it: the file the run's config names.
+    const auto config = nlohmann::json::parse(info.config, nullptr, false);
+    if (config.is_object() && config.value("checkpoint", std::string()) != "") {
+        const std::string file = config.value("checkpoint", std::string());
+        if (std::filesystem::exists(file)) return file;
+    }
+    throw CheckpointError("run " + std::to_string(runId) + " has no checkpoint to resume from");
+}
+
+RunRequest resumeRequest(const std::string& dbPath, int64_t runId) {
+    RunStore store(dbPath, RunStore::Mode::ReadWriteExisting); // a resume never creates a database
+    RunRequest request;
+    request.dbPath = dbPath;
+    request.runId = runId;
+    request.checkpoint = recordedCheckpoint(store, runId);
+    request.config = readCheckpointConfig(request.checkpoint);
+    return request;
+}
+
+RecordedRun::RecordedRun(const RunRequest& request, TrainingObserver* observer) : request_(request) {
+    const bool record = !request.dbPath.empty();
+    if (record) requireCheckpointApartFromStore(request.config.checkpoint, request.dbPath);
+    trainer_ = std::make_unique<Trainer>(request.config, observer);
+    CheckpointHeader loaded;
+    if (!request.checkpoint.empty()) loaded = trainer_->loadCheckpoint(request.checkpoint);
+    if (request.group) trainer_->enableDataParallel(request.group, request.parallel);
+    if (record) {
+        // A resume never creates a database (a mistyped --db would start an empty one).
+        store_ = std::make_unique<RunStore>(request.dbPath,
+                                            request.runId ? RunStore::Mode::ReadWriteExisting : RunStore::Mode::ReadWrite);
+        if (request.runId) {
+            runId_ = request.runId;
+            recordResumedRun(*store_, *trainer_, runId_, loaded);
+        } else {
+            runId_ = recordNewRun(*store_, *trainer_, request.config);
+        }
+        if (request.onRecorded) request.onRecorded(runId_);
+    }
+    // The chain: trainer -> live slot -> recorder -> the caller's observer. The recorder stores the
+    // masks and weights the slot has just published instead of copying the trainer's state again.
+    Trainer* t = trainer_.get();
+    if (request.publishLive)
+        live_ = std::make_unique<LiveSlot>([t] { return t->maskSnapshot(); }, [t] { return t->weightSnapshots(); },
+                                           [t] { return t->step(); });
+    LiveSlot* slot = live_.get();
+    TrainingObserver* front = observer;
+    if (record) {
+        recorder_ = std::make_unique<Recorder>(
+            request.dbPath, runId_,
+            [t, slot] {
+                if (auto l = slot ? slot->publishedAt(t->step()) : nullptr) return *l->masks;
+                return t->maskSnapshot();
+            },
+            observer);
+        recorder_->setWeightSource([t, slot] {
+            if (auto l = slot ? slot->publishedAt(t->step()) : nullptr) return l->weights;
+            return t->weightSnapshots();
+        });
+        recorder_->setStartStep(trainer_->step());
+        front = recorder_.get();
+    }
+    if (slot) {
+        slot->setNext(front);
+        slot->setRunId(runId_);
+        front = slot;
+    }
+    trainer_->setObserver(front);
+}
+
+RecordedRun::~RecordedRun() {
+    if (trained_ || !store_) return;
+    // Set up but never trained (the caller gave up): the run must not stay "running".
+    if (recorder_) recorder_->close();
+    try {
+        store_->finishRun(runId_, RunStatus::Stopped, trainer_->step(), -1.0, "closed before training started");
+    } catch (const std::exception&) {
+        // The process is alive, so the run cannot be marked interrupted later: nothing more to do.
+    }
+}
+
+RunEnd RecordedRun::train(StepGate* gate) {
+    trained_ = true;
+    RunEnd end;
+    try {
+        trainer_->begin();
+        for (;;) {
+            if (gate && !gate->beforeStep()) break;
+            if (!trainer_->trainStep()) break;
+            if (gate && gate->afterStep(trainer_->step())) trainer_->writeCheckpoint();
+        }
+        end.summary = trainer_->finish();
+    } catch (const std::exception& e) {
+        end.failure = errorMessage(e);
+    }
+    end.steps = trainer_->step();
+    end.status = end.failure.empty() ? storeStatus(end.summary.status) : RunStatus::Failed;
+    end.distributed = trainer_->distributedInfo();
+    if (recorder_) {
+        // Recording failures never stop training; they are reported once, here.
+        end.recordingError = recorder_->close();
+        end.recordingCost = recorder_->cost();
+    }
+    if (store_) {
+        try {
+            store_->finishRun(runId_, end.status, end.steps, end.failure.empty() ? end.summary.testAccuracy : -1.0,
+                              end.failure);
+        } catch (const std::exception& e) {
+            end.storeError = e.what();
+        }
+    }
+    return end;
+}
 
 void requireCheckpointApartFromStore(const std::string& checkpoint, const std::string& dbPath) {
     if (checkpoint.empty() || dbPath.empty()) return;

@@ -3,12 +3,7 @@
 
 #include "sessions/session/recorded_run.hpp"
 
-#include "engine/errors.hpp"
 #include "engine/training/trainer.hpp"
-#include "sessions/store/recorder.hpp"
-#include "sessions/session/run_description.hpp"
-#include "sessions/store/run_store.hpp"
-
 
 namespace srigl::sessions {
 
@@ -24,67 +19,90 @@ std::string toString(SessionState state) {
     return "failed";
 }
 
-// Copies each event into the snapshot (under the session's lock) and passes it on to the recorder.
+// Copies each event into the snapshot (under the session's lock). It is the last observer of the
+// chain RecordedRun builds (live slot, recorder, this).
 class Session::Observer : public TrainingObserver {
 public:
     Observer(Session& s) : s_(s) {}
-    TrainingObserver* next = nullptr;
 
     void onStart(const std::vector<LayerUpdateStats>& layers, int64_t totalSteps) override {
-        {
-            std::lock_guard<std::mutex> lock(s_.mutex_);
-            s_.snapshot_.layers = layers;
-            s_.snapshot_.totalSteps = totalSteps;
-        }
-        if (next) next->onStart(layers, totalSteps);
+        std::lock_guard<std::mutex> lock(s_.mutex_);
+        s_.snapshot_.layers = layers;
+        s_.snapshot_.totalSteps = totalSteps;
     }
     void onStep(const StepMetrics& m) override {
-        {
-            std::lock_guard<std::mutex> lock(s_.mutex_);
-            s_.snapshot_.lastStep = m;
-        }
-        if (next) next->onStep(m);
+        std::lock_guard<std::mutex> lock(s_.mutex_);
+        s_.snapshot_.lastStep = m;
     }
     void onDenseReference(const DenseReference& r) override {
-        {
-            std::lock_guard<std::mutex> lock(s_.mutex_);
-            s_.snapshot_.denseReference = r;
-        }
-        if (next) next->onDenseReference(r);
+        std::lock_guard<std::mutex> lock(s_.mutex_);
+        s_.snapshot_.denseReference = r;
     }
     void onMaskUpdate(const MaskUpdateEvent& e) override {
-        {
-            std::lock_guard<std::mutex> lock(s_.mutex_);
-            s_.snapshot_.lastUpdate = e;
-            for (const auto& l : e.layers)
-                for (auto& mine : s_.snapshot_.layers)
-                    if (mine.name == l.name) mine = l;
-        }
-        if (next) next->onMaskUpdate(e);
+        std::lock_guard<std::mutex> lock(s_.mutex_);
+        s_.snapshot_.lastUpdate = e;
+        s_.snapshot_.lastUpdate->gradients = nullptr; // only valid inside the callback
+        for (const auto& l : e.layers)
+            for (auto& mine : s_.snapshot_.layers)
+                if (mine.name == l.name) mine = l;
     }
     void onEvaluation(const EvalMetrics& m) override {
-        {
-            std::lock_guard<std::mutex> lock(s_.mutex_);
-            s_.snapshot_.lastEval = m;
-        }
-        if (next) next->onEvaluation(m);
-    }
-    void onBeforeCheckpoint(int64_t step) override {
-        if (next) next->onBeforeCheckpoint(step);
-    }
-    void onCheckpoint(int64_t step, const std::string& path) override {
-        if (next) next->onCheckpoint(step, path);
-    }
-    void onFinished(const TrainingSummary& summary) override {
-        if (next) next->onFinished(summary);
+        std::lock_guard<std::mutex> lock(s_.mutex_);
+        s_.snapshot_.lastEval = m;
     }
 
 private:
     Session& s_;
 };
 
-Session::Session(RunConfig config, std::string dbPath)
-    : config_(std::move(config)), dbPath_(std::move(dbPath)), observer_(std::make_unique<Observer>(*this)) {}
+// The session's commands, applied between two steps of the run.
+class Session::Gate : public StepGate {
+public:
+    Gate(Session& s) : s_(s) {}
+
+    bool beforeStep() override {
+        std::unique_lock<std::mutex> lock(s_.mutex_);
+        // Paused: wait for resume, a single step or stop.
+        while (s_.pauseRequested_ && s_.stepsToRun_ == 0 && !s_.stopRequested_) {
+            s_.snapshot_.state = SessionState::Paused;
+            s_.changed_.notify_all();
+            s_.changed_.wait(lock);
+        }
+        if (s_.stopRequested_) return false;
+        if (s_.stepsToRun_ > 0) --s_.stepsToRun_;
+        s_.snapshot_.state = s_.pauseRequested_ ? SessionState::Paused : SessionState::Running;
+        return true;
+    }
+    bool afterStep(int64_t step) override {
+        std::lock_guard<std::mutex> lock(s_.mutex_);
+        s_.snapshot_.step = step;
+        const bool checkpoint = s_.checkpointRequested_;
+        s_.checkpointRequested_ = false;
+        s_.changed_.notify_all();
+        return checkpoint;
+    }
+
+private:
+    Session& s_;
+};
+
+namespace {
+
+RunRequest plainRequest(RunConfig config, std::string dbPath) {
+    RunRequest request;
+    request.config = std::move(config);
+    request.dbPath = std::move(dbPath);
+    return request;
+}
+
+} // namespace
+
+Session::Session(RunConfig config, std::string dbPath) : Session(plainRequest(std::move(config), std::move(dbPath))) {}
+
+Session::Session(const RunRequest& request)
+    : request_(std::make_unique<RunRequest>(request)), observer_(std::make_unique<Observer>(*this)) {
+    request_->publishLive = true;
+}
 
 Session::~Session() {
     stop();
@@ -141,6 +159,16 @@ SessionSnapshot Session::snapshot() const {
     return snapshot_;
 }
 
+std::shared_ptr<const LiveLayers> Session::liveLayers() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return live_;
+}
+
+void Session::setLiveListener(std::function<void(const std::shared_ptr<const LiveLayers>&)> listener) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    liveListener_ = std::move(listener);
+}
+
 void Session::setState(SessionState state, const std::string& error) {
     std::lock_guard<std::mutex> lock(mutex_);
     snapshot_.state = state;
@@ -149,90 +177,51 @@ void Session::setState(SessionState state, const std::string& error) {
 }
 
 void Session::work() {
-    std::unique_ptr<Trainer> trainer;
-    std::unique_ptr<RunStore> store;
-    std::unique_ptr<Recorder> recorder;
-    int64_t runId = 0;
+    std::unique_ptr<RecordedRun> run;
     try {
-        trainer = std::make_unique<Trainer>(config_, observer_.get());
-        if (!dbPath_.empty()) {
-            store = std::make_unique<RunStore>(dbPath_);
-            runId = recordNewRun(*store, *trainer, config_);
-            Trainer* t = trainer.get();
-            recorder = std::make_unique<Recorder>(dbPath_, runId, [t] { return t->maskSnapshot(); }, nullptr);
-            recorder->setWeightSource([t] { return t->weightSnapshots(); });
-            observer_->next = recorder.get();
+        if (request_->runId != 0 && request_->checkpoint.empty()) {
+            // Continue a recorded run: its checkpoint and config are found here, off the caller's thread.
+            *request_ = resumeRequest(request_->dbPath, request_->runId);
+            request_->publishLive = true;
         }
+        run = std::make_unique<RecordedRun>(*request_, observer_.get());
     } catch (const std::exception& e) {
         // Bad config, missing data, locked database: the message is the engine's or the store's.
-        setState(SessionState::Failed, e.what());
+        setState(SessionState::Failed, errorMessage(e));
         return;
     }
+    run->live()->setListener([this](const std::shared_ptr<const LiveLayers>& layers) {
+        std::function<void(const std::shared_ptr<const LiveLayers>&)> listener;
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            live_ = layers;
+            listener = liveListener_;
+        }
+        if (listener) listener(layers);
+    });
     {
         std::lock_guard<std::mutex> lock(mutex_);
-        snapshot_.runId = runId;
-        snapshot_.totalSteps = trainer->totalSteps();
-        snapshot_.layers = trainer->layerStats();
+        snapshot_.runId = run->runId();
+        snapshot_.step = run->trainer().step();
+        snapshot_.totalSteps = run->trainer().totalSteps();
+        snapshot_.layers = run->trainer().layerStats();
         snapshot_.state = SessionState::Running;
         changed_.notify_all();
     }
-    observer_->onStart(trainer->layerStats(), trainer->totalSteps());
-
-    TrainingSummary summary;
-    std::string failure;
-    try {
-        for (;;) {
-            {
-                std::unique_lock<std::mutex> lock(mutex_);
-                // Paused: wait for resume, a single step or stop.
-                while (pauseRequested_ && stepsToRun_ == 0 && !stopRequested_) {
-                    snapshot_.state = SessionState::Paused;
-                    changed_.notify_all();
-                    changed_.wait(lock);
-                }
-                if (stopRequested_) break;
-                if (stepsToRun_ > 0) --stepsToRun_;
-                snapshot_.state = pauseRequested_ ? SessionState::Paused : SessionState::Running;
-            }
-            if (!trainer->trainStep()) break;
-            bool doCheckpoint = false;
-            {
-                std::lock_guard<std::mutex> lock(mutex_);
-                snapshot_.step = trainer->step();
-                doCheckpoint = checkpointRequested_;
-                checkpointRequested_ = false;
-                changed_.notify_all();
-            }
-            if (doCheckpoint) trainer->writeCheckpoint();
-        }
-        summary = trainer->finish();
-    } catch (const std::exception& e) {
-        failure = e.what();
-    }
-    std::string recordError;
-    if (recorder) recordError = recorder->close();
-    if (store) {
-        try {
-            const RunStatus status = !failure.empty() ? RunStatus::Failed
-                                     : summary.status == TrainingStatus::Finished ? RunStatus::Finished
-                                     : summary.status == TrainingStatus::Stopped  ? RunStatus::Stopped
-                                                                                   : RunStatus::Failed;
-            store->finishRun(runId, status, trainer->step(), failure.empty() ? summary.testAccuracy : -1.0, failure);
-        } catch (const std::exception& e) {
-            if (recordError.empty()) recordError = e.what();
-        }
-    }
+    Gate gate(*this);
+    const RunEnd end = run->train(&gate);
     std::lock_guard<std::mutex> lock(mutex_);
-    snapshot_.step = trainer->step();
-    if (!failure.empty()) {
+    snapshot_.step = end.steps;
+    if (!end.failure.empty()) {
         snapshot_.state = SessionState::Failed;
-        snapshot_.error = failure;
+        snapshot_.error = end.failure;
     } else {
-        snapshot_.summary = summary;
-        snapshot_.state = summary.status == TrainingStatus::Finished ? SessionState::Finished
-                          : summary.status == TrainingStatus::Stopped ? SessionState::Stopped
-                                                                      : SessionState::Failed;
-        if (summary.status == TrainingStatus::Diverged) snapshot_.error = summary.message;
+        snapshot_.summary = end.summary;
+        snapshot_.state = end.summary.status == TrainingStatus::Finished ? SessionState::Finished
+                          : end.summary.status == TrainingStatus::Stopped ? SessionState::Stopped
+                                                                          : SessionState::Failed;
+        if (end.summary.status == TrainingStatus::Diverged) snapshot_.error = end.summary.message;
+        const std::string recordError = !end.recordingError.empty() ? end.recordingError : end.storeError;
         if (!recordError.empty() && snapshot_.error.empty()) snapshot_.error = "recording failed: " + recordError;
     }
     changed_.notify_all();

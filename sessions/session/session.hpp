@@ -5,8 +5,10 @@
 
 #include "engine/config/run_config.hpp"
 #include "engine/training/training_observer.hpp"
+#include "sessions/session/live_layers.hpp"
 
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -33,10 +35,16 @@ struct SessionSnapshot {
     std::optional<TrainingSummary> summary;
 };
 
+struct RunRequest; // sessions/session/recorded_run.hpp
+
 class Session {
 public:
     // dbPath empty: no recording. Nothing happens until start().
     Session(RunConfig config, std::string dbPath);
+    // Any run a RecordedRun can train. A request with a runId and no checkpoint continues that
+    // recorded run from its latest checkpoint (resumeRequest, done on the session's thread). The
+    // session always publishes live layers.
+    explicit Session(const RunRequest& request);
     ~Session(); // stops the run and joins the worker
     Session(const Session&) = delete;
     Session& operator=(const Session&) = delete;
@@ -51,15 +59,23 @@ public:
     void wait();
 
     SessionSnapshot snapshot() const;
+    // The latest masks and weights of every layer (the session's latest-value slot): published at
+    // the start and at every mask update; null before the run has started.
+    std::shared_ptr<const LiveLayers> liveLayers() const;
+    // Called on the training thread right after each publication (set before start()); must not
+    // block: the Studio posts an event to its UI thread.
+    void setLiveListener(std::function<void(const std::shared_ptr<const LiveLayers>&)> listener);
 
 private:
     class Observer;
+    class Gate;
     void work();
     void setState(SessionState state, const std::string& error = "");
 
-    RunConfig config_;
-    std::string dbPath_;
+    std::unique_ptr<RunRequest> request_;
     std::unique_ptr<Observer> observer_;
+    std::shared_ptr<const LiveLayers> live_;
+    std::function<void(const std::shared_ptr<const LiveLayers>&)> liveListener_;
     mutable std::mutex mutex_;
     std::condition_variable changed_;
     SessionSnapshot snapshot_;

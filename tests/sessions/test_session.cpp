@@ -2,8 +2,11 @@
 // stop, failing cleanly on bad input.
 #include <QtTest>
 
-#include "sessions/store/run_store.hpp"
+#include "sessions/session/recorded_run.hpp"
 #include "sessions/session/session.hpp"
+#include "sessions/store/run_store.hpp"
+
+#include <c10/util/Exception.h>
 
 #include <chrono>
 #include <thread>
@@ -44,6 +47,9 @@ private Q_SLOTS:
     void pauseStepResume();
     void stopEndsStoppedAndRecorded();
     void badConfigFailsWithoutARun();
+    void liveLayersArePublishedAtEveryUpdate();
+    void resumeContinuesTheRecordedRun();
+    void errorMessagesLeaveOutLibTorchBacktraces();
 };
 
 void TestSession::runsToTheEndAndRecords() {
@@ -118,6 +124,113 @@ void TestSession::badConfigFailsWithoutARun() {
     QCOMPARE(toString(snap.state), std::string("failed"));
     QVERIFY2(QString::fromStdString(snap.error).contains("missing"), snap.error.c_str());
     QVERIFY(!QFile::exists(dir.filePath("runs.db"))); // nothing was created for a run that never started
+}
+
+// The latest-value slot: one publication at the start and one per mask update, each with every
+// layer's constant fan-in mask, its weights (zero outside the mask) and the masks before it; the
+// recorder stores exactly what was published.
+void TestSession::liveLayersArePublishedAtEveryUpdate() {
+    QTemporaryDir dir;
+    const std::string db = dir.filePath("runs.db").toStdString();
+    Session s(quickRun(), db);
+    std::mutex m;
+    std::vector<std::shared_ptr<const LiveLayers>> seen;
+    s.setLiveListener([&](const std::shared_ptr<const LiveLayers>& l) {
+        std::lock_guard<std::mutex> lock(m);
+        seen.push_back(l);
+    });
+    s.start();
+    s.wait();
+    QCOMPARE(toString(s.snapshot().state), std::string("finished"));
+    std::lock_guard<std::mutex> lock(m);
+    // delta_t 8 over 128 steps with updates until 75% of training (t_end): steps 8..96.
+    QVERIFY2(seen.size() >= 10, std::to_string(seen.size()).c_str());
+    QCOMPARE(s.liveLayers(), seen.back());
+    RunStore store(db, RunStore::Mode::ReadOnly);
+    for (size_t i = 0; i < seen.size(); ++i) {
+        const LiveLayers& l = *seen[i];
+        QCOMPARE(l.sequence, uint64_t(i + 1));
+        QCOMPARE(l.runId, s.snapshot().runId);
+        QCOMPARE(l.maskUpdate, i > 0);
+        QCOMPARE(l.step, i == 0 ? int64_t{0} : int64_t(8 * i));
+        QCOMPARE(l.previousMasks != nullptr, i > 0);
+        if (i > 0) QCOMPARE(l.previousMasks.get(), seen[i - 1]->masks.get());
+        QCOMPARE(l.masks->size(), size_t{3});
+        QCOMPARE(l.weights.size(), size_t{3});
+        QCOMPARE(l.gradients.empty(), i == 0);
+        for (size_t j = 0; j < l.masks->size(); ++j) {
+            const auto& mask = (*l.masks)[j];
+            const auto& w = l.weights[j];
+            const auto* stats = l.layerStats(mask.name);
+            QVERIFY(stats != nullptr);
+            QCOMPARE(w.name, mask.name);
+            int64_t ablated = 0;
+            for (int64_t r = 0; r < mask.outFeatures; ++r) {
+                int64_t fanIn = 0;
+                for (int64_t c = 0; c < mask.fanIn; ++c) {
+                    const int64_t e = r * mask.fanIn + c;
+                    const bool on = mask.bits[size_t(e / 8)] >> (e % 8) & 1;
+                    fanIn += on;
+                    if (!on) QCOMPARE(w.values[size_t(e)], 0.0f);
+                }
+                if (fanIn == 0) ++ablated;
+                else QCOMPARE(fanIn, stats->k); // constant fan-in at every publication
+            }
+            QCOMPARE(ablated, int64_t(mask.ablated.size()));
+            const auto stored = store.masksAtOrBefore(l.runId, mask.name, l.step, 1);
+            QCOMPARE(stored.size(), size_t{1});
+            QCOMPARE(stored[0].step, l.step);
+            QVERIFY(stored[0].mask.bits == mask.bits);
+        }
+    }
+}
+
+// A stopped run continued from its checkpoint in a new session: the same run, trained to the end.
+void TestSession::resumeContinuesTheRecordedRun() {
+    QTemporaryDir dir;
+    const std::string db = dir.filePath("runs.db").toStdString();
+    RunConfig c = quickRun();
+    c.checkpoint_every = 16;
+    int64_t runId = 0, stoppedAt = 0;
+    {
+        Session s(c, db);
+        s.start();
+        QVERIFY(waitFor(s, [](const SessionSnapshot& x) { return x.step >= 40; }));
+        s.stop();
+        s.wait();
+        QCOMPARE(toString(s.snapshot().state), std::string("stopped"));
+        runId = s.snapshot().runId;
+        stoppedAt = s.snapshot().step;
+    }
+    const RunRequest request = resumeRequest(db, runId);
+    QCOMPARE(request.runId, runId);
+    QCOMPARE(request.config.hidden, c.hidden);
+    Session resumed(request);
+    resumed.start();
+    resumed.wait();
+    const auto snap = resumed.snapshot();
+    QCOMPARE(toString(snap.state), std::string("finished"));
+    QCOMPARE(snap.runId, runId);
+    QCOMPARE(snap.step, int64_t{128});
+    QVERIFY(resumed.liveLayers() && resumed.liveLayers()->runId == runId);
+    RunStore store(db, RunStore::Mode::ReadOnly);
+    QVERIFY(store.run(runId).status == RunStatus::Finished);
+    QCOMPARE(store.listRuns().size(), size_t{1});
+    QVERIFY(store.maskSteps(runId).back() > stoppedAt);
+    // A missing run or one without a checkpoint is refused by name.
+    QVERIFY_THROWS_EXCEPTION(StoreError, resumeRequest(db, runId + 1));
+}
+
+void TestSession::errorMessagesLeaveOutLibTorchBacktraces() {
+    try {
+        TORCH_CHECK(false, "the tensor was too large");
+    } catch (const std::exception& e) {
+        const std::string message = errorMessage(e);
+        QVERIFY2(message.find("the tensor was too large") != std::string::npos, message.c_str());
+        QVERIFY2(message.find("Exception raised from") == std::string::npos, message.c_str());
+        QVERIFY(message.size() < std::string(e.what()).size());
+    }
+    QCOMPARE(errorMessage(std::runtime_error("plain")), std::string("plain"));
 }
 
 QTEST_GUILESS_MAIN(TestSession)
