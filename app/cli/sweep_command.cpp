@@ -9,7 +9,9 @@
 #include "engine/config/run_config.hpp"
 #include "engine/errors.hpp"
 #include "sessions/store/run_store.hpp"
+#include "sessions/session/recorded_run.hpp"
 #include "sessions/session/sweep_plan.hpp"
+#include "sessions/session/sweep_runner.hpp"
 #include "sessions/store/sweep_store.hpp"
 
 #include <nlohmann/json.hpp>
@@ -93,49 +95,33 @@ void addSweepCommand(CLI::App& app, SweepOptions& o) {
 
 int runSweep(const SweepOptions& o) {
     const std::string dbPath = o.db.empty() ? sessions::defaultDatabasePath() : o.db;
-    std::unique_ptr<sessions::RunStore> store;
-    std::unique_ptr<sessions::SweepStore> sweeps;
-    int64_t sweepId = o.resume;
-    std::vector<SweepPointRow> rows;
+    std::unique_ptr<sessions::SweepRunner> runner;
     try {
+        sessions::SweepRequest request;
+        request.dbPath = dbPath;
+        request.name = o.name;
+        request.resume = o.resume;
         if (o.resume > 0) {
             if (!o.grids.empty() || !o.overrides.empty() || !o.configFile.empty())
                 throw ConfigError("", "--resume continues a sweep as it was defined; it takes no --grid, --set or --config");
-            if (!std::filesystem::exists(dbPath)) throw sessions::StoreError(dbPath + ": no such database");
-            store = std::make_unique<sessions::RunStore>(dbPath);
-            sweeps = std::make_unique<sessions::SweepStore>(*store);
-            store->markInterrupted();
-            sweeps->markInterrupted();
-            const auto info = sweeps->sweep(sweepId);
-            if (info.status == sessions::RunStatus::Running)
-                throw sessions::StoreError("sweep " + std::to_string(sweepId) + " is still being run by process " +
-                                           std::to_string(info.pid) + " on " + info.host);
-            rows = sweeps->points(sweepId);
-            sweeps->reopenSweep(sweepId);
         } else {
-            RunConfig base;
-            if (!o.configFile.empty()) base = loadConfigFile(o.configFile, base);
-            for (const auto& s : o.overrides) applyOverride(base, s);
-            std::vector<sessions::GridAxis> axes;
-            for (const auto& g : o.grids) axes.push_back(sessions::parseGridAxis(g));
-            // Every point validated before the database is even opened: a bad grid stores nothing.
-            const auto points = sessions::expandGrid(base, axes);
-            for (const auto& p : points) rows.push_back({p.index, p.label(), configToJson(p.config, -1), 0, PointStatus::Pending});
-            store = std::make_unique<sessions::RunStore>(dbPath);
-            sweeps = std::make_unique<sessions::SweepStore>(*store);
-            sweepId = sweeps->createSweep(o.name, configToJson(base, -1), sessions::gridToJson(axes), rows);
+            if (!o.configFile.empty()) request.base = loadConfigFile(o.configFile, request.base);
+            for (const auto& s : o.overrides) applyOverride(request.base, s);
+            for (const auto& g : o.grids) request.axes.push_back(sessions::parseGridAxis(g));
         }
+        runner = std::make_unique<sessions::SweepRunner>(request);
     } catch (...) {
         return reportSetupError("srigl sweep");
     }
+    const int64_t sweepId = runner->sweepId();
+    sessions::RunStore* store = &runner->store();
 
-    const auto total = static_cast<int64_t>(rows.size());
-    int64_t alreadyDone = 0;
-    for (const auto& r : rows) alreadyDone += r.status == PointStatus::Finished || r.status == PointStatus::Failed;
-    if (o.json) emit({{"event", "sweep"}, {"sweep_id", sweepId}, {"db", dbPath}, {"points", total}, {"done", alreadyDone}});
+    const auto total = static_cast<int64_t>(runner->rows().size());
+    if (o.json)
+        emit({{"event", "sweep"}, {"sweep_id", sweepId}, {"db", dbPath}, {"points", total}, {"done", runner->alreadyDone()}});
     else if (!o.quiet)
         std::fprintf(stderr, "sweep %lld: %lld points (%lld done), recorded in %s\n", static_cast<long long>(sweepId),
-                     static_cast<long long>(total), static_cast<long long>(alreadyDone), dbPath.c_str());
+                     static_cast<long long>(total), static_cast<long long>(runner->alreadyDone()), dbPath.c_str());
 
     const bool bar = !o.json && !o.quiet && isatty(STDERR_FILENO);
     SweepProgress progress(total);
@@ -143,66 +129,51 @@ int runSweep(const SweepOptions& o) {
     TrainingObserver silent;
     TrainingObserver& observer = o.json ? static_cast<TrainingObserver&>(jsonEvents)
                                         : bar ? static_cast<TrainingObserver&>(progress) : silent;
-    int exitCode = 0;
     int64_t failed = 0;
+    sessions::SweepRunner::Hooks hooks;
+    hooks.starting = [&](const SweepPointRow& row, bool resumed) {
+        if (o.json)
+            emit({{"event", "point"}, {"sweep_id", sweepId}, {"point", row.point}, {"points", total},
+                  {"assignment", assignmentJson(row.assignment)}, {"resumed", resumed}});
+        if (bar) progress.startPoint(row.point, row.assignment);
+    };
+    hooks.finished = [&](const SweepPointRow& row, const sessions::PointOutcome& outcome) {
+        if (outcome.setupFailed) return;
+        failed += row.status == PointStatus::Failed;
+        if (o.json)
+            emit({{"event", "point_done"}, {"sweep_id", sweepId}, {"point", row.point}, {"run_id", outcome.runId},
+                  {"status", sessions::toString(row.status)}, {"test_accuracy", outcome.testAccuracy}});
+        else if (!o.quiet && !bar)
+            std::fprintf(stderr, "point %lld/%lld (%s): run %lld %s, test accuracy %.2f%%\n",
+                         static_cast<long long>(row.point + 1), static_cast<long long>(total), row.assignment.c_str(),
+                         static_cast<long long>(outcome.runId), sessions::toString(row.status).c_str(),
+                         100.0 * outcome.testAccuracy);
+    };
+    auto trainPoint = [&](const sessions::RunRequest& point) {
+        TrainRequest request;
+        request.config = point.config;
+        request.checkpoint = point.checkpoint;
+        request.dbPath = point.dbPath;
+        request.runId = point.runId;
+        request.onRecorded = point.onRecorded;
+        request.json = o.json;
+        request.announce = o.json; // the point lines say which run it is
+        const TrainOutcome outcome = trainRun(request, observer, "srigl sweep");
+        sessions::PointOutcome result;
+        result.runId = outcome.runId;
+        result.setupFailed = !outcome.trained && outcome.exitCode == 2;
+        result.status = outcome.exitCode == 0     ? PointStatus::Finished
+                        : outcome.exitCode == 130 ? PointStatus::Stopped
+                                                  : PointStatus::Failed;
+        result.testAccuracy = outcome.summary.testAccuracy;
+        return result;
+    };
+    int exitCode = 0;
     try {
-        for (auto& row : rows) {
-            if (row.status == PointStatus::Finished || row.status == PointStatus::Failed) continue;
-            TrainRequest request;
-            request.dbPath = dbPath;
-            request.json = o.json;
-            request.announce = o.json; // the point lines say which run it is
-            request.config = configFromJson(row.config);
-            bool resumed = false;
-            if (row.runId > 0) {
-                // A point that was running when the sweep stopped: continue its run, never start a second one.
-                const auto run = store->run(row.runId);
-                if (run.status == sessions::RunStatus::Finished || run.status == sessions::RunStatus::Failed) {
-                    row.status = run.status == sessions::RunStatus::Finished ? PointStatus::Finished : PointStatus::Failed;
-                    sweeps->finishPoint(sweepId, row.point, row.status);
-                    continue;
-                }
-                request.runId = row.runId;
-                const auto last = store->lastCheckpoint(row.runId);
-                // Without a usable checkpoint the run starts over, in the same record.
-                if (last && std::filesystem::exists(last->second)) request.checkpoint = last->second;
-                resumed = true;
-            }
-            const int64_t point = row.point;
-            request.onRecorded = [&, point](int64_t runId) { sweeps->startPoint(sweepId, point, runId); };
-            if (o.json)
-                emit({{"event", "point"}, {"sweep_id", sweepId}, {"point", point}, {"points", total},
-                      {"assignment", assignmentJson(row.assignment)}, {"resumed", resumed}});
-            if (bar) progress.startPoint(point, row.assignment);
-            const TrainOutcome outcome = trainRun(request, observer, "srigl sweep");
-            row.runId = outcome.runId;
-            if (!outcome.trained && outcome.exitCode == 2) {
-                // Set-up failed (data missing, database locked): the next points would fail alike.
-                if (outcome.runId > 0) sweeps->finishPoint(sweepId, point, PointStatus::Failed);
-                if (bar) progress.finish();
-                sweeps->finishSweep(sweepId, sessions::RunStatus::Failed);
-                return 2;
-            }
-            row.status = outcome.exitCode == 0     ? PointStatus::Finished
-                         : outcome.exitCode == 130 ? PointStatus::Stopped
-                                                   : PointStatus::Failed;
-            if (outcome.runId > 0) sweeps->finishPoint(sweepId, point, row.status);
-            failed += row.status == PointStatus::Failed;
-            if (o.json)
-                emit({{"event", "point_done"}, {"sweep_id", sweepId}, {"point", point}, {"run_id", outcome.runId},
-                      {"status", sessions::toString(row.status)}, {"test_accuracy", outcome.summary.testAccuracy}});
-            else if (!o.quiet && !bar)
-                std::fprintf(stderr, "point %lld/%lld (%s): run %lld %s, test accuracy %.2f%%\n",
-                             static_cast<long long>(point + 1), static_cast<long long>(total), row.assignment.c_str(),
-                             static_cast<long long>(outcome.runId), sessions::toString(row.status).c_str(),
-                             100.0 * outcome.summary.testAccuracy);
-            if (row.status == PointStatus::Stopped) {
-                exitCode = 130;
-                break;
-            }
-        }
+        const auto status = runner->run(trainPoint, hooks);
         if (bar) progress.finish();
-        sweeps->finishSweep(sweepId, exitCode == 130 ? sessions::RunStatus::Stopped : sessions::RunStatus::Finished);
+        if (status == sessions::RunStatus::Failed) return 2;
+        if (status == sessions::RunStatus::Stopped) exitCode = 130;
     } catch (const std::exception& e) {
         if (bar) progress.finish();
         std::fprintf(stderr, "srigl sweep: %s\n", e.what());
@@ -210,7 +181,7 @@ int runSweep(const SweepOptions& o) {
     }
 
     // The result: one line (or JSON object) per point.
-    const auto final = sweeps->points(sweepId);
+    const auto final = runner->sweeps().points(sweepId);
     if (o.json) {
         nlohmann::json points = nlohmann::json::array();
         for (const auto& p : final) {
