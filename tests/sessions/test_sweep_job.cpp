@@ -1,0 +1,100 @@
+// The Studio's sweep job: a methods x sparsities x seeds grid trained point after point with
+// progress for the grid, stopped by its cancel flag after the current step, resumed so that every
+// point has exactly one run, and a bad grid that stores nothing.
+#include <QtTest>
+
+#include "engine/errors.hpp"
+#include "sessions/session/sweep_job.hpp"
+#include "sessions/store/run_store.hpp"
+#include "sessions/store/sweep_store.hpp"
+
+using namespace srigl;
+using namespace srigl::sessions;
+
+class TestSweepJob : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void gridRunsEveryPointWithProgress();
+    void cancelStopsAndResumeFinishes();
+    void badGridStoresNothing();
+};
+
+namespace {
+
+SweepJobSettings tinyGrid(const std::string& db) {
+    SweepJobSettings s;
+    s.dbPath = db;
+    s.name = "grid";
+    s.base.synthetic_train = 256;
+    s.base.synthetic_test = 64;
+    s.base.hidden = "16";
+    s.base.batch_size = 64;
+    s.base.epochs = 2; // 8 steps
+    s.base.delta_t = 2;
+    s.base.threads = 1;
+    s.base.dense_reference_steps = 0;
+    s.axes = methodSparsitySeedGrid({"srigl", "rigl"}, {"0.8", "0.9"}, 2);
+    return s;
+}
+
+} // namespace
+
+void TestSweepJob::gridRunsEveryPointWithProgress() {
+    QTemporaryDir dir;
+    const std::string db = dir.filePath("runs.db").toStdString();
+    std::vector<JobProgress> seen;
+    const auto r = runSweepJob(tinyGrid(db), [&](const JobProgress& p) { seen.push_back(p); });
+    QVERIFY(r.status == RunStatus::Finished);
+    QCOMPARE(r.points.size(), size_t{8});
+    QVERIFY(!seen.empty());
+    QCOMPARE(seen.back().total, 8 * kSweepProgressPerPoint);
+    QCOMPARE(seen.back().done, seen.back().total);
+    for (size_t i = 1; i < seen.size(); ++i) QVERIFY(seen[i].done >= seen[i - 1].done);
+    QVERIFY(std::any_of(seen.begin(), seen.end(), [](const JobProgress& p) { return p.current.find("point 8/8") == 0; }));
+    // Series per method against sparsity, two seeds each.
+    QCOMPARE(r.results.xKey, std::string("sparsity"));
+    QCOMPARE(r.results.series.size(), size_t{2});
+    for (const auto& s : r.results.series) {
+        QCOMPARE(s.points.size(), size_t{2});
+        for (const auto& p : s.points) QCOMPARE(p.count, 2);
+    }
+    RunStore store(db, RunStore::Mode::ReadOnly);
+    QCOMPARE(store.listRuns().size(), size_t{8});
+    QCOMPARE(readSweepResults(store, r.sweepId).results.finished, int64_t{8});
+}
+
+void TestSweepJob::cancelStopsAndResumeFinishes() {
+    QTemporaryDir dir;
+    const std::string db = dir.filePath("runs.db").toStdString();
+    std::atomic<bool> cancel{false};
+    const auto stopped = runSweepJob(
+        tinyGrid(db), [&](const JobProgress& p) { if (p.current.find("point 3/8") == 0) cancel = true; }, &cancel);
+    QVERIFY(stopped.status == RunStatus::Stopped);
+    QCOMPARE(toString(stopped.points[0].status), toString(PointStatus::Finished));
+    QCOMPARE(toString(stopped.points[1].status), toString(PointStatus::Finished));
+    QCOMPARE(toString(stopped.points[2].status), toString(PointStatus::Stopped));
+    QCOMPARE(toString(stopped.points[3].status), toString(PointStatus::Pending));
+    QCOMPARE(stopped.results.finished, int64_t{2});
+
+    SweepJobSettings resume;
+    resume.dbPath = db;
+    resume.resume = stopped.sweepId;
+    const auto done = runSweepJob(resume);
+    QVERIFY(done.status == RunStatus::Finished);
+    QCOMPARE(done.results.finished, int64_t{8});
+    QCOMPARE(done.points[2].runId, stopped.points[2].runId); // the stopped point continued its own run
+    RunStore store(db, RunStore::Mode::ReadOnly);
+    QCOMPARE(store.listRuns().size(), size_t{8});
+}
+
+void TestSweepJob::badGridStoresNothing() {
+    QTemporaryDir dir;
+    const std::string db = dir.filePath("runs.db").toStdString();
+    auto s = tinyGrid(db);
+    s.axes = methodSparsitySeedGrid({"srigl"}, {"0.9", "1.5"}, 1);
+    QVERIFY_THROWS_EXCEPTION(ConfigError, runSweepJob(s));
+    QVERIFY(!QFile::exists(QString::fromStdString(db)));
+}
+
+QTEST_GUILESS_MAIN(TestSweepJob)
+#include "test_sweep_job.moc"
