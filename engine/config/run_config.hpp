@@ -27,6 +27,9 @@ struct RunConfig {
     // method=static: draw each neuron's k inputs (SRigL's initial mask, never updated) instead of an
     // unstructured mask; such a layer can train condensed.
     bool static_fan_in = false;
+    // SparseOpt (docs/algorithms.md): each neuron's masked gradient scaled by
+    // sqrt(its density / the layer's density) before the optimizer.
+    bool sparse_opt = false;
     int64_t delta_t = 100;
     double alpha = 0.3;
     double t_end = 0.75;

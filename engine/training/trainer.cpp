@@ -6,6 +6,7 @@
 #include "engine/errors.hpp"
 #include "engine/runtime/threading.hpp"
 #include "engine/sparsity/mask_update.hpp"
+#include "engine/sparsity/sparse_opt.hpp"
 #include "engine/sparsity/sparsity_distribution.hpp"
 #include "engine/training/compute_path.hpp"
 #include "engine/training/dense_reference.hpp"
@@ -578,6 +579,17 @@ void Trainer::Impl::maskUpdate(int64_t atStep) {
     }
 }
 
+void Trainer::Impl::scaleSparseOpt(SparseLayerState& st) {
+    if (st.density >= 1.0) return; // a dense layer: every neuron has the layer's density
+    if (st.layer->isCondensed()) {
+        auto& c = *st.layer->condensed;
+        // Without ablated rows every neuron keeps k: the scale is exactly 1.
+        if (c.ablated > 0 && c.values.grad().defined()) applySparseOpt(c.values.mutable_grad(), sparseOptScaleCondensed(c.alive));
+        return;
+    }
+    if (st.layer->weight.grad().defined()) applySparseOpt(st.layer->weight.mutable_grad(), sparseOptScale(st.layer->mask));
+}
+
 void Trainer::Impl::nmMaskUpdate(int64_t atStep) {
     torch::NoGradGuard noGrad;
     const auto start = Clock::now();
@@ -684,6 +696,7 @@ bool Trainer::trainStep() {
             } else if (st.density < 1.0) {
                 st.layer->weight.mutable_grad().mul_(st.layer->maskFactor());
             }
+            if (s.config.sparse_opt && !st.nm) s.scaleSparseOpt(st);
         }
     }
     s.optimizer->step(s.lr->at(t));

@@ -88,6 +88,8 @@ struct Trainer::Impl {
     // N:M methods, after the optimizer step `atStep`: recomputes the masks that are due and, every
     // nm_update_every steps, reports a mask event.
     void nmMaskUpdate(int64_t atStep);
+    // SparseOpt (config sparse_opt) on one layer's masked gradient, before the optimizer step.
+    void scaleSparseOpt(SparseLayerState& st);
     LayerUpdateStats statsOf(const SparseLayerState& state) const;
     // Data-parallel runs: the mask checksum all-reduce (throws DistributedError on disagreement).
     void checkMasksAgree(int64_t atStep);
