@@ -142,6 +142,7 @@ const std::vector<Field>& fields() {
         field("dense_last", &RunConfig::dense_last, "keep the last layer dense"),
         field("static_fan_in", &RunConfig::static_fan_in, "method static: exactly k inputs per neuron (constant fan-in, can train condensed) instead of an unstructured mask"),
         field("sparse_opt", &RunConfig::sparse_opt, "SparseOpt: scale each neuron's masked gradient by sqrt(neuron density / layer density) before the optimizer"),
+        field("ablate_unused", &RunConfig::ablate_unused, "SRigL variant: also ablate neurons with no outgoing connection in the next layer at every update (mlp, lenet5)"),
         field("gamma_sal", &RunConfig::gamma_sal, "SRigL ablation threshold (fraction of k); 0 disables ablation"),
         field("delta_t", &RunConfig::delta_t, "steps between mask updates"),
         field("alpha", &RunConfig::alpha, "initial drop fraction (cosine decay)"),
@@ -327,6 +328,9 @@ void validateConfig(const RunConfig& c) {
                 c.method + " trains with sparse_compute=masked_dense or auto");
     require(c.sparse_compute != "condensed" || c.device == "cpu", "sparse_compute",
             "the condensed kernels run on the CPU; use sparse_compute=masked_dense or auto with device=cuda");
+    require(!c.ablate_unused || c.method == "srigl", "ablate_unused", "is a variant of method srigl, not of " + c.method);
+    require(!c.ablate_unused || c.model == "mlp" || c.model == "lenet5", "ablate_unused",
+            "needs a model whose layers form a chain (mlp, lenet5); " + c.model + " has skip connections");
     require(!c.sparse_opt || c.method != "dense", "sparse_opt", "scales the gradients of sparse layers: method dense has none");
     // parseNm quotes the whole text in its messages: anything longer than "1023:1024" is refused here.
     require(c.nm.size() <= 16, "nm", "expected N:M such as 2:4, got '" + quoteForMessage(c.nm) + "'");

@@ -30,6 +30,9 @@ struct RunConfig {
     // SparseOpt (docs/algorithms.md): each neuron's masked gradient scaled by
     // sqrt(its density / the layer's density) before the optimizer.
     bool sparse_opt = false;
+    // SRigL variant (docs/algorithms.md): at every update, also ablate the neurons whose outputs no
+    // kept weight of the next layer reads, and return their budget to the layer's other neurons.
+    bool ablate_unused = false;
     int64_t delta_t = 100;
     double alpha = 0.3;
     double t_end = 0.75;

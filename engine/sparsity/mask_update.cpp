@@ -141,6 +141,19 @@ std::vector<uint8_t> sriglAblatedNeurons(const std::vector<int64_t>& counts, con
     return ablated;
 }
 
+void sriglForceAblation(std::vector<uint8_t>& ablated, const SriglParams& params, int64_t fanIn) {
+    if (!params.allowAblation || params.forceAblate.size() != ablated.size()) return;
+    const int64_t out = static_cast<int64_t>(ablated.size());
+    int64_t active = 0;
+    for (auto a : ablated) active += !a;
+    const int64_t minActive = sriglMinActive(params.budget, out, fanIn);
+    for (size_t r = 0; r < ablated.size() && active > minActive; ++r)
+        if (params.forceAblate[r] && !ablated[r]) {
+            ablated[r] = 1;
+            --active;
+        }
+}
+
 int64_t sriglFanIn(int64_t budget, int64_t active, int64_t fanIn) {
     if (active <= 0) return 0;
     return std::clamp<int64_t>(budget / active, 1, fanIn);
@@ -178,6 +191,12 @@ MaskUpdateResult sriglUpdateTensorOps(const torch::Tensor& weight, const torch::
         // Lower the threshold until enough neurons survive for k to stay <= fan_in.
         while (thr > 0 && (counts >= thr).sum().item<int64_t>() < minActive) --thr;
         ablated = counts < thr;
+    }
+    if (!params.forceAblate.empty()) {
+        auto cpu = ablated.to(torch::kCPU).contiguous();
+        std::vector<uint8_t> rows(cpu.data_ptr<bool>(), cpu.data_ptr<bool>() + out);
+        sriglForceAblation(rows, params, fanIn);
+        ablated = torch::from_blob(rows.data(), {out}, torch::kUInt8).to(torch::kBool).to(mask.device());
     }
     const int64_t nAblated = ablated.sum().item<int64_t>();
     const int64_t k = sriglFanIn(params.budget, out - nAblated, fanIn);

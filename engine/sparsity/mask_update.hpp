@@ -33,11 +33,18 @@ struct SriglParams {
     int64_t budget = 0;        // B = floor(numel * density)
     double gammaSal = 0.3;     // 0: never ablate
     bool allowAblation = true; // false for the output layer
+    // Neurons (1 each) ablated whatever their salience: config ablate_unused marks those with no
+    // outgoing connection in the next layer. Empty: none. Forcing stops where fewer than
+    // sriglMinActive neurons would stay active.
+    std::vector<uint8_t> forceAblate;
 };
 
 // Largest number of neurons SRigL may ablate before k = floor(B / active) would exceed fan_in.
 int64_t sriglMinActive(int64_t budget, int64_t out, int64_t fanIn);
 int64_t sriglFanIn(int64_t budget, int64_t active, int64_t fanIn);
+// Adds params.forceAblate to `ablated` (when ablation is allowed), in index order, while at least
+// sriglMinActive neurons stay active.
+void sriglForceAblation(std::vector<uint8_t>& ablated, const SriglParams& params, int64_t fanIn);
 // Ablation from each neuron's salient-connection count: the threshold gamma_sal * (budget / out),
 // lowered until at least sriglMinActive neurons survive; 1 marks an ablated neuron.
 std::vector<uint8_t> sriglAblatedNeurons(const std::vector<int64_t>& salientCounts, const SriglParams& params,

@@ -175,6 +175,7 @@ CondensedMaskUpdate sriglUpdateCondensed(const torch::Tensor& values, const torc
         }
         ablated = sriglAblatedNeurons(counts, params, fanIn);
     }
+    sriglForceAblation(ablated, params, fanIn);
     int64_t nAblated = 0;
     for (auto a : ablated) nAblated += a;
     const int64_t k = sriglFanIn(params.budget, out - nAblated, fanIn);

@@ -54,6 +54,7 @@ MaskUpdateResult sriglUpdateCpu(const torch::Tensor& weight, const torch::Tensor
             for (int64_t j = r * fanIn; j < (r + 1) * fanIn; ++j) counts[r] += keepW[j] || salientG[j];
         ablated = sriglAblatedNeurons(counts, params, fanIn);
     }
+    sriglForceAblation(ablated, params, fanIn);
     int64_t nAblated = 0;
     for (auto a : ablated) nAblated += a;
     const int64_t k = sriglFanIn(params.budget, out - nAblated, fanIn);

@@ -16,6 +16,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -508,7 +509,23 @@ SriglParams Trainer::Impl::sriglParams(const SparseLayerState& st) const {
     p.budget = st.budget;
     p.gammaSal = config.gamma_sal;
     p.allowAblation = !st.isLast; // the output layer is never ablated
+    p.forceAblate = st.unused;
     return p;
+}
+
+std::vector<uint8_t> Trainer::Impl::unusedNeurons(size_t i) const {
+    if (!config.ablate_unused || i + 1 >= layers.size() || layers[i].isLast) return {};
+    const SparseLayer& here = *layers[i].layer;
+    // The next layer reads this one's outputs as consecutive groups of its inputs: one input per
+    // neuron (Linear after Linear), a kh x kw window per channel (conv after conv), H x W per
+    // channel (Linear after a flattened conv).
+    const auto next = layers[i + 1].layer->denseMaskMatrix();
+    const int64_t out = here.outFeatures();
+    if (out <= 0 || next.size(1) % out != 0) return {};
+    const auto used = next.any(0).view({out, next.size(1) / out}).any(1).to(torch::kCPU).contiguous();
+    std::vector<uint8_t> unused(static_cast<size_t>(out));
+    for (int64_t r = 0; r < out; ++r) unused[static_cast<size_t>(r)] = !used[r].item<bool>();
+    return unused;
 }
 
 MaskUpdateResult Trainer::Impl::runRule(const SparseLayerState& st, const torch::Tensor& w, const torch::Tensor& m,
@@ -526,8 +543,14 @@ void Trainer::Impl::maskUpdate(int64_t atStep) {
     MaskUpdateEvent event;
     event.step = atStep;
     event.dropFraction = schedule->dropFraction(atStep);
-    for (auto& st : layers) {
+    // ablate_unused updates from the last layer back, so that each layer sees the next layer's
+    // new mask: after the update no active neuron feeds nothing.
+    std::vector<size_t> order(layers.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = config.ablate_unused ? order.size() - 1 - i : i;
+    for (size_t i : order) {
+        auto& st = layers[i];
         if (!st.dynamic) continue;
+        st.unused = unusedNeurons(i);
         const auto layerStart = Clock::now();
         MaskUpdateResult r;
         if (st.layer->isCondensed()) {
@@ -547,6 +570,7 @@ void Trainer::Impl::maskUpdate(int64_t atStep) {
         st.last.seconds = secondsSince(layerStart);
         event.layers.push_back(statsOf(st));
     }
+    if (config.ablate_unused) std::reverse(event.layers.begin(), event.layers.end()); // listeners get model order
     event.seconds = secondsSince(start);
     updateSeconds += event.seconds;
     ++updates;

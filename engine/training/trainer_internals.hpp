@@ -32,6 +32,9 @@ struct SparseLayerState {
     bool nm = false;
     torch::Tensor eventMask;
     LayerUpdateStats last;  // statistics of the latest update
+    // ablate_unused: this layer's neurons without an outgoing connection in the next layer, found
+    // just before this layer's update (1 each; empty when the variant is off).
+    std::vector<uint8_t> unused;
     std::string compute = "dense"; // condensed | masked_dense | dense (see LayerUpdateStats::compute)
 };
 
@@ -80,6 +83,8 @@ struct Trainer::Impl {
     void measureDenseReference();
 
     void maskUpdate(int64_t atStep);
+    // ablate_unused: neurons of layers[i] that no kept weight of layers[i + 1] reads.
+    std::vector<uint8_t> unusedNeurons(size_t i) const;
     // SRigL's parameters for one layer (budget, gamma_sal; the output layer is never ablated).
     SriglParams sriglParams(const SparseLayerState& st) const;
     // The method's mask rule (SRigL, RigL or SET) on one layer's dense [out, fan_in] tensors.
