@@ -1,6 +1,7 @@
 # Proves the Studio's folder layout (widgets/README.md): every widgets/ folder holds fewer than 20
-# files, no source sits at the top, common/ includes no feature folder, and no feature includes the
-# shell (the main window wires the features, not the other way round).
+# files, no source sits at the top, logic/ (the Qt-free library, the lowest) includes nothing of
+# widgets/ outside itself and no Qt header, common/ includes no feature folder (logic/ is below it),
+# and no feature includes the shell (the main window wires the features, not the other way round).
 # Run: cmake -DSOURCE_DIR=... -P check_widgets_layout.cmake
 set(root ${SOURCE_DIR}/widgets)
 file(GLOB top ${root}/*.cpp ${root}/*.hpp)
@@ -21,10 +22,18 @@ foreach(folder IN LISTS folders)
   endif()
   foreach(source IN LISTS files)
     math(EXPR checked "${checked} + 1")
+    if(folder STREQUAL "logic")
+      file(STRINGS ${source} qt_includes REGEX "^#include <Q")
+      foreach(line IN LISTS qt_includes)
+        string(APPEND problems "\n  widgets/logic includes Qt: ${source}: ${line}")
+      endforeach()
+    endif()
     file(STRINGS ${source} includes REGEX "^#include \"widgets/[a-z_]+/")
     foreach(line IN LISTS includes)
       string(REGEX REPLACE "^#include \"widgets/([a-z_]+)/.*" "\\1" target "${line}")
-      if(folder STREQUAL "common" AND NOT target STREQUAL "common")
+      if(folder STREQUAL "logic" AND NOT target STREQUAL "logic")
+        string(APPEND problems "\n  widgets/logic includes a Qt folder: ${source}: ${line}")
+      elseif(folder STREQUAL "common" AND NOT target MATCHES "^(common|logic)$")
         string(APPEND problems "\n  widgets/common includes a feature: ${source}: ${line}")
       elseif(NOT folder STREQUAL "shell" AND target STREQUAL "shell")
         string(APPEND problems "\n  a feature includes the shell: ${source}: ${line}")

@@ -1,0 +1,29 @@
+// Reading a LayerMaskSnapshot's packed bits (row-major [out, fan_in], bit i of byte i/8 is entry i):
+// the checks and counts that the structure views' logic shares.
+#pragma once
+
+#include "engine/training/training_observer.hpp"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace srigl::studio {
+
+inline bool maskBit(const std::vector<uint8_t>& bits, int64_t index) {
+    return (bits[static_cast<size_t>(index >> 3)] >> (index & 7)) & 1;
+}
+
+// Throws std::invalid_argument naming the layer when the shape is empty, the bits do not fill it or
+// an ablated neuron is out of range.
+void checkMask(const LayerMaskSnapshot& mask);
+// Connections of each neuron (row counts) and of each input (column counts).
+std::vector<int64_t> rowCounts(const LayerMaskSnapshot& mask);
+std::vector<int64_t> columnCounts(const LayerMaskSnapshot& mask);
+// Stored weights are the active ones in mask order: throws std::invalid_argument naming `what`
+// (a layer, or a layer at a step) when their count is not the mask's.
+void checkWeightCount(const std::string& what, int64_t active, size_t stored);
+// 1 for each neuron listed in mask.ablated.
+std::vector<uint8_t> ablatedFlags(const LayerMaskSnapshot& mask);
+
+} // namespace srigl::studio

@@ -1,0 +1,40 @@
+// A bar chart of an integer histogram (degree_histograms' IntHistogram): one bar per bin, labelled
+// by its value ("12") or range ("8-15"), empty bins kept so that gaps in a spread stay visible.
+// Follows the palette like the other charts.
+#pragma once
+
+#include "widgets/logic/degree_histograms.hpp"
+
+#include <QChartView>
+#include <QString>
+
+#include <vector>
+
+namespace srigl::studio {
+
+struct HistogramBar {
+    QString label;
+    int64_t count = 0;
+};
+
+class HistogramChart : public QChartView {
+    Q_OBJECT
+public:
+    HistogramChart(const QString& title, const QString& xTitle, QWidget* parent = nullptr);
+
+    // yMax > 0 fixes the count axis (two runs side by side on one scale); 0 follows the data.
+    void setHistogram(const IntHistogram& histogram, int64_t yMax = 0);
+    void setTitle(const QString& title);
+    const std::vector<HistogramBar>& bars() const { return bars_; }
+
+protected:
+    void changeEvent(QEvent* event) override;
+
+private:
+    QString xTitle_;
+    std::vector<HistogramBar> bars_;
+};
+
+QString binLabel(const IntHistogram& histogram, size_t bin);
+
+} // namespace srigl::studio
