@@ -170,7 +170,7 @@ void TestMaskUpdate::unstructuredInitialMaskHasBudget() {
 void TestMaskUpdate::sriglKeepsExactFanInWithoutAblation() {
     for (uint64_t seed = 0; seed < 5; ++seed) {
         Layer l = randomLayer(24, 40, 6, seed);
-        SriglParams p{24 * 6, 0.0, true};
+        SriglParams p{24 * 6, 0.0, true, {}};
         auto r = sriglUpdate(l.w, l.m, l.g, 0.3, p);
         QCOMPARE(r.k, int64_t{6});
         QCOMPARE(r.ablated, int64_t{0});
@@ -187,7 +187,7 @@ void TestMaskUpdate::sriglAblatesWeakNeuronsAndZeroesTheirRows() {
         l.w[r].mul_(1e-4);
         l.g[r].mul_(1e-4);
     }
-    SriglParams p{40, 0.3, true};
+    SriglParams p{40, 0.3, true, {}};
     auto r = sriglUpdate(l.w, l.m, l.g, 0.3, p);
     QCOMPARE(r.ablated, int64_t{2});
     QCOMPARE(r.mask[2].sum().item<int64_t>(), int64_t{0});
@@ -203,7 +203,7 @@ void TestMaskUpdate::sriglBudgetKeptAfterAblation() {
         l.w.slice(0, 0, 4).mul_(1e-3);
         l.g.slice(0, 0, 4).mul_(1e-3);
         const int64_t B = 16 * 5 + 7; // a budget that does not divide evenly
-        auto r = sriglUpdate(l.w, l.m, l.g, 0.25, SriglParams{B, 0.5, true});
+        auto r = sriglUpdate(l.w, l.m, l.g, 0.25, SriglParams{B, 0.5, true, {}});
         const int64_t nnz = r.mask.sum().item<int64_t>();
         QCOMPARE(nnz, r.k * r.active);
         QVERIFY(nnz <= B);
@@ -223,7 +223,7 @@ void TestMaskUpdate::sriglGrowsByLargestGradient() {
     auto g = torch::full({1, 10}, 0.01f);
     g[0][7] = -5.0f;
     g[0][4] = 3.0f;
-    auto r = sriglUpdate(w, m, g, 1.0 / 3.0 + 1e-9, SriglParams{3, 0.0, false});
+    auto r = sriglUpdate(w, m, g, 1.0 / 3.0 + 1e-9, SriglParams{3, 0.0, false, {}});
     QVERIFY(r.mask[0][0].item<bool>());
     QVERIFY(r.mask[0][2].item<bool>());
     QVERIFY(r.mask[0][7].item<bool>());
@@ -251,7 +251,7 @@ void TestMaskUpdate::sriglTruncatesByMagnitude() {
     auto g = torch::zeros({2, 6});
     g[1][4] = 1.0f;
     g[1][5] = 0.5f;
-    auto r = sriglUpdate(w, m, g, 0.0, SriglParams{4, 0.0, false});
+    auto r = sriglUpdate(w, m, g, 0.0, SriglParams{4, 0.0, false, {}});
     QCOMPARE(r.k, int64_t{2});
     QVERIFY(r.mask[0][1].item<bool>());
     QVERIFY(r.mask[0][2].item<bool>());
@@ -263,7 +263,7 @@ void TestMaskUpdate::sriglNeverAblatesWhenNotAllowed() {
     Layer l = randomLayer(10, 20, 4, 7);
     l.w[3].mul_(1e-5);
     l.g[3].mul_(1e-5);
-    auto r = sriglUpdate(l.w, l.m, l.g, 0.3, SriglParams{40, 0.9, false});
+    auto r = sriglUpdate(l.w, l.m, l.g, 0.3, SriglParams{40, 0.9, false, {}});
     QCOMPARE(r.ablated, int64_t{0});
     for (auto c : rowCounts(r.mask)) QCOMPARE(c, int64_t{4});
 }
@@ -275,7 +275,7 @@ void TestMaskUpdate::sriglRevivesAblatedNeuron() {
     l.w[6].zero_();
     l.g[6].mul_(100.0);
     const int64_t B = 32;
-    auto r = sriglUpdate(l.w, l.m, l.g, 0.3, SriglParams{B, 0.3, true});
+    auto r = sriglUpdate(l.w, l.m, l.g, 0.3, SriglParams{B, 0.3, true, {}});
     QVERIFY(r.mask[6].sum().item<int64_t>() > 0);
     QCOMPARE(r.mask[6].sum().item<int64_t>(), r.k);
 }
@@ -287,7 +287,7 @@ void TestMaskUpdate::sriglKeepsFanInAtMostDenseFanIn() {
         l.w[r].mul_(1e-5);
         l.g[r].mul_(1e-5);
     }
-    auto r = sriglUpdate(l.w, l.m, l.g, 0.3, SriglParams{16, 1.0, true});
+    auto r = sriglUpdate(l.w, l.m, l.g, 0.3, SriglParams{16, 1.0, true, {}});
     QVERIFY(r.k <= 5);
     QVERIFY(r.active >= sriglMinActive(16, 4, 5));
     QCOMPARE(r.mask.sum().item<int64_t>(), r.k * r.active);
@@ -301,7 +301,7 @@ void TestMaskUpdate::sriglGammaZeroNeverAblates() {
     Layer l = randomLayer(10, 20, 4, 7);
     l.w[2].zero_();
     l.g[2].zero_();
-    auto r = sriglUpdate(l.w, l.m, l.g, 0.3, SriglParams{40, 0.0, true});
+    auto r = sriglUpdate(l.w, l.m, l.g, 0.3, SriglParams{40, 0.0, true, {}});
     QCOMPARE(r.ablated, int64_t{0});
 }
 
@@ -319,7 +319,7 @@ void TestMaskUpdate::sriglMatchesLiteralSpec() {
         const double f = 0.1 + 0.05 * static_cast<double>(seed % 8);
         const double gamma = (seed % 4) * 0.3;
         const bool allow = seed % 5 != 0;
-        auto r = sriglUpdate(l.w, l.m, l.g, f, SriglParams{B, gamma, allow});
+        auto r = sriglUpdate(l.w, l.m, l.g, f, SriglParams{B, gamma, allow, {}});
         auto expected = referenceSrigl(l.w, l.m, l.g, f, B, gamma, allow);
         if (!torch::equal(r.mask, expected)) {
             qWarning() << "seed" << seed << "out" << out << "fanIn" << fanIn << "B" << B;
@@ -338,7 +338,7 @@ void TestMaskUpdate::grownWeightsZeroAndKeptUnchanged() {
     auto before = layer->weight.clone();
     auto oldMask = layer->mask.clone();
     auto grad = torch::randn({12, 30}, g0);
-    auto r = sriglUpdate(layer->weight, layer->mask, grad, 0.3, SriglParams{60, 0.3, true});
+    auto r = sriglUpdate(layer->weight, layer->mask, grad, 0.3, SriglParams{60, 0.3, true, {}});
     layer->setMask(r.mask);
     layer->applyMask();
     auto grown = r.mask & ~oldMask;
@@ -387,7 +387,7 @@ void TestMaskUpdate::setKeepsNnzAndIsDeterministic() {
 
 void TestMaskUpdate::dropFractionZeroChangesNothing() {
     Layer l = randomLayer(12, 16, 4, 21);
-    auto r = sriglUpdate(l.w, l.m, l.g, 0.0, SriglParams{48, 0.0, true});
+    auto r = sriglUpdate(l.w, l.m, l.g, 0.0, SriglParams{48, 0.0, true, {}});
     QVERIFY(torch::equal(r.mask, l.m));
     auto rr = riglUpdate(l.w, l.m, l.g, 0.0);
     QVERIFY(torch::equal(rr.mask, l.m));
@@ -406,7 +406,7 @@ void TestMaskUpdate::cpuPathMatchesTensorOps() {
         l.w = torch::where(weak, l.w * 1e-3, l.w);
         l.g = torch::where(weak, l.g * 1e-3, l.g);
         const double f = 0.05 + 0.07 * static_cast<double>(seed % 6);
-        const SriglParams p{B, (seed % 3) * 0.4, seed % 4 != 0};
+        const SriglParams p{B, (seed % 3) * 0.4, seed % 4 != 0, {}};
         auto fast = sriglUpdateCpu(l.w, l.m, l.g, f, p);
         auto ref = sriglUpdateTensorOps(l.w.to(torch::kDouble), l.m, l.g.to(torch::kDouble), f, p);
         QVERIFY2(torch::equal(fast.mask, ref.mask), qPrintable(QString("seed %1").arg(seed)));
