@@ -692,16 +692,16 @@ std::vector<Metric> RunStore::metrics(int64_t id) {
 }
 
 namespace {
-// The columns readMaskRow reads, in its order.
-const char* const kMaskColumns = "step, layer, out_features, fan_in, k, active, ablated, pruned, regrown, sad, sparsity, "
-                                 "ablated_ids, bits, bits_size";
+// The columns readMaskStatsRow reads, in its order; readMaskRow reads the blobs after them.
+const char* const kMaskStatsColumns = "step, layer, out_features, fan_in, k, active, ablated, pruned, regrown, sad, sparsity";
+const std::string kMaskColumns = std::string(kMaskStatsColumns) + ", ablated_ids, bits, bits_size";
 
-MaskRecord readMaskRow(const Statement& st) {
-    MaskRecord m;
+MaskStatsRecord readMaskStatsRow(const Statement& st) {
+    MaskStatsRecord m;
     m.step = st.columnInt(0);
-    m.mask.name = m.stats.name = st.columnText(1);
-    m.mask.outFeatures = m.stats.outFeatures = st.columnInt(2);
-    m.mask.fanIn = m.stats.fanIn = st.columnInt(3);
+    m.stats.name = st.columnText(1);
+    m.stats.outFeatures = st.columnInt(2);
+    m.stats.fanIn = st.columnInt(3);
     m.stats.k = st.columnInt(4);
     m.stats.active = st.columnInt(5);
     m.stats.ablated = st.columnInt(6);
@@ -709,6 +709,17 @@ MaskRecord readMaskRow(const Statement& st) {
     m.stats.regrown = st.columnInt(8);
     m.stats.sad = st.columnInt(9);
     m.stats.sparsity = st.columnDouble(10);
+    return m;
+}
+
+MaskRecord readMaskRow(const Statement& st) {
+    MaskStatsRecord head = readMaskStatsRow(st);
+    MaskRecord m;
+    m.step = head.step;
+    m.stats = std::move(head.stats);
+    m.mask.name = m.stats.name;
+    m.mask.outFeatures = m.stats.outFeatures;
+    m.mask.fanIn = m.stats.fanIn;
     m.mask.ablated = decodeIds(st.columnBlob(11));
     m.mask.bits = decompressBytes(st.columnBlob(12), static_cast<size_t>(st.columnInt(13)));
     return m;
@@ -718,6 +729,11 @@ MaskRecord readMaskRow(const Statement& st) {
 std::vector<MaskRecord> RunStore::masks(int64_t id, const std::string& layer) {
     requireRun(id);
     return readLayerRows(*db_, kMaskColumns, "masks", id, layer, -1, readMaskRow);
+}
+
+std::vector<MaskStatsRecord> RunStore::maskStats(int64_t id) {
+    requireRun(id);
+    return readLayerRows(*db_, kMaskStatsColumns, "masks", id, "", -1, readMaskStatsRow);
 }
 
 std::vector<MaskRecord> RunStore::masksAtOrBefore(int64_t id, const std::string& layer, int64_t step, int count) {

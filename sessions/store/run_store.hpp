@@ -64,6 +64,13 @@ struct MaskRecord {
     LayerUpdateStats stats;
 };
 
+// A snapshot's statistics without its mask (RunStore::maskStats): what tables and charts of the
+// updates need, without reading and decompressing every mask of a run.
+struct MaskStatsRecord {
+    int64_t step = 0;
+    LayerUpdateStats stats; // with the layer's name, outFeatures and fanIn
+};
+
 // Statistics of a layer's active weights at one step.
 struct WeightStatsRecord {
     int64_t step = 0;
@@ -161,6 +168,9 @@ public:
     RunInfo run(int64_t id); // StoreError when there is no such run
     std::vector<Metric> metrics(int64_t id);
     std::vector<MaskRecord> masks(int64_t id, const std::string& layer = "");
+    // The statistics of every snapshot of the run (every layer), in the order of masks(id), without
+    // reading a mask blob.
+    std::vector<MaskStatsRecord> maskStats(int64_t id);
     // Small indexed reads for viewers of a live run: the newest `count` snapshots of one layer at
     // or before `step` (newest first), every step with a snapshot, and the layers in record order.
     std::vector<MaskRecord> masksAtOrBefore(int64_t id, const std::string& layer, int64_t step, int count);

@@ -3,12 +3,25 @@
 
 #include <sqlite3.h>
 
+#include <atomic>
 #include <cmath>
 #include <limits>
 
 namespace srigl::sessions {
+namespace {
+
+std::atomic<SqliteObserver> g_observer{nullptr};
+
+void observe(SqliteCall call, const char* text) {
+    if (const SqliteObserver observer = g_observer.load(std::memory_order_relaxed)) observer(call, text);
+}
+
+} // namespace
+
+void setSqliteObserver(SqliteObserver observer) { g_observer.store(observer); }
 
 SqliteDb::SqliteDb(const std::string& path, bool readOnly, bool create) : path_(path) {
+    observe(SqliteCall::Open, path.c_str());
     int flags = readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
     if (create && !readOnly) flags |= SQLITE_OPEN_CREATE;
     flags |= SQLITE_OPEN_NOMUTEX; // one connection per thread
@@ -41,6 +54,7 @@ void SqliteDb::fail(const std::string& what) const {
 }
 
 void SqliteDb::exec(const char* sql) {
+    observe(SqliteCall::Execute, sql);
     char* err = nullptr;
     if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
         std::string msg = err ? err : "error";
@@ -52,6 +66,7 @@ void SqliteDb::exec(const char* sql) {
 int64_t SqliteDb::lastInsertId() const { return sqlite3_last_insert_rowid(db_); }
 
 Statement::Statement(SqliteDb& db, const char* sql) : db_(db) {
+    observe(SqliteCall::Prepare, sql);
     if (sqlite3_prepare_v2(db.handle(), sql, -1, &stmt_, nullptr) != SQLITE_OK)
         db.fail("cannot prepare statement");
 }
@@ -91,6 +106,7 @@ Statement& Statement::bindDoubleOrNull(int index, double value) {
 }
 
 bool Statement::step() {
+    if (!sqlite3_stmt_busy(stmt_)) observe(SqliteCall::Execute, sqlite3_sql(stmt_)); // not once per row
     const int rc = sqlite3_step(stmt_);
     if (rc == SQLITE_ROW) return true;
     if (rc == SQLITE_DONE) return false;

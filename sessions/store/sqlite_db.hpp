@@ -15,6 +15,18 @@ namespace srigl::sessions {
 
 class SqliteDb;
 
+// What a connection is about to do, as an observer sees it.
+enum class SqliteCall {
+    Open,    // text: the database file
+    Prepare, // text: the SQL
+    Execute, // a statement starts running (its first step, or exec); text: the SQL
+};
+// Called on the calling thread before every open, prepare and statement execution of every
+// connection. For tests: proving that a thread (the Studio's UI thread) never touches SQLite, or
+// slowing every statement down. The default, nullptr, calls nothing (one relaxed atomic load).
+using SqliteObserver = void (*)(SqliteCall call, const char* text);
+void setSqliteObserver(SqliteObserver observer);
+
 class Statement {
 public:
     Statement(SqliteDb& db, const char* sql);

@@ -3,11 +3,13 @@
 #include "sessions/store/run_store.hpp"
 #include "widgets/compare/accuracy_vs_sparsity_model.hpp"
 #include "widgets/compare/compare_dashboard.hpp"
+#include "widgets/common/store_reader.hpp"
 #include "widgets/compare/config_diff_model.hpp"
 #include "widgets/common/curve_smoothing.hpp"
 #include "widgets/common/xy_chart.hpp"
 
 #include <QComboBox>
+#include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QtTest>
 
@@ -170,12 +172,17 @@ void TestCompareDashboard::dashboardOverlaysTheSelectedRuns() {
         store.addMetrics(a, {{10, "train_loss", 1.0}, {20, "train_loss", 0.5}, {20, "test_accuracy", 0.9}});
         store.addMetrics(b, {{10, "train_loss", 2.0}, {20, "train_loss", 1.0}, {30, "train_loss", 0.5}});
     }
-    CompareDashboard dash;
-    QVERIFY(dash.openDatabase(db));
+    StoreReader reader;
+    CompareDashboard dash(reader);
+    QSignalSpy loaded(&dash, &CompareDashboard::loaded);
+    dash.openDatabase(db);
+    QVERIFY(loaded.wait(10000)); // the run list is read in the background
     QCOMPARE(dash.lossChart()->seriesCount(), 0);
     dash.setSmoothing(0.0);
     dash.setSelectedRuns({a, b});
     QCOMPARE(dash.selectedRuns(), (QList<qint64>{a, b}));
+    QVERIFY(dash.loading()); // and so are the curves
+    QTRY_VERIFY_WITH_TIMEOUT(!dash.loading(), 10000);
     QCOMPARE(dash.lossChart()->seriesCount(), 2);
     QCOMPARE(dash.lossChart()->series()[1].points.size(), size_t(3));
     QCOMPARE(dash.lossChart()->series()[1].points[2].value, 0.5);
@@ -197,10 +204,12 @@ void TestCompareDashboard::dashboardSmoothingChangesTheCurves() {
         a = addRun(store, "srigl", 0.9, RunStatus::Finished, 0.9);
         store.addMetrics(a, {{1, "train_loss", 4.0}, {2, "train_loss", 2.0}, {3, "train_loss", 0.0}});
     }
-    CompareDashboard dash;
-    QVERIFY(dash.openDatabase(db));
-    dash.setSelectedRuns({a});
+    StoreReader reader;
+    CompareDashboard dash(reader);
+    dash.openDatabase(db);
+    dash.setSelectedRuns({a}); // checked when the list arrives
     dash.setSmoothing(0.5);
+    QTRY_VERIFY_WITH_TIMEOUT(dash.lossChart()->seriesCount() == 1 && !dash.loading(), 10000);
     const auto& pts = dash.lossChart()->series().at(0).points;
     QCOMPARE(pts[1].value, 3.0);
     QCOMPARE(pts[2].value, 1.5);

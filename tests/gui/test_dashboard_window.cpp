@@ -116,7 +116,8 @@ void TestDashboardWindow::addsTheDocksAndMenus() {
     QVERIFY(menus.contains(QStringLiteral("&Analysis")));
     QVERIFY(menus.contains(QStringLiteral("E&xport")));
     QCOMPARE(menus.last(), QStringLiteral("&Help"));
-    // The compare dashboard lists the database's runs.
+    // The compare dashboard lists the database's runs (once the browser has read them, so has it).
+    QTRY_COMPARE_WITH_TIMEOUT(w.runBrowser()->model()->rowCount(), 3, 10000);
     QCOMPARE(w.dashboards()->compare()->selectedRuns().size(), 0);
     w.dashboards()->compare()->setSelectedRuns({1, 2, 3});
     QCOMPARE(w.dashboards()->compare()->selectedRuns().size(), 3);
@@ -126,7 +127,7 @@ void TestDashboardWindow::browserSelectionFeedsTheDocks() {
     MainWindow w({makeDatabase(QStringLiteral("select.db")), false});
     auto* view = w.runBrowser()->view();
     auto* model = view->model();
-    QCOMPARE(model->rowCount(), 3);
+    QTRY_COMPARE_WITH_TIMEOUT(model->rowCount(), 3, 10000); // read in the background
     view->selectionModel()->select(model->index(0, 0), QItemSelectionModel::Select | QItemSelectionModel::Rows);
     const qint64 first = model->index(0, 0).data(RunTableModel::RunIdRole).toLongLong();
     QCOMPARE(w.dashboards()->browserSelection(), (QList<qint64>{first}));
@@ -145,6 +146,7 @@ void TestDashboardWindow::eachDockPaintsSomething() {
     w.resize(1600, 1000);
     w.show();
     QVERIFY(QTest::qWaitForWindowExposed(&w));
+    QTRY_VERIFY_WITH_TIMEOUT(w.runBrowser()->model()->isOpen(), 10000);
     auto* compare = w.dashboards()->compare();
     QList<qint64> ids;
     // The 90 % runs of each method when there are such, else the first few.

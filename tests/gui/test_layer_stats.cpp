@@ -4,7 +4,9 @@
 #include "sessions/store/run_store.hpp"
 #include "tests/support/stored_runs.hpp"
 #include "widgets/layer_stats/layer_stats_model.hpp"
+#include "sessions/session/live_layers.hpp"
 #include "widgets/layer_stats/layer_stats_panel.hpp"
+#include "widgets/common/store_reader.hpp"
 #include "widgets/common/xy_chart.hpp"
 
 #include <QSignalSpy>
@@ -52,6 +54,13 @@ std::vector<MaskRecord> knownRun() {
             record("fc1", 200, 3, 30), record("fc2", 200, 1, 10)};
 }
 
+// What RunStore::maskStats reads back of those snapshots (the panel reads no mask).
+std::vector<MaskStatsRecord> statsOf(const std::vector<MaskRecord>& records) {
+    std::vector<MaskStatsRecord> out;
+    for (const auto& r : records) out.push_back({r.step, r.stats});
+    return out;
+}
+
 } // namespace
 
 class TestLayerStats : public QObject {
@@ -68,10 +77,11 @@ private Q_SLOTS:
     void panelSaysWhenARunHasNoSnapshots();
     void panelReadsOffTheUiThreadAndDropsStaleReads();
     void panelShowsAStoreError();
+    void livePublicationsShowBeforeTheStoreHasThem();
 };
 
 void TestLayerStats::valuesAtAStepComeFromTheLastSnapshotBeforeIt() {
-    const auto rows = layerStatsAt(knownRun(), 150);
+    const auto rows = layerStatsAt(statsOf(knownRun()), 150);
     QCOMPARE(rows.size(), size_t(2));
     QCOMPARE(rows[0].name, std::string("fc1"));
     QCOMPARE(rows[0].step, int64_t(100));
@@ -86,24 +96,24 @@ void TestLayerStats::valuesAtAStepComeFromTheLastSnapshotBeforeIt() {
 }
 
 void TestLayerStats::latestWhenNoStep() {
-    const auto rows = layerStatsAt(knownRun(), -1);
+    const auto rows = layerStatsAt(statsOf(knownRun()), -1);
     QCOMPARE(rows[0].step, int64_t(200));
     QCOMPARE(rows[0].sad, int64_t(30));
     QCOMPARE(rows[1].step, int64_t(200));
     QCOMPARE(rows[1].sad, int64_t(10));
-    QCOMPARE(layerStatsAt(knownRun(), 200)[0].ablated, int64_t(3));
+    QCOMPARE(layerStatsAt(statsOf(knownRun()), 200)[0].ablated, int64_t(3));
 }
 
 void TestLayerStats::initialSnapshotHasNoUpdate() {
     auto records = knownRun();
     records[0].stats.sad = 99; // whatever the start reports, it is no update
-    const auto rows = layerStatsAt(records, 50);
+    const auto rows = layerStatsAt(statsOf(records), 50);
     QCOMPARE(rows[0].sad, int64_t(0));
     QCOMPARE(rows[0].pruned, int64_t(0));
 }
 
 void TestLayerStats::sadSeriesSkipsTheInitialSnapshot() {
-    const auto series = sadSeries(knownRun());
+    const auto series = sadSeries(statsOf(knownRun()));
     QCOMPARE(series.size(), size_t(2));
     QCOMPARE(series[0].layer, std::string("fc1"));
     QCOMPARE(series[0].points.size(), size_t(2));
@@ -116,7 +126,7 @@ void TestLayerStats::sadSeriesSkipsTheInitialSnapshot() {
 }
 
 void TestLayerStats::ablationTimelineHasEverySnapshot() {
-    const auto series = ablationTimeline(knownRun());
+    const auto series = ablationTimeline(statsOf(knownRun()));
     QCOMPARE(series[0].points.size(), size_t(3));
     QCOMPARE(series[0].points[0].value, 0.0);
     QCOMPARE(series[0].points[1].value, 2.0);
@@ -126,7 +136,7 @@ void TestLayerStats::ablationTimelineHasEverySnapshot() {
 
 void TestLayerStats::diversityOfConstantFanInAndUnstructured() {
     // C(16, 4) = 1820 choices per active neuron, 6 active neurons.
-    const auto rows = layerStatsAt(knownRun(), 100);
+    const auto rows = layerStatsAt(statsOf(knownRun()), 100);
     QVERIFY(std::abs(rows[0].log10Diversity - 6 * std::log10(1820.0)) < 1e-9);
     // Unstructured (k = 0): C(total, kept); C(8, 2) = 28.
     LayerUpdateStats s;
@@ -141,7 +151,8 @@ void TestLayerStats::panelShowsTheStoredRunAtTheStep() {
     QTemporaryDir dir;
     const QString db = dir.filePath("runs.db");
     const int64_t id = storeRun(db.toStdString(), minimalRun("known"), {}, knownRun());
-    LayerStatsPanel panel;
+    StoreReader reader;
+    LayerStatsPanel panel(reader);
     panel.openDatabase(db);
     QSignalSpy loaded(&panel, &LayerStatsPanel::loaded);
     panel.showRunStep(id, 150);
@@ -164,7 +175,8 @@ void TestLayerStats::panelFollowsTheLiveRunOnlyWithoutASelection() {
     const QString db = dir.filePath("runs.db");
     const int64_t a = storeRun(db.toStdString(), minimalRun(), {}, knownRun());
     const int64_t b = storeRun(db.toStdString(), minimalRun(), {}, {record("fc1", 0, 0, 0)});
-    LayerStatsPanel panel;
+    StoreReader reader;
+    LayerStatsPanel panel(reader);
     panel.openDatabase(db);
     QSignalSpy loaded(&panel, &LayerStatsPanel::loaded);
     panel.followLiveRun(b);
@@ -188,7 +200,8 @@ void TestLayerStats::panelSaysWhenARunHasNoSnapshots() {
     QTemporaryDir dir;
     const QString db = dir.filePath("runs.db");
     const int64_t id = storeRun(db.toStdString(), minimalRun());
-    LayerStatsPanel panel;
+    StoreReader reader;
+    LayerStatsPanel panel(reader);
     panel.openDatabase(db);
     panel.showRunStep(id, 0);
     QCOMPARE(panel.table()->rowCount(), 0);
@@ -203,7 +216,8 @@ void TestLayerStats::panelReadsOffTheUiThreadAndDropsStaleReads() {
     const QString db = dir.filePath("runs.db");
     const int64_t a = storeRun(db.toStdString(), minimalRun(), {}, knownRun());
     const int64_t b = storeRun(db.toStdString(), minimalRun(), {}, {record("fc3", 0, 0, 0)});
-    LayerStatsPanel panel;
+    StoreReader reader;
+    LayerStatsPanel panel(reader);
     panel.openDatabase(db);
     QSignalSpy loaded(&panel, &LayerStatsPanel::loaded);
     // The calls return before the store is read: nothing is shown yet.
@@ -229,7 +243,8 @@ void TestLayerStats::panelReadsOffTheUiThreadAndDropsStaleReads() {
 
 void TestLayerStats::panelShowsAStoreError() {
     QTemporaryDir dir;
-    LayerStatsPanel panel;
+    StoreReader reader;
+    LayerStatsPanel panel(reader);
     panel.openDatabase(dir.filePath("missing.db")); // read-only: not created
     QSignalSpy loaded(&panel, &LayerStatsPanel::loaded);
     panel.showRunStep(7, -1);
@@ -237,6 +252,41 @@ void TestLayerStats::panelShowsAStoreError() {
     QCOMPARE(panel.table()->rowCount(), 0);
     QVERIFY(!panel.message().isEmpty());
     QVERIFY(!panel.message().contains("no mask snapshots"));
+}
+
+// The live run's publications (the session's latest-value slot) show at once, join the stored
+// history when it arrives, and a step of the live run selected on the scrubber that the store does
+// not hold yet still shows; a hidden panel draws when shown.
+void TestLayerStats::livePublicationsShowBeforeTheStoreHasThem() {
+    QTemporaryDir dir;
+    const QString db = dir.filePath("runs.db");
+    const int64_t id = storeRun(db.toStdString(), minimalRun(), {}, {record("fc1", 0, 0, 0)});
+    StoreReader reader;
+    LayerStatsPanel panel(reader);
+    panel.openDatabase(db);
+    auto publish = [&](int64_t step, int64_t ablated, uint64_t sequence) {
+        auto l = std::make_shared<srigl::sessions::LiveLayers>();
+        l->runId = id;
+        l->step = step;
+        l->sequence = sequence;
+        l->stats = {record("fc1", step, ablated, 3).stats};
+        panel.showLive(l);
+    };
+    publish(100, 2, 2); // hidden: kept, not drawn
+    QCOMPARE(panel.table()->rowCount(), 0);
+    panel.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&panel));
+    QTRY_COMPARE(panel.table()->rowCount(), 1);
+    QCOMPARE(panel.table()->item(0, 1)->text(), QStringLiteral("100")); // the publication, not the stored step 0
+    QTRY_VERIFY(!panel.loading()); // the stored history (step 0) arrived and did not take step 100 away
+    QCOMPARE(panel.table()->item(0, 1)->text(), QStringLiteral("100"));
+    QCOMPARE(panel.ablationChart()->series()[0].points.size(), size_t(2)); // steps 0 and 100
+    publish(200, 3, 3);
+    QCOMPARE(panel.table()->item(0, 1)->text(), QStringLiteral("200"));
+    // The scrubber selects the live run's step 100, which only the publications hold.
+    panel.showRunStep(id, 100);
+    QTRY_VERIFY(!panel.loading());
+    QCOMPARE(panel.table()->item(0, 1)->text(), QStringLiteral("100"));
 }
 
 QTEST_MAIN(TestLayerStats)

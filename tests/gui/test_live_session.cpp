@@ -3,6 +3,7 @@
 // message without taking the application down.
 #include "sessions/store/run_store.hpp"
 #include "widgets/common/curve_chart.hpp"
+#include "widgets/common/store_reader.hpp"
 #include "widgets/live/live_session_panel.hpp"
 
 #include <QAction>
@@ -124,19 +125,26 @@ private Q_SLOTS:
 private:
     std::unique_ptr<QTemporaryDir> dir_;
     QString db_;
+    std::unique_ptr<StoreReader> reader_; // the recorded curves are read through it
+    std::unique_ptr<SessionController> controller_; // the main window owns it in the Studio
     std::unique_ptr<LiveSessionPanel> panel_;
 };
 
 void TestLiveSession::init() {
     dir_ = std::make_unique<QTemporaryDir>();
     db_ = dir_->filePath(QStringLiteral("runs.db"));
-    panel_ = std::make_unique<LiveSessionPanel>();
+    reader_ = std::make_unique<StoreReader>();
+    reader_->setDatabase(db_);
+    controller_ = std::make_unique<SessionController>(*reader_);
+    panel_ = std::make_unique<LiveSessionPanel>(*controller_);
     panel_->resize(1000, 650);
     panel_->show();
 }
 
 void TestLiveSession::cleanup() {
-    panel_.reset(); // stops and joins any session still running
+    panel_.reset();
+    controller_.reset(); // stops and joins any session still running
+    reader_.reset();
     dir_.reset();
 }
 

@@ -5,6 +5,7 @@
 // layer at one step (and their loading off the UI thread); the weight heatmap's range and log scale.
 #include "sessions/store/run_store.hpp"
 #include "sessions/store/store_error.hpp"
+#include "widgets/common/store_reader.hpp"
 #include "widgets/inspector/mask_inspection.hpp"
 #include "widgets/inspector/mask_tiles.hpp"
 #include "widgets/inspector/mask_viewport.hpp"
@@ -394,7 +395,8 @@ void TestMaskInspector::sourceLoadsOffTheUiThread() {
         id = store.createRun(NewRun{"src", "{}", "test", "host", "cpu", "none", "srigl", "mlp", "synthetic", 1, 0.5});
         store.addMasks(id, {record(0, maskOf({"1100", "0011"}, {}, "a"), 2), record(0, maskOf({"11", "01"}, {}, "b"), 0)});
     }
-    SnapshotSource source;
+    StoreReader reader;
+    SnapshotSource source(reader);
     source.setDatabase(db);
     QSignalSpy ready(&source, &SnapshotSource::frameReady);
     source.showRunStep(id, 0);
@@ -413,7 +415,8 @@ void TestMaskInspector::sourceReportsErrors() {
     QTemporaryDir dir;
     const QString db = dir.filePath(QStringLiteral("runs.db"));
     RunStore(db.toStdString()); // an empty database
-    SnapshotSource source;
+    StoreReader reader;
+    SnapshotSource source(reader);
     source.setDatabase(db);
     QSignalSpy failed(&source, &SnapshotSource::failed);
     source.showRunStep(42, 0);

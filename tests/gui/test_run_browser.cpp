@@ -1,7 +1,9 @@
 // The run browser on a temporary database: every run listed, filters by status, method and text,
 // numeric sorting, tags and notes written to the store, delete only after confirmation, and the
-// live run's Steps cell following the session.
+// live run's Steps cell following the session. Reads and edits go through a StoreReader: the
+// table follows when they are back.
 #include "sessions/store/run_store.hpp"
+#include "widgets/common/store_reader.hpp"
 #include "widgets/runs/run_browser_panel.hpp"
 #include "widgets/runs/run_filter_proxy.hpp"
 #include "widgets/runs/run_table_model.hpp"
@@ -41,8 +43,24 @@ private:
 
     std::unique_ptr<QTemporaryDir> dir_;
     QString dbPath_;
+    std::unique_ptr<StoreReader> reader_;
     std::unique_ptr<RunBrowserPanel> panel_;
 };
+
+namespace {
+
+// What the store has for run `id` now (through a connection of the test's own).
+RunInfo storedRun(const QString& db, int64_t id) {
+    RunStore store(db.toStdString(), RunStore::Mode::ReadOnly);
+    return store.run(id);
+}
+
+size_t storedRunCount(const QString& db) {
+    RunStore store(db.toStdString(), RunStore::Mode::ReadOnly);
+    return store.listRuns().size();
+}
+
+} // namespace
 
 void TestRunBrowser::init() {
     dir_ = std::make_unique<QTemporaryDir>();
@@ -81,13 +99,18 @@ void TestRunBrowser::init() {
     store.addTag(1, "baseline");
     store.addTag(9, "paper");
     store.setNotes(4, "learning rate too high, see baseline");
-    panel_ = std::make_unique<RunBrowserPanel>();
+    reader_ = std::make_unique<StoreReader>();
+    panel_ = std::make_unique<RunBrowserPanel>(*reader_);
     panel_->setConfirm([](const QString&) { return true; });
-    QVERIFY(panel_->openDatabase(dbPath_));
+    QSignalSpy opened(panel_->model(), &RunTableModel::opened);
+    panel_->openDatabase(dbPath_);
+    QVERIFY(opened.wait(10000));
+    QCOMPARE(opened.first().at(1).toBool(), true);
 }
 
 void TestRunBrowser::cleanup() {
     panel_.reset();
+    reader_.reset();
     dir_.reset();
 }
 
@@ -185,14 +208,10 @@ void TestRunBrowser::editsTagsInTheStore() {
     const int row = m->rowOfRun(2);
     QVERIFY(m->setData(m->index(row, RunTableModel::Tags), QStringLiteral(" fast, cmp ,fast,, "), Qt::EditRole));
     QCOMPARE(m->index(row, RunTableModel::Tags).data().toString(), QStringLiteral("cmp, fast"));
-    {
-        RunStore store(dbPath_.toStdString(), RunStore::Mode::ReadOnly);
-        QCOMPARE(store.run(2).tags, (std::vector<std::string>{"cmp", "fast"}));
-    }
+    QTRY_COMPARE_WITH_TIMEOUT(storedRun(dbPath_, 2).tags, (std::vector<std::string>{"cmp", "fast"}), 10000);
     // Removing a tag is an edit too.
     QVERIFY(m->setData(m->index(row, RunTableModel::Tags), QStringLiteral("fast"), Qt::EditRole));
-    RunStore store(dbPath_.toStdString(), RunStore::Mode::ReadOnly);
-    QCOMPARE(store.run(2).tags, std::vector<std::string>{"fast"});
+    QTRY_COMPARE_WITH_TIMEOUT(storedRun(dbPath_, 2).tags, std::vector<std::string>{"fast"}, 10000);
     QVERIFY(m->flags(m->index(row, RunTableModel::Tags)) & Qt::ItemIsEditable);
     QVERIFY(!(m->flags(m->index(row, RunTableModel::Name)) & Qt::ItemIsEditable));
     // The text filter sees the new tag at once.
@@ -204,10 +223,11 @@ void TestRunBrowser::editsNotesInTheStore() {
     auto* m = panel_->model();
     const int row = m->rowOfRun(5);
     QVERIFY(m->setData(m->index(row, RunTableModel::Notes), QStringLiteral("dense reference"), Qt::EditRole));
-    RunStore store(dbPath_.toStdString(), RunStore::Mode::ReadOnly);
-    QCOMPARE(store.run(5).notes, std::string("dense reference"));
+    QTRY_COMPARE_WITH_TIMEOUT(storedRun(dbPath_, 5).notes, std::string("dense reference"), 10000);
     // A reload reads what the store has.
+    QSignalSpy reset(m, &QAbstractItemModel::modelReset);
     panel_->reload();
+    QVERIFY(reset.wait(10000));
     QCOMPARE(m->index(m->rowOfRun(5), RunTableModel::Notes).data().toString(), QStringLiteral("dense reference"));
 }
 
@@ -228,9 +248,8 @@ void TestRunBrowser::deleteAsksFirst() {
     QCOMPARE(panel_->deleteSelected(), 1);
     QCOMPARE(panel_->model()->rowCount(), 11);
     QCOMPARE(idOf(QStringLiteral("delta set 80")), int64_t(-1));
-    RunStore store(dbPath_.toStdString(), RunStore::Mode::ReadOnly);
-    QCOMPARE(store.listRuns().size(), size_t(11));
-    QVERIFY_THROWS_EXCEPTION(StoreError, store.run(4));
+    QTRY_COMPARE_WITH_TIMEOUT(storedRunCount(dbPath_), size_t(11), 10000);
+    QVERIFY_THROWS_EXCEPTION(StoreError, storedRun(dbPath_, 4));
 }
 
 void TestRunBrowser::deleteRefusesARunningRun() {
@@ -245,8 +264,11 @@ void TestRunBrowser::refusesADatabaseThatIsNotOurs() {
     QVERIFY(f.open(QIODevice::WriteOnly));
     f.write("not a database at all, just some text that is long enough to look like a header");
     f.close();
-    RunBrowserPanel panel;
-    QVERIFY(!panel.openDatabase(other));
+    RunBrowserPanel panel(*reader_);
+    QSignalSpy opened(panel.model(), &RunTableModel::opened);
+    panel.openDatabase(other);
+    QVERIFY(opened.wait(10000));
+    QCOMPARE(opened.first().at(1).toBool(), false);
     QVERIFY(!panel.message().isEmpty());
     QCOMPARE(panel.model()->rowCount(), 0);
     QFile check(other);
@@ -261,7 +283,7 @@ void TestRunBrowser::liveRunStepsFollowTheSession() {
     RunStore store(dbPath_.toStdString());
     store.updateProgress(live, 40); // what the recorder last wrote
     m->refreshRun(live);
-    QCOMPARE(stepsOf(live), 40LL);
+    QTRY_COMPARE_WITH_TIMEOUT(stepsOf(live), 40LL, 10000);
 
     QSignalSpy changed(m, &QAbstractItemModel::dataChanged);
     m->setLiveStep(live, 250);
@@ -274,9 +296,13 @@ void TestRunBrowser::liveRunStepsFollowTheSession() {
     const QModelIndex last = panel_->proxy()->index(panel_->proxy()->rowCount() - 1, RunTableModel::Name);
     QCOMPARE(last.data().toString(), QStringLiteral("mu live"));
     // Reads of the store (slower than the session) never take the cell backwards while it runs.
+    QSignalSpy refreshed(m, &QAbstractItemModel::dataChanged);
     m->refreshRun(live);
+    QVERIFY(refreshed.wait(10000));
     QCOMPARE(stepsOf(live), 1'000'000LL);
+    QSignalSpy reset(m, &QAbstractItemModel::modelReset);
     m->reload();
+    QVERIFY(reset.wait(10000));
     QCOMPARE(stepsOf(live), 1'000'000LL);
     // A step that goes back (an older poll) is ignored; a finished run shows what the store says.
     m->setLiveStep(live, 10);
@@ -288,7 +314,7 @@ void TestRunBrowser::liveRunStepsFollowTheSession() {
     store.finishRun(live, RunStatus::Finished, 1234, 0.9);
     m->setLiveStep(live, 1'000'001);
     m->refreshRun(live);
-    QCOMPARE(stepsOf(live), 1234LL);
+    QTRY_COMPARE_WITH_TIMEOUT(stepsOf(live), 1234LL, 10000);
 }
 
 QTEST_MAIN(TestRunBrowser)

@@ -3,6 +3,7 @@
 // (run, step) once per change, and polls only while the run is live.
 #include "sessions/store/run_store.hpp"
 #include "widgets/inspector/step_scrubber.hpp"
+#include "widgets/common/store_reader.hpp"
 
 #include <QSignalSpy>
 #include <QSlider>
@@ -72,7 +73,8 @@ QList<QPair<qint64, qint64>> TestStepScrubber::emitted(const QSignalSpy& spy) {
 
 void TestStepScrubber::offersTheStoredStepsAndShowsTheLatest() {
     addSteps(run_, {0, 100, 200});
-    StepScrubber s;
+    StoreReader reader;
+    StepScrubber s(reader);
     QSignalSpy spy(&s, &StepScrubber::stepSelected);
     s.setRun(db_, run_, false);
     QVERIFY(spy.wait(10000));
@@ -86,7 +88,8 @@ void TestStepScrubber::offersTheStoredStepsAndShowsTheLatest() {
 
 void TestStepScrubber::followsALiveRunsNewSteps() {
     addSteps(run_, {0});
-    StepScrubber s;
+    StoreReader reader;
+    StepScrubber s(reader);
     s.setPollInterval(50);
     QSignalSpy spy(&s, &StepScrubber::stepSelected);
     s.setRun(db_, run_, true);
@@ -104,7 +107,8 @@ void TestStepScrubber::followsALiveRunsNewSteps() {
 }
 
 void TestStepScrubber::userMoveStopsFollowing() {
-    StepScrubber s;
+    StoreReader reader;
+    StepScrubber s(reader);
     s.setRun(QString(), run_, true); // no database: only the steps given here
     s.setSteps(run_, {0, 100, 200});
     QSignalSpy spy(&s, &StepScrubber::stepSelected);
@@ -119,7 +123,8 @@ void TestStepScrubber::userMoveStopsFollowing() {
 }
 
 void TestStepScrubber::sliderDragAndKeysAreUserMoves() {
-    StepScrubber s;
+    StoreReader reader;
+    StepScrubber s(reader);
     s.setRun(QString(), run_, true); // no database: only the steps given here
     s.setSteps(run_, {0, 100, 200, 300});
     QSignalSpy spy(&s, &StepScrubber::stepSelected);
@@ -134,7 +139,8 @@ void TestStepScrubber::sliderDragAndKeysAreUserMoves() {
 }
 
 void TestStepScrubber::latestFollowsAgain() {
-    StepScrubber s;
+    StoreReader reader;
+    StepScrubber s(reader);
     s.setRun(QString(), run_, true); // no database: only the steps given here
     s.setSteps(run_, {0, 100, 200});
     s.selectStep(0);
@@ -146,7 +152,8 @@ void TestStepScrubber::latestFollowsAgain() {
 }
 
 void TestStepScrubber::selectStepPicksTheStepAtOrBefore() {
-    StepScrubber s;
+    StoreReader reader;
+    StepScrubber s(reader);
     s.setRun(QString(), run_, false); // no database: only the steps given here
     s.setSteps(run_, {0, 100, 200});
     s.selectStep(150);
@@ -159,7 +166,8 @@ void TestStepScrubber::selectStepPicksTheStepAtOrBefore() {
 
 void TestStepScrubber::anotherRunStartsOver() {
     addSteps(other_, {0, 50});
-    StepScrubber s;
+    StoreReader reader;
+    StepScrubber s(reader);
     s.setRun(db_, run_, false);
     s.setSteps(run_, {0, 100, 200});
     s.selectStep(0);
@@ -171,7 +179,8 @@ void TestStepScrubber::anotherRunStartsOver() {
 }
 
 void TestStepScrubber::stepsOfAnotherRunAreIgnored() {
-    StepScrubber s;
+    StoreReader reader;
+    StepScrubber s(reader);
     s.setRun(QString(), run_, false); // no database: only the steps given here
     s.setSteps(run_, {0, 100});
     QSignalSpy spy(&s, &StepScrubber::stepSelected);
@@ -182,7 +191,8 @@ void TestStepScrubber::stepsOfAnotherRunAreIgnored() {
 
 void TestStepScrubber::finishedRunIsNotPolled() {
     addSteps(run_, {0, 100});
-    StepScrubber s;
+    StoreReader reader;
+    StepScrubber s(reader);
     s.setPollInterval(20);
     QSignalSpy spy(&s, &StepScrubber::stepSelected);
     s.setRun(db_, run_, false);

@@ -3,6 +3,7 @@
 // the speed-up lines group stored rows as the charts need.
 #include "sessions/store/run_store.hpp"
 #include "widgets/timing/bench_runner.hpp"
+#include "widgets/common/store_reader.hpp"
 #include "widgets/timing/timing_panel.hpp"
 #include "widgets/timing/timing_series.hpp"
 #include "widgets/common/xy_chart.hpp"
@@ -99,7 +100,8 @@ void TestTimingPanel::tinyBenchRunsInTheBackgroundAndStoresRows() {
     QTemporaryDir dir;
     const QString db = dir.filePath("runs.db");
     RunStore(db.toStdString());
-    TimingPanel panel;
+    StoreReader reader;
+    TimingPanel panel(reader);
     panel.openDatabase(db);
     tinyForm(panel);
     QSignalSpy done(&panel, &TimingPanel::benchFinished);
@@ -114,7 +116,7 @@ void TestTimingPanel::tinyBenchRunsInTheBackgroundAndStoresRows() {
     QCOMPARE(progress.last().at(0).toLongLong(), qint64(4));
     QVERIFY2(panel.message().contains("Stored 4"), qPrintable(panel.message()));
     QCOMPARE(RunStore(db.toStdString()).timings().size(), size_t(4));
-    QCOMPARE(panel.resultsTable()->rowCount(), 4);
+    QTRY_COMPARE_WITH_TIMEOUT(panel.resultsTable()->rowCount(), 4, 10000); // read back in the background
     QCOMPARE(panel.batchChart()->seriesCount(), 2);    // one line per sparsity
     QCOMPARE(panel.sparsityChart()->seriesCount(), 2); // one line per batch size
 }
@@ -123,7 +125,8 @@ void TestTimingPanel::cancelStopsWithoutStoring() {
     QTemporaryDir dir;
     const QString db = dir.filePath("runs.db");
     RunStore(db.toStdString());
-    TimingPanel panel;
+    StoreReader reader;
+    TimingPanel panel(reader);
     panel.openDatabase(db);
     panel.inEdit()->setValue(1024);
     panel.outEdit()->setValue(1024);
@@ -145,7 +148,8 @@ void TestTimingPanel::cancelStopsWithoutStoring() {
 
 void TestTimingPanel::badFormIsRefused() {
     QTemporaryDir dir;
-    TimingPanel panel;
+    StoreReader reader;
+    TimingPanel panel(reader);
     panel.openDatabase(dir.filePath("runs.db"));
     panel.sparsitiesEdit()->setText(QStringLiteral("0.5, x"));
     QVERIFY(!panel.start());

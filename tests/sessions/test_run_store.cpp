@@ -107,6 +107,23 @@ std::vector<MaskRecord> snapshotsAtSteps048(const std::vector<std::string>& laye
     return snapshots;
 }
 
+// Run `a` with snapshotsAtSteps048 of fc2 and fc1 (record order, not alphabetical), run `b` with
+// one snapshot of fc9 at step 2.
+struct TwoRunsWithSnapshots {
+    int64_t a = 0, b = 0;
+    std::vector<MaskRecord> in; // a's
+};
+
+TwoRunsWithSnapshots twoRunsWithSnapshots(RunStore& store) {
+    TwoRunsWithSnapshots runs;
+    runs.a = store.createRun(newRun("a"));
+    runs.b = store.createRun(newRun("b"));
+    runs.in = snapshotsAtSteps048({"fc2", "fc1"}, 7, 9);
+    store.addMasks(runs.a, runs.in);
+    store.addMasks(runs.b, {record(2, randomSnapshot("fc9", 2, 2, 1), 1, 0, 0)});
+    return runs;
+}
+
 void compareRecords(const MaskRecord& got, const MaskRecord& want) {
     QCOMPARE(got.step, want.step);
     QCOMPARE(got.mask.name, want.mask.name);
@@ -161,6 +178,7 @@ private Q_SLOTS:
     void masksRoundTripBitExact();
     void masksFilterByLayer();
     void boundedMaskReadsForViewers();
+    void maskStatsReadNoBlobs();
     void lastCheckpointIsHighestStep();
     void deleteRunCascades();
     void reopenRunDropsLaterRecords();
@@ -519,11 +537,9 @@ void TestRunStore::boundedMaskReadsForViewers() {
     guarded([&] {
         QTemporaryDir dir;
         RunStore store(dbIn(dir));
-        const int64_t a = store.createRun(newRun("a"));
-        const int64_t b = store.createRun(newRun("b"));
-        const std::vector<MaskRecord> in = snapshotsAtSteps048({"fc2", "fc1"}, 7, 9); // record order, not alphabetical
-        store.addMasks(a, in);
-        store.addMasks(b, {record(2, randomSnapshot("fc9", 2, 2, 1), 1, 0, 0)});
+        const TwoRunsWithSnapshots runs = twoRunsWithSnapshots(store);
+        const int64_t a = runs.a, b = runs.b;
+        const std::vector<MaskRecord>& in = runs.in;
 
         QCOMPARE(store.maskSteps(a), (std::vector<int64_t>{0, 4, 8}));
         QCOMPARE(store.maskLayers(a), (std::vector<std::string>{"fc2", "fc1"}));
@@ -545,6 +561,36 @@ void TestRunStore::boundedMaskReadsForViewers() {
         QCOMPARE(w[0].values, (std::vector<float>{1.f, -2.f}));
         QVERIFY(store.weightValues(a, "fc1", 0).empty());
         QCOMPARE(store.weightValues(a, "fc1").size(), size_t(2)); // no step: every step
+    });
+}
+
+void TestRunStore::maskStatsReadNoBlobs() {
+    guarded([&] {
+        QTemporaryDir dir;
+        const std::string path = dbIn(dir);
+        RunStore store(path);
+        const TwoRunsWithSnapshots runs = twoRunsWithSnapshots(store);
+        const int64_t a = runs.a, b = runs.b;
+        const std::vector<MaskRecord>& in = runs.in;
+        const int64_t none = store.createRun(newRun("no snapshots"));
+
+        // Every snapshot of the run (and only of it), in the order masks() gives, with its statistics.
+        const auto stats = store.maskStats(a);
+        const auto masks = store.masks(a);
+        QCOMPARE(stats.size(), in.size());
+        for (size_t i = 0; i < stats.size(); ++i) {
+            QCOMPARE(stats[i].step, masks[i].step);
+            compareRecords(MaskRecord{stats[i].step, masks[i].mask, stats[i].stats}, masks[i]);
+        }
+        QVERIFY(store.maskStats(none).empty());
+        QCOMPARE(store.maskStats(b).size(), size_t(1));
+        QCOMPARE(store.maskStats(b)[0].stats.name, std::string("fc9"));
+        QVERIFY(isStoreError(storeErrorOf([&] { store.maskStats(424242); })));
+
+        // The blobs are not read: damaged ones fail masks() but not maskStats().
+        RawDb(path).exec("UPDATE masks SET bits = x'00', ablated_ids = x'01'");
+        QVERIFY(isStoreError(storeErrorOf([&] { store.masks(a); })));
+        QCOMPARE(store.maskStats(a).size(), in.size());
     });
 }
 
@@ -653,6 +699,7 @@ void TestRunStore::unknownRunIdNamesId() {
             {"reopenRun", [&] { store.reopenRun(missing, 0); }},
             {"metrics", [&] { store.metrics(missing); }},
             {"masks", [&] { store.masks(missing); }},
+            {"maskStats", [&] { store.maskStats(missing); }},
             {"addTag", [&] { store.addTag(missing, "x"); }},
             {"setNotes", [&] { store.setNotes(missing, "x"); }},
             {"deleteRun", [&] { store.deleteRun(missing); }},

@@ -4,6 +4,7 @@
 #include "widgets/compare/accuracy_vs_sparsity_model.hpp"
 #include "widgets/compare/config_diff_model.hpp"
 #include "widgets/common/curve_smoothing.hpp"
+#include "widgets/common/store_reader.hpp"
 #include "widgets/common/xy_chart.hpp"
 
 #include <QComboBox>
@@ -31,7 +32,7 @@ QString runLabel(const sessions::RunInfo& r) {
 
 } // namespace
 
-CompareDashboard::CompareDashboard(QWidget* parent) : QWidget(parent) {
+CompareDashboard::CompareDashboard(StoreReader& store, QWidget* parent) : QWidget(parent), store_(store) {
     runs_ = new QListWidget(this);
     runs_->setObjectName(QStringLiteral("compareRuns"));
     smoothing_ = new QSlider(Qt::Horizontal, this);
@@ -104,23 +105,33 @@ CompareDashboard::CompareDashboard(QWidget* parent) : QWidget(parent) {
     refreshCurves();
 }
 
-bool CompareDashboard::openDatabase(const QString& path) {
-    dbPath_ = path;
+void CompareDashboard::openDatabase(const QString& path) {
+    store_.setDatabase(path);
     reload();
-    return message_->text().isEmpty();
 }
 
 void CompareDashboard::reload() {
-    const QList<qint64> selected = selectedRuns();
-    cache_.clear();
-    runInfo_.clear();
-    message_->clear();
-    try {
-        sessions::RunStore store(dbPath_.toStdString(), sessions::RunStore::Mode::ReadOnly);
-        runInfo_ = store.listRuns();
-    } catch (const std::exception& e) {
-        message_->setText(QString::fromStdString(e.what()));
-    }
+    listRequest_ = store_.request(
+        this, QStringLiteral("runs"), [](sessions::RunStore& store) { return store.listRuns(); },
+        [this](std::vector<sessions::RunInfo> runs) {
+            message_->clear();
+            showRuns(std::move(runs));
+            Q_EMIT loaded();
+        },
+        [this](const QString& error) {
+            message_->setText(error);
+            showRuns({});
+            Q_EMIT loaded();
+        });
+}
+
+bool CompareDashboard::loading() const { return store_.isPending(listRequest_) || store_.isPending(curvesRequest_); }
+
+void CompareDashboard::showRuns(std::vector<sessions::RunInfo> runs) {
+    const QList<qint64> selected = wanted_ ? *wanted_ : selectedRuns();
+    wanted_.reset();
+    cache_.clear(); // runs may still be training: their curves are read again
+    runInfo_ = std::move(runs);
     updating_ = true;
     runs_->clear();
     for (const auto& r : runInfo_) {
@@ -143,6 +154,7 @@ void CompareDashboard::reload() {
 }
 
 void CompareDashboard::setSelectedRuns(const QList<qint64>& ids) {
+    if (store_.isPending(listRequest_)) wanted_ = ids;
     updating_ = true;
     for (int i = 0; i < runs_->count(); ++i) {
         auto* item = runs_->item(i);
@@ -165,15 +177,26 @@ double CompareDashboard::smoothing() const { return smoothing_->value() / 100.0;
 
 QString CompareDashboard::message() const { return message_->text(); }
 
-const RecordedCurves* CompareDashboard::curves(qint64 id) {
-    auto it = cache_.find(id);
-    if (it != cache_.end()) return &it->second;
-    try {
-        return &cache_.emplace(id, readRecordedCurves(dbPath_.toStdString(), id)).first->second;
-    } catch (const std::exception& e) {
-        message_->setText(QString::fromStdString(e.what()));
-        return nullptr;
-    }
+void CompareDashboard::readMissingCurves(const QList<qint64>& ids) {
+    // Those runs are being read already: a new request would only drop that read.
+    if (store_.isPending(curvesRequest_) && ids == curvesAsked_) return;
+    curvesAsked_ = ids;
+    curvesRequest_ = store_.request(
+        this, QStringLiteral("curves"),
+        [ids = std::vector<qint64>(ids.begin(), ids.end())](sessions::RunStore& store) {
+            std::vector<RecordedCurves> out;
+            for (qint64 id : ids) out.push_back(readRecordedCurves(store, id));
+            return out;
+        },
+        [this](std::vector<RecordedCurves> curves) {
+            for (auto& c : curves) cache_[c.runId] = std::move(c);
+            refreshCurves();
+            Q_EMIT loaded();
+        },
+        [this](const QString& error) {
+            message_->setText(error);
+            Q_EMIT loaded();
+        });
 }
 
 void CompareDashboard::refreshCurves() {
@@ -183,16 +206,21 @@ void CompareDashboard::refreshCurves() {
     std::vector<XySeries> loss, accuracy;
     QStringList labels;
     std::vector<std::string> configs;
+    QList<qint64> missing;
     for (qint64 id : selectedRuns()) {
         const auto info = std::find_if(runInfo_.begin(), runInfo_.end(), [&](const sessions::RunInfo& r) { return r.id == id; });
         if (info == runInfo_.end()) continue;
         labels << runLabel(*info);
         configs.push_back(info->config);
-        const RecordedCurves* c = curves(id);
-        if (!c) continue;
-        loss.push_back({runLabel(*info), emaSmooth(c->trainLoss, w)});
-        accuracy.push_back({runLabel(*info), emaSmooth(test ? c->testAccuracy : c->trainAccuracy, w)});
+        const auto c = cache_.find(id);
+        if (c == cache_.end()) {
+            missing.append(id);
+            continue;
+        }
+        loss.push_back({runLabel(*info), emaSmooth(c->second.trainLoss, w)});
+        accuracy.push_back({runLabel(*info), emaSmooth(test ? c->second.testAccuracy : c->second.trainAccuracy, w)});
     }
+    if (!missing.isEmpty()) readMissingCurves(missing);
     accuracy_->setMarkers(test); // evaluations are few: show them as points
     loss_->setSeries(loss);
     accuracy_->setSeries(accuracy);

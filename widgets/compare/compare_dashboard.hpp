@@ -1,6 +1,8 @@
 // The compare dashboard dock: pick runs (here or from the run browser), overlay their loss and
 // accuracy curves with EMA smoothing, list only the config keys that differ, and plot the final
-// test accuracy against sparsity per method from every finished run of the database.
+// test accuracy against sparsity per method from every finished run of the database. The run
+// list and the curves are read through the Studio's StoreReader; the charts follow when they are
+// back.
 #pragma once
 
 #include "sessions/store/run_store.hpp"
@@ -10,6 +12,7 @@
 #include <QWidget>
 
 #include <map>
+#include <optional>
 #include <vector>
 
 class QComboBox;
@@ -21,18 +24,21 @@ class QTableView;
 namespace srigl::studio {
 
 class ConfigDiffModel;
+class StoreReader;
 class XyChart;
 
 class CompareDashboard : public QWidget {
     Q_OBJECT
 public:
-    explicit CompareDashboard(QWidget* parent = nullptr);
+    explicit CompareDashboard(StoreReader& store, QWidget* parent = nullptr);
 
-    // Lists the runs of this database (read-only); false with message() when it cannot be read.
-    bool openDatabase(const QString& path);
+    // Lists the runs of this database (it becomes the reader's); message() says when it cannot be
+    // read.
+    void openDatabase(const QString& path);
     // Reads the run list and every selected run's curves again (runs may still be training).
     void reload();
 
+    // Runs not listed yet (the list is still being read) are checked when the list arrives.
     void setSelectedRuns(const QList<qint64>& ids);
     QList<qint64> selectedRuns() const;
     void setSmoothing(double weight); // [0, 0.99]
@@ -44,13 +50,24 @@ public:
     XyChart* accuracyVsSparsityChart() const { return figure_; }
     QComboBox* modelFilter() const { return modelFilter_; }
     QString message() const;
+    // A read is on its way (the run list or curves).
+    bool loading() const;
+
+Q_SIGNALS:
+    // A read came back and is shown (or its error is).
+    void loaded();
 
 private:
+    void showRuns(std::vector<sessions::RunInfo> runs);
     void refreshCurves();
     void refreshFigure();
-    const RecordedCurves* curves(qint64 id);
+    // Asks for the curves of the selected runs not read yet.
+    void readMissingCurves(const QList<qint64>& ids);
 
-    QString dbPath_;
+    StoreReader& store_;
+    quint64 listRequest_ = 0, curvesRequest_ = 0;
+    std::optional<QList<qint64>> wanted_; // setSelectedRuns() while the list was being read
+    QList<qint64> curvesAsked_;
     QListWidget* runs_ = nullptr;
     QSlider* smoothing_ = nullptr;
     QLabel* smoothingLabel_ = nullptr;

@@ -2,6 +2,7 @@
 #include "widgets/compare/dashboard_docks.hpp"
 
 #include "widgets/compare/compare_dashboard.hpp"
+#include "widgets/common/store_reader.hpp"
 #include "widgets/runs/export_actions.hpp"
 #include "widgets/jobs/init_variance_panel.hpp"
 #include "widgets/layer_stats/layer_stats_panel.hpp"
@@ -28,11 +29,11 @@
 namespace srigl::studio {
 
 DashboardDocks::DashboardDocks(QMainWindow* window, QDockWidget* tabWith, RunBrowserPanel* browser,
-                               SessionController& controller, const QString& dbPath)
-    : QObject(window), window_(window), browser_(browser), controller_(controller) {
-    compare_ = new CompareDashboard(window);
-    layerStats_ = new LayerStatsPanel(window);
-    timing_ = new TimingPanel(window);
+                               SessionController& controller, StoreReader& store, const QString& dbPath)
+    : QObject(window), window_(window), browser_(browser), controller_(controller), store_(store) {
+    compare_ = new CompareDashboard(store, window);
+    layerStats_ = new LayerStatsPanel(store, window);
+    timing_ = new TimingPanel(store, window);
     auto dock = [window](QWidget* panel, const QString& title, const QString& name) {
         auto* d = new QDockWidget(title, window);
         d->setObjectName(name);
@@ -63,9 +64,7 @@ DashboardDocks::DashboardDocks(QMainWindow* window, QDockWidget* tabWith, RunBro
         if (ids.size() == 1) layerStats_->showRunStep(ids.front(), -1);
         if (ids.size() >= 2) compare_->setSelectedRuns(ids);
     });
-    connect(&controller_, &SessionController::updated, this, [this] {
-        layerStats_->followLiveRun(controller_.snapshot().runId);
-    });
+    connect(&controller_, &SessionController::liveLayersChanged, layerStats_, &LayerStatsPanel::showLive);
     connect(&controller_, &SessionController::ended, this, [this] { compare_->reload(); });
 }
 
@@ -99,7 +98,8 @@ void DashboardDocks::addMenus(QMenuBar* bar) {
     compareSelected->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_C));
     analysis->addAction(tr("Show the live run in layer statistics"), this, [this] {
         layerStats_->clearSelection();
-        layerStats_->followLiveRun(controller_.snapshot().runId);
+        if (auto live = controller_.liveLayers()) layerStats_->showLive(live);
+        else layerStats_->followLiveRun(controller_.snapshot().runId);
         statsDock_->show();
         statsDock_->raise();
     });
@@ -136,12 +136,17 @@ void DashboardDocks::exportMetricsCsv() {
     }
     const QString path = QFileDialog::getSaveFileName(window_, tr("Metrics to CSV"), QStringLiteral("metrics.csv"), tr("CSV (*.csv)"));
     if (path.isEmpty()) return;
-    try {
-        srigl::studio::exportMetricsCsv(dbPath_.toStdString(), std::vector<int64_t>(ids.begin(), ids.end()), path.toStdString());
-        window_->statusBar()->showMessage(tr("Saved the metrics of %1 runs to %2").arg(ids.size()).arg(path), 5000);
-    } catch (const std::exception& e) {
-        QMessageBox::warning(window_, tr("Export"), QString::fromStdString(e.what()));
-    }
+    // Read and written on the store reader's thread, in order with the panels' reads.
+    store_.request(
+        this, QString(),
+        [runs = std::vector<int64_t>(ids.begin(), ids.end()), file = path.toStdString()](sessions::RunStore& store) {
+            srigl::studio::exportMetricsCsv(store, runs, file);
+            return runs.size();
+        },
+        [this, path](size_t runs) {
+            window_->statusBar()->showMessage(tr("Saved the metrics of %1 runs to %2").arg(runs).arg(path), 5000);
+        },
+        [this](const QString& error) { QMessageBox::warning(window_, tr("Export"), error); });
 }
 
 void DashboardDocks::exportMaskEvolution() {
@@ -151,13 +156,17 @@ void DashboardDocks::exportMaskEvolution() {
         QMessageBox::information(window_, tr("Export"), tr("Select a run in the run browser first."));
         return;
     }
-    QStringList layers;
-    try {
-        for (const auto& name : maskLayers(dbPath_.toStdString(), runId)) layers << QString::fromStdString(name);
-    } catch (const std::exception& e) {
-        QMessageBox::warning(window_, tr("Export"), QString::fromStdString(e.what()));
-        return;
-    }
+    store_.request(
+        this, QStringLiteral("export layers"), [runId](sessions::RunStore& store) { return snapshotLayers(store, runId); },
+        [this, runId](const std::vector<std::string>& names) {
+            QStringList layers;
+            for (const auto& name : names) layers << QString::fromStdString(name);
+            exportMaskEvolutionOf(runId, layers);
+        },
+        [this](const QString& error) { QMessageBox::warning(window_, tr("Export"), error); });
+}
+
+void DashboardDocks::exportMaskEvolutionOf(qint64 runId, const QStringList& layers) {
     if (layers.isEmpty()) {
         QMessageBox::information(window_, tr("Export"), tr("Run %1 has no mask snapshots.").arg(runId));
         return;

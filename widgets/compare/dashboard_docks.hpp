@@ -17,14 +17,16 @@ class CompareDashboard;
 class LayerStatsPanel;
 class RunBrowserPanel;
 class SessionController;
+class StoreReader;
 class TimingPanel;
 
 class DashboardDocks : public QObject {
     Q_OBJECT
 public:
-    // Adds the docks to the window, tabbed behind `tabWith` (the live session dock).
+    // Adds the docks to the window, tabbed behind `tabWith` (the live session dock); they read the
+    // store through `store`.
     DashboardDocks(QMainWindow* window, QDockWidget* tabWith, RunBrowserPanel* browser, SessionController& controller,
-                   const QString& dbPath);
+                   StoreReader& store, const QString& dbPath);
 
     // The Analysis and Export menus, inserted before the last menu (Help).
     void addMenus(QMenuBar* bar);
@@ -41,10 +43,12 @@ private:
     void exportPanelPng(QDockWidget* dock);
     void exportMetricsCsv();
     void exportMaskEvolution();
+    void exportMaskEvolutionOf(qint64 runId, const QStringList& layers);
 
     QMainWindow* window_;
     RunBrowserPanel* browser_;
     SessionController& controller_;
+    StoreReader& store_;
     QString dbPath_;
     CompareDashboard* compare_ = nullptr;
     LayerStatsPanel* layerStats_ = nullptr;

@@ -122,8 +122,15 @@ void WeightHeatmapPanel::clearFrame() {
     display(QImage(), tr("Select a run (or start one) to see its weights."));
 }
 
+void WeightHeatmapPanel::showEvent(QShowEvent* event) {
+    QWidget::showEvent(event);
+    if (stale_) render();
+}
+
 void WeightHeatmapPanel::render() {
     if (!frame_) return;
+    stale_ = !isVisible();
+    if (stale_) return;
     if (!frame_->weights) {
         display(QImage(), tr("%1 at step %2: weights not recorded at this step.")
                            .arg(QString::fromStdString(frame_->layer))

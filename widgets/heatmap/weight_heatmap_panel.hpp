@@ -45,6 +45,11 @@ Q_SIGNALS:
     // The user picked another layer (the inspector and this panel show the same one).
     void layerChosen(const QString& layer);
 
+protected:
+    // A hidden panel (a tab behind another) renders nothing: the live run's frames would cost the
+    // cores training and the visible views need. It renders the latest frame when shown.
+    void showEvent(QShowEvent* event) override;
+
 private:
     void render();
     void startRender();
@@ -63,6 +68,7 @@ private:
     bool busy_ = false, pending_ = false;
     bool fitted_ = false;
     QThreadPool pool_;
+    bool stale_ = false; // a frame came while hidden
 };
 
 } // namespace srigl::studio

@@ -5,6 +5,7 @@
 #include "widgets/runs/run_browser_panel.hpp"
 #include "widgets/runs/run_table_model.hpp"
 #include "widgets/live/session_controller.hpp"
+#include "widgets/inspector/live_frame_source.hpp"
 #include "widgets/inspector/snapshot_source.hpp"
 #include "widgets/inspector/step_scrubber.hpp"
 #include "widgets/heatmap/weight_heatmap_panel.hpp"
@@ -20,9 +21,9 @@
 namespace srigl::studio {
 
 InspectorDocks::InspectorDocks(QMainWindow* window, RunBrowserPanel* browser, SessionController& controller,
-                               const QString& dbPath)
+                               StoreReader& store, const QString& dbPath)
     : QObject(window), window_(window), browser_(browser), controller_(controller), dbPath_(dbPath) {
-    source_ = new SnapshotSource(this);
+    source_ = new SnapshotSource(store, this);
     source_->setDatabase(dbPath_);
     QWidget* inspectorPanel = nullptr;
     if (ImGuiGlWidget::openGlAvailable()) {
@@ -37,7 +38,7 @@ InspectorDocks::InspectorDocks(QMainWindow* window, RunBrowserPanel* browser, Se
         inspectorPanel = label;
     }
     heatmap_ = new WeightHeatmapPanel(window);
-    scrubber_ = new StepScrubber(window);
+    scrubber_ = new StepScrubber(store, window);
 
     auto dock = [window](QWidget* panel, const QString& title, const QString& name) {
         auto* d = new QDockWidget(title, window);
@@ -59,20 +60,33 @@ InspectorDocks::InspectorDocks(QMainWindow* window, RunBrowserPanel* browser, Se
     toolBar_->addWidget(scrubber_);
     window->addToolBar(Qt::TopToolBarArea, toolBar_);
 
-    connect(scrubber_, &StepScrubber::stepSelected, source_, &SnapshotSource::showRunStep);
+    // Frames come from the store (history, finished runs) or, for the live run's latest step, from
+    // the session's latest-value slot; both feed the same views.
+    liveSource_ = new LiveFrameSource(this);
+    connect(scrubber_, &StepScrubber::stepSelected, this, &InspectorDocks::showStep);
     connect(source_, &SnapshotSource::frameReady, heatmap_, &WeightHeatmapPanel::setFrame);
-    connect(source_, &SnapshotSource::cleared, heatmap_, &WeightHeatmapPanel::clearFrame);
-    connect(heatmap_, &WeightHeatmapPanel::layerChosen, source_, &SnapshotSource::setLayer);
+    connect(liveSource_, &LiveFrameSource::frameReady, heatmap_, &WeightHeatmapPanel::setFrame);
     if (inspector_) {
         connect(source_, &SnapshotSource::frameReady, inspector_, &MaskInspectorWidget::setFrame);
         connect(source_, &SnapshotSource::failed, inspector_, &MaskInspectorWidget::setMessage);
-        connect(source_, &SnapshotSource::cleared, inspector_, &MaskInspectorWidget::clearFrame);
-        connect(inspector_, &MaskInspectorWidget::layerChosen, source_, &SnapshotSource::setLayer);
+        connect(liveSource_, &LiveFrameSource::frameReady, inspector_, &MaskInspectorWidget::setFrame);
+        connect(liveSource_, &LiveFrameSource::failed, inspector_, &MaskInspectorWidget::setMessage);
     }
+    connect(source_, &SnapshotSource::cleared, heatmap_, &WeightHeatmapPanel::clearFrame);
+    auto chooseLayer = [this](const QString& layer) {
+        source_->setLayer(layer);
+        liveSource_->setLayer(layer);
+    };
+    connect(heatmap_, &WeightHeatmapPanel::layerChosen, this, chooseLayer);
+    if (inspector_) {
+        connect(source_, &SnapshotSource::cleared, inspector_, &MaskInspectorWidget::clearFrame);
+        connect(inspector_, &MaskInspectorWidget::layerChosen, this, chooseLayer);
+    }
+    connect(&controller_, &SessionController::liveLayersChanged, this, &InspectorDocks::showLive);
 
     connect(browser_->view()->selectionModel(), &QItemSelectionModel::currentRowChanged, this,
             &InspectorDocks::followBrowser);
-    connect(&controller_, &SessionController::updated, this, &InspectorDocks::followLive);
+    connect(&controller_, &SessionController::updated, this, [this] { followLive(); });
     connect(&controller_, &SessionController::ended, this, [this] {
         if (scrubber_->runId() == liveRunId_) scrubber_->setLive(false);
     });
@@ -95,9 +109,32 @@ void InspectorDocks::followBrowser() {
     scrubber_->setRun(dbPath_, id, live);
 }
 
-void InspectorDocks::followLive() {
+void InspectorDocks::showStep(qint64 runId, qint64 step) {
+    const auto live = controller_.liveLayers();
+    if (live && runId != 0 && live->runId == runId && live->step == step) {
+        liveSource_->show(live);
+        return;
+    }
+    source_->showRunStep(runId, step);
+}
+
+void InspectorDocks::showLive(std::shared_ptr<const sessions::LiveLayers> layers) {
+    if (layers->runId == 0) {
+        // Not recorded: nothing to scrub, the latest publication is all there is.
+        if (scrubber_->runId() == 0) liveSource_->show(layers);
+        return;
+    }
+    followLive(layers->runId);
+    if (scrubber_->runId() != layers->runId) return; // the user looks at another run
+    // The new step joins the scrubber, which (when following the latest) selects it and so asks
+    // showStep for it: the frame comes from this publication, not from the store.
+    scrubber_->setSteps(layers->runId, {layers->step});
+}
+
+void InspectorDocks::followLive() { followLive(controller_.snapshot().runId); }
+
+void InspectorDocks::followLive(qint64 id) {
     // A run that starts becomes the selected one; afterwards the browser may select another.
-    const qint64 id = controller_.snapshot().runId;
     if (id == 0 || id == liveRunId_) return;
     liveRunId_ = id;
     // The session records into its own database (the one the window had when it started).

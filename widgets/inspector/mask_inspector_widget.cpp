@@ -3,7 +3,10 @@
 
 #include <imgui.h>
 
+#include <QMetaObject>
+
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -131,6 +134,11 @@ void MaskInspectorWidget::drawUi() {
                  ImGuiWindowFlags_NoDecoration | ImGuiWindowFlags_NoMove | ImGuiWindowFlags_NoSavedSettings |
                      ImGuiWindowFlags_NoBringToFrontOnFocus | ImGuiWindowFlags_NoScrollWithMouse);
     uploadTexture();
+    if (frame_ && frame_.get() != latencyMeasured_ && frame_->publishedAt != std::chrono::steady_clock::time_point{}) {
+        latencyMeasured_ = frame_.get();
+        liveLatenciesMs_.push_back(
+            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - frame_->publishedAt).count());
+    }
     if (!frame_) {
         ImGui::TextWrapped("%s", message_.isEmpty() ? "Select a run (or start one) to inspect its masks."
                                                      : qPrintable(message_));
@@ -257,6 +265,16 @@ void MaskInspectorWidget::drawMask(float width, float height) {
     }
     dl->PopClipRect();
     if (entry) drawTooltip(*entry);
+    // Right-click: the neuron of the entry under the cursor opens in the structure dock.
+    if (hovered && ImGui::IsMouseClicked(ImGuiMouseButton_Right))
+        if (auto at = viewport_.hit(mouse)) requestNeuron(at->row);
+}
+
+void MaskInspectorWidget::requestNeuron(int64_t row) {
+    // Emitted after this frame, outside ImGui's frame and the paint event.
+    const QString layer = QString::fromStdString(frame_->layer);
+    QMetaObject::invokeMethod(this, [this, layer, row] { Q_EMIT neuronClicked(layer, static_cast<int>(row)); },
+                              Qt::QueuedConnection);
 }
 
 void MaskInspectorWidget::drawFanInBars(float width, float height) {
@@ -264,6 +282,11 @@ void MaskInspectorWidget::drawFanInBars(float width, float height) {
     const ImVec2 q0 = ImGui::GetCursorScreenPos();
     ImGui::InvisibleButton("##fanin", ImVec2(width, height));
     const bool hovered = ImGui::IsItemHovered();
+    if (ImGui::IsItemClicked(ImGuiMouseButton_Left)) {
+        // A click on a neuron's bar opens it in the structure dock.
+        const int64_t row = viewport_.rowAt(ImGui::GetIO().MousePos.y - q0.y);
+        if (row >= 0 && row < frame_->inspection->rows()) requestNeuron(row);
+    }
     ImDrawList* dl = ImGui::GetWindowDrawList();
     const ImVec2 q1(q0.x + width, q0.y + height);
     dl->PushClipRect(q0, q1, true);

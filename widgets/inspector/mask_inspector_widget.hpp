@@ -32,6 +32,9 @@ public:
     // The largest texture side used, below the GPU's own limit (0: the GPU's): lets the tiled path
     // be seen on any GPU.
     void setTileLimit(int side);
+    // For frames of the live run: milliseconds from the trainer's publication to the first frame
+    // that drew it, one entry per publication drawn (the Studio's latency target).
+    const std::vector<double>& liveLatenciesMs() const { return liveLatenciesMs_; }
 
 public Q_SLOTS:
     void setFrame(std::shared_ptr<const srigl::studio::InspectorFrame> frame);
@@ -41,6 +44,8 @@ public Q_SLOTS:
 
 Q_SIGNALS:
     void layerChosen(const QString& layer);
+    // A neuron's fan-in bar was clicked (or its row right-clicked in the mask).
+    void neuronClicked(const QString& layer, int neuron);
 
 protected:
     void drawUi() override;
@@ -53,6 +58,7 @@ private:
     void drawMask(float width, float height);
     void drawFanInBars(float width, float height);
     void drawTooltip(const MaskEntry& entry);
+    void requestNeuron(int64_t row);
 
     std::shared_ptr<const InspectorFrame> frame_;
     QString message_;
@@ -63,6 +69,8 @@ private:
     int maxTextureSize_ = 0;
     int tileLimit_ = 0;
     QString textureError_;
+    std::vector<double> liveLatenciesMs_;
+    const InspectorFrame* latencyMeasured_ = nullptr; // the frame whose latency is recorded
 };
 
 } // namespace srigl::studio

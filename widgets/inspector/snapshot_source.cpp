@@ -1,15 +1,13 @@
-// One worker thread (a QThreadPool of one), results posted back to the UI thread.
+// Loads through the Studio's StoreReader, results back on the UI thread.
 #include "widgets/inspector/snapshot_source.hpp"
 
-#include <QMetaObject>
+#include "widgets/common/store_reader.hpp"
 
 #include <algorithm>
-#include <exception>
 
 namespace srigl::studio {
 
-InspectorFrame loadInspectorFrame(const std::string& dbPath, int64_t runId, int64_t step, const std::string& layer) {
-    sessions::RunStore store(dbPath, sessions::RunStore::Mode::ReadOnly);
+InspectorFrame loadInspectorFrame(sessions::RunStore& store, int64_t runId, int64_t step, const std::string& layer) {
     InspectorFrame f;
     f.runId = runId;
     f.step = step;
@@ -30,21 +28,25 @@ InspectorFrame loadInspectorFrame(const std::string& dbPath, int64_t runId, int6
     return f;
 }
 
-SnapshotSource::SnapshotSource(QObject* parent) : QObject(parent) {
-    qRegisterMetaType<std::shared_ptr<const InspectorFrame>>();
-    pool_.setMaxThreadCount(1);
+InspectorFrame loadInspectorFrame(const std::string& dbPath, int64_t runId, int64_t step, const std::string& layer) {
+    sessions::RunStore store(dbPath, sessions::RunStore::Mode::ReadOnly);
+    return loadInspectorFrame(store, runId, step, layer);
 }
 
-SnapshotSource::~SnapshotSource() { pool_.waitForDone(); }
+SnapshotSource::SnapshotSource(StoreReader& store, QObject* parent) : QObject(parent), store_(store) {
+    qRegisterMetaType<std::shared_ptr<const InspectorFrame>>();
+}
+
+bool SnapshotSource::loading() const { return store_.isPending(load_); }
 
 void SnapshotSource::setDatabase(const QString& path) {
     if (path == dbPath_) return;
     dbPath_ = path;
+    store_.setDatabase(path); // a load of the previous database is dropped
     clear();
 }
 
 void SnapshotSource::clear() {
-    ++generation_;
     runId_ = 0;
     step_ = 0;
     pending_ = false;
@@ -52,7 +54,6 @@ void SnapshotSource::clear() {
 }
 
 void SnapshotSource::showRunStep(qint64 runId, qint64 step) {
-    if (runId != runId_) ++generation_; // a load of the previous run is no longer wanted
     runId_ = runId;
     step_ = step;
     request();
@@ -66,7 +67,9 @@ void SnapshotSource::setLayer(const QString& layer) {
 
 void SnapshotSource::request() {
     if (dbPath_.isEmpty() || runId_ == 0) return;
-    if (busy_) {
+    // Another step or layer of the run being loaded waits for that load, so that a live run's
+    // steady stream of steps still shows frames; another run supersedes it at once.
+    if (loading() && loadRunId_ == runId_) {
         pending_ = true;
         return;
     }
@@ -74,33 +77,25 @@ void SnapshotSource::request() {
 }
 
 void SnapshotSource::startLoad() {
-    busy_ = true;
     pending_ = false;
-    const std::string db = dbPath_.toStdString(), layer = layer_.toStdString();
+    const std::string layer = layer_.toStdString();
     const int64_t runId = runId_, step = step_;
-    const quint64 generation = generation_;
-    pool_.start([this, db, runId, step, layer, generation] {
-        std::shared_ptr<const InspectorFrame> frame;
-        QString error;
-        try {
-            frame = std::make_shared<const InspectorFrame>(loadInspectorFrame(db, runId, step, layer));
-        } catch (const std::exception& e) {
-            error = QString::fromStdString(e.what());
-        }
-        // `this` outlives the task (the destructor waits for the pool); a call still queued when
-        // the source is destroyed is dropped with it.
-        QMetaObject::invokeMethod(
-            this,
-            [this, frame, error, generation] {
-                busy_ = false;
-                if (generation == generation_) {
-                    if (frame) Q_EMIT frameReady(frame);
-                    else Q_EMIT failed(error);
-                }
-                if (pending_) startLoad();
-            },
-            Qt::QueuedConnection);
-    });
+    loadRunId_ = runId;
+    load_ = store_.request(
+        this, QStringLiteral("frame"),
+        [runId, step, layer](sessions::RunStore& store) {
+            return std::make_shared<const InspectorFrame>(loadInspectorFrame(store, runId, step, layer));
+        },
+        [this, runId](std::shared_ptr<const InspectorFrame> frame) { loaded(runId, std::move(frame), {}); },
+        [this, runId](const QString& error) { loaded(runId, nullptr, error); });
+}
+
+void SnapshotSource::loaded(int64_t runId, std::shared_ptr<const InspectorFrame> frame, const QString& error) {
+    if (runId == runId_) { // not cleared meanwhile
+        if (frame) Q_EMIT frameReady(std::move(frame));
+        else Q_EMIT failed(error);
+    }
+    if (pending_) startLoad();
 }
 
 } // namespace srigl::studio

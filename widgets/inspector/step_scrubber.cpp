@@ -1,23 +1,21 @@
-// Slider + buttons; steps read with snapshot_reads' maskSteps on a one-thread pool.
+// Slider + buttons; steps read with snapshot_reads' maskSteps through the StoreReader.
 #include "widgets/inspector/step_scrubber.hpp"
 
-#include "sessions/store/run_store.hpp"
+#include "widgets/common/store_reader.hpp"
 #include "widgets/inspector/snapshot_reads.hpp"
 
 #include <QHBoxLayout>
 #include <QLabel>
-#include <QMetaObject>
 #include <QSlider>
 #include <QToolButton>
 
 #include <algorithm>
-#include <exception>
+#include <iterator>
 
 namespace srigl::studio {
 
-StepScrubber::StepScrubber(QWidget* parent) : QWidget(parent) {
+StepScrubber::StepScrubber(StoreReader& store, QWidget* parent) : QWidget(parent), store_(store) {
     setObjectName(QStringLiteral("stepScrubber"));
-    pool_.setMaxThreadCount(1);
     previous_ = new QToolButton(this);
     previous_->setArrowType(Qt::LeftArrow);
     previous_->setToolTip(tr("Previous mask update"));
@@ -55,8 +53,6 @@ StepScrubber::StepScrubber(QWidget* parent) : QWidget(parent) {
     refreshLabel();
 }
 
-StepScrubber::~StepScrubber() { pool_.waitForDone(); }
-
 qint64 StepScrubber::selectedStep() const {
     return index_ >= 0 && index_ < static_cast<int>(steps_.size()) ? steps_[static_cast<size_t>(index_)] : -1;
 }
@@ -67,6 +63,7 @@ void StepScrubber::setRun(const QString& dbPath, qint64 runId, bool live) {
         return;
     }
     dbPath_ = dbPath;
+    if (!dbPath.isEmpty()) store_.setDatabase(dbPath);
     runId_ = runId;
     steps_.clear();
     index_ = -1;
@@ -99,36 +96,31 @@ void StepScrubber::clear() {
 }
 
 void StepScrubber::readSteps() {
-    if (dbPath_.isEmpty() || runId_ == 0 || reading_) return;
-    reading_ = true;
-    const std::string db = dbPath_.toStdString();
+    if (dbPath_.isEmpty() || runId_ == 0) return;
+    // A poll while this run's steps are being read waits for them; another run's read is superseded.
+    if (store_.isPending(read_) && readRun_ == runId_ && readDb_ == dbPath_) return;
     const qint64 runId = runId_;
-    pool_.start([this, db, runId] {
-        std::vector<int64_t> steps;
-        bool ok = true;
-        try {
-            sessions::RunStore store(db, sessions::RunStore::Mode::ReadOnly);
-            steps = maskSteps(store, runId);
-        } catch (const std::exception&) {
-            ok = false; // a run deleted meanwhile, a database being created: the next poll tries again
-        }
-        // `this` outlives the task (the destructor waits for the pool).
-        QMetaObject::invokeMethod(
-            this,
-            [this, db, runId, steps, ok] {
-                reading_ = false;
-                // Another run was selected meanwhile: read that one now instead.
-                if (runId != runId_ || db != dbPath_.toStdString()) readSteps();
-                else if (ok) setSteps(runId, steps);
-            },
-            Qt::QueuedConnection);
-    });
+    readRun_ = runId;
+    readDb_ = dbPath_;
+    // A failed read (a run deleted meanwhile, a database being created) shows nothing: the next poll
+    // tries again.
+    read_ = store_.request(
+        this, QStringLiteral("steps"), [runId](sessions::RunStore& store) { return maskSteps(store, runId); },
+        [this, runId](std::vector<int64_t> steps) { setSteps(runId, steps); });
 }
 
 void StepScrubber::setSteps(qint64 runId, const std::vector<int64_t>& steps) {
     if (runId != runId_) return;
     const qint64 selected = selectedStep();
-    steps_ = steps;
+    if (live_) {
+        // A live run's steps arrive from its published masks ahead of the store: a store read that
+        // lags behind must not take the latest step away again.
+        std::vector<int64_t> merged;
+        std::set_union(steps_.begin(), steps_.end(), steps.begin(), steps.end(), std::back_inserter(merged));
+        steps_ = std::move(merged);
+    } else {
+        steps_ = steps;
+    }
     int index = -1;
     if (!steps_.empty()) {
         if (following_ || selected < 0) {

@@ -1,4 +1,4 @@
-// Layer statistics from mask records.
+// Layer statistics from the statistics of mask snapshots.
 #include "widgets/layer_stats/layer_stats_model.hpp"
 
 #include "engine/analysis/mask_diversity.hpp"
@@ -24,16 +24,16 @@ double layerDiversity(const LayerUpdateStats& s) {
     return nm::log10MdUnstructured(total, std::llround((1.0 - s.sparsity) * static_cast<double>(total)));
 }
 
-std::vector<LayerStatsRow> layerStatsAt(const std::vector<sessions::MaskRecord>& records, int64_t step) {
+std::vector<LayerStatsRow> layerStatsAt(const std::vector<sessions::MaskStatsRecord>& records, int64_t step) {
     std::vector<LayerStatsRow> rows;
     std::vector<std::string> order;
     for (const auto& r : records)
-        if (std::find(order.begin(), order.end(), r.mask.name) == order.end()) order.push_back(r.mask.name);
+        if (std::find(order.begin(), order.end(), r.stats.name) == order.end()) order.push_back(r.stats.name);
     for (const auto& name : order) {
-        const sessions::MaskRecord* best = nullptr;
+        const sessions::MaskStatsRecord* best = nullptr;
         bool first = true, bestIsFirst = false;
         for (const auto& r : records) {
-            if (r.mask.name != name) continue;
+            if (r.stats.name != name) continue;
             if (step < 0 || r.step <= step) {
                 if (!best || r.step >= best->step) {
                     best = &r;
@@ -64,13 +64,13 @@ std::vector<LayerStatsRow> layerStatsAt(const std::vector<sessions::MaskRecord>&
     return rows;
 }
 
-std::vector<LayerSeries> sadSeries(const std::vector<sessions::MaskRecord>& records) {
+std::vector<LayerSeries> sadSeries(const std::vector<sessions::MaskStatsRecord>& records) {
     std::vector<LayerSeries> out;
     std::vector<std::string> seen;
     for (const auto& r : records) {
-        auto& s = seriesOf(out, r.mask.name);
-        if (std::find(seen.begin(), seen.end(), r.mask.name) == seen.end()) {
-            seen.push_back(r.mask.name); // the initial snapshot is no update
+        auto& s = seriesOf(out, r.stats.name);
+        if (std::find(seen.begin(), seen.end(), r.stats.name) == seen.end()) {
+            seen.push_back(r.stats.name); // the initial snapshot is no update
             continue;
         }
         s.points.push_back({static_cast<double>(r.step), static_cast<double>(r.stats.sad)});
@@ -78,10 +78,10 @@ std::vector<LayerSeries> sadSeries(const std::vector<sessions::MaskRecord>& reco
     return out;
 }
 
-std::vector<LayerSeries> ablationTimeline(const std::vector<sessions::MaskRecord>& records) {
+std::vector<LayerSeries> ablationTimeline(const std::vector<sessions::MaskStatsRecord>& records) {
     std::vector<LayerSeries> out;
     for (const auto& r : records)
-        seriesOf(out, r.mask.name).points.push_back({static_cast<double>(r.step), static_cast<double>(r.stats.ablated)});
+        seriesOf(out, r.stats.name).points.push_back({static_cast<double>(r.step), static_cast<double>(r.stats.ablated)});
     return out;
 }
 

@@ -1,6 +1,7 @@
-// Layer statistics of a recorded run from its mask snapshots (one per layer at the start and at
-// every mask update): the values at a step, SAD per update and the ablation timeline. Mask
-// diversity comes from engine/analysis/mask_diversity (plain C++, no Torch).
+// Layer statistics of a recorded run from the statistics of its mask snapshots (one per layer at
+// the start and at every mask update; RunStore::maskStats, no mask read): the values at a step,
+// SAD per update and the ablation timeline. Mask diversity comes from
+// engine/analysis/mask_diversity (plain C++, no Torch).
 #pragma once
 
 #include "sessions/store/run_store.hpp"
@@ -31,11 +32,11 @@ struct LayerSeries {
 
 // Layers in the order they were first recorded; step < 0: the latest snapshot. A layer whose
 // first snapshot comes after the step is left out.
-std::vector<LayerStatsRow> layerStatsAt(const std::vector<sessions::MaskRecord>& records, int64_t step);
+std::vector<LayerStatsRow> layerStatsAt(const std::vector<sessions::MaskStatsRecord>& records, int64_t step);
 // SAD of every update after a layer's first snapshot.
-std::vector<LayerSeries> sadSeries(const std::vector<sessions::MaskRecord>& records);
+std::vector<LayerSeries> sadSeries(const std::vector<sessions::MaskStatsRecord>& records);
 // Ablated neurons of every snapshot.
-std::vector<LayerSeries> ablationTimeline(const std::vector<sessions::MaskRecord>& records);
+std::vector<LayerSeries> ablationTimeline(const std::vector<sessions::MaskStatsRecord>& records);
 double layerDiversity(const LayerUpdateStats& stats);
 
 } // namespace srigl::studio

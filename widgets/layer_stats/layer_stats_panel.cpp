@@ -2,10 +2,12 @@
 #include "widgets/layer_stats/layer_stats_panel.hpp"
 
 #include "widgets/layer_stats/layer_stats_model.hpp"
+#include "widgets/common/store_reader.hpp"
 #include "widgets/common/xy_chart.hpp"
 
+#include <algorithm>
+
 #include <QHeaderView>
-#include <QMetaObject>
 #include <QLabel>
 #include <QSplitter>
 #include <QTableWidget>
@@ -22,8 +24,7 @@ std::vector<XySeries> toXy(const std::vector<LayerSeries>& all) {
 
 } // namespace
 
-LayerStatsPanel::LayerStatsPanel(QWidget* parent) : QWidget(parent) {
-    pool_.setMaxThreadCount(1); // one read at a time; the newest request follows it
+LayerStatsPanel::LayerStatsPanel(StoreReader& store, QWidget* parent) : QWidget(parent), store_(store) {
     title_ = new QLabel(tr("No run selected."), this);
     table_ = new QTableWidget(0, 10, this);
     table_->setHorizontalHeaderLabels({tr("layer"), tr("snapshot step"), tr("shape"), tr("sparsity"), tr("k"), tr("active"),
@@ -50,12 +51,9 @@ LayerStatsPanel::LayerStatsPanel(QWidget* parent) : QWidget(parent) {
     layout->addWidget(message_);
 }
 
-LayerStatsPanel::~LayerStatsPanel() { pool_.waitForDone(); }
-
 void LayerStatsPanel::openDatabase(const QString& path) {
-    dbPath_ = path;
-    ++generation_; // a read of the previous database still running is dropped when it ends
-    pending_ = false;
+    store_.setDatabase(path); // a read of the previous database still running is dropped when it ends
+    request_ = 0;
     records_.clear();
     readError_.clear();
     message_->clear();
@@ -82,63 +80,92 @@ void LayerStatsPanel::followLiveRun(qint64 runId) {
     render();
 }
 
+void LayerStatsPanel::showLive(std::shared_ptr<const sessions::LiveLayers> layers) {
+    if (!layers) return;
+    // The live run's publications are kept whatever is shown: a step of the live run selected on
+    // the scrubber is often one the store does not hold yet.
+    if (layers->runId != liveRunId_ || layers->sequence == 1) live_.clear(); // another run, or a new session
+    liveRunId_ = layers->runId;
+    for (const auto& s : layers->stats) {
+        sessions::MaskStatsRecord r;
+        r.step = layers->step;
+        r.stats = s;
+        live_.push_back(r);
+    }
+    if (selected_ && runId_ != liveRunId_) return; // the user looks at another run
+    if (!selected_) {
+        step_ = -1;
+        if (runId_ != liveRunId_) {
+            // Its history once from the store; the publications join it meanwhile.
+            records_.clear();
+            readError_.clear();
+            message_->clear();
+            runId_ = liveRunId_;
+            if (runId_ > 0) load(runId_);
+        }
+    }
+    mergeLive();
+    if (isVisible()) render();
+    else stale_ = true;
+}
+
+void LayerStatsPanel::showEvent(QShowEvent* event) {
+    QWidget::showEvent(event);
+    if (stale_) render();
+}
+
+void LayerStatsPanel::mergeLive() {
+    if (runId_ != liveRunId_) return;
+    std::vector<sessions::MaskStatsRecord> merged = records_;
+    for (const auto& r : live_) {
+        const bool stored = std::any_of(merged.begin(), merged.end(), [&](const sessions::MaskStatsRecord& m) {
+            return m.step == r.step && m.stats.name == r.stats.name;
+        });
+        if (!stored) merged.push_back(r);
+    }
+    std::stable_sort(merged.begin(), merged.end(),
+                     [](const sessions::MaskStatsRecord& a, const sessions::MaskStatsRecord& b) { return a.step < b.step; });
+    records_ = std::move(merged);
+}
+
 void LayerStatsPanel::clearSelection() { selected_ = false; }
 
+bool LayerStatsPanel::loading() const { return store_.isPending(request_); }
+
 void LayerStatsPanel::load(qint64 runId) {
+    if (runId == runId_ && loading()) return; // the read on its way is of this run: wait for it
     if (runId != runId_) {
-        ++generation_; // a read of the previous run is no longer wanted
         records_.clear();
         readError_.clear();
         message_->clear();
     }
     runId_ = runId;
-    if (busy_) {
-        pending_ = true;
-        return;
-    }
-    startRead();
+    mergeLive(); // the live run's publications show before the store's answer
+    // Only the statistics: the masks themselves (every snapshot's, decompressed) are never needed.
+    request_ = store_.request(
+        this, QStringLiteral("run stats"), [runId](sessions::RunStore& store) { return store.maskStats(runId); },
+        [this, runId](std::vector<sessions::MaskStatsRecord> records) { showRead(runId, std::move(records), {}); },
+        [this, runId](const QString& error) { showRead(runId, {}, error); });
 }
 
-void LayerStatsPanel::startRead() {
-    busy_ = true;
-    pending_ = false;
-    const std::string db = dbPath_.toStdString();
-    const qint64 runId = runId_;
-    const quint64 generation = generation_;
-    pool_.start([this, db, runId, generation] {
-        auto records = std::make_shared<std::vector<sessions::MaskRecord>>();
-        QString error;
-        try {
-            sessions::RunStore store(db, sessions::RunStore::Mode::ReadOnly);
-            *records = store.masks(runId);
-        } catch (const std::exception& e) {
-            error = QString::fromStdString(e.what());
-        }
-        // `this` outlives the task (the destructor waits for the pool); a call still queued when
-        // the panel is destroyed is dropped with it.
-        QMetaObject::invokeMethod(
-            this,
-            [this, records, error, generation] {
-                busy_ = false;
-                if (generation == generation_) {
-                    records_ = std::move(*records);
-                    readError_ = error;
-                    message_->setText(error);
-                    render();
-                    Q_EMIT loaded();
-                }
-                if (pending_ && runId_ > 0) startRead();
-            },
-            Qt::QueuedConnection);
-    });
+void LayerStatsPanel::showRead(qint64 runId, std::vector<sessions::MaskStatsRecord> records, const QString& error) {
+    if (runId != runId_) return;
+    records_ = std::move(records);
+    // The store lags the live slot by the recorder's write batch: keep what was published since.
+    mergeLive();
+    readError_ = error;
+    message_->setText(error);
+    render();
+    Q_EMIT loaded();
 }
 
 void LayerStatsPanel::render() {
+    stale_ = false;
     const auto rows = layerStatsAt(records_, step_);
     if (runId_ <= 0) title_->setText(tr("No run selected."));
     else
         title_->setText(step_ < 0 ? tr("Run %1, latest update").arg(runId_) : tr("Run %1 at step %2").arg(runId_).arg(step_));
-    if (runId_ > 0 && records_.empty() && !busy_ && readError_.isEmpty())
+    if (runId_ > 0 && records_.empty() && !loading() && readError_.isEmpty())
         message_->setText(tr("This run has no mask snapshots."));
     else if (readError_.isEmpty())
         message_->setText(runId_ > 0 && records_.empty() ? tr("Reading the run's snapshots…") : QString());

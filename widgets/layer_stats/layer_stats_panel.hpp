@@ -1,14 +1,14 @@
 // The layer statistics dock: per layer of a run at a step, sparsity, k, active/ablated neurons,
 // the update's SAD and the mask diversity, plus SAD per update and the ablation timeline as charts.
-// It shows what the step scrubber selects (showRunStep) and otherwise follows the live run. The
-// store is read on a background thread (a run's snapshots grow with its length); the result comes
-// back by a queued call, and one for a run no longer shown is dropped.
+// It shows what the step scrubber selects (showRunStep) and otherwise follows the live run. Only
+// the snapshots' statistics are read (RunStore::maskStats, no mask), through the Studio's
+// StoreReader; a read for a run no longer shown is dropped.
 #pragma once
 
+#include "sessions/session/live_layers.hpp"
 #include "sessions/store/run_store.hpp"
 
 #include <QElapsedTimer>
-#include <QThreadPool>
 #include <QWidget>
 
 #include <memory>
@@ -19,14 +19,15 @@ class QTableWidget;
 
 namespace srigl::studio {
 
+class StoreReader;
 class XyChart;
 
 class LayerStatsPanel : public QWidget {
     Q_OBJECT
 public:
-    explicit LayerStatsPanel(QWidget* parent = nullptr);
-    ~LayerStatsPanel() override; // waits for a read still running
+    explicit LayerStatsPanel(StoreReader& store, QWidget* parent = nullptr);
 
+    // Shows nothing until a run is chosen; the database becomes the reader's.
     void openDatabase(const QString& path);
     qint64 runId() const { return runId_; }
     qint64 step() const { return step_; }
@@ -34,7 +35,7 @@ public:
     XyChart* sadChart() const { return sad_; }
     XyChart* ablationChart() const { return ablation_; }
     QString message() const;
-    bool loading() const { return busy_; }
+    bool loading() const;
 
 public Q_SLOTS:
     // Shows the run at this step (the last snapshot at or before it; step < 0: the latest) and stops
@@ -42,32 +43,45 @@ public Q_SLOTS:
     void showRunStep(qint64 runId, qint64 step);
     // The live run's latest update, unless a run/step was selected (re-read at most once a second).
     void followLiveRun(qint64 runId);
+    // The live run's publication (its start, each mask update), straight from the session's slot:
+    // its statistics join the run's history at once, without a store read. The stored history of
+    // the run is read once, when the panel first follows it.
+    void showLive(std::shared_ptr<const srigl::sessions::LiveLayers> layers);
     void clearSelection();
 
 Q_SIGNALS:
     // A read of the store for the shown run finished (and the panel shows it).
     void loaded();
 
+protected:
+    // Hidden (a tab behind another), live publications only update the records; the table and
+    // charts are drawn when the panel is shown.
+    void showEvent(QShowEvent* event) override;
+
 private:
-    // Asks for the run's snapshots; the panel shows them when the background read is back.
+    // Asks for the run's snapshot statistics; the panel shows them when the read is back.
     void load(qint64 runId);
-    void startRead();
+    void showRead(qint64 runId, std::vector<sessions::MaskStatsRecord> records, const QString& error);
+    // For the live run: records_ plus every kept publication the store does not hold yet (steps
+    // ascending, none twice).
+    void mergeLive();
     void render();
 
-    QString dbPath_;
+    StoreReader& store_;
     qint64 runId_ = 0, step_ = -1;
     bool selected_ = false;
-    std::vector<sessions::MaskRecord> records_;
+    std::vector<sessions::MaskStatsRecord> records_;
+    std::vector<sessions::MaskStatsRecord> live_; // this session's publications, kept across store reads
+    qint64 liveRunId_ = -1;                        // the run they belong to (0: not recorded)
     QString readError_;
-    QThreadPool pool_;
-    bool busy_ = false, pending_ = false;
-    quint64 generation_ = 0; // reads for another run or database are dropped when they come back
+    quint64 request_ = 0; // a newer one supersedes it: a run no longer shown is never drawn
     QElapsedTimer liveRead_;
     QLabel* title_ = nullptr;
     QTableWidget* table_ = nullptr;
     XyChart* sad_ = nullptr;
     XyChart* ablation_ = nullptr;
     QLabel* message_ = nullptr;
+    bool stale_ = false; // records changed while hidden
 };
 
 } // namespace srigl::studio

@@ -18,8 +18,8 @@ namespace srigl::studio {
 
 using sessions::SessionState;
 
-LiveSessionPanel::LiveSessionPanel(QWidget* parent)
-    : QWidget(parent), controller_(new SessionController(this)) {
+LiveSessionPanel::LiveSessionPanel(SessionController& controller, QWidget* parent)
+    : QWidget(parent), controller_(&controller) {
     auto makeAction = [this](const QString& text, const QString& tip) {
         auto* a = new QAction(text, this);
         a->setToolTip(tip);

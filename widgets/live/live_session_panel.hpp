@@ -15,11 +15,13 @@ class QTableWidget;
 namespace srigl::studio {
 
 class CurveChart;
+class StoreReader;
 
 class LiveSessionPanel : public QWidget {
     Q_OBJECT
 public:
-    explicit LiveSessionPanel(QWidget* parent = nullptr);
+    // Shows and steers `controller`, which the main window owns (it outlives the panel).
+    explicit LiveSessionPanel(SessionController& controller, QWidget* parent = nullptr);
 
     SessionController& controller() { return *controller_; }
     // Starts a run of config, recorded into dbPath ("" to not record).

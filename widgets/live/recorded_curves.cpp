@@ -1,12 +1,14 @@
-// Background reads of recorded metrics for the live curves.
+// Recorded metrics for the live curves and the compare dashboard.
 #include "widgets/live/recorded_curves.hpp"
 
 #include "sessions/store/run_store.hpp"
+#include "widgets/common/store_reader.hpp"
+
+#include <utility>
 
 namespace srigl::studio {
 
-RecordedCurves readRecordedCurves(const std::string& dbPath, int64_t runId) {
-    sessions::RunStore store(dbPath, sessions::RunStore::Mode::ReadOnly);
+RecordedCurves readRecordedCurves(sessions::RunStore& store, int64_t runId) {
     RecordedCurves out;
     out.runId = runId;
     for (const auto& m : store.metrics(runId)) {
@@ -19,34 +21,25 @@ RecordedCurves readRecordedCurves(const std::string& dbPath, int64_t runId) {
     return out;
 }
 
-RecordedCurvesReader::~RecordedCurvesReader() {
-    if (thread_.joinable()) thread_.join();
-}
+RecordedCurvesReader::RecordedCurvesReader(StoreReader& store) : store_(store) {}
 
-bool RecordedCurvesReader::busy() const {
-    return job_ && !job_->done.load();
-}
+bool RecordedCurvesReader::busy() const { return store_.isPending(request_); }
 
 bool RecordedCurvesReader::start(const std::string& dbPath, int64_t runId) {
     if (busy()) return false;
-    if (thread_.joinable()) thread_.join(); // finished: returns at once
-    job_ = std::make_shared<Job>();
-    thread_ = std::thread([job = job_, dbPath, runId] {
-        try {
-            job->result = readRecordedCurves(dbPath, runId);
-        } catch (const std::exception&) {
-            // Nothing to merge: the sampled curves stay as they are.
-        }
-        job->done.store(true);
-    });
+    result_.reset();
+    // The session may record into a database the window no longer shows: nothing to merge then.
+    if (QString::fromStdString(dbPath) != store_.database()) return true;
+    request_ = store_.request(
+        &context_, QString(), [runId](sessions::RunStore& store) { return readRecordedCurves(store, runId); },
+        [this](RecordedCurves curves) { result_ = std::move(curves); });
+    // A failed read leaves no result: the sampled curves stay as they are.
     return true;
 }
 
 std::optional<RecordedCurves> RecordedCurvesReader::take() {
-    if (!job_ || !job_->done.load()) return std::nullopt;
-    auto result = std::move(job_->result);
-    job_.reset();
-    return result;
+    if (busy()) return std::nullopt;
+    return std::exchange(result_, std::nullopt);
 }
 
 } // namespace srigl::studio

@@ -1,6 +1,9 @@
 // Session lifetime and snapshot polling for the Studio.
 #include "widgets/live/session_controller.hpp"
 
+#include "sessions/session/recorded_run.hpp"
+
+#include <QMetaObject>
 #include <QTimer>
 
 #include <algorithm>
@@ -13,7 +16,8 @@ bool isTerminal(SessionState s) {
     return s == SessionState::Finished || s == SessionState::Stopped || s == SessionState::Failed;
 }
 
-SessionController::SessionController(QObject* parent) : QObject(parent), timer_(new QTimer(this)) {
+SessionController::SessionController(StoreReader& store, QObject* parent) : QObject(parent), timer_(new QTimer(this)), reader_(store) {
+    qRegisterMetaType<std::shared_ptr<const sessions::LiveLayers>>();
     timer_->setInterval(50); // 20 Hz: smooth curves, negligible cost (one short lock per poll)
     connect(timer_, &QTimer::timeout, this, &SessionController::poll);
 }
@@ -33,20 +37,45 @@ bool SessionController::isActive() const {
 }
 
 void SessionController::start(const RunConfig& config, const QString& dbPath) {
+    config_ = config;
+    dbPath_ = dbPath;
+    launch(std::make_unique<sessions::Session>(config, dbPath.toStdString()));
+}
+
+void SessionController::continueRun(const QString& dbPath, qint64 runId) {
+    sessions::RunRequest request;
+    request.dbPath = dbPath.toStdString();
+    request.runId = runId; // the session finds the checkpoint and its config on its own thread
+    dbPath_ = dbPath;
+    launch(std::make_unique<sessions::Session>(request));
+}
+
+void SessionController::launch(std::unique_ptr<sessions::Session> session) {
     if (session_) {
         // Destroying a running Session would join its worker here (final evaluation, checkpoint):
         // let it wind down on its own and drop it once it has ended.
         session_->stop();
         retiring_.push_back(std::move(session_));
     }
-    config_ = config;
-    dbPath_ = dbPath;
-    history_ = SessionHistory(config.log_every);
+    history_ = SessionHistory(config_.log_every);
     lastRead_.invalidate();
     finalReadStarted_ = finalReadDone_ = false;
     snapshot_ = sessions::SessionSnapshot{};
+    live_.reset();
     endReported_ = false;
-    session_ = std::make_unique<sessions::Session>(config, dbPath.toStdString());
+    session_ = std::move(session);
+    // Called on the training thread: post to the UI thread at once. A publication of a session
+    // replaced meanwhile is dropped there.
+    session_->setLiveListener([this, s = session_.get()](const std::shared_ptr<const sessions::LiveLayers>& layers) {
+        QMetaObject::invokeMethod(
+            this,
+            [this, s, layers] {
+                if (s != session_.get()) return;
+                live_ = layers;
+                Q_EMIT liveLayersChanged(layers);
+            },
+            Qt::QueuedConnection);
+    });
     session_->start();
     timer_->start();
     Q_EMIT started();

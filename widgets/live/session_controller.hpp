@@ -22,11 +22,15 @@ namespace srigl::studio {
 class SessionController : public QObject {
     Q_OBJECT
 public:
-    explicit SessionController(QObject* parent = nullptr);
+    explicit SessionController(StoreReader& store, QObject* parent = nullptr);
     ~SessionController() override; // stops every session and waits for its worker (app exit)
 
     // dbPath empty: the run is not recorded.
     void start(const RunConfig& config, const QString& dbPath);
+    // Continues recorded run `runId` of `dbPath` from its latest checkpoint, with the config it was
+    // trained with (found on the session's thread: no store read here). A run that cannot be
+    // continued ends at once with the reason (ended(Failed, ...)).
+    void continueRun(const QString& dbPath, qint64 runId);
     void pause();
     void resume();
     void stepOnce();
@@ -36,6 +40,8 @@ public:
     bool hasSession() const { return session_ != nullptr; }
     bool isActive() const; // starting, running or paused
     const sessions::SessionSnapshot& snapshot() const { return snapshot_; }
+    // The latest masks and weights the live run published (null before its first).
+    std::shared_ptr<const sessions::LiveLayers> liveLayers() const { return live_; }
     const SessionHistory& history() const { return history_; }
     const RunConfig& config() const { return config_; }
     QString databasePath() const { return dbPath_; }
@@ -46,10 +52,14 @@ Q_SIGNALS:
     // Every poll that found something new (state, step, a curve point).
     void updated();
     void curvesChanged();
+    // The live run published its masks and weights (its start, each mask update): emitted on the
+    // UI thread as soon as the trainer's publication arrives, not on the poll.
+    void liveLayersChanged(std::shared_ptr<const srigl::sessions::LiveLayers> layers);
     // The run reached finished, stopped or failed.
     void ended(sessions::SessionState state, const QString& error);
 
 private:
+    void launch(std::unique_ptr<sessions::Session> session);
     void poll();
     // Fills in the reports polling missed, from the store on a background read: at most one read
     // a second while training, and a last one after the run ended.
@@ -58,6 +68,7 @@ private:
     std::unique_ptr<sessions::Session> session_;
     std::vector<std::unique_ptr<sessions::Session>> retiring_;
     sessions::SessionSnapshot snapshot_;
+    std::shared_ptr<const sessions::LiveLayers> live_;
     SessionHistory history_;
     RunConfig config_;
     QString dbPath_;

@@ -26,6 +26,13 @@ bool isVideo(const std::string& out) {
     return endsWith(".mp4") || endsWith(".avi");
 }
 
+void writeText(const std::string& path, const std::string& text) {
+    std::ofstream out(path, std::ios::binary);
+    out << text;
+    out.close();
+    if (!out) throw sessions::StoreError(path + ": cannot write the CSV");
+}
+
 } // namespace
 
 bool exportWidgetPng(QWidget* widget, const QString& path, QString* error) {
@@ -37,8 +44,7 @@ bool exportWidgetPng(QWidget* widget, const QString& path, QString* error) {
     return true;
 }
 
-std::string metricsCsv(const std::string& dbPath, const std::vector<int64_t>& runIds) {
-    sessions::RunStore store(dbPath, sessions::RunStore::Mode::ReadOnly);
+std::string metricsCsv(sessions::RunStore& store, const std::vector<int64_t>& runIds) {
     std::string csv = "run,step,metric,value\n";
     for (int64_t id : runIds) {
         store.run(id); // StoreError naming an unknown run
@@ -53,20 +59,29 @@ std::string metricsCsv(const std::string& dbPath, const std::vector<int64_t>& ru
     return csv;
 }
 
+std::string metricsCsv(const std::string& dbPath, const std::vector<int64_t>& runIds) {
+    sessions::RunStore store(dbPath, sessions::RunStore::Mode::ReadOnly);
+    return metricsCsv(store, runIds);
+}
+
+void exportMetricsCsv(sessions::RunStore& store, const std::vector<int64_t>& runIds, const std::string& path) {
+    writeText(path, metricsCsv(store, runIds));
+}
+
 void exportMetricsCsv(const std::string& dbPath, const std::vector<int64_t>& runIds, const std::string& path) {
-    const std::string csv = metricsCsv(dbPath, runIds);
-    std::ofstream out(path, std::ios::binary);
-    out << csv;
-    out.close();
-    if (!out) throw sessions::StoreError(path + ": cannot write the CSV");
+    writeText(path, metricsCsv(dbPath, runIds));
+}
+
+std::vector<std::string> snapshotLayers(sessions::RunStore& store, int64_t runId) {
+    std::vector<std::string> names;
+    for (const auto& m : store.maskStats(runId))
+        if (std::find(names.begin(), names.end(), m.stats.name) == names.end()) names.push_back(m.stats.name);
+    return names;
 }
 
 std::vector<std::string> maskLayers(const std::string& dbPath, int64_t runId) {
     sessions::RunStore store(dbPath, sessions::RunStore::Mode::ReadOnly);
-    std::vector<std::string> names;
-    for (const auto& m : store.masks(runId))
-        if (std::find(names.begin(), names.end(), m.mask.name) == names.end()) names.push_back(m.mask.name);
-    return names;
+    return snapshotLayers(store, runId);
 }
 
 size_t exportMaskEvolution(const std::string& dbPath, int64_t runId, const std::string& layer, const std::string& out,

@@ -14,14 +14,21 @@
 
 class QWidget;
 
+namespace srigl::sessions {
+class RunStore;
+}
+
 namespace srigl::studio {
 
 // QWidget::grab() of the panel; false with *error when the file cannot be written.
 bool exportWidgetPng(QWidget* widget, const QString& path, QString* error = nullptr);
 
 // "run,step,metric,value" then the rows of each run in the given order, by step, then metric; the
-// values in the shortest form that reads back to the same double. Throws StoreError.
+// values in the shortest form that reads back to the same double. Throws StoreError. The Studio
+// reads through its StoreReader's connection; a path opens the database read-only.
+std::string metricsCsv(sessions::RunStore& store, const std::vector<int64_t>& runIds);
 std::string metricsCsv(const std::string& dbPath, const std::vector<int64_t>& runIds);
+void exportMetricsCsv(sessions::RunStore& store, const std::vector<int64_t>& runIds, const std::string& path);
 void exportMetricsCsv(const std::string& dbPath, const std::vector<int64_t>& runIds, const std::string& path);
 
 // Writes every stored mask snapshot of the layer: a video when `out` ends in .mp4 or .avi,
@@ -37,7 +44,9 @@ size_t exportMaskEvolution(const std::string& dbPath, int64_t runId, const std::
 long long exportMaskEvolutionWithDialog(QWidget* parent, const std::string& dbPath, int64_t runId,
                                         const std::string& layer, const std::string& out, QString* error);
 
-// Layers with mask snapshots in the run (for the export dialog's choice).
+// Layers with mask snapshots in the run, in the order they were first recorded (for the export
+// dialog's choice); only the snapshots' statistics are read.
+std::vector<std::string> snapshotLayers(sessions::RunStore& store, int64_t runId);
 std::vector<std::string> maskLayers(const std::string& dbPath, int64_t runId);
 
 } // namespace srigl::studio

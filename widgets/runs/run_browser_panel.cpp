@@ -10,6 +10,7 @@
 #include <QItemSelectionModel>
 #include <QLabel>
 #include <QLineEdit>
+#include <QMenu>
 #include <QMessageBox>
 #include <QPushButton>
 #include <QShortcut>
@@ -20,8 +21,8 @@
 
 namespace srigl::studio {
 
-RunBrowserPanel::RunBrowserPanel(QWidget* parent)
-    : QWidget(parent), model_(new RunTableModel(this)), proxy_(new RunFilterProxy(this)) {
+RunBrowserPanel::RunBrowserPanel(StoreReader& store, QWidget* parent)
+    : QWidget(parent), model_(new RunTableModel(store, this)), proxy_(new RunFilterProxy(this)) {
     proxy_->setSourceModel(model_);
 
     status_ = new QComboBox(this);
@@ -52,6 +53,9 @@ RunBrowserPanel::RunBrowserPanel(QWidget* parent)
     for (auto changed : {&QAbstractItemModel::rowsInserted, &QAbstractItemModel::rowsRemoved})
         connect(model_, changed, this, &RunBrowserPanel::showCount);
     connect(model_, &QAbstractItemModel::modelReset, this, &RunBrowserPanel::showCount);
+    connect(model_, &RunTableModel::opened, this, [this](const QString&, bool ok) {
+        if (ok) fitColumns();
+    });
 
     view_ = new QTableView(this);
     view_->setObjectName(QStringLiteral("runTable"));
@@ -65,6 +69,16 @@ RunBrowserPanel::RunBrowserPanel(QWidget* parent)
     view_->setWordWrap(false);
     view_->verticalHeader()->setDefaultSectionSize(view_->fontMetrics().height() + 8);
     view_->setAlternatingRowColors(true);
+    view_->setContextMenuPolicy(Qt::CustomContextMenu);
+    connect(view_, &QWidget::customContextMenuRequested, this, [this](const QPoint& at) {
+        QMenu menu(this);
+        auto* resume = menu.addAction(tr("Continue training from its checkpoint"), this, [this] {
+            if (const qint64 id = continuableRun()) Q_EMIT continueRequested(id);
+        });
+        resume->setEnabled(continuableRun() != 0);
+        menu.addAction(tr("Delete…"), this, &RunBrowserPanel::deleteSelected);
+        menu.exec(view_->viewport()->mapToGlobal(at));
+    });
     auto* del = new QShortcut(QKeySequence::Delete, view_, nullptr, nullptr, Qt::WidgetShortcut);
     connect(del, &QShortcut::activated, this, &RunBrowserPanel::deleteSelected);
 
@@ -89,10 +103,16 @@ RunBrowserPanel::RunBrowserPanel(QWidget* parent)
     };
 }
 
-bool RunBrowserPanel::openDatabase(const QString& path) {
-    const bool ok = model_->open(path);
-    fitColumns();
-    return ok;
+void RunBrowserPanel::openDatabase(const QString& path) { model_->open(path); }
+
+qint64 RunBrowserPanel::continuableRun() const {
+    const QModelIndex current = view_->currentIndex();
+    if (!current.isValid()) return 0;
+    const int row = proxy_->mapToSource(current).row();
+    if (row < 0 || row >= model_->rowCount()) return 0;
+    const auto& run = model_->run(row);
+    const bool stopped = run.status == sessions::RunStatus::Stopped || run.status == sessions::RunStatus::Interrupted;
+    return stopped ? run.id : 0;
 }
 
 void RunBrowserPanel::reload() {

@@ -16,13 +16,16 @@ namespace srigl::studio {
 
 class RunFilterProxy;
 class RunTableModel;
+class StoreReader;
 
 class RunBrowserPanel : public QWidget {
     Q_OBJECT
 public:
-    explicit RunBrowserPanel(QWidget* parent = nullptr);
+    explicit RunBrowserPanel(StoreReader& store, QWidget* parent = nullptr);
 
-    bool openDatabase(const QString& path);
+    // Opens the database in the background (RunTableModel::open): the table fills when it has
+    // been read, and the message says why when it cannot be opened.
+    void openDatabase(const QString& path);
     void reload();
 
     RunTableModel* model() const { return model_; }
@@ -38,6 +41,13 @@ public:
     // Deletes the selected runs after confirmation; returns how many were deleted.
     int deleteSelected();
     QString message() const;
+    // The current row's run when it can be continued from its checkpoint (stopped or
+    // interrupted), else 0.
+    qint64 continuableRun() const;
+
+Q_SIGNALS:
+    // "Continue training" was chosen for this run (the main window continues it in the live session).
+    void continueRequested(qint64 runId);
 
 private:
     void showMessage(const QString& text, bool error);

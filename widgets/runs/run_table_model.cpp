@@ -1,14 +1,22 @@
-// Run rows from the store; edits go to the store first and the row follows what it accepted.
+// Run rows from the store; an edit shows at once, and the row follows what the store kept.
 #include "widgets/runs/run_table_model.hpp"
 
-#include "sessions/store/sqlite_db.hpp"
+#include "widgets/common/store_reader.hpp"
 
 #include <QDateTime>
+#include <QFont>
 #include <QSet>
 
 #include <algorithm>
+#include <utility>
 
 namespace srigl::studio {
+
+QString unnamedRunLabel(const sessions::RunInfo& r) {
+    return QStringLiteral("%1 %2% %3")
+        .arg(QString::fromStdString(r.method), QString::number(100.0 * r.sparsity, 'g', 4),
+             QString::fromStdString(r.dataset));
+}
 
 QStringList parseTags(const QString& text) {
     QStringList out;
@@ -19,62 +27,77 @@ QStringList parseTags(const QString& text) {
     return out;
 }
 
-RunTableModel::RunTableModel(QObject* parent) : QAbstractTableModel(parent) {}
+RunTableModel::RunTableModel(StoreReader& store, QObject* parent) : QAbstractTableModel(parent), store_(store) {}
 RunTableModel::~RunTableModel() = default;
 
-bool RunTableModel::fail(const std::exception& e) {
-    error_ = QString::fromUtf8(e.what());
+void RunTableModel::fail(const QString& message) {
+    error_ = message;
     Q_EMIT errorOccurred(error_);
-    return false;
 }
 
-bool RunTableModel::open(const QString& path) {
-    beginResetModel();
-    runs_.clear();
-    store_.reset();
-    path_ = path;
-    error_.clear();
-    bool ok = true;
-    try {
-        store_ = std::make_unique<sessions::RunStore>(path.toStdString());
-        runs_ = store_->listRuns();
-    } catch (const std::exception& e) {
-        ok = fail(e);
-    }
-    endResetModel();
-    return ok;
+void RunTableModel::open(const QString& path) {
+    opening_ = path;
+    // A read-write open creates a missing file, migrates an older one and refuses one that is not a
+    // runs database, before the reader's read-only connection is pointed at it.
+    store_.write(
+        this, path, sessions::RunStore::Mode::ReadWrite, [](sessions::RunStore& store) { return store.schemaVersion(); },
+        [this, path](int) {
+            if (path != opening_) return; // another open() came after this one
+            store_.setDatabase(path);
+            path_ = path;
+            error_.clear();
+            listed_ = false;
+            beginResetModel();
+            runs_.clear();
+            endResetModel();
+            announceOpen_ = true;
+            readRuns();
+        },
+        [this, path](const QString& message) {
+            if (path != opening_) return;
+            fail(message);
+            Q_EMIT opened(path, false);
+        });
 }
 
 void RunTableModel::reload() {
-    if (!store_) return;
-    try {
-        auto runs = store_->listRuns();
-        for (auto& r : runs) applyLiveStep(r);
-        beginResetModel();
-        runs_ = std::move(runs);
-        endResetModel();
-    } catch (const std::exception& e) {
-        fail(e);
-    }
+    if (!path_.isEmpty()) readRuns();
+}
+
+void RunTableModel::readRuns() {
+    store_.request(
+        this, QStringLiteral("runs"), [](sessions::RunStore& store) { return store.listRuns(); },
+        [this](std::vector<sessions::RunInfo> runs) {
+            for (auto& r : runs) applyLiveStep(r);
+            beginResetModel();
+            runs_ = std::move(runs);
+            listed_ = true;
+            endResetModel();
+            if (std::exchange(announceOpen_, false)) Q_EMIT opened(path_, true);
+        },
+        [this](const QString& message) {
+            fail(message);
+            if (std::exchange(announceOpen_, false)) Q_EMIT opened(path_, false);
+        });
 }
 
 void RunTableModel::refreshRun(int64_t id) {
-    if (!store_) return;
-    try {
-        sessions::RunInfo info = store_->run(id);
-        applyLiveStep(info);
-        const int row = rowOfRun(id);
-        if (row >= 0) {
-            runs_[static_cast<size_t>(row)] = std::move(info);
-            Q_EMIT dataChanged(index(row, 0), index(row, ColumnCount - 1));
-        } else {
-            beginInsertRows({}, rowCount(), rowCount());
-            runs_.push_back(std::move(info));
-            endInsertRows();
-        }
-    } catch (const std::exception& e) {
-        fail(e);
-    }
+    if (path_.isEmpty()) return;
+    store_.request(
+        this, QStringLiteral("run %1").arg(id), [id](sessions::RunStore& store) { return store.run(id); },
+        [this, id](sessions::RunInfo info) {
+            applyLiveStep(info);
+            const int row = rowOfRun(id);
+            if (row >= 0) {
+                runs_[static_cast<size_t>(row)] = std::move(info);
+                Q_EMIT dataChanged(index(row, 0), index(row, ColumnCount - 1));
+            } else {
+                beginInsertRows({}, rowCount(), rowCount());
+                runs_.push_back(std::move(info));
+                endInsertRows();
+            }
+        },
+        [this](const QString& message) { fail(message); });
 }
 
 void RunTableModel::applyLiveStep(sessions::RunInfo& info) const {
@@ -99,51 +122,75 @@ int RunTableModel::rowOfRun(int64_t id) const {
     return -1;
 }
 
+template <typename Edit, typename Done>
+void RunTableModel::writeEdit(int64_t id, Edit edit, Done done) {
+    const QString path = path_;
+    store_.write(
+        this, path, sessions::RunStore::Mode::ReadWriteExisting,
+        [id, edit = std::move(edit)](sessions::RunStore& store) { return edit(store, id); },
+        [this, path, done = std::move(done)](auto kept) {
+            if (path == path_) done(std::move(kept));
+        },
+        [this, path](const QString& message) {
+            fail(message);
+            if (path == path_) reload(); // the rows show what the store has again
+        });
+}
+
 bool RunTableModel::deleteRun(int64_t id) {
     const int row = rowOfRun(id);
-    if (!store_ || row < 0) return false;
+    if (row < 0) return false;
     if (runs_[static_cast<size_t>(row)].status == sessions::RunStatus::Running) {
         error_ = tr("run %1 is still running: stop it first").arg(id);
         Q_EMIT errorOccurred(error_);
         return false;
     }
-    try {
-        store_->deleteRun(id);
-    } catch (const std::exception& e) {
-        return fail(e);
-    }
     beginRemoveRows({}, row, row);
     runs_.erase(runs_.begin() + row);
     endRemoveRows();
+    writeEdit(
+        id, [](sessions::RunStore& store, int64_t run) { return store.deleteRun(run); },
+        [](const std::vector<std::string>&) {});
     return true;
 }
 
 bool RunTableModel::setTags(int64_t id, const QStringList& tags) {
     const int row = rowOfRun(id);
-    if (!store_ || row < 0) return false;
-    auto& run = runs_[static_cast<size_t>(row)];
-    try {
-        std::vector<std::string> wanted;
-        for (const auto& tag : tags) wanted.push_back(tag.toStdString());
-        store_->setTags(id, wanted);
-        run.tags = store_->run(id).tags;
-    } catch (const std::exception& e) {
-        return fail(e);
-    }
+    if (row < 0) return false;
+    std::vector<std::string> wanted;
+    for (const auto& tag : tags) wanted.push_back(tag.toStdString());
+    auto& shown = runs_[static_cast<size_t>(row)].tags;
+    shown = wanted;
+    std::sort(shown.begin(), shown.end()); // the store's order
+    shown.erase(std::unique(shown.begin(), shown.end()), shown.end());
     Q_EMIT dataChanged(index(row, Tags), index(row, Tags));
+    writeEdit(
+        id,
+        [wanted](sessions::RunStore& store, int64_t run) {
+            store.setTags(run, wanted);
+            return store.run(run).tags;
+        },
+        [this, id](std::vector<std::string> kept) {
+            const int r = rowOfRun(id);
+            if (r < 0) return;
+            runs_[static_cast<size_t>(r)].tags = std::move(kept);
+            Q_EMIT dataChanged(index(r, Tags), index(r, Tags));
+        });
     return true;
 }
 
 bool RunTableModel::setNotes(int64_t id, const QString& notes) {
     const int row = rowOfRun(id);
-    if (!store_ || row < 0) return false;
-    try {
-        store_->setNotes(id, notes.toStdString());
-        runs_[static_cast<size_t>(row)].notes = notes.toStdString();
-    } catch (const std::exception& e) {
-        return fail(e);
-    }
+    if (row < 0) return false;
+    runs_[static_cast<size_t>(row)].notes = notes.toStdString();
     Q_EMIT dataChanged(index(row, Notes), index(row, Notes));
+    writeEdit(
+        id,
+        [text = notes.toStdString()](sessions::RunStore& store, int64_t run) {
+            store.setNotes(run, text);
+            return true;
+        },
+        [](bool) {});
     return true;
 }
 
@@ -186,6 +233,13 @@ QVariant RunTableModel::data(const QModelIndex& index, int role) const {
         }
     }
     if (role == Qt::ToolTipRole && index.column() == Name) return text(r.config);
+    // A run without a name is shown by what it is (in italics, so it is not taken for a name).
+    if (role == Qt::FontRole && index.column() == Name && r.name.empty()) {
+        QFont italic;
+        italic.setItalic(true);
+        return italic;
+    }
+    if (role == Qt::DisplayRole && index.column() == Name && r.name.empty()) return unnamedRunLabel(r);
     if (role != Qt::DisplayRole && role != Qt::EditRole) return {};
     switch (index.column()) {
     case Id: return QVariant::fromValue<qlonglong>(r.id);

@@ -1,5 +1,6 @@
 // The run browser's table: every run of a database (RunStore::listRuns) as rows, with tags and
-// notes editable in place (written straight to the store).
+// notes editable in place. Reads and edits go through the Studio's StoreReader: the rows follow
+// when a read is back, and an edit shows at once while it is written.
 #pragma once
 
 #include "sessions/store/run_store.hpp"
@@ -8,10 +9,14 @@
 #include <QString>
 #include <QStringList>
 
-#include <memory>
 #include <vector>
 
 namespace srigl::studio {
+
+// What the browser shows for a run without a name: "srigl 90% mnist".
+QString unnamedRunLabel(const sessions::RunInfo& run);
+
+class StoreReader;
 
 class RunTableModel : public QAbstractTableModel {
     Q_OBJECT
@@ -20,13 +25,16 @@ public:
     // SortRole: numbers sort as numbers. FilterRole: the text the browser's search matches.
     enum Role { SortRole = Qt::UserRole + 1, FilterRole, RunIdRole };
 
-    explicit RunTableModel(QObject* parent = nullptr);
+    explicit RunTableModel(StoreReader& store, QObject* parent = nullptr);
     ~RunTableModel() override;
 
-    // Opens (creating if needed) the database; false with lastError() when it cannot.
-    bool open(const QString& path);
+    // Opens the database (creating it when missing, migrating an older one) on the reader's thread,
+    // then makes it the reader's database and reads its runs; opened() says how it went. One that
+    // cannot be opened leaves the model as it was, with lastError().
+    void open(const QString& path);
     QString path() const { return path_; }
-    bool isOpen() const { return store_ != nullptr; }
+    // True once the rows of path() have been read.
+    bool isOpen() const { return listed_; }
     QString lastError() const { return error_; }
     // Reads every run again (the store is shared with running sessions and the CLI).
     void reload();
@@ -40,7 +48,9 @@ public:
     const sessions::RunInfo& run(int row) const { return runs_.at(static_cast<size_t>(row)); }
     int rowOfRun(int64_t id) const;
 
-    // Deletes the run from the store; refuses a running one (its session still writes to it).
+    // Edits of a listed run: the row changes at once and the store is written on the reader's
+    // thread; the row then shows what the store kept, or, when the store refuses, every row is read
+    // again and errorOccurred says why. deleteRun refuses a running run (its session still writes).
     bool deleteRun(int64_t id);
     bool setTags(int64_t id, const QStringList& tags);
     bool setNotes(int64_t id, const QString& notes);
@@ -54,14 +64,23 @@ public:
 
 Q_SIGNALS:
     void errorOccurred(const QString& message);
+    // The database open() asked for is shown (ok), or could not be opened (see lastError()).
+    void opened(const QString& path, bool ok);
 
 private:
-    bool fail(const std::exception& e);
+    void fail(const QString& message);
     void applyLiveStep(sessions::RunInfo& info) const;
+    void readRuns();
+    // Writes `edit` to the store; `done` gets what it returned while the row's database is shown.
+    template <typename Edit, typename Done>
+    void writeEdit(int64_t id, Edit edit, Done done);
 
-    std::unique_ptr<sessions::RunStore> store_;
+    StoreReader& store_;
     std::vector<sessions::RunInfo> runs_;
     QString path_;
+    QString opening_; // the path of the last open()
+    bool listed_ = false;       // the rows are path_'s
+    bool announceOpen_ = false; // opened() is still owed for path_
     QString error_;
     int64_t liveRunId_ = 0;
     int64_t liveStep_ = 0;

@@ -10,7 +10,11 @@
 #include "widgets/live/live_session_panel.hpp"
 #include "widgets/runs/run_browser_panel.hpp"
 #include "widgets/runs/run_table_model.hpp"
+#include "widgets/common/store_reader.hpp"
 #include "widgets/common/theme.hpp"
+#include "widgets/inspector/mask_inspector_widget.hpp"
+#include "widgets/structure/structure_docks.hpp"
+#include "widgets/sweeps/sweep_panel.hpp"
 
 #include <QAction>
 #include <QApplication>
@@ -19,21 +23,32 @@
 #include <QFileDialog>
 #include <QMenuBar>
 #include <QMessageBox>
+#include <QScreen>
+#include <QScrollArea>
 #include <QSettings>
 #include <QStatusBar>
+#include <QToolBar>
+
+#include <algorithm>
 
 namespace srigl::studio {
 
 MainWindow::MainWindow(const StudioOptions& options, QWidget* parent)
     : QMainWindow(parent), options_(options),
-      dbPath_(options.dbPath.isEmpty() ? QString::fromStdString(sessions::defaultDatabasePath()) : options.dbPath) {
+      dbPath_(options.dbPath.isEmpty() ? QString::fromStdString(sessions::defaultDatabasePath()) : options.dbPath),
+      store_(std::make_unique<StoreReader>()) {
     setWindowTitle(tr("SRigL Studio"));
     setObjectName(QStringLiteral("mainWindow"));
     setDockNestingEnabled(true);
 
     launcher_ = new LauncherPanel(this);
-    live_ = new LiveSessionPanel(this);
-    browser_ = new RunBrowserPanel(this);
+    // The window owns the live session: every feature that follows it gets this controller.
+    controller_ = new SessionController(*store_, this);
+    live_ = new LiveSessionPanel(*controller_, this);
+    browser_ = new RunBrowserPanel(*store_, this);
+    // First: the browser creates (or migrates) the database on the reader's thread, before any read
+    // the other docks ask for below.
+    browser_->openDatabase(dbPath_);
 
     auto dock = [this](QWidget* panel, const QString& title, const QString& name) {
         auto* d = new QDockWidget(title, this);
@@ -53,17 +68,49 @@ MainWindow::MainWindow(const StudioOptions& options, QWidget* parent)
     addDockWidget(Qt::RightDockWidgetArea, browserDock_);
     splitDockWidget(launcherDock_, browserDock_, Qt::Vertical);
     tabifyDockWidget(launcherDock_, liveDock_);
-    resize(1440, 900);
-    resizeDocks({launcherDock_, browserDock_}, {600, 260}, Qt::Vertical);
+    // The window takes most of the screen it opens on (not a fixed size): the mask inspector's
+    // column and every dock grow with it.
+    const QRect screen = this->screen() ? this->screen()->availableGeometry() : QRect(0, 0, 1440, 900);
+    resize(std::max(1024, screen.width() * 9 / 10), std::max(700, screen.height() * 9 / 10));
+    resizeDocks({launcherDock_, browserDock_}, {height() * 2 / 3, height() / 3}, Qt::Vertical);
     // Compare dashboard, layer statistics and timing docks (tabbed behind the live session) with
     // their Analysis and Export menus; wiring in widgets/compare/dashboard_docks.cpp.
-    dashboards_ = new DashboardDocks(this, liveDock_, browser_, live_->controller(), dbPath_);
+    dashboards_ = new DashboardDocks(this, liveDock_, browser_, *controller_, *store_, dbPath_);
     // Mask inspector and weight heatmap (tabbed, a full-height column on the right) and the global
     // step scrubber toolbar; wiring in widgets/inspector/inspector_docks.cpp.
-    inspectors_ = new InspectorDocks(this, browser_, live_->controller(), dbPath_);
+    inspectors_ = new InspectorDocks(this, browser_, *controller_, *store_, dbPath_);
     // The scrubber is global: the layer statistics follow the step it selects, like the inspector.
     connect(inspectors_->scrubber(), &StepScrubber::stepSelected, dashboards_->layerStats(),
             &LayerStatsPanel::showRunStep);
+    // Structure (degree histograms, input connectivity, a neuron's drill-down), tabbed behind the
+    // heatmap: the scrubber's step, the inspector's layer, and a neuron clicked in the inspector.
+    structure_ = new StructureDocks(this, *controller_, *store_);
+    tabifyDockWidget(inspectors_->docks().back(), structure_->dock());
+    inspectors_->docks().front()->raise(); // the mask inspector stays the tab on top
+    connect(inspectors_->scrubber(), &StepScrubber::stepSelected, structure_, &StructureDocks::showRunStep);
+    if (auto* inspector = inspectors_->inspector()) {
+        connect(inspector, &MaskInspectorWidget::layerChosen, structure_, &StructureDocks::setLayer);
+        connect(inspector, &MaskInspectorWidget::neuronClicked, this, [this](const QString& layer, int neuron) {
+            structure_->openNeuron(layer, neuron);
+            structure_->dock()->show();
+            structure_->dock()->raise();
+        });
+    }
+    // Sweeps (a grid of methods x sparsities x seeds over the launcher's config), tabbed with the
+    // live session.
+    sweeps_ = new SweepPanel(this);
+    sweeps_->setDatabase(dbPath_);
+    sweeps_->setBaseConfigSource([this] { return launcher_->form()->config(); });
+    // Scrollable: the panel shares the launcher's column and must not dictate its size.
+    auto* sweepsArea = new QScrollArea(this);
+    sweepsArea->setWidgetResizable(true);
+    sweepsArea->setFrameShape(QFrame::NoFrame);
+    sweepsArea->setWidget(sweeps_);
+    sweepsDock_ = dock(sweepsArea, tr("Sweeps"), QStringLiteral("sweepsDock"));
+    tabifyDockWidget(liveDock_, sweepsDock_);
+    connect(sweeps_, &SweepPanel::sweepEnded, this, [this] { browser_->reload(); });
+    // Continue a stopped or interrupted run from its checkpoint, in the live session.
+    connect(browser_, &RunBrowserPanel::continueRequested, this, &MainWindow::continueRun);
     launcherDock_->raise(); // of its tabs, what a new user needs first
     defaultState_ = saveState();
 
@@ -72,11 +119,11 @@ MainWindow::MainWindow(const StudioOptions& options, QWidget* parent)
 
     connect(live_, &LiveSessionPanel::startRequested, this, &MainWindow::startFromLauncher);
     connect(launcher_, &LauncherPanel::startRequested, this, [this] { startFromLauncher(); });
-    auto& controller = live_->controller();
+    auto& controller = *controller_;
     connect(&controller, &SessionController::updated, this, [this] {
         // The live run's row follows its progress: its status from the store (at most once a
         // second: one small query), its step from the session at every poll (no query).
-        const auto& live = live_->controller();
+        const auto& live = *controller_;
         const int64_t id = live.snapshot().runId;
         if (id == 0 || live.databasePath() != browser_->model()->path()) return;
         if (id != lastRunId_ || browserRefresh_.elapsed() > 1000) {
@@ -94,7 +141,20 @@ MainWindow::MainWindow(const StudioOptions& options, QWidget* parent)
             statusBar()->showMessage(tr("Run %1.").arg(QString::fromStdString(sessions::toString(state))), 10000);
     });
 
-    browser_->openDatabase(dbPath_);
+    // Another database is shown once the browser has opened and read it; the analysis docks follow
+    // the browser's model themselves.
+    connect(browser_->model(), &RunTableModel::opened, this, [this](const QString& path, bool ok) {
+        if (path == dbPath_) return;
+        if (!ok) {
+            // Not a runs database (the store refuses and leaves it untouched): say why, keep the old one.
+            QMessageBox::warning(this, tr("Open database"), browser_->model()->lastError());
+            return;
+        }
+        dbPath_ = path;
+        inspectors_->setDatabase(dbPath_);
+        sweeps_->setDatabase(dbPath_);
+        statusBar()->showMessage(tr("Database: %1").arg(dbPath_));
+    });
     statusBar()->showMessage(tr("Database: %1").arg(dbPath_));
 
     QSettings settings;
@@ -102,6 +162,16 @@ MainWindow::MainWindow(const StudioOptions& options, QWidget* parent)
         restoreGeometry(settings.value(QStringLiteral("window/geometry")).toByteArray());
         restoreState(settings.value(QStringLiteral("window/state")).toByteArray());
     }
+}
+
+MainWindow::~MainWindow() {
+    // Every feature holds the store reader: the docks and toolbars they live in go first (Qt would
+    // delete the window's children only after its members). The reader then ends its thread.
+    delete dashboards_;
+    delete inspectors_;
+    qDeleteAll(findChildren<QDockWidget*>(QString(), Qt::FindDirectChildrenOnly));
+    qDeleteAll(findChildren<QToolBar*>(QString(), Qt::FindDirectChildrenOnly));
+    delete controller_; // stops the live run and joins its worker; it reads curves through the reader
 }
 
 void MainWindow::buildMenus() {
@@ -176,7 +246,21 @@ void MainWindow::toggleTheme() {
 }
 
 QList<QDockWidget*> MainWindow::allDocks() const {
-    return QList<QDockWidget*>{launcherDock_, liveDock_, browserDock_} + dashboards_->docks() + inspectors_->docks();
+    return QList<QDockWidget*>{launcherDock_, liveDock_, browserDock_, sweepsDock_, structure_->dock()} +
+           dashboards_->docks() + inspectors_->docks();
+}
+
+bool MainWindow::continueRun(qint64 runId) {
+    if (controller_->isActive()) {
+        statusBar()->showMessage(tr("A run is training: stop it before continuing run %1.").arg(runId), 10000);
+        return false;
+    }
+    // The session finds the run's checkpoint and config on its own thread; a run that cannot be
+    // continued ends at once with the reason in the live panel and the status bar.
+    controller_->continueRun(dbPath_, runId);
+    liveDock_->raise();
+    statusBar()->showMessage(tr("Continuing run %1").arg(runId), 5000);
+    return true;
 }
 
 void MainWindow::resetLayout() {
@@ -190,16 +274,7 @@ void MainWindow::resetLayout() {
 void MainWindow::openDatabase() {
     const QString path = QFileDialog::getSaveFileName(this, tr("Open or create a runs database"), dbPath_,
                                                       tr("SQLite (*.db)"), nullptr, QFileDialog::DontConfirmOverwrite);
-    if (path.isEmpty()) return;
-    if (browser_->openDatabase(path)) {
-        dbPath_ = path;
-        inspectors_->setDatabase(dbPath_);
-        statusBar()->showMessage(tr("Database: %1").arg(dbPath_));
-        return;
-    }
-    // Not a runs database (the store refuses and leaves it untouched): say why, keep the old one.
-    QMessageBox::warning(this, tr("Open database"), browser_->model()->lastError());
-    browser_->openDatabase(dbPath_);
+    if (!path.isEmpty()) browser_->openDatabase(path); // shown when it has been read (see the constructor)
 }
 
 void MainWindow::saveLayout() {
@@ -212,7 +287,7 @@ void MainWindow::saveLayout() {
 void MainWindow::closeEvent(QCloseEvent* event) {
     // Quitting stops the run (final evaluation and checkpoint, recorded as stopped): ask first,
     // except in --demo, which quits on purpose.
-    if (options_.restoreLayout && live_->controller().isActive() &&
+    if (options_.restoreLayout && controller_->isActive() &&
         QMessageBox::question(this, tr("Quit SRigL Studio"),
                               tr("A run is still training. Stop it (it is recorded as stopped) and quit?"),
                               QMessageBox::Yes | QMessageBox::No, QMessageBox::No) != QMessageBox::Yes) {

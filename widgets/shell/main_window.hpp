@@ -1,11 +1,14 @@
 // The Studio's main window: launcher, live session and run browser as docks whose layout is
 // saved (QSettings), dark/light theme toggle, and the session shortcuts (F5 start/resume, F6 pause,
-// F10 step, Shift+F5 stop, Ctrl+K checkpoint).
+// F10 step, Shift+F5 stop, Ctrl+K checkpoint). It owns the one StoreReader every feature reads the
+// store through.
 #pragma once
 
 #include <QElapsedTimer>
 #include <QMainWindow>
 #include <QString>
+
+#include <memory>
 
 class QDockWidget;
 
@@ -13,9 +16,13 @@ namespace srigl::studio {
 
 class LauncherPanel;
 class LiveSessionPanel;
+class SessionController;
+class StructureDocks;
+class SweepPanel;
 class RunBrowserPanel;
 class DashboardDocks; // compare, layer statistics, timing, exports
 class InspectorDocks; // mask inspector, weight heatmap, step scrubber
+class StoreReader;
 
 struct StudioOptions {
     QString dbPath;        // empty: sessions::defaultDatabasePath()
@@ -26,13 +33,20 @@ class MainWindow : public QMainWindow {
     Q_OBJECT
 public:
     explicit MainWindow(const StudioOptions& options = {}, QWidget* parent = nullptr);
+    ~MainWindow() override;
 
     LauncherPanel* launcher() const { return launcher_; }
     LiveSessionPanel* liveSession() const { return live_; }
+    SessionController& sessionController() const { return *controller_; }
+    StructureDocks* structure() const { return structure_; }
+    SweepPanel* sweeps() const { return sweeps_; }
+    // Continues a recorded run from its checkpoint in the live session (false while one trains).
+    bool continueRun(qint64 runId);
     RunBrowserPanel* runBrowser() const { return browser_; }
     DashboardDocks* dashboards() const { return dashboards_; } // compare, layer statistics, timing
     InspectorDocks* inspectors() const { return inspectors_; } // mask inspector, heatmap, step scrubber
     QString databasePath() const { return dbPath_; }
+    StoreReader& storeReader() const { return *store_; }
 
     // Starts the launcher's config (the Start action); false with the engine's message shown in the
     // status bar when the config is invalid.
@@ -51,7 +65,12 @@ private:
 
     StudioOptions options_;
     QString dbPath_;
+    std::unique_ptr<StoreReader> store_;
     LauncherPanel* launcher_ = nullptr;
+    SessionController* controller_ = nullptr;
+    StructureDocks* structure_ = nullptr;
+    SweepPanel* sweeps_ = nullptr;
+    QDockWidget* sweepsDock_ = nullptr;
     LiveSessionPanel* live_ = nullptr;
     RunBrowserPanel* browser_ = nullptr;
     QDockWidget* launcherDock_ = nullptr;

@@ -2,7 +2,7 @@
 #include "widgets/sweeps/sweep_panel.hpp"
 
 #include "widgets/jobs/job_controls.hpp"
-#include "widgets/jobs/job_panel_layout.hpp"
+#include "widgets/jobs/job_panel_layout.hpp" // newResultsTable
 #include "widgets/sweeps/sweep_job_runner.hpp"
 #include "widgets/sweeps/sweep_results_view.hpp"
 
@@ -14,6 +14,7 @@
 #include <QProgressBar>
 #include <QPushButton>
 #include <QSpinBox>
+#include <QSplitter>
 #include <QTableWidget>
 #include <QVBoxLayout>
 
@@ -77,7 +78,17 @@ SweepPanel::SweepPanel(QWidget* parent) : QWidget(parent) {
     form->addRow(exportRow);
     table_ = newResultsTable({tr("point"), tr("assignment"), tr("run"), tr("status"), tr("test acc")}, this);
     results_ = new SweepResultsView(this);
-    layOutJobPanel(this, form, controls_, results_, table_);
+    // Form and controls above, the chart over the table below: the panel shares the launcher's
+    // column, so it must not be wider than the form.
+    auto* results = new QSplitter(Qt::Vertical, this);
+    results->addWidget(results_);
+    results->addWidget(table_);
+    results->setStretchFactor(0, 3);
+    results->setStretchFactor(1, 2);
+    auto* layout = new QVBoxLayout(this);
+    layout->addLayout(form);
+    layout->addWidget(controls_);
+    layout->addWidget(results, 1);
 
     connect(controls_->runButton(), &QPushButton::clicked, this, [this] { startSweep(); });
     connect(resume_, &QPushButton::clicked, this, [this] { resumeSweep(); });

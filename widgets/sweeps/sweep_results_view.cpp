@@ -34,7 +34,7 @@ bool setError(QString* error, const QString& text) {
 } // namespace
 
 SweepResultsView::SweepResultsView(QWidget* parent) : QWidget(parent) {
-    setMinimumSize(360, 240);
+    setMinimumSize(320, 220);
 }
 
 void SweepResultsView::setResults(const sessions::SweepResults& results, const QString& title) {

@@ -5,6 +5,7 @@
 #include "widgets/jobs/job_controls.hpp"
 #include "widgets/jobs/job_panel_layout.hpp"
 #include "widgets/timing/timing_series.hpp"
+#include "widgets/common/store_reader.hpp"
 #include "widgets/common/xy_chart.hpp"
 
 #include <QCheckBox>
@@ -46,7 +47,7 @@ QString ratio(double a, double b) {
 
 } // namespace
 
-TimingPanel::TimingPanel(QWidget* parent) : QWidget(parent) {
+TimingPanel::TimingPanel(StoreReader& store, QWidget* parent) : QWidget(parent), store_(store) {
     runner_ = new BenchRunner(this);
     device_ = new QComboBox(this);
     device_->addItem(QStringLiteral("cpu"));
@@ -118,6 +119,7 @@ TimingPanel::TimingPanel(QWidget* parent) : QWidget(parent) {
 
 void TimingPanel::openDatabase(const QString& path) {
     dbPath_ = path;
+    store_.setDatabase(path);
     reloadResults();
 }
 
@@ -170,20 +172,25 @@ void TimingPanel::cancel() { controls_->cancel(); }
 void TimingPanel::showMessage(const QString& text, bool error) { controls_->showMessage(text, error); }
 
 void TimingPanel::reloadResults() {
+    if (dbPath_.isEmpty()) {
+        showResults({}, false);
+        return;
+    }
+    const bool ofRun = runLayers_->isChecked() && runId_ > 0;
+    const qint64 runId = ofRun ? runId_ : 0;
+    store_.request(
+        this, QStringLiteral("timings"), [runId](sessions::RunStore& store) { return store.timings(runId); },
+        [this, ofRun](std::vector<sessions::TimingRecord> rows) { showResults(std::move(rows), ofRun); },
+        [this](const QString&) { showResults({}, false); }); // a database not created yet has no timings
+}
+
+void TimingPanel::showResults(std::vector<sessions::TimingRecord> rows, bool ofRun) {
     rows_.clear();
     trainingRows_.clear();
-    if (!dbPath_.isEmpty()) {
-        try {
-            sessions::RunStore store(dbPath_.toStdString(), sessions::RunStore::Mode::ReadOnly);
-            const bool ofRun = runLayers_->isChecked() && runId_ > 0;
-            for (auto& r : store.timings(ofRun ? runId_ : 0)) {
-                if (!ofRun && r.runId != 0) continue;
-                if (r.kind == "inference") rows_.push_back(std::move(r));
-                else if (r.kind == "train_step" && r.layer.rfind("linear", 0) == 0) trainingRows_.push_back(std::move(r));
-            }
-        } catch (const std::exception&) {
-            // A database not created yet has no timings.
-        }
+    for (auto& r : rows) {
+        if (!ofRun && r.runId != 0) continue;
+        if (r.kind == "inference") rows_.push_back(std::move(r));
+        else if (r.kind == "train_step" && r.layer.rfind("linear", 0) == 0) trainingRows_.push_back(std::move(r));
     }
     table_->setRowCount(static_cast<int>(rows_.size()));
     for (int i = 0; i < static_cast<int>(rows_.size()); ++i) {

@@ -1,7 +1,8 @@
 // The timing panel dock: condensed against dense, CSR and structured on the CPU (and CUDA when the
 // engine sees a GPU), for a synthetic constant fan-in layer or the selected run's classifier
 // layers. The bench runs on a worker thread with progress and cancel; the results go to the
-// database's timings table and are charted as speed-up against batch size and against sparsity.
+// database's timings table and are charted as speed-up against batch size and against sparsity
+// (read back through the Studio's StoreReader).
 #pragma once
 
 #include "sessions/store/run_store.hpp"
@@ -22,13 +23,15 @@ namespace srigl::studio {
 
 class BenchRunner;
 class JobControls;
+class StoreReader;
 class XyChart;
 
 class TimingPanel : public QWidget {
     Q_OBJECT
 public:
-    explicit TimingPanel(QWidget* parent = nullptr);
+    explicit TimingPanel(StoreReader& store, QWidget* parent = nullptr);
 
+    // The database the bench writes to and the results are read from (it becomes the reader's).
     void openDatabase(const QString& path);
     // The run whose layers "Bench the selected run" times (0: none).
     void setRun(qint64 runId);
@@ -37,7 +40,7 @@ public:
     bool start();
     void cancel();
     bool isRunning() const;
-    // Reads the stored rows again and redraws the table and charts.
+    // Reads the stored rows again; the table and charts are redrawn when they are back.
     void reloadResults();
 
     QLineEdit* sparsitiesEdit() const { return sparsities_; }
@@ -60,7 +63,9 @@ Q_SIGNALS:
 
 private:
     void showMessage(const QString& text, bool error);
+    void showResults(std::vector<sessions::TimingRecord> rows, bool ofRun);
 
+    StoreReader& store_;
     QString dbPath_;
     qint64 runId_ = 0;
     std::vector<sessions::TimingRecord> rows_;
