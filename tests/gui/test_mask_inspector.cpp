@@ -1,26 +1,39 @@
 // The mask inspector's GL-free logic: the picture's colours for kept, pruned, regrown, inactive and
 // ablated entries from known masks; fan-in per neuron and the neurons that differ from k; stored
 // weights looked up in mask order; hit testing under zoom and pan, also across the textures a large
-// layer is cut into; the bounded store reads of one
+// layer is cut into; Fit filling the view with non-square cells and blocks of connections, the block
+// under a point (the one MaskBlocks counts), zooming back to single connections; with OpenGL (run
+// under xvfb-run with QT_QPA_PLATFORM=xcb, skipped offscreen) the inspector drawn at Fit and as
+// neuron tiles, grabbed to PNGs, and a click on a tile; the bounded store reads of one
 // layer at one step (and their loading off the UI thread); the weight heatmap's range and log scale.
 #include "sessions/store/run_store.hpp"
 #include "sessions/store/store_error.hpp"
-#include "widgets/common/store_reader.hpp"
 #include "widgets/inspector/mask_inspection.hpp"
+#include "widgets/common/store_reader.hpp"
+#include "widgets/inspector/mask_inspector_widget.hpp"
 #include "widgets/inspector/mask_tiles.hpp"
 #include "widgets/inspector/mask_viewport.hpp"
 #include "widgets/inspector/snapshot_reads.hpp"
 #include "widgets/inspector/snapshot_source.hpp"
 #include "widgets/heatmap/weight_heatmap.hpp"
+#include "widgets/logic/mask_blocks.hpp"
+#include "widgets/logic/mask_fit.hpp"
 
 #include "tests/support/guarded.hpp"
 
+#include <QImage>
+#include <QMouseEvent>
+#include <QWheelEvent>
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QtTest>
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <functional>
+#include <memory>
+#include <random>
 #include <stdexcept>
 
 using namespace srigl;
@@ -50,6 +63,32 @@ LayerMaskSnapshot maskOf(const std::vector<std::string>& rows, std::vector<int64
 bool pixelIs(const std::vector<uint8_t>& rgba, int64_t cols, int64_t r, int64_t c, const uint8_t colour[3]) {
     const size_t p = static_cast<size_t>(r * cols + c) * 4;
     return rgba[p] == colour[0] && rgba[p + 1] == colour[1] && rgba[p + 2] == colour[2] && rgba[p + 3] == 255;
+}
+
+// fc1 of LeNet-300-100 after an update, shaped like a trained one: 300 neurons x 784 inputs (28 x 28
+// pixels), k = 78 each, drawn towards the image's centre as DST leaves MNIST's border pixels
+// unconnected; 20 of each neuron's connections moved since `previous`; neurons 40 to 42 ablated.
+std::pair<LayerMaskSnapshot, LayerMaskSnapshot> fc1Update() {
+    const int64_t rows = 300, cols = 784, k = 78, moved = 20;
+    std::vector<std::string> before(rows, std::string(cols, '0')), now = before;
+    std::mt19937 rng(7);
+    std::uniform_real_distribution<double> uniform(0.0, 1.0);
+    std::vector<std::pair<double, int64_t>> keyed(cols);
+    for (int64_t r = 0; r < rows; ++r) {
+        if (r >= 40 && r <= 42) continue;
+        // Weighted sampling without replacement (Efraimidis-Spirakis): the largest u^(1/w) win.
+        for (int64_t c = 0; c < cols; ++c) {
+            const double dx = static_cast<double>(c % 28) - 13.5, dy = static_cast<double>(c / 28) - 13.5;
+            const double w = std::exp(-(dx * dx + dy * dy) / (2.0 * 6.0 * 6.0)) + 1e-3;
+            keyed[static_cast<size_t>(c)] = {std::pow(uniform(rng), 1.0 / w), c};
+        }
+        std::sort(keyed.begin(), keyed.end(), std::greater<>());
+        for (int64_t j = 0; j < k; ++j)
+            before[static_cast<size_t>(r)][static_cast<size_t>(keyed[static_cast<size_t>(j)].second)] = '1';
+        for (int64_t j = moved; j < k + moved; ++j)
+            now[static_cast<size_t>(r)][static_cast<size_t>(keyed[static_cast<size_t>(j)].second)] = '1';
+    }
+    return {maskOf(now, {40, 41, 42}), maskOf(before)};
 }
 
 MaskRecord record(int64_t step, LayerMaskSnapshot mask, int64_t k, int64_t pruned = 0, int64_t regrown = 0) {
@@ -86,6 +125,11 @@ private Q_SLOTS:
     void tilesCoverALargeLayerExactlyOnce();
     void tilesKeepHitTestingRightUnderZoomAndPan();
     void tilingRefusesBadSizes();
+    void fitFillsTheViewWithAggregatedCells();
+    void hitTestingNamesTheBlockWhenAggregated();
+    void zoomingInReturnsToSingleConnections();
+    void fanInRowsFollowTheCells();
+    void inspectorFillsTheViewAndDrawsNeuronTiles();
     void storeReadsOneLayerAtAStep();
     void storeReadsRefuseAMissingSnapshot();
     void sourceLoadsOffTheUiThread();
@@ -568,6 +612,221 @@ void TestMaskInspector::tilingRefusesBadSizes() {
     QVERIFY_THROWS_EXCEPTION(std::invalid_argument, tileMask(10, 10, 0));
     QVERIFY_THROWS_EXCEPTION(std::invalid_argument, tileMask(-1, 10, 16));
     QVERIFY_THROWS_EXCEPTION(std::invalid_argument, tileIndexOf(10, 10, -4, 0, 0));
+}
+
+// fc1 (784 inputs, 300 neurons) in a tall 560 x 800 view: pairs of inputs per cell, the picture fills
+// the view (old Fit: a 560 x 214 band), cells are not square but within 1:4 .. 4:1.
+void TestMaskInspector::fitFillsTheViewWithAggregatedCells() {
+    MaskViewport v;
+    v.setViewSize(QSizeF(560, 800));
+    v.setContent(784, 300);
+    QVERIFY(v.fitted());
+    QVERIFY(!v.exact());
+    QCOMPARE(v.colsPerCell(), int64_t(2));
+    QCOMPARE(v.rowsPerCell(), int64_t(1));
+    QCOMPARE(v.gridCols(), int64_t(392));
+    const QRectF picture = v.pictureRect();
+    QVERIFY(QRectF(0, 0, 560, 800).adjusted(-1e-6, -1e-6, 1e-6, 1e-6).contains(picture));
+    QVERIFY(picture.width() * picture.height() >= 0.8 * 560 * 800);
+    const double aspect = v.cellWidth() / v.cellHeight();
+    QVERIFY(aspect >= 0.25 && aspect <= 4.0);
+    QVERIFY(v.zoomX() != v.zoomY()); // non-square connections
+    // A wide dock shows it exactly, still filling it.
+    v.setViewSize(QSizeF(1000, 400));
+    QVERIFY(v.fitted() && v.exact());
+    QVERIFY(v.pictureRect().width() * v.pictureRect().height() >= 0.8 * 1000 * 400);
+    // Panned, then resized: no longer fitted, the view is kept.
+    v.panBy(QPointF(10, 0));
+    v.setViewSize(QSizeF(560, 800));
+    QVERIFY(!v.fitted());
+    v.fit();
+    QCOMPARE(v.colsPerCell(), int64_t(2));
+}
+
+// 785 inputs x 301 neurons in 300 x 200: cells of 2 neurons x 3 inputs, the last column of cells
+// holds 2 inputs and the last row 1 neuron. Every point of the picture names the cell that holds it,
+// which is the block MaskBlocks counts for the same factors.
+void TestMaskInspector::hitTestingNamesTheBlockWhenAggregated() {
+    const int64_t cols = 785, rows = 301;
+    MaskViewport v;
+    v.setViewSize(QSizeF(300, 200));
+    v.setContent(cols, rows);
+    QCOMPARE(v.colsPerCell(), int64_t(3));
+    QCOMPARE(v.rowsPerCell(), int64_t(2));
+    QCOMPARE(v.gridCols(), int64_t(262));
+    QCOMPARE(v.gridRows(), int64_t(151));
+    std::vector<std::string> text(rows, std::string(cols, '0'));
+    for (int64_t r = 0; r < rows; ++r)
+        for (int64_t c = (r * 7) % 5; c < cols; c += 5) text[static_cast<size_t>(r)][static_cast<size_t>(c)] = '1';
+    const LayerMaskSnapshot mask = maskOf(text);
+    const MaskBlocks blocks(mask, nullptr, v.rowsPerCell(), v.colsPerCell());
+    int hits = 0;
+    for (double y = 0.25; y < 200; y += 1.9)
+        for (double x = 0.25; x < 300; x += 2.3) {
+            const QPointF p(x, y);
+            const auto cell = v.hitCell(p);
+            if (!v.pictureRect().contains(p)) {
+                QVERIFY(!cell);
+                continue;
+            }
+            QVERIFY(cell);
+            ++hits;
+            const int64_t gc = cell->col0 / v.colsPerCell(), gr = cell->row0 / v.rowsPerCell();
+            QCOMPARE(cell->col0 % v.colsPerCell(), int64_t(0));
+            QVERIFY(v.cellsRect(gc, gr, 1, 1).contains(p)); // drawn where it is hit
+            const MaskBlock b = blocks.block(gr, gc);
+            QCOMPARE(cell->row0, b.row0);
+            QCOMPARE(cell->rows, b.rows);
+            QCOMPARE(cell->col0, b.col0);
+            QCOMPARE(cell->cols, b.cols);
+            QCOMPARE(v.hit(p), std::optional<MaskEntry>(MaskEntry{b.row0, b.col0}));
+            // The tooltip's count: the block's active connections, as in the mask.
+            int64_t active = 0;
+            for (int64_t r = b.row0; r < b.row0 + b.rows; ++r)
+                for (int64_t c = b.col0; c < b.col0 + b.cols; ++c)
+                    active += text[static_cast<size_t>(r)][static_cast<size_t>(c)] == '1';
+            QCOMPARE(b.active(), active);
+        }
+    QVERIFY(hits > 5000);
+    // The last cells: clipped to the layer.
+    const QRectF last = v.cellsRect(261, 150, 1, 1);
+    const auto corner = v.hitCell(last.center());
+    QVERIFY(corner);
+    QCOMPARE(*corner, (MaskCell{300, 783, 1, 2}));
+    QVERIFY(!v.hitCell(QPointF(-1, 10)));
+}
+
+// From Fit (blocks of inputs) the wheel zooms in around the cursor: the connection under it stays
+// under it, inside the block under it while aggregated, and single connections come back once each
+// has a pixel; zooming out aggregates again, and Fit restores Fit's factors.
+void TestMaskInspector::zoomingInReturnsToSingleConnections() {
+    MaskViewport v;
+    v.setViewSize(QSizeF(560, 800));
+    v.setContent(4096, 4096);
+    QCOMPARE(v.colsPerCell(), int64_t(8));
+    QCOMPARE(v.rowsPerCell(), int64_t(6));
+    const QPointF cursor(301.3, 417.9);
+    const double cx = (cursor.x() - v.origin().x()) / v.zoomX(), cy = (cursor.y() - v.origin().y()) / v.zoomY();
+    const auto entry = MaskEntry{static_cast<int64_t>(std::floor(cy)), static_cast<int64_t>(std::floor(cx))};
+    int steps = 0;
+    while (!v.exact() && steps < 100) {
+        const auto cell = v.hitCell(cursor);
+        QVERIFY(cell);
+        QVERIFY(entry.row >= cell->row0 && entry.row < cell->row0 + cell->rows);
+        QVERIFY(entry.col >= cell->col0 && entry.col < cell->col0 + cell->cols);
+        QVERIFY(v.cellWidth() >= 1.0 - 1e-9 && v.cellHeight() >= 1.0 - 1e-9); // a cell is never under a pixel
+        v.zoomAt(cursor, 1.25);
+        ++steps;
+    }
+    QVERIFY(v.exact());
+    QVERIFY(v.zoomX() >= 1.0 && v.zoomY() >= 1.0);
+    QCOMPARE(v.hit(cursor), std::optional<MaskEntry>(entry));
+    QCOMPARE(*v.hitCell(cursor), (MaskCell{entry.row, entry.col, 1, 1}));
+    // Further in: still the same connection, up to kMaxZoom on each axis.
+    v.zoomAt(cursor, 1e6);
+    QCOMPARE(v.zoomX(), MaskViewport::kMaxZoom);
+    QCOMPARE(v.zoomY(), MaskViewport::kMaxZoom);
+    QCOMPARE(v.hit(cursor), std::optional<MaskEntry>(entry));
+    v.zoomAt(cursor, 1e-6); // out to a quarter of Fit: blocks four times as large
+    QVERIFY(!v.exact());
+    QVERIFY(v.colsPerCell() > 3 * 8 && v.rowsPerCell() > 3 * 6);
+    v.fit();
+    QCOMPARE(v.colsPerCell(), int64_t(8));
+    QCOMPARE(v.rowsPerCell(), int64_t(6));
+}
+
+// The fan-in bars and the red ticks sit on the matrix's cells: one bar per block of neurons.
+void TestMaskInspector::fanInRowsFollowTheCells() {
+    MaskViewport v;
+    v.setViewSize(QSizeF(400, 100));
+    v.setContent(100, 300); // 3 neurons per cell
+    QCOMPARE(v.rowsPerCell(), int64_t(3));
+    for (int64_t r : {0, 1, 2, 3, 157, 299}) {
+        const int64_t first = r / 3 * 3;
+        QCOMPARE(v.rowTop(r), v.rowTop(first));
+        QCOMPARE(v.rowAt(v.rowTop(r) + v.cellHeight() / 2), first);
+        QVERIFY(std::fabs(v.rowTop(first + 3) - v.rowTop(first) - v.cellHeight()) < 1e-9);
+    }
+    QCOMPARE(v.rowAt(v.origin().y() - 0.5), int64_t(-3)); // above the picture
+}
+
+// With OpenGL only: the inspector on fc1 at Fit fills its picture area (every pixel there is a cell,
+// not the background), the header's aggregation is the viewport's, and in tile view a click on a
+// neuron's tile asks for that neuron. The grabs are saved next to the build:
+// build/inspector_fit_300x784.png and build/inspector_tiles_300x784.png.
+void TestMaskInspector::inspectorFillsTheViewAndDrawsNeuronTiles() {
+    if (!ImGuiGlWidget::openGlAvailable()) QSKIP("needs OpenGL (xvfb-run with QT_QPA_PLATFORM=xcb)");
+    auto [now, before] = fc1Update();
+    auto frame = std::make_shared<InspectorFrame>();
+    frame->runId = 1;
+    frame->step = frame->maskStep = 100;
+    frame->layer = "fc1";
+    frame->layers = {"fc1", "fc2"};
+    auto inspection = std::make_shared<MaskInspection>(now, before, 78);
+    frame->rgba = inspection->rgba();
+    frame->inspection = inspection;
+    MaskInspectorWidget w;
+    w.resize(900, 640);
+    w.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&w));
+    w.setFrame(frame);
+    QTRY_VERIFY_WITH_TIMEOUT(w.textureCount() > 0, 30000);
+    QTRY_VERIFY_WITH_TIMEOUT(w.pictureArea().width() > 100, 10000);
+    QTest::qWait(200);
+    const MaskViewport& v = w.viewport();
+    QVERIFY(v.fitted());
+    QCOMPARE(v.viewSize(), w.pictureArea().size());
+    const QImage fit = w.grab().toImage().convertToFormat(QImage::Format_RGB32);
+    const QRect area = w.pictureArea().toAlignedRect().intersected(fit.rect());
+    qint64 background = 0, total = 0;
+    for (int y = area.top(); y <= area.bottom(); ++y)
+        for (int x = area.left(); x <= area.right(); ++x, ++total)
+            if (fit.pixel(x, y) == qRgb(8, 8, 10)) ++background;
+    const double filled = 1.0 - static_cast<double>(background) / static_cast<double>(total);
+    std::printf("fc1 at Fit in %gx%g: %lld neurons x %lld inputs per cell, picture %.0f%% of the view\n",
+                v.viewSize().width(), v.viewSize().height(), static_cast<long long>(v.rowsPerCell()),
+                static_cast<long long>(v.colsPerCell()), 100.0 * filled);
+    QVERIFY2(filled >= 0.8, qPrintable(QString::number(filled)));
+    // Hovering a cell shows which connections it stands for.
+    const QPoint at =
+        (w.pictureArea().topLeft() + QPointF(w.pictureArea().width() * 0.4, w.pictureArea().height() * 0.45)).toPoint();
+    QMouseEvent move(QEvent::MouseMove, at, w.mapToGlobal(at), Qt::NoButton, Qt::NoButton, Qt::NoModifier);
+    QCoreApplication::sendEvent(&w, &move);
+    QTest::qWait(300);
+    const QString dir = QStringLiteral(SRIGL_TEST_BINARY_DIR);
+    QVERIFY(w.grab().save(dir + QStringLiteral("/inspector_fit_300x784.png")));
+    // One notch of the wheel: every input has a pixel again, so cells are single connections.
+    QVERIFY(!v.exact());
+    QWheelEvent wheel(at, w.mapToGlobal(at), QPoint(), QPoint(0, 120), Qt::NoButton, Qt::NoModifier, Qt::NoScrollPhase,
+                      false);
+    QCoreApplication::sendEvent(&w, &wheel);
+    QTRY_VERIFY_WITH_TIMEOUT(v.exact(), 5000);
+    QVERIFY(!v.fitted());
+
+    QSignalSpy clicked(&w, &MaskInspectorWidget::neuronClicked);
+    w.setTileView(true);
+    QTRY_VERIFY_WITH_TIMEOUT(w.tileGrid().columns > 0, 10000);
+    const NeuronTileGrid& g = w.tileGrid();
+    QVERIFY(g.columns * g.rows >= 300);
+    const int64_t neuron = 137;
+    const QPoint tile =
+        (w.pictureArea().topLeft() + QPointF(g.tileX(neuron) + g.tileWidth / 2, g.tileY(neuron) + g.tileHeight / 2))
+            .toPoint();
+    QMouseEvent over(QEvent::MouseMove, tile, w.mapToGlobal(tile), Qt::NoButton, Qt::NoButton, Qt::NoModifier);
+    QCoreApplication::sendEvent(&w, &over);
+    QTest::qWait(100);
+    QMouseEvent press(QEvent::MouseButtonPress, tile, w.mapToGlobal(tile), Qt::LeftButton, Qt::LeftButton,
+                      Qt::NoModifier);
+    QCoreApplication::sendEvent(&w, &press);
+    QTest::qWait(100);
+    QMouseEvent release(QEvent::MouseButtonRelease, tile, w.mapToGlobal(tile), Qt::LeftButton, Qt::NoButton,
+                        Qt::NoModifier);
+    QCoreApplication::sendEvent(&w, &release);
+    QTRY_COMPARE_WITH_TIMEOUT(clicked.count(), 1, 5000);
+    QCOMPARE(clicked.first().at(0).toString(), QStringLiteral("fc1"));
+    QCOMPARE(clicked.first().at(1).toInt(), int(neuron));
+    QTest::qWait(300);
+    QVERIFY(w.grab().save(dir + QStringLiteral("/inspector_tiles_300x784.png")));
 }
 
 QTEST_MAIN(TestMaskInspector)

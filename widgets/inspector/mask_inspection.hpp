@@ -28,6 +28,8 @@ public:
     int64_t k() const { return k_; }
     const LayerMaskSnapshot& mask() const { return current_; }
     bool hasPrevious() const { return previous_.has_value(); }
+    // The snapshot compared with (null at the first one): the inspector aggregates both into blocks.
+    const LayerMaskSnapshot* previousMask() const { return previous_ ? &*previous_ : nullptr; }
     bool hasWeights() const { return weights_.has_value(); }
     bool hasGradients() const { return gradients_.has_value(); }
 

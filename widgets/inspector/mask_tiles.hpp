@@ -1,7 +1,8 @@
 // How a mask picture larger than the GPU's largest texture (GL_MAX_TEXTURE_SIZE) is cut into
 // textures: a grid of tiles, each at most `maxSide` entries on a side, covering the picture exactly
-// once. Tiles are in entry coordinates, so the inspector draws tile t at origin + zoom * (col0, row0)
-// and zoom, pan and hit testing (MaskViewport) stay the same as for one texture.
+// once. Tiles are in entry coordinates, so the inspector draws tile t at origin + (zoomX * col0,
+// zoomY * row0) and zoom, pan and hit testing (MaskViewport) stay the same as for one texture. The
+// picture of aggregated blocks is cut the same way, in its own texels.
 #pragma once
 
 #include <cstdint>
