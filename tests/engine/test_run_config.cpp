@@ -94,6 +94,8 @@ RunConfig everythingChanged() {
     c.grad_accumulation = 8;
     c.sparse_compute = "masked_dense";
     c.static_fan_in = true;
+    c.sparse_opt = true;
+    c.ablate_unused = true;
     c.nm = "4:8";
     c.nm_update_every = 10;
     c.srste_decay = 1e-3;
