@@ -151,11 +151,7 @@ int runSweep(const SweepOptions& o) {
     };
     auto trainPoint = [&](const sessions::RunRequest& point) {
         TrainRequest request;
-        request.config = point.config;
-        request.checkpoint = point.checkpoint;
-        request.dbPath = point.dbPath;
-        request.runId = point.runId;
-        request.onRecorded = point.onRecorded;
+        request.run = point;
         request.json = o.json;
         request.announce = o.json; // the point lines say which run it is
         const TrainOutcome outcome = trainRun(request, observer, "srigl sweep");

@@ -136,38 +136,38 @@ int runTrain(const TrainOptions& options) {
     ConsoleObserver console(options.json && !worker, options.quiet || worker);
     TrainRequest request;
     request.json = options.json;
-    request.dbPath = options.noDb || worker ? "" : options.db.empty() ? sessions::defaultDatabasePath() : options.db;
+    request.run.dbPath = options.noDb || worker ? "" : options.db.empty() ? sessions::defaultDatabasePath() : options.db;
     try {
-        request.checkpoint = options.resume;
+        request.run.checkpoint = options.resume;
         if (isRunId(options.resume)) {
             // --resume ID: the run's last checkpoint in the database.
             const std::string dbPath = options.db.empty() ? sessions::defaultDatabasePath() : options.db;
             sessions::RunStore store(dbPath, sessions::RunStore::Mode::ReadWriteExisting); // never creates one
-            request.runId = std::stoll(options.resume);
+            request.run.runId = std::stoll(options.resume);
             if (worker) {
                 // Rank 0 reopens the run (status running) meanwhile: only read its checkpoint.
-                auto last = store.lastCheckpoint(request.runId);
+                auto last = store.lastCheckpoint(request.run.runId);
                 if (!last)
                     throw CheckpointError("run " + options.resume + " has no checkpoint to resume from");
-                request.checkpoint = last->second;
-                request.runId = 0;
+                request.run.checkpoint = last->second;
+                request.run.runId = 0;
             } else {
-                request.checkpoint = sessions::recordedCheckpoint(store, request.runId);
+                request.run.checkpoint = sessions::recordedCheckpoint(store, request.run.runId);
             }
         }
-        if (!request.checkpoint.empty()) request.config = readCheckpointConfig(request.checkpoint);
-        if (!options.configFile.empty()) request.config = loadConfigFile(options.configFile, request.config);
-        for (const auto& o : options.overrides) applyOverride(request.config, o);
+        if (!request.run.checkpoint.empty()) request.run.config = readCheckpointConfig(request.run.checkpoint);
+        if (!options.configFile.empty()) request.run.config = loadConfigFile(options.configFile, request.run.config);
+        for (const auto& o : options.overrides) applyOverride(request.run.config, o);
     } catch (...) {
         return reportSetupError("srigl train");
     }
     if (options.distributed) {
         try {
             const auto timeout = std::chrono::milliseconds(static_cast<int64_t>(options.timeoutSeconds * 1000.0));
-            request.group = connectGloo(where, timeout);
-            request.parallel.bucketElements =
+            request.run.group = connectGloo(where, timeout);
+            request.run.parallel.bucketElements =
                 std::max<int64_t>(1, static_cast<int64_t>(options.bucketMegabytes * 1024.0 * 1024.0 / 4.0));
-            request.parallel.overlap = !options.noOverlap;
+            request.run.parallel.overlap = !options.noOverlap;
         } catch (...) {
             return reportSetupError("srigl train");
         }
@@ -177,7 +177,7 @@ int runTrain(const TrainOptions& options) {
     const TrainingSummary& summary = outcome.summary;
     if (options.json) {
         auto j = summaryJson(summary);
-        if (!request.dbPath.empty()) {
+        if (!request.run.dbPath.empty()) {
             j["run_id"] = outcome.runId;
             j["recording"] = {{"callback_seconds", outcome.recordingCost.callbackSeconds},
                               {"writer_cpu_seconds", outcome.recordingCost.writerCpuSeconds}};

@@ -57,15 +57,7 @@ TrainOutcome trainRun(const TrainRequest& request, TrainingObserver& console, co
     TrainOutcome outcome;
     std::unique_ptr<sessions::RecordedRun> run;
     try {
-        sessions::RunRequest runRequest;
-        runRequest.config = request.config;
-        runRequest.checkpoint = request.checkpoint;
-        runRequest.dbPath = request.dbPath;
-        runRequest.runId = request.runId;
-        runRequest.onRecorded = request.onRecorded;
-        runRequest.group = request.group;
-        runRequest.parallel = request.parallel;
-        run = std::make_unique<sessions::RecordedRun>(runRequest, &console);
+        run = std::make_unique<sessions::RecordedRun>(request.run, &console);
     } catch (...) {
         outcome.exitCode = reportSetupError(prefix);
         return outcome;
@@ -73,11 +65,11 @@ TrainOutcome trainRun(const TrainRequest& request, TrainingObserver& console, co
     outcome.runId = run->runId();
     if (run->recorded() && request.announce) {
         if (request.json)
-            std::cout << nlohmann::json{{"event", "run"}, {"run_id", outcome.runId}, {"db", request.dbPath}}.dump()
+            std::cout << nlohmann::json{{"event", "run"}, {"run_id", outcome.runId}, {"db", request.run.dbPath}}.dump()
                       << std::endl;
         else
             std::fprintf(stderr, "run %lld, recorded in %s\n", static_cast<long long>(outcome.runId),
-                         request.dbPath.c_str());
+                         request.run.dbPath.c_str());
     }
     outcome.method = run->trainer().config().method;
     outcome.device = run->trainer().deviceDescription();

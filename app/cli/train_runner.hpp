@@ -6,6 +6,7 @@
 #include "engine/config/run_config.hpp"
 #include "engine/training/trainer.hpp"
 #include "engine/training/training_observer.hpp"
+#include "sessions/session/recorded_run.hpp"
 #include "sessions/store/recorder.hpp"
 #include "sessions/store/run_store.hpp"
 
@@ -16,17 +17,9 @@
 namespace srigl::cli {
 
 struct TrainRequest {
-    RunConfig config;
-    std::string checkpoint; // continue from this checkpoint file; "" trains from step 0
-    std::string dbPath;     // "" : not recorded
-    int64_t runId = 0;      // a recorded run to continue (its records after the start step are dropped); 0: new
-    bool json = false;      // announce the run as a JSON event, else as a line on stderr
+    sessions::RunRequest run; // what to train and where to record it (sessions/session/recorded_run.hpp)
+    bool json = false;        // announce the run as a JSON event, else as a line on stderr
     bool announce = true;
-    // Called once the run exists in the store, before training starts (a sweep links its point).
-    std::function<void(int64_t runId)> onRecorded;
-    // Set: this process is one worker of a data-parallel run (rank 0 alone should record).
-    std::shared_ptr<ProcessGroup> group;
-    DataParallelOptions parallel;
 };
 
 struct TrainOutcome {
