@@ -110,8 +110,7 @@ void InspectorDocks::followBrowser() {
 }
 
 void InspectorDocks::showStep(qint64 runId, qint64 step) {
-    const auto live = controller_.liveLayers();
-    if (live && runId != 0 && live->runId == runId && live->step == step) {
+    if (auto live = controller_.liveAt(runId, step)) {
         liveSource_->show(live);
         return;
     }

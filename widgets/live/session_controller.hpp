@@ -42,6 +42,11 @@ public:
     const sessions::SessionSnapshot& snapshot() const { return snapshot_; }
     // The latest masks and weights the live run published (null before its first).
     std::shared_ptr<const sessions::LiveLayers> liveLayers() const { return live_; }
+    // The latest publication when it is recorded run `runId` at `step` (what a view asked for that
+    // step should draw instead of reading the store), else null.
+    std::shared_ptr<const sessions::LiveLayers> liveAt(qint64 runId, qint64 step) const {
+        return live_ && runId != 0 && live_->runId == runId && live_->step == step ? live_ : nullptr;
+    }
     const SessionHistory& history() const { return history_; }
     const RunConfig& config() const { return config_; }
     QString databasePath() const { return dbPath_; }

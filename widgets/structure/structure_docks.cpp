@@ -125,8 +125,7 @@ StructureDocks::StructureDocks(QMainWindow* window, SessionController& controlle
 QString StructureDocks::message() const { return message_->text(); }
 
 void StructureDocks::showRunStep(qint64 runId, qint64 step) {
-    const auto live = controller_.liveLayers();
-    if (live && runId != 0 && live->runId == runId && live->step == step) {
+    if (auto live = controller_.liveAt(runId, step)) {
         showLive(live);
         return;
     }
