@@ -5,6 +5,7 @@
 #include "widgets/common/curve_chart.hpp"
 #include "widgets/common/store_reader.hpp"
 #include "widgets/live/live_session_panel.hpp"
+#include "widgets/live/redraw_throttle.hpp"
 
 #include <QAction>
 #include <QElapsedTimer>
@@ -121,6 +122,7 @@ private Q_SLOTS:
     void missingDataShowsTheEngineMessage();
     void invalidConfigFailsInsideTheSession();
     void startingAgainDoesNotWaitForTheOldRun();
+    void redrawThrottleDrawsAtMostOncePerInterval();
 
 private:
     std::unique_ptr<QTemporaryDir> dir_;
@@ -335,4 +337,30 @@ void TestLiveSession::startingAgainDoesNotWaitForTheOldRun() {
 }
 
 QTEST_MAIN(TestLiveSession)
+// The views that follow the live run redraw through a RedrawThrottle: the first request at once, a
+// burst within the interval as one redraw at its end, and a cancelled one never.
+void TestLiveSession::redrawThrottleDrawsAtMostOncePerInterval() {
+    QElapsedTimer clock;
+    std::vector<qint64> at;
+    RedrawThrottle throttle(200, [&] { at.push_back(clock.elapsed()); });
+    clock.start();
+    throttle.request();
+    QCOMPARE(at.size(), size_t(1)); // nothing drawn recently: at once
+    for (int i = 0; i < 5; ++i) throttle.request();
+    QCOMPARE(at.size(), size_t(1));
+    QVERIFY(throttle.pending());
+    QTRY_COMPARE_WITH_TIMEOUT(at.size(), size_t(2), 5000); // the burst: one redraw
+    QVERIFY2(at[1] - at[0] >= 190, qPrintable(QStringLiteral("%1 ms apart").arg(at[1] - at[0])));
+    QTest::qWait(300);
+    QCOMPARE(at.size(), size_t(2)); // nothing more was asked for
+    throttle.request(); // the interval has passed: at once again
+    QCOMPARE(at.size(), size_t(3));
+    throttle.request();
+    QVERIFY(throttle.pending());
+    throttle.cancel();
+    QTest::qWait(400);
+    QCOMPARE(at.size(), size_t(3));
+    QCOMPARE(throttle.redraws(), 3);
+}
+
 #include "test_live_session.moc"

@@ -123,7 +123,11 @@ bool ImGuiGlWidget::ensureGl() {
 
 void ImGuiGlWidget::requestFrames(int frames) {
     pendingFrames_ = std::max(pendingFrames_, frames);
-    if (!frameTimer_.isActive()) frameTimer_.start(16);
+    if (frameTimer_.isActive()) return;
+    // Paced at 60 Hz from the last frame's start: after a pause (a new live mask while the mouse
+    // rests) the frame is drawn at once, not a period later.
+    const qint64 since = lastFrameStart_.isValid() ? lastFrameStart_.elapsed() : 16;
+    frameTimer_.start(static_cast<int>(std::max<qint64>(0, 16 - since)));
 }
 
 void ImGuiGlWidget::resetFrameStats() {
@@ -151,6 +155,7 @@ void ImGuiGlWidget::renderFrame() {
     if (!ensureGl()) return;
     QElapsedTimer cost;
     cost.start();
+    lastFrameStart_.start();
     const double cpuStart = threadCpuMs();
     if (sinceLastFrame_.isValid())
         stats_.worstGapMs = std::max(stats_.worstGapMs, static_cast<double>(sinceLastFrame_.nsecsElapsed()) * 1e-6);

@@ -90,6 +90,7 @@ private:
     double frameMsSum_ = 0.0;
     double cpuMsSum_ = 0.0;
     QElapsedTimer sinceLastFrame_;
+    QElapsedTimer lastFrameStart_; // paces requested frames
 };
 
 } // namespace srigl::studio

@@ -49,6 +49,19 @@ void LiveFrameSource::show(std::shared_ptr<const sessions::LiveLayers> layers) {
         pending_ = true;
         return;
     }
+    // A small layer's frame takes a few milliseconds to build: less than the trip to the worker
+    // and back, which waits behind whatever the UI thread does meanwhile (a frame being drawn).
+    // Built here, it is on screen with the next frame.
+    const LayerMaskSnapshot* mask = wanted_->mask(layer_.toStdString());
+    if (!mask && wanted_->masks && !wanted_->masks->empty()) mask = &wanted_->masks->front();
+    if (mask && mask->outFeatures * mask->fanIn <= kInlineEntries) {
+        try {
+            Q_EMIT frameReady(std::make_shared<const InspectorFrame>(inspectorFrameFromLive(*wanted_, layer_.toStdString())));
+        } catch (const std::exception& e) {
+            Q_EMIT failed(QString::fromStdString(e.what()));
+        }
+        return;
+    }
     build();
 }
 

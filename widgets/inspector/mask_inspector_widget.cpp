@@ -5,6 +5,8 @@
 #include <imgui.h>
 
 #include <QMetaObject>
+#include <QOpenGLContext>
+#include <QOpenGLFunctions>
 
 #include <algorithm>
 #include <chrono>
@@ -29,6 +31,7 @@ constexpr ImU32 kHoverColour = IM_COL32(255, 220, 60, 255);
 // Brighter than the ablated rows' background, which fills an ablated neuron's tile.
 constexpr ImU32 kAblatedTileColour = IM_COL32(170, 90, 220, 255);
 constexpr ImU32 kTileGapColour = IM_COL32(48, 48, 56, 255);
+constexpr ImU32 kMaskBackground = IM_COL32(8, 8, 10, 255);
 
 void legend(const char* id, const uint8_t colour[3], const char* text) {
     ImGui::ColorButton(id, rgbVec(colour), ImGuiColorEditFlags_NoTooltip | ImGuiColorEditFlags_NoPicker | ImGuiColorEditFlags_NoDragDrop,
@@ -76,6 +79,23 @@ NeuronRange neuronRange(const MaskInspection& m, int64_t first, int64_t end) {
 }
 
 ImTextureID textureId(unsigned int id) { return reinterpret_cast<ImTextureID>(static_cast<intptr_t>(id)); }
+
+// Fills [p0, p1] except the rectangle [a, b] (the opaque picture): at most four bands, so that no
+// pixel is drawn twice.
+void fillAround(ImDrawList* dl, ImVec2 p0, ImVec2 p1, ImVec2 a, ImVec2 b, ImU32 colour) {
+    a = ImVec2(std::clamp(a.x, p0.x, p1.x), std::clamp(a.y, p0.y, p1.y));
+    b = ImVec2(std::clamp(b.x, a.x, p1.x), std::clamp(b.y, a.y, p1.y));
+    if (a.y > p0.y) dl->AddRectFilled(p0, ImVec2(p1.x, a.y), colour);
+    if (b.y < p1.y) dl->AddRectFilled(ImVec2(p0.x, b.y), p1, colour);
+    if (a.x > p0.x) dl->AddRectFilled(ImVec2(p0.x, a.y), ImVec2(a.x, b.y), colour);
+    if (b.x < p1.x) dl->AddRectFilled(ImVec2(b.x, a.y), ImVec2(p1.x, b.y), colour);
+}
+
+// The mask picture is opaque: drawn without blending, a software renderer (Mesa's llvmpipe under
+// Xvfb) need not read what lies under its pixels, which is most of the frame's cost there.
+void drawOpaque(const ImDrawList*, const ImDrawCmd*) {
+    if (QOpenGLContext* gl = QOpenGLContext::currentContext()) gl->functions()->glDisable(GL_BLEND);
+}
 
 } // namespace
 
@@ -260,9 +280,11 @@ void MaskInspectorWidget::drawUi() {
     const ImGuiIO& io = ImGui::GetIO();
     ImGui::SetNextWindowPos(ImVec2(0, 0));
     ImGui::SetNextWindowSize(io.DisplaySize);
+    // No window background: the frame is cleared to the same colour, and with software OpenGL every
+    // full-window fill costs milliseconds (docs/studio.md, "Live frame budget").
     ImGui::Begin("##inspector", nullptr,
                  ImGuiWindowFlags_NoDecoration | ImGuiWindowFlags_NoMove | ImGuiWindowFlags_NoSavedSettings |
-                     ImGuiWindowFlags_NoBringToFrontOnFocus | ImGuiWindowFlags_NoScrollWithMouse);
+                     ImGuiWindowFlags_NoBringToFrontOnFocus | ImGuiWindowFlags_NoScrollWithMouse | ImGuiWindowFlags_NoBackground);
     uploadTexture();
     if (frame_ && frame_.get() != latencyMeasured_ && frame_->publishedAt != std::chrono::steady_clock::time_point{}) {
         latencyMeasured_ = frame_.get();
@@ -380,6 +402,7 @@ void MaskInspectorWidget::drawPicture(const GlPicture& picture, double texelWidt
                                       float y0, float width, float height) {
     ImDrawList* dl = ImGui::GetWindowDrawList();
     const QPointF o = viewport_.origin();
+    dl->AddCallback(drawOpaque, nullptr);
     for (size_t i = 0; i < picture.ids.size(); ++i) {
         const MaskTile& t = picture.tiles[i];
         const QRectF r(o.x() + static_cast<double>(t.col0) * texelWidth,
@@ -395,6 +418,7 @@ void MaskInspectorWidget::drawPicture(const GlPicture& picture, double texelWidt
                      ImVec2(x0 + static_cast<float>(r.left()), y0 + static_cast<float>(r.top())),
                      ImVec2(x0 + static_cast<float>(r.right()), y0 + static_cast<float>(r.bottom())), uv0, uv1);
     }
+    dl->AddCallback(ImDrawCallback_ResetRenderState, nullptr); // blending back on for what follows
 }
 
 void MaskInspectorWidget::drawMask(float width, float height) {
@@ -415,8 +439,12 @@ void MaskInspectorWidget::drawMask(float width, float height) {
     ImDrawList* dl = ImGui::GetWindowDrawList();
     const ImVec2 p1(p0.x + width, p0.y + height);
     dl->PushClipRect(p0, p1, true);
-    dl->AddRectFilled(p0, p1, IM_COL32(8, 8, 10, 255));
-    if (textureError_.isEmpty()) {
+    const QRectF picture = viewport_.pictureRect();
+    const ImVec2 a(p0.x + static_cast<float>(picture.left()), p0.y + static_cast<float>(picture.top()));
+    const ImVec2 b(p0.x + static_cast<float>(picture.right()), p0.y + static_cast<float>(picture.bottom()));
+    if (!textureError_.isEmpty()) dl->AddRectFilled(p0, p1, kMaskBackground); // no picture to draw
+    else {
+        fillAround(dl, p0, p1, a, b, kMaskBackground);
         if (viewport_.exact()) {
             drawPicture(exact_, viewport_.zoomX(), viewport_.zoomY(), p0.x, p0.y, width, height);
         } else {
@@ -425,9 +453,6 @@ void MaskInspectorWidget::drawMask(float width, float height) {
                         viewport_.cellHeight() / static_cast<double>(blockTexelsDown_), p0.x, p0.y, width, height);
         }
     }
-    const QRectF picture = viewport_.pictureRect();
-    const ImVec2 a(p0.x + static_cast<float>(picture.left()), p0.y + static_cast<float>(picture.top()));
-    const ImVec2 b(p0.x + static_cast<float>(picture.right()), p0.y + static_cast<float>(picture.bottom()));
     dl->AddRect(ImVec2(a.x - 1, a.y - 1), ImVec2(b.x + 1, b.y + 1), IM_COL32(90, 90, 100, 255));
     // Neurons whose fan-in differs from k: a red tick left of their row (or of their block's row of
     // cells), visible at any zoom.

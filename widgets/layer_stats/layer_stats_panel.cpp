@@ -4,8 +4,10 @@
 #include "widgets/layer_stats/layer_stats_model.hpp"
 #include "widgets/common/store_reader.hpp"
 #include "widgets/common/xy_chart.hpp"
+#include "widgets/live/redraw_throttle.hpp"
 
 #include <algorithm>
+#include <limits>
 
 #include <QHeaderView>
 #include <QLabel>
@@ -49,6 +51,7 @@ LayerStatsPanel::LayerStatsPanel(StoreReader& store, QWidget* parent) : QWidget(
     layout->addWidget(title_);
     layout->addWidget(split, 1);
     layout->addWidget(message_);
+    liveRedraw_ = new RedrawThrottle(250, [this] { renderWhenVisible(); }, this);
 }
 
 void LayerStatsPanel::openDatabase(const QString& path) {
@@ -68,6 +71,12 @@ void LayerStatsPanel::showRunStep(qint64 runId, qint64 step) {
     selected_ = true;
     step_ = step;
     if (runId != runId_ || records_.empty()) load(runId);
+    // The scrubber follows the live run's latest step at every publication: coalesced as they are.
+    if (runId == liveRunId_ && runId > 0) {
+        liveRedraw_->request();
+        return;
+    }
+    liveRedraw_->cancel();
     render();
 }
 
@@ -105,6 +114,10 @@ void LayerStatsPanel::showLive(std::shared_ptr<const sessions::LiveLayers> layer
         }
     }
     mergeLive();
+    liveRedraw_->request();
+}
+
+void LayerStatsPanel::renderWhenVisible() {
     if (isVisible()) render();
     else stale_ = true;
 }
@@ -115,17 +128,14 @@ void LayerStatsPanel::showEvent(QShowEvent* event) {
 }
 
 void LayerStatsPanel::mergeLive() {
-    if (runId_ != liveRunId_) return;
-    std::vector<sessions::MaskStatsRecord> merged = records_;
-    for (const auto& r : live_) {
-        const bool stored = std::any_of(merged.begin(), merged.end(), [&](const sessions::MaskStatsRecord& m) {
-            return m.step == r.step && m.stats.name == r.stats.name;
-        });
-        if (!stored) merged.push_back(r);
-    }
-    std::stable_sort(merged.begin(), merged.end(),
-                     [](const sessions::MaskStatsRecord& a, const sessions::MaskStatsRecord& b) { return a.step < b.step; });
-    records_ = std::move(merged);
+    if (runId_ != liveRunId_ || live_.empty()) return;
+    // Both are in step order and the recorder stores whole publications: the publications newer
+    // than the newest stored step are the ones the store does not hold yet. Linear, not a search
+    // per record: a long run has thousands of records and a publication comes many times a second.
+    const int64_t stored = records_.empty() ? std::numeric_limits<int64_t>::min() : records_.back().step;
+    auto newer = std::upper_bound(live_.begin(), live_.end(), stored,
+                                  [](int64_t step, const sessions::MaskStatsRecord& r) { return step < r.step; });
+    records_.insert(records_.end(), newer, live_.end());
 }
 
 void LayerStatsPanel::clearSelection() { selected_ = false; }

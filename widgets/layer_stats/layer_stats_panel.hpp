@@ -19,6 +19,7 @@ class QTableWidget;
 
 namespace srigl::studio {
 
+class RedrawThrottle;
 class StoreReader;
 class XyChart;
 
@@ -44,8 +45,9 @@ public Q_SLOTS:
     // The live run's latest update, unless a run/step was selected (re-read at most once a second).
     void followLiveRun(qint64 runId);
     // The live run's publication (its start, each mask update), straight from the session's slot:
-    // its statistics join the run's history at once, without a store read. The stored history of
-    // the run is read once, when the panel first follows it.
+    // its statistics join the run's history at once, without a store read, and are drawn within a
+    // quarter of a second (redraws coalesced). The stored history of the run is read once, when
+    // the panel first follows it.
     void showLive(std::shared_ptr<const srigl::sessions::LiveLayers> layers);
     void clearSelection();
 
@@ -66,6 +68,8 @@ private:
     // ascending, none twice).
     void mergeLive();
     void render();
+    // render() now when visible, else when shown.
+    void renderWhenVisible();
 
     StoreReader& store_;
     qint64 runId_ = 0, step_ = -1;
@@ -82,6 +86,9 @@ private:
     XyChart* ablation_ = nullptr;
     QLabel* message_ = nullptr;
     bool stale_ = false; // records changed while hidden
+    // The live run redraws at most four times a second: the table and charts cover the whole run,
+    // and their QtCharts series cost more to rebuild than the inspector's frame.
+    RedrawThrottle* liveRedraw_ = nullptr;
 };
 
 } // namespace srigl::studio

@@ -4,6 +4,7 @@
 
 #include "engine/config/run_config.hpp"
 #include "widgets/common/store_reader.hpp"
+#include "widgets/live/redraw_throttle.hpp"
 #include "widgets/live/session_controller.hpp"
 #include "widgets/logic/degree_histograms.hpp"
 #include "widgets/logic/input_connectivity.hpp"
@@ -116,9 +117,17 @@ StructureDocks::StructureDocks(QMainWindow* window, SessionController& controlle
     connect(connectivity_, &InputConnectivityView::neuronChanged, this, [this](int neuron) {
         if (shown_ && !shown_->masks.empty()) openNeuron(QString::fromStdString(shown_->masks.front().name), neuron);
     });
-    connect(&controller_, &SessionController::liveLayersChanged, this, &StructureDocks::showLive);
+    // A recorded run's publications arrive through the scrubber (which may be on another run or on
+    // an older step); one that is not recorded has no steps to scrub and comes from the session.
+    connect(&controller_, &SessionController::liveLayersChanged, this,
+            [this](const std::shared_ptr<const sessions::LiveLayers>& layers) {
+                if (layers && layers->runId == 0) showLive(layers);
+            });
+    liveRedraw_ = new RedrawThrottle(200, [this] { showPendingLive(); }, this);
     connect(dock_, &QDockWidget::visibilityChanged, this, [this](bool visible) {
-        if (visible && stale_) render();
+        if (!visible) return;
+        if (pendingLive_) showPendingLive();
+        else if (stale_) render();
     });
 }
 
@@ -129,6 +138,10 @@ void StructureDocks::showRunStep(qint64 runId, qint64 step) {
         showLive(live);
         return;
     }
+    // A stored step: a live publication waiting to be drawn must not replace it.
+    liveRedraw_->cancel();
+    pendingLive_.reset();
+    shownLive_.reset();
     store_.request(
         this, QStringLiteral("structure step"),
         [runId, step](sessions::RunStore& store) { return readStep(store, runId, step); },
@@ -136,10 +149,17 @@ void StructureDocks::showRunStep(qint64 runId, qint64 step) {
 }
 
 void StructureDocks::showLive(std::shared_ptr<const sessions::LiveLayers> layers) {
-    if (!layers) return;
-    // Only while the dock shows the live run (or nothing): a run chosen in the browser stays.
-    if (shown_ && shown_->runId != layers->runId) return;
-    show(structureStepFromLive(*layers, "{\"dataset\": \"" + controller_.config().dataset + "\"}"));
+    if (!layers || layers == shownLive_) return;
+    pendingLive_ = std::move(layers);
+    liveRedraw_->request();
+}
+
+void StructureDocks::showPendingLive() {
+    if (!pendingLive_) return;
+    // Hidden (a tab behind another): not even copied out of the publication until shown.
+    if (!dock_->widget()->isVisible()) return;
+    shownLive_ = std::move(pendingLive_);
+    show(structureStepFromLive(*shownLive_, "{\"dataset\": \"" + controller_.config().dataset + "\"}"));
 }
 
 void StructureDocks::setLayer(const QString& layer) {

@@ -29,6 +29,7 @@ namespace srigl::studio {
 class DegreeHistogramView;
 class InputConnectivityView;
 class NeuronDrilldownPanel;
+class RedrawThrottle;
 class SessionController;
 class StoreReader;
 
@@ -58,6 +59,9 @@ public:
 
     // The scrubber's run and step (from the live slot when it is the live run's latest).
     void showRunStep(qint64 runId, qint64 step);
+    // A publication of the live run: drawn at most five times a second (the latest one then), and
+    // only while the dock is visible. Recorded runs come here through the scrubber; a run that is
+    // not recorded (nothing to scrub) straight from the session.
     void showLive(std::shared_ptr<const sessions::LiveLayers> layers);
     // The layer whose histograms are shown (the inspector's choice follows here).
     void setLayer(const QString& layer);
@@ -71,6 +75,7 @@ Q_SIGNALS:
 private:
     void show(StructureStep step);
     void render();
+    void showPendingLive();
 
     SessionController& controller_;
     StoreReader& store_;
@@ -84,6 +89,9 @@ private:
     std::optional<StructureStep> shown_;
     QString chosenLayer_;
     bool stale_ = false; // shown_ changed while the dock was hidden
+    std::shared_ptr<const sessions::LiveLayers> pendingLive_; // the latest publication not drawn yet
+    std::shared_ptr<const sessions::LiveLayers> shownLive_;   // the publication shown_ was made from
+    RedrawThrottle* liveRedraw_ = nullptr;
 };
 
 // The views' data from a live publication (no store read).
