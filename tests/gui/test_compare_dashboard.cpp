@@ -1,16 +1,26 @@
 // The compare dashboard: the config diff lists only keys that differ, EMA smoothing values, the
-// accuracy-vs-sparsity grouping of finished runs, and the dock overlaying the selected runs.
+// accuracy-vs-sparsity grouping of finished runs, the dock overlaying the selected runs, and its
+// fan-in and out-degree page putting runs side by side (hand-made masks, and tiny trained runs whose
+// picture goes to $SRIGL_SHOT_DIR/studio_compare_degrees.png when that is set).
+#include "engine/config/run_config.hpp"
+#include "sessions/session/session.hpp"
 #include "sessions/store/run_store.hpp"
+#include "tests/support/hand_masks.hpp"
 #include "widgets/compare/accuracy_vs_sparsity_model.hpp"
 #include "widgets/compare/compare_dashboard.hpp"
+#include "widgets/compare/degree_comparison_panel.hpp"
 #include "widgets/common/store_reader.hpp"
 #include "widgets/compare/config_diff_model.hpp"
 #include "widgets/common/curve_smoothing.hpp"
 #include "widgets/common/xy_chart.hpp"
+#include "widgets/structure/histogram_chart.hpp"
 
+#include <QChart>
 #include <QComboBox>
+#include <QDir>
 #include <QSignalSpy>
 #include <QTemporaryDir>
+#include <QValueAxis>
 #include <QtTest>
 
 #include <cmath>
@@ -35,6 +45,72 @@ int64_t addRun(RunStore& store, const std::string& method, double sparsity, RunS
     return id;
 }
 
+// A snapshot of `mask` at `step` with the weight shape the store keeps beside it.
+MaskRecord snapshot(int64_t step, LayerMaskSnapshot mask) {
+    MaskRecord r;
+    r.step = step;
+    r.stats.name = mask.name;
+    r.stats.shape = {mask.outFeatures, mask.fanIn};
+    r.stats.outFeatures = mask.outFeatures;
+    r.stats.fanIn = mask.fanIn;
+    r.mask = std::move(mask);
+    return r;
+}
+
+// Every row keeps k inputs (a different window per row).
+LayerMaskSnapshot constantFanIn(const std::string& name, int64_t out, int64_t fanIn, int64_t k) {
+    auto m = emptyMask(name, out, fanIn);
+    for (int64_t r = 0; r < out; ++r)
+        for (int64_t j = 0; j < k; ++j) set(m, r, (r * 7 + j) % fanIn);
+    return m;
+}
+
+// RigL-like: about the same budget, spread over fan-ins 15..45.
+LayerMaskSnapshot spreadFanIn(const std::string& name, int64_t out, int64_t fanIn) {
+    auto m = emptyMask(name, out, fanIn);
+    for (int64_t r = 0; r < out; ++r)
+        for (int64_t c = 0; c < 15 + (r * 7) % 31; ++c) set(m, r, (c * 11 + r) % fanIn);
+    return m;
+}
+
+int occupied(const HistogramChart* chart) {
+    int n = 0;
+    for (const auto& bar : chart->bars()) n += bar.count > 0;
+    return n;
+}
+
+QStringList barLabels(const HistogramChart* chart) {
+    QStringList out;
+    for (const auto& bar : chart->bars()) out << bar.label;
+    return out;
+}
+
+qreal countAxisMax(const HistogramChart* chart) {
+    const auto axes = chart->chart()->axes(Qt::Vertical);
+    auto* y = axes.isEmpty() ? nullptr : qobject_cast<QValueAxis*>(axes.first());
+    return y ? y->max() : -1.0;
+}
+
+QStringList comboItems(const QComboBox* combo) {
+    QStringList out;
+    for (int i = 0; i < combo->count(); ++i) out << combo->itemText(i);
+    return out;
+}
+
+// A tiny MLP (784-128-64-10) on the synthetic digits: about a second of training.
+int64_t trainTinyRun(const QString& db, const std::string& method) {
+    RunConfig config;
+    for (const std::string& kv : {"method=" + method, std::string("sparsity=0.9"), std::string("hidden=128,64"),
+                                  std::string("epochs=2"), std::string("synthetic_train=2000"),
+                                  std::string("synthetic_test=500"), std::string("delta_t=20"),
+                                  std::string("log_every=10"), std::string("eval_every=50")})
+        applyOverride(config, kv);
+    Session session(config, db.toStdString());
+    session.start();
+    session.wait();
+    return session.snapshot().runId;
+}
+
 } // namespace
 
 class TestCompareDashboard : public QObject {
@@ -52,6 +128,8 @@ private Q_SLOTS:
     void accuracyVsSparsityFiltersByModel();
     void dashboardOverlaysTheSelectedRuns();
     void dashboardSmoothingChangesTheCurves();
+    void degreesPutConstantFanInBesideASpread();
+    void degreesOfTrainedSriglRiglAndSetRuns();
 };
 
 void TestCompareDashboard::diffShowsOnlyDifferingKeys() {
@@ -213,6 +291,134 @@ void TestCompareDashboard::dashboardSmoothingChangesTheCurves() {
     const auto& pts = dash.lossChart()->series().at(0).points;
     QCOMPARE(pts[1].value, 3.0);
     QCOMPARE(pts[2].value, 1.5);
+}
+
+void TestCompareDashboard::degreesPutConstantFanInBesideASpread() {
+    // SRigL keeps k = 30 of 300 inputs per fc1 neuron at every step; RigL starts the same and
+    // spreads from step 100 on. RigL's run has a third layer SRigL's lacks.
+    QTemporaryDir dir;
+    const QString db = dir.filePath("runs.db");
+    int64_t srigl = 0, rigl = 0;
+    {
+        RunStore store(db.toStdString());
+        srigl = addRun(store, "srigl", 0.9, RunStatus::Finished, 0.9);
+        rigl = addRun(store, "rigl", 0.9, RunStatus::Finished, 0.8);
+        addRun(store, "set", 0.9, RunStatus::Finished, 0.8); // not selected
+        for (int64_t step : {0, 100, 200}) {
+            store.addMasks(srigl, {snapshot(step, constantFanIn("fc1", 100, 300, 30)),
+                                   snapshot(step, constantFanIn("fc2", 10, 100, 10))});
+            store.addMasks(rigl, {snapshot(step, step == 0 ? constantFanIn("fc1", 100, 300, 30) : spreadFanIn("fc1", 100, 300)),
+                                  snapshot(step, constantFanIn("fc2", 10, 100, 10)),
+                                  snapshot(step, constantFanIn("fc3", 5, 10, 3))});
+        }
+    }
+    StoreReader reader;
+    CompareDashboard dash(reader);
+    auto* degrees = dash.degreeComparison();
+    dash.resize(1400, 800);
+    dash.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&dash));
+    dash.showDegrees();
+    dash.openDatabase(db);
+    dash.setSelectedRuns({srigl, rigl});
+    QTRY_VERIFY_WITH_TIMEOUT(degrees->columns() == 2 && !degrees->loading(), 10000);
+
+    // The layers both runs have, in record order; the first is shown at each run's final mask.
+    QCOMPARE(comboItems(degrees->layerCombo()), (QStringList{"fc1", "fc2"}));
+    QCOMPARE(degrees->layerCombo()->currentText(), QStringLiteral("fc1"));
+    QCOMPARE(degrees->headingText(0), QStringLiteral("srigl 90% synthetic"));
+    QCOMPARE(degrees->headingText(1), QStringLiteral("rigl 90% synthetic"));
+    QVERIFY2(degrees->stepText(1).contains(QStringLiteral("mask at step 200 of 200")), qPrintable(degrees->stepText(1)));
+
+    // SRigL: one bar, at k. RigL: many. The same bins and the same count axis for both.
+    const auto* a = degrees->fanInChart(0);
+    const auto* b = degrees->fanInChart(1);
+    QCOMPARE(occupied(a), 1);
+    for (const auto& bar : a->bars())
+        if (bar.count > 0) {
+            QCOMPARE(bar.label, QStringLiteral("30"));
+            QCOMPARE(bar.count, int64_t(100));
+        }
+    QVERIFY2(occupied(b) > 10, qPrintable(QString::number(occupied(b))));
+    QCOMPARE(barLabels(a), barLabels(b));
+    QCOMPARE(countAxisMax(a), countAxisMax(b));
+    QVERIFY(countAxisMax(a) >= 100.0);
+    QCOMPARE(barLabels(degrees->outDegreeChart(0)), barLabels(degrees->outDegreeChart(1)));
+    QCOMPARE(countAxisMax(degrees->outDegreeChart(0)), countAxisMax(degrees->outDegreeChart(1)));
+    QVERIFY(degrees->summaryText(0).contains(QStringLiteral("constant fan-in 30")));
+    QVERIFY(!degrees->summaryText(1).contains(QStringLiteral("constant")));
+    // Each chart on its own scale when asked: RigL's tallest bar is far below SRigL's spike.
+    degrees->setSharedCountAxis(false);
+    QVERIFY(countAxisMax(b) < countAxisMax(a));
+    degrees->setSharedCountAxis(true);
+
+    // Half-way (the stored runs say 100 steps, but masks go to step 200: 200 counts), RigL had
+    // spread already; at the start it was constant too.
+    degrees->setFraction(0.5);
+    QTRY_VERIFY_WITH_TIMEOUT(!degrees->loading() && degrees->stepText(1).contains(QStringLiteral("step 100 ")), 10000);
+    QVERIFY(occupied(degrees->fanInChart(1)) > 10);
+    degrees->setFraction(0.0);
+    QTRY_VERIFY_WITH_TIMEOUT(!degrees->loading() && degrees->stepText(1).contains(QStringLiteral("step 0 ")), 10000);
+    QCOMPARE(occupied(degrees->fanInChart(1)), 1);
+    degrees->setFraction(1.0);
+    QTRY_VERIFY_WITH_TIMEOUT(!degrees->loading() && occupied(degrees->fanInChart(1)) > 10, 10000);
+
+    // Another layer: fc2 is SRigL's last (out-degree of its inputs), RigL's fc3 reads it.
+    degrees->setLayer(QStringLiteral("fc2"));
+    QTRY_VERIFY_WITH_TIMEOUT(!degrees->loading() && degrees->layerCombo()->currentText() == QStringLiteral("fc2"), 10000);
+    QVERIFY(degrees->summaryText(0).contains(QStringLiteral("Out-degree of the 100 inputs")));
+    QVERIFY2(degrees->summaryText(1).contains(QStringLiteral("Out-degree in fc3")), qPrintable(degrees->summaryText(1)));
+    QCOMPARE(comboItems(degrees->layerCombo()), (QStringList{"fc1", "fc2"}));
+
+    // Unticking a run drops its column.
+    dash.setSelectedRuns({rigl});
+    QTRY_VERIFY_WITH_TIMEOUT(degrees->columns() == 1 && !degrees->loading(), 10000);
+    QCOMPARE(comboItems(degrees->layerCombo()), (QStringList{"fc1", "fc2", "fc3"}));
+}
+
+void TestCompareDashboard::degreesOfTrainedSriglRiglAndSetRuns() {
+    QTemporaryDir dir;
+    const QString db = dir.filePath("trained.db");
+    const int64_t srigl = trainTinyRun(db, "srigl");
+    const int64_t rigl = trainTinyRun(db, "rigl");
+    const int64_t set = trainTinyRun(db, "set");
+    QVERIFY(srigl > 0 && rigl > 0 && set > 0);
+    StoreReader reader;
+    CompareDashboard dash(reader);
+    auto* degrees = dash.degreeComparison();
+    dash.openDatabase(db);
+    dash.setSelectedRuns({srigl, rigl, set});
+    QTRY_VERIFY_WITH_TIMEOUT(!dash.loading() && dash.selectedRuns().size() == 3, 10000);
+    // Hidden, the page reads no mask; shown, it does.
+    QCOMPARE(degrees->columns(), 0);
+    dash.resize(1500, 860);
+    dash.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&dash));
+    dash.showDegrees();
+    QTRY_VERIFY_WITH_TIMEOUT(degrees->columns() == 3 && !degrees->loading(), 10000);
+    // fc2 (128 -> 64): SRigL's active neurons all keep k; RigL's and SET's spread.
+    degrees->setLayer(QStringLiteral("fc2"));
+    QTRY_VERIFY_WITH_TIMEOUT(!degrees->loading() && degrees->layerCombo()->currentText() == QStringLiteral("fc2"), 10000);
+    QVERIFY2(degrees->summaryText(0).contains(QStringLiteral("constant fan-in")), qPrintable(degrees->summaryText(0)));
+    QVERIFY2(occupied(degrees->fanInChart(1)) > 1, qPrintable(degrees->summaryText(1)));
+    QVERIFY2(occupied(degrees->fanInChart(2)) > 1, qPrintable(degrees->summaryText(2)));
+    QCOMPARE(barLabels(degrees->fanInChart(0)), barLabels(degrees->fanInChart(1)));
+    QCOMPARE(barLabels(degrees->fanInChart(0)), barLabels(degrees->fanInChart(2)));
+
+    // The picture shows fc1, whose out-degree in the sparse fc2 spreads for every method (fc3, the
+    // classifier, is dense: every fc2 neuron is read 10 times).
+    degrees->setLayer(QStringLiteral("fc1"));
+    QTRY_VERIFY_WITH_TIMEOUT(!degrees->loading() && degrees->layerCombo()->currentText() == QStringLiteral("fc1"), 10000);
+    QVERIFY2(degrees->summaryText(0).contains(QStringLiteral("constant fan-in")), qPrintable(degrees->summaryText(0)));
+    QVERIFY(occupied(degrees->fanInChart(1)) > 1);
+    QCOMPARE(countAxisMax(degrees->outDegreeChart(0)), countAxisMax(degrees->outDegreeChart(2)));
+
+    const QString shots = qEnvironmentVariable("SRIGL_SHOT_DIR");
+    if (!shots.isEmpty()) {
+        QTest::qWait(200); // the charts lay out their axes in the event loop
+        QDir().mkpath(shots);
+        QVERIFY(degrees->grab().save(QDir(shots).filePath(QStringLiteral("studio_compare_degrees.png"))));
+    }
 }
 
 QTEST_MAIN(TestCompareDashboard)

@@ -1,10 +1,12 @@
 // The Studio's Qt-free structure logic on hand-built masks with known answers: degree histograms of
 // constant fan-in, RigL-like and ablated layers, how the next layer reads a layer (columns, conv ->
 // Linear flatten, conv -> conv), what a first layer reads of a 28 x 28 or 3 x 32 x 32 input and how
-// that changed, and one neuron's history with SRigL's salience checked against a brute force.
+// that changed, one neuron's history with SRigL's salience checked against a brute force, and how
+// the compare dashboard lines several runs up (common layers, the step at a fraction, shared bins).
 // Links srigl_studio_logic alone (no Widgets, no Torch).
 #include "tests/support/hand_masks.hpp"
 #include "widgets/logic/colour_maps.hpp"
+#include "widgets/logic/degree_comparison.hpp"
 #include "widgets/logic/degree_histograms.hpp"
 #include "widgets/logic/input_connectivity.hpp"
 #include "widgets/logic/neuron_history.hpp"
@@ -122,6 +124,9 @@ private Q_SLOTS:
     void salienceMatchesABruteForce();
     void salienceByHand();
     void neuronHistorySaysWhatWasNotRecorded();
+    void commonLayersKeepTheFirstRunsOrder();
+    void maskStepAtFollowsTheFractionOfTraining();
+    void sharedHistogramsLineUpTheRunsBars();
 };
 
 void TestStudioLogic::constantFanInIsOneBar() {
@@ -499,6 +504,61 @@ void TestStudioLogic::neuronHistorySaysWhatWasNotRecorded() {
     QVERIFY_THROWS_EXCEPTION(std::invalid_argument, neuronHistory(masks, weights, gradients, "fc1", 3));
     weights.push_back({200, "fc1", {1.0f}});
     QVERIFY_THROWS_EXCEPTION(std::invalid_argument, neuronHistory(masks, weights, gradients, "fc1", 0));
+}
+
+void TestStudioLogic::commonLayersKeepTheFirstRunsOrder() {
+    QCOMPARE(commonLayers({{"fc1", "fc2", "fc3"}, {"fc2", "fc1"}, {"fc1", "fc2", "fc4"}}),
+             (std::vector<std::string>{"fc1", "fc2"}));
+    // A run with nothing recorded yet does not empty the list; no runs, no layers.
+    QCOMPARE(commonLayers({{}, {"conv1", "fc1"}, {"conv1", "fc1"}}), (std::vector<std::string>{"conv1", "fc1"}));
+    QVERIFY(commonLayers({}).empty());
+    QVERIFY(commonLayers({{"a"}, {"b"}}).empty());
+}
+
+void TestStudioLogic::maskStepAtFollowsTheFractionOfTraining() {
+    const std::vector<int64_t> steps{0, 100, 200, 300};
+    QCOMPARE(maskStepAt(steps, 400, 1.0), int64_t(300)); // final: RigL stops updating before the end
+    QCOMPARE(maskStepAt(steps, 400, 0.5), int64_t(200));
+    QCOMPARE(maskStepAt(steps, 400, 0.49), int64_t(100)); // the mask in use at step 196
+    QCOMPARE(maskStepAt(steps, 400, 0.0), int64_t(0));
+    QCOMPARE(maskStepAt({50, 100}, 400, 0.1), int64_t(50)); // nothing that early: the first snapshot
+    QCOMPARE(maskStepAt(steps, 0, 0.5), int64_t(100));       // steps unknown (still training): of the last mask step
+    QCOMPARE(maskStepAt({}, 400, 0.5), int64_t(-1));
+}
+
+void TestStudioLogic::sharedHistogramsLineUpTheRunsBars() {
+    // SRigL's constant fan-in 30 beside a RigL spread 15..45: one range, one bar for SRigL.
+    std::vector<int64_t> rigl;
+    for (int64_t r = 0; r < 100; ++r) rigl.push_back(15 + (r * 7) % 31);
+    const std::vector<int64_t> srigl(100, 30);
+    const auto shared = sharedHistograms({srigl, rigl});
+    QCOMPARE(shared.histograms.size(), size_t(2));
+    const auto& a = shared.histograms[0];
+    const auto& b = shared.histograms[1];
+    QCOMPARE(a.lo, b.lo);
+    QCOMPARE(a.width, b.width);
+    QCOMPARE(a.counts.size(), b.counts.size());
+    QCOMPARE(a.lo, int64_t(15));
+    QCOMPARE(a.counts.size(), size_t(31));
+    QCOMPARE(occupiedBins(a), 1);
+    QCOMPARE(a.counts[size_t(30 - 15)], int64_t(100));
+    QVERIFY(occupiedBins(b) > 20);
+    QCOMPARE(a.total(), int64_t(100));
+    QCOMPARE(b.total(), int64_t(100));
+    QCOMPARE(shared.highestCount, int64_t(100));
+    // The same binning as integerHistogram on the union's extremes, also for wide ranges.
+    const auto wide = sharedHistograms({{0, 1000}, {500}});
+    const auto alone = integerHistogram({0, 1000});
+    QCOMPARE(wide.histograms[1].lo, alone.lo);
+    QCOMPARE(wide.histograms[1].width, alone.width);
+    QCOMPARE(wide.histograms[1].counts.size(), alone.counts.size());
+    QCOMPARE(wide.histograms[1].total(), int64_t(1));
+    // A run without values gets empty bins of the same range; nothing at all gives empty histograms.
+    const auto partly = sharedHistograms({{}, {3, 4}});
+    QCOMPARE(partly.histograms[0].counts, (std::vector<int64_t>{0, 0}));
+    const auto none = sharedHistograms({{}, {}});
+    QVERIFY(none.histograms[0].counts.empty());
+    QCOMPARE(none.highestCount, int64_t(0));
 }
 
 QTEST_GUILESS_MAIN(TestStudioLogic)

@@ -1,8 +1,10 @@
-// The compare dashboard: run list, smoothed overlays, config diff and the accuracy figure.
+// The compare dashboard: run list, smoothed overlays, config diff, the accuracy figure and the
+// degree histograms page.
 #include "widgets/compare/compare_dashboard.hpp"
 
 #include "widgets/compare/accuracy_vs_sparsity_model.hpp"
 #include "widgets/compare/config_diff_model.hpp"
+#include "widgets/compare/degree_comparison_panel.hpp"
 #include "widgets/common/curve_smoothing.hpp"
 #include "widgets/common/store_reader.hpp"
 #include "widgets/common/xy_chart.hpp"
@@ -15,6 +17,7 @@
 #include <QPushButton>
 #include <QSlider>
 #include <QSplitter>
+#include <QTabWidget>
 #include <QTableView>
 #include <QVBoxLayout>
 
@@ -86,10 +89,16 @@ CompareDashboard::CompareDashboard(StoreReader& store, QWidget* parent) : QWidge
     right->addWidget(bottom);
     right->setStretchFactor(0, 3);
     right->setStretchFactor(1, 2);
+    // The degrees get a page of their own: a column of two charts per run needs the full height.
+    degrees_ = new DegreeComparisonPanel(store_, this);
+    pages_ = new QTabWidget(this);
+    pages_->setObjectName(QStringLiteral("comparePages"));
+    pages_->addTab(right, tr("Curves and config"));
+    pages_->addTab(degrees_, tr("Fan-in and out-degree"));
     auto* layout = new QHBoxLayout(this);
     auto* main = new QSplitter(Qt::Horizontal, this);
     main->addWidget(side);
-    main->addWidget(right);
+    main->addWidget(pages_);
     main->setStretchFactor(1, 4);
     layout->addWidget(main);
 
@@ -102,10 +111,12 @@ CompareDashboard::CompareDashboard(StoreReader& store, QWidget* parent) : QWidge
         if (!updating_) refreshFigure();
     });
     connect(reloadButton, &QPushButton::clicked, this, &CompareDashboard::reload);
+    connect(reloadButton, &QPushButton::clicked, degrees_, &DegreeComparisonPanel::reread); // finished runs too
     refreshCurves();
 }
 
 void CompareDashboard::openDatabase(const QString& path) {
+    degrees_->setRuns({}); // another database's run ids name other runs
     store_.setDatabase(path);
     reload();
 }
@@ -126,6 +137,8 @@ void CompareDashboard::reload() {
 }
 
 bool CompareDashboard::loading() const { return store_.isPending(listRequest_) || store_.isPending(curvesRequest_); }
+
+void CompareDashboard::showDegrees() { pages_->setCurrentWidget(degrees_); }
 
 void CompareDashboard::showRuns(std::vector<sessions::RunInfo> runs) {
     const QList<qint64> selected = wanted_ ? *wanted_ : selectedRuns();
@@ -225,6 +238,16 @@ void CompareDashboard::refreshCurves() {
     loss_->setSeries(loss);
     accuracy_->setSeries(accuracy);
     if (!diff_->setRuns(labels, configs)) message_->setText(diff_->error());
+    refreshDegrees();
+}
+
+void CompareDashboard::refreshDegrees() {
+    std::vector<sessions::RunInfo> runs;
+    for (qint64 id : selectedRuns()) {
+        const auto info = std::find_if(runInfo_.begin(), runInfo_.end(), [&](const sessions::RunInfo& r) { return r.id == id; });
+        if (info != runInfo_.end()) runs.push_back(*info);
+    }
+    degrees_->setRuns(runs); // reads only when the runs (or their progress) changed
 }
 
 void CompareDashboard::refreshFigure() {

@@ -1,8 +1,9 @@
 // The compare dashboard dock: pick runs (here or from the run browser), overlay their loss and
 // accuracy curves with EMA smoothing, list only the config keys that differ, and plot the final
-// test accuracy against sparsity per method from every finished run of the database. The run
-// list and the curves are read through the Studio's StoreReader; the charts follow when they are
-// back.
+// test accuracy against sparsity per method from every finished run of the database. A second page
+// puts the selected runs' fan-in and out-degree histograms of one layer side by side. The run list,
+// the curves and the masks are read through the Studio's StoreReader; the charts follow when they
+// are back.
 #pragma once
 
 #include "sessions/store/run_store.hpp"
@@ -20,10 +21,12 @@ class QLabel;
 class QListWidget;
 class QSlider;
 class QTableView;
+class QTabWidget;
 
 namespace srigl::studio {
 
 class ConfigDiffModel;
+class DegreeComparisonPanel;
 class StoreReader;
 class XyChart;
 
@@ -49,6 +52,9 @@ public:
     XyChart* accuracyChart() const { return accuracy_; }
     XyChart* accuracyVsSparsityChart() const { return figure_; }
     QComboBox* modelFilter() const { return modelFilter_; }
+    DegreeComparisonPanel* degreeComparison() const { return degrees_; }
+    // Brings the fan-in and out-degree page to the front (it reads the masks once shown).
+    void showDegrees();
     QString message() const;
     // A read is on its way (the run list or curves).
     bool loading() const;
@@ -61,6 +67,7 @@ private:
     void showRuns(std::vector<sessions::RunInfo> runs);
     void refreshCurves();
     void refreshFigure();
+    void refreshDegrees();
     // Asks for the curves of the selected runs not read yet.
     void readMissingCurves(const QList<qint64>& ids);
 
@@ -79,6 +86,8 @@ private:
     ConfigDiffModel* diff_ = nullptr;
     QTableView* diffView_ = nullptr;
     QLabel* message_ = nullptr;
+    QTabWidget* pages_ = nullptr;
+    DegreeComparisonPanel* degrees_ = nullptr;
     std::vector<sessions::RunInfo> runInfo_;
     std::map<qint64, RecordedCurves> cache_;
     bool updating_ = false;

@@ -14,12 +14,6 @@
 
 namespace srigl::studio {
 
-namespace {
-
-constexpr size_t kNamedBins = 12; // at most this many labelled bars
-
-} // namespace
-
 QString binLabel(const IntHistogram& h, size_t bin) {
     const int64_t lo = h.lo + static_cast<int64_t>(bin) * h.width;
     if (h.width == 1) return QString::number(lo);
@@ -40,6 +34,8 @@ HistogramChart::HistogramChart(const QString& title, const QString& xTitle, QWid
 
 void HistogramChart::setTitle(const QString& title) { chart()->setTitle(title); }
 
+void HistogramChart::setNamedBins(int bins) { namedBins_ = static_cast<size_t>(std::max(1, bins)); }
+
 void HistogramChart::setHistogram(const IntHistogram& histogram, int64_t yMax) {
     auto* chart = this->chart();
     chart->removeAllSeries();
@@ -53,7 +49,7 @@ void HistogramChart::setHistogram(const IntHistogram& histogram, int64_t yMax) {
     int64_t highest = 0;
     // Many bins: name every few only, or the labels overlap. Categories must be unique, so the
     // unnamed ones are distinct runs of zero-width spaces.
-    const size_t every = (histogram.counts.size() + kNamedBins - 1) / kNamedBins;
+    const size_t every = std::max<size_t>(1, (histogram.counts.size() + namedBins_ - 1) / namedBins_);
     for (size_t i = 0; i < histogram.counts.size(); ++i) {
         bars_.push_back({binLabel(histogram, i), histogram.counts[i]});
         labels << (i % every == 0 ? bars_.back().label : QString(static_cast<int>(i + 1), QChar(0x200B)));

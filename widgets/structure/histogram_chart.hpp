@@ -25,6 +25,9 @@ public:
     // yMax > 0 fixes the count axis (two runs side by side on one scale); 0 follows the data.
     void setHistogram(const IntHistogram& histogram, int64_t yMax = 0);
     void setTitle(const QString& title);
+    // At most this many bars get a label (12 unless set; applies from the next setHistogram): narrow
+    // charts, such as the compare dashboard's columns, need fewer for "100-104" labels not to overlap.
+    void setNamedBins(int bins);
     const std::vector<HistogramBar>& bars() const { return bars_; }
 
 protected:
@@ -32,6 +35,7 @@ protected:
 
 private:
     QString xTitle_;
+    size_t namedBins_ = 12;
     std::vector<HistogramBar> bars_;
 };
 
