@@ -135,7 +135,7 @@ const std::vector<Field>& fields() {
         field("data_dir", &RunConfig::data_dir, "directory with the IDX / CIFAR binary files"),
         field("synthetic_train", &RunConfig::synthetic_train, "images in the synthetic training split"),
         field("synthetic_test", &RunConfig::synthetic_test, "images in the synthetic test split"),
-        field("method", &RunConfig::method, "sparse training method", {"dense", "static", "set", "rigl", "srigl", "nm_ste", "srste", "nm_transposable"}),
+        field("method", &RunConfig::method, "sparse training method", {"dense", "static", "set", "rigl", "srigl", "nm_ste", "srste", "nm_transposable", "trainable_threshold"}),
         field("sparsity", &RunConfig::sparsity, "global sparsity in [0, 1)"),
         field("distribution", &RunConfig::distribution, "per-layer sparsity distribution", {"uniform", "erk"}),
         field("dense_first", &RunConfig::dense_first, "keep the first layer dense"),
@@ -153,6 +153,9 @@ const std::vector<Field>& fields() {
         field("nm_update_every", &RunConfig::nm_update_every, "steps between transposable N:M mask recomputations (nm_transposable) and N:M mask events"),
         field("srste_decay", &RunConfig::srste_decay, "SR-STE decay lambda_W on pruned weights (method srste)"),
         field("nm_solver", &RunConfig::nm_solver, "transposable mask solver (nm_transposable)", {"greedy_repair", "exact"}),
+        field("tt_alpha", &RunConfig::tt_alpha, "trainable_threshold: weight alpha of the sparsity regulariser alpha * sum(exp(-threshold)) (the start value when tt_target_density is set)"),
+        field("tt_target_density", &RunConfig::tt_target_density, "trainable_threshold: global density in (0, 1) a controller on alpha steers the masks to (0: off, alpha fixed; our extension)"),
+        field("tt_record_every", &RunConfig::tt_record_every, "trainable_threshold: steps between mask events (the mask changes every step)"),
         field("epochs", &RunConfig::epochs, "training epochs"),
         field("max_steps", &RunConfig::max_steps, "stop after this many steps (0: no limit)"),
         field("batch_size", &RunConfig::batch_size, "training batch size"),
@@ -338,6 +341,22 @@ void validateConfig(const RunConfig& c) {
     require(c.method != "nm_transposable" || pattern.m <= 64, "nm", "transposable masks need M <= 64, got " + c.nm);
     require(c.nm_update_every >= 1, "nm_update_every", "must be >= 1");
     require(c.srste_decay >= 0.0, "srste_decay", "must be >= 0");
+    require(c.tt_alpha >= 0.0, "tt_alpha", "must be >= 0, got " + std::to_string(c.tt_alpha));
+    require(c.tt_target_density == 0.0 || (c.tt_target_density > 0.0 && c.tt_target_density < 1.0), "tt_target_density",
+            "must be in (0, 1), or 0 for off, got " + std::to_string(c.tt_target_density));
+    require(c.tt_target_density == 0.0 || c.method == "trainable_threshold", "tt_target_density",
+            "steers the thresholds of method trainable_threshold, not " + c.method);
+    require(c.tt_target_density == 0.0 || c.tt_alpha > 0.0, "tt_alpha",
+            "must be > 0 with tt_target_density: the controller scales alpha, and cannot scale 0");
+    require(c.tt_record_every >= 1, "tt_record_every", "must be >= 1");
+    if (c.method == "trainable_threshold") {
+        // The thresholds make every mask: keys of the other methods' masks are refused rather than
+        // silently ignored when they ask for something.
+        require(c.nm == RunConfig{}.nm, "nm",
+                "N:M patterns do not combine with method trainable_threshold (its masks come from the thresholds)");
+        require(!c.sparse_opt, "sparse_opt",
+                "scales masked gradients; method trainable_threshold does not mask its gradients");
+    }
     require(c.epochs >= 1 && c.epochs <= 1000000, "epochs", "must be in [1, 1000000]");
     require(c.max_steps >= 0, "max_steps", "must be >= 0");
     require(c.batch_size >= 1 && c.batch_size <= 1000000, "batch_size", "must be in [1, 1000000]");

@@ -45,6 +45,12 @@ struct RunConfig {
     int64_t nm_update_every = 40;    // steps between transposable mask recomputations (and N:M mask events)
     double srste_decay = 2e-4;       // SR-STE lambda_W: decay on pruned weights only
     std::string nm_solver = "greedy_repair"; // transposable mask solver: greedy_repair | exact
+    // method=trainable_threshold (Liu et al., ICLR 2020; docs/algorithms.md): the weight of the
+    // sparsity regulariser alpha * sum(exp(-t)), the global density a controller on that alpha
+    // steers to (0: off, alpha stays fixed; our extension), and the steps between mask events.
+    double tt_alpha = 5e-4;
+    double tt_target_density = 0.0;
+    int64_t tt_record_every = 100;
     // optimisation
     int64_t epochs = 5;
     int64_t max_steps = 0;

@@ -4,6 +4,7 @@
 #include "engine/models/sparse_layer.hpp"
 
 #include "engine/sparsity/straight_through_mask.hpp"
+#include "engine/sparsity/trainable_threshold.hpp"
 
 #include <cmath>
 
@@ -53,6 +54,7 @@ void SparseLayer::applyMask() {
 }
 
 torch::Tensor SparseLayer::forwardWeight() const {
+    if (threshold.defined()) return thresholdMaskedWeight(weight, threshold);
     if (!straightThrough) return weight;
     // Straight-through estimator (SR-STE, docs/algorithms.md): the value is W * M, but the
     // gradient of the masked weight is applied to the dense W unchanged (see straight_through_mask).

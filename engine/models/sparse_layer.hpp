@@ -23,6 +23,9 @@ public:
     // N:M methods (nm_ste, srste, nm_transposable) keep the weight dense and mask it in the forward
     // pass with a straight-through estimator; every other method keeps W == W * M instead.
     bool straightThrough = false;
+    // method=trainable_threshold: one threshold per output row (a parameter the trainer registers);
+    // when defined, the forward pass computes with W * step(|W| - t) (engine/sparsity/trainable_threshold).
+    torch::Tensor threshold;
 
     // The weight's shape, also while the layer is condensed (when `weight` itself is empty).
     const std::vector<int64_t>& weightShape() const { return shape_; }

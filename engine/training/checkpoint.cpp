@@ -2,6 +2,7 @@
 // accumulated dense gradients, step, timings, running sums and the config that made them. Data
 // order and mask randomness derive from (seed, step), so these are all a resume needs.
 #include "engine/errors.hpp"
+#include "engine/sparsity/trainable_threshold.hpp"
 #include "engine/training/atomic_archive.hpp"
 #include "engine/training/trainer_internals.hpp"
 
@@ -106,6 +107,10 @@ void Trainer::verifyLoadedState(const std::string& path) {
         if (st.nm) {
             // N:M layers keep dense weights; their mask must be a valid N:M mask.
             if (!s.nm->valid(st.layer->mask)) bad(st.name + " is not a valid " + s.nm->pattern.toString() + " mask");
+        } else if (st.tt) {
+            // Thresholded layers keep dense weights; their mask is a function of weights and thresholds.
+            if (!torch::equal(st.layer->mask, thresholdMask(st.layer->weight, st.layer->threshold)))
+                bad(st.name + ".mask is not step(|weight| - threshold)");
         } else if ((st.layer->weightMatrix().masked_select(~m) != 0).any().item<bool>()) {
             bad(st.name + " has weights outside its mask");
         }
@@ -175,7 +180,11 @@ void Trainer::saveCheckpoint(const std::string& path) const {
         }
         archive.write("layer_k." + n, torch::tensor(st.last.k));
         if (st.nm) archive.write("nm_event_mask." + n, st.eventMask, true);
+        if (st.tt) archive.write("tt_event_mask." + n, st.eventMask, true);
     }
+    // The thresholds are model parameters (above); alpha and the controller's integral are not.
+    if (isTrainableThreshold(s.config.method))
+        archive.write("tt_controller", torch::tensor({s.ttController.alpha(), s.ttController.integral()}, torch::kDouble));
     auto scalars = torch::tensor({static_cast<double>(s.step), s.trainSeconds, s.updateSeconds,
                                   static_cast<double>(s.updates), s.lastEpochLoss, s.lastEpochAccuracy,
                                   static_cast<double>(s.epochSamples)},
@@ -246,6 +255,14 @@ CheckpointHeader Trainer::loadCheckpoint(const std::string& path) {
             }
             st.last.k = readTensor(archive, "layer_k." + std::to_string(i)).item<int64_t>();
             if (st.nm) copyChecked(st.eventMask, "nm_event_mask." + std::to_string(i), true);
+            if (st.tt) copyChecked(st.eventMask, "tt_event_mask." + std::to_string(i), true);
+        }
+        if (isTrainableThreshold(s.config.method)) {
+            auto c = readTensor(archive, "tt_controller").to(torch::kDouble).contiguous();
+            if (c.numel() != 2 || !torch::isfinite(c).all().item<bool>() || c[0].item<double>() < 0.0)
+                throw CheckpointError("checkpoint '" + path + "': tt_controller has the wrong shape or values");
+            // With the controller off, alpha is tt_alpha (which may change on resume, like lr).
+            if (s.ttController.enabled()) s.ttController.restore(c[0].item<double>(), c[1].item<double>());
         }
         auto sc = readTensor(archive, "scalars").to(torch::kDouble).contiguous();
         const double* v = sc.data_ptr<double>();
@@ -317,7 +334,14 @@ CheckpointModel loadCheckpointModel(const std::string& path) {
         throw CheckpointError("checkpoint '" + path + "' does not hold a " + out.config.model + " model: " +
                               std::string(e.what()).substr(0, 300));
     }
+    // A thresholded layer's checkpoint holds its dense weights and the mask step(|W| - t) of the
+    // final step; readers (export, convert, bench --run) get W * M, what the trained model computes.
+    const bool thresholded = isTrainableThreshold(out.config.method);
     for (const auto& named : out.model->sparseLayers()) {
+        if (thresholded) {
+            torch::NoGradGuard noGrad;
+            named.layer->weight.mul_(named.layer->mask);
+        }
         named.layer->syncMaskFactor();
         if (!torch::isfinite(named.layer->weight).all().item<bool>())
             throw CheckpointError("checkpoint '" + path + "': layer " + named.name + " has non-finite weights");

@@ -8,6 +8,7 @@
 #include "engine/sparsity/mask_update.hpp"
 #include "engine/sparsity/sparse_opt.hpp"
 #include "engine/sparsity/sparsity_distribution.hpp"
+#include "engine/sparsity/trainable_threshold.hpp"
 #include "engine/training/compute_path.hpp"
 #include "engine/training/dense_reference.hpp"
 #include "engine/training/loss.hpp"
@@ -67,6 +68,12 @@ Planned planLayers(const RunConfig& c, SparseModelImpl& model) {
             const bool keepDense = (c.dense_first && i == 0) || (c.dense_last && i + 1 == p.shapes.size());
             p.densities.push_back(keepDense ? 1.0 : density);
         }
+        return p;
+    }
+    if (isTrainableThreshold(c.method)) {
+        // Every layer starts dense (thresholds 0) and learns its own density: `sparsity` and
+        // `distribution` do not apply.
+        p.densities.assign(p.shapes.size(), 1.0);
         return p;
     }
     p.densities = layerDensities(p.shapes, sparsity,
@@ -186,10 +193,24 @@ Trainer::Trainer(const RunConfig& config, TrainingObserver* observer) : impl_(st
         s.model = buildModel(config.model, config.hidden, shape);
     }
     Planned plan = planLayers(config, *s.model);
+    auto named = s.model->sparseLayers();
+    // trainable_threshold: each thresholded layer's thresholds are a parameter of its module, so the
+    // optimizer, checkpoints and data-parallel broadcasts and gradients take them like any other.
+    // Registered before the parameter list is read (it fixes the optimizer's indices).
+    const auto thresholded = [&](size_t i) {
+        return isTrainableThreshold(config.method) && !(config.dense_first && i == 0) &&
+               !(config.dense_last && i + 1 == named.size());
+    };
+    for (size_t i = 0; i < named.size(); ++i) {
+        if (!thresholded(i)) continue;
+        auto* module = dynamic_cast<torch::nn::Module*>(named[i].layer);
+        if (!module) throw std::logic_error("sparse layer " + named[i].name + " is not a module");
+        named[i].layer->threshold =
+            module->register_parameter("threshold", torch::zeros({named[i].layer->outFeatures()}));
+    }
 
     std::vector<torch::Tensor> params;
     for (auto& p : s.model->parameters()) params.push_back(p);
-    auto named = s.model->sparseLayers();
     if (isNmMethod(config.method)) s.nm = NmMethod::fromConfig(config);
     torch::Generator maskGen = generatorFor(config.seed, MaskInit);
     torch::Generator weightGen = generatorFor(config.seed, WeightInit);
@@ -204,6 +225,7 @@ Trainer::Trainer(const RunConfig& config, TrainingObserver* observer) : impl_(st
             st.isLast = i + 1 == named.size();
             st.dynamic = isDynamic(config.method) && st.density < 1.0;
             st.nm = isNmMethod(config.method) && st.density < 1.0;
+            st.tt = thresholded(i);
             for (size_t j = 0; j < params.size(); ++j)
                 if (params[j].unsafeGetTensorImpl() == st.layer->weight.unsafeGetTensorImpl()) st.paramIndex = j;
 
@@ -255,10 +277,17 @@ Trainer::Trainer(const RunConfig& config, TrainingObserver* observer) : impl_(st
                 st.layer->straightThrough = true;
                 st.eventMask = st.layer->mask.clone();
             }
+            if (st.tt) {
+                // Thresholds 0: every nonzero weight is kept at first.
+                mask = thresholdMask(st.layer->weight, st.layer->threshold);
+                st.layer->setMask(mask);
+                st.eventMask = st.layer->mask.clone();
+                st.compute = "masked_dense";
+            }
             if (mask.defined()) st.last = describeMask(st.name, mask);
             // k is the per-neuron fan-in of constant fan-in layers (SRigL's, and dense ones); 0 means
             // the layer is unstructured.
-            st.last.k = hasConstantFanIn(config) || config.method == "dense" || st.density >= 1.0
+            st.last.k = !st.tt && (hasConstantFanIn(config) || config.method == "dense" || st.density >= 1.0)
                             ? (st.density >= 1.0 ? fanIn : st.budget / out)
                             : 0;
             s.layers.push_back(std::move(st));
@@ -269,8 +298,10 @@ Trainer::Trainer(const RunConfig& config, TrainingObserver* observer) : impl_(st
         st.layer->syncMaskFactor();
         // A condensed layer accumulates no dense gradient: growth uses its captures (condensed_path.cpp).
         if (st.dynamic && !st.layer->isCondensed()) st.gradSum = torch::zeros_like(st.layer->weightMatrix());
-        if (st.nm) st.eventMask = st.eventMask.to(s.device);
+        if (st.nm || st.tt) st.eventMask = st.eventMask.to(s.device);
     }
+    if (isTrainableThreshold(config.method))
+        s.ttController = ThresholdDensityController(config.tt_alpha, config.tt_target_density);
     s.condenseMarked();
     params.clear();
     for (auto& p : s.model->parameters()) params.push_back(p);
@@ -347,7 +378,7 @@ void Trainer::enableDataParallel(std::shared_ptr<ProcessGroup> group, const Data
     for (auto& b : s.model->buffers()) state.push_back(b);
     for (auto& st : s.layers) {
         state.push_back(st.layer->mask);
-        if (st.nm) state.push_back(st.eventMask);
+        if (st.nm || st.tt) state.push_back(st.eventMask);
     }
     s.parallel->broadcastFromRankZero(state, "broadcast of rank 0's initial weights and masks");
     for (auto& st : s.layers) st.layer->syncMaskFactor();
@@ -457,9 +488,9 @@ LayerWeightSnapshot weightsOf(const SparseLayerState& st) {
     LayerWeightSnapshot snap;
     snap.name = st.name;
     // The stored weight is kept equal to W * M, so entries outside the mask are already zero;
-    // N:M layers keep their dense weights, and what they compute with is W * M.
+    // N:M and thresholded layers keep their dense weights, and what they compute with is W * M.
     torch::Tensor w = st.layer->denseWeightMatrix();
-    if (st.nm) w = w * st.layer->maskMatrix();
+    if (st.nm || st.tt) w = w * st.layer->maskMatrix();
     w = w.to(torch::kCPU, torch::kFloat).contiguous();
     snap.outFeatures = w.size(0);
     snap.fanIn = w.size(1);
@@ -630,13 +661,87 @@ void Trainer::Impl::nmMaskUpdate(int64_t atStep) {
         st.layer->setMask(nm->mask(st.layer->weight));
         st.last.seconds = secondsSince(layerStart);
         if (!report) continue;
-        // Changes since the previous event: the net mask difference (SAD between the two steps).
-        st.last.pruned = (st.eventMask & ~st.layer->mask).sum().item<int64_t>();
-        st.last.regrown = (~st.eventMask & st.layer->mask).sum().item<int64_t>();
-        st.last.sad = st.last.pruned + st.last.regrown;
-        st.eventMask.copy_(st.layer->mask);
-        event.layers.push_back(statsOf(st));
+        event.layers.push_back(eventChanges(st));
     }
+    finishEvent(event, start, report);
+}
+
+bool Trainer::Impl::guardThresholds() {
+    torch::NoGradGuard noGrad;
+    bool reset = false;
+    for (auto& st : layers)
+        if (st.tt && resetCollapsedThresholds(st.layer->weight, st.layer->threshold)) reset = true;
+    return reset;
+}
+
+double Trainer::Impl::globalDensity() const {
+    torch::NoGradGuard noGrad;
+    torch::Tensor kept;
+    double total = 0.0, dense = 0.0;
+    for (const auto& st : layers) {
+        const double n = static_cast<double>(st.layer->weight.numel());
+        total += n;
+        if (!st.tt) {
+            dense += n;
+            continue;
+        }
+        auto k = st.layer->mask.sum();
+        kept = kept.defined() ? kept + k : k;
+    }
+    const double thresholdedKept = kept.defined() ? kept.item<double>() : 0.0;
+    return total > 0 ? (thresholdedKept + dense) / total : 1.0;
+}
+
+torch::Tensor Trainer::Impl::thresholdRegulariser() const {
+    torch::Tensor sum;
+    const double alpha = ttController.alpha();
+    for (const auto& st : layers) {
+        if (!st.tt) continue;
+        auto p = srigl::thresholdPenalty(st.layer->threshold, alpha);
+        sum = sum.defined() ? sum + p : p;
+    }
+    return sum;
+}
+
+void Trainer::Impl::thresholdMaskUpdate(int64_t atStep) {
+    torch::NoGradGuard noGrad;
+    const auto start = Clock::now();
+    auto refresh = [&] {
+        for (auto& st : layers)
+            if (st.tt) st.layer->setMask(thresholdMask(st.layer->weight, st.layer->threshold));
+    };
+    if (atStep == 0) {
+        // Before a forward the masks are already those of the current state (set after the last
+        // step), unless the guard has to reset something.
+        if (guardThresholds()) refresh();
+        return;
+    }
+    refresh();
+    // The controller sees the density the step produced, before the guard: a collapse says alpha
+    // is too high, while the dense mask a reset leaves would say the opposite and feed the collapse.
+    if (ttController.enabled()) ttController.update(globalDensity());
+    if (guardThresholds()) refresh();
+    const bool report = atStep % config.tt_record_every == 0;
+    MaskUpdateEvent event;
+    event.step = atStep;
+    for (auto& st : layers) {
+        if (!st.tt || !report) continue;
+        st.last.seconds = secondsSince(start);
+        event.layers.push_back(eventChanges(st));
+    }
+    finishEvent(event, start, report);
+}
+
+LayerUpdateStats Trainer::Impl::eventChanges(SparseLayerState& st) {
+    // Changes since the previous event: the net mask difference (SAD between the two steps).
+    st.last.pruned = (st.eventMask & ~st.layer->mask).sum().item<int64_t>();
+    st.last.regrown = (~st.eventMask & st.layer->mask).sum().item<int64_t>();
+    st.last.sad = st.last.pruned + st.last.regrown;
+    st.eventMask.copy_(st.layer->mask);
+    return statsOf(st);
+}
+
+void Trainer::Impl::finishEvent(MaskUpdateEvent& event, std::chrono::steady_clock::time_point start, bool report) {
     const double seconds = secondsSince(start);
     updateSeconds += seconds;
     if (!report) return;
@@ -665,9 +770,22 @@ bool Trainer::trainStep() {
 
     s.model->train();
     s.optimizer->zeroGrad();
+    // The reference resets collapsed thresholds in every forward; ours are reset after each step
+    // already, unless something set them in between (a test, a tool).
+    if (isTrainableThreshold(s.config.method)) s.thresholdMaskUpdate(0);
     auto logits = s.model->forward(batch.inputs);
     auto loss = crossEntropy(logits, batch.targets, s.config.label_smoothing);
     double lossValue = loss.item<double>();
+    // trainable_threshold trains on the task loss plus the regulariser; the reported loss stays the
+    // task's (comparable with every other method), a non-finite regulariser stops the run the same.
+    torch::Tensor objective = loss;
+    double regulariser = 0.0;
+    if (isTrainableThreshold(s.config.method)) {
+        if (auto r = s.thresholdRegulariser(); r.defined()) {
+            objective = loss + r;
+            regulariser = r.item<double>();
+        }
+    }
     // Data-parallel: the loss and accuracy of the global batch, and one decision for all ranks
     // (stop, diverged) so that no rank waits in a collective the others never join.
     std::vector<double> global;
@@ -683,13 +801,15 @@ bool Trainer::trainStep() {
         }
         lossValue = global[0] / global[2];
     }
-    if (!std::isfinite(lossValue)) {
+    if (!std::isfinite(lossValue) || !std::isfinite(regulariser)) {
+        const double bad = std::isfinite(lossValue) ? regulariser : lossValue;
         s.status = TrainingStatus::Diverged;
-        s.statusMessage = "loss became " + std::string(std::isnan(lossValue) ? "nan" : "inf") + " at step " +
-                          std::to_string(t) + "; lower lr or check the data";
+        s.statusMessage = std::string(std::isfinite(lossValue) ? "threshold regulariser" : "loss") + " became " +
+                          (std::isnan(bad) ? "nan" : "inf") + " at step " + std::to_string(t) +
+                          "; lower lr or check the data";
         return false;
     }
-    loss.backward();
+    objective.backward();
     // After backward, before anything reads a gradient: the dense gradients that growth
     // accumulates below are then the global batch's on every rank.
     if (s.parallel) s.parallel->averageGradients();
@@ -729,6 +849,10 @@ bool Trainer::trainStep() {
     if (s.nm) {
         s.nmMaskUpdate(t);
         if (t % s.config.nm_update_every == 0) s.checkMasksAgree(t);
+    }
+    if (isTrainableThreshold(s.config.method)) {
+        s.thresholdMaskUpdate(t);
+        if (t % s.config.tt_record_every == 0) s.checkMasksAgree(t);
     }
 
     {

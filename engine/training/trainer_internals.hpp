@@ -8,6 +8,7 @@
 #include "engine/models/sparse_model.hpp"
 #include "engine/sparsity/mask_update.hpp"
 #include "engine/sparsity/nm_method.hpp"
+#include "engine/sparsity/threshold_density_controller.hpp"
 #include "engine/sparsity/update_schedule.hpp"
 #include "engine/training/lr_schedule.hpp"
 #include "engine/training/optimizer.hpp"
@@ -30,6 +31,9 @@ struct SparseLayerState {
     // N:M methods: the weight stays dense, the mask is recomputed from it (straight-through
     // forward); eventMask is the mask at the latest mask event, for pruned/regrown/SAD.
     bool nm = false;
+    // trainable_threshold: the weight stays dense, the mask is step(|W| - t) of the layer's
+    // thresholds (SparseLayer::threshold); eventMask serves mask events as for N:M.
+    bool tt = false;
     torch::Tensor eventMask;
     LayerUpdateStats last;  // statistics of the latest update
     // ablate_unused: this layer's neurons without an outgoing connection in the next layer, found
@@ -51,6 +55,9 @@ struct Trainer::Impl {
     std::unique_ptr<UpdateSchedule> schedule;
     std::optional<NmMethod> nm; // set for nm_ste, srste, nm_transposable
     std::unique_ptr<DataParallel> parallel; // set in a data-parallel run
+    // trainable_threshold: alpha of the regulariser, moved by the controller when
+    // tt_target_density is set (both saved in checkpoints).
+    ThresholdDensityController ttController;
     DistributedInfo distributed;
 
     int64_t step = 0;
@@ -93,6 +100,22 @@ struct Trainer::Impl {
     // N:M methods, after the optimizer step `atStep`: recomputes the masks that are due and, every
     // nm_update_every steps, reports a mask event.
     void nmMaskUpdate(int64_t atStep);
+    // trainable_threshold, before a training forward and after the optimizer step `atStep`: the 1%
+    // guard, the masks recomputed from the new weights and thresholds (what the next forward will
+    // use, for events and snapshots), the alpha controller, and every tt_record_every steps a mask
+    // event. atStep 0: only the guard and the masks (before a forward).
+    void thresholdMaskUpdate(int64_t atStep);
+    // Methods whose mask changes every step (N:M, trainable_threshold) report events every N steps:
+    // a layer's changes since its previous event (and the event mask moved on), and the event's
+    // end (timing; the observer told when `report`).
+    LayerUpdateStats eventChanges(SparseLayerState& st);
+    void finishEvent(MaskUpdateEvent& event, std::chrono::steady_clock::time_point start, bool report);
+    // The guard on every thresholded layer (training only, never in evaluation); true if it reset any.
+    bool guardThresholds();
+    // Kept weights over all weights of the sparse layers (dense ones count as kept).
+    double globalDensity() const;
+    // alpha * sum(exp(-t)) over every thresholded layer.
+    torch::Tensor thresholdRegulariser() const;
     // SparseOpt (config sparse_opt) on one layer's masked gradient, before the optimizer step.
     void scaleSparseOpt(SparseLayerState& st);
     LayerUpdateStats statsOf(const SparseLayerState& state) const;

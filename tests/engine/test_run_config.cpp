@@ -100,6 +100,9 @@ RunConfig everythingChanged() {
     c.nm_update_every = 10;
     c.srste_decay = 1e-3;
     c.nm_solver = "exact";
+    c.tt_alpha = 1e-3;
+    c.tt_target_density = 0.25;
+    c.tt_record_every = 9;
     c.epochs = 250;
     c.max_steps = 99999;
     c.batch_size = 512;
