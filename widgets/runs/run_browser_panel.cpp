@@ -33,7 +33,7 @@ RunBrowserPanel::RunBrowserPanel(StoreReader& store, QWidget* parent)
     method_ = new QComboBox(this);
     method_->setObjectName(QStringLiteral("methodFilter"));
     method_->addItem(tr("any method"), QString());
-    for (auto m : {"srigl", "rigl", "set", "static", "dense", "nm_ste", "srste", "nm_transposable"}) method_->addItem(QString::fromLatin1(m), QString::fromLatin1(m));
+    for (auto m : {"srigl", "rigl", "set", "static", "dense", "nm_ste", "srste", "nm_transposable", "trainable_threshold"}) method_->addItem(QString::fromLatin1(m), QString::fromLatin1(m));
     text_ = new QLineEdit(this);
     text_->setObjectName(QStringLiteral("textFilter"));
     text_->setPlaceholderText(tr("Search name, tags, notes, model, dataset…"));
