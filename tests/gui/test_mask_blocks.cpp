@@ -99,6 +99,7 @@ private Q_SLOTS:
     void exactCellsOnceAnEntryHasAPixel();
     void tileShapesAreImagesOrNearSquares();
     void tileGridFillsTheViewAndFindsTheNeuron();
+    void tileZoomKeepsTheInputUnderTheCursor();
     void atlasHoldsEachNeuronsRowAsItsTile();
     void atlasRefusesTilesLargerThanATexture();
 };
@@ -447,4 +448,34 @@ void TestMaskBlocks::atlasRefusesTilesLargerThanATexture() {
 }
 
 QTEST_GUILESS_MAIN(TestMaskBlocks)
+// The tile view's wheel zoom keeps the neuron and input under the cursor, stops at
+// kMaxPixelsPerEntry per input and never below the fit; a pan moves the grid; reset is the fit.
+void TestMaskBlocks::tileZoomKeepsTheInputUnderTheCursor() {
+    const NeuronTileShape shape = neuronTileShape(784);
+    const NeuronTileGrid fitted = layoutNeuronTiles(300, shape, 560, 800);
+    TileViewTransform t;
+    QVERIFY(t.fitted());
+    const double px = fitted.tileX(137) + fitted.tileWidth * 0.3, py = fitted.tileY(137) + fitted.tileHeight * 0.6;
+    const int64_t input = fitted.inputAt(shape, px, py);
+    QVERIFY(input >= 0);
+    for (int i = 0; i < 5; ++i) {
+        t.zoomAt(px, py, 1.25, maxTileZoom(fitted));
+        const NeuronTileGrid g = t.apply(fitted);
+        QCOMPARE(g.neuronAt(px, py), int64_t(137));
+        QCOMPARE(g.inputAt(shape, px, py), input);
+    }
+    QVERIFY(t.apply(fitted).scale > fitted.scale * 3.0);
+    t.zoomAt(px, py, 1e6, maxTileZoom(fitted));
+    QCOMPARE(t.apply(fitted).scale, kMaxPixelsPerEntry);
+    t.panBy(25.0, -10.0);
+    const NeuronTileGrid moved = t.apply(fitted);
+    t.panBy(-25.0, 10.0);
+    QCOMPARE(moved.originX, t.apply(fitted).originX + 25.0);
+    t.zoomAt(px, py, 1e-9, maxTileZoom(fitted)); // far out: the fit, exactly
+    QVERIFY(t.fitted());
+    QCOMPARE(t.apply(fitted).originX, fitted.originX);
+    t.zoomAt(px, py, 0.0, 10.0); // a zero or negative factor changes nothing
+    QVERIFY(t.fitted());
+}
+
 #include "test_mask_blocks.moc"

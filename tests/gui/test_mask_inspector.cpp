@@ -827,6 +827,38 @@ void TestMaskInspector::inspectorFillsTheViewAndDrawsNeuronTiles() {
     QCOMPARE(clicked.first().at(1).toInt(), int(neuron));
     QTest::qWait(300);
     QVERIFY(w.grab().save(dir + QStringLiteral("/inspector_tiles_300x784.png")));
+
+    // The wheel zooms the tiles about the cursor: the neuron under it stays under it.
+    const double fittedScale = w.tileGrid().scale;
+    const QPointF inView = QPointF(tile) - w.pictureArea().topLeft();
+    QWheelEvent zoom(tile, w.mapToGlobal(tile), QPoint(), QPoint(0, 240), Qt::NoButton, Qt::NoModifier,
+                     Qt::NoScrollPhase, false);
+    QCoreApplication::sendEvent(&w, &zoom);
+    QTRY_VERIFY_WITH_TIMEOUT(w.tileGrid().scale > fittedScale * 1.2, 5000);
+    QCOMPARE(w.tileGrid().neuronAt(inView.x(), inView.y()), neuron);
+    // A drag pans them and opens nothing.
+    const double originX = w.tileGrid().originX;
+    const QPoint to = tile + QPoint(60, 0);
+    QMouseEvent grab(QEvent::MouseButtonPress, tile, w.mapToGlobal(tile), Qt::LeftButton, Qt::LeftButton, Qt::NoModifier);
+    QCoreApplication::sendEvent(&w, &grab);
+    QTest::qWait(100);
+    for (int step = 1; step <= 6; ++step) {
+        const QPoint p = tile + QPoint(10 * step, 0);
+        QMouseEvent drag(QEvent::MouseMove, p, w.mapToGlobal(p), Qt::NoButton, Qt::LeftButton, Qt::NoModifier);
+        QCoreApplication::sendEvent(&w, &drag);
+        QTest::qWait(50);
+    }
+    QMouseEvent drop(QEvent::MouseButtonRelease, to, w.mapToGlobal(to), Qt::LeftButton, Qt::NoButton, Qt::NoModifier);
+    QCoreApplication::sendEvent(&w, &drop);
+    QTRY_VERIFY_WITH_TIMEOUT(w.tileGrid().originX > originX + 30, 5000);
+    QTest::qWait(200);
+    QCOMPARE(clicked.count(), 1);
+    // A double-click goes back to the fit.
+    QMouseEvent twice(QEvent::MouseButtonDblClick, to, w.mapToGlobal(to), Qt::LeftButton, Qt::LeftButton, Qt::NoModifier);
+    QCoreApplication::sendEvent(&w, &twice);
+    QMouseEvent up(QEvent::MouseButtonRelease, to, w.mapToGlobal(to), Qt::LeftButton, Qt::NoButton, Qt::NoModifier);
+    QCoreApplication::sendEvent(&w, &up);
+    QTRY_COMPARE_WITH_TIMEOUT(w.tileGrid().scale, fittedScale, 5000);
 }
 
 QTEST_MAIN(TestMaskInspector)

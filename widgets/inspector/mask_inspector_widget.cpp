@@ -105,6 +105,7 @@ MaskInspectorWidget::MaskInspectorWidget(QWidget* parent) : ImGuiGlWidget(parent
 }
 
 void MaskInspectorWidget::setFrame(std::shared_ptr<const InspectorFrame> frame) {
+    if (!frame_ || !frame || frame->layer != frame_->layer) tileTransform_.reset(); // zoomed into another layer
     frame_ = std::move(frame);
     message_.clear();
     if (frame_) viewport_.setContent(frame_->inspection->cols(), frame_->inspection->rows());
@@ -124,6 +125,7 @@ void MaskInspectorWidget::clearFrame() {
 }
 
 void MaskInspectorWidget::setTileView(bool on) {
+    if (on != tileView_) tileTransform_.reset();
     tileView_ = on;
     requestFrames();
 }
@@ -488,7 +490,10 @@ void MaskInspectorWidget::drawNeuronTiles(float width, float height) {
     pictureArea_ = QRectF(p0.x, p0.y, width, height);
     ImGui::InvisibleButton("##tiles", ImVec2(width, height));
     const bool hovered = ImGui::IsItemHovered();
-    const bool clicked = ImGui::IsItemClicked(ImGuiMouseButton_Left);
+    // A click opens the neuron on release, unless the mouse moved: a press that drags pans instead.
+    const bool clicked = ImGui::IsItemDeactivated() && hovered && io.MouseDragMaxDistanceSqr[ImGuiMouseButton_Left] < 9.0f;
+    const bool dragging = ImGui::IsItemActive() && ImGui::IsMouseDragging(ImGuiMouseButton_Left, 3.0f);
+    const bool doubleClicked = hovered && ImGui::IsMouseDoubleClicked(ImGuiMouseButton_Left);
     uploadAtlas();
     ImDrawList* dl = ImGui::GetWindowDrawList();
     const ImVec2 p1(p0.x + width, p0.y + height);
@@ -502,12 +507,24 @@ void MaskInspectorWidget::drawNeuronTiles(float width, float height) {
         if (!tileError_.isEmpty()) ImGui::TextColored(ImVec4(0.95f, 0.45f, 0.4f, 1.0f), "%s", qPrintable(tileError_));
         return;
     }
-    tileGrid_ = layoutNeuronTiles(m.rows(), shape, width, height);
+    // Wheel: zoom about the cursor (up to kMaxPixelsPerEntry per input); drag: pan; double-click: fit.
+    const NeuronTileGrid fitted = layoutNeuronTiles(m.rows(), shape, width, height);
+    const ImVec2 mousePos = io.MousePos;
+    if (hovered && io.MouseWheel != 0.0f)
+        tileTransform_.zoomAt(mousePos.x - p0.x, mousePos.y - p0.y, std::pow(1.25, static_cast<double>(io.MouseWheel)),
+                              maxTileZoom(fitted));
+    if (dragging) {
+        tileTransform_.panBy(io.MouseDelta.x, io.MouseDelta.y);
+        ImGui::SetMouseCursor(ImGuiMouseCursor_ResizeAll);
+    }
+    if (doubleClicked) tileTransform_.reset();
+    tileGrid_ = tileTransform_.apply(fitted);
     const auto tw = static_cast<float>(shape.pixelWidth()), th = static_cast<float>(shape.pixelHeight());
     for (int64_t n = 0; n < m.rows(); ++n) {
         const ImVec2 t0(p0.x + static_cast<float>(tileGrid_.tileX(n)), p0.y + static_cast<float>(tileGrid_.tileY(n)));
         const ImVec2 t1(t0.x + static_cast<float>(tileGrid_.tileWidth),
                         t0.y + static_cast<float>(tileGrid_.tileHeight));
+        if (t1.x < p0.x || t1.y < p0.y || t0.x > p1.x || t0.y > p1.y) continue; // zoomed out of view
         const int64_t texture = atlasLayout_.textureOf(n);
         const auto w = static_cast<float>(atlasLayout_.textureWidth(texture));
         const auto h = static_cast<float>(atlasLayout_.textureHeight(texture));
@@ -522,7 +539,7 @@ void MaskInspectorWidget::drawNeuronTiles(float width, float height) {
             dl->AddRect(ImVec2(t0.x - 1, t0.y - 1), ImVec2(t1.x + 1, t1.y + 1), kAblatedTileColour);
     }
     const QPointF mouse(io.MousePos.x - p0.x, io.MousePos.y - p0.y);
-    const int64_t neuron = hovered ? tileGrid_.neuronAt(mouse.x(), mouse.y()) : -1;
+    const int64_t neuron = hovered && !dragging ? tileGrid_.neuronAt(mouse.x(), mouse.y()) : -1;
     if (neuron >= 0) {
         const ImVec2 t0(p0.x + static_cast<float>(tileGrid_.tileX(neuron)),
                         p0.y + static_cast<float>(tileGrid_.tileY(neuron)));

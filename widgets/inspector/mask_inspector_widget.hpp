@@ -7,7 +7,8 @@
 //   purple; a tooltip with neuron, input, weight and gradient (each when recorded at that step), or
 //   with the block's neurons, inputs and counts;
 // - neuron tiles: each neuron's incoming mask as a small picture (the receptive field for 28 x 28
-//   and 3 x 32 x 32 inputs), the tiles in a grid that fills the view; a click opens the neuron.
+//   and 3 x 32 x 32 inputs), the tiles in a grid that fills the view, with zoom around the cursor
+//   (wheel), pan (drag) and back to the fit (double-click); a click opens the neuron.
 // Both show the last update's kept / pruned / regrown connections in colour. The logic it draws
 // from is GL-free: MaskInspection, MaskViewport, and logic/ (mask_fit, mask_blocks, neuron_tiles).
 #pragma once
@@ -115,6 +116,7 @@ private:
     QString tileError_;
     bool tileView_ = false;
     NeuronTileGrid tileGrid_;
+    TileViewTransform tileTransform_; // the tile view's zoom and pan, kept across live frames
     QRectF pictureArea_;
     bool textureDirty_ = false;
     int maxTextureSize_ = 0;

@@ -109,6 +109,37 @@ NeuronTileGrid layoutNeuronTiles(int64_t neurons, const NeuronTileShape& shape, 
     return g;
 }
 
+void TileViewTransform::zoomAt(double px, double py, double factor, double maxZoom) {
+    if (!(factor > 0.0)) return;
+    const double next = std::clamp(zoom * factor, 1.0, std::max(1.0, maxZoom));
+    const double f = next / zoom;
+    // The fitted point under (px, py) stays there: p = t + z * q before and after.
+    x = px - f * (px - x);
+    y = py - f * (py - y);
+    zoom = next;
+    if (zoom == 1.0) x = y = 0.0; // back at the fit: exactly the fitted grid, not a drifted copy
+}
+
+void TileViewTransform::panBy(double dx, double dy) {
+    x += dx;
+    y += dy;
+}
+
+NeuronTileGrid TileViewTransform::apply(const NeuronTileGrid& fitted) const {
+    NeuronTileGrid g = fitted;
+    g.scale *= zoom;
+    g.tileWidth *= zoom;
+    g.tileHeight *= zoom;
+    g.gap *= zoom;
+    g.originX = x + zoom * fitted.originX;
+    g.originY = y + zoom * fitted.originY;
+    return g;
+}
+
+double maxTileZoom(const NeuronTileGrid& fitted) {
+    return fitted.scale > 0.0 ? std::max(1.0, kMaxPixelsPerEntry / fitted.scale) : 1.0;
+}
+
 int64_t NeuronTileAtlas::textureWidth(int64_t texture) const {
     const int64_t tiles = std::min(perTexture(), neurons - texture * perTexture());
     return std::min(across, tiles) * shape.pixelWidth();

@@ -53,6 +53,24 @@ struct NeuronTileGrid {
 NeuronTileGrid layoutNeuronTiles(int64_t neurons, const NeuronTileShape& shape, double viewWidth, double viewHeight,
                                  double gap = 2.0);
 
+// The tile view's zoom and pan over the fitted grid: screen = (x, y) + zoom * fitted. zoom 1 and no
+// offset is the fitted grid; zoomAt keeps the point under the cursor over the same input (the
+// wheel), panBy moves the picture with the mouse (a drag).
+struct TileViewTransform {
+    double zoom = 1.0;
+    double x = 0.0, y = 0.0;
+    // zoom is kept in [1, maxZoom]; factor <= 0 changes nothing.
+    void zoomAt(double px, double py, double factor, double maxZoom);
+    void panBy(double dx, double dy);
+    void reset() { *this = TileViewTransform{}; }
+    bool fitted() const { return zoom == 1.0 && x == 0.0 && y == 0.0; }
+    NeuronTileGrid apply(const NeuronTileGrid& fitted) const;
+};
+
+// How far the tile view zooms in: until an input is kMaxPixelsPerEntry pixels (at least 1: never
+// below the fitted grid).
+double maxTileZoom(const NeuronTileGrid& fitted);
+
 // Tiles packed into textures of at most maxSide x maxSide texels, one texel per input, whole tiles
 // only (so a tile is drawn from one texture), row-major within a texture and across textures.
 struct NeuronTileAtlas {
