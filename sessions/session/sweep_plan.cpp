@@ -42,6 +42,21 @@ GridAxis parseGridAxis(const std::string& text) {
     return axis;
 }
 
+namespace {
+
+// trainable_threshold learns its sparsity instead of being given one, so a grid over sparsity
+// would leave its points all alike. Where the grid sets sparsity and nothing sets the method's own
+// target (tt_target_density on an axis or in the base), the point is steered to the density the
+// other methods of the grid are given: the matched-density comparison the study needs.
+void matchThresholdDensity(RunConfig& c, const std::set<std::string>& gridKeys, const RunConfig& base) {
+    if (c.method != "trainable_threshold" || !gridKeys.count("sparsity") || gridKeys.count("tt_target_density") ||
+        base.tt_target_density != 0.0)
+        return;
+    c.tt_target_density = 1.0 - c.sparsity;
+}
+
+} // namespace
+
 std::vector<SweepPoint> expandGrid(const RunConfig& base, const std::vector<GridAxis>& axes) {
     if (axes.empty()) throw ConfigError("", "a sweep needs at least one --grid key=value1,value2,...");
     std::set<std::string> keys;
@@ -61,6 +76,7 @@ std::vector<SweepPoint> expandGrid(const RunConfig& base, const std::vector<Grid
         for (size_t a = 0; a < axes.size(); ++a) p.assignment.emplace_back(axes[a].key, axes[a].values[at[a]]);
         try {
             for (const auto& [k, v] : p.assignment) applyOverride(p.config, k + "=" + v);
+            matchThresholdDensity(p.config, keys, base);
             validateConfig(p.config);
             planRun(p.config); // model shapes: k >= 1 for every layer at this sparsity, etc.
         } catch (const ConfigError& e) {

@@ -28,7 +28,8 @@ GridAxis parseGridAxis(const std::string& text);
 
 // Every combination of the axes applied to base, each validated as `srigl train` would before it
 // loads data (values, ranges, model shapes); throws ConfigError naming the point and key. Keys may
-// not repeat across axes.
+// not repeat across axes. A trainable_threshold point of a grid over sparsity gets
+// tt_target_density = 1 - sparsity (matched density) unless the grid or the base sets that key.
 std::vector<SweepPoint> expandGrid(const RunConfig& base, const std::vector<GridAxis>& axes);
 
 // The grid as JSON (an array of {"key", "values"}) for the store, and back.

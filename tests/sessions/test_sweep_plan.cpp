@@ -3,6 +3,8 @@
 // runs, interrupted sweeps, runs listed per sweep, migration of a schema-3 file).
 #include <QtTest>
 
+#include <cmath>
+
 #include "tests/support/guarded.hpp"
 
 #include "engine/errors.hpp"
@@ -67,6 +69,7 @@ private Q_SLOTS:
     void badAxesNameTheProblem();
     void expandsInOdometerOrder();
     void badValuesFailBeforeAnythingRuns();
+    void thresholdPointsAreSteeredToTheGridsSparsity();
     void gridJsonRoundTrip();
     void sweepStoreRoundTrip();
     void sweepOfDeadProcessBecomesInterrupted();
@@ -130,6 +133,28 @@ void TestSweepPlan::badValuesFailBeforeAnythingRuns() {
     uniform.distribution = "uniform";
     QVERIFY(mentions(configErrorOf([&] { expandGrid(uniform, {parseGridAxis("sparsity=0.5,0.9999")}); }),
                      {"grid point 2", "sparsity"}));
+}
+
+// trainable_threshold learns its sparsity: in a grid over sparsity its points get the matching
+// tt_target_density, the other methods' points nothing; an explicit target wins.
+void TestSweepPlan::thresholdPointsAreSteeredToTheGridsSparsity() {
+    guarded([&] {
+        const auto points =
+            expandGrid(tiny(), {parseGridAxis("method=srigl,trainable_threshold"), parseGridAxis("sparsity=0.5,0.9")});
+        QCOMPARE(points.size(), size_t(4));
+        QCOMPARE(points[0].config.tt_target_density, 0.0);
+        QCOMPARE(points[1].config.tt_target_density, 0.0);
+        QCOMPARE(points[2].config.method, std::string("trainable_threshold"));
+        QVERIFY(std::fabs(points[2].config.tt_target_density - 0.5) < 1e-12);
+        QVERIFY(std::fabs(points[3].config.tt_target_density - 0.1) < 1e-12);
+        // Without a sparsity axis the method keeps its fixed alpha.
+        QCOMPARE(expandGrid(tiny(), {parseGridAxis("method=trainable_threshold,srigl")})[0].config.tt_target_density, 0.0);
+        // The grid's own target wins.
+        const auto own = expandGrid(tiny(), {parseGridAxis("method=trainable_threshold"), parseGridAxis("sparsity=0.9"),
+                                             parseGridAxis("tt_target_density=0.2,0.3")});
+        QCOMPARE(own[0].config.tt_target_density, 0.2);
+        QCOMPARE(own[1].config.tt_target_density, 0.3);
+    });
 }
 
 void TestSweepPlan::gridJsonRoundTrip() {

@@ -23,7 +23,8 @@
 namespace srigl::studio {
 namespace {
 
-const char* const kMethods[] = {"srigl", "rigl", "set", "static"};
+// trainable_threshold points are steered to each sparsity (sessions::expandGrid: matched density).
+const char* const kMethods[] = {"srigl", "rigl", "set", "static", "trainable_threshold"};
 
 QString pointRunText(qint64 runId) { return runId > 0 ? QString::number(runId) : QStringLiteral("-"); }
 
