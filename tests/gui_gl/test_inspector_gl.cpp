@@ -348,18 +348,11 @@ void TestInspectorGl::liveMaskReachesTheInspectorWithinAFrame() {
     window.sessionController().stop();
     QTRY_VERIFY_WITH_TIMEOUT(!window.sessionController().isActive(), 60000);
     saveSweepScreenshot(window);
-    // The targets only mean something on a machine that is not loaded by other work: software
-    // OpenGL, building the picture and training share the two cores (under ctest -j2 another
-    // suite trains beside this one).
-    double load = 0.0;
-    if (QFile f(QStringLiteral("/proc/loadavg")); f.open(QIODevice::ReadOnly)) load = f.readAll().split(' ').value(0).toDouble();
-    // Under ctest -j2 the load average lags behind a suite that starts beside this one: a frame rate
-    // below 20 fps says as much (software OpenGL is starved of the cores), whatever the load says.
-    if (stepsPerSecond < 135.0 || load > 2.5 || fps < 20.0) {
-        qWarning("machine loaded (load %.2f, trainer at %.0f steps/s, %.1f fps): latency and fps reported, not checked",
-                 load, stepsPerSecond, fps);
-        return;
-    }
+    // Speed is measured, not asserted by a unit test: under ctest -j2 another suite trains beside
+    // this one and software OpenGL is starved of the cores, whatever the load average says (it
+    // lags). scripts/measure_inspector_fps.sh runs this case alone with SRIGL_CHECK_FRAME_TARGETS=1,
+    // which checks the targets (docs/studio.md, "Live frame budget").
+    if (qEnvironmentVariableIntValue("SRIGL_CHECK_FRAME_TARGETS") != 1) return;
     // Within one frame: a publication is drawn by the next frame the inspector renders, so its
     // latency is at most one frame period at the rate achieved, plus building the picture off the
     // UI thread (bounded by one more frame at 30 fps); and at 30 fps one frame is 33 ms.
