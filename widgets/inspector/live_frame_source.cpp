@@ -7,6 +7,27 @@
 
 namespace srigl::studio {
 
+namespace {
+
+// The layer a frame shows: `layer`, or the first when it is empty or unknown.
+const LayerMaskSnapshot* shownMask(const sessions::LiveLayers& live, const std::string& layer) {
+    const LayerMaskSnapshot* mask = live.mask(layer);
+    if (!mask && live.masks && !live.masks->empty()) mask = &live.masks->front();
+    return mask;
+}
+
+// The frame, or null and why (on either thread).
+std::shared_ptr<const InspectorFrame> tryFrame(const sessions::LiveLayers& live, const std::string& layer, QString& error) {
+    try {
+        return std::make_shared<const InspectorFrame>(inspectorFrameFromLive(live, layer));
+    } catch (const std::exception& e) {
+        error = QString::fromStdString(e.what());
+        return nullptr;
+    }
+}
+
+} // namespace
+
 InspectorFrame inspectorFrameFromLive(const sessions::LiveLayers& live, const std::string& layer) {
     if (!live.masks || live.masks->empty()) throw std::invalid_argument("the live run has published no mask yet");
     InspectorFrame f;
@@ -15,8 +36,7 @@ InspectorFrame inspectorFrameFromLive(const sessions::LiveLayers& live, const st
     f.maskStep = live.step;
     f.publishedAt = live.publishedAt;
     for (const auto& m : *live.masks) f.layers.push_back(m.name);
-    const LayerMaskSnapshot* mask = live.mask(layer);
-    if (!mask) mask = &live.masks->front();
+    const LayerMaskSnapshot* mask = shownMask(live, layer);
     f.layer = mask->name;
     if (const auto* stats = live.layerStats(f.layer)) f.stats = *stats;
     std::optional<LayerMaskSnapshot> previous;
@@ -52,14 +72,11 @@ void LiveFrameSource::show(std::shared_ptr<const sessions::LiveLayers> layers) {
     // A small layer's frame takes a few milliseconds to build: less than the trip to the worker
     // and back, which waits behind whatever the UI thread does meanwhile (a frame being drawn).
     // Built here, it is on screen with the next frame.
-    const LayerMaskSnapshot* mask = wanted_->mask(layer_.toStdString());
-    if (!mask && wanted_->masks && !wanted_->masks->empty()) mask = &wanted_->masks->front();
+    const std::string layer = layer_.toStdString();
+    const LayerMaskSnapshot* mask = shownMask(*wanted_, layer);
     if (mask && mask->outFeatures * mask->fanIn <= kInlineEntries) {
-        try {
-            Q_EMIT frameReady(std::make_shared<const InspectorFrame>(inspectorFrameFromLive(*wanted_, layer_.toStdString())));
-        } catch (const std::exception& e) {
-            Q_EMIT failed(QString::fromStdString(e.what()));
-        }
+        QString error;
+        deliver(tryFrame(*wanted_, layer, error), error);
         return;
     }
     build();
@@ -83,26 +100,23 @@ void LiveFrameSource::build() {
     const std::string layer = layer_.toStdString();
     const quint64 generation = generation_;
     pool_.start([this, layers = wanted_, layer, generation] {
-        std::shared_ptr<const InspectorFrame> frame;
         QString error;
-        try {
-            frame = std::make_shared<const InspectorFrame>(inspectorFrameFromLive(*layers, layer));
-        } catch (const std::exception& e) {
-            error = QString::fromStdString(e.what());
-        }
+        auto frame = tryFrame(*layers, layer, error);
         // `this` outlives the task (the destructor waits for the pool).
         QMetaObject::invokeMethod(
             this,
             [this, frame, error, generation] {
                 busy_ = false;
-                if (generation == generation_) {
-                    if (frame) Q_EMIT frameReady(frame);
-                    else Q_EMIT failed(error);
-                }
+                if (generation == generation_) deliver(frame, error);
                 if (pending_ && wanted_) build();
             },
             Qt::QueuedConnection);
     });
+}
+
+void LiveFrameSource::deliver(const std::shared_ptr<const InspectorFrame>& frame, const QString& error) {
+    if (frame) Q_EMIT frameReady(frame);
+    else Q_EMIT failed(error);
 }
 
 } // namespace srigl::studio

@@ -44,6 +44,7 @@ Q_SIGNALS:
 
 private:
     void build();
+    void deliver(const std::shared_ptr<const InspectorFrame>& frame, const QString& error);
 
     std::shared_ptr<const sessions::LiveLayers> wanted_;
     QString layer_;

@@ -509,10 +509,9 @@ void MaskInspectorWidget::drawNeuronTiles(float width, float height) {
     }
     // Wheel: zoom about the cursor (up to kMaxPixelsPerEntry per input); drag: pan; double-click: fit.
     const NeuronTileGrid fitted = layoutNeuronTiles(m.rows(), shape, width, height);
-    const ImVec2 mousePos = io.MousePos;
+    const QPointF mouse(io.MousePos.x - p0.x, io.MousePos.y - p0.y);
     if (hovered && io.MouseWheel != 0.0f)
-        tileTransform_.zoomAt(mousePos.x - p0.x, mousePos.y - p0.y, std::pow(1.25, static_cast<double>(io.MouseWheel)),
-                              maxTileZoom(fitted));
+        tileTransform_.zoomAt(mouse.x(), mouse.y(), std::pow(1.25, static_cast<double>(io.MouseWheel)), maxTileZoom(fitted));
     if (dragging) {
         tileTransform_.panBy(io.MouseDelta.x, io.MouseDelta.y);
         ImGui::SetMouseCursor(ImGuiMouseCursor_ResizeAll);
@@ -538,7 +537,6 @@ void MaskInspectorWidget::drawNeuronTiles(float width, float height) {
         else if (m.ablated(n))
             dl->AddRect(ImVec2(t0.x - 1, t0.y - 1), ImVec2(t1.x + 1, t1.y + 1), kAblatedTileColour);
     }
-    const QPointF mouse(io.MousePos.x - p0.x, io.MousePos.y - p0.y);
     const int64_t neuron = hovered && !dragging ? tileGrid_.neuronAt(mouse.x(), mouse.y()) : -1;
     if (neuron >= 0) {
         const ImVec2 t0(p0.x + static_cast<float>(tileGrid_.tileX(neuron)),
