@@ -12,6 +12,7 @@
 #include "widgets/common/store_reader.hpp"
 #include "widgets/inspector/mask_inspector_widget.hpp"
 #include "widgets/inspector/mask_tiles.hpp"
+#include "widgets/inspector/live_frame_source.hpp"
 #include "widgets/inspector/mask_viewport.hpp"
 #include "widgets/inspector/snapshot_reads.hpp"
 #include "widgets/inspector/snapshot_source.hpp"
@@ -20,6 +21,7 @@
 #include "widgets/logic/mask_fit.hpp"
 
 #include "tests/support/guarded.hpp"
+#include "tests/support/hand_masks.hpp"
 
 #include <QImage>
 #include <QMouseEvent>
@@ -109,6 +111,7 @@ MaskRecord record(int64_t step, LayerMaskSnapshot mask, int64_t k, int64_t prune
 class TestMaskInspector : public QObject {
     Q_OBJECT
 private Q_SLOTS:
+    void liveFramesPickTheLayerAndSmallOnesComeAtOnce();
     void pictureColoursEveryConnectionState();
     void diffCountsMatchTheMasks();
     void firstSnapshotHasNothingPrunedOrRegrown();
@@ -859,6 +862,44 @@ void TestMaskInspector::inspectorFillsTheViewAndDrawsNeuronTiles() {
     QMouseEvent up(QEvent::MouseButtonRelease, to, w.mapToGlobal(to), Qt::LeftButton, Qt::NoButton, Qt::NoModifier);
     QCoreApplication::sendEvent(&w, &up);
     QTRY_COMPARE_WITH_TIMEOUT(w.tileGrid().scale, fittedScale, 5000);
+}
+
+// A live publication's frame shows the chosen layer (the first when none or an unknown one is
+// chosen), its active weights in mask order; a small layer's frame is delivered at once, without
+// the worker; a publication without masks says so.
+void TestMaskInspector::liveFramesPickTheLayerAndSmallOnesComeAtOnce() {
+    auto live = std::make_shared<srigl::sessions::LiveLayers>();
+    live->runId = 3;
+    live->step = 40;
+    auto fc1 = emptyMask("fc1", 2, 3);
+    setEach(fc1, {{0, 0}, {0, 2}, {1, 1}});
+    auto fc2 = emptyMask("fc2", 1, 2);
+    setEach(fc2, {{0, 1}});
+    live->masks = std::make_shared<const std::vector<srigl::LayerMaskSnapshot>>(std::vector{fc1, fc2});
+    live->weights = {{"fc1", 2, 3, {1, 2, 3, 4, 5, 6}}};
+
+    InspectorFrame first = inspectorFrameFromLive(*live, "");
+    QCOMPARE(first.layer, std::string("fc1"));
+    QCOMPARE(first.layers, (std::vector<std::string>{"fc1", "fc2"}));
+    QCOMPARE(first.step, int64_t(40));
+    QVERIFY(first.weights.has_value());
+    QCOMPARE(*first.weights, (std::vector<float>{1, 3, 5})); // the kept ones, row by row
+    QCOMPARE(inspectorFrameFromLive(*live, "fc9").layer, std::string("fc1"));
+    const InspectorFrame second = inspectorFrameFromLive(*live, "fc2");
+    QCOMPARE(second.layer, std::string("fc2"));
+    QVERIFY(!second.weights.has_value()); // not published for fc2
+    QCOMPARE(second.inspection->rows(), int64_t(1));
+
+    LiveFrameSource source;
+    QSignalSpy ready(&source, &LiveFrameSource::frameReady);
+    QSignalSpy failed(&source, &LiveFrameSource::failed);
+    source.setLayer(QStringLiteral("fc2"));
+    source.show(live);
+    QCOMPARE(ready.count(), 1); // at once: no event loop turned
+    QCOMPARE(ready.first().at(0).value<std::shared_ptr<const InspectorFrame>>()->layer, std::string("fc2"));
+    source.show(std::make_shared<srigl::sessions::LiveLayers>()); // no masks yet
+    QTRY_COMPARE(failed.count(), 1);
+    QVERIFY(failed.first().at(0).toString().contains(QStringLiteral("no mask")));
 }
 
 QTEST_MAIN(TestMaskInspector)
