@@ -153,7 +153,7 @@ TrainingLayerTiming benchTrainingLayer(const MaskedLayer& layer, int64_t batch, 
             torch::NoGradGuard noGrad;
             side.weight.mul_(maskFactor);
         }
-        side.x.mutable_grad().zero_();
+        side.x.mutable_grad() = torch::Tensor(); // handed on, as a hidden layer's grad_input is
         return y;
     };
     Variant vDense{"dense", [&] { return step(dense, false, false); }, {}};
