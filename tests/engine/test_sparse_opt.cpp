@@ -7,6 +7,7 @@
 #include "engine/errors.hpp"
 #include "engine/sparsity/sparse_opt.hpp"
 #include "engine/training/trainer.hpp"
+#include "tests/support/tiny_configs.hpp"
 
 #include <cmath>
 
@@ -25,20 +26,13 @@ private Q_SLOTS:
 namespace {
 
 RunConfig tiny(const std::string& method) {
-    RunConfig c;
-    c.synthetic_train = 256;
-    c.synthetic_test = 64;
-    c.hidden = "32,16";
-    c.batch_size = 32;
-    c.epochs = 1;
+    RunConfig c = tinyRunConfig("32,16", 32, 1);
     c.method = method;
     c.sparsity = 0.8;
     c.delta_t = 1000; // no mask update in these steps
     c.momentum = 0.0;
     c.nesterov = false;
     c.weight_decay = 0.0;
-    c.threads = 1;
-    c.dense_reference_steps = 0;
     c.sparse_compute = "masked_dense";
     return c;
 }

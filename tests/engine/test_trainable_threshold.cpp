@@ -11,6 +11,7 @@
 #include "engine/sparsity/trainable_threshold.hpp"
 #include "engine/training/checkpoint_model.hpp"
 #include "engine/training/trainer_internals.hpp"
+#include "tests/support/tiny_configs.hpp"
 
 #include <cmath>
 #include <functional>
@@ -34,20 +35,13 @@ private Q_SLOTS:
 namespace {
 
 RunConfig tiny() {
-    RunConfig c;
-    c.synthetic_train = 256;
-    c.synthetic_test = 64;
-    c.hidden = "32,16";
-    c.batch_size = 32; // 8 steps per epoch
-    c.epochs = 2;
+    RunConfig c = tinyRunConfig("32,16", 32, 2); // 8 steps per epoch
     c.method = "trainable_threshold";
     c.lr = 0.05;
     c.momentum = 0.9;
     c.nesterov = false;
     c.weight_decay = 0.0;
     c.tt_alpha = 5e-3;
-    c.threads = 1;
-    c.dense_reference_steps = 0;
     return c;
 }
 

@@ -2,6 +2,7 @@
 // grid's and the point's progress, its table and chart, PNG/SVG/CSV export, cancel and resume.
 #include <QtTest>
 
+#include "tests/support/tiny_configs.hpp"
 #include "widgets/jobs/job_controls.hpp"
 #include "widgets/sweeps/sweep_panel.hpp"
 #include "widgets/sweeps/sweep_results_view.hpp"
@@ -24,15 +25,8 @@ private Q_SLOTS:
 namespace {
 
 RunConfig tinyBase() {
-    RunConfig c;
-    c.synthetic_train = 256;
-    c.synthetic_test = 64;
-    c.hidden = "16";
-    c.batch_size = 64;
-    c.epochs = 4; // 16 steps
+    RunConfig c = tinyRunConfig("16", 64, 4); // 16 steps
     c.delta_t = 4;
-    c.threads = 1;
-    c.dense_reference_steps = 0;
     return c;
 }
 

@@ -7,6 +7,7 @@
 #include "sessions/session/sweep_job.hpp"
 #include "sessions/store/run_store.hpp"
 #include "sessions/store/sweep_store.hpp"
+#include "tests/support/tiny_configs.hpp"
 
 using namespace srigl;
 using namespace srigl::sessions;
@@ -25,14 +26,8 @@ SweepJobSettings tinyGrid(const std::string& db) {
     SweepJobSettings s;
     s.dbPath = db;
     s.name = "grid";
-    s.base.synthetic_train = 256;
-    s.base.synthetic_test = 64;
-    s.base.hidden = "16";
-    s.base.batch_size = 64;
-    s.base.epochs = 2; // 8 steps
+    s.base = tinyRunConfig("16", 64, 2); // 8 steps
     s.base.delta_t = 2;
-    s.base.threads = 1;
-    s.base.dense_reference_steps = 0;
     s.axes = methodSparsitySeedGrid({"srigl", "rigl"}, {"0.8", "0.9"}, 2);
     return s;
 }
