@@ -452,6 +452,10 @@ LayerUpdateStats Trainer::Impl::statsOf(const SparseLayerState& st) const {
     s.sad = st.last.sad;
     s.seconds = st.last.seconds;
     if (st.nm) s.nmValid = nm->valid(st.layer->mask) ? 1 : 0;
+    if (st.tt) {
+        const torch::Tensor t = st.layer->threshold.detach().to(torch::kCPU, torch::kFloat).contiguous();
+        s.thresholds.assign(t.data_ptr<float>(), t.data_ptr<float>() + t.numel());
+    }
     return s;
 }
 

@@ -50,6 +50,9 @@ struct LayerUpdateStats {
     // How the layer computes: "condensed" (values + indices kernels), "masked_dense" (dense ops on
     // W * M) or "dense" (a layer kept dense).
     std::string compute = "dense";
+    // trainable_threshold: the layer's learned threshold of every output neuron at this step (the
+    // mask is step(|W| - t) row by row); empty for the other methods.
+    std::vector<float> thresholds;
 };
 
 // The weights of one layer as dense floats, row-major [out, fan_in] (entries outside the mask are

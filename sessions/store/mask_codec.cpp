@@ -6,6 +6,7 @@
 
 #include <zstd.h>
 
+#include <cstring>
 #include <string>
 
 namespace srigl::sessions {
@@ -57,6 +58,28 @@ std::vector<int64_t> decodeIds(const std::vector<uint8_t>& bytes) {
         uint64_t v = 0;
         for (int b = 0; b < 8; ++b) v |= static_cast<uint64_t>(bytes[i * 8 + b]) << (8 * b);
         out[i] = static_cast<int64_t>(v);
+    }
+    return out;
+}
+
+std::vector<uint8_t> encodeFloats(const std::vector<float>& values) {
+    std::vector<uint8_t> out;
+    out.reserve(values.size() * 4);
+    for (float v : values) {
+        uint32_t bits = 0;
+        std::memcpy(&bits, &v, 4);
+        for (int b = 0; b < 4; ++b) out.push_back(static_cast<uint8_t>((bits >> (8 * b)) & 0xFF));
+    }
+    return out;
+}
+
+std::vector<float> decodeFloats(const std::vector<uint8_t>& bytes) {
+    if (bytes.size() % 4 != 0) throw StoreError("corrupt float list: " + std::to_string(bytes.size()) + " bytes");
+    std::vector<float> out(bytes.size() / 4);
+    for (size_t i = 0; i < out.size(); ++i) {
+        uint32_t bits = 0;
+        for (int b = 0; b < 4; ++b) bits |= static_cast<uint32_t>(bytes[i * 4 + b]) << (8 * b);
+        std::memcpy(&out[i], &bits, 4);
     }
     return out;
 }

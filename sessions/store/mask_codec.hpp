@@ -15,4 +15,8 @@ std::vector<uint8_t> decompressBytes(const std::vector<uint8_t>& compressed, siz
 std::vector<uint8_t> encodeIds(const std::vector<int64_t>& ids);
 std::vector<int64_t> decodeIds(const std::vector<uint8_t>& bytes);
 
+// float32 values <-> little-endian bytes, exact (per-neuron thresholds).
+std::vector<uint8_t> encodeFloats(const std::vector<float>& values);
+std::vector<float> decodeFloats(const std::vector<uint8_t>& bytes);
+
 } // namespace srigl::sessions

@@ -181,6 +181,11 @@ const char* const kMigrations[] = {
     ALTER TABLE timings ADD COLUMN kind TEXT NOT NULL DEFAULT 'inference';
     ALTER TABLE timings ADD COLUMN masked_us REAL;
     )sql",
+    // Version 8: trainable_threshold's per-neuron thresholds beside each mask snapshot (float32,
+    // little-endian; NULL for the methods without thresholds).
+    R"sql(
+    ALTER TABLE masks ADD COLUMN thresholds BLOB;
+    )sql",
 };
 constexpr int kMigrationCount = sizeof(kMigrations) / sizeof(kMigrations[0]);
 static_assert(kMigrationCount == RunStore::kSchemaVersion, "one migration per schema version");
@@ -456,13 +461,15 @@ void RunStore::addMetrics(int64_t id, const std::vector<Metric>& metrics) {
 void RunStore::addMasks(int64_t id, const std::vector<MaskRecord>& masks) {
     insertAll(*db_,
               "INSERT OR REPLACE INTO masks(run_id, step, layer, out_features, fan_in, k, active, ablated, pruned, "
-              "regrown, sad, sparsity, ablated_ids, bits, bits_size) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+              "regrown, sad, sparsity, ablated_ids, bits, bits_size, thresholds) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
               masks, [&](Statement& st, const MaskRecord& m) {
                   st.bind(1, id).bind(2, m.step).bind(3, m.mask.name).bind(4, m.mask.outFeatures).bind(5, m.mask.fanIn);
                   st.bind(6, m.stats.k).bind(7, m.stats.active).bind(8, m.stats.ablated).bind(9, m.stats.pruned);
                   st.bind(10, m.stats.regrown).bind(11, m.stats.sad).bind(12, m.stats.sparsity);
                   st.bindBlob(13, encodeIds(m.mask.ablated)).bindBlob(14, compressBytes(m.mask.bits));
                   st.bind(15, static_cast<int64_t>(m.mask.bits.size()));
+                  if (m.stats.thresholds.empty()) st.bindNull(16);
+                  else st.bindBlob(16, encodeFloats(m.stats.thresholds));
               });
 }
 
@@ -693,7 +700,8 @@ std::vector<Metric> RunStore::metrics(int64_t id) {
 
 namespace {
 // The columns readMaskStatsRow reads, in its order; readMaskRow reads the blobs after them.
-const char* const kMaskStatsColumns = "step, layer, out_features, fan_in, k, active, ablated, pruned, regrown, sad, sparsity";
+const char* const kMaskStatsColumns =
+    "step, layer, out_features, fan_in, k, active, ablated, pruned, regrown, sad, sparsity, thresholds";
 const std::string kMaskColumns = std::string(kMaskStatsColumns) + ", ablated_ids, bits, bits_size";
 
 MaskStatsRecord readMaskStatsRow(const Statement& st) {
@@ -709,6 +717,11 @@ MaskStatsRecord readMaskStatsRow(const Statement& st) {
     m.stats.regrown = st.columnInt(8);
     m.stats.sad = st.columnInt(9);
     m.stats.sparsity = st.columnDouble(10);
+    m.stats.thresholds = decodeFloats(st.columnBlob(11)); // NULL reads as no bytes
+    if (!m.stats.thresholds.empty() && static_cast<int64_t>(m.stats.thresholds.size()) != m.stats.outFeatures)
+        throw StoreError("corrupt thresholds of " + m.stats.name + " at step " + std::to_string(m.step) + ": " +
+                         std::to_string(m.stats.thresholds.size()) + " values for " +
+                         std::to_string(m.stats.outFeatures) + " neurons");
     return m;
 }
 
@@ -720,8 +733,8 @@ MaskRecord readMaskRow(const Statement& st) {
     m.mask.name = m.stats.name;
     m.mask.outFeatures = m.stats.outFeatures;
     m.mask.fanIn = m.stats.fanIn;
-    m.mask.ablated = decodeIds(st.columnBlob(11));
-    m.mask.bits = decompressBytes(st.columnBlob(12), static_cast<size_t>(st.columnInt(13)));
+    m.mask.ablated = decodeIds(st.columnBlob(12));
+    m.mask.bits = decompressBytes(st.columnBlob(13), static_cast<size_t>(st.columnInt(14)));
     return m;
 }
 } // namespace

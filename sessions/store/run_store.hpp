@@ -124,7 +124,7 @@ struct RunFilter {
 
 class RunStore {
 public:
-    static constexpr int kSchemaVersion = 7;
+    static constexpr int kSchemaVersion = 8;
     // PRAGMA application_id of our databases ("SRGL"): another application's SQLite file is known
     // before anything in it is touched.
     static constexpr int32_t kApplicationId = 0x5352474C;

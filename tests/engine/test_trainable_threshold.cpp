@@ -61,9 +61,12 @@ struct EventLog : TrainingObserver {
     Trainer* trainer = nullptr;
     std::vector<MaskUpdateEvent> events;
     std::vector<std::vector<LayerMaskSnapshot>> masks;
+    std::vector<std::vector<torch::Tensor>> thresholds; // each layer's, when the event came
     void onMaskUpdate(const MaskUpdateEvent& e) override {
         events.push_back(e);
         masks.push_back(trainer->maskSnapshot());
+        thresholds.emplace_back();
+        for (auto& st : trainer->internals().layers) thresholds.back().push_back(st.layer->threshold.detach().clone());
     }
 };
 
@@ -152,6 +155,10 @@ void TestTrainableThreshold::thresholdsMoveAndTheMaskFollows() {
         QCOMPARE(stats[i].sparsity, sparsity);
         QCOMPARE(stats[i].k, int64_t(0));
         QCOMPARE(stats[i].compute, std::string("masked_dense"));
+        // The statistics carry the layer's thresholds, exactly (what the store records).
+        QCOMPARE(stats[i].thresholds.size(), size_t(st.layer->outFeatures()));
+        for (int64_t r = 0; r < st.layer->outFeatures(); ++r)
+            QCOMPARE(stats[i].thresholds[size_t(r)], threshold[r].item<float>());
     }
     // The forward computes with W * M: the snapshot's weights are zero outside the mask.
     const auto weights = trainer.weightSnapshots();
@@ -273,6 +280,7 @@ void TestTrainableThreshold::recordEveryReportsMaskEvents() {
     Trainer trainer(c, &log);
     log.trainer = &trainer;
     const auto initial = trainer.maskSnapshot();
+    const auto initialStats = trainer.layerStats(); // what onStart reports
     while (trainer.trainStep()) {
     }
     QCOMPARE(log.events.size(), size_t(3));
@@ -309,8 +317,19 @@ void TestTrainableThreshold::recordEveryReportsMaskEvents() {
             QCOMPARE(stats.fanInMin, lo);
             QCOMPARE(stats.fanInMax, hi);
             QCOMPARE(stats.sparsity, 1.0 - double(kept) / double(now.outFeatures * now.fanIn));
+            // The thresholds of that step, one per neuron.
+            const auto& t = log.thresholds[e][l];
+            QCOMPARE(stats.thresholds.size(), size_t(now.outFeatures));
+            for (int64_t r = 0; r < now.outFeatures; ++r) QCOMPARE(stats.thresholds[size_t(r)], t[r].item<float>());
         }
     }
+    // At the start every threshold is 0, and the start statistics say so.
+    QCOMPARE(initialStats.size(), size_t(3));
+    for (const auto& l : initialStats) {
+        QCOMPARE(l.thresholds.size(), size_t(l.outFeatures));
+        for (float t : l.thresholds) QCOMPARE(t, 0.0f);
+    }
+    QVERIFY(log.thresholds.back()[0].abs().max().item<float>() > 0.0f); // they moved: not vacuous
     // Not vacuous: with this alpha the masks changed between events, and fan-in is not constant.
     int64_t sad = 0;
     bool varied = false;

@@ -141,6 +141,10 @@ void compareRecords(const MaskRecord& got, const MaskRecord& want) {
     QCOMPARE(got.stats.regrown, want.stats.regrown);
     QCOMPARE(got.stats.sad, want.stats.sad);
     QCOMPARE(got.stats.sparsity, want.stats.sparsity);
+    QCOMPARE(got.stats.thresholds.size(), want.stats.thresholds.size());
+    QVERIFY2(std::memcmp(got.stats.thresholds.data(), want.stats.thresholds.data(),
+                         want.stats.thresholds.size() * sizeof(float)) == 0,
+             want.mask.name.c_str()); // bit for bit, -0 and NaN included
 }
 
 std::vector<int64_t> ids(const std::vector<RunInfo>& runs) {
@@ -179,6 +183,7 @@ private Q_SLOTS:
     void masksFilterByLayer();
     void boundedMaskReadsForViewers();
     void maskStatsReadNoBlobs();
+    void thresholdsRoundTripExactly();
     void lastCheckpointIsHighestStep();
     void deleteRunCascades();
     void reopenRunDropsLaterRecords();
@@ -591,6 +596,45 @@ void TestRunStore::maskStatsReadNoBlobs() {
         RawDb(path).exec("UPDATE masks SET bits = x'00', ablated_ids = x'01'");
         QVERIFY(isStoreError(storeErrorOf([&] { store.masks(a); })));
         QCOMPARE(store.maskStats(a).size(), in.size());
+    });
+}
+
+void TestRunStore::thresholdsRoundTripExactly() {
+    guarded([&] {
+        QTemporaryDir dir;
+        const std::string path = dbIn(dir);
+        // trainable_threshold's per-neuron thresholds travel with the snapshot statistics; a layer
+        // without them (another method, or a layer kept dense) reads back without them.
+        MaskRecord thresholded = record(4, randomSnapshot("fc1", 5, 9, 21), 0, 3, 2);
+        thresholded.stats.thresholds = {0.0f, -0.0f, 1.5e-3f, std::numeric_limits<float>::denorm_min(),
+                                        std::numeric_limits<float>::quiet_NaN()};
+        const MaskRecord plain = record(4, randomSnapshot("fc2", 3, 5, 22), 2, 1, 1);
+        int64_t id = 0;
+        {
+            RunStore store(path);
+            id = store.createRun(newRun("thresholds"));
+            store.addMasks(id, {thresholded, plain});
+        }
+        {
+            RunStore store(path, RunStore::Mode::ReadOnly);
+            const auto masks = store.masks(id);
+            QCOMPARE(masks.size(), size_t(2));
+            compareRecords(masks[0], thresholded);
+            compareRecords(masks[1], plain);
+            const auto stats = store.maskStats(id);
+            QCOMPARE(stats.size(), size_t(2));
+            compareRecords(MaskRecord{stats[0].step, masks[0].mask, stats[0].stats}, thresholded);
+            QVERIFY(stats[1].stats.thresholds.empty());
+        }
+        // A damaged blob is refused by name, whether its length is not whole floats or not one per neuron.
+        for (const char* blob : {"x'000000'", "x'0000000000000000'"}) {
+            RawDb(path).exec(std::string("UPDATE masks SET thresholds = ") + blob + " WHERE layer = 'fc1'");
+            RunStore store(path, RunStore::Mode::ReadOnly);
+            const auto error = storeErrorOf([&] { store.maskStats(id); });
+            QVERIFY(isStoreError(error));
+            QVERIFY2(error->find("corrupt") != std::string::npos, error->c_str());
+            if (std::strlen(blob) > 10) QVERIFY2(error->find("fc1") != std::string::npos, error->c_str());
+        }
     });
 }
 
