@@ -8,6 +8,7 @@
 #include "widgets/layer_stats/layer_stats_panel.hpp"
 #include "widgets/common/store_reader.hpp"
 #include "widgets/common/xy_chart.hpp"
+#include "widgets/structure/histogram_chart.hpp"
 
 #include <QSignalSpy>
 #include <QTableWidget>
@@ -15,6 +16,7 @@
 #include <QtTest>
 
 #include <cmath>
+#include <limits>
 
 using namespace srigl;
 using namespace srigl::sessions;
@@ -49,6 +51,17 @@ MaskRecord record(const std::string& layer, int64_t step, int64_t ablated, int64
     return r;
 }
 
+// knownRun's snapshots as a trainable_threshold run records them: thresholds for every neuron,
+// (step / 100) * 0.01 + neuron * 0.001 (fc1) and twice that (fc2).
+std::vector<MaskRecord> withThresholds(std::vector<MaskRecord> records) {
+    for (auto& r : records) {
+        const float scale = r.stats.name == "fc2" ? 2.0f : 1.0f;
+        for (int64_t n = 0; n < r.stats.outFeatures; ++n)
+            r.stats.thresholds.push_back(scale * (0.01f * static_cast<float>(r.step / 100) + 0.001f * static_cast<float>(n)));
+    }
+    return records;
+}
+
 std::vector<MaskRecord> knownRun() {
     return {record("fc1", 0, 0, 0), record("fc2", 0, 0, 0), record("fc1", 100, 2, 40),
             record("fc1", 200, 3, 30), record("fc2", 200, 1, 10)};
@@ -78,6 +91,8 @@ private Q_SLOTS:
     void panelReadsOffTheUiThreadAndDropsStaleReads();
     void panelShowsAStoreError();
     void livePublicationsShowBeforeTheStoreHasThem();
+    void thresholdMeansAndHistogram();
+    void panelShowsThresholdsOnlyForThresholdRuns();
 };
 
 void TestLayerStats::valuesAtAStepComeFromTheLastSnapshotBeforeIt() {
@@ -287,6 +302,68 @@ void TestLayerStats::livePublicationsShowBeforeTheStoreHasThem() {
     panel.showRunStep(id, 100);
     QTRY_VERIFY(!panel.loading());
     QTRY_COMPARE(panel.table()->item(0, 1)->text(), QStringLiteral("100"));
+}
+
+
+void TestLayerStats::thresholdMeansAndHistogram() {
+    const auto records = statsOf(withThresholds(knownRun()));
+    // Means per layer at every snapshot: fc1 at 0, 100, 200; fc2 at 0, 200 (neurons 0..7: +0.0035).
+    const auto means = thresholdMeans(records);
+    QCOMPARE(means.size(), size_t(2));
+    QCOMPARE(means[0].layer, std::string("fc1"));
+    QCOMPARE(means[0].points.size(), size_t(3));
+    QVERIFY(std::abs(means[0].points[1].value - 0.0135) < 1e-6);
+    QCOMPARE(means[1].points.size(), size_t(2));
+    QVERIFY(std::abs(means[1].points[1].value - 2 * 0.0235) < 1e-6);
+    QVERIFY(thresholdMeans(statsOf(knownRun())).empty()); // other methods: nothing to draw
+    // The row at a step carries that snapshot's thresholds.
+    const auto rows = layerStatsAt(records, 150);
+    QCOMPARE(rows[0].thresholds.size(), size_t(8));
+    QCOMPARE(rows[0].thresholds[7], 0.01f + 0.007f);
+
+    // Histogram: equal bins over [min, max], the maximum in the last bin, non-finite values skipped.
+    const float nan = std::numeric_limits<float>::quiet_NaN();
+    const auto h = realHistogram({0.0f, 0.25f, 0.5f, 0.75f, 1.0f, nan}, 4);
+    QCOMPARE(h.counts, (std::vector<int64_t>{1, 1, 1, 2}));
+    QCOMPARE(h.lo, 0.0);
+    QCOMPARE(h.width, 0.25);
+    const auto same = realHistogram({0.3f, 0.3f}, 4); // one value: one bin holding all
+    QCOMPARE(same.counts, (std::vector<int64_t>{2}));
+    QVERIFY(realHistogram({nan}, 4).counts.empty());
+    QVERIFY(realHistogram({}, 4).counts.empty());
+}
+
+void TestLayerStats::panelShowsThresholdsOnlyForThresholdRuns() {
+    QTemporaryDir dir;
+    const QString db = dir.filePath("runs.db");
+    const int64_t plain = storeRun(db.toStdString(), minimalRun("srigl"), {}, knownRun());
+    const int64_t tt = storeRun(db.toStdString(), minimalRun("thresholds"), {}, withThresholds(knownRun()));
+    StoreReader reader;
+    LayerStatsPanel panel(reader);
+    panel.openDatabase(db);
+    QSignalSpy loaded(&panel, &LayerStatsPanel::loaded);
+
+    panel.showRunStep(tt, 150);
+    QVERIFY(loaded.wait(10000));
+    QVERIFY(panel.showsThresholds());
+    QCOMPARE(panel.table()->item(0, 10)->text(), QStringLiteral("0.0135 [0.01, 0.017]"));
+    QCOMPARE(panel.thresholdChart()->seriesCount(), 2);
+    // The histogram is of the selected layer (the first until one is chosen): all its neurons.
+    int64_t total = 0;
+    for (const auto& bar : panel.thresholdHistogram()->bars()) total += bar.count;
+    QCOMPARE(total, int64_t(8));
+    QCOMPARE(panel.thresholdHistogram()->bars().front().label, QStringLiteral("0.01"));
+    panel.table()->setCurrentCell(1, 0); // fc2 at its step-0 snapshot: 2 * 0.001 * n
+    QCOMPARE(panel.thresholdHistogram()->bars().front().label, QStringLiteral("0"));
+    QVERIFY(panel.thresholdHistogram()->chart()->title().contains(QStringLiteral("fc2")));
+    panel.showRunStep(tt, 250); // the selection stays on fc2 as the step moves
+    QCOMPARE(panel.thresholdHistogram()->bars().front().label, QStringLiteral("0.04"));
+
+    // A run without thresholds hides the charts and says so in the table.
+    panel.showRunStep(plain, 150);
+    QVERIFY(loaded.wait(10000));
+    QVERIFY(!panel.showsThresholds());
+    QCOMPARE(panel.table()->item(0, 10)->text(), QStringLiteral("\u2014"));
 }
 
 QTEST_MAIN(TestLayerStats)

@@ -59,6 +59,7 @@ std::vector<LayerStatsRow> layerStatsAt(const std::vector<sessions::MaskStatsRec
             row.regrown = s.regrown;
         }
         row.log10Diversity = layerDiversity(s);
+        row.thresholds = s.thresholds;
         rows.push_back(row);
     }
     return rows;
@@ -83,6 +84,40 @@ std::vector<LayerSeries> ablationTimeline(const std::vector<sessions::MaskStatsR
     for (const auto& r : records)
         seriesOf(out, r.stats.name).points.push_back({static_cast<double>(r.step), static_cast<double>(r.stats.ablated)});
     return out;
+}
+
+std::vector<LayerSeries> thresholdMeans(const std::vector<sessions::MaskStatsRecord>& records) {
+    std::vector<LayerSeries> out;
+    for (const auto& r : records) {
+        if (r.stats.thresholds.empty()) continue;
+        double sum = 0.0;
+        for (float t : r.stats.thresholds) sum += t;
+        seriesOf(out, r.stats.name)
+            .points.push_back({static_cast<double>(r.step), sum / static_cast<double>(r.stats.thresholds.size())});
+    }
+    return out;
+}
+
+RealHistogram realHistogram(const std::vector<float>& values, int bins) {
+    RealHistogram h;
+    double lo = 0.0, hi = 0.0;
+    bool any = false;
+    for (float v : values) {
+        if (!std::isfinite(v)) continue;
+        lo = any ? std::min(lo, double(v)) : double(v);
+        hi = any ? std::max(hi, double(v)) : double(v);
+        any = true;
+    }
+    if (!any || bins < 1) return h;
+    h.lo = lo;
+    h.width = hi > lo ? (hi - lo) / bins : 0.0;
+    h.counts.assign(hi > lo ? static_cast<size_t>(bins) : 1, 0);
+    for (float v : values) {
+        if (!std::isfinite(v)) continue;
+        const auto bin = h.width > 0 ? static_cast<size_t>((double(v) - lo) / h.width) : 0;
+        ++h.counts[std::min(bin, h.counts.size() - 1)]; // the maximum falls in the last bin
+    }
+    return h;
 }
 
 } // namespace srigl::studio

@@ -1,6 +1,6 @@
 // Layer statistics of a recorded run from the statistics of its mask snapshots (one per layer at
 // the start and at every mask update; RunStore::maskStats, no mask read): the values at a step,
-// SAD per update and the ablation timeline. Mask diversity comes from
+// SAD per update, the ablation timeline and trainable_threshold's thresholds. Mask diversity comes from
 // engine/analysis/mask_diversity (plain C++, no Torch).
 #pragma once
 
@@ -23,6 +23,13 @@ struct LayerStatsRow {
     // log10 of the number of masks this structure allows: constant fan-in C(fan_in, k)^active when
     // k > 0, otherwise unstructured C(out * fan_in, kept).
     double log10Diversity = 0.0;
+    std::vector<float> thresholds; // trainable_threshold: one per neuron at that snapshot; else empty
+};
+
+// Equal-width bins over [lo, lo + width * counts.size()) of real values (the last bin closed).
+struct RealHistogram {
+    double lo = 0.0, width = 0.0;
+    std::vector<int64_t> counts;
 };
 
 struct LayerSeries {
@@ -38,5 +45,11 @@ std::vector<LayerSeries> sadSeries(const std::vector<sessions::MaskStatsRecord>&
 // Ablated neurons of every snapshot.
 std::vector<LayerSeries> ablationTimeline(const std::vector<sessions::MaskStatsRecord>& records);
 double layerDiversity(const LayerUpdateStats& stats);
+// trainable_threshold: the mean threshold over each thresholded layer's neurons at every snapshot
+// (layers without thresholds are left out).
+std::vector<LayerSeries> thresholdMeans(const std::vector<sessions::MaskStatsRecord>& records);
+// `bins` equal bins over [min, max] of the finite values (all in the first bin when they are equal;
+// no bins when none is finite).
+RealHistogram realHistogram(const std::vector<float>& values, int bins);
 
 } // namespace srigl::studio

@@ -1,10 +1,10 @@
 // The layer statistics dock.
 #include "widgets/layer_stats/layer_stats_panel.hpp"
 
-#include "widgets/layer_stats/layer_stats_model.hpp"
 #include "widgets/common/store_reader.hpp"
 #include "widgets/common/xy_chart.hpp"
 #include "widgets/live/redraw_throttle.hpp"
+#include "widgets/structure/histogram_chart.hpp"
 
 #include <algorithm>
 #include <limits>
@@ -24,13 +24,43 @@ std::vector<XySeries> toXy(const std::vector<LayerSeries>& all) {
     return out;
 }
 
+// Bins of a layer's thresholds: enough to show the spread of a few hundred neurons, few enough to
+// read.
+constexpr int kThresholdBins = 24;
+
+std::vector<HistogramBar> thresholdBars(const std::vector<float>& thresholds) {
+    const RealHistogram h = realHistogram(thresholds, kThresholdBins);
+    std::vector<HistogramBar> bars;
+    for (size_t i = 0; i < h.counts.size(); ++i)
+        bars.push_back({QString::number(h.lo + h.width * static_cast<double>(i), 'g', 3), h.counts[i]});
+    return bars;
+}
+
+QString thresholdSummary(const std::vector<float>& t) {
+    if (t.empty()) return QStringLiteral("\u2014");
+    double sum = 0.0;
+    float lo = t[0], hi = t[0];
+    for (float v : t) {
+        sum += v;
+        lo = std::min(lo, v);
+        hi = std::max(hi, v);
+    }
+    return QStringLiteral("%1 [%2, %3]")
+        .arg(sum / static_cast<double>(t.size()), 0, 'g', 3)
+        .arg(double(lo), 0, 'g', 3)
+        .arg(double(hi), 0, 'g', 3);
+}
+
 } // namespace
 
 LayerStatsPanel::LayerStatsPanel(StoreReader& store, QWidget* parent) : QWidget(parent), store_(store) {
     title_ = new QLabel(tr("No run selected."), this);
-    table_ = new QTableWidget(0, 10, this);
+    table_ = new QTableWidget(0, 11, this);
     table_->setHorizontalHeaderLabels({tr("layer"), tr("snapshot step"), tr("shape"), tr("sparsity"), tr("k"), tr("active"),
-                                       tr("ablated"), tr("SAD"), tr("pruned / regrown"), tr("log10 MD")});
+                                       tr("ablated"), tr("SAD"), tr("pruned / regrown"), tr("log10 MD"),
+                                       tr("threshold mean [min, max]")});
+    table_->setSelectionBehavior(QAbstractItemView::SelectRows);
+    table_->setSelectionMode(QAbstractItemView::SingleSelection);
     table_->setEditTriggers(QAbstractItemView::NoEditTriggers);
     table_->verticalHeader()->hide();
     table_->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
@@ -42,16 +72,41 @@ LayerStatsPanel::LayerStatsPanel(StoreReader& store, QWidget* parent) : QWidget(
     auto* charts = new QSplitter(Qt::Horizontal, this);
     charts->addWidget(sad_);
     charts->addWidget(ablation_);
+    // trainable_threshold: how the thresholds move, and how the selected layer's are spread.
+    thresholdMeans_ = new XyChart(tr("Mean threshold of each layer's neurons"), tr("step"), tr("threshold"), this);
+    thresholdHistogram_ = new HistogramChart(tr("Thresholds"), tr("threshold (bin start)"), this);
+    thresholdHistogram_->setNamedBins(6);
+    auto* thresholdSplit = new QSplitter(Qt::Horizontal, this);
+    thresholdSplit->addWidget(thresholdMeans_);
+    thresholdSplit->addWidget(thresholdHistogram_);
+    thresholdCharts_ = thresholdSplit;
+    thresholdCharts_->hide();
     auto* split = new QSplitter(Qt::Vertical, this);
     split->addWidget(table_);
     split->addWidget(charts);
+    split->addWidget(thresholdCharts_);
     split->setStretchFactor(0, 1);
     split->setStretchFactor(1, 2); // the charts need the height more than a few table rows
+    split->setStretchFactor(2, 2);
     auto* layout = new QVBoxLayout(this);
     layout->addWidget(title_);
     layout->addWidget(split, 1);
     layout->addWidget(message_);
     liveRedraw_ = new RedrawThrottle(250, [this] { renderWhenVisible(); }, this);
+    connect(table_, &QTableWidget::currentCellChanged, this, [this] { renderThresholdHistogram(); });
+}
+
+bool LayerStatsPanel::showsThresholds() const { return !thresholdCharts_->isHidden(); }
+
+void LayerStatsPanel::renderThresholdHistogram() {
+    if (rows_.empty()) return;
+    const int current = table_->currentRow();
+    const auto& row = rows_[static_cast<size_t>(current >= 0 && current < static_cast<int>(rows_.size()) ? current : 0)];
+    thresholdHistogram_->setTitle(tr("Thresholds of %1 at step %2 (%3 neurons)")
+                                      .arg(QString::fromStdString(row.name))
+                                      .arg(row.step)
+                                      .arg(row.thresholds.size()));
+    thresholdHistogram_->setBars(thresholdBars(row.thresholds));
 }
 
 void LayerStatsPanel::openDatabase(const QString& path) {
@@ -171,7 +226,9 @@ void LayerStatsPanel::showRead(qint64 runId, std::vector<sessions::MaskStatsReco
 
 void LayerStatsPanel::render() {
     stale_ = false;
-    const auto rows = layerStatsAt(records_, step_);
+    rows_ = layerStatsAt(records_, step_);
+    const auto& rows = rows_;
+    const int selected = table_->currentRow();
     if (runId_ <= 0) title_->setText(tr("No run selected."));
     else
         title_->setText(step_ < 0 ? tr("Run %1, latest update").arg(runId_) : tr("Run %1 at step %2").arg(runId_).arg(step_));
@@ -191,11 +248,20 @@ void LayerStatsPanel::render() {
                                 QString::number(r.ablated),
                                 QString::number(r.sad),
                                 QStringLiteral("%1 / %2").arg(r.pruned).arg(r.regrown),
-                                QString::number(r.log10Diversity, 'f', 1)};
+                                QString::number(r.log10Diversity, 'f', 1),
+                                thresholdSummary(r.thresholds)};
         for (int c = 0; c < cells.size(); ++c) table_->setItem(i, c, new QTableWidgetItem(cells[c]));
     }
+    if (selected >= 0 && selected < table_->rowCount()) table_->setCurrentCell(selected, 0);
     sad_->setSeries(toXy(sadSeries(records_)));
     ablation_->setSeries(toXy(ablationTimeline(records_)));
+    const bool thresholds =
+        std::any_of(rows.begin(), rows.end(), [](const LayerStatsRow& r) { return !r.thresholds.empty(); });
+    thresholdCharts_->setVisible(thresholds);
+    if (thresholds) {
+        thresholdMeans_->setSeries(toXy(thresholdMeans(records_)));
+        renderThresholdHistogram();
+    }
 }
 
 } // namespace srigl::studio

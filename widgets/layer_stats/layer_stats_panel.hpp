@@ -1,5 +1,7 @@
 // The layer statistics dock: per layer of a run at a step, sparsity, k, active/ablated neurons,
-// the update's SAD and the mask diversity, plus SAD per update and the ablation timeline as charts.
+// the update's SAD and the mask diversity, plus SAD per update and the ablation timeline as charts;
+// for trainable_threshold runs also the thresholds (mean per layer over time, and the histogram of
+// the selected layer's per-neuron thresholds at the step).
 // It shows what the step scrubber selects (showRunStep) and otherwise follows the live run. Only
 // the snapshots' statistics are read (RunStore::maskStats, no mask), through the Studio's
 // StoreReader; a read for a run no longer shown is dropped.
@@ -7,6 +9,7 @@
 
 #include "sessions/session/live_layers.hpp"
 #include "sessions/store/run_store.hpp"
+#include "widgets/layer_stats/layer_stats_model.hpp"
 
 #include <QElapsedTimer>
 #include <QWidget>
@@ -19,6 +22,7 @@ class QTableWidget;
 
 namespace srigl::studio {
 
+class HistogramChart;
 class RedrawThrottle;
 class StoreReader;
 class XyChart;
@@ -35,6 +39,10 @@ public:
     QTableWidget* table() const { return table_; }
     XyChart* sadChart() const { return sad_; }
     XyChart* ablationChart() const { return ablation_; }
+    XyChart* thresholdChart() const { return thresholdMeans_; }
+    HistogramChart* thresholdHistogram() const { return thresholdHistogram_; }
+    // Whether the threshold charts are shown (the run has thresholds).
+    bool showsThresholds() const;
     QString message() const;
     bool loading() const;
 
@@ -68,6 +76,8 @@ private:
     // ascending, none twice).
     void mergeLive();
     void render();
+    // The histogram of the selected table row's thresholds (the first row when none is selected).
+    void renderThresholdHistogram();
     // render() now when visible, else when shown.
     void renderWhenVisible();
 
@@ -75,6 +85,7 @@ private:
     qint64 runId_ = 0, step_ = -1;
     bool selected_ = false;
     std::vector<sessions::MaskStatsRecord> records_;
+    std::vector<LayerStatsRow> rows_; // the table's rows as last rendered
     std::vector<sessions::MaskStatsRecord> live_; // this session's publications, kept across store reads
     qint64 liveRunId_ = -1;                        // the run they belong to (0: not recorded)
     QString readError_;
@@ -84,6 +95,9 @@ private:
     QTableWidget* table_ = nullptr;
     XyChart* sad_ = nullptr;
     XyChart* ablation_ = nullptr;
+    QWidget* thresholdCharts_ = nullptr; // hidden unless the run has thresholds
+    XyChart* thresholdMeans_ = nullptr;
+    HistogramChart* thresholdHistogram_ = nullptr;
     QLabel* message_ = nullptr;
     bool stale_ = false; // records changed while hidden
     // The live run redraws at most four times a second: the table and charts cover the whole run,

@@ -1,4 +1,4 @@
-// Rebuilt on every setHistogram: a layer's histogram has at most kDegreeHistogramBins bars.
+// Rebuilt on every setHistogram / setBars: a layer's histogram has at most kDegreeHistogramBins bars.
 #include "widgets/structure/histogram_chart.hpp"
 
 #include "widgets/common/chart_palette.hpp"
@@ -37,6 +37,12 @@ void HistogramChart::setTitle(const QString& title) { chart()->setTitle(title); 
 void HistogramChart::setNamedBins(int bins) { namedBins_ = static_cast<size_t>(std::max(1, bins)); }
 
 void HistogramChart::setHistogram(const IntHistogram& histogram, int64_t yMax) {
+    std::vector<HistogramBar> bars;
+    for (size_t i = 0; i < histogram.counts.size(); ++i) bars.push_back({binLabel(histogram, i), histogram.counts[i]});
+    setBars(bars, yMax);
+}
+
+void HistogramChart::setBars(const std::vector<HistogramBar>& bars, int64_t yMax) {
     auto* chart = this->chart();
     chart->removeAllSeries();
     for (auto* axis : chart->axes()) {
@@ -49,12 +55,12 @@ void HistogramChart::setHistogram(const IntHistogram& histogram, int64_t yMax) {
     int64_t highest = 0;
     // Many bins: name every few only, or the labels overlap. Categories must be unique, so the
     // unnamed ones are distinct runs of zero-width spaces.
-    const size_t every = std::max<size_t>(1, (histogram.counts.size() + namedBins_ - 1) / namedBins_);
-    for (size_t i = 0; i < histogram.counts.size(); ++i) {
-        bars_.push_back({binLabel(histogram, i), histogram.counts[i]});
-        labels << (i % every == 0 ? bars_.back().label : QString(static_cast<int>(i + 1), QChar(0x200B)));
-        *set << static_cast<qreal>(histogram.counts[i]);
-        highest = std::max(highest, histogram.counts[i]);
+    const size_t every = std::max<size_t>(1, (bars.size() + namedBins_ - 1) / namedBins_);
+    for (size_t i = 0; i < bars.size(); ++i) {
+        bars_.push_back(bars[i]);
+        labels << (i % every == 0 ? bars[i].label : QString(static_cast<int>(i + 1), QChar(0x200B)));
+        *set << static_cast<qreal>(bars[i].count);
+        highest = std::max(highest, bars[i].count);
     }
     auto* series = new QBarSeries;
     series->append(set);

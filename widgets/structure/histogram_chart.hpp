@@ -1,5 +1,6 @@
 // A bar chart of an integer histogram (degree_histograms' IntHistogram): one bar per bin, labelled
-// by its value ("12") or range ("8-15"), empty bins kept so that gaps in a spread stay visible.
+// by its value ("12") or range ("8-15"), empty bins kept so that gaps in a spread stay visible; or
+// of bars labelled by the caller (setBars).
 // Follows the palette like the other charts.
 #pragma once
 
@@ -24,6 +25,8 @@ public:
 
     // yMax > 0 fixes the count axis (two runs side by side on one scale); 0 follows the data.
     void setHistogram(const IntHistogram& histogram, int64_t yMax = 0);
+    // Bars already labelled (a histogram of real values, such as thresholds); yMax as above.
+    void setBars(const std::vector<HistogramBar>& bars, int64_t yMax = 0);
     void setTitle(const QString& title);
     // At most this many bars get a label (12 unless set; applies from the next setHistogram): narrow
     // charts, such as the compare dashboard's columns, need fewer for "100-104" labels not to overlap.
