@@ -2,6 +2,7 @@
 #include "sessions/session/recorded_run.hpp"
 
 #include "engine/errors.hpp"
+#include "engine/sparsity/trainable_threshold.hpp"
 #include "engine/training/trainer.hpp"
 #include "sessions/session/run_description.hpp"
 
@@ -147,6 +148,9 @@ RunEnd RecordedRun::train(StepGate* gate) {
     }
     if (store_) {
         try {
+            // A method that learns its own sparsity is listed (and plotted) at what it reached.
+            if (isTrainableThreshold(trainer_->config().method))
+                store_->setSparsity(runId_, reachedSparsity(trainer_->layerStats()));
             store_->finishRun(runId_, end.status, end.steps, end.failure.empty() ? end.summary.testAccuracy : -1.0,
                               end.failure);
         } catch (const std::exception& e) {

@@ -451,6 +451,13 @@ void RunStore::updateProgress(int64_t id, int64_t steps) {
     st.run();
 }
 
+void RunStore::setSparsity(int64_t id, double sparsity) {
+    requireRun(id);
+    Statement st(*db_, "UPDATE runs SET sparsity = ? WHERE id = ?");
+    st.bind(1, sparsity).bind(2, id);
+    st.run();
+}
+
 void RunStore::addMetrics(int64_t id, const std::vector<Metric>& metrics) {
     insertAll(*db_, "INSERT INTO metrics(run_id, step, key, value) VALUES(?,?,?,?)", metrics,
               [&](Statement& st, const Metric& m) {

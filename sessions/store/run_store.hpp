@@ -157,6 +157,8 @@ public:
     void addMetrics(int64_t id, const std::vector<Metric>& metrics);
     // Steps done so far, so a list of live (or killed) runs shows how far they got.
     void updateProgress(int64_t id, int64_t steps);
+    // The sparsity the run is listed at (a method that learns its own sets what it reached).
+    void setSparsity(int64_t id, double sparsity);
     void addMasks(int64_t id, const std::vector<MaskRecord>& masks);
     void addCheckpoint(int64_t id, int64_t step, const std::string& path);
     void addWeightStats(int64_t id, const std::vector<WeightStatsRecord>& rows);

@@ -3,12 +3,14 @@
 #include <QtTest>
 
 #include "sessions/session/recorded_run.hpp"
+#include "sessions/session/run_description.hpp"
 #include "sessions/session/session.hpp"
 #include "sessions/store/run_store.hpp"
 
 #include <c10/util/Exception.h>
 
 #include <chrono>
+#include <cmath>
 #include <thread>
 
 using namespace srigl;
@@ -50,6 +52,7 @@ private Q_SLOTS:
     void liveLayersArePublishedAtEveryUpdate();
     void resumeContinuesTheRecordedRun();
     void errorMessagesLeaveOutLibTorchBacktraces();
+    void thresholdRunIsListedAtTheSparsityItReached();
 };
 
 void TestSession::runsToTheEndAndRecords() {
@@ -231,6 +234,40 @@ void TestSession::errorMessagesLeaveOutLibTorchBacktraces() {
         QVERIFY(message.size() < std::string(e.what()).size());
     }
     QCOMPARE(errorMessage(std::runtime_error("plain")), std::string("plain"));
+}
+
+void TestSession::thresholdRunIsListedAtTheSparsityItReached() {
+    // trainable_threshold learns its sparsity: the store lists the run at 0 (its dense start) while
+    // it trains and at what it reached once it ends, not at the config's unused `sparsity`.
+    QTemporaryDir dir;
+    const std::string db = dir.filePath("runs.db").toStdString();
+    RunConfig c = quickRun();
+    c.method = "trainable_threshold";
+    c.tt_alpha = 0.05; // a strong pull: the masks thin out within these 128 steps
+    c.sparsity = 0.9;
+    QCOMPARE(describeRun(c).sparsity, 0.0);
+    RunConfig targeted = c;
+    targeted.tt_target_density = 0.2;
+    QVERIFY(std::abs(describeRun(targeted).sparsity - 0.8) < 1e-12);
+
+    Session s(c, db);
+    s.start();
+    s.wait();
+    const auto snap = s.snapshot();
+    QCOMPARE(toString(snap.state), std::string("finished"));
+    RunStore store(db, RunStore::Mode::ReadOnly);
+    // What it reached: the final masks (the summary's layers), weighted by the layers' sizes.
+    QVERIFY(snap.summary.has_value());
+    QCOMPARE(snap.summary->layers.size(), size_t(3));
+    const double reached = reachedSparsity(snap.summary->layers);
+    QVERIFY2(reached > 0.0 && std::abs(reached - c.sparsity) > 1e-3, std::to_string(reached).c_str()); // not the config's
+    double zeros = 0, total = 0;
+    for (const auto& l : snap.summary->layers) {
+        zeros += l.sparsity * double(l.outFeatures * l.fanIn);
+        total += double(l.outFeatures * l.fanIn);
+    }
+    QCOMPARE(reached, zeros / total);
+    QCOMPARE(store.run(snap.runId).sparsity, reached);
 }
 
 QTEST_GUILESS_MAIN(TestSession)
