@@ -79,6 +79,17 @@ void TestConfigForm::defaultConfigValidates() {
     QCOMPARE(form.check().plan.size(), size_t(3));              // LeNet-300-100: fc1, fc2, fc3
     QVERIFY(shownMessage(form).contains(QStringLiteral("valid")));
     QVERIFY(form.findChild<QLabel*>(QStringLiteral("layerPlan"))->text().contains(QStringLiteral("fc1")));
+    QVERIFY(!form.findChild<QLabel*>(QStringLiteral("layerPlan"))->text().contains(QStringLiteral("thresholds")));
+    // trainable_threshold plans every layer at density 1: the plan says why, and names a target.
+    form.setValue(QStringLiteral("method"), QStringLiteral("trainable_threshold"));
+    form.validateNow();
+    QVERIFY2(form.isValid(), qPrintable(shownMessage(form)));
+    const QString plan = form.findChild<QLabel*>(QStringLiteral("layerPlan"))->text();
+    QVERIFY2(plan.startsWith(QStringLiteral("thresholds learned per neuron")), qPrintable(plan));
+    QVERIFY(plan.contains(QStringLiteral("density 1.000")));
+    form.setValue(QStringLiteral("tt_target_density"), QStringLiteral("0.1"));
+    form.validateNow();
+    QVERIFY(form.findChild<QLabel*>(QStringLiteral("layerPlan"))->text().contains(QStringLiteral("steers them to 0.100")));
 }
 
 void TestConfigForm::outOfRangeValueShowsEngineMessage() {

@@ -44,8 +44,14 @@ ConfigCheck checkConfigValues(const std::vector<std::pair<std::string, std::stri
     return checkConfig(config);
 }
 
-std::string describePlan(const std::vector<LayerPlan>& plan) {
+std::string describePlan(const std::vector<LayerPlan>& plan, const RunConfig& config) {
     std::string out;
+    if (config.method == "trainable_threshold") { // (the engine's isTrainableThreshold needs Torch)
+        char target[64] = "";
+        if (config.tt_target_density > 0)
+            std::snprintf(target, sizeof target, "; tt_target_density steers them to %.3f", config.tt_target_density);
+        out = std::string("thresholds learned per neuron: every layer starts dense and finds its own density") + target;
+    }
     for (const auto& layer : plan) {
         std::string shape;
         for (size_t i = 0; i < layer.shape.size(); ++i) shape += (i ? " x " : "") + std::to_string(layer.shape[i]);

@@ -23,7 +23,9 @@ struct ConfigCheck {
 ConfigCheck checkConfigValues(const std::vector<std::pair<std::string, std::string>>& values);
 ConfigCheck checkConfig(const RunConfig& config);
 
-// One line per layer, e.g. "fc1  300 x 784  density 0.089  k 70".
-std::string describePlan(const std::vector<LayerPlan>& plan);
+// One line per layer, e.g. "fc1  300 x 784  density 0.089  k 70". For trainable_threshold, whose
+// layers start dense and learn their own density, a first line says so (and names the target
+// density when tt_target_density sets one), so that "density 1.000" is not read as no sparsity.
+std::string describePlan(const std::vector<LayerPlan>& plan, const RunConfig& config = {});
 
 } // namespace srigl::studio
