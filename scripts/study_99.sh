@@ -5,6 +5,9 @@
 #   srigl gamma_sal 0.3; + ablate_unused; + sparse_opt;  srigl gamma_sal 0.9; + ablate_unused;
 #   SparseOpt checks: srigl gamma_sal 0 with and without sparse_opt (no ablation: must be
 #   bit-identical), sparse_opt on the ablating variants (srigl 0.9, and both + ablate_unused);
+#   trainable_threshold steered to the matched density (tt_target_density = 1 - sparsity; the
+#   recipe's lr and batch, not the paper's, so that only the method differs), and the same at the
+#   paper's lr 0.01 (at lr 0.1 the thresholds run away at 99%);
 #   then more seeds ($EXTRA_SEEDS, default 4-8) at 99% for rigl and the two ablate_unused variants.
 # Runs ONE AT A TIME under `nice -n 10` with OMP_WAIT_POLICY=PASSIVE (a shared 2-core machine),
 # unrecorded (--no-db). Each run writes its final checkpoint under $WORK; its masks are read
@@ -38,7 +41,9 @@ srigl-0|srigl|0|
 srigl-0+sparse_opt|srigl|0|sparse_opt=true
 srigl-0.9+sparse_opt|srigl|0.9|sparse_opt=true
 srigl-0.3+ablate_unused+sparse_opt|srigl|0.3|ablate_unused=true sparse_opt=true
-srigl-0.9+ablate_unused+sparse_opt|srigl|0.9|ablate_unused=true sparse_opt=true"
+srigl-0.9+ablate_unused+sparse_opt|srigl|0.9|ablate_unused=true sparse_opt=true
+trainable_threshold|trainable_threshold|0|tt_target_density=@DENSITY@
+trainable_threshold-lr0.01|trainable_threshold|0|tt_target_density=@DENSITY@ lr=0.01"
 wanted=${VARIANTS-$(cut -d'|' -f1 <<<"$all_variants" | tr '\n' ' ')}
 extra_seeds=${EXTRA_SEEDS-"4 5 6 7 8"}
 seed_variants=${SEED_VARIANTS:-"rigl srigl-0.3+ablate_unused srigl-0.9+ablate_unused"}
@@ -65,6 +70,7 @@ run_variant() {
   row=$(awk -F'|' -v w="$want" '$1 == w' <<<"$all_variants")
   [ -n "$row" ] || { echo "study_99: unknown variant $want" >&2; exit 1; }
   IFS='|' read -r label method gamma extra <<<"$row"
+  extra=${extra//@DENSITY@/$(awk -v s="$s" 'BEGIN { print 1 - s }')} # matched density: 1 - sparsity
   raw="$work/raw_${label}_${s}.jsonl"
   t=$(date +%s)
   OUT="$raw" APPEND=0 JOBS=1 SEEDS="$sd" SPARSITIES="$s" EPOCHS="$epochs" METHODS="$method" GAMMAS="$gamma" \
