@@ -2,7 +2,7 @@
 # "Per-neuron fan-in at 99%: the picture" (docs/results.md): MNIST LeNet-300-100 with the recipe of
 # scripts/mnist_experiments.sh (ERK, lr 0.1, batch 128, one thread per run), sparsity 0.99, seed 1:
 #   rigl (gamma_sal 0.3); set; srigl gamma_sal 0.3; srigl gamma_sal 0.9 + ablate_unused;
-#   trainable_threshold steered to the matched density (tt_target_density = 0.01).
+#   trainable_threshold steered to the matched density (tt_target_density = 0.01) at the paper's lr 0.01.
 # Runs ONE AT A TIME under `nice -n 10` with OMP_WAIT_POLICY=PASSIVE (a shared 2-core machine),
 # unrecorded (--no-db). Each run writes its final checkpoint under $WORK; the final masks are read
 # (scripts/plot_fanin_histograms.py extract, which imports scripts/summarize_study_99.py's checkpoint
@@ -25,7 +25,7 @@ variants="rigl|rigl|0.3|
 set|set|0.3|
 srigl-0.3|srigl|0.3|
 srigl-0.9+ablate_unused|srigl|0.9|ablate_unused=true
-trainable_threshold|trainable_threshold|0|tt_target_density=0.01"
+trainable_threshold-lr0.01|trainable_threshold|0|tt_target_density=0.01 lr=0.01"
 
 py=${PYTHON:-}
 if [ -z "$py" ]; then

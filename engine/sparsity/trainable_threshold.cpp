@@ -1,6 +1,8 @@
 // The thresholded mask and its long-tailed straight-through estimator.
 #include "engine/sparsity/trainable_threshold.hpp"
 
+#include <algorithm>
+
 namespace srigl {
 namespace {
 
@@ -52,12 +54,16 @@ torch::Tensor thresholdPenalty(const torch::Tensor& threshold, double alpha) {
     return alpha * torch::exp(-threshold).sum();
 }
 
-bool resetCollapsedThresholds(const torch::Tensor& weight, torch::Tensor& threshold) {
+bool resetCollapsedThresholds(const torch::Tensor& weight, torch::Tensor& threshold, double floor) {
     torch::NoGradGuard noGrad;
     const int64_t kept = thresholdMask(weight, threshold).sum().item<int64_t>();
-    if (static_cast<double>(kept) > kThresholdResetKeep * static_cast<double>(weight.numel())) return false;
+    if (static_cast<double>(kept) > floor * static_cast<double>(weight.numel())) return false;
     threshold.zero_();
     return true;
+}
+
+double thresholdResetFloor(double targetDensity) {
+    return targetDensity > 0 ? std::min(kThresholdResetKeep, 0.1 * targetDensity) : kThresholdResetKeep;
 }
 
 } // namespace srigl

@@ -34,9 +34,15 @@ torch::Tensor thresholdMask(const torch::Tensor& weight, const torch::Tensor& th
 // The sparsity regulariser alpha * sum(exp(-t)) of one layer's thresholds (a scalar with autograd).
 torch::Tensor thresholdPenalty(const torch::Tensor& threshold, double alpha);
 
-// The paper's guard, for training only: a layer whose mask keeps kThresholdResetKeep (1%) or less
+// The paper's guard, for training only: a layer whose mask keeps `floor` (the paper's 1%) or less
 // of its weights gets all its thresholds set to 0. Returns whether it reset.
 constexpr double kThresholdResetKeep = 0.01;
-bool resetCollapsedThresholds(const torch::Tensor& weight, torch::Tensor& threshold);
+bool resetCollapsedThresholds(const torch::Tensor& weight, torch::Tensor& threshold,
+                              double floor = kThresholdResetKeep);
+
+// The guard's floor for a run: the paper's 1%, or, when tt_target_density steers the density (our
+// extension), a tenth of that target when this is lower, so that a target near 1% is reachable
+// (at 1% the paper's floor resets the largest layer to dense whenever it gets there).
+double thresholdResetFloor(double targetDensity);
 
 } // namespace srigl

@@ -674,7 +674,9 @@ bool Trainer::Impl::guardThresholds() {
     torch::NoGradGuard noGrad;
     bool reset = false;
     for (auto& st : layers)
-        if (st.tt && resetCollapsedThresholds(st.layer->weight, st.layer->threshold)) reset = true;
+        if (st.tt && resetCollapsedThresholds(st.layer->weight, st.layer->threshold,
+                                              thresholdResetFloor(config.tt_target_density)))
+            reset = true;
     return reset;
 }
 

@@ -213,6 +213,31 @@ void TestTrainableThreshold::guardResetsInTrainingNotInEvaluation() {
     t.fill_(sorted[5].item<double>());
     QVERIFY(resetCollapsedThresholds(s.layers[1].layer->weight, t)); // 5 of 512: 0.98%
     QVERIFY(torch::equal(t, torch::zeros({16})));
+
+    // With a target density (our extension) the floor is a tenth of the target when that is lower:
+    // 5 of 512 kept survives a 1% target (floor 0.1%), and 0 of 512 is still a collapse.
+    QCOMPARE(thresholdResetFloor(0.0), kThresholdResetKeep);
+    QCOMPARE(thresholdResetFloor(0.5), kThresholdResetKeep);
+    QCOMPARE(thresholdResetFloor(0.01), 0.001);
+    t.fill_(sorted[5].item<double>());
+    QVERIFY(!resetCollapsedThresholds(s.layers[1].layer->weight, t, thresholdResetFloor(0.01)));
+    t.fill_(1e3);
+    QVERIFY(resetCollapsedThresholds(s.layers[1].layer->weight, t, thresholdResetFloor(0.01)));
+    // The trainer uses the run's floor: with tt_target_density = 0.01, fc2 at 0.98% is kept.
+    RunConfig targeted = c;
+    targeted.tt_target_density = 0.01;
+    Trainer steered(targeted);
+    QVERIFY(steered.trainStep());
+    auto& layer = *steered.internals().layers[1].layer;
+    {
+        torch::NoGradGuard noGrad;
+        auto wt = std::get<0>(layer.weight.detach().abs().flatten().sort(0, true));
+        layer.threshold.fill_(wt[5].item<double>());
+    }
+    const auto before = layer.threshold.detach().clone();
+    QVERIFY(steered.trainStep());
+    QVERIFY2(thresholdMask(layer.weight, layer.threshold).sum().item<int64_t>() < 64, "not reset to dense");
+    QVERIFY(!torch::equal(layer.threshold.detach(), torch::zeros_like(before)));
 }
 
 void TestTrainableThreshold::densityControllerConverges() {
