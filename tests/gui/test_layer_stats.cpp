@@ -302,6 +302,23 @@ void TestLayerStats::livePublicationsShowBeforeTheStoreHasThem() {
     panel.showRunStep(id, 100);
     QTRY_VERIFY(!panel.loading());
     QTRY_COMPARE(panel.table()->item(0, 1)->text(), QStringLiteral("100"));
+    QVERIFY(!panel.showsThresholds());
+
+    // A trainable_threshold run's publications carry thresholds: the threshold charts follow them
+    // before the store has any snapshot of that run.
+    panel.clearSelection();
+    const int64_t tt = storeRun(db.toStdString(), minimalRun("thresholds"), {}, {});
+    auto live = std::make_shared<srigl::sessions::LiveLayers>();
+    live->runId = tt;
+    live->step = 300;
+    live->sequence = 1;
+    for (const auto& r : withThresholds({record("fc1", 300, 0, 5), record("fc2", 300, 0, 5)})) live->stats.push_back(r.stats);
+    panel.showLive(live);
+    QTRY_VERIFY(panel.showsThresholds());
+    QTRY_COMPARE(panel.table()->item(0, 10)->text(), QStringLiteral("0.0335 [0.03, 0.037]"));
+    int64_t total = 0;
+    for (const auto& bar : panel.thresholdHistogram()->bars()) total += bar.count;
+    QCOMPARE(total, int64_t(8));
 }
 
 
