@@ -18,7 +18,8 @@
 # Environment: OUT, SEEDS ("1 2 3"), SPARSITIES ("0.99 0.95"), EPOCHS (10), VARIANTS (labels,
 # default all below; empty: none), EXTRA_SEEDS ("4 5 6 7 8"; empty: none), SEED_VARIANTS (the
 # variants that get them), WORK (/tmp/srigl-study-99), PYTHON (a python3 with torch, found if
-# unset), APPEND=1 (keep $OUT's lines). About 16 minutes on 2 cores. Then:
+# unset), APPEND=1 (keep $OUT's lines). About 28 minutes on 2 cores (the two trainable_threshold
+# variants take 12 of them). Then:
 #   python3 scripts/summarize_study_99.py      # tables, docs/study_99.svg
 set -euo pipefail
 cd "$(dirname "$0")/.."
