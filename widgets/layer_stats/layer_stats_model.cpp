@@ -86,15 +86,26 @@ std::vector<LayerSeries> ablationTimeline(const std::vector<sessions::MaskStatsR
     return out;
 }
 
+ThresholdSummary summarizeThresholds(const std::vector<float>& thresholds) {
+    ThresholdSummary s;
+    if (thresholds.empty()) return s;
+    s.min = s.max = thresholds[0];
+    double sum = 0.0;
+    for (float t : thresholds) {
+        sum += t;
+        s.min = std::min(s.min, double(t));
+        s.max = std::max(s.max, double(t));
+    }
+    s.mean = sum / static_cast<double>(thresholds.size());
+    return s;
+}
+
 std::vector<LayerSeries> thresholdMeans(const std::vector<sessions::MaskStatsRecord>& records) {
     std::vector<LayerSeries> out;
-    for (const auto& r : records) {
-        if (r.stats.thresholds.empty()) continue;
-        double sum = 0.0;
-        for (float t : r.stats.thresholds) sum += t;
-        seriesOf(out, r.stats.name)
-            .points.push_back({static_cast<double>(r.step), sum / static_cast<double>(r.stats.thresholds.size())});
-    }
+    for (const auto& r : records)
+        if (!r.stats.thresholds.empty())
+            seriesOf(out, r.stats.name)
+                .points.push_back({static_cast<double>(r.step), summarizeThresholds(r.stats.thresholds).mean});
     return out;
 }
 

@@ -45,6 +45,11 @@ std::vector<LayerSeries> sadSeries(const std::vector<sessions::MaskStatsRecord>&
 // Ablated neurons of every snapshot.
 std::vector<LayerSeries> ablationTimeline(const std::vector<sessions::MaskStatsRecord>& records);
 double layerDiversity(const LayerUpdateStats& stats);
+// Mean, minimum and maximum of a layer's thresholds (all 0 when there are none).
+struct ThresholdSummary {
+    double mean = 0.0, min = 0.0, max = 0.0;
+};
+ThresholdSummary summarizeThresholds(const std::vector<float>& thresholds);
 // trainable_threshold: the mean threshold over each thresholded layer's neurons at every snapshot
 // (layers without thresholds are left out).
 std::vector<LayerSeries> thresholdMeans(const std::vector<sessions::MaskStatsRecord>& records);

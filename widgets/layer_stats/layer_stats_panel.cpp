@@ -38,17 +38,8 @@ std::vector<HistogramBar> thresholdBars(const std::vector<float>& thresholds) {
 
 QString thresholdSummary(const std::vector<float>& t) {
     if (t.empty()) return QStringLiteral("\u2014");
-    double sum = 0.0;
-    float lo = t[0], hi = t[0];
-    for (float v : t) {
-        sum += v;
-        lo = std::min(lo, v);
-        hi = std::max(hi, v);
-    }
-    return QStringLiteral("%1 [%2, %3]")
-        .arg(sum / static_cast<double>(t.size()), 0, 'g', 3)
-        .arg(double(lo), 0, 'g', 3)
-        .arg(double(hi), 0, 'g', 3);
+    const ThresholdSummary s = summarizeThresholds(t);
+    return QStringLiteral("%1 [%2, %3]").arg(s.mean, 0, 'g', 3).arg(s.min, 0, 'g', 3).arg(s.max, 0, 'g', 3);
 }
 
 } // namespace
