@@ -43,45 +43,48 @@ std::vector<uint8_t> decompressBytes(const std::vector<uint8_t>& compressed, siz
     return out;
 }
 
-std::vector<uint8_t> encodeIds(const std::vector<int64_t>& ids) {
+namespace {
+
+// Values as little-endian bytes of their bit patterns (Word: the unsigned integer of T's size), and
+// back; a length that is not whole values is an error naming `what` and the length.
+template <typename Word, typename T>
+std::vector<uint8_t> toLittleEndian(const std::vector<T>& values) {
+    static_assert(sizeof(Word) == sizeof(T));
     std::vector<uint8_t> out;
-    out.reserve(ids.size() * 8);
-    for (int64_t id : ids)
-        for (int b = 0; b < 8; ++b) out.push_back(static_cast<uint8_t>((static_cast<uint64_t>(id) >> (8 * b)) & 0xFF));
+    out.reserve(values.size() * sizeof(T));
+    for (const T& v : values) {
+        Word bits = 0;
+        std::memcpy(&bits, &v, sizeof(T));
+        for (size_t b = 0; b < sizeof(T); ++b) out.push_back(static_cast<uint8_t>((bits >> (8 * b)) & 0xFF));
+    }
     return out;
 }
+
+template <typename Word, typename T>
+std::vector<T> fromLittleEndian(const std::vector<uint8_t>& bytes, const char* what) {
+    if (bytes.size() % sizeof(T) != 0)
+        throw StoreError(std::string("corrupt ") + what + ": " + std::to_string(bytes.size()) + " bytes");
+    std::vector<T> out(bytes.size() / sizeof(T));
+    for (size_t i = 0; i < out.size(); ++i) {
+        Word bits = 0;
+        for (size_t b = 0; b < sizeof(T); ++b) bits |= static_cast<Word>(bytes[i * sizeof(T) + b]) << (8 * b);
+        std::memcpy(&out[i], &bits, sizeof(T));
+    }
+    return out;
+}
+
+} // namespace
+
+std::vector<uint8_t> encodeIds(const std::vector<int64_t>& ids) { return toLittleEndian<uint64_t>(ids); }
 
 std::vector<int64_t> decodeIds(const std::vector<uint8_t>& bytes) {
-    if (bytes.size() % 8 != 0) throw StoreError("corrupt id list");
-    std::vector<int64_t> out(bytes.size() / 8);
-    for (size_t i = 0; i < out.size(); ++i) {
-        uint64_t v = 0;
-        for (int b = 0; b < 8; ++b) v |= static_cast<uint64_t>(bytes[i * 8 + b]) << (8 * b);
-        out[i] = static_cast<int64_t>(v);
-    }
-    return out;
+    return fromLittleEndian<uint64_t, int64_t>(bytes, "id list");
 }
 
-std::vector<uint8_t> encodeFloats(const std::vector<float>& values) {
-    std::vector<uint8_t> out;
-    out.reserve(values.size() * 4);
-    for (float v : values) {
-        uint32_t bits = 0;
-        std::memcpy(&bits, &v, 4);
-        for (int b = 0; b < 4; ++b) out.push_back(static_cast<uint8_t>((bits >> (8 * b)) & 0xFF));
-    }
-    return out;
-}
+std::vector<uint8_t> encodeFloats(const std::vector<float>& values) { return toLittleEndian<uint32_t>(values); }
 
 std::vector<float> decodeFloats(const std::vector<uint8_t>& bytes) {
-    if (bytes.size() % 4 != 0) throw StoreError("corrupt float list: " + std::to_string(bytes.size()) + " bytes");
-    std::vector<float> out(bytes.size() / 4);
-    for (size_t i = 0; i < out.size(); ++i) {
-        uint32_t bits = 0;
-        for (int b = 0; b < 4; ++b) bits |= static_cast<uint32_t>(bytes[i * 4 + b]) << (8 * b);
-        std::memcpy(&out[i], &bits, 4);
-    }
-    return out;
+    return fromLittleEndian<uint32_t, float>(bytes, "float list");
 }
 
 } // namespace srigl::sessions
