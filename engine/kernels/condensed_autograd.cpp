@@ -4,6 +4,7 @@
 
 #include "engine/kernels/condensed_backward.hpp"
 #include "engine/kernels/condensed_training.hpp"
+#include "engine/kernels/condensed_tensor_view.hpp"
 
 #include <cstring>
 #include <list>
@@ -21,19 +22,6 @@ using torch::autograd::tensor_list;
 
 bool useKernels(const torch::Tensor& x, const torch::Tensor& values) {
     return x.device().is_cpu() && values.device().is_cpu() && x.scalar_type() == torch::kFloat;
-}
-
-kernels::CondensedView viewOf(const torch::Tensor& values, const torch::Tensor& indices, const torch::Tensor& bias,
-                              int64_t inFeatures) {
-    kernels::CondensedView v;
-    v.values = values.data_ptr<float>();
-    v.indices = indices.data_ptr();
-    v.indices16 = indices.scalar_type() == torch::kShort;
-    v.rows = values.size(0);
-    v.k = values.size(1);
-    v.inFeatures = inFeatures;
-    v.bias = bias.defined() ? bias.data_ptr<float>() : nullptr;
-    return v;
 }
 
 // Indices seen recently, by content: a copy of each (so a hit is exact whatever happened to the tensor:
@@ -168,7 +156,7 @@ struct CondensedLinearFunction : public torch::autograd::Function<CondensedLinea
         const auto kernelIsa = static_cast<kernels::Isa>(isa);
         const int64_t batch = x.size(0), inFeatures = x.size(1);
         torch::Tensor y = torch::empty({batch, values.size(0)}, x.options());
-        const kernels::CondensedView view = viewOf(values, indices, bias, inFeatures);
+        const kernels::CondensedView view = kernels::condensedViewOf(values, indices, bias, inFeatures);
         // When the weights train, the forward keeps x transposed into batch blocks for grad_values.
         const int64_t block = training ? kernels::trainingBlock(kernelIsa, batch) : 0;
         ctx->saved_data["block"] = block;
@@ -202,7 +190,7 @@ struct CondensedLinearFunction : public torch::autograd::Function<CondensedLinea
         } else {
             const auto isa = static_cast<kernels::Isa>(ctx->saved_data["isa"].toInt());
             const int threads = static_cast<int>(ctx->saved_data["threads"].toInt());
-            const kernels::CondensedView view = viewOf(values, indices, torch::Tensor(), x.size(1));
+            const kernels::CondensedView view = kernels::condensedViewOf(values, indices, torch::Tensor(), x.size(1));
             const int64_t block = ctx->saved_data["block"].toInt();
             if (block > 0 && wantValues) {
                 // The training pass: one transpose of gy for both gradients, xT from the forward, and

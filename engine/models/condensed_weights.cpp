@@ -2,6 +2,7 @@
 #include "engine/models/condensed_weights.hpp"
 
 #include "engine/kernels/condensed_autograd.hpp"
+#include "engine/kernels/condensed_conv_autograd.hpp"
 
 #include <stdexcept>
 #include <string>
@@ -94,6 +95,23 @@ torch::Tensor condensedMatmul(const std::shared_ptr<CondensedWeights>& layer, co
         std::weak_ptr<CondensedWeights> sink = layer; // the graph must not keep the layer alive
         y.register_hook([sink](const torch::Tensor& gy) {
             if (auto l = sink.lock()) l->gradOutputs.push_back(gy.detach());
+        });
+    }
+    return y;
+}
+
+torch::Tensor condensedConvolution(const std::shared_ptr<CondensedWeights>& layer, const torch::Tensor& x,
+                                   const torch::Tensor& bias, int64_t kernel, int64_t padding) {
+    auto y = condensedConv2d(x, layer->values, layer->indices, bias, kernel, kernel, padding);
+    if (layer->capture && y.requires_grad()) {
+        // Only at the steps before a mask update: the patches cost kernel^2 copies of the input.
+        torch::NoGradGuard noGrad;
+        auto cols = torch::nn::functional::unfold(
+            x.detach(), torch::nn::functional::UnfoldFuncOptions({kernel, kernel}).padding(padding));
+        layer->inputs.push_back(cols.transpose(1, 2).reshape({-1, cols.size(1)}));
+        std::weak_ptr<CondensedWeights> sink = layer;
+        y.register_hook([sink](const torch::Tensor& gy) {
+            if (auto l = sink.lock()) l->gradOutputs.push_back(gy.detach().permute({0, 2, 3, 1}).reshape({-1, gy.size(1)}));
         });
     }
     return y;

@@ -141,9 +141,10 @@ SparseConv2dImpl::SparseConv2dImpl(int64_t in, int64_t out, int64_t kernel, int6
 torch::Tensor SparseConv2dImpl::forward(const torch::Tensor& x) {
     if (captureInput) capturedInput = x.detach();
     if (condensed) {
-        // im2col: every output pixel is one row of a [batch * pixels, in * kh * kw] matrix (unfold's
-        // column order is the weight's (in, kh, kw) order), so the linear kernels serve convolutions.
         const int64_t kernel = shape_[2];
+        if (stride == 1) return condensedConvolution(condensed, x, bias, kernel, padding);
+        // Strided convolutions go through im2col: every output pixel is one row of a [batch * pixels,
+        // in * kh * kw] matrix (unfold's column order is the weight's (in, kh, kw) order).
         auto cols = torch::nn::functional::unfold(
             x, torch::nn::functional::UnfoldFuncOptions({kernel, kernel}).padding(padding).stride(stride));
         const int64_t n = x.size(0), pixels = cols.size(2);

@@ -3,9 +3,18 @@
 
 namespace srigl {
 
-bool condensedPays(const std::vector<int64_t>& shape, double density, int64_t batch) {
-    // Convolutions: im2col plus our kernels ran LeNet-5 at 0.29x of dense (docs/benchmarks.md).
-    if (shape.size() != 2) return false;
+bool condensedPays(const std::vector<int64_t>& shape, double density, int64_t batch, int64_t stride) {
+    if (shape.size() == 4) {
+        // Strided convolutions only have the im2col form, 3x slower than LibTorch's convolution.
+        if (stride != 1) return false;
+        // The direct kernels (forward and backward of one layer, docs/benchmarks.md "Condensed
+        // convolutions", Zen 3): they win wherever a row keeps few taps: LeNet-5's layers at every
+        // density up to 50% (1.8-14x), ResNet-18's at 10% (1.4-3.7x) and at 25% up to 288 taps per
+        // row (1.3-2.1x); with more taps per row the shifted sums over small images lose (0.5x for
+        // 512 channels of 4x4 at 25%).
+        const double k = density * static_cast<double>(shape[1] * shape[2] * shape[3]);
+        return density <= 0.1 || (density <= 0.25 && k <= 300) || (density <= 0.5 && k <= 100);
+    }
     // Below a few dozen inputs per neuron the per-row overhead dominates.
     if (shape[1] < 64) return false;
     // One SGD step of Linear 3072 -> 768 on Zen 3 (docs/benchmarks.md, "Condensed training"): at 90%
@@ -19,7 +28,7 @@ std::string computePathFor(const RunConfig& config, const LayerComputeQuery& lay
     if (!layer.constantFanIn || layer.nm || config.device != "cpu") return "masked_dense";
     if (config.sparse_compute == "condensed") return "condensed";
     if (config.sparse_compute == "masked_dense") return "masked_dense";
-    return condensedPays(layer.shape, layer.density, config.batch_size) ? "condensed" : "masked_dense";
+    return condensedPays(layer.shape, layer.density, config.batch_size, layer.stride) ? "condensed" : "masked_dense";
 }
 
 } // namespace srigl

@@ -16,13 +16,14 @@ struct LayerComputeQuery {
     double density = 1.0;
     bool constantFanIn = false; // the method keeps exactly k inputs per active neuron (srigl)
     bool nm = false;
+    int64_t stride = 1; // convolutions: strided ones go through im2col, which only loses
 };
 
 // "condensed", "masked_dense" or "dense" (a layer kept dense computes densely whatever the key says).
 std::string computePathFor(const RunConfig& config, const LayerComputeQuery& layer);
 
 // The measured rule behind `auto`: does the condensed path beat masked-dense for a layer of this
-// shape and density at this batch size?
-bool condensedPays(const std::vector<int64_t>& shape, double density, int64_t batch);
+// shape, stride and density at this batch size?
+bool condensedPays(const std::vector<int64_t>& shape, double density, int64_t batch, int64_t stride = 1);
 
 } // namespace srigl

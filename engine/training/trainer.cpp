@@ -235,6 +235,7 @@ Trainer::Trainer(const RunConfig& config, TrainingObserver* observer) : impl_(st
             q.density = st.density;
             q.constantFanIn = hasConstantFanIn(config);
             q.nm = st.nm;
+            if (const auto* conv = dynamic_cast<const SparseConv2dImpl*>(st.layer)) q.stride = conv->stride;
             st.compute = computePathFor(config, q);
             const int64_t k = st.budget / out;
             torch::Tensor mask;

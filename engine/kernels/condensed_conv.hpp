@@ -1,0 +1,65 @@
+// Direct condensed convolution for constant fan-in Conv2d layers (stride 1): every output channel keeps
+// k of the in * kh * kw taps, and the kernels read the input image in place instead of unfolding it.
+//
+// Why not im2col: unfolding copies each input pixel kh * kw times into a [batch * pixels, in * kh * kw]
+// matrix (and folds the gradient back), which cost three times LibTorch's own convolution at LeNet-5's
+// sizes (docs/benchmarks.md). Here a kept tap (c, dy, dx) of output channel o is one shifted read of
+// channel c: on the input flattened row by row with padded width Wp, output pixel q = y * Wp + x reads
+// position q + dy * Wp + dx. Computing every q in [0, (Hout - 1) * Wp + Wout) ("wide" rows: the last
+// kw - 1 columns of each row are computed and dropped) makes each tap a contiguous multiply-add over the
+// image, which vectorises without gathers. The backward uses the same shifted sums: grad_input is the
+// transposed layer (per input channel, the taps that read it) over the zero-bordered output gradient,
+// grad_values a dot per tap between the output gradient and the shifted input.
+#pragma once
+
+#include "engine/kernels/condensed_kernels.hpp"
+
+#include <cstdint>
+
+namespace srigl::kernels {
+
+// Stride 1, dilation 1, one group, the same zero padding on all four sides.
+struct ConvGeometry {
+    int64_t batch = 0, channels = 0, height = 0, width = 0; // the input [batch, channels, height, width]
+    int64_t kernelH = 0, kernelW = 0, padding = 0;
+
+    int64_t paddedH() const { return height + 2 * padding; }
+    int64_t paddedW() const { return width + 2 * padding; }
+    int64_t outH() const { return paddedH() - kernelH + 1; }
+    int64_t outW() const { return paddedW() - kernelW + 1; }
+    int64_t taps() const { return channels * kernelH * kernelW; }
+};
+
+// The layer's indices address taps in unfold's order: c * kh * kw + dy * kw + dx, so layer.inFeatures
+// must equal geometry.taps(); layer.rows is the number of output channels.
+
+// y [batch, rows, outH, outW] = the convolution of x [batch, channels, height, width] (both contiguous),
+// bias added when layer.bias is set. `threads` <= 0: the engine's count. Throws std::invalid_argument
+// for an unsupported isa, a malformed view or geometry (sizes < 1, a kernel larger than the padded
+// image, inFeatures != taps).
+void condensedConvForward(const CondensedView& layer, const ConvGeometry& geometry, const float* x, float* y, Isa isa,
+                          int threads = 0);
+
+// From gy [batch, rows, outH, outW]: gx [batch, channels, height, width] (skipped when null) and gv
+// [rows, k] (skipped when null; x is then read again). Threads never write the same element, and gv is
+// summed over fixed groups of images in a fixed order, so results do not depend on the thread count.
+void condensedConvBackward(const CondensedView& layer, const ConvGeometry& geometry, const float* x, const float* gy,
+                           float* gx, float* gv, Isa isa, int threads = 0);
+
+namespace detail {
+
+// The two inner loops, per instruction set (condensed_conv.cpp: portable; condensed_conv_avx2.cpp: AVX2,
+// also used on AVX-512 CPUs).
+//   shiftedSum: out[p] = init + sum_j v[j] * src[offset[j] + p] for p in [0, length).
+//   shiftedDots: acc[j] += sum_p g[p] * src[offset[j] + p] for j in [0, k).
+void shiftedSumPortable(const float* src, const int32_t* offset, const float* v, int64_t k, int64_t length, float init,
+                        float* out);
+void shiftedDotsPortable(const float* g, const float* src, const int32_t* offset, int64_t k, int64_t length,
+                         float* acc);
+void shiftedSumAvx2(const float* src, const int32_t* offset, const float* v, int64_t k, int64_t length, float init,
+                    float* out);
+void shiftedDotsAvx2(const float* g, const float* src, const int32_t* offset, int64_t k, int64_t length, float* acc);
+
+} // namespace detail
+
+} // namespace srigl::kernels

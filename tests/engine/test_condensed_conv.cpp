@@ -1,0 +1,239 @@
+// The direct condensed convolution against LibTorch's dense conv2d with the masked weight: forward,
+// grad_input, grad_values and grad_bias on odd shapes, paddings and kernels, k = 1 and k = every tap,
+// int16 and int32 indices, ablated rows, batch 1 and many, every instruction set this CPU runs; the
+// result independent of the thread count; the double fallback; and bad input.
+#include <torch/torch.h>
+
+#include <QtTest>
+
+#include "engine/kernels/condensed_conv.hpp"
+#include "engine/kernels/condensed_conv_autograd.hpp"
+#include "tests/support/guarded.hpp"
+
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+using namespace srigl;
+using namespace srigl::kernels;
+
+namespace {
+
+struct ConvCase {
+    int64_t batch, channels, height, width, out, kernelH, kernelW, padding, k;
+    bool ablate = false;
+};
+
+// A condensed Conv2d: every row keeps k distinct random taps (in shuffled order); ablated rows keep
+// zero weights, as CondensedWeights stores them.
+struct ConvLayer {
+    torch::Tensor values, indices, bias; // [out, k], [out, k] int64, [out]
+    int64_t taps = 0;
+
+    torch::Tensor denseWeight(const ConvCase& c) const {
+        return torch::zeros({values.size(0), taps}, values.options())
+            .scatter_(1, indices, values)
+            .view({values.size(0), c.channels, c.kernelH, c.kernelW});
+    }
+};
+
+ConvLayer makeLayer(const ConvCase& c, uint64_t seed, torch::ScalarType dtype = torch::kFloat) {
+    torch::manual_seed(seed);
+    ConvLayer l;
+    l.taps = c.channels * c.kernelH * c.kernelW;
+    l.values = torch::randn({c.out, c.k}, dtype);
+    l.bias = torch::randn({c.out}, dtype);
+    std::vector<torch::Tensor> picks;
+    for (int64_t r = 0; r < c.out; ++r) picks.push_back(torch::randperm(l.taps).slice(0, 0, c.k));
+    l.indices = torch::stack(picks);
+    if (c.ablate) l.values.index_put_({torch::arange(0, c.out, 3)}, 0.0);
+    return l;
+}
+
+std::vector<Isa> isasHere() {
+    std::vector<Isa> isas{Isa::Portable};
+    for (Isa isa : {Isa::Avx2, Isa::Avx512})
+        if (isaSupported(isa)) isas.push_back(isa);
+    return isas;
+}
+
+void expectClose(const torch::Tensor& got, const torch::Tensor& want, const std::string& what,
+                 double tolerance = 1e-4) {
+    QCOMPARE(got.sizes().vec(), want.sizes().vec());
+    const double scale = std::max(1.0, want.abs().max().item<double>());
+    const double error = (got - want).abs().max().item<double>() / scale;
+    QVERIFY2(error <= tolerance, (what + ": max error " + std::to_string(error)).c_str());
+}
+
+const std::vector<ConvCase>& cases() {
+    static const std::vector<ConvCase> all = {
+        {4, 1, 28, 28, 6, 5, 5, 2, 3, false},   // LeNet-5's conv1 at 88%
+        {5, 6, 14, 14, 16, 5, 5, 0, 15, true},  // conv2 at 90%, ablated rows
+        {1, 3, 7, 9, 5, 3, 3, 1, 1, false},     // k = 1, batch 1, odd sizes
+        {3, 2, 5, 6, 4, 3, 2, 0, 12, false},    // k = every tap, rectangular kernel
+        {2, 4, 9, 7, 7, 1, 1, 0, 3, true},      // 1x1 convolution
+        {33, 3, 11, 13, 9, 3, 3, 2, 10, false}, // more images than grad_values' groups, wide padding
+        {2, 40, 4, 4, 8, 3, 3, 1, 200, false},  // many channels on a tiny image
+    };
+    return all;
+}
+
+} // namespace
+
+class TestCondensedConv : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void forwardMatchesDenseConvolution();
+    void gradientsMatchDenseConvolution();
+    void resultsDoNotDependOnThreads();
+    void doubleFallbackMatchesDenseConvolution();
+    void badInputIsRefused();
+};
+
+void TestCondensedConv::forwardMatchesDenseConvolution() {
+    guarded([] {
+        uint64_t seed = 1;
+        for (const ConvCase& c : cases())
+            for (auto indexType : {torch::kShort, torch::kInt})
+                for (Isa isa : isasHere()) {
+                    const ConvLayer l = makeLayer(c, seed++);
+                    const auto x = torch::randn({c.batch, c.channels, c.height, c.width});
+                    const auto want = torch::conv2d(x, l.denseWeight(c), l.bias, 1, c.padding);
+                    const auto got = condensedConv2d(x, l.values, l.indices.to(indexType), l.bias, c.kernelH, c.kernelW,
+                                                     c.padding, isa);
+                    expectClose(got, want, "forward " + toString(isa) + " case " + std::to_string(seed));
+                    const auto noBias = condensedConv2d(x, l.values, l.indices.to(indexType), torch::Tensor(),
+                                                        c.kernelH, c.kernelW, c.padding, isa);
+                    expectClose(noBias, torch::conv2d(x, l.denseWeight(c), {}, 1, c.padding), "forward without bias");
+                }
+    });
+}
+
+void TestCondensedConv::gradientsMatchDenseConvolution() {
+    guarded([] {
+        uint64_t seed = 100;
+        for (const ConvCase& c : cases())
+            for (Isa isa : isasHere()) {
+                const ConvLayer l = makeLayer(c, seed++);
+                const auto x0 = torch::randn({c.batch, c.channels, c.height, c.width});
+                const int64_t outH = c.height + 2 * c.padding - c.kernelH + 1;
+                const int64_t outW = c.width + 2 * c.padding - c.kernelW + 1;
+                const auto upstream = torch::randn({c.batch, c.out, outH, outW});
+
+                auto xd = x0.clone().requires_grad_(true);
+                auto wd = l.denseWeight(c).requires_grad_(true);
+                auto bd = l.bias.clone().requires_grad_(true);
+                (torch::conv2d(xd, wd, bd, 1, c.padding) * upstream).sum().backward();
+
+                auto xc = x0.clone().requires_grad_(true);
+                auto vc = l.values.clone().requires_grad_(true);
+                auto bc = l.bias.clone().requires_grad_(true);
+                (condensedConv2d(xc, vc, l.indices.to(torch::kShort), bc, c.kernelH, c.kernelW, c.padding, isa) *
+                 upstream)
+                    .sum()
+                    .backward();
+                const std::string where = toString(isa) + " case " + std::to_string(seed);
+                expectClose(xc.grad(), xd.grad(), "grad_input " + where);
+                const auto denseGradAtTaps = wd.grad().view({c.out, -1}).gather(1, l.indices);
+                expectClose(vc.grad(), denseGradAtTaps, "grad_values " + where);
+                expectClose(bc.grad(), bd.grad(), "grad_bias " + where);
+            }
+        // Only the gradients asked for: the first layer's input needs none.
+        const ConvCase c = cases()[0];
+        const ConvLayer l = makeLayer(c, 7);
+        auto v = l.values.clone().requires_grad_(true);
+        auto x = torch::randn({c.batch, c.channels, c.height, c.width});
+        condensedConv2d(x, v, l.indices, l.bias, c.kernelH, c.kernelW, c.padding).sum().backward();
+        QVERIFY(v.grad().defined());
+        QVERIFY(!x.grad().defined());
+    });
+}
+
+// Forward and both gradients are bit-identical on 1 and 2 threads (grad_values sums fixed groups of
+// images in a fixed order).
+void TestCondensedConv::resultsDoNotDependOnThreads() {
+    guarded([] {
+        const ConvCase c{37, 6, 14, 14, 16, 5, 5, 1, 20, true};
+        const ConvLayer l = makeLayer(c, 11);
+        const auto idx = l.indices.to(torch::kInt);
+        const auto x = torch::randn({c.batch, c.channels, c.height, c.width});
+        const ConvGeometry g{c.batch, c.channels, c.height, c.width, c.kernelH, c.kernelW, c.padding};
+        CondensedView view;
+        view.values = l.values.data_ptr<float>();
+        view.indices = idx.data_ptr();
+        view.indices16 = false;
+        view.rows = c.out;
+        view.k = c.k;
+        view.inFeatures = l.taps;
+        view.bias = l.bias.data_ptr<float>();
+        const auto gy = torch::randn({c.batch, c.out, g.outH(), g.outW()});
+        std::vector<torch::Tensor> results[2];
+        for (int threads : {1, 2}) {
+            auto y = torch::empty({c.batch, c.out, g.outH(), g.outW()});
+            auto gx = torch::empty_like(x);
+            auto gv = torch::empty_like(l.values);
+            condensedConvForward(view, g, x.data_ptr<float>(), y.data_ptr<float>(), detectIsa(), threads);
+            condensedConvBackward(view, g, x.data_ptr<float>(), gy.data_ptr<float>(), gx.data_ptr<float>(),
+                                  gv.data_ptr<float>(), detectIsa(), threads);
+            results[threads - 1] = {y, gx, gv};
+        }
+        for (size_t i = 0; i < 3; ++i) QVERIFY(torch::equal(results[0][i], results[1][i]));
+    });
+}
+
+// Other dtypes take the unfold path through condensedLinear: in double it matches conv2d to 1e-12.
+void TestCondensedConv::doubleFallbackMatchesDenseConvolution() {
+    guarded([] {
+        const ConvCase c{3, 2, 6, 7, 4, 3, 3, 1, 5, true};
+        const ConvLayer l = makeLayer(c, 21, torch::kDouble);
+        auto x = torch::randn({c.batch, c.channels, c.height, c.width}, torch::kDouble).requires_grad_(true);
+        auto v = l.values.clone().requires_grad_(true);
+        const auto y = condensedConv2d(x, v, l.indices, l.bias, c.kernelH, c.kernelW, c.padding);
+        expectClose(y, torch::conv2d(x, l.denseWeight(c), l.bias, 1, c.padding), "double forward", 1e-12);
+        y.sum().backward();
+        auto xd = x.detach().clone().requires_grad_(true);
+        torch::conv2d(xd, l.denseWeight(c), l.bias, 1, c.padding).sum().backward();
+        expectClose(x.grad(), xd.grad(), "double grad_input", 1e-12);
+    });
+}
+
+void TestCondensedConv::badInputIsRefused() {
+    guarded([] {
+        const ConvCase c{2, 2, 6, 6, 3, 3, 3, 0, 4};
+        const ConvLayer l = makeLayer(c, 31);
+        const auto x = torch::randn({c.batch, c.channels, c.height, c.width});
+        auto expectRefused = [](const std::function<void()>& call, const char* needle) {
+            try {
+                call();
+            } catch (const std::invalid_argument& e) {
+                QVERIFY2(std::string(e.what()).find(needle) != std::string::npos, e.what());
+                return;
+            }
+            QFAIL(("no error; expected one naming: " + std::string(needle)).c_str());
+        };
+        auto outOfRange = l.indices.clone();
+        outOfRange[1][2] = l.taps; // one past the last tap
+        expectRefused([&] { condensedConv2d(x, l.values, outOfRange, l.bias, 3, 3, 0); }, "tap index");
+        expectRefused([&] { condensedConv2d(x.flatten(1), l.values, l.indices, l.bias, 3, 3, 0); }, "shape [batch");
+        expectRefused([&] { condensedConv2d(x, l.values, l.indices, l.bias, 7, 7, 0); }, "larger than the padded");
+        expectRefused([&] { condensedConv2d(x, l.values, l.indices.slice(1, 0, 2), l.bias, 3, 3, 0); },
+                      "shape of values");
+        expectRefused([&] { condensedConv2d(x, l.values, l.indices, torch::randn({5}), 3, 3, 0); }, "bias");
+        // A layer whose taps do not match the input's channels is caught by the kernel's geometry check.
+        const ConvGeometry g{2, 2, 6, 6, 3, 3, 0};
+        CondensedView wrong;
+        const auto idx = l.indices.to(torch::kInt);
+        wrong.values = l.values.data_ptr<float>();
+        wrong.indices = idx.data_ptr();
+        wrong.indices16 = false;
+        wrong.rows = c.out;
+        wrong.k = c.k;
+        wrong.inFeatures = l.taps + 1;
+        auto y = torch::empty({2, c.out, 4, 4});
+        expectRefused([&] { condensedConvForward(wrong, g, x.data_ptr<float>(), y.data_ptr<float>(), Isa::Portable); },
+                      "inFeatures");
+    });
+}
+
+QTEST_GUILESS_MAIN(TestCondensedConv)
+#include "test_condensed_conv.moc"
