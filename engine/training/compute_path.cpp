@@ -10,10 +10,11 @@ bool condensedPays(const std::vector<int64_t>& shape, double density, int64_t ba
         // The direct kernels (forward and backward of one layer, docs/benchmarks.md "Condensed
         // convolutions", Zen 3): they win wherever a row keeps few taps: LeNet-5's layers at every
         // density up to 50% (1.8-14x), ResNet-18's at 10% (1.4-3.7x) and at 25% up to 288 taps per
-        // row (1.3-2.1x); with more taps per row the shifted sums over small images lose (0.5x for
-        // 512 channels of 4x4 at 25%).
+        // row (1.3-2.1x), and layers of at most 32 taps per row at any density (a first layer over 1 or 3
+        // channels: 1.2-12x up to 96%); with more taps per row the shifted sums over small images lose
+        // (0.5x for 512 channels of 4x4 at 25%, 0.65x for 64 channels of 32x32 at 80%).
         const double k = density * static_cast<double>(shape[1] * shape[2] * shape[3]);
-        return density <= 0.1 || (density <= 0.25 && k <= 300) || (density <= 0.5 && k <= 100);
+        return density <= 0.1 || (density <= 0.25 && k <= 300) || (density <= 0.5 && k <= 100) || k <= 32;
     }
     // Below a few dozen inputs per neuron the per-row overhead dominates.
     if (shape[1] < 64) return false;

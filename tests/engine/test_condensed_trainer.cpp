@@ -349,7 +349,9 @@ void TestCondensedTrainer::autoFollowsTheRule() {
     QCOMPARE(computePathFor(c, {{300, 784}, 0.1, true, false}), std::string("condensed"));
     // Stride-1 convolutions condense where a row keeps few taps (the direct kernels); strided ones never.
     QCOMPARE(computePathFor(c, {{6, 1, 5, 5}, 0.1, true, false}), std::string("condensed"));
+    QCOMPARE(computePathFor(c, {{6, 1, 5, 5}, 0.8, true, false}), std::string("condensed"));    // 20 taps
     QCOMPARE(computePathFor(c, {{16, 6, 5, 5}, 0.5, true, false}), std::string("condensed"));   // 75 taps
+    QCOMPARE(computePathFor(c, {{16, 6, 5, 5}, 0.8, true, false}), std::string("masked_dense")); // 120 taps
     QCOMPARE(computePathFor(c, {{512, 512, 3, 3}, 0.25, true, false}), std::string("masked_dense")); // 1152
     QCOMPARE(computePathFor(c, {{512, 512, 3, 3}, 0.1, true, false}), std::string("condensed"));
     QCOMPARE(computePathFor(c, {{128, 64, 3, 3}, 0.1, true, false, 2}), std::string("masked_dense"));
