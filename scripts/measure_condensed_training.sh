@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Condensed training benchmarks for docs/benchmarks.md ("Condensed training"): one SGD step of the
 # paper's layer (Linear 3072 -> 768) dense / masked dense / condensed; whole training steps of MLPs
-# and LeNet-5 through the trainer; whole MNIST epochs of LeNet-300-100 on the three paths with their
+# and LeNet-5 through the trainer; whole MNIST epochs of LeNet-300-100 and LeNet-5 on the three paths with their
 # accuracy, time and peak RSS. Run it on a quiet machine; timings go to $DB as well.
 # Env: DB (default /tmp/srigl-bench/runs.db), THREADS (0: one per core), SECONDS_PER (0.5), EPOCHS (3).
 set -euo pipefail
@@ -25,18 +25,25 @@ done
 
 bash scripts/fetch_mnist.sh >/dev/null
 echo
-echo "## MNIST LeNet-300-100 at 90%, ${EPOCHS:-3} epochs: time, accuracy, peak RSS"
-for variant in "method=dense" "sparse_compute=masked_dense" "sparse_compute=condensed"; do
-  /usr/bin/time -f "  peak RSS %M KiB" "$srigl" train --config resources/configs/srigl_mnist_90.json \
-    --set epochs="${EPOCHS:-3}" --set threads="$threads" --set "$variant" --no-db --json -q 2>&1 |
-    python3 -c "
+# LeNet-300-100 with the preset's lr; LeNet-5 with lr 0.02 (the preset's 0.1 makes dense LeNet-5 diverge).
+for model in "mlp 0.1 LeNet-300-100" "lenet5 0.02 LeNet-5"; do
+  set -- $model
+  echo
+  echo "## MNIST $3 at 90%, ${EPOCHS:-3} epochs: time, step, accuracy, peak RSS"
+  for variant in "method=dense" "sparse_compute=masked_dense" "sparse_compute=auto"; do
+    /usr/bin/time -f "  peak RSS %M KiB" "$srigl" train --config resources/configs/srigl_mnist_90.json \
+      --set model="$1" --set lr="$2" --set epochs="${EPOCHS:-3}" --set threads="$threads" --set "$variant" \
+      --set dense_reference_steps=0 --no-db --json -q 2>&1 |
+      python3 -c "
 import sys, json
 for line in sys.stdin:
     if line.startswith('{'):
         d = json.loads(line)
         if d.get('event') == 'summary':
-            print('  $variant: %.1f s, %.0f samples/s, test accuracy %.2f%%' % (d['seconds'], d['samples_per_second'], 100 * d['test_accuracy']))
+            print('  $variant: %.1f s, step %.2f ms, test accuracy %.2f%%, %s' % (d['seconds'], d['step_ms'], 100 * d['test_accuracy'],
+                  ' '.join(l['name'] + '=' + l['compute'] for l in d['layers'])))
     elif 'peak RSS' in line:
         print(line.rstrip())
 "
+  done
 done

@@ -99,6 +99,12 @@ void addBenchCommand(CLI::App& app, BenchOptions& o) {
     cmd->add_option("--data-dir", o.dataDir, "with --model resnet18 or wrn22_2: folder of the CIFAR-10 binary files");
     cmd->add_option("--steps", o.steps, "with --model: timed steps per variant")->check(CLI::Range(1, 100000));
     cmd->add_option("--delta-t", o.deltaT, "with --model: steps between mask updates")->check(CLI::PositiveNumber);
+    cmd->add_option("--conv", o.conv,
+                    "with --training: time a stride-1 Conv2d instead of the linear layer: C,H,K,P = input channels, "
+                    "image height and width, kernel size, padding (--out filters)")
+        ->delimiter(',')
+        ->expected(4)
+        ->check(CLI::NonNegativeNumber);
 }
 
 int runBench(const BenchOptions& o) {

@@ -36,6 +36,9 @@ struct BenchOptions {
     std::string dataDir;          // with --model resnet18 / wrn22_2: the CIFAR-10 binary files
     int steps = 30;               // timed steps per variant (after warm-up)
     int64_t deltaT = 10;          // steps between mask updates in the model bench (update steps timed apart)
+    // --conv C,H,K,P with --training: a stride-1 Conv2d (C channels of H x H, K x K kernel, padding P,
+    // --out filters) in place of the linear layer.
+    std::vector<int64_t> conv;
 };
 
 void addBenchCommand(CLI::App& app, BenchOptions& options);

@@ -22,6 +22,7 @@
 #include <cstdio>
 #include <iostream>
 #include <memory>
+#include <optional>
 
 namespace srigl::cli {
 namespace {
@@ -65,6 +66,8 @@ int runTrainingBench(const BenchOptions& o) {
         settings.isa = parseIsaOption(o.isa);
         settings.targetSeconds = o.seconds;
         settings.cancel = &gTrainingCancel;
+        if (!o.conv.empty() && (o.conv[0] < 1 || o.conv[1] < 1 || o.conv[2] < 1 || o.conv[2] > o.conv[1] + 2 * o.conv[3]))
+            throw InferenceError("--conv C,H,K,P needs C, H, K >= 1 and a kernel no larger than the padded image");
         if (!o.noDb) store = std::make_unique<sessions::RunStore>(o.db.empty() ? sessions::defaultDatabasePath() : o.db);
     } catch (const std::exception& e) {
         std::fprintf(stderr, "srigl bench: %s\n", e.what());
@@ -78,14 +81,22 @@ int runTrainingBench(const BenchOptions& o) {
     machine.blas = threading.blas;
     machine.cpu = cpu;
     machine.kernel = kernel;
+    std::optional<TrainingConvInput> conv;
+    std::string layerName = "linear " + std::to_string(o.in) + " -> " + std::to_string(o.out);
+    if (!o.conv.empty()) {
+        conv = TrainingConvInput{o.conv[0], o.conv[1], o.conv[1], o.conv[2], o.conv[3]};
+        layerName = "conv " + std::to_string(conv->channels) + " -> " + std::to_string(o.out) + " on " +
+                    std::to_string(conv->height) + "x" + std::to_string(conv->width) + ", " + std::to_string(conv->kernel) +
+                    "x" + std::to_string(conv->kernel) + " kernel, padding " + std::to_string(conv->padding);
+    }
+    const int64_t layerIn = conv ? conv->channels * conv->kernel * conv->kernel : o.in;
     if (!o.json)
         std::printf("srigl bench --training: cpu, %s, BLAS %s, %d threads (OMP_WAIT_POLICY=%s), condensed kernel %s\n"
-                    "one SGD step (forward, backward, momentum update) of a linear %lld -> %lld\n"
+                    "one SGD step (forward, backward, momentum update) of a %s\n"
                     "%8s %6s %6s %10s %10s %10s %8s %9s\n",
                     cpu.c_str(), threading.blas.c_str(), threading.torchThreads,
                     threading.ompWaitPolicy.empty() ? "unset" : threading.ompWaitPolicy.c_str(), kernel.c_str(),
-                    static_cast<long long>(o.in), static_cast<long long>(o.out), "sparsity", "batch", "k", "dense_us",
-                    "masked_us", "cond_us", "x dense", "x masked");
+                    layerName.c_str(), "sparsity", "batch", "k", "dense_us", "masked_us", "cond_us", "x dense", "x masked");
 
     gTrainingCancel = false;
     auto previous = std::signal(SIGINT, onTrainingInterrupt);
@@ -98,19 +109,19 @@ int runTrainingBench(const BenchOptions& o) {
     int64_t done = 0;
     try {
         for (double sparsity : o.sparsities) {
-            const MaskedLayer layer = randomConstantFanInLayer(o.in, o.out, sparsity, o.ablated, o.seed);
+            const MaskedLayer layer = randomConstantFanInLayer(layerIn, o.out, sparsity, o.ablated, o.seed);
             for (int64_t batch : o.batches) {
                 if (bar) progress.update(done, "layer " + std::to_string(batch), true);
-                const TrainingLayerTiming t = benchTrainingLayer(layer, batch, settings);
+                const TrainingLayerTiming t = benchTrainingLayer(layer, batch, settings, conv ? &*conv : nullptr);
                 ++done;
-                layerRows.push_back({{"in", t.inFeatures}, {"out", t.outFeatures}, {"k", t.k}, {"batch", t.batch},
+                layerRows.push_back({{"layer", layerName}, {"in", t.inFeatures}, {"out", t.outFeatures}, {"k", t.k}, {"batch", t.batch},
                                      {"sparsity", t.sparsity}, {"dense_us", t.denseUs}, {"masked_dense_us", t.maskedDenseUs},
                                      {"condensed_us", t.condensedUs}, {"speedup_vs_dense", t.denseUs / t.condensedUs},
                                      {"speedup_vs_masked_dense", t.maskedDenseUs / t.condensedUs}, {"reps", t.reps}});
                 if (store) {
                     sessions::TimingRecord r = machine;
                     r.kind = "train_step";
-                    r.layer = "linear " + std::to_string(t.inFeatures) + "x" + std::to_string(t.outFeatures);
+                    r.layer = conv ? layerName : "linear " + std::to_string(t.inFeatures) + "x" + std::to_string(t.outFeatures);
                     r.inFeatures = t.inFeatures;
                     r.outFeatures = t.outFeatures;
                     r.batch = t.batch;

@@ -4,6 +4,7 @@
 #include "engine/errors.hpp"
 #include "engine/inference/side_by_side.hpp"
 #include "engine/kernels/condensed_autograd.hpp"
+#include "engine/kernels/condensed_conv_autograd.hpp"
 #include "engine/models/condensed_weights.hpp"
 #include "engine/training/trainer_internals.hpp"
 
@@ -92,15 +93,27 @@ std::string modelLabel(const RunConfig& c) {
 
 } // namespace
 
-TrainingLayerTiming benchTrainingLayer(const MaskedLayer& layer, int64_t batch, const BenchSettings& settings) {
+TrainingLayerTiming benchTrainingLayer(const MaskedLayer& layer, int64_t batch, const BenchSettings& settings,
+                                       const TrainingConvInput* conv) {
     if (settings.device != "cpu") throw InferenceError("the training benchmark runs on the CPU (the condensed kernels' device)");
     const torch::Tensor mask = layer.mask.to(torch::kBool).view({layer.mask.size(0), -1});
     const torch::Tensor w0 = (layer.weight.detach().to(torch::kFloat).view_as(mask) * mask).contiguous();
     const CondensedWeights c = condenseLayer(w0, mask); // throws for a mask that is not constant fan-in
     const int64_t out = w0.size(0), in = w0.size(1);
+    std::vector<int64_t> xShape{batch, in}, yShape{batch, out}, weightShape{out, in};
+    if (conv) {
+        if (conv->channels * conv->kernel * conv->kernel != in)
+            throw InferenceError("the convolution's channels * kernel^2 must equal the layer's fan-in");
+        const int64_t outH = conv->height + 2 * conv->padding - conv->kernel + 1;
+        const int64_t outW = conv->width + 2 * conv->padding - conv->kernel + 1;
+        if (outH < 1 || outW < 1) throw InferenceError("the kernel is larger than the padded image");
+        xShape = {batch, conv->channels, conv->height, conv->width};
+        yShape = {batch, out, outH, outW};
+        weightShape = {out, conv->channels, conv->kernel, conv->kernel};
+    }
     auto gen = at::make_generator<at::CPUGeneratorImpl>(1234);
-    const torch::Tensor xData = torch::randn({batch, in}, gen);
-    const torch::Tensor gy = torch::randn({batch, out}, gen);
+    const torch::Tensor xData = torch::randn(xShape, gen);
+    const torch::Tensor gy = torch::randn(yShape, gen);
     const torch::Tensor b0 = layer.bias.defined() ? layer.bias.detach().to(torch::kFloat).contiguous() : torch::zeros({out});
     const torch::Tensor maskFactor = mask.to(torch::kFloat);
 
@@ -120,8 +133,16 @@ TrainingLayerTiming benchTrainingLayer(const MaskedLayer& layer, int64_t batch, 
     const torch::Tensor indices = c.indices;
 
     auto forwardBackward = [&](Side& side, bool isCondensed) {
-        torch::Tensor y = isCondensed ? condensedLinear(side.x, side.weight, indices, side.bias, settings.isa, settings.threads)
-                                      : torch::linear(side.x, side.weight, side.bias);
+        torch::Tensor y;
+        if (conv && isCondensed)
+            y = condensedConv2d(side.x, side.weight, indices, side.bias, conv->kernel, conv->kernel, conv->padding,
+                                settings.isa, settings.threads);
+        else if (conv)
+            y = torch::conv2d(side.x, side.weight.view(weightShape), side.bias, 1, conv->padding);
+        else if (isCondensed)
+            y = condensedLinear(side.x, side.weight, indices, side.bias, settings.isa, settings.threads);
+        else
+            y = torch::linear(side.x, side.weight, side.bias);
         y.backward(gy);
         return y;
     };

@@ -26,7 +26,14 @@ struct TrainingLayerTiming {
     double denseUs = 0.0, maskedDenseUs = 0.0, condensedUs = 0.0;
     int reps = 0;
 };
-TrainingLayerTiming benchTrainingLayer(const MaskedLayer& layer, int64_t batch, const BenchSettings& settings);
+// With `conv`, the layer is a stride-1 Conv2d instead: the mask [out, channels * kernel^2] (unfold's
+// order) over inputs [batch, channels, height, width] with that padding; dense and masked-dense run
+// LibTorch's convolution, condensed the direct kernels (condensedConv2d).
+struct TrainingConvInput {
+    int64_t channels = 0, height = 0, width = 0, kernel = 0, padding = 0;
+};
+TrainingLayerTiming benchTrainingLayer(const MaskedLayer& layer, int64_t batch, const BenchSettings& settings,
+                                       const TrainingConvInput* conv = nullptr);
 
 // A whole model trained by the trainer on `config` (its model, data, method, sparsity, batch): the
 // same config as method=dense, as sparse_compute=masked_dense, as sparse_compute=condensed (srigl

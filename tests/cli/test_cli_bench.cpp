@@ -42,6 +42,7 @@ private Q_SLOTS:
     void trainingBenchTimesLayersAndModels();
     void trainingBenchRefusesWhatItCannotTime();
     void trainingBenchPrintsPeakRss();
+    void trainingBenchTimesAConvolution();
 };
 
 void TestCliBench::jsonHasContractKeysAndIsStored() {
@@ -222,6 +223,29 @@ void TestCliBench::trainingBenchPrintsPeakRss() {
         QVERIFY2(cells[peak].toDouble(&ok) > 0 && ok, qPrintable(lines[i]));
     }
     QCOMPARE(rows, 4); // dense, masked_dense, condensed, auto
+}
+
+// --conv: a stride-1 Conv2d's step three ways (the bench checks the direct kernels against LibTorch's
+// convolution before timing: a disagreement would exit 2), its row named and k counted over the taps.
+void TestCliBench::trainingBenchTimesAConvolution() {
+    const SriglResult r = runCli({"bench", "--training", "--conv", "3,9,3,1", "--out", "8", "--sparsity", "0.5",
+                                 "--batch", "1,5", "--seconds", "0", "--threads", "2", "--json", "--no-db"});
+    QVERIFY2(r.exitCode == 0, qPrintable(r.err));
+    const QJsonArray layers = lastJsonLine(r.out)["layers"].toArray();
+    QCOMPARE(layers.size(), 2);
+    for (const auto& v : layers) {
+        const QJsonObject o = v.toObject();
+        QVERIFY2(o["layer"].toString().startsWith("conv 3 -> 8 on 9x9, 3x3 kernel, padding 1"),
+                 qPrintable(o["layer"].toString()));
+        QCOMPARE(o["in"].toInt(), 27);
+        QCOMPARE(o["k"].toInt(), 14); // half of 27 taps, rounded to the nearest whole tap
+        for (const char* key : {"dense_us", "masked_dense_us", "condensed_us"}) QVERIFY2(o[key].toDouble() > 0, key);
+    }
+    SriglResult bad = runCli({"bench", "--training", "--conv", "1,3,5,0", "--no-db"});
+    QCOMPARE(bad.exitCode, 2);
+    QVERIFY2(bad.err.contains("larger than the padded image") || bad.err.contains("no larger than"), qPrintable(bad.err));
+    bad = runCli({"bench", "--training", "--conv", "1,3,5", "--no-db"});
+    QCOMPARE(bad.exitCode, 2); // three values where four are needed
 }
 
 void TestCliBench::trainingBenchRefusesWhatItCannotTime() {
