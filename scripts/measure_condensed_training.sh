@@ -15,6 +15,17 @@ per=${SECONDS_PER:-0.5}
 echo "## One SGD step of Linear 3072 -> 768"
 "$srigl" bench --training --sparsity 0.9,0.99 --batch 1,32,128,256 --db "$db" --threads "$threads" --seconds "$per" -q
 
+# One stride-1 convolution's step (the rule behind auto for convolutions): LeNet-5's two layers (batch
+# 128) and ResNet-18's 3x3 layers at their four image sizes (batch 64).
+for conv in "1,28,5,2 6 128" "6,14,5,0 16 128" "3,32,3,1 64 64" "64,32,3,1 64 64" "128,16,3,1 128 64" \
+            "256,8,3,1 256 64" "512,4,3,1 512 64"; do
+  set -- $conv
+  echo
+  echo "## One SGD step of a convolution: C,H,K,P = $1, $2 filters, batch $3"
+  "$srigl" bench --training --conv "$1" --out "$2" --sparsity 0.5,0.75,0.9,0.95 --batch "$3" --db "$db" \
+    --threads "$threads" --seconds "$per" -q | tail -n +3
+done
+
 for model in "mlp 300,100" "mlp 4096,4096" "lenet5 -"; do
   set -- $model
   echo
