@@ -8,6 +8,7 @@
 #include "engine/inference/layer_bench.hpp"
 #include "engine/runtime/threading.hpp"
 #include "engine/training/checkpoint_model.hpp"
+#include "sessions/session/recorded_layers.hpp"
 #include "sessions/store/run_store.hpp"
 #include "sessions/store/store_error.hpp"
 
@@ -127,19 +128,29 @@ int runBench(const BenchOptions& o) {
         if (o.run > 0) {
             const auto last = store->lastCheckpoint(o.run);
             const auto info = store->run(o.run); // StoreError for an unknown id
-            if (!last) throw InferenceError("run " + std::to_string(o.run) + " has no checkpoint to take its weights from");
-            CheckpointModel loaded = loadCheckpointModel(last->second);
-            inputShape = inputShapeOf(loaded.config.dataset);
-            try {
-                condensedModel.emplace(loaded.model);
-            } catch (const InferenceError& e) {
-                throw InferenceError("run " + std::to_string(o.run) + " (" + info.method + ") cannot be condensed: " + e.what());
+            if (!last && info.status == sessions::RunStatus::Imported) {
+                // Checkpoints trained elsewhere: their layers from the store, no whole model.
+                const auto recorded = sessions::recordedMatrixLayers(*store, o.run);
+                for (const auto& why : recorded.skipped) std::fprintf(stderr, "srigl bench: skipped %s\n", why.c_str());
+                if (recorded.layers.empty())
+                    throw InferenceError("run " + std::to_string(o.run) + " has no constant fan-in layer to bench");
+                for (const auto& layer : recorded.layers)
+                    for (int64_t batch : o.batches) cases.push_back({layer, batch});
+            } else {
+                if (!last) throw InferenceError("run " + std::to_string(o.run) + " has no checkpoint to take its weights from");
+                CheckpointModel loaded = loadCheckpointModel(last->second);
+                inputShape = inputShapeOf(loaded.config.dataset);
+                try {
+                    condensedModel.emplace(loaded.model);
+                } catch (const InferenceError& e) {
+                    throw InferenceError("run " + std::to_string(o.run) + " (" + info.method + ") cannot be condensed: " + e.what());
+                }
+                for (const auto& named : loaded.model->sparseLayers())
+                    for (SparseLinearImpl* layer : loaded.model->classifier())
+                        if (named.layer == static_cast<SparseLayer*>(layer))
+                            for (int64_t batch : o.batches)
+                                cases.push_back({{named.name, layer->weight.detach(), layer->mask, layer->bias.defined() ? layer->bias.detach() : torch::Tensor()}, batch});
             }
-            for (const auto& named : loaded.model->sparseLayers())
-                for (SparseLinearImpl* layer : loaded.model->classifier())
-                    if (named.layer == static_cast<SparseLayer*>(layer))
-                        for (int64_t batch : o.batches)
-                            cases.push_back({{named.name, layer->weight.detach(), layer->mask, layer->bias.defined() ? layer->bias.detach() : torch::Tensor()}, batch});
         } else {
             for (double sparsity : o.sparsities) {
                 const MaskedLayer layer = randomConstantFanInLayer(o.in, o.out, sparsity, o.ablated, o.seed);

@@ -3,27 +3,66 @@
 
 #include "engine/errors.hpp"
 #include "engine/inference/condensed_export.hpp"
+#include "engine/interop/pytorch_export.hpp"
 #include "engine/training/checkpoint_model.hpp"
 #include "sessions/store/run_store.hpp"
 
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 
 namespace srigl::cli {
 
 void addExportCommand(CLI::App& app, ExportOptions& o) {
-    auto* cmd = app.add_subcommand("export", "export a trained model condensed (values + indices, .npy + manifest)");
+    auto* cmd = app.add_subcommand("export", "export a trained model condensed (values + indices, .npy + manifest) or "
+                                             "as a PyTorch state_dict with masks");
     cmd->add_option("source", o.source, "a recorded run's id (its last checkpoint) or a checkpoint file")->required();
-    cmd->add_option("--condensed", o.condensed, "folder to write the condensed model to")->required();
+    auto* condensed = cmd->add_option("--condensed", o.condensed, "folder to write the condensed model to");
+    auto* pytorch = cmd->add_option("--pytorch", o.pytorch,
+                                    "file to write the model to as a state_dict (weights and <layer>.mask) for torch.load, "
+                                    "with a check pair beside it in <name>.check.pt");
+    condensed->excludes(pytorch);
     cmd->add_option("--db", o.db, "database of the run (default: $SRIGL_DB or the per-user one)");
-    cmd->add_flag("--force", o.force, "replace the files of a folder that is not empty");
+    cmd->add_flag("--force", o.force, "replace the files of a folder that is not empty, or the --pytorch file");
     cmd->add_flag("--json", o.json, "print a JSON summary");
 }
 
+namespace {
+
+// The state_dict and, beside it, the check pair scripts/check_pytorch_export.py compares with.
+int exportPyTorch(const ExportOptions& o, CheckpointModel& loaded) {
+    const auto tensors = interop::sparseStateDict(*loaded.model);
+    const std::string checkFile = interop::checkPathFor(o.pytorch);
+    interop::writePyTorchStateDict(o.pytorch, tensors);
+    interop::writePyTorchStateDict(checkFile, interop::checkPair(*loaded.model, inputShapeOf(loaded.config.dataset)));
+    int64_t sparseLayers = static_cast<int64_t>(loaded.model->sparseLayers().size());
+    if (o.json) {
+        nlohmann::json names = nlohmann::json::array();
+        for (const auto& t : tensors) names.push_back(t.name);
+        std::cout << nlohmann::json{{"file", o.pytorch}, {"check", checkFile}, {"step", loaded.step},
+                                    {"model", loaded.config.model}, {"hidden", loaded.config.hidden},
+                                    {"sparse_layers", sparseLayers}, {"tensors", names}}
+                         .dump()
+                  << std::endl;
+    } else {
+        std::printf("srigl export: %s (%s) at step %lld -> %s: %zu tensors, %lld sparse layers with <layer>.mask; "
+                    "check pair in %s\n",
+                    o.source.c_str(), loaded.config.model.c_str(), static_cast<long long>(loaded.step), o.pytorch.c_str(),
+                    tensors.size(), static_cast<long long>(sparseLayers), checkFile.c_str());
+    }
+    return 0;
+}
+
+} // namespace
+
 int runExport(const ExportOptions& o) {
     try {
+        if (o.condensed.empty() && o.pytorch.empty())
+            throw InferenceError("say what to write: --condensed FOLDER or --pytorch FILE.pt");
+        if (!o.pytorch.empty() && !o.force && std::filesystem::exists(o.pytorch))
+            throw InferenceError(o.pytorch + " exists; --force replaces it");
         ExportSource source;
         std::string checkpoint = o.source;
         const bool isId = !o.source.empty() && o.source.find_first_not_of("0123456789") == std::string::npos;
@@ -32,10 +71,15 @@ int runExport(const ExportOptions& o) {
             source.runId = std::stoll(o.source);
             store.run(source.runId); // a clear error for an unknown id
             const auto last = store.lastCheckpoint(source.runId);
-            if (!last) throw InferenceError("run " + o.source + " has no checkpoint to export");
+            if (!last) {
+                const bool imported = store.run(source.runId).status == sessions::RunStatus::Imported;
+                throw InferenceError("run " + o.source + " has no checkpoint to export" +
+                                     (imported ? " (an imported run: its model is the file it was imported from)" : ""));
+            }
             checkpoint = last->second;
         }
         CheckpointModel loaded = loadCheckpointModel(checkpoint);
+        if (!o.pytorch.empty()) return exportPyTorch(o, loaded);
         source.config = loaded.config;
         source.step = loaded.step;
         const CondensedModel condensed(loaded.model);

@@ -1,5 +1,6 @@
 // `srigl export`: a recorded run's (or a checkpoint's) trained model, condensed, as .npy files and
-// a JSON manifest that NumPy and PyTorch read (docs/condensed_format.md).
+// a JSON manifest that NumPy and PyTorch read (docs/condensed_format.md), or as a PyTorch state_dict
+// with masks that torch.load reads (docs/your_model.md).
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -11,6 +12,7 @@ namespace srigl::cli {
 struct ExportOptions {
     std::string source; // a run id or a checkpoint file
     std::string condensed;
+    std::string pytorch; // a .pt file: the state_dict with masks (engine/interop/pytorch_export.hpp)
     std::string db;
     bool force = false;
     bool json = false;

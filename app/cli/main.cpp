@@ -4,6 +4,7 @@
 #include "bench_command.hpp"
 #include "convert_command.hpp"
 #include "export_command.hpp"
+#include "import_command.hpp"
 #include "launch_command.hpp"
 #include "runs_command.hpp"
 #include "runs_render.hpp"
@@ -70,6 +71,7 @@ int main(int argc, char** argv) {
                                  [&app](const AnalyzeOptions& o) { return runAnalyze(app, o); });
     commands.add<LaunchOptions>("launch", addLaunchCommand, runLaunch);
     commands.add<ConvertOptions>("convert", addConvertCommand, runConvert);
+    commands.add<ImportOptions>("import", addImportCommand, runImport);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

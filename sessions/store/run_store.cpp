@@ -186,6 +186,39 @@ const char* const kMigrations[] = {
     R"sql(
     ALTER TABLE masks ADD COLUMN thresholds BLOB;
     )sql",
+    // Version 9: status 'imported' (srigl import: masks of checkpoints trained elsewhere). SQLite
+    // cannot change a CHECK in place, so the table is rebuilt (same columns, same order); the
+    // store runs migrations before it turns foreign keys on, so dropping the old table cascades
+    // into nothing.
+    R"sql(
+    CREATE TABLE runs_v9(
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL DEFAULT '',
+        created_at INTEGER NOT NULL,
+        finished_at INTEGER NOT NULL DEFAULT 0,
+        status TEXT NOT NULL CHECK(status IN ('running','finished','failed','interrupted','stopped','imported')),
+        notes TEXT NOT NULL DEFAULT '',
+        config TEXT NOT NULL,
+        engine_version TEXT NOT NULL DEFAULT '',
+        host TEXT NOT NULL DEFAULT '',
+        pid INTEGER NOT NULL DEFAULT 0,
+        device TEXT NOT NULL DEFAULT '',
+        blas TEXT NOT NULL DEFAULT '',
+        threads INTEGER NOT NULL DEFAULT 0,
+        method TEXT NOT NULL DEFAULT '',
+        model TEXT NOT NULL DEFAULT '',
+        dataset TEXT NOT NULL DEFAULT '',
+        sparsity REAL NOT NULL DEFAULT 0,
+        steps INTEGER NOT NULL DEFAULT 0,
+        test_accuracy REAL NOT NULL DEFAULT -1,
+        uuid TEXT NOT NULL DEFAULT '',
+        error TEXT NOT NULL DEFAULT '');
+    INSERT INTO runs_v9 SELECT id, name, created_at, finished_at, status, notes, config, engine_version, host, pid,
+        device, blas, threads, method, model, dataset, sparsity, steps, test_accuracy, uuid, error FROM runs;
+    DROP TABLE runs;
+    ALTER TABLE runs_v9 RENAME TO runs;
+    CREATE INDEX runs_created ON runs(created_at);
+    )sql",
 };
 constexpr int kMigrationCount = sizeof(kMigrations) / sizeof(kMigrations[0]);
 static_assert(kMigrationCount == RunStore::kSchemaVersion, "one migration per schema version");
@@ -268,6 +301,7 @@ std::string toString(RunStatus status) {
     case RunStatus::Failed: return "failed";
     case RunStatus::Interrupted: return "interrupted";
     case RunStatus::Stopped: return "stopped";
+    case RunStatus::Imported: return "imported";
     }
     return "failed";
 }
@@ -278,6 +312,7 @@ RunStatus parseRunStatus(const std::string& t) {
     if (t == "failed") return RunStatus::Failed;
     if (t == "interrupted") return RunStatus::Interrupted;
     if (t == "stopped") return RunStatus::Stopped;
+    if (t == "imported") return RunStatus::Imported;
     throw StoreError("unknown run status '" + t + "'");
 }
 
@@ -336,7 +371,6 @@ RunStore::RunStore(const std::string& path, Mode mode) {
         }
         db_->exec("PRAGMA synchronous=NORMAL");
     }
-    db_->exec("PRAGMA foreign_keys=ON");
     if (version < kSchemaVersion) {
         if (readOnly)
             throw StoreNeedsMigration(path + ": schema " + std::to_string(version) +
@@ -351,6 +385,8 @@ RunStore::RunStore(const std::string& path, Mode mode) {
         }
         tx.commit();
     }
+    // After the migrations: version 9 rebuilds the runs table, whose DROP would otherwise cascade.
+    db_->exec("PRAGMA foreign_keys=ON");
 }
 
 int RunStore::schemaVersion() {

@@ -15,7 +15,8 @@
 
 namespace srigl::sessions {
 
-enum class RunStatus { Running, Finished, Failed, Interrupted, Stopped };
+// Imported: made from checkpoints trained elsewhere (srigl import), never trained here.
+enum class RunStatus { Running, Finished, Failed, Interrupted, Stopped, Imported };
 std::string toString(RunStatus status);
 RunStatus parseRunStatus(const std::string& text);
 
@@ -124,7 +125,7 @@ struct RunFilter {
 
 class RunStore {
 public:
-    static constexpr int kSchemaVersion = 8;
+    static constexpr int kSchemaVersion = 9;
     // PRAGMA application_id of our databases ("SRGL"): another application's SQLite file is known
     // before anything in it is touched.
     static constexpr int32_t kApplicationId = 0x5352474C;

@@ -57,6 +57,13 @@ MaskRecord maskRecord(int64_t step, LayerMaskSnapshot mask) {
     return r;
 }
 
+// The file as the build of schema `version` left it: every migration up to it and its user_version.
+void writeSchema(RawDb& raw, int version) {
+    raw.exec("PRAGMA journal_mode=WAL");
+    for (int v = 1; v <= version; ++v) raw.exec(migrationSql(v));
+    raw.exec("PRAGMA user_version=" + std::to_string(version));
+}
+
 NewRun newRun(const std::string& name) {
     NewRun r;
     r.name = name;
@@ -92,6 +99,7 @@ private Q_SLOTS:
     void migrationSqlCoversEveryVersion();
     void schemaOneMigratedWithDataIntact();
     void migrationIsIdempotentAcrossOpens();
+    void schemaEightRunsTableRebuiltForImportedStatus();
     void fullDiskFailsClearlyAndKeepsData();
     void recorderSurvivesFullDisk();
 };
@@ -111,9 +119,7 @@ void TestStoreMigration::schemaOneMigratedWithDataIntact() {
             // What a schema-1 build wrote: a run with tags, metrics (one NaN), a mask snapshot, a
             // timing row of the old form and a checkpoint.
             RawDb raw(path);
-            raw.exec("PRAGMA journal_mode=WAL");
-            raw.exec(migrationSql(1));
-            raw.exec("PRAGMA user_version=1");
+            writeSchema(raw, 1);
             raw.exec("INSERT INTO runs(id, name, created_at, finished_at, status, notes, config, engine_version, host, "
                      "pid, device, blas, threads, method, model, dataset, sparsity, steps, test_accuracy) VALUES(5, "
                      "'old', 1000, 2000, 'finished', 'kept notes', '{\"method\":\"srigl\"}', '0.0.9', 'h', 1, 'cpu', "
@@ -188,6 +194,50 @@ void TestStoreMigration::schemaOneMigratedWithDataIntact() {
         QVERIFY(id > 5);
         store.addMetrics(5, {{700, "train_loss", 1.0}});
         QCOMPARE(store.metrics(5).size(), size_t(4));
+    });
+}
+
+// Version 9 rebuilds the runs table (a CHECK cannot change in place): the rows that point at a run
+// survive the rebuild, the new status is accepted, and foreign keys act again afterwards.
+void TestStoreMigration::schemaEightRunsTableRebuiltForImportedStatus() {
+    guarded([&] {
+        QTemporaryDir dir;
+        const std::string path = dir.filePath("v8.db").toStdString();
+        const auto mask = noiseMask("fc1", 4, 8, 3);
+        {
+            RawDb raw(path);
+            writeSchema(raw, 8);
+            raw.exec("INSERT INTO runs(id, name, created_at, status, config, uuid, error) VALUES(7, 'eight', 1000, "
+                     "'failed', '{}', 'abc', 'disk full')");
+            raw.exec("INSERT INTO run_tags VALUES(7, 'kept')");
+            raw.exec("INSERT INTO metrics VALUES(7, 10, 'train_loss', 1.5)");
+            bool refused = false;
+            try {
+                raw.exec("UPDATE runs SET status = 'imported' WHERE id = 7");
+            } catch (const std::runtime_error&) {
+                refused = true;
+            }
+            QVERIFY(refused); // schema 8 has no such status
+        }
+        RunStore store(path);
+        QCOMPARE(store.schemaVersion(), RunStore::kSchemaVersion);
+        QVERIFY(store.integrityOk());
+        const RunInfo r = store.run(7);
+        QCOMPARE(r.uuid, std::string("abc"));
+        QCOMPARE(r.error, std::string("disk full"));
+        QCOMPARE(r.tags, std::vector<std::string>{"kept"});
+        QCOMPARE(store.metrics(7).size(), size_t(1));
+        store.finishRun(7, RunStatus::Imported, 3, -1.0);
+        QVERIFY(store.run(7).status == RunStatus::Imported);
+        RunFilter imported;
+        imported.status = "imported";
+        QCOMPARE(store.listRuns(imported).size(), size_t(1));
+        store.addMasks(7, {maskRecord(3, mask)});
+        store.deleteRun(7); // foreign keys on again: the run's rows go with it
+        RawDb raw(path);
+        QCOMPARE(raw.scalar("SELECT count(*) FROM masks"), int64_t(0));
+        QCOMPARE(raw.scalar("SELECT count(*) FROM run_tags"), int64_t(0));
+        QCOMPARE(raw.scalar("SELECT count(*) FROM metrics"), int64_t(0));
     });
 }
 

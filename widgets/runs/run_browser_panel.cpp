@@ -28,7 +28,7 @@ RunBrowserPanel::RunBrowserPanel(StoreReader& store, QWidget* parent)
     status_ = new QComboBox(this);
     status_->setObjectName(QStringLiteral("statusFilter"));
     status_->addItem(tr("any status"), QString());
-    for (auto s : {"running", "finished", "stopped", "failed", "interrupted"})
+    for (auto s : {"running", "finished", "stopped", "failed", "interrupted", "imported"})
         status_->addItem(QString::fromLatin1(s), QString::fromLatin1(s));
     method_ = new QComboBox(this);
     method_->setObjectName(QStringLiteral("methodFilter"));

@@ -1,0 +1,91 @@
+#!/usr/bin/env python3
+"""Loads a `srigl export ID --pytorch FILE.pt` state_dict with plain PyTorch (no SRigL code) and checks it.
+
+Builds the built-in MLP (fc1 ... fcN, ReLU between them) as a torch.nn module, loads the exported
+weights into it, checks that every weight is zero outside its <layer>.mask, runs it on the input of
+the check pair the engine wrote beside the export (FILE.check.pt) and compares with the engine's
+output there (max |diff| / max |ref|). Usage:
+    check_pytorch_export.py FILE.pt [--check FILE.check.pt] [--tolerance 1e-5]
+Exit code 0 when it matches. The same few lines are how a researcher loads an export into their own
+model: model.load_state_dict({k: v for k, v in sd.items() if not k.endswith(".mask")}).
+"""
+import argparse
+import json
+import os
+import re
+import sys
+
+import torch
+from torch import nn
+
+
+class Mlp(nn.Module):
+    """The engine's mlp model: Linear layers named fc1..fcN with a ReLU between them."""
+
+    def __init__(self, sizes):
+        super().__init__()
+        for i, (fan_in, out) in enumerate(zip(sizes[:-1], sizes[1:])):
+            self.add_module("fc%d" % (i + 1), nn.Linear(fan_in, out))
+        self.depth = len(sizes) - 1
+
+    def forward(self, x):
+        x = x.flatten(1)
+        for i in range(self.depth):
+            x = getattr(self, "fc%d" % (i + 1))(x)
+            if i + 1 < self.depth:
+                x = torch.relu(x)
+        return x
+
+
+def mlp_sizes(state):
+    """Layer sizes of an exported MLP, or None when the state_dict is not one."""
+    layers = sorted(int(m.group(1)) for k in state for m in [re.fullmatch(r"fc(\d+)\.weight", k)] if m)
+    if not layers or layers != list(range(1, len(layers) + 1)):
+        return None
+    if any(not re.fullmatch(r"fc\d+\.(weight|bias|mask)", k) for k in state):
+        return None
+    sizes = [state["fc1.weight"].shape[1]]
+    for i in layers:
+        sizes.append(state["fc%d.weight" % i].shape[0])
+    return sizes
+
+
+def check_path(path):
+    stem, ext = os.path.splitext(path)
+    return stem + ".check" + (ext or ".pt")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("file")
+    parser.add_argument("--check", help="the check pair (default: FILE with .check before the extension)")
+    parser.add_argument("--tolerance", type=float, default=1e-5)
+    args = parser.parse_args()
+    state = torch.load(args.file, map_location="cpu")
+    check = torch.load(args.check or check_path(args.file), map_location="cpu")
+    for key, mask in state.items():
+        if key.endswith(".mask"):
+            weight = state[key[: -len(".mask")] + ".weight"]
+            if mask.dtype != torch.bool or mask.shape != weight.shape:
+                sys.exit("%s: not a bool mask of its weight's shape" % key)
+            outside = weight.masked_select(~mask)
+            if outside.numel() and outside.abs().max().item() != 0.0:
+                sys.exit("%s: nonzero weights outside the mask" % key)
+    sizes = mlp_sizes(state)
+    if sizes is None:
+        sys.exit("this check builds the built-in mlp (fc1..fcN); this state_dict is another model")
+    model = Mlp(sizes)
+    model.load_state_dict({k: v for k, v in state.items() if not k.endswith(".mask")})
+    model.eval()
+    with torch.no_grad():
+        y = model(check["input"])
+    expected = check["output"]
+    error = ((y.double() - expected.double()).abs().max() / expected.abs().max().clamp_min(1e-30)).item()
+    kept = {k[: -len(".mask")]: int(v.sum()) for k, v in state.items() if k.endswith(".mask")}
+    print(json.dumps({"layers": len(sizes) - 1, "sizes": sizes, "kept": kept, "max_rel_error": error,
+                      "torch": torch.__version__}))
+    return 0 if error <= args.tolerance else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
