@@ -53,6 +53,10 @@ RunBrowserPanel::RunBrowserPanel(StoreReader& store, QWidget* parent)
     for (auto changed : {&QAbstractItemModel::rowsInserted, &QAbstractItemModel::rowsRemoved})
         connect(model_, changed, this, &RunBrowserPanel::showCount);
     connect(model_, &QAbstractItemModel::modelReset, this, &RunBrowserPanel::showCount);
+    // A run showRun() asked for is selected when its row arrives.
+    connect(model_, &QAbstractItemModel::rowsInserted, this, &RunBrowserPanel::selectShownRun);
+    connect(model_, &QAbstractItemModel::dataChanged, this, &RunBrowserPanel::selectShownRun);
+    connect(model_, &QAbstractItemModel::modelReset, this, &RunBrowserPanel::selectShownRun);
     connect(model_, &RunTableModel::opened, this, [this](const QString&, bool ok) {
         if (ok) fitColumns();
     });
@@ -117,6 +121,29 @@ qint64 RunBrowserPanel::continuableRun() const {
 
 void RunBrowserPanel::reload() {
     model_->reload();
+}
+
+void RunBrowserPanel::showRun(qint64 runId) {
+    showRun_ = runId;
+    model_->refreshRun(runId);
+}
+
+void RunBrowserPanel::selectShownRun() {
+    if (showRun_ == 0) return;
+    const int row = model_->rowOfRun(showRun_);
+    if (row < 0) return; // not read yet
+    QModelIndex index = proxy_->mapFromSource(model_->index(row, 0));
+    if (!index.isValid()) {
+        // Filtered out (say, "finished" while an import is "imported"): the filters make way.
+        status_->setCurrentIndex(0);
+        method_->setCurrentIndex(0);
+        text_->clear();
+        index = proxy_->mapFromSource(model_->index(row, 0));
+        if (!index.isValid()) return;
+    }
+    showRun_ = 0;
+    view_->selectionModel()->setCurrentIndex(index, QItemSelectionModel::ClearAndSelect | QItemSelectionModel::Rows);
+    view_->scrollTo(index);
 }
 
 void RunBrowserPanel::showCount() {

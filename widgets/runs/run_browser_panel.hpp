@@ -27,6 +27,10 @@ public:
     // been read, and the message says why when it cannot be opened.
     void openDatabase(const QString& path);
     void reload();
+    // Makes a run that was just recorded (an import) the current row: its row is read again (the
+    // table needs no full reload), and selected once it is back, clearing the filters if they hide
+    // it. The inspector and the analysis docks follow the selection as for a click.
+    void showRun(qint64 runId);
 
     RunTableModel* model() const { return model_; }
     RunFilterProxy* proxy() const { return proxy_; }
@@ -53,6 +57,7 @@ private:
     void showMessage(const QString& text, bool error);
     void fitColumns();
     void showCount();
+    void selectShownRun();
 
     RunTableModel* model_ = nullptr;
     RunFilterProxy* proxy_ = nullptr;
@@ -63,6 +68,7 @@ private:
     QPushButton* delete_ = nullptr;
     QLabel* message_ = nullptr;
     Confirm confirm_;
+    qint64 showRun_ = 0; // asked for by showRun(), not selected yet
 };
 
 } // namespace srigl::studio

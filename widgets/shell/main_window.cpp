@@ -8,6 +8,7 @@
 #include "widgets/inspector/step_scrubber.hpp"
 #include "widgets/launch/launcher_panel.hpp"
 #include "widgets/live/live_session_panel.hpp"
+#include "widgets/runs/checkpoint_import_action.hpp"
 #include "widgets/runs/run_browser_panel.hpp"
 #include "widgets/runs/run_table_model.hpp"
 #include "widgets/common/store_reader.hpp"
@@ -111,6 +112,9 @@ MainWindow::MainWindow(const StudioOptions& options, QWidget* parent)
     connect(sweeps_, &SweepPanel::sweepEnded, this, [this] { browser_->reload(); });
     // Continue a stopped or interrupted run from its checkpoint, in the live session.
     connect(browser_, &RunBrowserPanel::continueRequested, this, &MainWindow::continueRun);
+    // PyTorch checkpoints become a run of the shown database; the browser then selects it.
+    import_ = new CheckpointImportAction(this, browser_);
+    import_->setDatabase(dbPath_);
     launcherDock_->raise(); // of its tabs, what a new user needs first
     defaultState_ = saveState();
 
@@ -152,6 +156,7 @@ MainWindow::MainWindow(const StudioOptions& options, QWidget* parent)
         }
         dbPath_ = path;
         inspectors_->setDatabase(dbPath_);
+        import_->setDatabase(dbPath_);
         sweeps_->setDatabase(dbPath_);
         statusBar()->showMessage(tr("Database: %1").arg(dbPath_));
     });
@@ -178,6 +183,7 @@ void MainWindow::buildMenus() {
     auto* file = menuBar()->addMenu(tr("&File"));
     auto* open = file->addAction(tr("Open database…"), this, &MainWindow::openDatabase);
     open->setShortcut(QKeySequence::Open);
+    file->addAction(import_->action());
     file->addSeparator();
     auto* quit = file->addAction(tr("Quit"), this, &QWidget::close);
     quit->setShortcut(QKeySequence::Quit);

@@ -23,6 +23,7 @@ class RunBrowserPanel;
 class DashboardDocks; // compare, layer statistics, timing, exports
 class InspectorDocks; // mask inspector, weight heatmap, step scrubber
 class StoreReader;
+class CheckpointImportAction;
 
 struct StudioOptions {
     QString dbPath;        // empty: sessions::defaultDatabasePath()
@@ -47,6 +48,8 @@ public:
     InspectorDocks* inspectors() const { return inspectors_; } // mask inspector, heatmap, step scrubber
     QString databasePath() const { return dbPath_; }
     StoreReader& storeReader() const { return *store_; }
+    // File > Import checkpoint… (PyTorch checkpoints recorded as a run, in the background).
+    CheckpointImportAction* checkpointImport() const { return import_; }
 
     // Starts the launcher's config (the Start action); false with the engine's message shown in the
     // status bar when the config is invalid.
@@ -81,6 +84,7 @@ private:
     int64_t lastRunId_ = 0;
     DashboardDocks* dashboards_ = nullptr;
     InspectorDocks* inspectors_ = nullptr;
+    CheckpointImportAction* import_ = nullptr;
 };
 
 } // namespace srigl::studio
