@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -156,6 +157,126 @@ void checkpointSeeds(const fs::path& root) {
 }
 #endif
 
+// A string literal with its NUL bytes (pickles hold many).
+template <size_t N>
+std::string raw(const char (&bytes)[N]) {
+    return std::string(bytes, N - 1);
+}
+
+// Pickle opcodes written by hand, as Python's pickler (protocol 2, what torch.save uses) lays them
+// out; the seed writer has no Python.
+class Pickle {
+public:
+    explicit Pickle(int protocol = 2) { out_ += {'\x80', static_cast<char>(protocol)}; }
+    Pickle& op(const std::string& ops) { out_ += ops; return *this; }
+    Pickle& global(const std::string& module, const std::string& name) { return op("c" + module + "\n" + name + "\n").put(); }
+    Pickle& text(const std::string& s) {
+        const uint32_t n = static_cast<uint32_t>(s.size());
+        out_ += 'X';
+        for (int shift = 0; shift < 32; shift += 8) out_ += static_cast<char>(n >> shift);
+        out_ += s;
+        return put();
+    }
+    Pickle& integer(int v) { // BININT1 or BININT
+        if (v >= 0 && v < 256) return op(std::string{'K', static_cast<char>(v)});
+        out_ += 'J';
+        for (int shift = 0; shift < 32; shift += 8) out_ += static_cast<char>(static_cast<uint32_t>(v) >> shift);
+        return *this;
+    }
+    Pickle& put() { return op(std::string{'q', static_cast<char>(memo_++)}); } // BINPUT, as the pickler memoises
+    Pickle& get(int id) { return op(std::string{'h', static_cast<char>(id)}); }
+    int lastMemo() const { return memo_ - 1; }
+    // _rebuild_tensor_v2((storage pid), offset, sizes, strides, False, OrderedDict()) as torch.save
+    // writes a tensor; the persistent id of `key`'s storage is written in full the first time, then
+    // fetched from the memo (persistent objects themselves are never memoised).
+    Pickle& tensor(const std::string& key, const std::string& type, int storageNumel, int offset,
+                   const std::vector<int>& sizes, const std::vector<int>& strides) {
+        global("torch._utils", "_rebuild_tensor_v2").op("(");
+        if (const auto it = storages_.find(key); it != storages_.end()) get(it->second).op("Q");
+        else {
+            op("(").text("storage").global("torch", type).text(key).text("cpu").integer(storageNumel).op("t").put().op("Q");
+            storages_[key] = lastMemo();
+        }
+        integer(offset).op("(");
+        for (int v : sizes) integer(v);
+        op("t").put().op("(");
+        for (int v : strides) integer(v);
+        return op("t").put().op("\x89").orderedDict().op(")R").put().op("t").put().op("R").put();
+    }
+    // collections.OrderedDict() by REDUCE, the global memoised once and fetched after.
+    Pickle& orderedDict() {
+        if (orderedDict_ < 0) {
+            global("collections", "OrderedDict");
+            orderedDict_ = lastMemo();
+        } else {
+            get(orderedDict_);
+        }
+        return *this;
+    }
+    std::string done() { return out_ + "."; }
+
+private:
+    std::string out_;
+    int memo_ = 0;
+    int orderedDict_ = -1;
+    std::map<std::string, int> storages_;
+};
+
+// model.state_dict() of nn.Linear(3, 2) as torch.save writes it: an OrderedDict filled by SETITEMS,
+// then BUILD with its _metadata.
+Pickle& linearStateDict(Pickle& p, const std::string& prefix) {
+    p.orderedDict().op(")R").put().op("(");
+    p.text(prefix + "weight").tensor(prefix + "0", "FloatStorage", 6, 0, {2, 3}, {3, 1});
+    p.text(prefix + "bias").tensor(prefix + "1", "FloatStorage", 2, 0, {2}, {1});
+    p.op("u}").put().text("_metadata").orderedDict().op(")R").put().op("(").text("").op("}").put().text("version").integer(1);
+    return p.op("su").op("sb");
+}
+
+void unpicklerSeeds(const fs::path& root) {
+    SeedDir d(root, "fuzz_unpickler");
+    {
+        Pickle p;
+        d.add(linearStateDict(p, "").done());
+    }
+    {   // a training checkpoint: plain dict, a nested state_dict, floats, a list, a shared storage view
+        Pickle p;
+        p.op("}").put().op("(").text("epoch").integer(70000).text("model");
+        linearStateDict(p, "fc.").text("lr").op(std::string("G\x3f\xb9\x99\x99\x99\x99\x99\x9a", 9));
+        p.text("mask").tensor("fc.0", "FloatStorage", 6, 1, {2, 2}, {3, 1}); // a view into fc.weight's storage
+        p.text("steps").op("](").integer(1).integer(-7).op("N\x88\x89").op("e").put();
+        p.text("bits").tensor("2", "BoolStorage", 4, 0, {4}, {1});
+        d.add(p.op("u").done());
+    }
+    {   // an expanded tensor (stride 0), a parameter, an empty tensor, an int64 storage
+        Pickle p;
+        p.op("(").tensor("0", "LongStorage", 1, 0, {3, 4}, {0, 0});
+        p.global("torch._utils", "_rebuild_parameter").tensor("1", "HalfStorage", 4, 0, {2, 2}, {2, 1});
+        p.op("\x88").orderedDict().op(")R\x87R");
+        p.tensor("2", "DoubleStorage", 0, 0, {0, 5}, {5, 1});
+        d.add(p.op("l").done());
+    }
+    // Protocol 4 framing: FRAME, SHORT_BINUNICODE, STACK_GLOBAL, MEMOIZE, LONG1, SHORT_BINBYTES.
+    d.add(raw("\x80\x04\x95\x30\0\0\0\0\0\0\0}\x94(\x8c\x01k\x94\x8a\x02\xff\x7f\x8c\x01" "b" "C\x02hi\x8c\x01o"
+              "\x8c\x0b" "collections\x8c\x0b" "OrderedDict\x93)Ru."));
+    // Hostile: a class that runs code, a view past its storage, a negative offset, a list holding
+    // itself, a container changed after another took it in, a missing storage record, one element
+    // repeated 2^30 times, a huge length,
+    // dicts nested 300 deep through their keys.
+    d.add(raw("\x80\x02" "cos\nsystem\n(X\x02\0\0\0idtR."));
+    Pickle past, negative, missing;
+    d.add(past.tensor("0", "FloatStorage", 4, 1, {2, 2}, {2, 1}).done());
+    d.add(negative.tensor("0", "FloatStorage", 4, -1, {2}, {1}).done());
+    d.add(missing.tensor("missing", "FloatStorage", 1, 0, {1}, {1}).done());
+    Pickle repeated; // 2^30 copies of one element
+    d.add(repeated.tensor("0", "FloatStorage", 1, 0, {1 << 15, 1 << 15}, {0, 0}).done());
+    d.add(raw("\x80\x02]q\0h\0a."));
+    d.add(raw("\x80\x02]q\0h\0\x85" "0h\0K\x01" "a."));
+    d.add(raw("\x80\x02X\xff\xff\xff\xff" "ab."));
+    std::string keys = raw("\x80\x02}");
+    for (int i = 0; i < 300; ++i) keys += raw("q\0" "0}h\0Ns");
+    d.add(keys + ".");
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -169,6 +290,7 @@ int main(int argc, char** argv) {
     configSeeds(root);
     maskSeeds(root);
     weightSeeds(root);
+    unpicklerSeeds(root);
 #ifdef SRIGL_FUZZ_CHECKPOINT
     checkpointSeeds(root);
 #endif

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Writes the seed corpus of every fuzz target (fuzz/) into a build directory, never into the source
 # tree: binary corpora are not committed. The seeds come from fuzz_seeds, which uses the real
-# encoders (zstd masks, float16 weights, checkpoint container, gzip), so they stay valid.
+# encoders (zstd masks, float16 weights, checkpoint container, gzip), so they stay valid, and
+# torch.save pickles assembled by hand (there is no Python in the fuzz build).
 # Usage: scripts/make_fuzz_corpus.sh [FUZZ_SEEDS_BINARY [CORPUS_DIR]]
 #   defaults: build-fuzz/bin/fuzz_seeds and build-fuzz/fuzz/corpus (CTest's fuzz.seeds passes both).
 set -euo pipefail

@@ -6,6 +6,9 @@
 // None (it only expects one as a tensor's empty backward hooks), and a state_dict is an OrderedDict,
 // so a plain model.state_dict() comes back as None. The zip container and the tensor records are
 // still read with LibTorch (engine/interop/pytorch_file.hpp).
+//
+// The pickle itself is read by a Torch-free machine (engine/interop/pickle_machine.hpp, fuzzed
+// without LibTorch by fuzz/fuzz_unpickler.cpp); this layer only makes tensors of its records.
 #pragma once
 
 #include "engine/interop/pickle_value.hpp"

@@ -229,6 +229,7 @@ void TestPytorchCheckpoint::malformedPicklesAreRefused() {
         {std::string("\x80\x02" "cos\nsystem\n.", 14), "os.system"},   // never run, named
         {std::string("\x80\x02\xff.", 4), "opcode 0xff"},
         {"\x80\x02]" + std::string(300, '\x85') + ".", "nested more than"}, // 300 tuples, each holding the last
+        {std::string("\x80\x02]q\x00" "h\x00" "a.", 9), "holds itself"},     // a list appended to itself (found by fuzzing)
     };
     for (const auto& [bytes, words] : cases) {
         QString error;
