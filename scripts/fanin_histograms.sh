@@ -27,13 +27,7 @@ srigl-0.3|srigl|0.3|
 srigl-0.9+ablate_unused|srigl|0.9|ablate_unused=true
 trainable_threshold-lr0.01|trainable_threshold|0|tt_target_density=0.01 lr=0.01"
 
-py=${PYTHON:-}
-if [ -z "$py" ]; then
-  for p in python3 /usr/bin/python3; do
-    if "$p" -c 'import torch' 2>/dev/null; then py=$p; break; fi
-  done
-fi
-[ -n "$py" ] || { echo "fanin_histograms: no python3 with torch found (set PYTHON)" >&2; exit 1; }
+source scripts/torch_python.sh fanin_histograms
 [ -x build/bin/srigl ] || { echo "fanin_histograms: build/bin/srigl is missing" >&2; exit 1; }
 
 export OMP_WAIT_POLICY=PASSIVE

@@ -17,7 +17,8 @@
 #
 # Environment: OUT, SEEDS ("1 2 3"), SPARSITIES ("0.99 0.95"), EPOCHS (10), VARIANTS (labels,
 # default all below; empty: none), EXTRA_SEEDS ("4 5 6 7 8"; empty: none), SEED_VARIANTS (the
-# variants that get them), WORK (/tmp/srigl-study-99), PYTHON (a python3 with torch, found if
+# variants that get them), WORK (/tmp/srigl-study-99), MODEL_EXTRA (config keys set before each
+# variant's own, e.g. "model=lenet5 lr=0.02" for the LeNet-5 rows), PYTHON (a python3 with torch, found if
 # unset), APPEND=1 (keep $OUT's lines). About 28 minutes on 2 cores (the two trainable_threshold
 # variants take 12 of them). Then:
 #   python3 scripts/summarize_study_99.py      # tables, docs/study_99.svg
@@ -49,13 +50,7 @@ wanted=${VARIANTS-$(cut -d'|' -f1 <<<"$all_variants" | tr '\n' ' ')}
 extra_seeds=${EXTRA_SEEDS-"4 5 6 7 8"}
 seed_variants=${SEED_VARIANTS:-"rigl srigl-0.3+ablate_unused srigl-0.9+ablate_unused"}
 
-py=${PYTHON:-}
-if [ -z "$py" ]; then
-  for p in python3 /usr/bin/python3; do
-    if "$p" -c 'import torch' 2>/dev/null; then py=$p; break; fi
-  done
-fi
-[ -n "$py" ] || { echo "study_99: no python3 with torch found (set PYTHON)" >&2; exit 1; }
+source scripts/torch_python.sh study_99
 [ -x build/bin/srigl ] || { echo "study_99: build/bin/srigl is missing (cmake --build build --target srigl srigl-engine)" >&2; exit 1; }
 build/bin/srigl train --help | grep ablate_unused >/dev/null || { echo "study_99: build/bin/srigl predates ablate_unused: rebuild it" >&2; exit 1; }
 
@@ -72,6 +67,7 @@ run_variant() {
   [ -n "$row" ] || { echo "study_99: unknown variant $want" >&2; exit 1; }
   IFS='|' read -r label method gamma extra <<<"$row"
   extra=${extra//@DENSITY@/$(awk -v s="$s" 'BEGIN { print 1 - s }')} # matched density: 1 - sparsity
+  extra="${MODEL_EXTRA:-} $extra"
   raw="$work/raw_${label}_${s}.jsonl"
   t=$(date +%s)
   OUT="$raw" APPEND=0 JOBS=1 SEEDS="$sd" SPARSITIES="$s" EPOCHS="$epochs" METHODS="$method" GAMMAS="$gamma" \
