@@ -55,10 +55,13 @@ void requireSameLayers(const LoadedFile& first, const LoadedFile& other) {
                               "); import checkpoints of one model together");
 }
 
-std::vector<LoadedFile> loadAll(const std::vector<std::string>& files) {
+std::vector<LoadedFile> loadAll(const std::vector<std::string>& files, const ImportFileStep& beforeFile) {
     if (files.empty()) throw ConfigError("files", "no checkpoint file given");
     std::vector<LoadedFile> loaded;
-    for (const auto& f : files) loaded.push_back({f, stepFromFileName(f), interop::readCheckpointLayers(f)});
+    for (size_t i = 0; i < files.size(); ++i) {
+        if (beforeFile) beforeFile(i, files.size(), files[i]);
+        loaded.push_back({files[i], stepFromFileName(files[i]), interop::readCheckpointLayers(files[i])});
+    }
     std::set<int64_t> steps;
     for (const auto& f : loaded) steps.insert(f.step);
     const bool named = steps.size() == loaded.size() && *steps.begin() >= 0;
@@ -107,8 +110,8 @@ int64_t stepFromFileName(const std::string& file) {
     return std::stoll(digits);
 }
 
-ImportResult importCheckpoints(const ImportRequest& request) {
-    const std::vector<LoadedFile> files = loadAll(request.files);
+ImportResult importCheckpoints(const ImportRequest& request, const ImportFileStep& beforeFile) {
+    const std::vector<LoadedFile> files = loadAll(request.files, beforeFile);
     const auto& last = files.back();
     std::vector<LayerUpdateStats> lastLayers;
     for (const auto& l : last.layers) lastLayers.push_back(l.stats);

@@ -5,6 +5,7 @@
 #include "engine/training/training_observer.hpp"
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,10 @@ int64_t stepFromFileName(const std::string& file);
 // 0, 1, 2, ... in the order given. The run carries the tags "imported" and "source:<file name>" (of
 // its first snapshot's file) and every file's path in its notes. A store failure after the run was created deletes
 // it again.
-ImportResult importCheckpoints(const ImportRequest& request);
+//
+// `beforeFile` (optional) is called before each file is read, with its index, the number of files
+// and its path; it may throw to stop the import there (nothing is recorded yet at that point).
+using ImportFileStep = std::function<void(size_t index, size_t files, const std::string& path)>;
+ImportResult importCheckpoints(const ImportRequest& request, const ImportFileStep& beforeFile = {});
 
 } // namespace srigl::sessions

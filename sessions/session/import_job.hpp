@@ -19,9 +19,9 @@ public:
     ImportJobCancelled() : JobCancelled("import cancelled; nothing was recorded") {}
 };
 
-// Reports one step per phase: reading and checking every file (the long part, done 0 of 2), then
-// the recorded run (2 of 2). The import itself cannot stop halfway, so the flag is read before it
-// starts and when it has ended: a cancel that arrives meanwhile deletes the run just recorded
+// Reports one step per file read (done i of files + 1), then the recorded run (files + 1 of
+// files + 1). The flag is read before each file (nothing is recorded yet then) and when the import
+// has ended: a cancel that arrives while the run is being written deletes the run just recorded
 // before ImportJobCancelled is thrown. Every other failure is importCheckpoints' own (CheckpointError
 // naming the file, ConfigError, StoreError), with nothing recorded.
 ImportResult runImportJob(const ImportRequest& request,

@@ -19,6 +19,7 @@
 #include <QAction>
 #include <QApplication>
 #include <QComboBox>
+#include <QFileInfo>
 #include <QMenuBar>
 #include <QProgressBar>
 #include <QPushButton>
@@ -228,6 +229,26 @@ void TestCheckpointImport::cancelDuringTheImportDeletesTheRun() {
     QCOMPARE(reports.back().done, reports.back().total);
     QVERIFY(result.runId > 0);
     QCOMPARE(storedRuns(QString::fromStdString(request.dbPath)), size_t{1});
+
+    // Several files: one step per file read, and a cancel between two files stops the import there,
+    // before anything is written.
+    request.dbPath = tmp_.filePath(QStringLiteral("between-files.db")).toStdString();
+    request.files.clear();
+    for (const char* f : {"step_100.pt", "step_200.pt", "step_300.pt"})
+        request.files.push_back((fixtures_ + "/" + f).toStdString());
+    reports.clear();
+    cancel = false;
+    auto stopAtSecond = [&](const sessions::ImportJobProgress& p) {
+        reports.push_back(p);
+        if (reports.size() == 2) cancel = true;
+    };
+    QVERIFY_THROWS_EXCEPTION(sessions::ImportJobCancelled, sessions::runImportJob(request, stopAtSecond, &cancel));
+    QCOMPARE(reports.size(), size_t{2});
+    QCOMPARE(reports[0].total, int64_t{4}); // three files, then the recording
+    QCOMPARE(reports[1].done, int64_t{1});
+    QCOMPARE(reports[1].current, std::string("reading step_200.pt"));
+    QVERIFY(!QFileInfo::exists(QString::fromStdString(request.dbPath)) ||
+            storedRuns(QString::fromStdString(request.dbPath)) == 0);
 }
 
 QTEST_MAIN(TestCheckpointImport)
