@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Loads a `srigl export ID --pytorch FILE.pt` state_dict with plain PyTorch (no SRigL code) and checks it.
 
-Builds the built-in MLP (fc1 ... fcN, ReLU between them) as a torch.nn module, loads the exported
+Builds the built-in MLP (fc1 ... fcN, ReLU between them) or LeNet-5 as a torch.nn module, loads the exported
 weights into it, checks that every weight is zero outside its <layer>.mask, runs it on the input of
 the check pair the engine wrote beside the export (FILE.check.pt) and compares with the engine's
 output there (max |diff| / max |ref|). Usage:
@@ -35,6 +35,32 @@ class Mlp(nn.Module):
             if i + 1 < self.depth:
                 x = torch.relu(x)
         return x
+
+
+class LeNet5(nn.Module):
+    """The engine's lenet5 model (engine/models/lenet5.cpp): inputs below 32x32 padded to 32 by conv1,
+    each convolution followed by a 2x2 max-pool and then ReLU, three Linear layers."""
+
+    def __init__(self, state, height):
+        super().__init__()
+        channels = state["conv1.weight"].shape[1]
+        pad = (32 - height + 1) // 2 if height < 32 else 0
+        self.conv1 = nn.Conv2d(channels, 6, 5, padding=pad)
+        self.conv2 = nn.Conv2d(6, 16, 5)
+        self.fc1 = nn.Linear(state["fc1.weight"].shape[1], 120)
+        self.fc2 = nn.Linear(120, 84)
+        self.fc3 = nn.Linear(84, state["fc3.weight"].shape[0])
+
+    def forward(self, x):
+        x = torch.relu(torch.max_pool2d(self.conv1(x), 2))
+        x = torch.relu(torch.max_pool2d(self.conv2(x), 2))
+        x = torch.relu(self.fc1(x.flatten(1)))
+        return self.fc3(torch.relu(self.fc2(x)))
+
+
+def is_lenet5(state):
+    names = {k.rsplit(".", 1)[0] for k in state}
+    return names == {"conv1", "conv2", "fc1", "fc2", "fc3"}
 
 
 def mlp_sizes(state):
@@ -72,9 +98,12 @@ def main():
             if outside.numel() and outside.abs().max().item() != 0.0:
                 sys.exit("%s: nonzero weights outside the mask" % key)
     sizes = mlp_sizes(state)
-    if sizes is None:
-        sys.exit("this check builds the built-in mlp (fc1..fcN); this state_dict is another model")
-    model = Mlp(sizes)
+    if sizes is not None:
+        model, described = Mlp(sizes), {"model": "mlp", "layers": len(sizes) - 1, "sizes": sizes}
+    elif is_lenet5(state) and check["input"].dim() == 4:
+        model, described = LeNet5(state, check["input"].shape[2]), {"model": "lenet5", "layers": 5}
+    else:
+        sys.exit("this check builds the built-in mlp (fc1..fcN) and lenet5; this state_dict is another model")
     model.load_state_dict({k: v for k, v in state.items() if not k.endswith(".mask")})
     model.eval()
     with torch.no_grad():
@@ -82,8 +111,7 @@ def main():
     expected = check["output"]
     error = ((y.double() - expected.double()).abs().max() / expected.abs().max().clamp_min(1e-30)).item()
     kept = {k[: -len(".mask")]: int(v.sum()) for k, v in state.items() if k.endswith(".mask")}
-    print(json.dumps({"layers": len(sizes) - 1, "sizes": sizes, "kept": kept, "max_rel_error": error,
-                      "torch": torch.__version__}))
+    print(json.dumps(dict(described, kept=kept, max_rel_error=error, torch=torch.__version__)))
     return 0 if error <= args.tolerance else 1
 
 

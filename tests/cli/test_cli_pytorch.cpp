@@ -47,6 +47,7 @@ private Q_SLOTS:
     void badCheckpointsExitTwoAndRecordNothing();
     void importedRunBenchesItsConstantFanInLayers();
     void exportIsReadByTorchLoadWithTheEngineOutputs();
+    void lenet5ExportComputesTheEngineOutputsInPyTorch();
 
 private:
     // The fixtures' folder; empty when there is no python3 with torch.
@@ -262,6 +263,31 @@ void TestCliPytorch::exportIsReadByTorchLoadWithTheEngineOutputs() {
         QCOMPARE(original.size(), size_t{1});
         QVERIFY2(original[0].mask.bits == m.mask.bits, m.mask.name.c_str());
     }
+}
+
+// LeNet-5 (convolutions trained condensed through the direct kernels): PyTorch's Conv2d, max-pool
+// and Linear on the exported weights give the engine's outputs.
+void TestCliPytorch::lenet5ExportComputesTheEngineOutputsInPyTorch() {
+    const QString python = torchPython();
+    SRIGL_REQUIRE_TORCH_PYTHON(python);
+    const QString checkpoint = tmp_.filePath("lenet5.ckpt");
+    const SriglResult trained = runCli({"train", "--no-db", "--set", "model=lenet5", "--set", "synthetic_train=256",
+                                        "--set", "synthetic_test=64", "--set", "max_steps=6", "--set", "batch_size=32",
+                                        "--set", "delta_t=3", "--set", "threads=1", "--set", "dense_reference_steps=0",
+                                        "--set", "checkpoint=" + checkpoint});
+    QVERIFY2(trained.exitCode == 0, qPrintable(trained.err));
+    const QString file = tmp_.filePath("lenet5.pt");
+    const SriglResult exported = runCli({"export", checkpoint, "--pytorch", file});
+    QVERIFY2(exported.exitCode == 0, qPrintable(exported.err));
+    QProcess check;
+    check.start(python, {kCheckScript, file});
+    QVERIFY(check.waitForFinished(120000));
+    const QString out = QString::fromUtf8(check.readAllStandardOutput());
+    QVERIFY2(check.exitCode() == 0, qPrintable(out + QString::fromUtf8(check.readAllStandardError())));
+    const QJsonObject doc = lastJsonLine(out);
+    QCOMPARE(doc["model"].toString(), QStringLiteral("lenet5"));
+    QVERIFY2(doc["max_rel_error"].toDouble() <= 1e-5, qPrintable(out));
+    QCOMPARE(doc["kept"].toObject().size(), 5);
 }
 
 QTEST_GUILESS_MAIN(TestCliPytorch)
