@@ -25,7 +25,8 @@ torch::Tensor rowThreshold(const torch::Tensor& threshold, const torch::Tensor& 
 
 // W * step(|W| - t): the weight a thresholded layer computes with. With autograd recording, W gets
 // the task gradient through the product (mask times incoming gradient) and through the mask
-// (sign(W) times the estimator), t gets the estimator's gradient with a minus sign.
+// (sign(W) times the estimator), t gets the estimator's gradient with a minus sign. float32 CPU
+// tensors take a fused forward and backward; other dtypes and devices the composite of LibTorch ops.
 torch::Tensor thresholdMaskedWeight(const torch::Tensor& weight, const torch::Tensor& threshold);
 
 // The mask of the current weight and thresholds (bool, W's shape), without autograd.

@@ -23,6 +23,7 @@ class TestTrainableThreshold : public QObject {
 private Q_SLOTS:
     void estimatorDerivativeAtChosenPoints();
     void estimatorBackwardMatchesTheFormula();
+    void fusedFloatPathMatchesTheComposite();
     void thresholdsMoveAndTheMaskFollows();
     void guardResetsInTrainingNotInEvaluation();
     void densityControllerConverges();
@@ -123,6 +124,35 @@ void TestTrainableThreshold::estimatorBackwardMatchesTheFormula() {
     auto mask = thresholdMask(conv, torch::tensor({0.4f, 0.6f}));
     QVERIFY(mask[0].all().item<bool>());
     QVERIFY(!mask[1].any().item<bool>());
+}
+
+// float32 on the CPU takes the fused Function; the composite runs in double here (the fused path
+// never does) and is the reference: forward exact, gradients within float rounding, for a Linear and
+// a Conv2d weight with zeros, entries at the threshold and every region of the estimator.
+void TestTrainableThreshold::fusedFloatPathMatchesTheComposite() {
+    torch::manual_seed(3);
+    for (const auto& shape : {std::vector<int64_t>{7, 33}, std::vector<int64_t>{5, 3, 3, 3}}) {
+        auto w0 = torch::randn(shape) * 1.5;
+        w0.view(-1).index_put_({torch::arange(0, w0.numel(), 11)}, 0.0f);
+        auto t0 = torch::rand({shape[0]}) * 1.2 - 0.1;
+        w0.view({shape[0], -1}).select(1, 1).copy_(t0); // |W| - t == 0 exactly: pruned (step(0) = 0)
+        const auto g = torch::randn(shape);
+
+        auto w = w0.clone().requires_grad_(true);
+        auto t = t0.clone().requires_grad_(true);
+        auto y = thresholdMaskedWeight(w, t);
+        (y * g).sum().backward();
+
+        auto wd = w0.to(torch::kDouble).requires_grad_(true);
+        auto td = t0.to(torch::kDouble).requires_grad_(true);
+        auto yd = thresholdMaskedWeight(wd, td);
+        (yd * g.to(torch::kDouble)).sum().backward();
+
+        QVERIFY(torch::equal(y.detach(), yd.detach().to(torch::kFloat)));
+        QVERIFY2(torch::allclose(w.grad().to(torch::kDouble), wd.grad(), 1e-5, 1e-5), "dL/dW");
+        QVERIFY2(torch::allclose(t.grad().to(torch::kDouble), td.grad(), 1e-4, 1e-4), "dL/dt");
+        QVERIFY(t.grad().abs().sum().item<double>() > 0); // not vacuous: thresholds learn
+    }
 }
 
 void TestTrainableThreshold::thresholdsMoveAndTheMaskFollows() {
