@@ -10,6 +10,8 @@
 
 #include <QDir>
 #include <QJsonArray>
+#include <QJsonDocument>
+#include <QProcess>
 #include <QTemporaryDir>
 
 #include <algorithm>
@@ -24,6 +26,20 @@ const QString kSrigl = QStringLiteral(SRIGL_TEST_BINARY_DIR "/bin/srigl");
 const QString kCheckScript = QStringLiteral(QT_TESTCASE_SOURCEDIR "/../scripts/check_pytorch_export.py");
 
 SriglResult runCli(const QStringList& args) { return runSriglProcess(kSrigl, args); }
+
+// scripts/check_pytorch_export.py on an export, in PyTorch alone: its JSON line, or in `error` why
+// it did not pass (not finished within 2 minutes, a nonzero exit with its output).
+QJsonObject checkInPyTorch(const QString& python, const QString& file, QString& error) {
+    QProcess check;
+    check.start(python, {kCheckScript, file});
+    if (!check.waitForFinished(120000)) {
+        error = "the check script did not finish";
+        return {};
+    }
+    const QString out = QString::fromUtf8(check.readAllStandardOutput());
+    if (check.exitCode() != 0) error = out + QString::fromUtf8(check.readAllStandardError());
+    return lastJsonLine(out);
+}
 
 // Every run the database holds; none when the file was never created.
 std::vector<RunInfo> runsIn(const QString& db) {
@@ -238,13 +254,10 @@ void TestCliPytorch::exportIsReadByTorchLoadWithTheEngineOutputs() {
     QCOMPARE(lastJsonLine(exported.out)["check"].toString(), tmp_.filePath("model.check.pt"));
 
     // PyTorch alone (no SRigL code): torch.load, the MLP built in torch.nn, the engine's outputs.
-    QProcess check;
-    check.start(python, {kCheckScript, file});
-    QVERIFY(check.waitForFinished(120000));
-    const QString out = QString::fromUtf8(check.readAllStandardOutput());
-    QVERIFY2(check.exitCode() == 0, qPrintable(out + QString::fromUtf8(check.readAllStandardError())));
-    const QJsonObject doc = lastJsonLine(out);
-    QVERIFY2(doc["max_rel_error"].toDouble() <= 1e-5, qPrintable(out));
+    QString error;
+    const QJsonObject doc = checkInPyTorch(python, file, error);
+    QVERIFY2(error.isEmpty(), qPrintable(error));
+    QVERIFY2(doc["max_rel_error"].toDouble() <= 1e-5, qPrintable(QJsonDocument(doc).toJson()));
     QCOMPARE(doc["sizes"].toArray(), (QJsonArray{784, 24, 12, 10}));
     // The masks Python read are the run's last ones, layer by layer.
     RunStore store(db.toStdString(), RunStore::Mode::ReadOnly);
@@ -279,14 +292,11 @@ void TestCliPytorch::lenet5ExportComputesTheEngineOutputsInPyTorch() {
     const QString file = tmp_.filePath("lenet5.pt");
     const SriglResult exported = runCli({"export", checkpoint, "--pytorch", file});
     QVERIFY2(exported.exitCode == 0, qPrintable(exported.err));
-    QProcess check;
-    check.start(python, {kCheckScript, file});
-    QVERIFY(check.waitForFinished(120000));
-    const QString out = QString::fromUtf8(check.readAllStandardOutput());
-    QVERIFY2(check.exitCode() == 0, qPrintable(out + QString::fromUtf8(check.readAllStandardError())));
-    const QJsonObject doc = lastJsonLine(out);
+    QString error;
+    const QJsonObject doc = checkInPyTorch(python, file, error);
+    QVERIFY2(error.isEmpty(), qPrintable(error));
     QCOMPARE(doc["model"].toString(), QStringLiteral("lenet5"));
-    QVERIFY2(doc["max_rel_error"].toDouble() <= 1e-5, qPrintable(out));
+    QVERIFY2(doc["max_rel_error"].toDouble() <= 1e-5, qPrintable(QJsonDocument(doc).toJson()));
     QCOMPARE(doc["kept"].toObject().size(), 5);
 }
 
