@@ -1,5 +1,6 @@
 // Mask pictures with OpenCV (resizing, PNG and video encoding).
 #include "sessions/render/mask_renderer.hpp"
+#include "sessions/store/mask_bits.hpp"
 
 #include "sessions/store/store_error.hpp"
 
@@ -12,10 +13,6 @@
 
 namespace srigl::sessions {
 namespace {
-
-bool bitAt(const LayerMaskSnapshot& s, int64_t i) {
-    return (s.bits[static_cast<size_t>(i / 8)] >> (i % 8)) & 1u;
-}
 
 cv::Mat toMat(const RgbImage& image) {
     cv::Mat rgb(image.height, image.width, CV_8UC3, const_cast<uint8_t*>(image.pixels.data()));
@@ -41,8 +38,8 @@ RgbImage renderMask(const LayerMaskSnapshot& cur, const LayerMaskSnapshot* prev,
         auto* px = full.ptr<cv::Vec3b>(static_cast<int>(r));
         for (int64_t c = 0; c < cols; ++c) {
             const int64_t i = r * cols + c;
-            const bool on = bitAt(cur, i);
-            const bool was = prev ? bitAt(*prev, i) : on;
+            const bool on = maskKept(cur, i);
+            const bool was = prev ? maskKept(*prev, i) : on;
             const uint8_t* colour = on ? (was ? pal.active : pal.regrown)
                                        : (was ? pal.pruned : (ablated[static_cast<size_t>(r)] ? pal.ablatedRow : pal.inactive));
             px[c] = cv::Vec3b(colour[0], colour[1], colour[2]);

@@ -1,5 +1,6 @@
 // Weight heatmaps with OpenCV (colour maps, resizing, PNG and video encoding).
 #include "sessions/render/weight_renderer.hpp"
+#include "sessions/store/mask_bits.hpp"
 
 #include "sessions/store/store_error.hpp"
 
@@ -20,7 +21,7 @@ const char* const kColormaps[] = {"autumn",  "bone",    "jet",     "winter",   "
                                   "twilight", "twilight_shifted", "turbo", "deepgreen"};
 
 bool active(const LayerMaskSnapshot* m, int64_t i) {
-    return !m || ((m->bits[static_cast<size_t>(i / 8)] >> (i % 8)) & 1u);
+    return !m || maskKept(*m, i);
 }
 
 void checkShapes(const LayerWeightSnapshot& w, const LayerMaskSnapshot* m) {

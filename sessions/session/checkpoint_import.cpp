@@ -1,6 +1,7 @@
 // Snapshots are recorded through the store's own calls and codecs (masks, weight statistics and
 // active weights, as the recorder writes them at every mask update), never by SQL of their own.
 #include "sessions/session/checkpoint_import.hpp"
+#include "sessions/store/mask_bits.hpp"
 
 #include "engine/errors.hpp"
 #include "engine/interop/checkpoint_layers.hpp"
@@ -23,13 +24,12 @@ struct LoadedFile {
     std::vector<interop::CheckpointLayer> layers;
 };
 
-bool bit(const std::vector<uint8_t>& bits, size_t i) { return (bits[i / 8] >> (i % 8)) & 1u; }
 
 // Pruned and regrown entries of `now` against `before` (same shape), as a mask update reports them.
 void countChanges(const LayerMaskSnapshot& before, const LayerMaskSnapshot& now, LayerUpdateStats& stats) {
-    const size_t n = static_cast<size_t>(now.outFeatures * now.fanIn);
-    for (size_t i = 0; i < n; ++i) {
-        const bool was = bit(before.bits, i), is = bit(now.bits, i);
+    const int64_t n = now.outFeatures * now.fanIn;
+    for (int64_t i = 0; i < n; ++i) {
+        const bool was = maskKept(before, i), is = maskKept(now, i);
         if (was && !is) ++stats.pruned;
         if (!was && is) ++stats.regrown;
     }

@@ -1,5 +1,6 @@
 // The weight history's newest frame of each layer, as the dense tensors the benchmark takes.
 #include "sessions/session/recorded_layers.hpp"
+#include "sessions/store/mask_bits.hpp"
 
 #include "sessions/store/weight_history.hpp"
 
@@ -24,7 +25,7 @@ RecordedLayers recordedMatrixLayers(RunStore& store, int64_t runId) {
         std::memcpy(weight.data_ptr<float>(), frame.weights.values.data(), frame.weights.values.size() * sizeof(float));
         auto mask = torch::zeros({rows, cols}, torch::kBool);
         bool* bits = mask.data_ptr<bool>();
-        for (int64_t i = 0; i < rows * cols; ++i) bits[i] = (frame.mask.bits[static_cast<size_t>(i / 8)] >> (i % 8)) & 1u;
+        for (int64_t i = 0; i < rows * cols; ++i) bits[i] = maskKept(frame.mask, i);
         out.layers.push_back({name, weight, mask, torch::Tensor()});
     }
     return out;

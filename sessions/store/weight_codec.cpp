@@ -1,6 +1,7 @@
 // float16 conversion by hand (no F16C assumption, same result on every machine) and the byte-plane
 // layout that lets zstd find the repetition in the exponents.
 #include "sessions/store/weight_codec.hpp"
+#include "sessions/store/mask_bits.hpp"
 
 #include "sessions/store/mask_codec.hpp"
 #include "sessions/store/store_error.hpp"
@@ -13,7 +14,6 @@
 namespace srigl::sessions {
 namespace {
 
-bool bitAt(const LayerMaskSnapshot& m, int64_t i) { return (m.bits[static_cast<size_t>(i / 8)] >> (i % 8)) & 1u; }
 
 void requireBits(const LayerMaskSnapshot& m) {
     // Shapes come from the store: a damaged row must not overflow the product.
@@ -88,7 +88,7 @@ std::vector<float> activeWeights(const LayerWeightSnapshot& w, const LayerMaskSn
     std::vector<float> out;
     const int64_t n = mask.outFeatures * mask.fanIn;
     for (int64_t i = 0; i < n; ++i)
-        if (bitAt(mask, i)) out.push_back(w.values[static_cast<size_t>(i)]);
+        if (maskKept(mask, i)) out.push_back(w.values[static_cast<size_t>(i)]);
     return out;
 }
 
@@ -96,7 +96,7 @@ LayerWeightSnapshot expandWeights(const std::vector<float>& active, const LayerM
     requireBits(mask);
     const int64_t n = mask.outFeatures * mask.fanIn;
     int64_t bits = 0;
-    for (int64_t i = 0; i < n; ++i) bits += bitAt(mask, i);
+    for (int64_t i = 0; i < n; ++i) bits += maskKept(mask, i);
     if (static_cast<size_t>(bits) != active.size())
         throw StoreError("weights of " + mask.name + ": " + std::to_string(active.size()) +
                          " values for a mask with " + std::to_string(bits) + " active entries");
@@ -107,7 +107,7 @@ LayerWeightSnapshot expandWeights(const std::vector<float>& active, const LayerM
     w.values.assign(static_cast<size_t>(n), 0.0f);
     size_t next = 0;
     for (int64_t i = 0; i < n; ++i)
-        if (bitAt(mask, i)) w.values[static_cast<size_t>(i)] = active[next++];
+        if (maskKept(mask, i)) w.values[static_cast<size_t>(i)] = active[next++];
     return w;
 }
 
