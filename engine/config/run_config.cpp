@@ -129,8 +129,10 @@ Field field(const char* name, T RunConfig::*member, const char* help,
 const std::vector<Field>& fields() {
     static const std::vector<Field> table = {
         field("name", &RunConfig::name, "free-form run name"),
-        field("model", &RunConfig::model, "network", {"mlp", "lenet5", "resnet18", "wrn22_2"}),
+        field("model", &RunConfig::model, "network (torchscript: your own module, see model_path)", {"mlp", "lenet5", "resnet18", "wrn22_2", "torchscript"}),
         field("hidden", &RunConfig::hidden, "mlp hidden layer sizes, comma separated"),
+        field("model_path", &RunConfig::model_path, "model torchscript: the file torch.jit.save wrote (scripts/export_torchscript.py)"),
+        field("sparse_layers", &RunConfig::sparse_layers, "model torchscript: the Linear/Conv2d layers made sparse, comma-separated globs over layer names such as features.*,fc1 (empty: all)"),
         field("dataset", &RunConfig::dataset, "training data", {"synthetic", "mnist", "fashion_mnist", "cifar10"}),
         field("data_dir", &RunConfig::data_dir, "directory with the IDX / CIFAR binary files"),
         field("synthetic_train", &RunConfig::synthetic_train, "images in the synthetic training split"),
@@ -334,6 +336,15 @@ void validateConfig(const RunConfig& c) {
     require(!c.ablate_unused || c.method == "srigl", "ablate_unused", "is a variant of method srigl, not of " + c.method);
     require(!c.ablate_unused || c.model == "mlp" || c.model == "lenet5", "ablate_unused",
             "needs a model whose layers form a chain (mlp, lenet5); " + c.model + " has skip connections");
+    const bool scripted = c.model == "torchscript";
+    require(!scripted || !c.model_path.empty(), "model_path", "model torchscript needs model_path (a file torch.jit.save wrote)");
+    require(scripted || c.model_path.empty(), "model_path", "is the module file of model torchscript, not of " + c.model);
+    require(scripted || c.sparse_layers.empty(), "sparse_layers",
+            "chooses layers of a torchscript model; every layer of " + c.model + " is sparse (see dense_first, dense_last)");
+    // A scripted module computes with its own operations on its own weights: there is no place to
+    // put the condensed kernels, so its sparse layers train masked-dense.
+    require(!scripted || c.sparse_compute != "condensed", "sparse_compute",
+            "a torchscript model trains with masked dense weights; use sparse_compute=auto or masked_dense");
     require(!c.sparse_opt || c.method != "dense", "sparse_opt", "scales the gradients of sparse layers: method dense has none");
     // parseNm quotes the whole text in its messages: anything longer than "1023:1024" is refused here.
     require(c.nm.size() <= 16, "nm", "expected N:M such as 2:4, got '" + quoteForMessage(c.nm) + "'");

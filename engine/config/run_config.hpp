@@ -13,6 +13,10 @@ struct RunConfig {
     // model and data
     std::string model = "mlp";
     std::string hidden = "300,100"; // mlp hidden sizes
+    // model=torchscript (docs/your_model.md): the module file torch.jit.save wrote, and which of its
+    // Linear/Conv2d layers are sparse (comma-separated globs over layer names; empty: all of them).
+    std::string model_path;
+    std::string sparse_layers;
     std::string dataset = "synthetic";
     std::string data_dir;
     int64_t synthetic_train = 20000;

@@ -16,6 +16,9 @@ namespace srigl {
 class SparseLayer {
 public:
     virtual ~SparseLayer() = default;
+    // Whether the layer can train on the condensed kernels: a layer of a TorchScript module cannot,
+    // as the module's own code computes with its weight (engine/models/scripted_layer.hpp).
+    virtual bool condensable() const { return true; }
 
     torch::Tensor weight;
     torch::Tensor bias; // may be undefined

@@ -6,6 +6,7 @@
 #include "engine/models/lenet5.hpp"
 #include "engine/models/mlp.hpp"
 #include "engine/models/resnet18.hpp"
+#include "engine/models/torchscript_model.hpp"
 #include "engine/models/wide_resnet.hpp"
 
 namespace srigl {
@@ -27,6 +28,11 @@ std::shared_ptr<SparseModelImpl> buildModel(const std::string& name, const std::
     if (name == "resnet18") return std::make_shared<ResNet18Impl>(input);
     if (name == "wrn22_2") return std::make_shared<WideResNetImpl>(input, 22, 2);
     throw ConfigError("model", "unknown model '" + name + "' (expected mlp, lenet5, resnet18 or wrn22_2)");
+}
+
+std::shared_ptr<SparseModelImpl> buildModel(const RunConfig& config, const InputShape& input) {
+    if (config.model == "torchscript") return std::make_shared<TorchScriptModelImpl>(config.model_path, config.sparse_layers, input);
+    return buildModel(config.model, config.hidden, input);
 }
 
 InputShape inputShapeOf(const std::string& dataset) {

@@ -36,6 +36,10 @@ struct InputShape {
 // "mlp" (hidden sizes from `hidden`), "lenet5", "resnet18" (CIFAR variant, batch norm), "wrn22_2".
 std::shared_ptr<SparseModelImpl> buildModel(const std::string& name, const std::string& hidden,
                                             const InputShape& input);
+// The model of a run: a built-in one by name, or model=torchscript's module from model_path (loaded,
+// its layers chosen by sparse_layers, its input checked against `input`).
+struct RunConfig;
+std::shared_ptr<SparseModelImpl> buildModel(const RunConfig& config, const InputShape& input);
 std::vector<std::string> modelNames();
 // The input a dataset feeds a model: 1x28x28 for the MNIST-like sets and synthetic, 3x32x32 CIFAR.
 InputShape inputShapeOf(const std::string& dataset);

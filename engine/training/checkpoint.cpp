@@ -314,7 +314,7 @@ namespace srigl {
 CheckpointModel loadCheckpointModel(const std::string& path) {
     CheckpointModel out;
     out.config = readCheckpointConfig(path);
-    out.model = buildModel(out.config.model, out.config.hidden, inputShapeOf(out.config.dataset));
+    out.model = buildModel(out.config, inputShapeOf(out.config.dataset));
     torch::serialize::InputArchive archive;
     loadArchive(archive, path);
     try {

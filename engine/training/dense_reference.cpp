@@ -14,6 +14,7 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 namespace srigl {
@@ -65,16 +66,22 @@ void setDefaultDenseReferenceMemoryLimit(int64_t bytes) { gDefaultMemoryLimit = 
 int64_t denseTwinBytes(const RunConfig& config, const DenseReferenceShape& shape) {
     torch::NoGradGuard noGrad;
     DeferredWeights shapesOnly;
-    auto model = buildModel(config.model, config.hidden, inputOf(shape));
+    auto model = buildModel(config, inputOf(shape));
     const int64_t floatBytes = 4 * (2 + stateTensorsPerParameter(config)); // value, gradient, optimizer state
     int64_t bytes = 0;
     // Sparse layers' weights are empty here (shapes only); every other parameter is allocated.
+    // (A torchscript model's sparse weights are allocated even here: counted once, with the layer.)
+    std::set<const void*> counted;
     for (const auto& l : model->sparseLayers()) {
         const int64_t n = product(l.layer->weightShape());
         bytes += n * floatBytes + n * 5; // + the bool mask and its float factor
+        counted.insert(l.layer->weight.unsafeGetTensorImpl());
+        counted.insert(l.layer->mask.unsafeGetTensorImpl());
     }
-    for (const auto& p : model->parameters()) bytes += p.numel() * floatBytes;
-    for (const auto& b : model->buffers()) bytes += b.numel() * static_cast<int64_t>(b.element_size());
+    for (const auto& p : model->parameters())
+        if (!counted.count(p.unsafeGetTensorImpl())) bytes += p.numel() * floatBytes;
+    for (const auto& b : model->buffers())
+        if (!counted.count(b.unsafeGetTensorImpl())) bytes += b.numel() * static_cast<int64_t>(b.element_size());
     return bytes;
 }
 
@@ -101,7 +108,7 @@ DenseReference measureDenseReference(const RunConfig& config, const DenseReferen
         std::shared_ptr<SparseModelImpl> model;
         {
             DeferredWeights initialisedBelow;
-            model = buildModel(config.model, config.hidden, inputOf(shape));
+            model = buildModel(config, inputOf(shape));
         }
         auto gen = at::make_generator<at::CPUGeneratorImpl>(config.seed ^ kTwinSeedMix);
         {

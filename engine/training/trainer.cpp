@@ -146,7 +146,7 @@ std::vector<LayerPlan> planRun(const RunConfig& config) {
     validateConfig(config);
     torch::NoGradGuard noGrad;
     DeferredWeights shapesOnly; // a plan needs shapes, not weights (the Studio plans on every edit)
-    auto model = buildModel(config.model, config.hidden, inputShapeFor(config.dataset));
+    auto model = buildModel(config, inputShapeFor(config.dataset));
     Planned p = planLayers(config, *model);
     std::vector<LayerPlan> out;
     for (size_t i = 0; i < p.shapes.size(); ++i) {
@@ -190,7 +190,7 @@ Trainer::Trainer(const RunConfig& config, TrainingObserver* observer) : impl_(st
     {
         // The trainer initialises every sparse layer itself (below): no torch.nn default init first.
         DeferredWeights allocatedBelow;
-        s.model = buildModel(config.model, config.hidden, shape);
+        s.model = buildModel(config, shape);
     }
     Planned plan = planLayers(config, *s.model);
     auto named = s.model->sparseLayers();
@@ -237,6 +237,7 @@ Trainer::Trainer(const RunConfig& config, TrainingObserver* observer) : impl_(st
             q.nm = st.nm;
             if (const auto* conv = dynamic_cast<const SparseConv2dImpl*>(st.layer)) q.stride = conv->stride;
             st.compute = computePathFor(config, q);
+            if (st.compute == "condensed" && !st.layer->condensable()) st.compute = "masked_dense";
             const int64_t k = st.budget / out;
             torch::Tensor mask;
             if (hasConstantFanIn(config) && st.density < 1.0 && !st.nm && k >= 1) {

@@ -6,6 +6,7 @@
 #include <QCryptographicHash>
 #include <QDir>
 #include <QFile>
+#include <QFileInfo>
 #include <QProcess>
 #include <QProcessEnvironment>
 #include <QString>
@@ -33,17 +34,17 @@ inline QString runPython(const QString& python, const QStringList& args) {
     return {};
 }
 
-// The fixture checkpoints (see pytorch_checkpoints.py for what each holds), written once per
-// version of the script into the build tree and shared by every test process: a folder named by
-// the script's hash, filled aside and renamed into place, so parallel tests never see half of it.
-// Empty when `python` is; qFatal when the script fails.
-inline QString pytorchFixtures(const QString& python) {
+// The files a fixture script of tests/support writes (`script FOLDER`), written once per version of
+// the script into the build tree and shared by every test process: a folder named by the script's
+// hash, filled aside and renamed into place, so parallel tests never see half of it. Empty when
+// `python` is; qFatal when the script fails.
+inline QString pythonFixtures(const QString& python, const QString& scriptName) {
     if (python.isEmpty()) return {};
-    const QString script = QStringLiteral(QT_TESTCASE_SOURCEDIR "/support/pytorch_checkpoints.py");
+    const QString script = QStringLiteral(QT_TESTCASE_SOURCEDIR "/support/") + scriptName;
     QFile file(script);
     if (!file.open(QIODevice::ReadOnly)) qFatal("cannot read %s", qPrintable(script));
     const QString hash = QString::fromLatin1(QCryptographicHash::hash(file.readAll(), QCryptographicHash::Sha1).toHex().left(12));
-    const QString folder = QStringLiteral(SRIGL_TEST_BINARY_DIR "/test-fixtures/pytorch-") + hash;
+    const QString folder = QStringLiteral(SRIGL_TEST_BINARY_DIR "/test-fixtures/") + QFileInfo(scriptName).baseName() + "-" + hash;
     if (QFile::exists(folder + "/done")) return folder;
     const QString aside = folder + ".part-" + QString::number(QCoreApplication::applicationPid());
     QDir(aside).removeRecursively();
@@ -56,6 +57,12 @@ inline QString pytorchFixtures(const QString& python) {
     if (!QFile::exists(folder + "/done")) qFatal("no fixtures in %s", qPrintable(folder));
     return folder;
 }
+
+// The fixture checkpoints (see pytorch_checkpoints.py for what each holds).
+inline QString pytorchFixtures(const QString& python) { return pythonFixtures(python, QStringLiteral("pytorch_checkpoints.py")); }
+
+// The fixture TorchScript modules (see torchscript_models.py for what each holds).
+inline QString torchscriptFixtures(const QString& python) { return pythonFixtures(python, QStringLiteral("torchscript_models.py")); }
 
 // Skips the test (with the reason) when no python3 with torch is installed; CI installs
 // python3-torch (scripts/setup.sh), so there these tests run.
