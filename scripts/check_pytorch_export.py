@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """Loads a `srigl export ID --pytorch FILE.pt` state_dict with plain PyTorch (no SRigL code) and checks it.
 
-Builds the built-in MLP (fc1 ... fcN, ReLU between them) or LeNet-5 as a torch.nn module, loads the exported
-weights into it, checks that every weight is zero outside its <layer>.mask, runs it on the input of
+Builds the built-in MLP (fc1 ... fcN, ReLU between them) or LeNet-5 as a torch.nn module (for a
+model=torchscript run: loads the trained module the export wrote in FILE.script.pt, and checks it
+both as written and with the state_dict loaded into it), loads the exported weights into it, checks that every weight is zero outside its <layer>.mask, runs it on the input of
 the check pair the engine wrote beside the export (FILE.check.pt) and compares with the engine's
 output there (max |diff| / max |ref|). Usage:
-    check_pytorch_export.py FILE.pt [--check FILE.check.pt] [--tolerance 1e-5]
+    check_pytorch_export.py FILE.pt [--check FILE.check.pt] [--script FILE.script.pt] [--tolerance 1e-5]
 Exit code 0 when it matches. The same few lines are how a researcher loads an export into their own
 model: model.load_state_dict({k: v for k, v in sd.items() if not k.endswith(".mask")}).
 """
@@ -76,19 +77,25 @@ def mlp_sizes(state):
     return sizes
 
 
-def check_path(path):
+def beside(path, tag):
     stem, ext = os.path.splitext(path)
-    return stem + ".check" + (ext or ".pt")
+    return stem + tag + (ext or ".pt")
+
+
+def relative_error(y, expected):
+    return ((y.double() - expected.double()).abs().max() / expected.abs().max().clamp_min(1e-30)).item()
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("file")
     parser.add_argument("--check", help="the check pair (default: FILE with .check before the extension)")
+    parser.add_argument("--script", help="the trained TorchScript module (default: FILE with .script before the "
+                        "extension, when it exists)")
     parser.add_argument("--tolerance", type=float, default=1e-5)
     args = parser.parse_args()
     state = torch.load(args.file, map_location="cpu")
-    check = torch.load(args.check or check_path(args.file), map_location="cpu")
+    check = torch.load(args.check or beside(args.file, ".check"), map_location="cpu")
     for key, mask in state.items():
         if key.endswith(".mask"):
             weight = state[key[: -len(".mask")] + ".weight"]
@@ -97,19 +104,37 @@ def main():
             outside = weight.masked_select(~mask)
             if outside.numel() and outside.abs().max().item() != 0.0:
                 sys.exit("%s: nonzero weights outside the mask" % key)
-    sizes = mlp_sizes(state)
-    if sizes is not None:
-        model, described = Mlp(sizes), {"model": "mlp", "layers": len(sizes) - 1, "sizes": sizes}
-    elif is_lenet5(state) and check["input"].dim() == 4:
-        model, described = LeNet5(state, check["input"].shape[2]), {"model": "lenet5", "layers": 5}
+    weights = {k: v for k, v in state.items() if not k.endswith(".mask")}
+    script = args.script or beside(args.file, ".script")
+    errors = []
+    if os.path.exists(script):
+        # The module as the export wrote it: its own weights are W * M already.
+        model = torch.jit.load(script, map_location="cpu")
+        model.eval()
+        with torch.no_grad():
+            errors.append(relative_error(model(check["input"]), check["output"]))
+        own = model.state_dict()
+        for key, mask in state.items():
+            if not key.endswith(".mask"):
+                continue
+            outside = own[key[: -len(".mask")] + ".weight"].masked_select(~mask)
+            if outside.numel() and outside.abs().max().item() != 0.0:
+                sys.exit("%s: the TorchScript module holds weights outside %s" % (script, key))
+        described = {"model": "torchscript", "script": script}
     else:
-        sys.exit("this check builds the built-in mlp (fc1..fcN) and lenet5; this state_dict is another model")
-    model.load_state_dict({k: v for k, v in state.items() if not k.endswith(".mask")})
+        sizes = mlp_sizes(state)
+        if sizes is not None:
+            model, described = Mlp(sizes), {"model": "mlp", "layers": len(sizes) - 1, "sizes": sizes}
+        elif is_lenet5(state) and check["input"].dim() == 4:
+            model, described = LeNet5(state, check["input"].shape[2]), {"model": "lenet5", "layers": 5}
+        else:
+            sys.exit("this check builds the built-in mlp (fc1..fcN) and lenet5, or loads FILE.script.pt; "
+                     "this state_dict is another model")
+    model.load_state_dict(weights)
     model.eval()
     with torch.no_grad():
-        y = model(check["input"])
-    expected = check["output"]
-    error = ((y.double() - expected.double()).abs().max() / expected.abs().max().clamp_min(1e-30)).item()
+        errors.append(relative_error(model(check["input"]), check["output"]))
+    error = max(errors)
     kept = {k[: -len(".mask")]: int(v.sum()) for k, v in state.items() if k.endswith(".mask")}
     print(json.dumps(dict(described, kept=kept, max_rel_error=error, torch=torch.__version__)))
     return 0 if error <= args.tolerance else 1

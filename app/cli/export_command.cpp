@@ -4,6 +4,7 @@
 #include "engine/errors.hpp"
 #include "engine/inference/condensed_export.hpp"
 #include "engine/interop/pytorch_export.hpp"
+#include "engine/models/torchscript_model.hpp"
 #include "engine/training/checkpoint_model.hpp"
 #include "sessions/store/run_store.hpp"
 
@@ -22,7 +23,8 @@ void addExportCommand(CLI::App& app, ExportOptions& o) {
     auto* condensed = cmd->add_option("--condensed", o.condensed, "folder to write the condensed model to");
     auto* pytorch = cmd->add_option("--pytorch", o.pytorch,
                                     "file to write the model to as a state_dict (weights and <layer>.mask) for torch.load, "
-                                    "with a check pair beside it in <name>.check.pt");
+                                    "with a check pair beside it in <name>.check.pt (and, for a model=torchscript run, "
+                                    "the trained module in <name>.script.pt)");
     condensed->excludes(pytorch);
     cmd->add_option("--db", o.db, "database of the run (default: $SRIGL_DB or the per-user one)");
     cmd->add_flag("--force", o.force, "replace the files of a folder that is not empty, or the --pytorch file");
@@ -37,13 +39,19 @@ int exportPyTorch(const ExportOptions& o, CheckpointModel& loaded) {
     const std::string checkFile = interop::checkPathFor(o.pytorch);
     interop::writePyTorchStateDict(o.pytorch, tensors);
     interop::writePyTorchStateDict(checkFile, interop::checkPair(*loaded.model, inputShapeOf(loaded.config.dataset)));
+    // A model=torchscript run: also the user's module itself, its sparse weights in place.
+    std::string scriptFile;
+    if (auto* scripted = asTorchScript(*loaded.model)) {
+        scriptFile = interop::scriptPathFor(o.pytorch);
+        scripted->saveScripted(scriptFile);
+    }
     int64_t sparseLayers = static_cast<int64_t>(loaded.model->sparseLayers().size());
     if (o.json) {
         nlohmann::json names = nlohmann::json::array();
         for (const auto& t : tensors) names.push_back(t.name);
         std::cout << nlohmann::json{{"file", o.pytorch}, {"check", checkFile}, {"step", loaded.step},
                                     {"model", loaded.config.model}, {"hidden", loaded.config.hidden},
-                                    {"sparse_layers", sparseLayers}, {"tensors", names}}
+                                    {"sparse_layers", sparseLayers}, {"tensors", names}, {"script", scriptFile}}
                          .dump()
                   << std::endl;
     } else {
@@ -51,6 +59,7 @@ int exportPyTorch(const ExportOptions& o, CheckpointModel& loaded) {
                     "check pair in %s\n",
                     o.source.c_str(), loaded.config.model.c_str(), static_cast<long long>(loaded.step), o.pytorch.c_str(),
                     tensors.size(), static_cast<long long>(sparseLayers), checkFile.c_str());
+        if (!scriptFile.empty()) std::printf("  the trained TorchScript module (torch.jit.load) in %s\n", scriptFile.c_str());
     }
     return 0;
 }

@@ -40,9 +40,14 @@ std::vector<NamedTensor> checkPair(SparseModelImpl& model, const InputShape& inp
     return {{"input", x}, {"output", y}};
 }
 
-std::string checkPathFor(const std::string& path) {
+namespace {
+std::string besidePath(const std::string& path, const std::string& tag) {
     std::filesystem::path p(path);
-    return (p.parent_path() / (p.stem().string() + ".check" + (p.has_extension() ? p.extension().string() : ".pt"))).string();
+    return (p.parent_path() / (p.stem().string() + tag + (p.has_extension() ? p.extension().string() : ".pt"))).string();
 }
+} // namespace
+
+std::string checkPathFor(const std::string& path) { return besidePath(path, ".check"); }
+std::string scriptPathFor(const std::string& path) { return besidePath(path, ".script"); }
 
 } // namespace srigl::interop

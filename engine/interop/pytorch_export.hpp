@@ -22,5 +22,7 @@ std::vector<NamedTensor> checkPair(SparseModelImpl& model, const InputShape& inp
 
 // Where the check pair of an export at `path` goes: model.pt -> model.check.pt.
 std::string checkPathFor(const std::string& path);
+// Where the trained module of a model=torchscript run goes: model.pt -> model.script.pt.
+std::string scriptPathFor(const std::string& path);
 
 } // namespace srigl::interop

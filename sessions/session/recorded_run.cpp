@@ -63,7 +63,11 @@ RunRequest resumeRequest(const std::string& dbPath, int64_t runId) {
     return request;
 }
 
-RecordedRun::RecordedRun(const RunRequest& request, TrainingObserver* observer) : request_(request) {
+RecordedRun::RecordedRun(const RunRequest& given, TrainingObserver* observer) : request_(given) {
+    // The recorded config names the module file absolutely: a resume, an export or the Studio
+    // may run from another directory.
+    if (!request_.config.model_path.empty()) request_.config.model_path = canonical(request_.config.model_path);
+    const RunRequest& request = request_;
     const bool record = !request.dbPath.empty();
     if (record) requireCheckpointApartFromStore(request.config.checkpoint, request.dbPath);
     trainer_ = std::make_unique<Trainer>(request.config, observer);

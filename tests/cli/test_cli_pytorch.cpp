@@ -5,6 +5,7 @@
 #include <QtTest>
 
 #include "sessions/store/run_store.hpp"
+#include "tests/support/pytorch_check.hpp"
 #include "tests/support/srigl_process.hpp"
 #include "tests/support/torch_python.hpp"
 
@@ -23,23 +24,8 @@ using namespace srigl::sessions;
 namespace {
 
 const QString kSrigl = QStringLiteral(SRIGL_TEST_BINARY_DIR "/bin/srigl");
-const QString kCheckScript = QStringLiteral(QT_TESTCASE_SOURCEDIR "/../scripts/check_pytorch_export.py");
 
 SriglResult runCli(const QStringList& args) { return runSriglProcess(kSrigl, args); }
-
-// scripts/check_pytorch_export.py on an export, in PyTorch alone: its JSON line, or in `error` why
-// it did not pass (not finished within 2 minutes, a nonzero exit with its output).
-QJsonObject checkInPyTorch(const QString& python, const QString& file, QString& error) {
-    QProcess check;
-    check.start(python, {kCheckScript, file});
-    if (!check.waitForFinished(120000)) {
-        error = "the check script did not finish";
-        return {};
-    }
-    const QString out = QString::fromUtf8(check.readAllStandardOutput());
-    if (check.exitCode() != 0) error = out + QString::fromUtf8(check.readAllStandardError());
-    return lastJsonLine(out);
-}
 
 // Every run the database holds; none when the file was never created.
 std::vector<RunInfo> runsIn(const QString& db) {
