@@ -4,6 +4,7 @@
 #include "widgets/launch/config_form.hpp"
 #include "widgets/launch/launcher_panel.hpp"
 #include "widgets/launch/presets.hpp"
+#include "tests/support/torch_python.hpp"
 
 #include <QCheckBox>
 #include <QElapsedTimer>
@@ -11,6 +12,7 @@
 #include <QLabel>
 #include <QLineEdit>
 #include <QPushButton>
+#include <QToolButton>
 #include <QSignalSpy>
 #include <QtTest>
 
@@ -52,6 +54,7 @@ private Q_SLOTS:
     void everyPresetValidates();
     void launcherRefusesToStartAnInvalidConfig();
     void validationAcceptsEveryModel();
+    void modelFromFileListsItsLayers();
 };
 
 void TestConfigForm::everyConfigKeyHasAnEditor() {
@@ -241,6 +244,37 @@ void TestConfigForm::validationAcceptsEveryModel() {
         std::printf("validate %s: %.1f ms\n", model, ms);
         QVERIFY2(form.isValid(), form.check().message.c_str());
     }
+}
+
+void TestConfigForm::modelFromFileListsItsLayers() {
+    const QString fixtures = torchscriptFixtures(torchPython());
+    SRIGL_REQUIRE_TORCH_PYTHON(fixtures);
+    ConfigForm form;
+    auto* browse = form.findChild<QToolButton*>(QStringLiteral("model_pathBrowse"));
+    QVERIFY(browse);
+    QCOMPARE(browse->text(), QStringLiteral("From file…"));
+    form.setValue(QStringLiteral("model"), QStringLiteral("torchscript"));
+    form.setValue(QStringLiteral("model_path"), fixtures + "/cnn.pt");
+    form.validateNow();
+    QVERIFY2(form.isValid(), form.check().message.c_str());
+    // The layers found in the module, with their sparsities, before Start.
+    const QString plan = form.findChild<QLabel*>(QStringLiteral("layerPlan"))->text();
+    for (const char* layer : {"conv1", "conv2", "fc"}) QVERIFY2(plan.contains(QLatin1String(layer)), qPrintable(plan));
+    QCOMPARE(form.check().plan.size(), size_t{3});
+    form.setValue(QStringLiteral("sparse_layers"), QStringLiteral("conv2,fc"));
+    form.validateNow();
+    QCOMPARE(form.check().plan.size(), size_t{2});
+    // A file that is no module: the engine's message, naming the key.
+    form.setValue(QStringLiteral("model_path"), fixtures + "/state_dict.pt");
+    form.validateNow();
+    QVERIFY(!form.isValid());
+    QVERIFY2(shownMessage(form).startsWith(QStringLiteral("model_path:")), qPrintable(shownMessage(form)));
+    // Another model drops the file and the layer choice.
+    form.setValue(QStringLiteral("model"), QStringLiteral("mlp"));
+    form.validateNow();
+    QVERIFY2(form.isValid(), form.check().message.c_str());
+    QVERIFY(form.value(QStringLiteral("model_path")).isEmpty());
+    QVERIFY(form.value(QStringLiteral("sparse_layers")).isEmpty());
 }
 
 QTEST_MAIN(TestConfigForm)

@@ -21,7 +21,8 @@ namespace {
 QString groupOf(const QString& key) {
     static const QHash<QString, QString> groups = [] {
         QHash<QString, QString> g;
-        for (auto k : {"name", "model", "hidden", "dataset", "data_dir", "synthetic_train", "synthetic_test"})
+        for (auto k : {"name", "model", "model_path", "sparse_layers", "hidden", "dataset", "data_dir", "synthetic_train",
+                       "synthetic_test"})
             g.insert(k, QStringLiteral("Model and data"));
         for (auto k : {"method", "sparsity", "distribution", "dense_first", "dense_last", "gamma_sal", "delta_t",
                        "alpha", "t_end", "grad_accumulation"})
@@ -75,25 +76,23 @@ ConfigForm::ConfigForm(QWidget* parent) : QWidget(parent) {
         } else {
             // Free text even for numbers: a typo must reach the engine, whose message names the key.
             auto* line = new QLineEdit(this);
+            line->setObjectName(name);
             line->setPlaceholderText(QString::fromStdString(key.defaultValue));
             connect(line, &QLineEdit::textEdited, this, &ConfigForm::scheduleValidation);
             editor = line;
             if (key.name == "data_dir") {
-                auto* row = new QWidget(this);
-                auto* h = new QHBoxLayout(row);
-                h->setContentsMargins(0, 0, 0, 0);
-                auto* browse = new QToolButton(row);
-                browse->setText(QStringLiteral("…"));
-                browse->setToolTip(tr("Choose the directory with the dataset's files"));
-                h->addWidget(line);
-                h->addWidget(browse);
-                connect(browse, &QToolButton::clicked, this, [this, line] {
-                    const QString dir = QFileDialog::getExistingDirectory(this, tr("Dataset directory"), line->text());
-                    if (dir.isEmpty()) return;
-                    line->setText(dir);
-                    scheduleValidation();
+                field = withBrowseButton(line, QStringLiteral("…"), tr("Choose the directory with the dataset's files"), [this, line] {
+                    return QFileDialog::getExistingDirectory(this, tr("Dataset directory"), line->text());
                 });
-                field = row;
+            } else if (key.name == "model_path") {
+                // "Model: from file...": a module torch.jit.save wrote; choosing one selects model torchscript,
+                // and the plan below lists the layers found in it and their sparsities.
+                field = withBrowseButton(line, tr("From file…"), tr("Model from file: a TorchScript module (scripts/export_torchscript.py)"), [this, line] {
+                    const QString file = QFileDialog::getOpenFileName(this, tr("Model from file"), line->text(),
+                                                                      tr("TorchScript modules (*.pt *.pth *.ptc);;All files (*)"));
+                    if (!file.isEmpty()) setValue(QStringLiteral("model"), QStringLiteral("torchscript"));
+                    return file;
+                });
             }
         }
         editor->setObjectName(name);
@@ -104,6 +103,13 @@ ConfigForm::ConfigForm(QWidget* parent) : QWidget(parent) {
         editors_.insert(name, editor);
         keys_.append(name);
     }
+    // A module file belongs to model torchscript only: another model clears it (and its layer choice).
+    if (auto* model = qobject_cast<QComboBox*>(editors_.value(QStringLiteral("model"))))
+        connect(model, &QComboBox::currentTextChanged, this, [this](const QString& chosen) {
+            if (chosen == QStringLiteral("torchscript") || loading_) return;
+            setValue(QStringLiteral("model_path"), QString());
+            setValue(QStringLiteral("sparse_layers"), QString());
+        });
     // An empty "Other" group is noise.
     for (auto* box : findChildren<QGroupBox*>())
         if (box->title() == QStringLiteral("Other") && forms.value(box->title())->rowCount() == 0) box->hide();
@@ -126,6 +132,25 @@ ConfigForm::ConfigForm(QWidget* parent) : QWidget(parent) {
     connect(pause_, &QTimer::timeout, this, &ConfigForm::validateNow);
 
     setConfig(RunConfig{});
+}
+
+QWidget* ConfigForm::withBrowseButton(QLineEdit* line, const QString& text, const QString& tip, std::function<QString()> choose) {
+    auto* row = new QWidget(this);
+    auto* h = new QHBoxLayout(row);
+    h->setContentsMargins(0, 0, 0, 0);
+    auto* browse = new QToolButton(row);
+    browse->setText(text);
+    browse->setToolTip(tip);
+    browse->setObjectName(line->objectName() + QStringLiteral("Browse"));
+    h->addWidget(line);
+    h->addWidget(browse);
+    connect(browse, &QToolButton::clicked, this, [this, line, choose = std::move(choose)] {
+        const QString chosen = choose();
+        if (chosen.isEmpty()) return;
+        line->setText(chosen);
+        scheduleValidation();
+    });
+    return row;
 }
 
 void ConfigForm::setConfig(const RunConfig& config) {

@@ -8,7 +8,10 @@
 #include <QString>
 #include <QWidget>
 
+#include <functional>
+
 class QLabel;
+class QLineEdit;
 class QTimer;
 
 namespace srigl::studio {
@@ -37,6 +40,8 @@ Q_SIGNALS:
 
 private:
     void scheduleValidation();
+    // `line` with a button beside it that sets the line to what `choose` returns (unless empty).
+    QWidget* withBrowseButton(QLineEdit* line, const QString& text, const QString& tip, std::function<QString()> choose);
     void showCheck();
 
     QHash<QString, QWidget*> editors_;
