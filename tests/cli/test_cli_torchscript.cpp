@@ -33,6 +33,7 @@ class TestCliTorchscript : public QObject {
 private Q_SLOTS:
     void scriptedRunResumesAndExportsTheModule();
     void badModulesExitTwoAndRecordNothing();
+    void exportScriptTurnsAPythonClassIntoATrainableModule();
 
 private:
     QString fixtures();
@@ -111,6 +112,45 @@ void TestCliTorchscript::badModulesExitTwoAndRecordNothing() {
         RunStore store(db.toStdString(), RunStore::Mode::ReadOnly);
         QCOMPARE(store.listRuns().size(), size_t{0});
     }
+}
+
+// docs/your_model.md's walk: a Python class, scripts/export_torchscript.py, a recorded SRigL run.
+void TestCliTorchscript::exportScriptTurnsAPythonClassIntoATrainableModule() {
+    const QString python = torchPython();
+    SRIGL_REQUIRE_TORCH_PYTHON(python);
+    const QString source = tmp_.filePath("my_net.py");
+    QFile file(source);
+    QVERIFY(file.open(QIODevice::WriteOnly));
+    file.write("import torch\nfrom torch import nn\n\n"
+               "class Net(nn.Module):\n"
+               "    def __init__(self, width=16):\n"
+               "        super().__init__()\n"
+               "        self.body = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.MaxPool2d(2))\n"
+               "        self.head = nn.Linear(4 * 14 * 14, width)\n"
+               "        self.out = nn.Linear(width, 10)\n\n"
+               "    def forward(self, x):\n"
+               "        return self.out(torch.relu(self.head(self.body(x).flatten(1))))\n");
+    file.close();
+    const QString module = tmp_.filePath("my_net.pt");
+    const QString script = QStringLiteral(QT_TESTCASE_SOURCEDIR "/../scripts/export_torchscript.py");
+    QString error = runPython(python, {script, source + ":Net", module, "--arg", "width=24"});
+    QVERIFY2(error.isEmpty(), qPrintable(error));
+    // The wrong input shape is refused by the script before anything is written.
+    error = runPython(python, {script, source + ":Net", tmp_.filePath("cifar.pt"), "--input", "3,32,32"});
+    QVERIFY2(error.contains("does not take input [2, 3, 32, 32]"), qPrintable(error));
+    QVERIFY(!QFile::exists(tmp_.filePath("cifar.pt")));
+
+    const QString db = tmp_.filePath("walk.db");
+    QStringList args = smallScriptedRun(db, module);
+    args << "--set" << "max_steps=4";
+    const SriglResult r = runCli(args);
+    QVERIFY2(r.exitCode == 0, qPrintable(r.err));
+    RunStore store(db.toStdString(), RunStore::Mode::ReadOnly);
+    const auto masks = store.masks(static_cast<int64_t>(lastJsonLine(r.out)["run_id"].toDouble()));
+    QVERIFY(!masks.empty());
+    QCOMPARE(masks[0].mask.name, std::string("body.0"));
+    QCOMPARE(masks[1].mask.name, std::string("head"));
+    QCOMPARE(masks[1].mask.fanIn, int64_t{784});
 }
 
 QTEST_GUILESS_MAIN(TestCliTorchscript)
