@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Loads a `srigl export ID --pytorch FILE.pt` state_dict with plain PyTorch (no SRigL code) and checks it.
 
-Builds the built-in MLP (fc1 ... fcN, ReLU between them) or LeNet-5 as a torch.nn module (for a
+Builds the built-in MLP (fc1 ... fcN, ReLU between them), LeNet-5 or ResNet-18 as a torch.nn module (for a
 model=torchscript run: loads the trained module the export wrote in FILE.script.pt, and checks it
 both as written and with the state_dict loaded into it), loads the exported weights into it, checks that every weight is zero outside its <layer>.mask, runs it on the input of
 the check pair the engine wrote beside the export (FILE.check.pt) and compares with the engine's
@@ -57,6 +57,51 @@ class LeNet5(nn.Module):
         x = torch.relu(torch.max_pool2d(self.conv2(x), 2))
         x = torch.relu(self.fc1(x.flatten(1)))
         return self.fc3(torch.relu(self.fc2(x)))
+
+
+class Block(nn.Module):
+    """A basic block of the engine's resnet18 (engine/models/resnet18.cpp): two 3x3 convolutions without
+    bias, each with batch norm, and a 1x1 convolution + batch norm shortcut where the shape changes."""
+
+    def __init__(self, fan_in, out, stride):
+        super().__init__()
+        self.conv1 = nn.Conv2d(fan_in, out, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(out)
+        self.conv2 = nn.Conv2d(out, out, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(out)
+        self.shortcut = None
+        if stride != 1 or fan_in != out:
+            self.shortcut = nn.Conv2d(fan_in, out, 1, stride, 0, bias=False)
+            self.shortcut_bn = nn.BatchNorm2d(out)
+
+    def forward(self, x):
+        y = self.bn2(self.conv2(torch.relu(self.bn1(self.conv1(x)))))
+        skip = self.shortcut_bn(self.shortcut(x)) if self.shortcut is not None else x
+        return torch.relu(y + skip)
+
+
+class ResNet18(nn.Module):
+    """The engine's resnet18: the CIFAR variant (3x3 stem, no max-pool), stages of two blocks each at
+    64, 128, 256, 512 channels, global average pool, fc."""
+
+    def __init__(self, state):
+        super().__init__()
+        self.conv1 = nn.Conv2d(state["conv1.weight"].shape[1], 64, 3, 1, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(64)
+        blocks, fan_in = [], 64
+        for stage, width in enumerate((64, 128, 256, 512)):
+            blocks += [Block(fan_in, width, 1 if stage == 0 else 2), Block(width, width, 1)]
+            fan_in = width
+        self.layers = nn.Sequential(*blocks)
+        self.fc = nn.Linear(512, state["fc.weight"].shape[0])
+
+    def forward(self, x):
+        x = self.layers(torch.relu(self.bn1(self.conv1(x))))
+        return self.fc(torch.nn.functional.adaptive_avg_pool2d(x, 1).flatten(1))
+
+
+def is_resnet18(state):
+    return "layers.7.conv2.weight" in state and "layers.6.shortcut.weight" in state and "fc.weight" in state
 
 
 def is_lenet5(state):
@@ -127,8 +172,10 @@ def main():
             model, described = Mlp(sizes), {"model": "mlp", "layers": len(sizes) - 1, "sizes": sizes}
         elif is_lenet5(state) and check["input"].dim() == 4:
             model, described = LeNet5(state, check["input"].shape[2]), {"model": "lenet5", "layers": 5}
+        elif is_resnet18(state):
+            model, described = ResNet18(state), {"model": "resnet18", "layers": 21}
         else:
-            sys.exit("this check builds the built-in mlp (fc1..fcN) and lenet5, or loads FILE.script.pt; "
+            sys.exit("this check builds the built-in mlp (fc1..fcN), lenet5 and resnet18, or loads FILE.script.pt; "
                      "this state_dict is another model")
     model.load_state_dict(weights)
     model.eval()

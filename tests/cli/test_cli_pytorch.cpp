@@ -50,6 +50,7 @@ private Q_SLOTS:
     void importedRunBenchesItsConstantFanInLayers();
     void exportIsReadByTorchLoadWithTheEngineOutputs();
     void lenet5ExportComputesTheEngineOutputsInPyTorch();
+    void resnet18ExportComputesTheEngineOutputsInPyTorch();
 
 private:
     // The fixtures' folder; empty when there is no python3 with torch.
@@ -284,6 +285,27 @@ void TestCliPytorch::lenet5ExportComputesTheEngineOutputsInPyTorch() {
     QCOMPARE(doc["model"].toString(), QStringLiteral("lenet5"));
     QVERIFY2(doc["max_rel_error"].toDouble() <= 1e-5, qPrintable(QJsonDocument(doc).toJson()));
     QCOMPARE(doc["kept"].toObject().size(), 5);
+}
+
+// ResNet-18 (batch norm in eval mode, strided shortcuts): PyTorch's modules on the exported state_dict.
+void TestCliPytorch::resnet18ExportComputesTheEngineOutputsInPyTorch() {
+    const QString python = torchPython();
+    SRIGL_REQUIRE_TORCH_PYTHON(python);
+    const QString checkpoint = tmp_.filePath("resnet18.ckpt");
+    const SriglResult trained = runCli({"train", "--no-db", "--set", "model=resnet18", "--set", "synthetic_train=64",
+                                        "--set", "synthetic_test=16", "--set", "max_steps=3", "--set", "batch_size=8",
+                                        "--set", "delta_t=2", "--set", "threads=1", "--set", "dense_reference_steps=0",
+                                        "--set", "checkpoint=" + checkpoint});
+    QVERIFY2(trained.exitCode == 0, qPrintable(trained.err));
+    const QString file = tmp_.filePath("resnet18.pt");
+    const SriglResult exported = runCli({"export", checkpoint, "--pytorch", file});
+    QVERIFY2(exported.exitCode == 0, qPrintable(exported.err));
+    QString error;
+    const QJsonObject doc = checkInPyTorch(python, file, error);
+    QVERIFY2(error.isEmpty(), qPrintable(error));
+    QCOMPARE(doc["model"].toString(), QStringLiteral("resnet18"));
+    QVERIFY2(doc["max_rel_error"].toDouble() <= 1e-5, qPrintable(QJsonDocument(doc).toJson()));
+    QCOMPARE(doc["kept"].toObject().size(), 21);
 }
 
 QTEST_GUILESS_MAIN(TestCliPytorch)
