@@ -1,8 +1,15 @@
 // The thresholded mask and its long-tailed straight-through estimator.
 #include "engine/sparsity/trainable_threshold.hpp"
 
+#include "engine/kernels/condensed_kernels.hpp"
+
 #include <algorithm>
+
 #include <cmath>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 namespace srigl {
 namespace {
@@ -20,6 +27,74 @@ struct BinaryStepFunction : torch::autograd::Function<BinaryStepFunction> {
         return {gradOutputs[0] * stepEstimatorDerivative(x)};
     }
 };
+
+// One entry of the fused backward: gw = g * step(|w| - t) + g * w * d(|w| - t) * sign(w); returns
+// g * w * d(|w| - t), whose row sum is minus the threshold's gradient.
+inline float thresholdEntryBackward(float wj, float gj, float t, float& gwj) {
+    const float x = std::fabs(wj) - t;
+    const float a = std::fabs(x);
+    const float d = a <= 1.0f ? std::max(2.0f - 4.0f * a, 0.4f) : 0.0f; // stepEstimatorDerivative
+    const float throughMask = gj * wj * d;                               // d/d(|W| - t)
+    const float sign = static_cast<float>(wj > 0.0f) - static_cast<float>(wj < 0.0f);
+    gwj = (x > 0.0f ? gj : 0.0f) + throughMask * sign;
+    return throughMask;
+}
+
+constexpr int64_t kRowLanes = 8;
+
+// A row in eight interleaved partial sums (lane l takes entries l, l + 8, ...), added in a fixed
+// order: the AVX2 row below computes exactly the same sums, so results do not depend on the CPU.
+float thresholdRowBackwardPortable(const float* w, const float* g, float t, float* gw, int64_t n) {
+    float partial[kRowLanes] = {};
+    int64_t j = 0;
+    for (; j + kRowLanes <= n; j += kRowLanes)
+        for (int64_t l = 0; l < kRowLanes; ++l) partial[l] += thresholdEntryBackward(w[j + l], g[j + l], t, gw[j + l]);
+    float sum = 0.0f;
+    for (; j < n; ++j) sum += thresholdEntryBackward(w[j], g[j], t, gw[j]);
+    for (int64_t l = 0; l < kRowLanes; ++l) sum += partial[l];
+    return sum;
+}
+
+#if defined(__x86_64__)
+__attribute__((target("avx2"))) float thresholdRowBackwardAvx2(const float* w, const float* g, float t, float* gw,
+                                                               int64_t n) {
+    const __m256 signBit = _mm256_set1_ps(-0.0f), zero = _mm256_setzero_ps(), one = _mm256_set1_ps(1.0f);
+    const __m256 two = _mm256_set1_ps(2.0f), four = _mm256_set1_ps(4.0f), floorD = _mm256_set1_ps(0.4f);
+    const __m256 tv = _mm256_set1_ps(t);
+    __m256 partial = zero;
+    int64_t j = 0;
+    for (; j + kRowLanes <= n; j += kRowLanes) {
+        const __m256 wv = _mm256_loadu_ps(w + j), gv = _mm256_loadu_ps(g + j);
+        const __m256 x = _mm256_sub_ps(_mm256_andnot_ps(signBit, wv), tv);
+        const __m256 a = _mm256_andnot_ps(signBit, x);
+        const __m256 d = _mm256_and_ps(_mm256_max_ps(_mm256_sub_ps(two, _mm256_mul_ps(four, a)), floorD),
+                                       _mm256_cmp_ps(a, one, _CMP_LE_OQ));
+        const __m256 through = _mm256_mul_ps(_mm256_mul_ps(gv, wv), d);
+        const __m256 sign = _mm256_sub_ps(_mm256_and_ps(_mm256_cmp_ps(wv, zero, _CMP_GT_OQ), one),
+                                          _mm256_and_ps(_mm256_cmp_ps(wv, zero, _CMP_LT_OQ), one));
+        const __m256 passed = _mm256_and_ps(gv, _mm256_cmp_ps(x, zero, _CMP_GT_OQ));
+        _mm256_storeu_ps(gw + j, _mm256_add_ps(passed, _mm256_mul_ps(through, sign)));
+        partial = _mm256_add_ps(partial, through);
+    }
+    float sum = 0.0f;
+    for (; j < n; ++j) sum += thresholdEntryBackward(w[j], g[j], t, gw[j]);
+    alignas(32) float lanes[kRowLanes];
+    _mm256_store_ps(lanes, partial);
+    for (int64_t l = 0; l < kRowLanes; ++l) sum += lanes[l];
+    return sum;
+}
+
+#endif
+
+using RowBackward = float (*)(const float*, const float*, float, float*, int64_t);
+
+// The engine's instruction-set choice (SRIGL_KERNEL_ISA=portable forces the portable row).
+RowBackward rowBackwardForThisCpu() {
+#if defined(__x86_64__)
+    if (kernels::detectIsa() != kernels::Isa::Portable) return thresholdRowBackwardAvx2;
+#endif
+    return thresholdRowBackwardPortable;
+}
 
 // W * step(|W| - t) for float32 CPU weights in one pass forward and one backward, instead of the
 // eight LibTorch ops (and their graph) of the composite form: those cost 7 ms per step on
@@ -53,19 +128,8 @@ struct ThresholdMaskedWeightFunction : torch::autograd::Function<ThresholdMasked
         const float* g = grad.data_ptr<float>();
         float* gw = gradWeight.data_ptr<float>();
         float* gt = gradThreshold.data_ptr<float>();
-        for (int64_t r = 0; r < rows; ++r) {
-            float sum = 0.0f;
-            for (int64_t j = r * cols; j < (r + 1) * cols; ++j) {
-                const float x = std::fabs(w[j]) - t[r];
-                const float a = std::fabs(x);
-                const float d = a <= 1.0f ? std::max(2.0f - 4.0f * a, 0.4f) : 0.0f; // stepEstimatorDerivative
-                const float throughMask = g[j] * w[j] * d;                       // d/d(|W| - t)
-                const float sign = w[j] > 0.0f ? 1.0f : (w[j] < 0.0f ? -1.0f : 0.0f);
-                gw[j] = (x > 0.0f ? g[j] : 0.0f) + throughMask * sign;
-                sum += throughMask;
-            }
-            gt[r] = -sum;
-        }
+        const RowBackward row = rowBackwardForThisCpu();
+        for (int64_t r = 0; r < rows; ++r) gt[r] = -row(w + r * cols, g + r * cols, t[r], gw + r * cols, cols);
         return {gradWeight, gradThreshold};
     }
 };
@@ -111,9 +175,13 @@ torch::Tensor thresholdPenalty(const torch::Tensor& threshold, double alpha) {
 bool resetCollapsedThresholds(const torch::Tensor& weight, torch::Tensor& threshold, double floor) {
     torch::NoGradGuard noGrad;
     const int64_t kept = thresholdMask(weight, threshold).sum().item<int64_t>();
-    if (static_cast<double>(kept) > floor * static_cast<double>(weight.numel())) return false;
+    if (!thresholdsCollapsed(kept, weight.numel(), floor)) return false;
     threshold.zero_();
     return true;
+}
+
+bool thresholdsCollapsed(int64_t kept, int64_t total, double floor) {
+    return static_cast<double>(kept) <= floor * static_cast<double>(total);
 }
 
 double thresholdResetFloor(double targetDensity) {

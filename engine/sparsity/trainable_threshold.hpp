@@ -35,9 +35,11 @@ torch::Tensor thresholdMask(const torch::Tensor& weight, const torch::Tensor& th
 // The sparsity regulariser alpha * sum(exp(-t)) of one layer's thresholds (a scalar with autograd).
 torch::Tensor thresholdPenalty(const torch::Tensor& threshold, double alpha);
 
+constexpr double kThresholdResetKeep = 0.01;
+// Whether a layer keeping `kept` of its `total` weights has collapsed (kept <= floor * total).
+bool thresholdsCollapsed(int64_t kept, int64_t total, double floor);
 // The paper's guard, for training only: a layer whose mask keeps `floor` (the paper's 1%) or less
 // of its weights gets all its thresholds set to 0. Returns whether it reset.
-constexpr double kThresholdResetKeep = 0.01;
 bool resetCollapsedThresholds(const torch::Tensor& weight, torch::Tensor& threshold,
                               double floor = kThresholdResetKeep);
 

@@ -672,32 +672,41 @@ void Trainer::Impl::nmMaskUpdate(int64_t atStep) {
     finishEvent(event, start, report);
 }
 
-bool Trainer::Impl::guardThresholds() {
+std::vector<int64_t> Trainer::Impl::keptCounts() const {
+    torch::NoGradGuard noGrad;
+    std::vector<torch::Tensor> sums;
+    for (const auto& st : layers)
+        if (st.tt) sums.push_back(st.layer->mask.sum());
+    std::vector<int64_t> out(layers.size(), 0);
+    if (sums.empty()) return out;
+    const auto counts = torch::stack(sums).to(torch::kCPU, torch::kLong);
+    const int64_t* c = counts.data_ptr<int64_t>();
+    for (size_t i = 0, j = 0; i < layers.size(); ++i)
+        if (layers[i].tt) out[i] = c[j++];
+    return out;
+}
+
+bool Trainer::Impl::guardThresholds(const std::vector<int64_t>& kept) {
     torch::NoGradGuard noGrad;
     bool reset = false;
-    for (auto& st : layers)
-        if (st.tt && resetCollapsedThresholds(st.layer->weight, st.layer->threshold,
-                                              thresholdResetFloor(config.tt_target_density)))
-            reset = true;
+    const double floor = thresholdResetFloor(config.tt_target_density);
+    for (size_t i = 0; i < layers.size(); ++i) {
+        auto& st = layers[i];
+        if (!st.tt || !thresholdsCollapsed(kept[i], st.layer->weight.numel(), floor)) continue;
+        st.layer->threshold.zero_();
+        reset = true;
+    }
     return reset;
 }
 
-double Trainer::Impl::globalDensity() const {
-    torch::NoGradGuard noGrad;
-    torch::Tensor kept;
-    double total = 0.0, dense = 0.0;
-    for (const auto& st : layers) {
-        const double n = static_cast<double>(st.layer->weight.numel());
+double Trainer::Impl::globalDensity(const std::vector<int64_t>& kept) const {
+    double total = 0.0, keptAll = 0.0;
+    for (size_t i = 0; i < layers.size(); ++i) {
+        const double n = static_cast<double>(layers[i].layer->weight.numel());
         total += n;
-        if (!st.tt) {
-            dense += n;
-            continue;
-        }
-        auto k = st.layer->mask.sum();
-        kept = kept.defined() ? kept + k : k;
+        keptAll += layers[i].tt ? static_cast<double>(kept[i]) : n;
     }
-    const double thresholdedKept = kept.defined() ? kept.item<double>() : 0.0;
-    return total > 0 ? (thresholdedKept + dense) / total : 1.0;
+    return total > 0 ? keptAll / total : 1.0;
 }
 
 torch::Tensor Trainer::Impl::thresholdRegulariser() const {
@@ -718,17 +727,33 @@ void Trainer::Impl::thresholdMaskUpdate(int64_t atStep) {
         for (auto& st : layers)
             if (st.tt) st.layer->setMask(thresholdMask(st.layer->weight, st.layer->threshold));
     };
+    const auto stamp = [](const SparseLayerState& st) {
+        return std::make_pair(static_cast<int64_t>(st.layer->weight._version()),
+                              static_cast<int64_t>(st.layer->threshold._version()));
+    };
+    const auto seen = [&] {
+        for (auto& st : layers)
+            if (st.tt) st.ttSeen = stamp(st);
+    };
     if (atStep == 0) {
-        // Before a forward the masks are already those of the current state (set after the last
-        // step), unless the guard has to reset something.
-        if (guardThresholds()) refresh();
+        // Before a forward the masks are those the last step left, already guarded, unless something
+        // wrote the weights or thresholds in between (a checkpoint, a broadcast, a test, a tool).
+        bool stale = false;
+        for (const auto& st : layers) stale = stale || (st.tt && st.ttSeen != stamp(st));
+        if (!stale) return;
+        refresh();
+        if (guardThresholds(keptCounts())) refresh();
+        seen();
         return;
     }
     refresh();
-    // The controller sees the density the step produced, before the guard: a collapse says alpha
-    // is too high, while the dense mask a reset leaves would say the opposite and feed the collapse.
-    if (ttController.enabled()) ttController.update(globalDensity());
-    if (guardThresholds()) refresh();
+    // One count of the fresh masks serves both: the controller sees the density the step produced,
+    // before the guard (a collapse says alpha is too high, while the dense mask a reset leaves would
+    // say the opposite and feed the collapse), and the guard judges the same masks.
+    const auto kept = keptCounts();
+    if (ttController.enabled()) ttController.update(globalDensity(kept));
+    if (guardThresholds(kept)) refresh();
+    seen();
     const bool report = atStep % config.tt_record_every == 0;
     MaskUpdateEvent event;
     event.step = atStep;

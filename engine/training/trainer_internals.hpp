@@ -34,6 +34,9 @@ struct SparseLayerState {
     // trainable_threshold: the weight stays dense, the mask is step(|W| - t) of the layer's
     // thresholds (SparseLayer::threshold); eventMask serves mask events as for N:M.
     bool tt = false;
+    // The versions of weight and thresholds the mask was last computed and guarded from: when both
+    // are unchanged at the next step, the mask is current and the guard has judged it already.
+    std::pair<int64_t, int64_t> ttSeen{-1, -1};
     torch::Tensor eventMask;
     LayerUpdateStats last;  // statistics of the latest update
     // ablate_unused: this layer's neurons without an outgoing connection in the next layer, found
@@ -110,10 +113,14 @@ struct Trainer::Impl {
     // end (timing; the observer told when `report`).
     LayerUpdateStats eventChanges(SparseLayerState& st);
     void finishEvent(MaskUpdateEvent& event, std::chrono::steady_clock::time_point start, bool report);
-    // The guard on every thresholded layer (training only, never in evaluation); true if it reset any.
-    bool guardThresholds();
+    // The weights each thresholded layer's mask keeps (0 for other layers), read in one device sync.
+    std::vector<int64_t> keptCounts() const;
+    // The guard on every thresholded layer (training only, never in evaluation), on the counts of
+    // the masks as they stand; true if it reset any.
+    bool guardThresholds(const std::vector<int64_t>& kept);
     // Kept weights over all weights of the sparse layers (dense ones count as kept).
-    double globalDensity() const;
+    double globalDensity() const { return globalDensity(keptCounts()); }
+    double globalDensity(const std::vector<int64_t>& kept) const;
     // alpha * sum(exp(-t)) over every thresholded layer.
     torch::Tensor thresholdRegulariser() const;
     // SparseOpt (config sparse_opt) on one layer's masked gradient, before the optimizer step.

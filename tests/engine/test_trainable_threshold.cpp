@@ -7,6 +7,7 @@
 #include <QtTest>
 
 #include "engine/errors.hpp"
+#include "engine/kernels/condensed_kernels.hpp"
 #include "engine/sparsity/threshold_density_controller.hpp"
 #include "engine/sparsity/trainable_threshold.hpp"
 #include "engine/training/checkpoint_model.hpp"
@@ -138,20 +139,33 @@ void TestTrainableThreshold::fusedFloatPathMatchesTheComposite() {
         w0.view({shape[0], -1}).select(1, 1).copy_(t0); // |W| - t == 0 exactly: pruned (step(0) = 0)
         const auto g = torch::randn(shape);
 
-        auto w = w0.clone().requires_grad_(true);
-        auto t = t0.clone().requires_grad_(true);
-        auto y = thresholdMaskedWeight(w, t);
-        (y * g).sum().backward();
+        // The fused float path on every instruction set this CPU runs: the same bits on each.
+        auto fused = [&](const char* isa) {
+            qputenv("SRIGL_KERNEL_ISA", isa);
+            auto w = w0.clone().requires_grad_(true);
+            auto t = t0.clone().requires_grad_(true);
+            auto y = thresholdMaskedWeight(w, t);
+            (y * g).sum().backward();
+            qunsetenv("SRIGL_KERNEL_ISA");
+            return std::make_tuple(y.detach(), w.grad(), t.grad());
+        };
+        const auto [y, wGrad, tGrad] = fused("portable");
+        if (kernels::isaSupported(kernels::Isa::Avx2)) {
+            const auto [yAvx2, wGradAvx2, tGradAvx2] = fused("avx2");
+            QVERIFY(torch::equal(y, yAvx2));
+            QVERIFY2(torch::equal(wGrad, wGradAvx2), "dL/dW differs between the portable and AVX2 rows");
+            QVERIFY2(torch::equal(tGrad, tGradAvx2), "dL/dt differs between the portable and AVX2 rows");
+        }
 
         auto wd = w0.to(torch::kDouble).requires_grad_(true);
         auto td = t0.to(torch::kDouble).requires_grad_(true);
         auto yd = thresholdMaskedWeight(wd, td);
         (yd * g.to(torch::kDouble)).sum().backward();
 
-        QVERIFY(torch::equal(y.detach(), yd.detach().to(torch::kFloat)));
-        QVERIFY2(torch::allclose(w.grad().to(torch::kDouble), wd.grad(), 1e-5, 1e-5), "dL/dW");
-        QVERIFY2(torch::allclose(t.grad().to(torch::kDouble), td.grad(), 1e-4, 1e-4), "dL/dt");
-        QVERIFY(t.grad().abs().sum().item<double>() > 0); // not vacuous: thresholds learn
+        QVERIFY(torch::equal(y, yd.detach().to(torch::kFloat)));
+        QVERIFY2(torch::allclose(wGrad.to(torch::kDouble), wd.grad(), 1e-5, 1e-5), "dL/dW");
+        QVERIFY2(torch::allclose(tGrad.to(torch::kDouble), td.grad(), 1e-4, 1e-4), "dL/dt");
+        QVERIFY(tGrad.abs().sum().item<double>() > 0); // not vacuous: thresholds learn
     }
 }
 
