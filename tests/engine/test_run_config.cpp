@@ -77,6 +77,8 @@ RunConfig everythingChanged() {
     RunConfig c;
     c.name = "run \"quoted\" \xce\xb1";
     c.model = "lenet5";
+    c.model_path = "/models/my net.script.pt";
+    c.sparse_layers = "features.*,classifier.0";
     c.hidden = "512,256,128";
     c.dataset = "fashion_mnist";
     c.data_dir = "/data/fashion mnist";
