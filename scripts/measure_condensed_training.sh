@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Condensed training benchmarks for docs/benchmarks.md ("Condensed training"): one SGD step of the
 # paper's layer (Linear 3072 -> 768) dense / masked dense / condensed; whole training steps of MLPs
-# and LeNet-5 through the trainer; whole MNIST epochs of LeNet-300-100 and LeNet-5 on the three paths with their
+# and LeNet-5 (ResNet-18 with CIFAR_DIR) through the trainer; whole MNIST epochs of LeNet-300-100 and LeNet-5 on the three paths with their
 # accuracy, time and peak RSS. Run it on a quiet machine; timings go to $DB as well.
-# Env: DB (default /tmp/srigl-bench/runs.db), THREADS (0: one per core), SECONDS_PER (0.5), EPOCHS (3).
+# Env: DB (default /tmp/srigl-bench/runs.db), THREADS (0: one per core), SECONDS_PER (0.5), EPOCHS (3),
+# CIFAR_DIR (CIFAR-10 binary files; ResNet-18's steps are skipped without it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 db=${DB:-/tmp/srigl-bench/runs.db}
@@ -15,13 +16,16 @@ per=${SECONDS_PER:-0.5}
 echo "## One SGD step of Linear 3072 -> 768"
 "$srigl" bench --training --sparsity 0.9,0.99 --batch 1,32,128,256 --db "$db" --threads "$threads" --seconds "$per" -q
 
-# One stride-1 convolution's step (the rule behind auto for convolutions): LeNet-5's two layers (batch
-# 128) and ResNet-18's 3x3 layers at their four image sizes (batch 64).
+# One convolution's step (the rule behind auto for convolutions): LeNet-5's two layers (batch 128),
+# ResNet-18's stride-1 3x3 layers at their four image sizes (batch 64), and its stride-2 layers, 3x3
+# and the 1x1 downsamples, at the three stage transitions (batch 128).
 for conv in "1,28,5,2 6 128" "6,14,5,0 16 128" "3,32,3,1 64 64" "64,32,3,1 64 64" "128,16,3,1 128 64" \
-            "256,8,3,1 256 64" "512,4,3,1 512 64"; do
+            "256,8,3,1 256 64" "512,4,3,1 512 64" \
+            "64,32,3,1,2 128 128" "128,16,3,1,2 256 128" "256,8,3,1,2 512 128" \
+            "64,32,1,0,2 128 128" "128,16,1,0,2 256 128" "256,8,1,0,2 512 128"; do
   set -- $conv
   echo
-  echo "## One SGD step of a convolution: C,H,K,P = $1, $2 filters, batch $3"
+  echo "## One SGD step of a convolution: C,H,K,P[,S] = $1, $2 filters, batch $3"
   "$srigl" bench --training --conv "$1" --out "$2" --sparsity 0.5,0.75,0.9,0.95 --batch "$3" --db "$db" \
     --threads "$threads" --seconds "$per" -q | tail -n +3
 done
@@ -33,6 +37,15 @@ for model in "mlp 300,100" "mlp 4096,4096" "lenet5 -"; do
   "$srigl" bench --training --in 64 --out 64 --sparsity 0.9 --batch 128 --model "$1" --hidden "${2/-/300,100}" \
     --steps 40 --delta-t 10 --db "$db" --threads "$threads" --seconds 0 -q | sed -n '/whole training/,$p'
 done
+
+# ResNet-18 (CIFAR shape, strided layers included) needs CIFAR-10 binary files; random bytes time like
+# the real ones. Few steps: one takes seconds on 2 cores.
+if [ -n "${CIFAR_DIR:-}" ]; then
+  echo
+  echo "## Whole training steps: resnet18 at 90% (batch 64)"
+  "$srigl" bench --training --in 64 --out 64 --sparsity 0.9 --batch 64 --model resnet18 --data-dir "$CIFAR_DIR" \
+    --steps 4 --delta-t 2 --db "$db" --threads "$threads" --seconds 0 -q | sed -n '/whole training/,$p'
+fi
 
 bash scripts/fetch_mnist.sh >/dev/null
 echo

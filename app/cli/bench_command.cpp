@@ -101,10 +101,10 @@ void addBenchCommand(CLI::App& app, BenchOptions& o) {
     cmd->add_option("--steps", o.steps, "with --model: timed steps per variant")->check(CLI::Range(1, 100000));
     cmd->add_option("--delta-t", o.deltaT, "with --model: steps between mask updates")->check(CLI::PositiveNumber);
     cmd->add_option("--conv", o.conv,
-                    "with --training: time a stride-1 Conv2d instead of the linear layer: C,H,K,P = input channels, "
-                    "image height and width, kernel size, padding (--out filters)")
+                    "with --training: time a Conv2d instead of the linear layer: C,H,K,P[,S] = input channels, "
+                    "image height and width, kernel size, padding, stride (default 1) (--out filters)")
         ->delimiter(',')
-        ->expected(4)
+        ->expected(4, 5)
         ->check(CLI::NonNegativeNumber);
 }
 

@@ -36,8 +36,8 @@ struct BenchOptions {
     std::string dataDir;          // with --model resnet18 / wrn22_2: the CIFAR-10 binary files
     int steps = 30;               // timed steps per variant (after warm-up)
     int64_t deltaT = 10;          // steps between mask updates in the model bench (update steps timed apart)
-    // --conv C,H,K,P with --training: a stride-1 Conv2d (C channels of H x H, K x K kernel, padding P,
-    // --out filters) in place of the linear layer.
+    // --conv C,H,K,P[,S] with --training: a Conv2d (C channels of H x H, K x K kernel, padding P, stride
+    // S, 1 when left out; --out filters) in place of the linear layer.
     std::vector<int64_t> conv;
 };
 

@@ -66,8 +66,10 @@ int runTrainingBench(const BenchOptions& o) {
         settings.isa = parseIsaOption(o.isa);
         settings.targetSeconds = o.seconds;
         settings.cancel = &gTrainingCancel;
-        if (!o.conv.empty() && (o.conv[0] < 1 || o.conv[1] < 1 || o.conv[2] < 1 || o.conv[2] > o.conv[1] + 2 * o.conv[3]))
-            throw InferenceError("--conv C,H,K,P needs C, H, K >= 1 and a kernel no larger than the padded image");
+        if (!o.conv.empty() && (o.conv.size() < 4 || o.conv.size() > 5 || o.conv[0] < 1 || o.conv[1] < 1 ||
+                                o.conv[2] < 1 || o.conv[2] > o.conv[1] + 2 * o.conv[3] ||
+                                (o.conv.size() == 5 && o.conv[4] < 1)))
+            throw InferenceError("--conv C,H,K,P[,S] needs C, H, K, S >= 1 and a kernel no larger than the padded image");
         if (!o.noDb) store = std::make_unique<sessions::RunStore>(o.db.empty() ? sessions::defaultDatabasePath() : o.db);
     } catch (const std::exception& e) {
         std::fprintf(stderr, "srigl bench: %s\n", e.what());
@@ -84,10 +86,11 @@ int runTrainingBench(const BenchOptions& o) {
     std::optional<TrainingConvInput> conv;
     std::string layerName = "linear " + std::to_string(o.in) + " -> " + std::to_string(o.out);
     if (!o.conv.empty()) {
-        conv = TrainingConvInput{o.conv[0], o.conv[1], o.conv[1], o.conv[2], o.conv[3]};
+        conv = TrainingConvInput{o.conv[0], o.conv[1], o.conv[1], o.conv[2], o.conv[3], o.conv.size() == 5 ? o.conv[4] : 1};
         layerName = "conv " + std::to_string(conv->channels) + " -> " + std::to_string(o.out) + " on " +
                     std::to_string(conv->height) + "x" + std::to_string(conv->width) + ", " + std::to_string(conv->kernel) +
                     "x" + std::to_string(conv->kernel) + " kernel, padding " + std::to_string(conv->padding);
+        if (conv->stride != 1) layerName += ", stride " + std::to_string(conv->stride);
     }
     const int64_t layerIn = conv ? conv->channels * conv->kernel * conv->kernel : o.in;
     if (!o.json)

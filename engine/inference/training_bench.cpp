@@ -104,9 +104,11 @@ TrainingLayerTiming benchTrainingLayer(const MaskedLayer& layer, int64_t batch, 
     if (conv) {
         if (conv->channels * conv->kernel * conv->kernel != in)
             throw InferenceError("the convolution's channels * kernel^2 must equal the layer's fan-in");
-        const int64_t outH = conv->height + 2 * conv->padding - conv->kernel + 1;
-        const int64_t outW = conv->width + 2 * conv->padding - conv->kernel + 1;
-        if (outH < 1 || outW < 1) throw InferenceError("the kernel is larger than the padded image");
+        if (conv->stride < 1) throw InferenceError("the convolution's stride must be >= 1");
+        if (conv->kernel > conv->height + 2 * conv->padding || conv->kernel > conv->width + 2 * conv->padding)
+            throw InferenceError("the kernel is larger than the padded image");
+        const int64_t outH = (conv->height + 2 * conv->padding - conv->kernel) / conv->stride + 1;
+        const int64_t outW = (conv->width + 2 * conv->padding - conv->kernel) / conv->stride + 1;
         xShape = {batch, conv->channels, conv->height, conv->width};
         yShape = {batch, out, outH, outW};
         weightShape = {out, conv->channels, conv->kernel, conv->kernel};
@@ -136,9 +138,9 @@ TrainingLayerTiming benchTrainingLayer(const MaskedLayer& layer, int64_t batch, 
         torch::Tensor y;
         if (conv && isCondensed)
             y = condensedConv2d(side.x, side.weight, indices, side.bias, conv->kernel, conv->kernel, conv->padding,
-                                settings.isa, settings.threads);
+                                conv->stride, settings.isa, settings.threads);
         else if (conv)
-            y = torch::conv2d(side.x, side.weight.view(weightShape), side.bias, 1, conv->padding);
+            y = torch::conv2d(side.x, side.weight.view(weightShape), side.bias, conv->stride, conv->padding);
         else if (isCondensed)
             y = condensedLinear(side.x, side.weight, indices, side.bias, settings.isa, settings.threads);
         else

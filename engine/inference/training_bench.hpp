@@ -26,11 +26,11 @@ struct TrainingLayerTiming {
     double denseUs = 0.0, maskedDenseUs = 0.0, condensedUs = 0.0;
     int reps = 0;
 };
-// With `conv`, the layer is a stride-1 Conv2d instead: the mask [out, channels * kernel^2] (unfold's
-// order) over inputs [batch, channels, height, width] with that padding; dense and masked-dense run
+// With `conv`, the layer is a Conv2d instead: the mask [out, channels * kernel^2] (unfold's order) over
+// inputs [batch, channels, height, width] with that padding and stride; dense and masked-dense run
 // LibTorch's convolution, condensed the direct kernels (condensedConv2d).
 struct TrainingConvInput {
-    int64_t channels = 0, height = 0, width = 0, kernel = 0, padding = 0;
+    int64_t channels = 0, height = 0, width = 0, kernel = 0, padding = 0, stride = 1;
 };
 TrainingLayerTiming benchTrainingLayer(const MaskedLayer& layer, int64_t batch, const BenchSettings& settings,
                                        const TrainingConvInput* conv = nullptr);

@@ -1,5 +1,5 @@
 // The direct condensed convolution (see condensed_conv.hpp for the layout): offsets of the kept taps,
-// the split over images and output channels, padding, and the portable inner loops.
+// the split over images and output channels, padding and phase planes, and the portable inner loops.
 #include "engine/kernels/condensed_conv.hpp"
 #include "engine/kernels/condensed_internal.hpp"
 
@@ -10,13 +10,14 @@
 #include <limits>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace srigl::kernels {
 namespace {
 
 // Scratch buffers per thread (detail::threadScratch purposes; other kernels use 0 and 10-11).
-constexpr int kPaddedInput = 20, kWideRow = 21, kBorderedGrad = 22;
+constexpr int kPhaseInput = 20, kWideRow = 21, kBorderedGrad = 22;
 
 // Below about this many multiply-adds a second thread costs more to wake than it saves.
 constexpr int64_t kMinWorkPerThread = 64 * 1024;
@@ -25,6 +26,9 @@ constexpr int64_t kMinWorkPerThread = 64 * 1024;
 // (groups in order) does not depend on the thread count.
 constexpr int64_t kMaxGroups = 32;
 
+// Phase planes along one axis are at most the stride and the kernel size; wider strides are refused.
+constexpr int64_t kMaxPhases = 64;
+
 [[noreturn]] void reject(const char* what, const std::string& message) {
     throw std::invalid_argument(std::string(what) + ": " + message);
 }
@@ -32,14 +36,16 @@ constexpr int64_t kMaxGroups = 32;
 void check(const char* what, const CondensedView& layer, const ConvGeometry& g, Isa isa) {
     if (!isaSupported(isa)) reject(what, "instruction set " + toString(isa) + " is not supported by this CPU");
     if (g.batch < 0 || g.channels < 1 || g.height < 1 || g.width < 1 || g.kernelH < 1 || g.kernelW < 1 ||
-        g.padding < 0 || g.outH() < 1 || g.outW() < 1)
-        reject(what, "malformed geometry (sizes must be >= 1 and the kernel must fit the padded image)");
+        g.padding < 0 || g.stride < 1 || g.paddedH() < g.kernelH || g.paddedW() < g.kernelW)
+        reject(what, "malformed geometry (sizes and stride must be >= 1 and the kernel must fit the padded image)");
+    if (g.phasesH() > kMaxPhases || g.phasesW() > kMaxPhases)
+        reject(what, "stride and kernel both above " + std::to_string(kMaxPhases) + " are not supported");
     if (!layer.values || !layer.indices || layer.k < 1 || layer.rows < 1 || layer.inFeatures != g.taps())
         reject(what, "malformed condensed layer (rows, k >= 1 and inFeatures == channels * kh * kw)");
     // Offsets are int32 (half the index traffic): every plane this touches must fit.
-    const int64_t plane = g.paddedH() * g.paddedW();
-    const int64_t bordered = plane + (g.kernelH - 1) * g.paddedW() + g.kernelW - 1;
-    if (g.channels * plane >= std::numeric_limits<int32_t>::max() ||
+    const int64_t plane = g.planeH() * g.planeW();
+    const int64_t bordered = plane + (g.kernelH - 1) / g.stride * g.planeW() + (g.kernelW - 1) / g.stride;
+    if (g.channels * g.phasesH() * g.phasesW() * plane >= std::numeric_limits<int32_t>::max() ||
         layer.rows * bordered >= std::numeric_limits<int32_t>::max())
         reject(what, "image too large for 32-bit offsets");
 }
@@ -49,29 +55,83 @@ int64_t tapAt(const CondensedView& layer, int64_t e) {
                            : static_cast<const int32_t*>(layer.indices)[e];
 }
 
-// Where each kept tap reads a padded image: c * plane + dy * Wp + dx, [rows * k].
+// Where each kept tap reads the phase image (see phaseImage): its phase plane (c, dy % s, dx % s) times
+// the plane's size, plus dy / s rows and dx / s columns; [rows * k].
 std::vector<int32_t> tapOffsets(const CondensedView& layer, const ConvGeometry& g) {
-    const int64_t area = g.kernelH * g.kernelW, plane = g.paddedH() * g.paddedW();
+    const int64_t area = g.kernelH * g.kernelW, plane = g.planeH() * g.planeW(), s = g.stride;
     std::vector<int32_t> offsets(static_cast<size_t>(layer.rows * layer.k));
     for (int64_t e = 0; e < layer.rows * layer.k; ++e) {
         const int64_t tap = tapAt(layer, e);
         if (tap < 0 || tap >= layer.inFeatures) reject("condensedConv", "a tap index lies outside [0, in * kh * kw)");
         const int64_t c = tap / area, dy = tap % area / g.kernelW, dx = tap % g.kernelW;
-        offsets[static_cast<size_t>(e)] = static_cast<int32_t>(c * plane + dy * g.paddedW() + dx);
+        const int64_t phase = (c * g.phasesH() + dy % s) * g.phasesW() + dx % s;
+        offsets[static_cast<size_t>(e)] = static_cast<int32_t>(phase * plane + dy / s * g.planeW() + dx / s);
     }
     return offsets;
 }
 
-// Image n with a zero border of `padding`, into `out` [channels, Hp, Wp]; or the image itself unpadded.
-const float* paddedImage(const ConvGeometry& g, const float* x, int64_t n, float* out) {
+// to[t] = from[t * step] for t in [0, count); step 2 (every strided layer of the CIFAR ResNets) gets a
+// loop whose constant stride the compiler can vectorise.
+void stridedCopy(const float* from, int64_t step, int64_t count, float* to) {
+    if (step == 1) {
+        std::memcpy(to, from, sizeof(float) * static_cast<size_t>(count));
+    } else if (step == 2) {
+        for (int64_t t = 0; t < count; ++t) to[t] = from[2 * t];
+    } else {
+        for (int64_t t = 0; t < count; ++t) to[t] = from[t * step];
+    }
+}
+
+// The rows (or columns) i of phase a whose padded position s * i + a is a pixel of the image, not of
+// its border: [first, last]; empty when last < first.
+std::pair<int64_t, int64_t> imageSpan(int64_t phase, int64_t stride, int64_t padding, int64_t size) {
+    const int64_t first = padding > phase ? (padding - phase + stride - 1) / stride : 0;
+    const int64_t end = padding + size - phase; // one past the last image position, relative to the phase
+    return {first, end > 0 ? (end - 1) / stride : -1};
+}
+
+// Image n as its phase planes [channels][phasesH][phasesW][planeH][planeW] with the zero border of
+// `padding` (plane (a, b) holds padded pixel (s * i + a, s * j + b) at (i, j)), into `out`; at stride 1
+// without padding, the image itself. The image is read once, row by row (the copy is bound by those
+// reads), and only the border of each plane is cleared.
+const float* phaseImage(const ConvGeometry& g, const float* x, int64_t n, float* out) {
     const float* image = x + n * g.channels * g.height * g.width;
-    if (g.padding == 0) return image;
-    const int64_t Wp = g.paddedW();
-    std::memset(out, 0, sizeof(float) * static_cast<size_t>(g.channels * g.paddedH() * Wp));
-    for (int64_t c = 0; c < g.channels; ++c)
-        for (int64_t y = 0; y < g.height; ++y)
-            std::memcpy(out + (c * g.paddedH() + y + g.padding) * Wp + g.padding, image + (c * g.height + y) * g.width,
-                        sizeof(float) * static_cast<size_t>(g.width));
+    if (g.padding == 0 && g.stride == 1) return image;
+    const int64_t s = g.stride, pH = g.phasesH(), pW = g.phasesW(), Hq = g.planeH(), Wq = g.planeW();
+    const int64_t plane = Hq * Wq;
+    std::pair<int64_t, int64_t> rows[kMaxPhases], columns[kMaxPhases];
+    for (int64_t a = 0; a < pH; ++a) rows[a] = imageSpan(a, s, g.padding, g.height);
+    for (int64_t b = 0; b < pW; ++b) columns[b] = imageSpan(b, s, g.padding, g.width);
+    auto clear = [](float* from, int64_t count) {
+        if (count > 0) std::memset(from, 0, sizeof(float) * static_cast<size_t>(count));
+    };
+    for (int64_t c = 0; c < g.channels; ++c) {
+        float* channel = out + c * pH * pW * plane;
+        for (int64_t a = 0; a < pH; ++a)
+            for (int64_t b = 0; b < pW; ++b) {
+                float* dst = channel + (a * pW + b) * plane;
+                const auto [i0, i1] = rows[a];
+                const auto [j0, j1] = columns[b];
+                if (i1 < i0 || j1 < j0) {
+                    clear(dst, plane);
+                    continue;
+                }
+                clear(dst, i0 * Wq + j0);
+                for (int64_t i = i0; i < i1; ++i) clear(dst + i * Wq + j1 + 1, Wq - (j1 - j0 + 1));
+                clear(dst + i1 * Wq + j1 + 1, plane - (i1 * Wq + j1 + 1));
+            }
+        const float* src = image + c * g.height * g.width;
+        for (int64_t y = 0; y < g.height; ++y) {
+            const int64_t a = (y + g.padding) % s, i = (y + g.padding) / s;
+            if (a >= pH) continue; // a row no tap reads
+            for (int64_t b = 0; b < pW; ++b) {
+                const auto [j0, j1] = columns[b];
+                if (j1 >= j0)
+                    stridedCopy(src + y * g.width + s * j0 + b - g.padding, s, j1 - j0 + 1,
+                                channel + (a * pW + b) * plane + i * Wq + j0);
+            }
+        }
+    }
     return out;
 }
 
@@ -94,8 +154,9 @@ void condensedConvForward(const CondensedView& layer, const ConvGeometry& g, con
     if (g.batch == 0) return;
     if (!x || !y) reject("condensedConvForward", "null buffers");
     const std::vector<int32_t> offsets = tapOffsets(layer, g);
-    const int64_t Wp = g.paddedW(), outH = g.outH(), outW = g.outW();
-    const int64_t wide = (outH - 1) * Wp + outW; // output pixels computed per channel, dropped columns included
+    const int64_t Wq = g.planeW(), outH = g.outH(), outW = g.outW();
+    const int64_t imageSize = g.channels * g.phasesH() * g.phasesW() * g.planeH() * Wq;
+    const int64_t wide = (outH - 1) * Wq + outW; // output pixels computed per channel, dropped columns included
     const SumFn sum = sumFor(isa);
 
     const int useThreads = threadsFor(threads, g.batch * layer.rows * layer.k * wide);
@@ -107,15 +168,14 @@ void condensedConvForward(const CondensedView& layer, const ConvGeometry& g, con
         const int64_t n = part / rowBlocks;
         const auto [r0, r1] =
             detail::partRange(layer.rows, static_cast<int>(rowBlocks), static_cast<int>(part % rowBlocks), 1);
-        const float* image = paddedImage(
-            g, x, n, detail::threadScratch<kPaddedInput>(static_cast<size_t>(g.channels * g.paddedH() * Wp)));
+        const float* image = phaseImage(g, x, n, detail::threadScratch<kPhaseInput>(static_cast<size_t>(imageSize)));
         float* row = detail::threadScratch<kWideRow>(static_cast<size_t>(wide));
         for (int64_t r = r0; r < r1; ++r) {
             sum(image, offsets.data() + r * layer.k, layer.values + r * layer.k, layer.k, wide,
                 layer.bias ? layer.bias[r] : 0.0f, row);
             float* out = y + (n * layer.rows + r) * outH * outW;
             for (int64_t oy = 0; oy < outH; ++oy)
-                std::memcpy(out + oy * outW, row + oy * Wp, sizeof(float) * static_cast<size_t>(outW));
+                std::memcpy(out + oy * outW, row + oy * Wq, sizeof(float) * static_cast<size_t>(outW));
         }
     });
 }
@@ -130,34 +190,34 @@ void condensedConvBackward(const CondensedView& layer, const ConvGeometry& g, co
     }
     if (!gy || (gv && !x)) reject("condensedConvBackward", "null buffers");
     const std::vector<int32_t> offsets = tapOffsets(layer, g);
-    const int64_t Wp = g.paddedW(), plane = g.paddedH() * Wp, outH = g.outH(), outW = g.outW();
-    const int64_t wide = (outH - 1) * Wp + outW;
-    // The output gradient is laid out wide, with a zero border of `lead` floats before each channel, so
-    // that grad_input's shifted reads (q - dy * Wp - dx) never leave it: [rows][lead + plane].
-    const int64_t lead = (g.kernelH - 1) * Wp + g.kernelW - 1, bordered = lead + plane;
-    // grad_input is computed over the unpadded pixels only: positions first .. first + inWide of the
-    // padded plane, wide like the forward's rows.
-    const int64_t first = g.padding * Wp + g.padding, inWide = (g.height - 1) * Wp + g.width;
+    const int64_t s = g.stride, pH = g.phasesH(), pW = g.phasesW(), Wq = g.planeW(), plane = g.planeH() * Wq;
+    const int64_t planes = g.channels * pH * pW, outH = g.outH(), outW = g.outW();
+    const int64_t wide = (outH - 1) * Wq + outW;
+    // The output gradient is laid out wide (rows of Wq), with a zero border of `lead` floats before each
+    // channel, so that grad_input's shifted reads (q - dy / s * Wq - dx / s) never leave it: [rows][lead + plane].
+    const int64_t lead = (g.kernelH - 1) / s * Wq + (g.kernelW - 1) / s, bordered = lead + plane;
 
-    // The transposed layer for grad_input: per input channel, the taps that read it, with the offset of
-    // the output gradient each one reads and its weight (a counting sort by channel).
-    std::vector<int64_t> start(static_cast<size_t>(g.channels + 1), 0);
+    // The transposed layer for grad_input: per phase plane, the taps that read it, with the offset of the
+    // output gradient each one reads and its weight (a counting sort by plane).
+    std::vector<int64_t> start(static_cast<size_t>(planes + 1), 0);
     std::vector<int32_t> backOffset;
     std::vector<float> backValue;
     if (gx) {
         const int64_t nnz = layer.rows * layer.k;
         for (int64_t e = 0; e < nnz; ++e) ++start[static_cast<size_t>(offsets[static_cast<size_t>(e)] / plane + 1)];
-        for (int64_t c = 0; c < g.channels; ++c) start[static_cast<size_t>(c + 1)] += start[static_cast<size_t>(c)];
+        for (int64_t p = 0; p < planes; ++p) start[static_cast<size_t>(p + 1)] += start[static_cast<size_t>(p)];
         std::vector<int64_t> fill(start.begin(), start.end() - 1);
         backOffset.resize(static_cast<size_t>(nnz));
         backValue.resize(static_cast<size_t>(nnz));
         for (int64_t e = 0; e < nnz; ++e) {
-            const int64_t offset = offsets[static_cast<size_t>(e)], c = offset / plane, shift = offset % plane;
-            const auto at = static_cast<size_t>(fill[static_cast<size_t>(c)]++);
-            backOffset[at] = static_cast<int32_t>(e / layer.k * bordered + lead - shift + first);
+            const int64_t offset = offsets[static_cast<size_t>(e)], p = offset / plane, shift = offset % plane;
+            const auto at = static_cast<size_t>(fill[static_cast<size_t>(p)]++);
+            backOffset[at] = static_cast<int32_t>(e / layer.k * bordered + lead - shift);
             backValue[at] = layer.values[e];
         }
     }
+    // Image pixels no tap reads (the phases a kernel smaller than the stride skips) get a zero gradient.
+    const bool phasesCover = pH == s && pW == s;
 
     const SumFn sum = sumFor(isa);
     const DotsFn dots = dotsFor(isa);
@@ -167,30 +227,48 @@ void condensedConvBackward(const CondensedView& layer, const ConvGeometry& g, co
     detail::runParallel(static_cast<int>(groups), useThreads, [&](int group) {
         const auto [n0, n1] = detail::partRange(g.batch, static_cast<int>(groups), group, 1);
         float* border = detail::threadScratch<kBorderedGrad>(static_cast<size_t>(layer.rows * bordered));
-        float* padded = detail::threadScratch<kPaddedInput>(static_cast<size_t>(g.channels * plane));
-        float* row = detail::threadScratch<kWideRow>(static_cast<size_t>(inWide));
+        float* phased = detail::threadScratch<kPhaseInput>(static_cast<size_t>(planes * plane));
+        float* row = detail::threadScratch<kWideRow>(static_cast<size_t>(plane));
         float* acc = gv ? partial.data() + group * layer.rows * layer.k : nullptr;
         for (int64_t n = n0; n < n1; ++n) {
             std::memset(border, 0, sizeof(float) * static_cast<size_t>(layer.rows * bordered));
             for (int64_t r = 0; r < layer.rows; ++r)
                 for (int64_t oy = 0; oy < outH; ++oy)
-                    std::memcpy(border + r * bordered + lead + oy * Wp, gy + ((n * layer.rows + r) * outH + oy) * outW,
+                    std::memcpy(border + r * bordered + lead + oy * Wq, gy + ((n * layer.rows + r) * outH + oy) * outW,
                                 sizeof(float) * static_cast<size_t>(outW));
             if (gx) {
                 for (int64_t c = 0; c < g.channels; ++c) {
-                    const int64_t s0 = start[static_cast<size_t>(c)], count = start[static_cast<size_t>(c + 1)] - s0;
                     float* out = gx + (n * g.channels + c) * g.height * g.width;
-                    if (count == 0) {
-                        std::memset(out, 0, sizeof(float) * static_cast<size_t>(g.height * g.width));
-                        continue;
+                    bool complete = phasesCover;
+                    for (int64_t p = c * pH * pW; p < (c + 1) * pH * pW && complete; ++p)
+                        complete = start[static_cast<size_t>(p + 1)] > start[static_cast<size_t>(p)];
+                    if (!complete) std::memset(out, 0, sizeof(float) * static_cast<size_t>(g.height * g.width));
+                    for (int64_t a = 0; a < pH; ++a) {
+                        const auto [i0, i1] = imageSpan(a, s, g.padding, g.height);
+                        for (int64_t b = 0; b < pW; ++b) {
+                            const auto [j0, j1] = imageSpan(b, s, g.padding, g.width);
+                            const int64_t p = (c * pH + a) * pW + b, s0 = start[static_cast<size_t>(p)];
+                            const int64_t count = start[static_cast<size_t>(p + 1)] - s0;
+                            if (count == 0 || i1 < i0 || j1 < j0) continue;
+                            // Only the plane's image pixels: rows i0..i1, columns j0..j1, wide like the forward's.
+                            const int64_t first = i0 * Wq + j0, length = (i1 - i0) * Wq + j1 - j0 + 1;
+                            sum(border + first, backOffset.data() + s0, backValue.data() + s0, count, length, 0.0f,
+                                row);
+                            for (int64_t i = i0; i <= i1; ++i) {
+                                const float* from = row + (i - i0) * Wq;
+                                float* to = out + (s * i + a - g.padding) * g.width + s * j0 + b - g.padding;
+                                if (s == 1) {
+                                    std::memcpy(to, from, sizeof(float) * static_cast<size_t>(j1 - j0 + 1));
+                                } else {
+                                    for (int64_t j = 0; j <= j1 - j0; ++j) to[j * s] = from[j];
+                                }
+                            }
+                        }
                     }
-                    sum(border, backOffset.data() + s0, backValue.data() + s0, count, inWide, 0.0f, row);
-                    for (int64_t iy = 0; iy < g.height; ++iy)
-                        std::memcpy(out + iy * g.width, row + iy * Wp, sizeof(float) * static_cast<size_t>(g.width));
                 }
             }
             if (gv) {
-                const float* image = paddedImage(g, x, n, padded);
+                const float* image = phaseImage(g, x, n, phased);
                 for (int64_t r = 0; r < layer.rows; ++r)
                     dots(border + r * bordered + lead, image, offsets.data() + r * layer.k, layer.k, wide,
                          acc + r * layer.k);

@@ -1,5 +1,5 @@
-// Direct condensed convolution for constant fan-in Conv2d layers (stride 1): every output channel keeps
-// k of the in * kh * kw taps, and the kernels read the input image in place instead of unfolding it.
+// Direct condensed convolution for constant fan-in Conv2d layers (any stride): every output channel
+// keeps k of the in * kh * kw taps, and the kernels read the input image in place instead of unfolding it.
 //
 // Why not im2col: unfolding copies each input pixel kh * kw times into a [batch * pixels, in * kh * kw]
 // matrix (and folds the gradient back), which cost three times LibTorch's own convolution at LeNet-5's
@@ -10,6 +10,12 @@
 // image, which vectorises without gathers. The backward uses the same shifted sums: grad_input is the
 // transposed layer (per input channel, the taps that read it) over the zero-bordered output gradient,
 // grad_values a dot per tap between the output gradient and the shifted input.
+//
+// Stride s > 1: the padded image is first split into phase planes, plane (a, b) holding the pixels
+// (s * i + a, s * j + b) at (i, j). Tap (c, dy, dx) then reads plane (dy % s, dx % s) of channel c at
+// (y + dy / s, x + dx / s): a stride-1 shifted read again, so the same contiguous loops serve every
+// stride (stride 1 is the single plane that is the padded image). grad_input is computed per phase
+// plane, which only the taps of that phase read, and woven back into the image.
 #pragma once
 
 #include "engine/kernels/condensed_kernels.hpp"
@@ -18,16 +24,23 @@
 
 namespace srigl::kernels {
 
-// Stride 1, dilation 1, one group, the same zero padding on all four sides.
+// Dilation 1, one group, the same zero padding on all four sides, the same stride along both axes.
 struct ConvGeometry {
     int64_t batch = 0, channels = 0, height = 0, width = 0; // the input [batch, channels, height, width]
     int64_t kernelH = 0, kernelW = 0, padding = 0;
+    int64_t stride = 1;
 
     int64_t paddedH() const { return height + 2 * padding; }
     int64_t paddedW() const { return width + 2 * padding; }
-    int64_t outH() const { return paddedH() - kernelH + 1; }
-    int64_t outW() const { return paddedW() - kernelW + 1; }
+    int64_t outH() const { return (paddedH() - kernelH) / stride + 1; }
+    int64_t outW() const { return (paddedW() - kernelW) / stride + 1; }
     int64_t taps() const { return channels * kernelH * kernelW; }
+    // The phase planes per channel: rows and columns of phases that some tap reads (a 1x1 kernel at
+    // stride 2 reads only phase (0, 0)), and each plane's size.
+    int64_t phasesH() const { return kernelH < stride ? kernelH : stride; }
+    int64_t phasesW() const { return kernelW < stride ? kernelW : stride; }
+    int64_t planeH() const { return (paddedH() + stride - 1) / stride; }
+    int64_t planeW() const { return (paddedW() + stride - 1) / stride; }
 };
 
 // The layer's indices address taps in unfold's order: c * kh * kw + dy * kw + dx, so layer.inFeatures
@@ -35,8 +48,8 @@ struct ConvGeometry {
 
 // y [batch, rows, outH, outW] = the convolution of x [batch, channels, height, width] (both contiguous),
 // bias added when layer.bias is set. `threads` <= 0: the engine's count. Throws std::invalid_argument
-// for an unsupported isa, a malformed view or geometry (sizes < 1, a kernel larger than the padded
-// image, inFeatures != taps).
+// for an unsupported isa, a malformed view or geometry (sizes < 1, stride < 1, a kernel larger than the
+// padded image, inFeatures != taps).
 void condensedConvForward(const CondensedView& layer, const ConvGeometry& geometry, const float* x, float* y, Isa isa,
                           int threads = 0);
 

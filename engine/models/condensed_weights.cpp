@@ -101,13 +101,13 @@ torch::Tensor condensedMatmul(const std::shared_ptr<CondensedWeights>& layer, co
 }
 
 torch::Tensor condensedConvolution(const std::shared_ptr<CondensedWeights>& layer, const torch::Tensor& x,
-                                   const torch::Tensor& bias, int64_t kernel, int64_t padding) {
-    auto y = condensedConv2d(x, layer->values, layer->indices, bias, kernel, kernel, padding);
+                                   const torch::Tensor& bias, int64_t kernel, int64_t padding, int64_t stride) {
+    auto y = condensedConv2d(x, layer->values, layer->indices, bias, kernel, kernel, padding, stride);
     if (layer->capture && y.requires_grad()) {
-        // Only at the steps before a mask update: the patches cost kernel^2 copies of the input.
+        // Only at the steps before a mask update: the patches cost kernel^2 / stride^2 copies of the input.
         torch::NoGradGuard noGrad;
         auto cols = torch::nn::functional::unfold(
-            x.detach(), torch::nn::functional::UnfoldFuncOptions({kernel, kernel}).padding(padding));
+            x.detach(), torch::nn::functional::UnfoldFuncOptions({kernel, kernel}).padding(padding).stride(stride));
         layer->inputs.push_back(cols.transpose(1, 2).reshape({-1, cols.size(1)}));
         std::weak_ptr<CondensedWeights> sink = layer;
         y.register_hook([sink](const torch::Tensor& gy) {

@@ -57,11 +57,11 @@ torch::Tensor denseGradient(const CondensedWeights& layer);
 torch::Tensor condensedMatmul(const std::shared_ptr<CondensedWeights>& layer, const torch::Tensor& x2d,
                               const torch::Tensor& bias);
 
-// The stride-1 convolution of x [batch, channels, H, W] by a condensed Conv2d layer (taps in unfold's
-// order) through the direct kernels, keeping what growth needs while `capture` is set: the unfolded
-// patches and the output gradient as the rows of condensedMatmul's x and gy, so denseGradient serves
-// both layer kinds.
+// The convolution (any stride) of x [batch, channels, H, W] by a condensed Conv2d layer (taps in
+// unfold's order) through the direct kernels, keeping what growth needs while `capture` is set: the
+// unfolded patches and the output gradient as the rows of condensedMatmul's x and gy, so denseGradient
+// serves both layer kinds.
 torch::Tensor condensedConvolution(const std::shared_ptr<CondensedWeights>& layer, const torch::Tensor& x,
-                                   const torch::Tensor& bias, int64_t kernel, int64_t padding);
+                                   const torch::Tensor& bias, int64_t kernel, int64_t padding, int64_t stride = 1);
 
 } // namespace srigl

@@ -141,17 +141,8 @@ SparseConv2dImpl::SparseConv2dImpl(int64_t in, int64_t out, int64_t kernel, int6
 torch::Tensor SparseConv2dImpl::forward(const torch::Tensor& x) {
     if (captureInput) capturedInput = x.detach();
     if (condensed) {
-        const int64_t kernel = shape_[2];
-        if (stride == 1) return condensedConvolution(condensed, x, bias, kernel, padding);
-        // Strided convolutions go through im2col: every output pixel is one row of a [batch * pixels,
-        // in * kh * kw] matrix (unfold's column order is the weight's (in, kh, kw) order).
-        auto cols = torch::nn::functional::unfold(
-            x, torch::nn::functional::UnfoldFuncOptions({kernel, kernel}).padding(padding).stride(stride));
-        const int64_t n = x.size(0), pixels = cols.size(2);
-        auto y = condensedMatmul(condensed, cols.transpose(1, 2).reshape({n * pixels, cols.size(1)}), bias);
-        const int64_t oh = (x.size(2) + 2 * padding - kernel) / stride + 1;
-        const int64_t ow = (x.size(3) + 2 * padding - kernel) / stride + 1;
-        return y.view({n, pixels, shape_[0]}).permute({0, 2, 1}).reshape({n, shape_[0], oh, ow});
+        // Every stride through the direct kernels (stride > 1 on phase planes, condensed_conv.hpp).
+        return condensedConvolution(condensed, x, bias, shape_[2], padding, stride);
     }
     return torch::conv2d(x, forwardWeight(), bias, {stride, stride}, {padding, padding});
 }

@@ -3,16 +3,18 @@
 
 namespace srigl {
 
-bool condensedPays(const std::vector<int64_t>& shape, double density, int64_t batch, int64_t stride) {
+bool condensedPays(const std::vector<int64_t>& shape, double density, int64_t batch, [[maybe_unused]] int64_t stride) {
     if (shape.size() == 4) {
-        // Strided convolutions only have the im2col form, 3x slower than LibTorch's convolution.
-        if (stride != 1) return false;
         // The direct kernels (forward and backward of one layer, docs/benchmarks.md "Condensed
         // convolutions", Zen 3): they win wherever a row keeps few taps: LeNet-5's layers at every
         // density up to 50% (1.8-14x), ResNet-18's at 10% (1.4-3.7x) and at 25% up to 288 taps per
         // row (1.3-2.1x), and layers of at most 32 taps per row at any density (a first layer over 1 or 3
         // channels: 1.2-12x up to 96%); with more taps per row the shifted sums over small images lose
         // (0.5x for 512 channels of 4x4 at 25%, 0.65x for 64 channels of 32x32 at 80%).
+        // Strided layers (phase planes) fit the same rule: ResNet-18's stride-2 3x3 and 1x1 layers
+        // win at 10% (1.5-4.2x) and at 25% up to 288 taps per row (1.5-2.7x; the 1x1 onto 4x4 outputs
+        // breaks even, 0.9-1.04x), and lose with more taps over small outputs (0.6x for 256 -> 512 on
+        // 8x8 at 25%, 0.5x for its 1x1 downsample at 50%).
         const double k = density * static_cast<double>(shape[1] * shape[2] * shape[3]);
         return density <= 0.1 || (density <= 0.25 && k <= 300) || (density <= 0.5 && k <= 100) || k <= 32;
     }

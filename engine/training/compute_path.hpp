@@ -16,7 +16,7 @@ struct LayerComputeQuery {
     double density = 1.0;
     bool constantFanIn = false; // the method keeps exactly k inputs per active neuron (srigl)
     bool nm = false;
-    int64_t stride = 1; // convolutions: strided ones go through im2col, which only loses
+    int64_t stride = 1; // convolutions (the rule is the same for every stride, as measured so far)
 };
 
 // "condensed", "masked_dense" or "dense" (a layer kept dense computes densely whatever the key says).

@@ -28,6 +28,18 @@ int64_t trainRecorded(const QString& db, const QString& method) {
     return static_cast<int64_t>(lastJsonLine(r.out)["run_id"].toDouble());
 }
 
+// The layer rows of `srigl bench --training --conv CONV --out OUT` at 50% over BATCHES; none (with the
+// error logged) when the bench fails, e.g. because the kernels disagreed with LibTorch (exit 2).
+QJsonArray convBenchRows(const QString& conv, const QString& out, const QString& batches) {
+    const SriglResult r = runCli({"bench", "--training", "--conv", conv, "--out", out, "--sparsity", "0.5", "--batch",
+                                 batches, "--seconds", "0", "--threads", "2", "--json", "--no-db"});
+    if (r.exitCode != 0) {
+        qWarning("exit %d: %s", r.exitCode, qPrintable(r.err));
+        return {};
+    }
+    return lastJsonLine(r.out)["layers"].toArray();
+}
+
 } // namespace
 
 class TestCliBench : public QObject {
@@ -43,6 +55,7 @@ private Q_SLOTS:
     void trainingBenchRefusesWhatItCannotTime();
     void trainingBenchPrintsPeakRss();
     void trainingBenchTimesAConvolution();
+    void trainingBenchTimesAStridedConvolution();
 };
 
 void TestCliBench::jsonHasContractKeysAndIsStored() {
@@ -228,10 +241,7 @@ void TestCliBench::trainingBenchPrintsPeakRss() {
 // --conv: a stride-1 Conv2d's step three ways (the bench checks the direct kernels against LibTorch's
 // convolution before timing: a disagreement would exit 2), its row named and k counted over the taps.
 void TestCliBench::trainingBenchTimesAConvolution() {
-    const SriglResult r = runCli({"bench", "--training", "--conv", "3,9,3,1", "--out", "8", "--sparsity", "0.5",
-                                 "--batch", "1,5", "--seconds", "0", "--threads", "2", "--json", "--no-db"});
-    QVERIFY2(r.exitCode == 0, qPrintable(r.err));
-    const QJsonArray layers = lastJsonLine(r.out)["layers"].toArray();
+    const QJsonArray layers = convBenchRows("3,9,3,1", "8", "1,5");
     QCOMPARE(layers.size(), 2);
     for (const auto& v : layers) {
         const QJsonObject o = v.toObject();
@@ -246,6 +256,24 @@ void TestCliBench::trainingBenchTimesAConvolution() {
     QVERIFY2(bad.err.contains("larger than the padded image") || bad.err.contains("no larger than"), qPrintable(bad.err));
     bad = runCli({"bench", "--training", "--conv", "1,3,5", "--no-db"});
     QCOMPARE(bad.exitCode, 2); // three values where four are needed
+}
+
+// --conv C,H,K,P,S: a strided Conv2d (ResNet's 3x3 stride 2 on an odd image), checked against LibTorch's
+// strided convolution before timing (the kernels' other strides and kernels: test_condensed_conv); a
+// stride below 1 or a sixth value is refused.
+void TestCliBench::trainingBenchTimesAStridedConvolution() {
+    const QJsonArray layers = convBenchRows("4,9,3,1,2", "6", "3");
+    QCOMPARE(layers.size(), 1);
+    const QJsonObject o = layers[0].toObject();
+    QVERIFY2(o["layer"].toString() == "conv 4 -> 6 on 9x9, 3x3 kernel, padding 1, stride 2",
+             qPrintable(o["layer"].toString()));
+    QCOMPARE(o["in"].toInt(), 36);
+    for (const char* key : {"dense_us", "masked_dense_us", "condensed_us"}) QVERIFY2(o[key].toDouble() > 0, key);
+    SriglResult bad = runCli({"bench", "--training", "--conv", "4,9,3,1,0", "--no-db"});
+    QCOMPARE(bad.exitCode, 2);
+    QVERIFY2(bad.err.contains("S >= 1"), qPrintable(bad.err));
+    bad = runCli({"bench", "--training", "--conv", "4,9,3,1,2,2", "--no-db"});
+    QCOMPARE(bad.exitCode, 2);
 }
 
 void TestCliBench::trainingBenchRefusesWhatItCannotTime() {

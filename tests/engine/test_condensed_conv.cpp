@@ -1,13 +1,14 @@
 // The direct condensed convolution against LibTorch's dense conv2d with the masked weight: forward,
-// grad_input, grad_values and grad_bias on odd shapes, paddings and kernels, k = 1 and k = every tap,
-// int16 and int32 indices, ablated rows, batch 1 and many, every instruction set this CPU runs; the
-// result independent of the thread count; the double fallback; and bad input.
+// grad_input, grad_values and grad_bias on odd shapes, paddings, kernels and strides 1-3, k = 1 and
+// k = every tap, int16 and int32 indices, ablated rows, batch 1 and many, every instruction set this
+// CPU runs; the result independent of the thread count; the double fallback; and bad input.
 #include <torch/torch.h>
 
 #include <QtTest>
 
 #include "engine/kernels/condensed_conv.hpp"
 #include "engine/kernels/condensed_conv_autograd.hpp"
+#include "engine/models/condensed_weights.hpp"
 #include "tests/support/guarded.hpp"
 
 #include <stdexcept>
@@ -22,6 +23,10 @@ namespace {
 struct ConvCase {
     int64_t batch, channels, height, width, out, kernelH, kernelW, padding, k;
     bool ablate = false;
+    int64_t stride = 1;
+
+    int64_t outH() const { return (height + 2 * padding - kernelH) / stride + 1; }
+    int64_t outW() const { return (width + 2 * padding - kernelW) / stride + 1; }
 };
 
 // A condensed Conv2d: every row keeps k distinct random taps (in shuffled order); ablated rows keep
@@ -74,6 +79,16 @@ const std::vector<ConvCase>& cases() {
         {2, 4, 9, 7, 7, 1, 1, 0, 3, true},      // 1x1 convolution
         {33, 3, 11, 13, 9, 3, 3, 2, 10, false}, // more images than grad_values' groups, wide padding
         {2, 40, 4, 4, 8, 3, 3, 1, 200, false},  // many channels on a tiny image
+        // Strided: every tap reads a phase plane (condensed_conv.hpp).
+        {3, 5, 9, 11, 7, 3, 3, 1, 12, true, 2},   // ResNet's 3x3 stride 2, odd sizes, ablated rows
+        {2, 4, 8, 8, 6, 1, 1, 0, 2, false, 2},    // ResNet's 1x1 stride-2 downsample: one phase of four
+        {2, 3, 13, 10, 5, 5, 5, 2, 20, true, 2},  // 5x5, padding 2
+        {2, 3, 7, 8, 4, 2, 3, 1, 6, false, 2},    // rectangular kernel: two phases down, two across
+        {33, 2, 9, 9, 4, 3, 3, 2, 18, false, 2},  // k = every tap, more images than groups
+        {2, 2, 3, 3, 3, 3, 3, 0, 5, false, 2},    // a single output pixel, the last row and column unread
+        {2, 3, 11, 7, 4, 3, 3, 0, 9, false, 3},   // stride 3, no padding
+        {3, 2, 10, 9, 5, 5, 5, 1, 17, true, 3},   // 5x5 stride 3, ablated rows
+        {1, 4, 7, 7, 3, 1, 1, 2, 3, false, 3},    // 1x1 stride 3 over a wide border (some outputs read zeros)
     };
     return all;
 }
@@ -87,6 +102,7 @@ private Q_SLOTS:
     void gradientsMatchDenseConvolution();
     void resultsDoNotDependOnThreads();
     void doubleFallbackMatchesDenseConvolution();
+    void captureGivesTheDenseGradientAtAnyStride();
     void badInputIsRefused();
 };
 
@@ -98,13 +114,14 @@ void TestCondensedConv::forwardMatchesDenseConvolution() {
                 for (Isa isa : isasHere()) {
                     const ConvLayer l = makeLayer(c, seed++);
                     const auto x = torch::randn({c.batch, c.channels, c.height, c.width});
-                    const auto want = torch::conv2d(x, l.denseWeight(c), l.bias, 1, c.padding);
+                    const auto want = torch::conv2d(x, l.denseWeight(c), l.bias, c.stride, c.padding);
                     const auto got = condensedConv2d(x, l.values, l.indices.to(indexType), l.bias, c.kernelH, c.kernelW,
-                                                     c.padding, isa);
+                                                     c.padding, c.stride, isa);
                     expectClose(got, want, "forward " + toString(isa) + " case " + std::to_string(seed));
                     const auto noBias = condensedConv2d(x, l.values, l.indices.to(indexType), torch::Tensor(),
-                                                        c.kernelH, c.kernelW, c.padding, isa);
-                    expectClose(noBias, torch::conv2d(x, l.denseWeight(c), {}, 1, c.padding), "forward without bias");
+                                                        c.kernelH, c.kernelW, c.padding, c.stride, isa);
+                    expectClose(noBias, torch::conv2d(x, l.denseWeight(c), {}, c.stride, c.padding),
+                                "forward without bias");
                 }
     });
 }
@@ -116,19 +133,18 @@ void TestCondensedConv::gradientsMatchDenseConvolution() {
             for (Isa isa : isasHere()) {
                 const ConvLayer l = makeLayer(c, seed++);
                 const auto x0 = torch::randn({c.batch, c.channels, c.height, c.width});
-                const int64_t outH = c.height + 2 * c.padding - c.kernelH + 1;
-                const int64_t outW = c.width + 2 * c.padding - c.kernelW + 1;
-                const auto upstream = torch::randn({c.batch, c.out, outH, outW});
+                const auto upstream = torch::randn({c.batch, c.out, c.outH(), c.outW()});
 
                 auto xd = x0.clone().requires_grad_(true);
                 auto wd = l.denseWeight(c).requires_grad_(true);
                 auto bd = l.bias.clone().requires_grad_(true);
-                (torch::conv2d(xd, wd, bd, 1, c.padding) * upstream).sum().backward();
+                (torch::conv2d(xd, wd, bd, c.stride, c.padding) * upstream).sum().backward();
 
                 auto xc = x0.clone().requires_grad_(true);
                 auto vc = l.values.clone().requires_grad_(true);
                 auto bc = l.bias.clone().requires_grad_(true);
-                (condensedConv2d(xc, vc, l.indices.to(torch::kShort), bc, c.kernelH, c.kernelW, c.padding, isa) *
+                (condensedConv2d(xc, vc, l.indices.to(torch::kShort), bc, c.kernelH, c.kernelW, c.padding, c.stride,
+                                 isa) *
                  upstream)
                     .sum()
                     .backward();
@@ -150,50 +166,87 @@ void TestCondensedConv::gradientsMatchDenseConvolution() {
 }
 
 // Forward and both gradients are bit-identical on 1 and 2 threads (grad_values sums fixed groups of
-// images in a fixed order).
+// images in a fixed order; grad_input is written per image and input channel), strided or not, on
+// every instruction set.
 void TestCondensedConv::resultsDoNotDependOnThreads() {
     guarded([] {
-        const ConvCase c{37, 6, 14, 14, 16, 5, 5, 1, 20, true};
-        const ConvLayer l = makeLayer(c, 11);
-        const auto idx = l.indices.to(torch::kInt);
-        const auto x = torch::randn({c.batch, c.channels, c.height, c.width});
-        const ConvGeometry g{c.batch, c.channels, c.height, c.width, c.kernelH, c.kernelW, c.padding};
-        CondensedView view;
-        view.values = l.values.data_ptr<float>();
-        view.indices = idx.data_ptr();
-        view.indices16 = false;
-        view.rows = c.out;
-        view.k = c.k;
-        view.inFeatures = l.taps;
-        view.bias = l.bias.data_ptr<float>();
-        const auto gy = torch::randn({c.batch, c.out, g.outH(), g.outW()});
-        std::vector<torch::Tensor> results[2];
-        for (int threads : {1, 2}) {
-            auto y = torch::empty({c.batch, c.out, g.outH(), g.outW()});
-            auto gx = torch::empty_like(x);
-            auto gv = torch::empty_like(l.values);
-            condensedConvForward(view, g, x.data_ptr<float>(), y.data_ptr<float>(), detectIsa(), threads);
-            condensedConvBackward(view, g, x.data_ptr<float>(), gy.data_ptr<float>(), gx.data_ptr<float>(),
-                                  gv.data_ptr<float>(), detectIsa(), threads);
-            results[threads - 1] = {y, gx, gv};
-        }
-        for (size_t i = 0; i < 3; ++i) QVERIFY(torch::equal(results[0][i], results[1][i]));
+        for (const ConvCase& c : {ConvCase{37, 6, 14, 14, 16, 5, 5, 1, 20, true},
+                                  ConvCase{35, 8, 15, 15, 12, 3, 3, 1, 30, true, 2},
+                                  ConvCase{34, 8, 16, 16, 12, 1, 1, 0, 3, false, 2},
+                                  ConvCase{33, 4, 13, 14, 6, 5, 5, 2, 40, false, 3}})
+            for (Isa isa : isasHere()) {
+                const ConvLayer l = makeLayer(c, 11);
+                const auto idx = l.indices.to(torch::kInt);
+                const auto x = torch::randn({c.batch, c.channels, c.height, c.width});
+                const ConvGeometry g{c.batch, c.channels, c.height, c.width, c.kernelH, c.kernelW, c.padding, c.stride};
+                CondensedView view;
+                view.values = l.values.data_ptr<float>();
+                view.indices = idx.data_ptr();
+                view.indices16 = false;
+                view.rows = c.out;
+                view.k = c.k;
+                view.inFeatures = l.taps;
+                view.bias = l.bias.data_ptr<float>();
+                const auto gy = torch::randn({c.batch, c.out, g.outH(), g.outW()});
+                std::vector<torch::Tensor> results[2];
+                for (int threads : {1, 2}) {
+                    auto y = torch::empty({c.batch, c.out, g.outH(), g.outW()});
+                    auto gx = torch::empty_like(x);
+                    auto gv = torch::empty_like(l.values);
+                    condensedConvForward(view, g, x.data_ptr<float>(), y.data_ptr<float>(), isa, threads);
+                    condensedConvBackward(view, g, x.data_ptr<float>(), gy.data_ptr<float>(), gx.data_ptr<float>(),
+                                          gv.data_ptr<float>(), isa, threads);
+                    results[threads - 1] = {y, gx, gv};
+                }
+                for (size_t i = 0; i < 3; ++i)
+                    QVERIFY2(torch::equal(results[0][i], results[1][i]),
+                             ("stride " + std::to_string(c.stride) + " " + toString(isa)).c_str());
+            }
     });
 }
 
 // Other dtypes take the unfold path through condensedLinear: in double it matches conv2d to 1e-12.
 void TestCondensedConv::doubleFallbackMatchesDenseConvolution() {
     guarded([] {
-        const ConvCase c{3, 2, 6, 7, 4, 3, 3, 1, 5, true};
-        const ConvLayer l = makeLayer(c, 21, torch::kDouble);
-        auto x = torch::randn({c.batch, c.channels, c.height, c.width}, torch::kDouble).requires_grad_(true);
-        auto v = l.values.clone().requires_grad_(true);
-        const auto y = condensedConv2d(x, v, l.indices, l.bias, c.kernelH, c.kernelW, c.padding);
-        expectClose(y, torch::conv2d(x, l.denseWeight(c), l.bias, 1, c.padding), "double forward", 1e-12);
-        y.sum().backward();
-        auto xd = x.detach().clone().requires_grad_(true);
-        torch::conv2d(xd, l.denseWeight(c), l.bias, 1, c.padding).sum().backward();
-        expectClose(x.grad(), xd.grad(), "double grad_input", 1e-12);
+        for (const ConvCase& c : {ConvCase{3, 2, 6, 7, 4, 3, 3, 1, 5, true}, ConvCase{3, 2, 9, 7, 4, 3, 3, 1, 5, true, 2}}) {
+            const ConvLayer l = makeLayer(c, 21, torch::kDouble);
+            auto x = torch::randn({c.batch, c.channels, c.height, c.width}, torch::kDouble).requires_grad_(true);
+            auto v = l.values.clone().requires_grad_(true);
+            const auto y = condensedConv2d(x, v, l.indices, l.bias, c.kernelH, c.kernelW, c.padding, c.stride);
+            expectClose(y, torch::conv2d(x, l.denseWeight(c), l.bias, c.stride, c.padding), "double forward", 1e-12);
+            y.sum().backward();
+            auto xd = x.detach().clone().requires_grad_(true);
+            torch::conv2d(xd, l.denseWeight(c), l.bias, c.stride, c.padding).sum().backward();
+            expectClose(x.grad(), xd.grad(), "double grad_input", 1e-12);
+        }
+    });
+}
+
+// The training layer's path (condensedConvolution, what SparseConv2d runs condensed): with `capture`
+// set before a mask update, the patches and output gradients it keeps give growth the dense weight
+// gradient of the strided convolution, and the values' gradient is that gradient at the kept taps.
+void TestCondensedConv::captureGivesTheDenseGradientAtAnyStride() {
+    guarded([] {
+        for (const ConvCase& c : {ConvCase{3, 4, 9, 9, 6, 3, 3, 1, 10, true}, ConvCase{3, 4, 9, 9, 6, 3, 3, 1, 10, true, 2},
+                                  ConvCase{2, 5, 8, 8, 7, 1, 1, 0, 2, false, 2}}) {
+            const ConvLayer l = makeLayer(c, 41);
+            const auto mask = torch::zeros({c.out, l.taps}, torch::kBool).scatter_(1, l.indices, true);
+            auto layer = std::make_shared<CondensedWeights>(condenseLayer(l.denseWeight(c).view({c.out, -1}), mask));
+            layer->capture = true;
+            const auto x = torch::randn({c.batch, c.channels, c.height, c.width});
+            const auto gy = torch::randn({c.batch, c.out, c.outH(), c.outW()});
+            const auto y = condensedConvolution(layer, x, l.bias, c.kernelH, c.padding, c.stride);
+            y.backward(gy);
+
+            auto wd = l.denseWeight(c).requires_grad_(true);
+            const auto yd = torch::conv2d(x, wd, l.bias, c.stride, c.padding);
+            yd.backward(gy);
+            const std::string where = "stride " + std::to_string(c.stride) + " kernel " + std::to_string(c.kernelH);
+            expectClose(y.detach(), yd.detach(), "forward " + where);
+            const auto denseGrad = wd.grad().view({c.out, -1});
+            expectClose(denseGradient(*layer), denseGrad, "captured dense gradient " + where);
+            expectClose(layer->values.grad(), gatherCondensed(*layer, denseGrad), "grad_values " + where);
+        }
     });
 }
 
@@ -219,6 +272,7 @@ void TestCondensedConv::badInputIsRefused() {
         expectRefused([&] { condensedConv2d(x, l.values, l.indices.slice(1, 0, 2), l.bias, 3, 3, 0); },
                       "shape of values");
         expectRefused([&] { condensedConv2d(x, l.values, l.indices, torch::randn({5}), 3, 3, 0); }, "bias");
+        expectRefused([&] { condensedConv2d(x, l.values, l.indices, l.bias, 3, 3, 0, 0); }, "stride must be >= 1");
         // A layer whose taps do not match the input's channels is caught by the kernel's geometry check.
         const ConvGeometry g{2, 2, 6, 6, 3, 3, 0};
         CondensedView wrong;

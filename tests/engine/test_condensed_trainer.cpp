@@ -347,14 +347,18 @@ void TestCondensedTrainer::autoFollowsTheRule() {
     c.batch_size = 256;
     QCOMPARE(computePathFor(c, {{300, 784}, 0.2, true, false}), std::string("masked_dense"));
     QCOMPARE(computePathFor(c, {{300, 784}, 0.1, true, false}), std::string("condensed"));
-    // Stride-1 convolutions condense where a row keeps few taps (the direct kernels); strided ones never.
+    // Convolutions of any stride condense where a row keeps few taps (the direct kernels).
     QCOMPARE(computePathFor(c, {{6, 1, 5, 5}, 0.1, true, false}), std::string("condensed"));
     QCOMPARE(computePathFor(c, {{6, 1, 5, 5}, 0.8, true, false}), std::string("condensed"));    // 20 taps
     QCOMPARE(computePathFor(c, {{16, 6, 5, 5}, 0.5, true, false}), std::string("condensed"));   // 75 taps
     QCOMPARE(computePathFor(c, {{16, 6, 5, 5}, 0.8, true, false}), std::string("masked_dense")); // 120 taps
     QCOMPARE(computePathFor(c, {{512, 512, 3, 3}, 0.25, true, false}), std::string("masked_dense")); // 1152
     QCOMPARE(computePathFor(c, {{512, 512, 3, 3}, 0.1, true, false}), std::string("condensed"));
-    QCOMPARE(computePathFor(c, {{128, 64, 3, 3}, 0.1, true, false, 2}), std::string("masked_dense"));
+    QCOMPARE(computePathFor(c, {{128, 64, 3, 3}, 0.1, true, false, 2}), std::string("condensed"));
+    QCOMPARE(computePathFor(c, {{256, 128, 3, 3}, 0.25, true, false, 2}), std::string("condensed"));    // 288 taps
+    QCOMPARE(computePathFor(c, {{512, 256, 3, 3}, 0.25, true, false, 2}), std::string("masked_dense")); // 576
+    QCOMPARE(computePathFor(c, {{512, 256, 1, 1}, 0.5, true, false, 2}), std::string("masked_dense"));  // 128
+    QCOMPARE(computePathFor(c, {{128, 64, 1, 1}, 0.5, true, false, 2}), std::string("condensed"));      // 32
     QCOMPARE(computePathFor(c, {{300, 32}, 0.1, true, false}), std::string("masked_dense"));
     QCOMPARE(computePathFor(c, {{300, 784}, 0.1, false, false}), std::string("masked_dense"));
     QCOMPARE(computePathFor(c, {{10, 100}, 1.0, true, false}), std::string("dense"));
