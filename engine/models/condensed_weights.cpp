@@ -4,6 +4,7 @@
 #include "engine/kernels/condensed_autograd.hpp"
 #include "engine/kernels/condensed_conv_autograd.hpp"
 
+#include <array>
 #include <stdexcept>
 #include <string>
 
@@ -79,7 +80,9 @@ torch::Tensor gatherCondensed(const CondensedWeights& layer, const torch::Tensor
 
 torch::Tensor denseGradient(const CondensedWeights& layer) {
     torch::NoGradGuard noGrad;
-    auto sum = torch::zeros({layer.rows(), layer.fanIn}, layer.values.options().requires_grad(false));
+    auto sum = layer.capturedGrad.defined()
+                   ? layer.capturedGrad.clone()
+                   : torch::zeros({layer.rows(), layer.fanIn}, layer.values.options().requires_grad(false));
     // A step whose backward never ran (a non-finite loss stops training first) has no gy: pair by position.
     const size_t steps = std::min(layer.inputs.size(), layer.gradOutputs.size());
     // One product per step, added in step order: what the masked-dense path sums from weight.grad.
@@ -104,14 +107,24 @@ torch::Tensor condensedConvolution(const std::shared_ptr<CondensedWeights>& laye
                                    const torch::Tensor& bias, int64_t kernel, int64_t padding, int64_t stride) {
     auto y = condensedConv2d(x, layer->values, layer->indices, bias, kernel, kernel, padding, stride);
     if (layer->capture && y.requires_grad()) {
-        // Only at the steps before a mask update: the patches cost kernel^2 / stride^2 copies of the input.
-        torch::NoGradGuard noGrad;
-        auto cols = torch::nn::functional::unfold(
-            x.detach(), torch::nn::functional::UnfoldFuncOptions({kernel, kernel}).padding(padding).stride(stride));
-        layer->inputs.push_back(cols.transpose(1, 2).reshape({-1, cols.size(1)}));
-        std::weak_ptr<CondensedWeights> sink = layer;
-        y.register_hook([sink](const torch::Tensor& gy) {
-            if (auto l = sink.lock()) l->gradOutputs.push_back(gy.detach().permute({0, 2, 3, 1}).reshape({-1, gy.size(1)}));
+        // Only at the steps before a mask update. The input is held by the graph anyway (grad_values
+        // reads it); the weight passed to LibTorch only gives the shape (its values are not read when
+        // only the weight's gradient is asked for).
+        const std::vector<int64_t> weightShape = {layer->rows(), x.size(1), kernel, kernel};
+        std::weak_ptr<CondensedWeights> sink = layer; // the graph must not keep the layer alive
+        y.register_hook([sink, input = x.detach(), weightShape, padding, stride](const torch::Tensor& gy) {
+            auto l = sink.lock();
+            if (!l) return;
+            torch::NoGradGuard noGrad;
+            const auto shapeOnly = torch::empty(weightShape, gy.options());
+            const std::array<bool, 3> weightOnly = {false, true, false};
+            auto g = std::get<1>(at::convolution_backward(gy.detach(), input, shapeOnly, c10::nullopt,
+                                                          {stride, stride}, {padding, padding}, {1, 1}, false,
+                                                          {0, 0}, 1, weightOnly))
+                         .reshape({weightShape[0], -1});
+            l->lastGrad = g;
+            if (l->capturedGrad.defined()) l->capturedGrad.add_(g);
+            else l->capturedGrad = g.clone();
         });
     }
     return y;

@@ -26,6 +26,12 @@ struct CondensedWeights {
     bool capture = false;
     std::vector<torch::Tensor> inputs;
     std::vector<torch::Tensor> gradOutputs;
+    // Convolutions capture G itself instead, [out, fan_in]: LibTorch's convolution backward for the
+    // weight runs in the hook, where keeping unfolded patches would cost kernel^2 / stride^2 copies of
+    // every input until the backward. The sum over the window so far, and the last step's own G (the
+    // gradient a grown connection gets at the update step).
+    torch::Tensor capturedGrad;
+    torch::Tensor lastGrad;
 
     int64_t rows() const { return values.size(0); }
     int64_t k() const { return values.size(1); }
@@ -48,8 +54,8 @@ torch::Tensor expandMask(const CondensedWeights& layer);
 // The entries of a dense [out, fan_in] tensor at the layer's kept positions, [out, k] (zero in ablated rows).
 torch::Tensor gatherCondensed(const CondensedWeights& layer, const torch::Tensor& dense);
 
-// Sum over the captured steps of gy^T x: the dense gradient of the layer's [out, fan_in] weight, the
-// same quantity the masked-dense path accumulates from weight.grad.
+// Sum over the captured steps of gy^T x (or of the captured G of a convolution): the dense gradient of
+// the layer's [out, fan_in] weight, the same quantity the masked-dense path accumulates from weight.grad.
 torch::Tensor denseGradient(const CondensedWeights& layer);
 
 // y = x W^T + b through the condensed kernels (x: [rows, fan_in]), keeping what growth needs while
@@ -58,9 +64,8 @@ torch::Tensor condensedMatmul(const std::shared_ptr<CondensedWeights>& layer, co
                               const torch::Tensor& bias);
 
 // The convolution (any stride) of x [batch, channels, H, W] by a condensed Conv2d layer (taps in
-// unfold's order) through the direct kernels, keeping what growth needs while `capture` is set: the
-// unfolded patches and the output gradient as the rows of condensedMatmul's x and gy, so denseGradient
-// serves both layer kinds.
+// unfold's order) through the direct kernels, adding the step's dense weight gradient to capturedGrad
+// (and setting lastGrad) while `capture` is set.
 torch::Tensor condensedConvolution(const std::shared_ptr<CondensedWeights>& layer, const torch::Tensor& x,
                                    const torch::Tensor& bias, int64_t kernel, int64_t padding, int64_t stride = 1);
 

@@ -86,7 +86,14 @@ void Trainer::Impl::loadCondensedLayer(torch::serialize::InputArchive& archive, 
         c.inputs.push_back(readTensor(archive, n + "input." + std::to_string(k), true));
         c.gradOutputs.push_back(readTensor(archive, n + "grad_output." + std::to_string(k), true));
     }
-    st.gradSum = torch::Tensor();
+    c.capturedGrad = torch::Tensor();
+    c.lastGrad = torch::Tensor();
+    // The window's G so far beyond the captures (a convolution's): the partial sum the next update adds to.
+    torch::Tensor captured;
+    const bool hasCaptured = archive.try_read(n + "captured_grad", captured, true);
+    if (hasCaptured && !captured.sizes().equals(torch::IntArrayRef{out, c.fanIn}))
+        throw CheckpointError("checkpoint '" + path + "': the captured gradient of " + st.name + " has the wrong shape");
+    st.gradSum = hasCaptured ? captured.to(torch::kFloat).contiguous() : torch::Tensor();
 }
 
 // A checkpoint whose bytes were damaged can still parse: check what the run relies on.
@@ -173,6 +180,11 @@ void Trainer::saveCheckpoint(const std::string& path) const {
                 archive.write("condensed." + n + ".input." + std::to_string(k), c.inputs[k], true);
                 archive.write("condensed." + n + ".grad_output." + std::to_string(k), c.gradOutputs[k], true);
             }
+            // The window's G so far that is not in the captures above: a convolution's, and a partial
+            // sum this run was resumed with.
+            torch::Tensor partial = c.capturedGrad;
+            if (st.gradSum.defined()) partial = partial.defined() ? st.gradSum + partial : st.gradSum;
+            if (partial.defined()) archive.write("condensed." + n + ".captured_grad", partial, true);
         } else if (st.dynamic && st.layer->isCondensed()) {
             archive.write("grad_sum." + n, s.pendingGradient(st), true);
         } else if (st.gradSum.defined()) {

@@ -69,22 +69,26 @@ MaskUpdateResult Trainer::Impl::condensedMaskUpdate(SparseLayerState& st, double
     auto& c = *st.layer->condensed;
     const int64_t fanIn = c.fanIn;
     const size_t steps = std::min(c.inputs.size(), c.gradOutputs.size());
-    // Rows of G = (partial sum restored from a checkpoint) + sum over the window of gy^T x, added in
-    // the order the masked-dense path adds weight.grad.
-    // Each product goes straight into the block (GEMM with beta = 1): no temporary of the block's size,
-    // which for a layer beyond memory would be allocated and page-faulted once per block and pass.
+    // Rows of G = (partial sum restored from a checkpoint) + the window's captures (a convolution's
+    // captured G, or sum over the window of gy^T x), added in the order the masked-dense path adds
+    // weight.grad. Each product goes straight into the block (GEMM with beta = 1): no temporary of the
+    // block's size, which for a layer beyond memory would be allocated and page-faulted once per block
+    // and pass.
     GradientRows rows = [&](int64_t r0, int64_t r1, float* dst) {
         auto block = torch::from_blob(dst, {r1 - r0, fanIn});
-        size_t first = 0;
-        if (st.gradSum.defined()) {
-            block.copy_(st.gradSum.slice(0, r0, r1));
-        } else if (steps > 0) {
-            torch::mm_out(block, c.gradOutputs[0].slice(1, r0, r1).t(), c.inputs[0]);
-            first = 1;
-        } else {
-            block.zero_();
+        bool started = false;
+        for (const auto* part : {&st.gradSum, &c.capturedGrad}) {
+            if (!part->defined()) continue;
+            if (started) block.add_(part->slice(0, r0, r1));
+            else block.copy_(part->slice(0, r0, r1));
+            started = true;
         }
-        for (size_t s = first; s < steps; ++s) block.addmm_(c.gradOutputs[s].slice(1, r0, r1).t(), c.inputs[s]);
+        for (size_t s = 0; s < steps; ++s) {
+            if (started) block.addmm_(c.gradOutputs[s].slice(1, r0, r1).t(), c.inputs[s]);
+            else torch::mm_out(block, c.gradOutputs[s].slice(1, r0, r1).t(), c.inputs[s]);
+            started = true;
+        }
+        if (!started) block.zero_();
     };
     const SriglParams p = sriglParams(st);
     // Blocks of at most 16M gradient entries (64 MiB): a layer up to that size is one block.
@@ -103,7 +107,9 @@ MaskUpdateResult Trainer::Impl::condensedMaskUpdate(SparseLayerState& st, double
     c.ablated = u.ablated;
     // This step's gradient at the new positions: the masked-dense path applies it (masked by the new
     // mask) right after the update, grown connections included.
-    if (steps > 0) {
+    if (c.lastGrad.defined()) {
+        c.values.mutable_grad() = gatherCondensed(c, c.lastGrad); // zero in ablated rows
+    } else if (steps > 0) {
         const auto x = c.inputs[steps - 1].contiguous();
         const auto gy = c.gradOutputs[steps - 1].contiguous();
         auto gv = torch::empty_like(c.values.detach());

@@ -634,6 +634,8 @@ void Trainer::Impl::maskUpdate(int64_t atStep) {
             st.gradSum = torch::Tensor(); // the next window starts from its own captures
             st.layer->condensed->inputs.clear();
             st.layer->condensed->gradOutputs.clear();
+            st.layer->condensed->capturedGrad = torch::Tensor();
+            st.layer->condensed->lastGrad = torch::Tensor();
         } else {
             st.gradSum.zero_();
         }

@@ -223,8 +223,9 @@ void TestCondensedConv::doubleFallbackMatchesDenseConvolution() {
 }
 
 // The training layer's path (condensedConvolution, what SparseConv2d runs condensed): with `capture`
-// set before a mask update, the patches and output gradients it keeps give growth the dense weight
-// gradient of the strided convolution, and the values' gradient is that gradient at the kept taps.
+// set before a mask update, each step's dense weight gradient of the strided convolution is added to
+// the capture (no unfolded patches kept), so growth sees the window's sum and the update step's own
+// gradient; the values' gradient is that gradient at the kept taps.
 void TestCondensedConv::captureGivesTheDenseGradientAtAnyStride() {
     guarded([] {
         for (const ConvCase& c : {ConvCase{3, 4, 9, 9, 6, 3, 3, 1, 10, true}, ConvCase{3, 4, 9, 9, 6, 3, 3, 1, 10, true, 2},
@@ -233,19 +234,27 @@ void TestCondensedConv::captureGivesTheDenseGradientAtAnyStride() {
             const auto mask = torch::zeros({c.out, l.taps}, torch::kBool).scatter_(1, l.indices, true);
             auto layer = std::make_shared<CondensedWeights>(condenseLayer(l.denseWeight(c).view({c.out, -1}), mask));
             layer->capture = true;
-            const auto x = torch::randn({c.batch, c.channels, c.height, c.width});
-            const auto gy = torch::randn({c.batch, c.out, c.outH(), c.outW()});
-            const auto y = condensedConvolution(layer, x, l.bias, c.kernelH, c.padding, c.stride);
-            y.backward(gy);
-
             auto wd = l.denseWeight(c).requires_grad_(true);
-            const auto yd = torch::conv2d(x, wd, l.bias, c.stride, c.padding);
-            yd.backward(gy);
             const std::string where = "stride " + std::to_string(c.stride) + " kernel " + std::to_string(c.kernelH);
-            expectClose(y.detach(), yd.detach(), "forward " + where);
-            const auto denseGrad = wd.grad().view({c.out, -1});
-            expectClose(denseGradient(*layer), denseGrad, "captured dense gradient " + where);
-            expectClose(layer->values.grad(), gatherCondensed(*layer, denseGrad), "grad_values " + where);
+            torch::Tensor windowGrad = torch::zeros({c.out, l.taps});
+            for (int step = 0; step < 2; ++step) {
+                const auto x = torch::randn({c.batch, c.channels, c.height, c.width});
+                const auto gy = torch::randn({c.batch, c.out, c.outH(), c.outW()});
+                layer->values.mutable_grad() = torch::Tensor();
+                const auto y = condensedConvolution(layer, x, l.bias, c.kernelH, c.padding, c.stride);
+                y.backward(gy);
+
+                wd.mutable_grad() = torch::Tensor();
+                const auto yd = torch::conv2d(x, wd, l.bias, c.stride, c.padding);
+                yd.backward(gy);
+                expectClose(y.detach(), yd.detach(), "forward " + where);
+                const auto denseGrad = wd.grad().view({c.out, -1});
+                windowGrad += denseGrad;
+                expectClose(layer->lastGrad, denseGrad, "the step's dense gradient " + where);
+                expectClose(denseGradient(*layer), windowGrad, "captured dense gradient over the window " + where);
+                expectClose(layer->values.grad(), gatherCondensed(*layer, denseGrad), "grad_values " + where);
+            }
+            QVERIFY2(layer->inputs.empty() && layer->gradOutputs.empty(), "a convolution keeps no patches");
         }
     });
 }

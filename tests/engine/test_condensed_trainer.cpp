@@ -190,6 +190,7 @@ private Q_SLOTS:
     void planOfAModelBeyondMemoryNeedsNoWeights();
     void layerBeyondMemoryStartsCondensed();
     void condensedCheckpointLayoutResumesExactly();
+    void convolutionCapturesResumeInsideTheWindow();
     void condensedCheckpointLayoutNeedsTheCondensedPath();
     void corruptCondensedCheckpointIsRefused();
     void snapshotsLeaveOutLayersBeyondTheLimit();
@@ -502,6 +503,45 @@ void TestCondensedTrainer::condensedCheckpointLayoutResumesExactly() {
                                      reference.internals().optimizer->state(b.paramIndex).at(0)));
             }
         }
+    });
+}
+
+// A convolution captures its window's dense gradient, not patches: written with the condensed layout
+// inside a window (captured_grad), it resumes as the uninterrupted run continues, and no captures
+// outlive the update.
+void TestCondensedTrainer::convolutionCapturesResumeInsideTheWindow() {
+    guarded([] {
+        LimitsLowered lowered(0, int64_t{1} << 26);
+        RunConfig c = smallRun("lenet5", "condensed");
+        c.grad_accumulation = 3;
+        c.max_steps = 130; // updates at steps 50 and 100 (t_end 0.8: up to step 104)
+        Trainer reference(c);
+        std::vector<double> losses;
+        while (reference.trainStep()) losses.push_back(reference.lastLoss());
+
+        const std::string file = scratchFile("condensed-conv-window.ckpt");
+        {
+            Trainer t(c);
+            for (int step = 0; step < 99; ++step) t.trainStep(); // inside the window 98..100
+            const auto& conv2 = *t.internals().layers[1].layer->condensed;
+            QVERIFY(conv2.capturedGrad.defined() && conv2.inputs.empty());
+            t.saveCheckpoint(file);
+            t.trainStep();
+            t.trainStep(); // step 100: the update consumes the window
+            QVERIFY(!conv2.capturedGrad.defined() && !conv2.lastGrad.defined());
+        }
+        QVERIFY(archiveHas(file, "condensed.1.captured_grad"));
+        Trainer resumed(c);
+        resumed.loadCheckpoint(file);
+        std::filesystem::remove(file);
+        QCOMPARE(resumed.step(), int64_t{99});
+        while (resumed.trainStep())
+            QVERIFY2(relative(resumed.lastLoss(), losses.at(static_cast<size_t>(resumed.step() - 1))) <= 1e-4,
+                     ("resumed run departs at step " + std::to_string(resumed.step())).c_str());
+        QCOMPARE(resumed.step(), reference.step());
+        for (size_t i = 0; i < reference.internals().layers.size(); ++i)
+            QVERIFY(torch::equal(resumed.internals().layers[i].layer->denseMaskMatrix(),
+                                 reference.internals().layers[i].layer->denseMaskMatrix()));
     });
 }
 
