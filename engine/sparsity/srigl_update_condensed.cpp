@@ -27,11 +27,51 @@ inline uint32_t absKey(float g) {
     return u;
 }
 
+// A row's `count` largest |grad| as (key, input) in ascending input order: the first entries of the
+// order growth selects in (|grad| descending, ties by index, as selectLargest breaks them). `hist`
+// holds the row's histogram of key >> 20 (2048 bins: |grad| has no sign bit); the bin where the
+// count is reached is resolved exactly, then one pass emits the entries in input order.
+void rowCandidates(const float* g, int64_t fanIn, const std::vector<int64_t>& hist, int64_t count,
+                   std::vector<uint32_t>& edge, uint32_t* keys, uint32_t* inputs) {
+    int64_t above = 0;
+    uint32_t bin = 2047;
+    for (; bin > 0; --bin) {
+        if (above + hist[bin] >= count) break;
+        above += hist[bin];
+    }
+    const int64_t needInBin = count - above;
+    edge.clear();
+    for (int64_t j = 0; j < fanIn; ++j) {
+        const uint32_t key = absKey(g[j]);
+        if (key >> 20 == bin) edge.push_back(key);
+    }
+    std::nth_element(edge.begin(), edge.begin() + (needInBin - 1), edge.end(), std::greater<uint32_t>());
+    const uint32_t threshold = edge[static_cast<size_t>(needInBin - 1)];
+    int64_t ties = needInBin;
+    for (uint32_t key : edge) ties -= key > threshold;
+    int64_t c = 0;
+    for (int64_t j = 0; j < fanIn; ++j) {
+        const uint32_t key = absKey(g[j]);
+        const uint32_t kb = key >> 20;
+        bool take = kb > bin || (kb == bin && key > threshold);
+        if (!take && kb == bin && key == threshold && ties > 0) {
+            take = true;
+            --ties;
+        }
+        if (!take) continue;
+        keys[c] = key;
+        inputs[c++] = static_cast<uint32_t>(j);
+    }
+}
+
 // The gradient, block by block in row order; a layer that fits one block is computed once.
 class RowBlocks {
 public:
     RowBlocks(const GradientRows& gradient, int64_t out, int64_t fanIn, int64_t blockRows)
         : gradient_(gradient), out_(out), fanIn_(fanIn), blockRows_(std::max<int64_t>(1, std::min(blockRows, out))) {}
+
+    // Every pass over the gradient computes it again.
+    bool recomputes() const { return blockRows_ < out_; }
 
     template <typename F>
     void forEach(F&& f) {
@@ -63,7 +103,8 @@ private:
 
 CondensedMaskUpdate sriglUpdateCondensed(const torch::Tensor& values, const torch::Tensor& indices,
                                          const torch::Tensor& alive, int64_t fanIn, const GradientRows& gradient,
-                                         double dropFraction, const SriglParams& params, int64_t blockRows) {
+                                         double dropFraction, const SriglParams& params, int64_t blockRows,
+                                         int64_t growthCandidates) {
     torch::NoGradGuard noGrad;
     const auto v = values.detach().to(torch::kCPU, torch::kFloat).contiguous();
     const auto ix = indices.to(torch::kCPU, torch::kLong).contiguous();
@@ -88,6 +129,14 @@ CondensedMaskUpdate sriglUpdateCondensed(const torch::Tensor& values, const torc
     selectLargest(absW.data(), m, nKeep, keepW.get(), scratch);
     RowBlocks blocks(gradient, out, fanIn, blockRows);
 
+    // Growth candidates, kept by the counts pass when every pass recomputes the gradient: each row's
+    // `cand` largest |grad| (rowCandidates). A row grows its k - kept largest among the inputs it did
+    // not keep, and at most `kept` of its candidates are kept ones, so whenever k <= cand its
+    // candidates hold the answer and growth needs no third pass over the gradient.
+    int64_t cand = growthCandidates >= 0 ? std::min(fanIn, growthCandidates) : std::min(fanIn, k0 + k0 / 2 + 8);
+    if (growthCandidates < 0 && out * cand * 8 > (int64_t{1} << 30)) cand = 0; // at most 1 GiB
+    std::vector<uint32_t> candKeys, candInputs;
+
     // Ablation: per row, the connections kept by |W| plus those among the layer's nPrune largest
     // |grad| (the union, each counted once).
     std::vector<uint8_t> ablated(static_cast<size_t>(out), 0);
@@ -102,6 +151,7 @@ CondensedMaskUpdate sriglUpdateCondensed(const torch::Tensor& values, const torc
         };
         if (nPrune >= n) {
             for (int64_t r = 0; r < out; ++r) counts[static_cast<size_t>(r)] = fanIn;
+            cand = 0;
         } else if (nPrune > 0) {
             // The nPrune-th largest |grad| without holding the gradient: a histogram of the top 16 bits
             // of the keys finds its bin, the bin's entries (kept in row-major order) give the exact
@@ -132,22 +182,32 @@ CondensedMaskUpdate sriglUpdateCondensed(const torch::Tensor& values, const torc
                 uint8_t keptByW;
             };
             std::vector<std::pair<int64_t, std::vector<Entry>>> parts; // (first row, entries) per range
+            if (!blocks.recomputes()) cand = 0; // growth reads the cached gradient for free
+            candKeys.resize(static_cast<size_t>(out * cand));
+            candInputs.resize(static_cast<size_t>(out * cand));
             blocks.forEach([&](int64_t r0, int64_t r1, const float* g) {
                 at::parallel_for(r0, r1, 1, [&](int64_t begin, int64_t end) {
                     std::vector<uint8_t> rowKeep(static_cast<size_t>(fanIn), 0);
                     std::vector<Entry> found;
+                    std::vector<int64_t> rowHist(cand > 0 ? 2048 : 0);
+                    std::vector<uint32_t> edge;
                     for (int64_t r = begin; r < end; ++r) {
                         markRow(rowKeep, r, 1);
                         const float* gr = g + (r - r0) * fanIn;
                         int64_t above = 0;
+                        if (cand > 0) std::fill(rowHist.begin(), rowHist.end(), 0);
                         for (int64_t j = 0; j < fanIn; ++j) {
                             const uint32_t key = absKey(gr[j]);
+                            if (cand > 0) ++rowHist[key >> 20];
                             if ((key >> 16) > bin) above += rowKeep[static_cast<size_t>(j)] ? 0 : 1;
                             else if ((key >> 16) == bin)
                                 found.push_back({key, static_cast<int32_t>(r), rowKeep[static_cast<size_t>(j)]});
                         }
                         counts[static_cast<size_t>(r)] += above;
                         markRow(rowKeep, r, 0);
+                        if (cand > 0)
+                            rowCandidates(gr, fanIn, rowHist, cand, edge, candKeys.data() + r * cand,
+                                          candInputs.data() + r * cand);
                     }
                     std::lock_guard<std::mutex> lock(joinMutex);
                     parts.emplace_back(begin, std::move(found));
@@ -172,8 +232,12 @@ CondensedMaskUpdate sriglUpdateCondensed(const torch::Tensor& values, const torc
                 }
                 if (salient && !e.keptByW) ++counts[static_cast<size_t>(e.row)];
             }
+        } else {
+            cand = 0;
         }
         ablated = sriglAblatedNeurons(counts, params, fanIn);
+    } else {
+        cand = 0;
     }
     sriglForceAblation(ablated, params, fanIn);
     int64_t nAblated = 0;
@@ -266,7 +330,32 @@ CondensedMaskUpdate sriglUpdateCondensed(const torch::Tensor& values, const torc
     }
     // Grow: each row takes its missing connections among the inputs it did not keep (just-dropped ones
     // included) by largest |grad|. Rows are independent: split over the intra-op threads.
-    if (growth) {
+    if (growth && cand >= k) {
+        // From the candidates: the same selection over the first `cand` entries of the row's order
+        // (in ascending input order, so selectLargest breaks ties as it does over the whole row).
+        at::parallel_for(0, out, 16, [&](int64_t begin, int64_t end) {
+            std::vector<uint8_t> row(static_cast<size_t>(fanIn));
+            std::vector<float> score(static_cast<size_t>(cand));
+            std::unique_ptr<bool[]> grown(new bool[static_cast<size_t>(cand)]);
+            std::vector<uint32_t> local;
+            for (int64_t r = begin; r < end; ++r) {
+                if (ablated[static_cast<size_t>(r)] || need[static_cast<size_t>(r)] == 0) continue;
+                chosenRow(r, row);
+                const uint32_t* keys = candKeys.data() + r * cand;
+                const uint32_t* inputs = candInputs.data() + r * cand;
+                for (int64_t c = 0; c < cand; ++c) {
+                    float a;
+                    std::memcpy(&a, keys + c, sizeof a);
+                    score[static_cast<size_t>(c)] = row[inputs[c]] ? -1.0f : a;
+                    grown[c] = false;
+                }
+                selectLargest(score.data(), cand, need[static_cast<size_t>(r)], grown.get(), local);
+                for (int64_t c = 0; c < cand; ++c)
+                    if (grown[c]) row[inputs[c]] = 1;
+                writeRow(r, row.data());
+            }
+        });
+    } else if (growth) {
         blocks.forEach([&](int64_t r0, int64_t r1, const float* g) {
             at::parallel_for(r0, r1, 16, [&](int64_t begin, int64_t end) {
                 std::vector<uint8_t> row(static_cast<size_t>(fanIn));

@@ -23,11 +23,15 @@ struct CondensedMaskUpdate {
 };
 
 // values, indices: [out, k_old] (CPU; ablated rows hold zeros and are marked false in `alive`).
-// The gradient is asked for in blocks of `blockRows` rows, at most three times per row (layer-wide
-// saliency threshold, per-row saliency counts, growth); when one block covers the layer it is asked
-// for once. Same result as sriglUpdateCpu on the dense form, ties included (index order).
+// The gradient is asked for in blocks of `blockRows` rows: with ablation twice per row (layer-wide
+// saliency threshold, then per-row saliency counts, which also keep each row's growth candidates),
+// without it once (growth); when one block covers the layer it is asked for once. A third pass
+// (growth) is needed only when ablation raises k beyond the candidates kept per row:
+// `growthCandidates` of them (-1: k_old * 1.5 + 8, as long as they take at most 1 GiB; 0: none).
+// Same result as sriglUpdateCpu on the dense form, ties included (index order).
 CondensedMaskUpdate sriglUpdateCondensed(const torch::Tensor& values, const torch::Tensor& indices,
                                          const torch::Tensor& alive, int64_t fanIn, const GradientRows& gradient,
-                                         double dropFraction, const SriglParams& params, int64_t blockRows);
+                                         double dropFraction, const SriglParams& params, int64_t blockRows,
+                                         int64_t growthCandidates = -1);
 
 } // namespace srigl

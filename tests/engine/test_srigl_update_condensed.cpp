@@ -23,6 +23,7 @@ struct Case {
     int64_t blockRows = 1 << 20;
     bool ties = false; // weights and gradients rounded so that many values are equal
     uint64_t seed = 1;
+    int64_t growthCandidates = -1;
 };
 
 struct Layer {
@@ -47,7 +48,7 @@ Layer makeLayer(const Case& c) {
 }
 
 // Runs both rules on one layer and fails with a message naming the first difference.
-void compareOn(const Case& c) {
+int64_t compareOn(const Case& c) {
     const Layer l = makeLayer(c);
     SriglParams p;
     p.budget = l.budget;
@@ -63,7 +64,7 @@ void compareOn(const Case& c) {
         torch::from_blob(out, {r1 - r0, c.fanIn}).copy_(l.grad.slice(0, r0, r1));
     };
     const CondensedMaskUpdate u = sriglUpdateCondensed(before.values, before.indices, before.alive.squeeze(1) > 0,
-                                                       c.fanIn, rows, c.drop, p, c.blockRows);
+                                                       c.fanIn, rows, c.drop, p, c.blockRows, c.growthCandidates);
     const std::string where = "out " + std::to_string(c.out) + " fan-in " + std::to_string(c.fanIn) + " k " +
                               std::to_string(c.k) + " block " + std::to_string(c.blockRows) + " seed " +
                               std::to_string(c.seed);
@@ -91,6 +92,7 @@ void compareOn(const Case& c) {
             if ((src >= 0) != wasKept) fail("a kept connection lost its old slot, or a new one got one");
         }
     }
+    return rowsRead;
 }
 
 } // namespace
@@ -103,6 +105,7 @@ private Q_SLOTS:
     void matchesDenseRuleInEveryBlockSize();
     void ablatedRowsComeBackOrStay();
     void withoutAblationOnlyGrowthReadsTheGradient();
+    void growthCandidatesSaveTheThirdPass();
 };
 
 void TestSriglUpdateCondensed::matchesDenseRule() {
@@ -190,3 +193,25 @@ void TestSriglUpdateCondensed::withoutAblationOnlyGrowthReadsTheGradient() {
 
 QTEST_GUILESS_MAIN(TestSriglUpdateCondensed)
 #include "test_srigl_update_condensed.moc"
+
+// With ablation and a gradient in several blocks, the counts pass keeps each row's largest |grad| and
+// growth chooses from them: two passes instead of three, the same masks (ties included). With fewer
+// candidates than the new k, growth reads the gradient a third time and still agrees.
+void TestSriglUpdateCondensed::growthCandidatesSaveTheThirdPass() {
+    guarded([] {
+        for (uint64_t seed = 1; seed <= 6; ++seed) {
+            Case c;
+            c.seed = seed;
+            c.ties = seed % 2 == 0;
+            c.gammaSal = seed % 3 == 0 ? 0.9 : 0.3;
+            c.ablatedRows = seed % 3 == 0 ? 6 : 0;
+            c.blockRows = 1 + static_cast<int64_t>(seed % 4) * 5;
+            const int64_t read = compareOn(c);
+            QVERIFY2(read == 2 * c.out, ("rows read with candidates: " + std::to_string(read)).c_str());
+            c.growthCandidates = c.k; // exactly k_old: a row can keep them all and still need more
+            compareOn(c);
+            c.growthCandidates = 1; // fewer than k: growth must read the gradient again
+            QCOMPARE(compareOn(c), 3 * c.out);
+        }
+    });
+}
