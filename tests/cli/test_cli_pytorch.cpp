@@ -55,6 +55,8 @@ private Q_SLOTS:
 private:
     // The fixtures' folder; empty when there is no python3 with torch.
     QString fixtures();
+    // A few training steps of `model` (with these config settings), exported and checked in PyTorch.
+    void checkExportInPyTorch(const QString& model, const QStringList& sizes, int sparseLayers);
 
     QTemporaryDir tmp_;
     QString fixtures_;
@@ -265,47 +267,39 @@ void TestCliPytorch::exportIsReadByTorchLoadWithTheEngineOutputs() {
     }
 }
 
-// LeNet-5 (convolutions trained condensed through the direct kernels): PyTorch's Conv2d, max-pool
-// and Linear on the exported weights give the engine's outputs.
-void TestCliPytorch::lenet5ExportComputesTheEngineOutputsInPyTorch() {
+// Trains a few steps of a built-in model into a checkpoint, exports it, and has PyTorch rebuild the
+// model from the exported state_dict and compute the engine's outputs (scripts/check_pytorch_export.py).
+void TestCliPytorch::checkExportInPyTorch(const QString& model, const QStringList& sizes, int sparseLayers) {
     const QString python = torchPython();
     SRIGL_REQUIRE_TORCH_PYTHON(python);
-    const QString checkpoint = tmp_.filePath("lenet5.ckpt");
-    const SriglResult trained = runCli({"train", "--no-db", "--set", "model=lenet5", "--set", "synthetic_train=256",
-                                        "--set", "synthetic_test=64", "--set", "max_steps=6", "--set", "batch_size=32",
-                                        "--set", "delta_t=3", "--set", "threads=1", "--set", "dense_reference_steps=0",
-                                        "--set", "checkpoint=" + checkpoint});
+    const QString checkpoint = tmp_.filePath(model + ".ckpt");
+    QStringList args = {"train", "--no-db", "--set", "model=" + model, "--set", "threads=1",
+                        "--set", "dense_reference_steps=0", "--set", "checkpoint=" + checkpoint};
+    for (const QString& s : sizes) args << "--set" << s;
+    const SriglResult trained = runCli(args);
     QVERIFY2(trained.exitCode == 0, qPrintable(trained.err));
-    const QString file = tmp_.filePath("lenet5.pt");
+    const QString file = tmp_.filePath(model + ".pt");
     const SriglResult exported = runCli({"export", checkpoint, "--pytorch", file});
     QVERIFY2(exported.exitCode == 0, qPrintable(exported.err));
     QString error;
     const QJsonObject doc = checkInPyTorch(python, file, error);
     QVERIFY2(error.isEmpty(), qPrintable(error));
-    QCOMPARE(doc["model"].toString(), QStringLiteral("lenet5"));
+    QCOMPARE(doc["model"].toString(), model);
     QVERIFY2(doc["max_rel_error"].toDouble() <= 1e-5, qPrintable(QJsonDocument(doc).toJson()));
-    QCOMPARE(doc["kept"].toObject().size(), 5);
+    QCOMPARE(doc["kept"].toObject().size(), sparseLayers);
+}
+
+// LeNet-5 (convolutions trained condensed through the direct kernels): PyTorch's Conv2d, max-pool
+// and Linear on the exported weights give the engine's outputs.
+void TestCliPytorch::lenet5ExportComputesTheEngineOutputsInPyTorch() {
+    checkExportInPyTorch("lenet5",
+                         {"synthetic_train=256", "synthetic_test=64", "max_steps=6", "batch_size=32", "delta_t=3"}, 5);
 }
 
 // ResNet-18 (batch norm in eval mode, strided shortcuts): PyTorch's modules on the exported state_dict.
 void TestCliPytorch::resnet18ExportComputesTheEngineOutputsInPyTorch() {
-    const QString python = torchPython();
-    SRIGL_REQUIRE_TORCH_PYTHON(python);
-    const QString checkpoint = tmp_.filePath("resnet18.ckpt");
-    const SriglResult trained = runCli({"train", "--no-db", "--set", "model=resnet18", "--set", "synthetic_train=64",
-                                        "--set", "synthetic_test=16", "--set", "max_steps=3", "--set", "batch_size=8",
-                                        "--set", "delta_t=2", "--set", "threads=1", "--set", "dense_reference_steps=0",
-                                        "--set", "checkpoint=" + checkpoint});
-    QVERIFY2(trained.exitCode == 0, qPrintable(trained.err));
-    const QString file = tmp_.filePath("resnet18.pt");
-    const SriglResult exported = runCli({"export", checkpoint, "--pytorch", file});
-    QVERIFY2(exported.exitCode == 0, qPrintable(exported.err));
-    QString error;
-    const QJsonObject doc = checkInPyTorch(python, file, error);
-    QVERIFY2(error.isEmpty(), qPrintable(error));
-    QCOMPARE(doc["model"].toString(), QStringLiteral("resnet18"));
-    QVERIFY2(doc["max_rel_error"].toDouble() <= 1e-5, qPrintable(QJsonDocument(doc).toJson()));
-    QCOMPARE(doc["kept"].toObject().size(), 21);
+    checkExportInPyTorch("resnet18",
+                         {"synthetic_train=64", "synthetic_test=16", "max_steps=3", "batch_size=8", "delta_t=2"}, 21);
 }
 
 QTEST_GUILESS_MAIN(TestCliPytorch)
