@@ -81,7 +81,7 @@ InitVariancePanel::InitVariancePanel(QWidget* parent) : QWidget(parent) {
     connect(spread_, &QComboBox::currentIndexChanged, this, &InitVariancePanel::redrawChart);
     connect(runner_, &InitVarianceRunner::finished, this, [this](bool ok, bool cancelled, const QString& error) {
         if (ok) {
-            showPoints(runner_->lastPoints(), pendingCaption_);
+            showPoints(*runner_->lastResult(), pendingCaption_);
             setMessage(tr("done: %1 sparsities").arg(points_.size()), false);
         } else {
             // The chart and table keep the last complete result; nothing of this one is shown.

@@ -1,26 +1,16 @@
-// Runs a sessions::runImportJob in the background for File > Import checkpoint (see BackgroundJob):
-// reading the checkpoints never blocks the UI thread.
+// Runs a sessions::runImportJob in the background for File > Import checkpoint (see JobRunner):
+// reading the checkpoints never blocks the UI thread, and a failed or cancelled import records
+// nothing. The result: what the import recorded.
 #pragma once
 
 #include "sessions/session/import_job.hpp"
-#include "widgets/jobs/background_job.hpp"
-
-#include <optional>
+#include "widgets/jobs/job_runner.hpp"
 
 namespace srigl::studio {
 
-class ImportRunner : public BackgroundJob {
-    Q_OBJECT
+class ImportRunner : public JobRunner<sessions::ImportRequest, sessions::ImportResult> {
 public:
-    explicit ImportRunner(QObject* parent = nullptr) : BackgroundJob(parent) {}
-
-    // False when an import is still running. A failed or cancelled import records nothing.
-    bool start(const sessions::ImportRequest& request);
-    // What the last import that finished recorded (none while one runs and after a failed one).
-    const std::optional<sessions::ImportResult>& lastResult() const { return result_; }
-
-private:
-    std::optional<sessions::ImportResult> result_;
+    explicit ImportRunner(QObject* parent = nullptr) : JobRunner(&sessions::runImportJob, parent) {}
 };
 
 } // namespace srigl::studio

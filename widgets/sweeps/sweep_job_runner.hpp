@@ -1,26 +1,16 @@
-// Runs a sessions::runSweepJob in the background for the sweep panel (see BackgroundJob): the grid
-// trains point after point off the UI thread; cancel stops the current point after its step.
+// Runs a sessions::runSweepJob in the background for the sweep panel (see JobRunner): the grid
+// trains point after point off the UI thread; cancel stops the current point after its step, and
+// the stopped sweep is still a result (status Stopped, the points that finished).
 #pragma once
 
 #include "sessions/session/sweep_job.hpp"
-#include "widgets/jobs/background_job.hpp"
-
-#include <optional>
+#include "widgets/jobs/job_runner.hpp"
 
 namespace srigl::studio {
 
-class SweepJobRunner : public BackgroundJob {
-    Q_OBJECT
+class SweepJobRunner : public JobRunner<sessions::SweepJobSettings, sessions::SweepJobResult> {
 public:
-    explicit SweepJobRunner(QObject* parent = nullptr) : BackgroundJob(parent) {}
-
-    // False when a sweep is still running.
-    bool start(const sessions::SweepJobSettings& settings);
-    // The last sweep that ended (finished or stopped), none while one runs or after a failure.
-    const std::optional<sessions::SweepJobResult>& lastResult() const { return result_; }
-
-private:
-    std::optional<sessions::SweepJobResult> result_;
+    explicit SweepJobRunner(QObject* parent = nullptr) : JobRunner(&sessions::runSweepJob, parent) {}
 };
 
 } // namespace srigl::studio

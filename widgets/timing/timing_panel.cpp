@@ -110,7 +110,7 @@ TimingPanel::TimingPanel(StoreReader& store, QWidget* parent) : QWidget(parent),
     connect(variant_, &QComboBox::currentIndexChanged, this, &TimingPanel::reloadResults);
     connect(runLayers_, &QCheckBox::toggled, this, &TimingPanel::reloadResults);
     connect(runner_, &BenchRunner::finished, this, [this](bool ok, bool cancelled, const QString& error) {
-        if (ok) showMessage(tr("Stored %1 timings.").arg(runner_->lastRows().size()), false);
+        if (ok) showMessage(tr("Stored %1 timings.").arg(runner_->lastResult()->size()), false);
         else showMessage(error, !cancelled);
         reloadResults();
         Q_EMIT benchFinished(ok, cancelled);
