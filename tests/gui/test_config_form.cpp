@@ -7,6 +7,7 @@
 #include "tests/support/torch_python.hpp"
 
 #include <QCheckBox>
+#include <QDir>
 #include <QElapsedTimer>
 #include <QComboBox>
 #include <QLabel>
@@ -261,6 +262,15 @@ void TestConfigForm::modelFromFileListsItsLayers() {
     const QString plan = form.findChild<QLabel*>(QStringLiteral("layerPlan"))->text();
     for (const char* layer : {"conv1", "conv2", "fc"}) QVERIFY2(plan.contains(QLatin1String(layer)), qPrintable(plan));
     QCOMPARE(form.check().plan.size(), size_t{3});
+    // With SRIGL_SCREENSHOT_DIR set: docs/studio.md's picture of the form with a TorchScript module.
+    if (const QString shots = qEnvironmentVariable("SRIGL_SCREENSHOT_DIR"); !shots.isEmpty()) {
+        form.resize(760, 900);
+        form.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&form));
+        QTest::qWait(200);
+        QVERIFY(form.grab().save(QDir(shots).filePath(QStringLiteral("studio_launcher_torchscript.png"))));
+        form.hide();
+    }
     form.setValue(QStringLiteral("sparse_layers"), QStringLiteral("conv2,fc"));
     form.validateNow();
     QCOMPARE(form.check().plan.size(), size_t{2});
