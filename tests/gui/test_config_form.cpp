@@ -254,7 +254,10 @@ void TestConfigForm::modelFromFileListsItsLayers() {
     auto* browse = form.findChild<QToolButton*>(QStringLiteral("model_pathBrowse"));
     QVERIFY(browse);
     QCOMPARE(browse->text(), QStringLiteral("From file…"));
+    auto* hidden = form.findChild<QLineEdit*>(QStringLiteral("hidden"));
+    QVERIFY(hidden && hidden->isEnabled()); // the default model is the MLP
     form.setValue(QStringLiteral("model"), QStringLiteral("torchscript"));
+    QVERIFY(!hidden->isEnabled()); // a module's own layers decide its sizes
     form.setValue(QStringLiteral("model_path"), fixtures + "/cnn.pt");
     form.validateNow();
     QVERIFY2(form.isValid(), form.check().message.c_str());
@@ -285,6 +288,7 @@ void TestConfigForm::modelFromFileListsItsLayers() {
     QVERIFY2(form.isValid(), form.check().message.c_str());
     QVERIFY(form.value(QStringLiteral("model_path")).isEmpty());
     QVERIFY(form.value(QStringLiteral("sparse_layers")).isEmpty());
+    QVERIFY(hidden->isEnabled());
 }
 
 QTEST_MAIN(TestConfigForm)

@@ -110,6 +110,14 @@ ConfigForm::ConfigForm(QWidget* parent) : QWidget(parent) {
             setValue(QStringLiteral("model_path"), QString());
             setValue(QStringLiteral("sparse_layers"), QString());
         });
+    // Hidden sizes shape the built-in MLP only: greyed for every other model (the value is kept).
+    if (auto* model = qobject_cast<QComboBox*>(editors_.value(QStringLiteral("model")))) {
+        auto follow = [this](const QString& chosen) {
+            if (QWidget* hidden = editors_.value(QStringLiteral("hidden"))) hidden->setEnabled(chosen == QStringLiteral("mlp"));
+        };
+        connect(model, &QComboBox::currentTextChanged, this, follow);
+        follow(model->currentText());
+    }
     // An empty "Other" group is noise.
     for (auto* box : findChildren<QGroupBox*>())
         if (box->title() == QStringLiteral("Other") && forms.value(box->title())->rowCount() == 0) box->hide();
