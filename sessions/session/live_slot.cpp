@@ -47,7 +47,8 @@ std::shared_ptr<const LiveLayers> LiveSlot::publishedAt(int64_t step) const {
     return l && l->step == step ? l : nullptr;
 }
 
-void LiveSlot::publish(int64_t step, bool maskUpdate, std::vector<LayerWeightSnapshot> gradients) {
+std::shared_ptr<const LiveLayers> LiveSlot::publish(int64_t step, bool maskUpdate,
+                                                    std::vector<LayerWeightSnapshot> gradients) {
     auto next = std::make_shared<LiveLayers>();
     const auto previous = latest();
     next->runId = runId_;
@@ -68,6 +69,7 @@ void LiveSlot::publish(int64_t step, bool maskUpdate, std::vector<LayerWeightSna
         listener = listener_;
     }
     if (listener) listener(published);
+    return published;
 }
 
 void LiveSlot::onStart(const std::vector<LayerUpdateStats>& layers, int64_t totalSteps) {
@@ -88,16 +90,12 @@ void LiveSlot::onMaskUpdate(const MaskUpdateEvent& e) {
     for (const auto& l : e.layers)
         for (auto& mine : stats_)
             if (mine.name == l.name) mine = l;
-    // The gradients are copied once, here, and handed on with the event so that the recorder
-    // stores the same copy instead of asking the trainer again.
-    auto gradients = e.gradients ? e.gradients() : std::vector<LayerWeightSnapshot>{};
-    publish(e.step, true, gradients);
+    // The gradients are copied from the trainer once, here, into the publication, and handed on
+    // from there so that the recorder stores the same values instead of asking the trainer again.
+    const auto published = publish(e.step, true, e.gradients ? e.gradients() : std::vector<LayerWeightSnapshot>{});
     if (!next_) return;
     MaskUpdateEvent passed = e;
-    if (e.gradients) {
-        auto shared = std::make_shared<const std::vector<LayerWeightSnapshot>>(std::move(gradients));
-        passed.gradients = [shared] { return *shared; };
-    }
+    if (e.gradients) passed.gradients = [published] { return published->gradients; };
     next_->onMaskUpdate(passed);
 }
 

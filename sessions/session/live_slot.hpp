@@ -43,7 +43,8 @@ public:
     void onFinished(const TrainingSummary& s) override;
 
 private:
-    void publish(int64_t step, bool maskUpdate, std::vector<LayerWeightSnapshot> gradients);
+    // Publishes (and returns) the layers at `step`, with the gradients given.
+    std::shared_ptr<const LiveLayers> publish(int64_t step, bool maskUpdate, std::vector<LayerWeightSnapshot> gradients);
 
     MaskSource masks_;
     WeightSource weights_;

@@ -185,6 +185,17 @@ void TestSession::liveLayersArePublishedAtEveryUpdate() {
             QCOMPARE(stored[0].step, l.step);
             QVERIFY(stored[0].mask.bits == mask.bits);
         }
+        // The recorder stores the gradients the slot published (handed on from the publication),
+        // within the store's float16-relative-to-largest precision.
+        for (const auto& g : l.gradients) {
+            const auto kept = store.gradientValues(l.runId, g.name, l.step);
+            QCOMPARE(kept.size(), size_t{1});
+            QCOMPARE(kept[0].values.size(), g.values.size());
+            float largest = 0.0f;
+            for (float v : g.values) largest = std::max(largest, std::fabs(v));
+            for (size_t j = 0; j < g.values.size(); ++j)
+                QVERIFY2(std::fabs(kept[0].values[j] - g.values[j]) <= 5e-4f * largest, g.name.c_str());
+        }
     }
 }
 
