@@ -93,6 +93,9 @@ void Trainer::Impl::loadCondensedLayer(torch::serialize::InputArchive& archive, 
     const bool hasCaptured = archive.try_read(n + "captured_grad", captured, true);
     if (hasCaptured && !captured.sizes().equals(torch::IntArrayRef{out, c.fanIn}))
         throw CheckpointError("checkpoint '" + path + "': the captured gradient of " + st.name + " has the wrong shape");
+    if (hasCaptured && !torch::isfinite(captured).all().item<bool>())
+        throw CheckpointError("checkpoint '" + path + "' is corrupt: the captured gradient of " + st.name +
+                              " holds non-finite values");
     st.gradSum = hasCaptured ? captured.to(torch::kFloat).contiguous() : torch::Tensor();
 }
 

@@ -523,8 +523,26 @@ void TestCondensedTrainer::convolutionCapturesResumeInsideTheWindow() {
         {
             Trainer t(c);
             for (int step = 0; step < 99; ++step) t.trainStep(); // inside the window 98..100
-            const auto& conv2 = *t.internals().layers[1].layer->condensed;
+            auto& conv2 = *t.internals().layers[1].layer->condensed;
             QVERIFY(conv2.capturedGrad.defined() && conv2.inputs.empty());
+            {
+                // A damaged capture is refused by name, not added into the next update.
+                const std::string damaged = scratchFile("condensed-conv-damaged.ckpt");
+                const auto saved = conv2.capturedGrad.clone();
+                conv2.capturedGrad[0][0] = std::nanf("");
+                t.saveCheckpoint(damaged);
+                conv2.capturedGrad.copy_(saved);
+                Trainer fresh(c);
+                try {
+                    fresh.loadCheckpoint(damaged);
+                    QFAIL("a non-finite captured gradient was accepted");
+                } catch (const CheckpointError& e) {
+                    const std::string what = e.what();
+                    QVERIFY2(what.find("conv2") != std::string::npos && what.find("corrupt") != std::string::npos,
+                             e.what());
+                }
+                std::filesystem::remove(damaged);
+            }
             t.saveCheckpoint(file);
             t.trainStep();
             t.trainStep(); // step 100: the update consumes the window
