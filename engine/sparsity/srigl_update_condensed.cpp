@@ -27,28 +27,49 @@ inline uint32_t absKey(float g) {
     return u;
 }
 
+// The bin of `hist` (bins of keys, the highest last) that holds the count-th largest key, and how many
+// of the `count` largest lie in it (the others lie in higher bins).
+struct NthBin {
+    uint32_t bin;
+    int64_t needInBin;
+};
+NthBin nthBin(const std::vector<int64_t>& hist, int64_t count) {
+    int64_t above = 0;
+    uint32_t bin = static_cast<uint32_t>(hist.size() - 1);
+    for (; bin > 0; --bin) {
+        if (above + hist[bin] >= count) break;
+        above += hist[bin];
+    }
+    return {bin, count - above};
+}
+
+// Among the keys of that bin: the need-th largest, and how many keys equal to it are taken (the
+// first ones in the entries' order, as selectLargest takes ties by index). Reorders `keys`.
+struct BinThreshold {
+    uint32_t key;
+    int64_t ties;
+};
+BinThreshold thresholdInBin(std::vector<uint32_t>& keys, int64_t need) {
+    std::nth_element(keys.begin(), keys.begin() + (need - 1), keys.end(), std::greater<uint32_t>());
+    const uint32_t threshold = keys[static_cast<size_t>(need - 1)];
+    int64_t ties = need;
+    for (uint32_t key : keys) ties -= key > threshold;
+    return {threshold, ties};
+}
+
 // A row's `count` largest |grad| as (key, input) in ascending input order: the first entries of the
 // order growth selects in (|grad| descending, ties by index, as selectLargest breaks them). `hist`
 // holds the row's histogram of key >> 20 (2048 bins: |grad| has no sign bit); the bin where the
 // count is reached is resolved exactly, then one pass emits the entries in input order.
 void rowCandidates(const float* g, int64_t fanIn, const std::vector<int64_t>& hist, int64_t count,
                    std::vector<uint32_t>& edge, uint32_t* keys, uint32_t* inputs) {
-    int64_t above = 0;
-    uint32_t bin = 2047;
-    for (; bin > 0; --bin) {
-        if (above + hist[bin] >= count) break;
-        above += hist[bin];
-    }
-    const int64_t needInBin = count - above;
+    const auto [bin, needInBin] = nthBin(hist, count);
     edge.clear();
     for (int64_t j = 0; j < fanIn; ++j) {
         const uint32_t key = absKey(g[j]);
         if (key >> 20 == bin) edge.push_back(key);
     }
-    std::nth_element(edge.begin(), edge.begin() + (needInBin - 1), edge.end(), std::greater<uint32_t>());
-    const uint32_t threshold = edge[static_cast<size_t>(needInBin - 1)];
-    int64_t ties = needInBin;
-    for (uint32_t key : edge) ties -= key > threshold;
+    auto [threshold, ties] = thresholdInBin(edge, needInBin);
     int64_t c = 0;
     for (int64_t j = 0; j < fanIn; ++j) {
         const uint32_t key = absKey(g[j]);
@@ -169,13 +190,10 @@ CondensedMaskUpdate sriglUpdateCondensed(const torch::Tensor& values, const torc
                     for (size_t b = 0; b < local.size(); ++b) hist[b] += local[b];
                 });
             });
-            int64_t above = 0;
-            uint32_t bin = 65535;
-            for (; bin > 0; --bin) {
-                if (above + hist[bin] >= nPrune) break;
-                above += hist[bin];
-            }
-            const int64_t needInBin = nPrune - above;
+            // Plain variables, not a structured binding: the row pass's lambda reads `bin` (C++17).
+            const NthBin nth = nthBin(hist, nPrune);
+            const uint32_t bin = nth.bin;
+            const int64_t needInBin = nth.needInBin;
             struct Entry {
                 uint32_t key;
                 int32_t row;
@@ -220,10 +238,7 @@ CondensedMaskUpdate sriglUpdateCondensed(const torch::Tensor& values, const torc
             for (auto& part : parts) inBin.insert(inBin.end(), part.second.begin(), part.second.end());
             std::vector<uint32_t> keys(inBin.size());
             for (size_t i = 0; i < inBin.size(); ++i) keys[i] = inBin[i].key;
-            std::nth_element(keys.begin(), keys.begin() + (needInBin - 1), keys.end(), std::greater<uint32_t>());
-            const uint32_t threshold = keys[static_cast<size_t>(needInBin - 1)];
-            int64_t ties = needInBin;
-            for (const Entry& e : inBin) ties -= e.key > threshold;
+            auto [threshold, ties] = thresholdInBin(keys, needInBin);
             for (const Entry& e : inBin) {
                 bool salient = e.key > threshold;
                 if (!salient && e.key == threshold && ties > 0) {
