@@ -120,6 +120,24 @@ std::string scratchFile(const char* name) {
     return (dir / name).string();
 }
 
+// Loads `file` (then deletes it) into `resumed`, which must stand at step `at`, and trains to the end:
+// every loss as the uninterrupted `reference` run's (`losses`, within 1e-4), the same last step and
+// the same masks.
+void continueAsReference(Trainer& resumed, const std::string& file, int64_t at, const std::vector<double>& losses,
+                         Trainer& reference) {
+    resumed.loadCheckpoint(file);
+    std::filesystem::remove(file);
+    if (resumed.step() != at) throw std::runtime_error("resumed at the wrong step");
+    while (resumed.trainStep())
+        if (relative(resumed.lastLoss(), losses.at(static_cast<size_t>(resumed.step() - 1))) > 1e-4)
+            throw std::runtime_error("resumed run departs at step " + std::to_string(resumed.step()));
+    if (resumed.step() != reference.step()) throw std::runtime_error("resumed run ended at another step");
+    for (size_t i = 0; i < reference.internals().layers.size(); ++i)
+        if (!torch::equal(resumed.internals().layers[i].layer->denseMaskMatrix(),
+                          reference.internals().layers[i].layer->denseMaskMatrix()))
+            throw std::runtime_error("masks differ at the end in " + reference.internals().layers[i].name);
+}
+
 // Trains `first` to step 149 (inside the gradient window 148..150), checkpoints, resumes on `second`
 // and finishes: the run must continue as the uninterrupted masked-dense run does.
 void resumeOnTheOtherPath(const std::string& first, const std::string& second) {
@@ -141,18 +159,8 @@ void resumeOnTheOtherPath(const std::string& first, const std::string& second) {
     RunConfig b = base;
     b.sparse_compute = second;
     Trainer resumed(b);
-    resumed.loadCheckpoint(file);
-    std::filesystem::remove(file);
-    if (resumed.step() != 149) throw std::runtime_error("resumed at the wrong step");
     if (anyCondensed(resumed) != (second == "condensed")) throw std::runtime_error("resumed on the wrong path");
-    while (resumed.trainStep())
-        if (relative(resumed.lastLoss(), losses.at(static_cast<size_t>(resumed.step() - 1))) > 1e-4)
-            throw std::runtime_error("resumed run departs at step " + std::to_string(resumed.step()));
-    if (resumed.step() != reference.step()) throw std::runtime_error("resumed run ended at another step");
-    for (size_t i = 0; i < reference.internals().layers.size(); ++i)
-        if (!torch::equal(resumed.internals().layers[i].layer->denseMaskMatrix(),
-                          reference.internals().layers[i].layer->denseMaskMatrix()))
-            throw std::runtime_error("masks differ at the end");
+    continueAsReference(resumed, file, 149, losses, reference);
 }
 
 // Lowers the process-wide dense-form limits for one test (restored on exit, also on failure).
@@ -486,17 +494,10 @@ void TestCondensedTrainer::condensedCheckpointLayoutResumesExactly() {
         QVERIFY(archiveHas(file, "condensed.0.input.0")); // step 149 lies inside the window 148..150
         QVERIFY(!archiveHas(file, "model.fc1.weight"));
         Trainer resumed(c);
-        resumed.loadCheckpoint(file);
-        std::filesystem::remove(file);
-        QCOMPARE(resumed.step(), int64_t{149});
-        while (resumed.trainStep())
-            QVERIFY2(relative(resumed.lastLoss(), losses.at(static_cast<size_t>(resumed.step() - 1))) <= 1e-4,
-                     ("resumed run departs at step " + std::to_string(resumed.step())).c_str());
-        QCOMPARE(resumed.step(), reference.step());
+        continueAsReference(resumed, file, 149, losses, reference);
         for (size_t i = 0; i < reference.internals().layers.size(); ++i) {
             const auto& a = resumed.internals().layers[i];
             const auto& b = reference.internals().layers[i];
-            QVERIFY(torch::equal(a.layer->denseMaskMatrix(), b.layer->denseMaskMatrix()));
             if (a.layer->isCondensed()) {
                 requireCondensedInvariants(a);
                 QVERIFY(torch::equal(resumed.internals().optimizer->state(a.paramIndex).at(0),
@@ -550,16 +551,7 @@ void TestCondensedTrainer::convolutionCapturesResumeInsideTheWindow() {
         }
         QVERIFY(archiveHas(file, "condensed.1.captured_grad"));
         Trainer resumed(c);
-        resumed.loadCheckpoint(file);
-        std::filesystem::remove(file);
-        QCOMPARE(resumed.step(), int64_t{99});
-        while (resumed.trainStep())
-            QVERIFY2(relative(resumed.lastLoss(), losses.at(static_cast<size_t>(resumed.step() - 1))) <= 1e-4,
-                     ("resumed run departs at step " + std::to_string(resumed.step())).c_str());
-        QCOMPARE(resumed.step(), reference.step());
-        for (size_t i = 0; i < reference.internals().layers.size(); ++i)
-            QVERIFY(torch::equal(resumed.internals().layers[i].layer->denseMaskMatrix(),
-                                 reference.internals().layers[i].layer->denseMaskMatrix()));
+        continueAsReference(resumed, file, 99, losses, reference);
     });
 }
 
