@@ -4,8 +4,12 @@
 #include <torch/torch.h>
 
 #include <dlfcn.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <thread>
@@ -42,6 +46,20 @@ ThreadingInfo configureThreads(int threads) {
     torch::set_num_threads(threads);
     if (auto set = blasSymbol<SetThreads>("openblas_set_num_threads")) set(threads);
     return currentThreading();
+}
+
+bool lowerCurrentThreadPriority(int niceness) {
+#if defined(__linux__)
+    // On Linux the nice value belongs to the thread (its kernel task id), not to the process.
+    const auto tid = static_cast<id_t>(syscall(SYS_gettid));
+    errno = 0;
+    const int current = getpriority(PRIO_PROCESS, tid);
+    if (errno != 0) return false;
+    return setpriority(PRIO_PROCESS, tid, std::min(19, current + std::max(0, niceness))) == 0;
+#else
+    (void)niceness;
+    return false;
+#endif
 }
 
 void ensurePassiveOpenMpWait(int argc, char** argv) {

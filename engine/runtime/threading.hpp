@@ -18,6 +18,12 @@ struct ThreadingInfo {
 ThreadingInfo configureThreads(int threads);
 ThreadingInfo currentThreading();
 
+// Lowers the calling thread's scheduling priority by `niceness` (Linux nice values, 1-19); the
+// threads it starts afterwards (its OpenMP team, a recorder) inherit it. The Studio trains this way so
+// that on 2 cores its UI thread and software OpenGL get the cores first (docs/studio.md, "Live
+// frame budget"). Returns false where the system refuses or has no per-thread priority.
+bool lowerCurrentThreadPriority(int niceness);
+
 // Re-executes the program with OMP_WAIT_POLICY=PASSIVE when it is unset: the OpenMP runtime reads
 // the variable when it loads, before main, so setting it later has no effect. Call first in main.
 void ensurePassiveOpenMpWait(int argc, char** argv);

@@ -3,6 +3,7 @@
 
 #include "sessions/session/recorded_run.hpp"
 
+#include "engine/runtime/threading.hpp"
 #include "engine/training/trainer.hpp"
 
 namespace srigl::sessions {
@@ -177,6 +178,8 @@ void Session::setState(SessionState state, const std::string& error) {
 }
 
 void Session::work() {
+    // First, so that the OpenMP team and the recorder's writer, started from this thread, inherit it.
+    if (trainerNiceness_ > 0) lowerCurrentThreadPriority(trainerNiceness_);
     std::unique_ptr<RecordedRun> run;
     try {
         if (request_->runId != 0 && request_->checkpoint.empty()) {

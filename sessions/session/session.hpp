@@ -65,6 +65,9 @@ public:
     // Called on the training thread right after each publication (set before start()); must not
     // block: the Studio posts an event to its UI thread.
     void setLiveListener(std::function<void(const std::shared_ptr<const LiveLayers>&)> listener);
+    // Set before start(): the training thread lowers its priority by this nice increment, and the
+    // threads it starts inherit it. The Studio uses it so that its UI thread wins the cores.
+    void setTrainerNiceness(int niceness) { trainerNiceness_ = niceness; }
 
 private:
     class Observer;
@@ -83,6 +86,7 @@ private:
     bool stopRequested_ = false;
     int64_t stepsToRun_ = 0; // single steps granted while paused
     bool checkpointRequested_ = false;
+    int trainerNiceness_ = 0;
     std::thread worker_;
 };
 

@@ -9,8 +9,14 @@
 
 #include <c10/util/Exception.h>
 
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <cmath>
+#include <fstream>
+#include <map>
 #include <thread>
 
 using namespace srigl;
@@ -40,6 +46,20 @@ bool waitFor(const Session& s, Pred pred) {
     return false;
 }
 
+int niceOf(long tid) {
+    errno = 0;
+    const int n = getpriority(PRIO_PROCESS, static_cast<id_t>(tid));
+    return errno == 0 ? n : 100;
+}
+
+// Every thread of this process and its nice value.
+std::map<long, int> threadNiceness() {
+    std::map<long, int> out;
+    QDir tasks(QStringLiteral("/proc/self/task"));
+    for (const QString& name : tasks.entryList(QDir::Dirs | QDir::NoDotAndDotDot)) out[name.toLong()] = niceOf(name.toLong());
+    return out;
+}
+
 } // namespace
 
 class TestSession : public QObject {
@@ -53,6 +73,7 @@ private Q_SLOTS:
     void resumeContinuesTheRecordedRun();
     void errorMessagesLeaveOutLibTorchBacktraces();
     void thresholdRunIsListedAtTheSparsityItReached();
+    void trainerRunsAtTheNicenessItWasGiven();
 };
 
 void TestSession::runsToTheEndAndRecords() {
@@ -279,6 +300,41 @@ void TestSession::thresholdRunIsListedAtTheSparsityItReached() {
     }
     QCOMPARE(reached, zeros / total);
     QCOMPARE(store.run(snap.runId).sparsity, reached);
+}
+
+
+// The Studio's training thread yields the cores to its UI: niced, and so is the recorder's writer
+// it starts; a session not asked to keeps the caller's priority.
+void TestSession::trainerRunsAtTheNicenessItWasGiven() {
+#if !defined(__linux__)
+    QSKIP("per-thread nice values are Linux's");
+#else
+    const int base = niceOf(syscall(SYS_gettid));
+    if (base > 14) QSKIP("this test already runs at the lowest priorities");
+    for (const int niceness : {0, 5}) {
+        QTemporaryDir dir;
+        Session s(quickRun(), dir.filePath("runs.db").toStdString());
+        s.setTrainerNiceness(niceness);
+        std::mutex m;
+        int trainer = 100;
+        std::map<long, int> threads;
+        s.setLiveListener([&](const std::shared_ptr<const LiveLayers>&) {
+            std::lock_guard<std::mutex> lock(m);
+            if (trainer != 100) return;
+            trainer = niceOf(syscall(SYS_gettid));
+            threads = threadNiceness();
+        });
+        s.start();
+        s.wait();
+        QCOMPARE(toString(s.snapshot().state), std::string("finished"));
+        std::lock_guard<std::mutex> lock(m);
+        QCOMPARE(trainer, base + niceness);
+        const auto lowered = std::count_if(threads.begin(), threads.end(),
+                                           [&](const auto& t) { return t.second == base + niceness; });
+        if (niceness > 0) QVERIFY2(lowered >= 2, "the recorder's writer did not inherit the trainer's priority");
+        QCOMPARE(niceOf(syscall(SYS_gettid)), base); // the caller's own thread is untouched
+    }
+#endif
 }
 
 QTEST_GUILESS_MAIN(TestSession)
