@@ -8,7 +8,7 @@ packages=(
   libtorch-dev libgloo-dev libopenblas0-pthread libopenblas-pthread-dev
   qt6-base-dev qt6-charts-dev libqt6opengl6-dev qt6-svg-dev libgl-dev
   libimgui-dev libopencv-dev libsqlite3-dev nlohmann-json3-dev libcli11-dev libzstd-dev
-  xvfb xauth libgl1-mesa-dri sqlite3
+  xvfb xauth libgl1-mesa-dri sqlite3 libsimde-dev
   python3-numpy python3-torch
   clang libclang-rt-14-dev
 )

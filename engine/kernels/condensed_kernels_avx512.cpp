@@ -1,16 +1,14 @@
 // AVX-512F kernels for condensed constant fan-in layers: the AVX2 design with 16-float registers.
 // Only these functions use AVX-512 (target attribute); dispatch runs them only where the CPU has it.
+#include "engine/kernels/avx512_intrinsics.hpp"
 #include "engine/kernels/condensed_kernels.hpp"
 
 #include <algorithm>
 #include <stdexcept>
 
-#if defined(__x86_64__)
-#include <immintrin.h>
+#if SRIGL_AVX512_KERNELS
 
-#define SRIGL_AVX512 __attribute__((target("avx512f")))
-
-namespace srigl::kernels::detail {
+SRIGL_AVX512_NAMESPACE_BEGIN
 namespace {
 
 // The masked forms with an explicit source: GCC 12's plain _mm512_cvtepi16_epi32 and
@@ -131,7 +129,7 @@ void gemmRowsAvx512(const BatchedArgs& args, int64_t r0, int64_t r1) {
     else gemmRowsAnyBlock<int32_t>(args, r0, r1);
 }
 
-} // namespace srigl::kernels::detail
+SRIGL_AVX512_NAMESPACE_END
 
 #else // not x86-64: only the portable kernels exist; dispatch never selects these.
 
