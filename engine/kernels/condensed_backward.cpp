@@ -27,8 +27,13 @@ constexpr int64_t kMinBlockedBatch = 4;
 constexpr int64_t kMinGatherBatch = 64;
 
 // Batch columns per block: wider blocks amortise each (value, index) load over more multiply-adds, as in
-// the forward kernel; 32 columns of 3072 inputs (384 KiB) still fit a 512 KiB L2.
-int64_t blockFor(int64_t batch) { return batch >= 64 ? 32 : batch >= 16 ? 16 : 8; }
+// the forward kernel; 32 columns of 3072 inputs (384 KiB) still fit a 512 KiB L2. AVX-512 starts at 16,
+// like the forward: one zmm register holds 16 columns, so a block of 8 would leave half of each idle.
+// The block depends on the batch and isa only, never on the thread count (results stay the same).
+int64_t blockFor(Isa isa, int64_t batch) {
+    if (batch >= 64) return 32;
+    return batch >= 16 || isa == Isa::Avx512 ? 16 : 8;
+}
 
 void checkArguments(const char* what, const CondensedView& layer, Isa isa, bool buffersPresent) {
     if (!isaSupported(isa))
@@ -53,10 +58,11 @@ int threadsFor(const CondensedView& layer, int64_t batch, int threads) {
     return chooseThreads(batch, layer.rows, layer.k, threads > 0 ? threads : at::get_num_threads());
 }
 
-// Boundaries of part `part` of `parts` over [0, n), multiples of 8 inside (the AVX2 kernels' tiles).
-std::pair<int64_t, int64_t> splitRange(int64_t n, int parts, int part) {
-    const int64_t tiles = (n + 7) / 8;
-    auto at = [&](int p) { return std::min(n, tiles * p / parts * 8); };
+// Boundaries of part `part` of `parts` over [0, n), multiples of `tile` inside (the AVX2 kernels' tiles
+// are 8 wide, AVX-512's gather writes 16 inputs at a time).
+std::pair<int64_t, int64_t> splitRange(int64_t n, int parts, int part, int64_t tile = 8) {
+    const int64_t tiles = (n + tile - 1) / tile;
+    auto at = [&](int p) { return std::min(n, tiles * p / parts * tile); };
     return {at(part), at(part + 1)};
 }
 
@@ -153,7 +159,7 @@ void condensedGradInput(const CondensedView& layer, const float* gy, int64_t bat
         return;
     }
 
-    const int64_t block = blockFor(batch);
+    const int64_t block = blockFor(isa, batch);
     const int64_t blocks = (batch + block - 1) / block;
     std::vector<float> gyT(static_cast<size_t>(blocks * layer.rows * block));
     packParallel(gy, batch, layer.rows, block, gyT.data(), isa, useThreads);
@@ -162,7 +168,8 @@ void condensedGradInput(const CondensedView& layer, const float* gy, int64_t bat
         // Each block of batch columns is one part: its thread scatters into a private transposed gxT
         // [inFeatures][block] (one broadcast value times `block` contiguous gy values per kept weight)
         // and then writes those whole gx rows, so no two threads touch the same gx element.
-        auto scatter = isa == Isa::Portable ? detail::scatterRowsPortable : detail::scatterRowsAvx2;
+        auto scatter = detail::pickKernel(isa, detail::scatterRowsPortable, detail::scatterRowsAvx2,
+                                          detail::scatterRowsAvx512);
         runParts(static_cast<int>(blocks), useThreads, [&](int blk) {
             std::vector<float> gxT(static_cast<size_t>(inF * block), 0.0f);
             scatter(layer, gyT.data() + blk * layer.rows * block, block, gxT.data());
@@ -186,12 +193,14 @@ void condensedGradInput(const CondensedView& layer, const float* gy, int64_t bat
     std::vector<float> value;
     if (layer.indices16) buildColumns<int16_t>(layer, start, row, value);
     else buildColumns<int32_t>(layer, start, row, value);
-    auto gather = isa == Isa::Portable ? detail::gatherColsPortable : detail::gatherColsAvx2;
+    auto gather =
+        detail::pickKernel(isa, detail::gatherColsPortable, detail::gatherColsAvx2, detail::gatherColsAvx512);
+    const int64_t tile = isa == Isa::Avx512 ? 16 : 8;
     const int featureParts =
-        useThreads <= 1 ? 1 : static_cast<int>(std::min<int64_t>(2 * useThreads, (inF + 7) / 8));
+        useThreads <= 1 ? 1 : static_cast<int>(std::min<int64_t>(2 * useThreads, (inF + tile - 1) / tile));
     runParts(static_cast<int>(blocks) * featureParts, useThreads, [&](int part) {
         const int64_t blk = part / featureParts;
-        auto [f0, f1] = splitRange(inF, featureParts, part % featureParts);
+        auto [f0, f1] = splitRange(inF, featureParts, part % featureParts, tile);
         if (f0 >= f1) return;
         detail::GatherArgs args;
         args.cols = {start.data(), row.data(), value.data()};
@@ -231,14 +240,14 @@ void condensedGradValues(const CondensedView& layer, const float* x, const float
     // Both operands transposed into blocks of batch columns: each kept weight's dot over a block is then
     // `block` contiguous gy values (held in registers for the whole row) against `block` contiguous x
     // values at its input. Blocks run in the outer loop so one block of xT stays in L2.
-    const int64_t block = blockFor(batch);
+    const int64_t block = blockFor(isa, batch);
     const int64_t blocks = (batch + block - 1) / block;
     std::vector<float> gyT(static_cast<size_t>(blocks * layer.rows * block));
     std::vector<float> xT(static_cast<size_t>(blocks * layer.inFeatures * block));
     packParallel(gy, batch, layer.rows, block, gyT.data(), isa, useThreads);
     packParallel(x, batch, layer.inFeatures, block, xT.data(), isa, useThreads);
     std::fill(gv, gv + layer.rows * layer.k, 0.0f);
-    auto dot = isa == Isa::Portable ? detail::dotRowsPortable : detail::dotRowsAvx2;
+    auto dot = detail::pickKernel(isa, detail::dotRowsPortable, detail::dotRowsAvx2, detail::dotRowsAvx512);
     runParts(rowParts, useThreads, [&](int part) {
         auto [r0, r1] = splitRange(layer.rows, rowParts, part);
         if (r0 >= r1) return;

@@ -28,7 +28,7 @@ void condensedGradInput(const CondensedView& layer, const float* gy, int64_t bat
 void condensedGradValues(const CondensedView& layer, const float* x, const float* gy, int64_t batch, float* gv,
                          Isa isa, int threads = 0);
 
-// Internals shared with condensed_backward_avx2.cpp; not meant to be called from elsewhere.
+// Internals shared with condensed_backward_avx2.cpp and _avx512.cpp; not meant to be called from elsewhere.
 namespace detail {
 
 // The layer transposed (compressed columns): for input i, the kept weights that read it are entries
@@ -39,8 +39,8 @@ struct Columns {
     const float* value = nullptr;   // [rows * k]
 };
 
-// Batch columns are handled in blocks of `block` (8, 16 or 32) with the forward's transposed layout:
-// gyT [rows][block] and xT [inFeatures][block] for one block.
+// Batch columns are handled in blocks of `block` (8, 16 or 32; 16 or 32 for AVX-512) with the forward's
+// transposed layout: gyT [rows][block] and xT [inFeatures][block] for one block.
 //   scatterRows: gxT[indices[r, j]][w] += values[r, j] * gyT[r][w] for every row; gxT [inFeatures][block].
 //   gatherCols: gx[b0 + w, i] = sum over column i's entries of value * gyT[row][w], for inputs
 //               [f0, f1) and the block's first nb (<= block) batch rows; gx is [batch, inFeatures].
@@ -61,6 +61,11 @@ void dotRowsPortable(const CondensedView& layer, const float* gyT, const float* 
 void gatherColsAvx2(const GatherArgs& args, int64_t f0, int64_t f1);
 void dotRowsAvx2(const CondensedView& layer, const float* gyT, const float* xT, int64_t block, float* gv, int64_t r0,
                  int64_t r1);
+// AVX-512 (condensed_backward_avx512.cpp): blocks of 16 and 32 only.
+void scatterRowsAvx512(const CondensedView& layer, const float* gyT, int64_t block, float* gxT);
+void gatherColsAvx512(const GatherArgs& args, int64_t f0, int64_t f1);
+void dotRowsAvx512(const CondensedView& layer, const float* gyT, const float* xT, int64_t block, float* gv,
+                   int64_t r0, int64_t r1);
 
 // Calls f(std::integral_constant<int64_t, block>{}) for the run-time block width (8, 16 or 32), and
 // with the index type as well, so that each kernel is compiled for fixed widths.

@@ -138,8 +138,13 @@ const float* phaseImage(const ConvGeometry& g, const float* x, int64_t n, float*
 using SumFn = void (*)(const float*, const int32_t*, const float*, int64_t, int64_t, float, float*);
 using DotsFn = void (*)(const float*, const float*, const int32_t*, int64_t, int64_t, float*);
 
-SumFn sumFor(Isa isa) { return isa == Isa::Portable ? detail::shiftedSumPortable : detail::shiftedSumAvx2; }
-DotsFn dotsFor(Isa isa) { return isa == Isa::Portable ? detail::shiftedDotsPortable : detail::shiftedDotsAvx2; }
+SumFn sumFor(Isa isa) {
+    return detail::pickKernel<SumFn>(isa, detail::shiftedSumPortable, detail::shiftedSumAvx2, detail::shiftedSumAvx512);
+}
+DotsFn dotsFor(Isa isa) {
+    return detail::pickKernel<DotsFn>(isa, detail::shiftedDotsPortable, detail::shiftedDotsAvx2,
+                                      detail::shiftedDotsAvx512);
+}
 
 int threadsFor(int threads, int64_t work) {
     const int maxThreads = threads > 0 ? threads : at::get_num_threads();

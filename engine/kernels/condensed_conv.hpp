@@ -61,8 +61,8 @@ void condensedConvBackward(const CondensedView& layer, const ConvGeometry& geome
 
 namespace detail {
 
-// The two inner loops, per instruction set (condensed_conv.cpp: portable; condensed_conv_avx2.cpp: AVX2,
-// also used on AVX-512 CPUs).
+// The two inner loops, per instruction set (condensed_conv.cpp: portable; condensed_conv_avx2.cpp: AVX2;
+// condensed_conv_avx512.cpp: AVX-512).
 //   shiftedSum: out[p] = init + sum_j v[j] * src[offset[j] + p] for p in [0, length).
 //   shiftedDots: acc[j] += sum_p g[p] * src[offset[j] + p] for j in [0, k).
 void shiftedSumPortable(const float* src, const int32_t* offset, const float* v, int64_t k, int64_t length, float init,
@@ -72,6 +72,10 @@ void shiftedDotsPortable(const float* g, const float* src, const int32_t* offset
 void shiftedSumAvx2(const float* src, const int32_t* offset, const float* v, int64_t k, int64_t length, float init,
                     float* out);
 void shiftedDotsAvx2(const float* g, const float* src, const int32_t* offset, int64_t k, int64_t length, float* acc);
+void shiftedSumAvx512(const float* src, const int32_t* offset, const float* v, int64_t k, int64_t length, float init,
+                      float* out);
+void shiftedDotsAvx512(const float* g, const float* src, const int32_t* offset, int64_t k, int64_t length,
+                       float* acc);
 
 } // namespace detail
 

@@ -1,6 +1,6 @@
-// AVX2 + FMA inner loops of the direct condensed convolution (condensed_conv.hpp). AVX-512 CPUs run
-// these too: the loops are bound by loads from L1 (one per multiply-add), which wider vectors do not
-// relieve on the CPUs we measured.
+// AVX2 + FMA inner loops of the direct condensed convolution (condensed_conv.hpp); AVX-512 CPUs run
+// condensed_conv_avx512.cpp's 16-float versions instead. On Zen 3 these loops are bound by loads from L1
+// (one per multiply-add).
 #include "engine/kernels/condensed_conv.hpp"
 
 #if defined(__x86_64__)

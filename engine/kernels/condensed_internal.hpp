@@ -20,6 +20,12 @@ void runParallel(int parts, int threads, const std::function<void(int)>& fn);
 // The batch block (columns per transposed block: 8, 16 or 32) the forward uses for this batch.
 int64_t forwardBlock(Isa isa, int64_t batch);
 
+// The kernel for `isa` among one kernel's per-instruction-set versions.
+template <typename F>
+F pickKernel(Isa isa, F portable, F avx2, F avx512) {
+    return isa == Isa::Avx512 ? avx512 : isa == Isa::Avx2 ? avx2 : portable;
+}
+
 // Splits [0, n) into `parts` ranges whose inner boundaries are multiples of `align`.
 std::pair<int64_t, int64_t> partRange(int64_t n, int parts, int part, int64_t align);
 

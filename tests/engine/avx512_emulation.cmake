@@ -10,7 +10,9 @@ if(NOT SRIGL_SIMDE_INCLUDE_DIR)
 endif()
 
 add_library(srigl_avx512_emulated STATIC
-  ${PROJECT_SOURCE_DIR}/engine/kernels/condensed_kernels_avx512.cpp)
+  ${PROJECT_SOURCE_DIR}/engine/kernels/condensed_kernels_avx512.cpp
+  ${PROJECT_SOURCE_DIR}/engine/kernels/condensed_backward_avx512.cpp
+  ${PROJECT_SOURCE_DIR}/engine/kernels/condensed_conv_avx512.cpp)
 target_include_directories(srigl_avx512_emulated PRIVATE ${PROJECT_SOURCE_DIR})
 target_include_directories(srigl_avx512_emulated SYSTEM PRIVATE ${SRIGL_SIMDE_INCLUDE_DIR})
 target_compile_definitions(srigl_avx512_emulated PRIVATE SRIGL_AVX512_EMULATED

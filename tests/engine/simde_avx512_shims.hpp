@@ -24,7 +24,8 @@ inline simde__m512 maskI32GatherPs(simde__m512 src, simde__mmask16 k, simde__m51
     simde_mm512_storeu_si512(index, vindex);
     for (int i = 0; i < 16; ++i)
         if (laneSet(k, i))
-            std::memcpy(&out[i], static_cast<const char*>(base) + static_cast<int64_t>(index[i]) * scale, sizeof(float));
+            std::memcpy(&out[i], static_cast<const char*>(base) + static_cast<int64_t>(index[i]) * scale,
+                        sizeof(float));
     return simde_mm512_loadu_ps(out);
 }
 

@@ -1,10 +1,13 @@
 // The AVX-512 kernels run on this AVX-512-less CPU: srigl_avx512_emulated compiles their source files
 // against SIMDe (engine/kernels/avx512_intrinsics.hpp) into srigl::kernels::detail::emulated, and each
-// is checked against the portable kernel on the same inputs: the forward's gemv and batched rows. int16 and int32
+// is checked against the portable kernel on the same inputs: the forward's gemv and batched rows, the
+// backward's scatter, gather and dots, the convolution's shifted sums and dots. int16 and int32
 // indices, odd sizes, k = 1 and k = inFeatures, partial blocks and row ranges. Small shapes: emulated
 // AVX-512 runs some hundred times slower than native code.
 #include <QtTest>
 
+#include "engine/kernels/condensed_backward.hpp"
+#include "engine/kernels/condensed_conv.hpp"
 #include "engine/kernels/condensed_kernels.hpp"
 
 #include <algorithm>
@@ -18,6 +21,13 @@
 namespace srigl::kernels::detail::emulated {
 void gemvRowsAvx512(const CondensedView& layer, const float* x, float* y, int64_t r0, int64_t r1);
 void gemmRowsAvx512(const BatchedArgs& args, int64_t r0, int64_t r1);
+void scatterRowsAvx512(const CondensedView& layer, const float* gyT, int64_t block, float* gxT);
+void gatherColsAvx512(const GatherArgs& args, int64_t f0, int64_t f1);
+void dotRowsAvx512(const CondensedView& layer, const float* gyT, const float* xT, int64_t block, float* gv, int64_t r0,
+                   int64_t r1);
+void shiftedSumAvx512(const float* src, const int32_t* offset, const float* v, int64_t k, int64_t length, float init,
+                      float* out);
+void shiftedDotsAvx512(const float* g, const float* src, const int32_t* offset, int64_t k, int64_t length, float* acc);
 } // namespace srigl::kernels::detail::emulated
 
 using namespace srigl::kernels;
@@ -67,7 +77,9 @@ struct Layer {
     }
 
     // The index widths this layer can use.
-    std::vector<bool> widths() const { return idx16.empty() ? std::vector<bool>{false} : std::vector<bool>{true, false}; }
+    std::vector<bool> widths() const {
+        return idx16.empty() ? std::vector<bool>{false} : std::vector<bool>{true, false};
+    }
 
     CondensedView view(bool indices16, bool withBias) const {
         CondensedView v;
@@ -115,6 +127,80 @@ std::vector<float> packed(const std::vector<float>& x, int64_t batch, int64_t n,
     return xT;
 }
 
+// The layer transposed into compressed columns (internal::Columns), entries of a column in row order.
+struct ColumnStore {
+    std::vector<int64_t> start;
+    std::vector<int32_t> row;
+    std::vector<float> value;
+
+    explicit ColumnStore(const Layer& l) {
+        const Shape& s = l.shape;
+        start.assign(static_cast<size_t>(s.inFeatures + 1), 0);
+        for (int32_t i : l.idx32) ++start[static_cast<size_t>(i) + 1];
+        std::partial_sum(start.begin(), start.end(), start.begin());
+        std::vector<int64_t> cursor(start.begin(), start.end() - 1);
+        row.resize(l.idx32.size());
+        value.resize(l.idx32.size());
+        for (size_t e = 0; e < l.idx32.size(); ++e) {
+            const auto at = static_cast<size_t>(cursor[static_cast<size_t>(l.idx32[e])]++);
+            row[at] = static_cast<int32_t>(static_cast<int64_t>(e) / s.k);
+            value[at] = l.values[e];
+        }
+    }
+    internal::Columns columns() const { return {start.data(), row.data(), value.data()}; }
+};
+
+// A convolution's kept taps as the callers address them (condensed_conv.cpp, tapOffsets): channel c,
+// tap (dy, dx) reads phase plane (c, dy % s, dx % s) at dy / s rows and dx / s columns.
+struct ConvTaps {
+    ConvGeometry g;
+    std::vector<int32_t> offsets;
+    int64_t imageFloats = 0, wide = 0;
+
+    ConvTaps(const ConvGeometry& geometry, int64_t k, uint32_t seed) : g(geometry) {
+        const int64_t s = g.stride, plane = g.planeH() * g.planeW();
+        imageFloats = g.channels * g.phasesH() * g.phasesW() * plane;
+        wide = (g.outH() - 1) * g.planeW() + g.outW();
+        std::vector<int64_t> taps(static_cast<size_t>(g.taps()));
+        std::iota(taps.begin(), taps.end(), 0);
+        std::shuffle(taps.begin(), taps.end(), std::mt19937(seed));
+        for (int64_t j = 0; j < k; ++j) {
+            const int64_t tap = taps[static_cast<size_t>(j)], area = g.kernelH * g.kernelW;
+            const int64_t c = tap / area, dy = tap % area / g.kernelW, dx = tap % g.kernelW;
+            const int64_t phase = (c * g.phasesH() + dy % s) * g.phasesW() + dx % s;
+            offsets.push_back(static_cast<int32_t>(phase * plane + dy / s * g.planeW() + dx / s));
+        }
+    }
+};
+
+QByteArray describe(const ConvTaps& c, int64_t length) {
+    return QStringLiteral("stride=%1 padding=%2 k=%3 length=%4")
+        .arg(c.g.stride)
+        .arg(c.g.padding)
+        .arg(c.offsets.size())
+        .arg(length)
+        .toUtf8();
+}
+
+std::vector<ConvTaps> convCases() {
+    std::vector<ConvTaps> cases;
+    uint32_t seed = 50;
+    for (int64_t stride : {1, 2})
+        for (int64_t padding : {0, 1})
+            for (int64_t k : {1, 4, 7, 27}) {
+                ConvGeometry g;
+                g.batch = 1;
+                g.channels = 3;
+                g.height = 11 + stride; // outputs of 81..169 wide pixels: full vectors, 128-blocks, tails
+                g.width = 13;
+                g.kernelH = g.kernelW = 3;
+                g.padding = padding;
+                g.stride = stride;
+                cases.emplace_back(g, k, seed++);
+            }
+    return cases;
+}
+
 } // namespace
 
 class TestAvx512Emulation : public QObject {
@@ -123,6 +209,11 @@ class TestAvx512Emulation : public QObject {
 private Q_SLOTS:
     void forwardGemvMatchesPortable();
     void forwardBatchedRowsMatchPortable();
+    void gradInputScatterMatchesPortable();
+    void gradInputGatherMatchesPortable();
+    void gradValuesDotsMatchPortable();
+    void convShiftedSumMatchesPortable();
+    void convShiftedDotsMatchPortable();
 };
 
 void TestAvx512Emulation::forwardGemvMatchesPortable() {
@@ -162,16 +253,124 @@ void TestAvx512Emulation::forwardBatchedRowsMatchPortable() {
                         internal::gemmRowsPortable(args, r0, s.rows);
                         args.y = got.data();
                         emulated::gemmRowsAvx512(args, r0, s.rows);
-                        QVERIFY2(relativeError(got, want) < kTolerance, describe(s, indices16, batch, block).constData());
+                        QVERIFY2(relativeError(got, want) < kTolerance,
+                                 describe(s, indices16, batch, block).constData());
                     }
                 }
             }
     }
 }
 
+void TestAvx512Emulation::gradInputScatterMatchesPortable() {
+    uint32_t seed = 200;
+    for (const Shape& s : kShapes) {
+        const Layer l(s, seed++);
+        for (int64_t batch : {4, 16, 21, 45})
+            for (int64_t block : {16, 32}) {
+                const std::vector<float> gy = normals(static_cast<size_t>(batch * s.rows), seed++);
+                const std::vector<float> gyT = packed(gy, batch, s.rows, block);
+                for (bool indices16 : l.widths())
+                    for (int64_t blk = 0; blk * block < batch; ++blk) {
+                        const CondensedView v = l.view(indices16, false);
+                        const float* blockGy = gyT.data() + blk * s.rows * block;
+                        std::vector<float> want(static_cast<size_t>(s.inFeatures * block), 0.0f), got = want;
+                        internal::scatterRowsPortable(v, blockGy, block, want.data());
+                        emulated::scatterRowsAvx512(v, blockGy, block, got.data());
+                        QVERIFY2(relativeError(got, want) < kTolerance,
+                                 describe(s, indices16, batch, block).constData());
+                    }
+            }
+    }
+}
 
+void TestAvx512Emulation::gradInputGatherMatchesPortable() {
+    uint32_t seed = 300;
+    for (const Shape& s : kShapes) {
+        const Layer l(s, seed++);
+        const ColumnStore store(l);
+        for (int64_t batch : {4, 16, 37, 70})
+            for (int64_t block : {16, 32}) {
+                const std::vector<float> gy = normals(static_cast<size_t>(batch * s.rows), seed++);
+                const std::vector<float> gyT = packed(gy, batch, s.rows, block);
+                // Input ranges as the dispatch splits them, and one whose parts are not multiples of 16.
+                const int64_t cut = std::min<int64_t>(24, s.inFeatures);
+                std::vector<float> want(static_cast<size_t>(batch * s.inFeatures), NAN), got = want;
+                for (int64_t blk = 0; blk * block < batch; ++blk) {
+                    internal::GatherArgs args;
+                    args.cols = store.columns();
+                    args.gyT = gyT.data() + blk * s.rows * block;
+                    args.block = block;
+                    args.inFeatures = s.inFeatures;
+                    args.b0 = blk * block;
+                    args.nb = std::min(block, batch - args.b0);
+                    for (auto [f0, f1] : {std::pair<int64_t, int64_t>{0, cut}, {cut, s.inFeatures}}) {
+                        args.gx = want.data();
+                        internal::gatherColsPortable(args, f0, f1);
+                        args.gx = got.data();
+                        emulated::gatherColsAvx512(args, f0, f1);
+                    }
+                }
+                QVERIFY2(relativeError(got, want) < kTolerance, describe(s, false, batch, block).constData());
+            }
+    }
+}
 
+void TestAvx512Emulation::gradValuesDotsMatchPortable() {
+    uint32_t seed = 400;
+    for (const Shape& s : kShapes) {
+        const Layer l(s, seed++);
+        for (int64_t batch : {4, 19, 64})
+            for (int64_t block : {16, 32}) {
+                const std::vector<float> gy = normals(static_cast<size_t>(batch * s.rows), seed++);
+                const std::vector<float> x = normals(static_cast<size_t>(batch * s.inFeatures), seed++);
+                const std::vector<float> gyT = packed(gy, batch, s.rows, block);
+                const std::vector<float> xT = packed(x, batch, s.inFeatures, block);
+                for (bool indices16 : l.widths()) {
+                    const CondensedView v = l.view(indices16, false);
+                    // The kernels add into gv: start from values, not zeros, and sum over every block.
+                    std::vector<float> want = normals(static_cast<size_t>(s.rows * s.k), seed++), got = want;
+                    for (int64_t blk = 0; blk * block < batch; ++blk) {
+                        const float* g = gyT.data() + blk * s.rows * block;
+                        const float* xb = xT.data() + blk * s.inFeatures * block;
+                        for (auto [r0, r1] : {std::pair<int64_t, int64_t>{0, s.rows / 2}, {s.rows / 2, s.rows}}) {
+                            internal::dotRowsPortable(v, g, xb, block, want.data(), r0, r1);
+                            emulated::dotRowsAvx512(v, g, xb, block, got.data(), r0, r1);
+                        }
+                    }
+                    QVERIFY2(relativeError(got, want) < kTolerance, describe(s, indices16, batch, block).constData());
+                }
+            }
+    }
+}
 
+void TestAvx512Emulation::convShiftedSumMatchesPortable() {
+    for (const ConvTaps& c : convCases()) {
+        const std::vector<float> image = normals(static_cast<size_t>(c.imageFloats), 60);
+        const std::vector<float> v = normals(c.offsets.size(), 61);
+        const auto k = static_cast<int64_t>(c.offsets.size());
+        // Every prefix length up to the whole wide output: full 128-blocks, single vectors, tails.
+        for (int64_t length : {int64_t{1}, int64_t{15}, int64_t{16}, int64_t{47}, c.wide}) {
+            std::vector<float> want(static_cast<size_t>(c.wide + 16), NAN), got = want;
+            internal::shiftedSumPortable(image.data(), c.offsets.data(), v.data(), k, length, 0.5f, want.data());
+            emulated::shiftedSumAvx512(image.data(), c.offsets.data(), v.data(), k, length, 0.5f, got.data());
+            QVERIFY2(relativeError(got, want) < kTolerance, describe(c, length).constData());
+        }
+    }
+}
+
+void TestAvx512Emulation::convShiftedDotsMatchPortable() {
+    for (const ConvTaps& c : convCases()) {
+        const std::vector<float> image = normals(static_cast<size_t>(c.imageFloats), 70);
+        const std::vector<float> g = normals(static_cast<size_t>(c.wide), 71);
+        const auto k = static_cast<int64_t>(c.offsets.size());
+        for (int64_t length : {int64_t{1}, int64_t{16}, int64_t{47}, c.wide}) {
+            std::vector<float> want = normals(c.offsets.size(), 72), got = want;
+            internal::shiftedDotsPortable(g.data(), image.data(), c.offsets.data(), k, length, want.data());
+            emulated::shiftedDotsAvx512(g.data(), image.data(), c.offsets.data(), k, length, got.data());
+            QVERIFY2(relativeError(got, want) < kTolerance, describe(c, length).constData());
+        }
+    }
+}
 
 QTEST_GUILESS_MAIN(TestAvx512Emulation)
 #include "test_avx512_emulation.moc"

@@ -1,0 +1,86 @@
+// AVX-512F inner loops of the direct condensed convolution (condensed_conv.hpp): the AVX2 loops of
+// condensed_conv_avx2.cpp with 16-float registers, so one load feeds 16 multiply-adds instead of 8
+// (those loops are bound by loads from L1). Partial vectors use masked loads and stores, which never
+// touch memory past the row.
+#include "engine/kernels/avx512_intrinsics.hpp"
+#include "engine/kernels/avx512_lanes.hpp"
+#include "engine/kernels/condensed_conv.hpp"
+
+#if SRIGL_AVX512_KERNELS
+
+SRIGL_AVX512_NAMESPACE_BEGIN
+
+SRIGL_AVX512 void shiftedSumAvx512(const float* src, const int32_t* offset, const float* v, int64_t k, int64_t length,
+                                   float init, float* out) {
+    const __m512 start = _mm512_set1_ps(init);
+    int64_t p = 0;
+    // Eight independent accumulators (128 outputs) cover the FMA latency; each tap adds into all of them.
+    for (; p + 128 <= length; p += 128) {
+        __m512 a[8];
+        for (auto& r : a) r = start;
+        for (int64_t j = 0; j < k; ++j) {
+            const __m512 w = _mm512_set1_ps(v[j]);
+            const float* s = src + offset[j] + p;
+            for (int t = 0; t < 8; ++t) a[t] = _mm512_fmadd_ps(w, _mm512_loadu_ps(s + 16 * t), a[t]);
+        }
+        for (int t = 0; t < 8; ++t) _mm512_storeu_ps(out + p + 16 * t, a[t]);
+    }
+    for (; p + 16 <= length; p += 16) {
+        __m512 a = start;
+        for (int64_t j = 0; j < k; ++j)
+            a = _mm512_fmadd_ps(_mm512_set1_ps(v[j]), _mm512_loadu_ps(src + offset[j] + p), a);
+        _mm512_storeu_ps(out + p, a);
+    }
+    if (p < length) {
+        const __mmask16 mask = tailMask(length - p);
+        __m512 a = start;
+        for (int64_t j = 0; j < k; ++j)
+            a = _mm512_fmadd_ps(_mm512_set1_ps(v[j]), _mm512_maskz_loadu_ps(mask, src + offset[j] + p), a);
+        _mm512_mask_storeu_ps(out + p, mask, a);
+    }
+}
+
+SRIGL_AVX512 void shiftedDotsAvx512(const float* g, const float* src, const int32_t* offset, int64_t k, int64_t length,
+                                    float* acc) {
+    const int64_t full = length / 16 * 16;
+    const __mmask16 mask = tailMask(length - full);
+    int64_t j = 0;
+    // Four taps at a time share each load of g.
+    for (; j + 4 <= k; j += 4) {
+        const float* s[4] = {src + offset[j], src + offset[j + 1], src + offset[j + 2], src + offset[j + 3]};
+        __m512 a[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+        for (int64_t p = 0; p < full; p += 16) {
+            const __m512 gp = _mm512_loadu_ps(g + p);
+            for (int t = 0; t < 4; ++t) a[t] = _mm512_fmadd_ps(gp, _mm512_loadu_ps(s[t] + p), a[t]);
+        }
+        if (full < length) {
+            const __m512 gp = _mm512_maskz_loadu_ps(mask, g + full);
+            for (int t = 0; t < 4; ++t) a[t] = _mm512_fmadd_ps(gp, _mm512_maskz_loadu_ps(mask, s[t] + full), a[t]);
+        }
+        for (int t = 0; t < 4; ++t) acc[j + t] += horizontalSum(a[t]);
+    }
+    for (; j < k; ++j) {
+        const float* s = src + offset[j];
+        __m512 a = _mm512_setzero_ps();
+        for (int64_t p = 0; p < full; p += 16) a = _mm512_fmadd_ps(_mm512_loadu_ps(g + p), _mm512_loadu_ps(s + p), a);
+        if (full < length)
+            a = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mask, g + full), _mm512_maskz_loadu_ps(mask, s + full), a);
+        acc[j] += horizontalSum(a);
+    }
+}
+
+SRIGL_AVX512_NAMESPACE_END
+
+#else // not x86-64: the AVX-512 names run the portable loops (dispatch never selects them).
+
+namespace srigl::kernels::detail {
+void shiftedSumAvx512(const float* src, const int32_t* offset, const float* v, int64_t k, int64_t length, float init,
+                      float* out) {
+    shiftedSumPortable(src, offset, v, k, length, init, out);
+}
+void shiftedDotsAvx512(const float* g, const float* src, const int32_t* offset, int64_t k, int64_t length, float* acc) {
+    shiftedDotsPortable(g, src, offset, k, length, acc);
+}
+} // namespace srigl::kernels::detail
+
+#endif
