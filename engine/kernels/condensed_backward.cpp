@@ -1,6 +1,7 @@
 // Backward kernels of condensed constant fan-in layers: argument checks, the thread split, the dispatch
 // to the per-ISA block kernels, and the portable kernels (plain C++ the compiler vectorises).
 #include "engine/kernels/condensed_backward.hpp"
+#include "engine/kernels/avx512_dispatch.hpp"
 #include "engine/kernels/condensed_internal.hpp"
 
 #include <ATen/Parallel.h>
@@ -169,7 +170,7 @@ void condensedGradInput(const CondensedView& layer, const float* gy, int64_t bat
         // [inFeatures][block] (one broadcast value times `block` contiguous gy values per kept weight)
         // and then writes those whole gx rows, so no two threads touch the same gx element.
         auto scatter = detail::pickKernel(isa, detail::scatterRowsPortable, detail::scatterRowsAvx2,
-                                          detail::scatterRowsAvx512);
+                                          detail::avx512Kernels().scatter);
         runParts(static_cast<int>(blocks), useThreads, [&](int blk) {
             std::vector<float> gxT(static_cast<size_t>(inF * block), 0.0f);
             scatter(layer, gyT.data() + blk * layer.rows * block, block, gxT.data());
@@ -194,7 +195,7 @@ void condensedGradInput(const CondensedView& layer, const float* gy, int64_t bat
     if (layer.indices16) buildColumns<int16_t>(layer, start, row, value);
     else buildColumns<int32_t>(layer, start, row, value);
     auto gather =
-        detail::pickKernel(isa, detail::gatherColsPortable, detail::gatherColsAvx2, detail::gatherColsAvx512);
+        detail::pickKernel(isa, detail::gatherColsPortable, detail::gatherColsAvx2, detail::avx512Kernels().gather);
     const int64_t tile = isa == Isa::Avx512 ? 16 : 8;
     const int featureParts =
         useThreads <= 1 ? 1 : static_cast<int>(std::min<int64_t>(2 * useThreads, (inF + tile - 1) / tile));
@@ -247,7 +248,7 @@ void condensedGradValues(const CondensedView& layer, const float* x, const float
     packParallel(gy, batch, layer.rows, block, gyT.data(), isa, useThreads);
     packParallel(x, batch, layer.inFeatures, block, xT.data(), isa, useThreads);
     std::fill(gv, gv + layer.rows * layer.k, 0.0f);
-    auto dot = detail::pickKernel(isa, detail::dotRowsPortable, detail::dotRowsAvx2, detail::dotRowsAvx512);
+    auto dot = detail::pickKernel(isa, detail::dotRowsPortable, detail::dotRowsAvx2, detail::avx512Kernels().dots);
     runParts(rowParts, useThreads, [&](int part) {
         auto [r0, r1] = splitRange(layer.rows, rowParts, part);
         if (r0 >= r1) return;

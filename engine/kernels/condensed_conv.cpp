@@ -1,6 +1,7 @@
 // The direct condensed convolution (see condensed_conv.hpp for the layout): offsets of the kept taps,
 // the split over images and output channels, padding and phase planes, and the portable inner loops.
 #include "engine/kernels/condensed_conv.hpp"
+#include "engine/kernels/avx512_dispatch.hpp"
 #include "engine/kernels/condensed_internal.hpp"
 
 #include <ATen/Parallel.h>
@@ -139,11 +140,12 @@ using SumFn = void (*)(const float*, const int32_t*, const float*, int64_t, int6
 using DotsFn = void (*)(const float*, const float*, const int32_t*, int64_t, int64_t, float*);
 
 SumFn sumFor(Isa isa) {
-    return detail::pickKernel<SumFn>(isa, detail::shiftedSumPortable, detail::shiftedSumAvx2, detail::shiftedSumAvx512);
+    return detail::pickKernel<SumFn>(isa, detail::shiftedSumPortable, detail::shiftedSumAvx2,
+                                     detail::avx512Kernels().shiftedSum);
 }
 DotsFn dotsFor(Isa isa) {
     return detail::pickKernel<DotsFn>(isa, detail::shiftedDotsPortable, detail::shiftedDotsAvx2,
-                                      detail::shiftedDotsAvx512);
+                                      detail::avx512Kernels().shiftedDots);
 }
 
 int threadsFor(int threads, int64_t work) {

@@ -1,6 +1,7 @@
 // Condensed constant fan-in kernels: instruction-set detection, the thread split, the dispatch to the
 // per-ISA kernels, and the portable (plain C++, auto-vectorised) kernels that run on any CPU.
 #include "engine/kernels/condensed_kernels.hpp"
+#include "engine/kernels/avx512_dispatch.hpp"
 #include "engine/kernels/condensed_internal.hpp"
 
 #include <ATen/Parallel.h>
@@ -42,6 +43,9 @@ Isa hardwareIsa() {
 }
 
 int rank(Isa isa) { return isa == Isa::Avx512 ? 2 : isa == Isa::Avx2 ? 1 : 0; }
+
+// The hardware's best, or AVX-512 where a test installed the emulated kernels (avx512_dispatch.hpp).
+Isa usableIsa() { return detail::avx512Emulated() ? Isa::Avx512 : hardwareIsa(); }
 
 // ---------------------------------------------------------------------------------------------
 // Threads
@@ -271,7 +275,7 @@ using detail::partRange;
 // Public functions
 
 Isa detectIsa() {
-    const Isa hw = hardwareIsa();
+    const Isa hw = usableIsa();
     const char* env = std::getenv("SRIGL_KERNEL_ISA");
     if (!env) return hw;
     std::string name(env);
@@ -284,7 +288,7 @@ Isa detectIsa() {
     return rank(wanted) < rank(hw) ? wanted : hw;
 }
 
-bool isaSupported(Isa isa) { return rank(isa) <= rank(hardwareIsa()); }
+bool isaSupported(Isa isa) { return rank(isa) <= rank(usableIsa()); }
 
 std::string toString(Isa isa) {
     switch (isa) {
@@ -322,7 +326,7 @@ void condensedForward(const CondensedView& layer, const float* x, int64_t batch,
 
     // Batch 1: one gathered vector per 8 (value, index) pairs; x (12 KiB for 3072 inputs) stays in L1.
     if (batch == 1) {
-        auto gemv = isa == Isa::Avx512 ? detail::gemvRowsAvx512
+        auto gemv = isa == Isa::Avx512 ? detail::avx512Kernels().gemv
                   : isa == Isa::Avx2   ? detail::gemvRowsAvx2
                                        : detail::gemvRowsPortable;
         pool.run(rowParts, useThreads, [&](int part) {
@@ -340,7 +344,7 @@ void condensedForward(const CondensedView& layer, const float* x, int64_t batch,
     float* xT = detail::threadScratch<0>(static_cast<size_t>(blocks * layer.inFeatures * block));
     auto pack = isa == Isa::Portable ? detail::packTransposedPortable : detail::packTransposedAvx2;
     detail::BatchedArgs args{&layer, xT, batch, block, y};
-    auto gemm = isa == Isa::Avx512 ? detail::gemmRowsAvx512
+    auto gemm = isa == Isa::Avx512 ? detail::avx512Kernels().gemm
               : isa == Isa::Avx2   ? detail::gemmRowsAvx2
                                    : detail::gemmRowsPortable;
     const int64_t inF = layer.inFeatures;

@@ -6,11 +6,13 @@
 // AVX-512 runs some hundred times slower than native code.
 #include <QtTest>
 
+#include "engine/kernels/avx512_dispatch.hpp"
 #include "engine/kernels/condensed_backward.hpp"
 #include "engine/kernels/condensed_conv.hpp"
 #include "engine/kernels/condensed_kernels.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <numeric>
@@ -214,6 +216,8 @@ private Q_SLOTS:
     void gradValuesDotsMatchPortable();
     void convShiftedSumMatchesPortable();
     void convShiftedDotsMatchPortable();
+    void wholeLinearPathsMatchPortable();
+    void wholeConvolutionPathsMatchPortable();
 };
 
 void TestAvx512Emulation::forwardGemvMatchesPortable() {
@@ -370,6 +374,121 @@ void TestAvx512Emulation::convShiftedDotsMatchPortable() {
             QVERIFY2(relativeError(got, want) < kTolerance, describe(c, length).constData());
         }
     }
+}
+
+// From here on Isa::Avx512 runs the emulated kernels (avx512_dispatch.hpp), so the public functions
+// take their AVX-512 paths on this CPU: the batch blocks of 16 and 32, the 16-aligned splits over
+// threads, the packing. Each is compared with the portable path, and with itself on another thread
+// count (results must not depend on it).
+// Calls of each emulated kernel through dispatch: the whole-path tests check that Isa::Avx512 reached
+// every one of them (a path that quietly ran the AVX2 or portable kernels would pass the comparisons).
+enum Kernel { Gemv, Gemm, Scatter, Gather, Dots, ShiftedSum, ShiftedDots, KernelCount };
+std::atomic<int> calls[KernelCount];
+
+template <Kernel K, auto F>
+struct Counted {
+    template <typename... A>
+    static void run(A... a) {
+        ++calls[K];
+        F(a...);
+    }
+};
+
+static void installEmulatedKernels() {
+    internal::Avx512Kernels k;
+    k.gemv = Counted<Gemv, emulated::gemvRowsAvx512>::run;
+    k.gemm = Counted<Gemm, emulated::gemmRowsAvx512>::run;
+    k.scatter = Counted<Scatter, emulated::scatterRowsAvx512>::run;
+    k.gather = Counted<Gather, emulated::gatherColsAvx512>::run;
+    k.dots = Counted<Dots, emulated::dotRowsAvx512>::run;
+    k.shiftedSum = Counted<ShiftedSum, emulated::shiftedSumAvx512>::run;
+    k.shiftedDots = Counted<ShiftedDots, emulated::shiftedDotsAvx512>::run;
+    internal::emulateAvx512(k);
+}
+
+// run(isa, threads) gives a path's outputs: with Isa::Avx512 they must match the portable path's, and
+// be the same on 1 and 2 threads.
+template <typename Run>
+bool avx512PathMatchesPortable(Run run, const QByteArray& what) {
+    const auto want = run(Isa::Portable, 1);
+    const auto one = run(Isa::Avx512, 1), two = run(Isa::Avx512, 2);
+    for (size_t i = 0; i < want.size(); ++i) {
+        if (relativeError(one[i], want[i]) >= kTolerance) {
+            qWarning("output %zu differs from the portable path's: %s", i, what.constData());
+            return false;
+        }
+        if (one[i] != two[i]) {
+            qWarning("output %zu depends on the thread count: %s", i, what.constData());
+            return false;
+        }
+    }
+    return true;
+}
+
+void TestAvx512Emulation::wholeLinearPathsMatchPortable() {
+    installEmulatedKernels();
+    for (auto& c : calls) c = 0;
+    QVERIFY(isaSupported(Isa::Avx512));
+    QVERIFY(detectIsa() == Isa::Avx512 || qEnvironmentVariableIsSet("SRIGL_KERNEL_ISA"));
+    // The last shape is large enough (batch 64: 430K multiply-adds) for the kernels to use 2 threads.
+    const Shape shapes[] = {{13, 37, 1}, {21, 70, 17}, {6, 40000, 33}, {96, 700, 70}};
+    uint32_t seed = 500;
+    for (const Shape& s : shapes) {
+        const Layer l(s, seed++);
+        for (int64_t batch : {int64_t{1}, int64_t{3}, int64_t{17}, int64_t{64}, int64_t{70}}) {
+            const std::vector<float> x = normals(static_cast<size_t>(batch * s.inFeatures), seed++);
+            const std::vector<float> gy = normals(static_cast<size_t>(batch * s.rows), seed++);
+            for (bool indices16 : l.widths()) {
+                const CondensedView v = l.view(indices16, true);
+                const QByteArray what = describe(s, indices16, batch, 0);
+                auto run = [&](Isa isa, int threads) {
+                    std::vector<float> y(static_cast<size_t>(batch * s.rows), NAN);
+                    std::vector<float> gx(static_cast<size_t>(batch * s.inFeatures), NAN);
+                    std::vector<float> gv(static_cast<size_t>(s.rows * s.k), NAN);
+                    condensedForward(v, x.data(), batch, y.data(), isa, threads);
+                    condensedGradInput(v, gy.data(), batch, gx.data(), isa, threads);
+                    condensedGradValues(v, x.data(), gy.data(), batch, gv.data(), isa, threads);
+                    return std::vector<std::vector<float>>{y, gx, gv};
+                };
+                QVERIFY(avx512PathMatchesPortable(run, what));
+            }
+        }
+    }
+    for (Kernel k : {Gemv, Gemm, Scatter, Gather, Dots}) QVERIFY2(calls[k] > 0, "an AVX-512 kernel was never dispatched");
+}
+
+void TestAvx512Emulation::wholeConvolutionPathsMatchPortable() {
+    installEmulatedKernels();
+    for (auto& c : calls) c = 0;
+    // 3x3 at strides 1 and 2 (padded), and the 1x1 stride-2 shortcut.
+    const ConvGeometry geometries[] = {{4, 8, 16, 16, 3, 3, 1, 1}, {3, 4, 9, 9, 3, 3, 1, 2}, {2, 6, 8, 8, 1, 1, 0, 2}};
+    uint32_t seed = 900;
+    for (const ConvGeometry& g : geometries) {
+        const int64_t rows = 5, taps = g.taps();
+        for (int64_t k : {int64_t{1}, taps / 3, taps}) {
+            const Layer l({rows, taps, k}, seed++);
+            const CondensedView v = l.view(true, true);
+            const std::vector<float> x = normals(static_cast<size_t>(g.batch * g.channels * g.height * g.width), seed++);
+            const int64_t outSize = g.batch * rows * g.outH() * g.outW();
+            const std::vector<float> gy = normals(static_cast<size_t>(outSize), seed++);
+            const QByteArray what = QStringLiteral("conv %1x%2 stride %3, %4 channels, k=%5")
+                                        .arg(g.kernelH)
+                                        .arg(g.kernelW)
+                                        .arg(g.stride)
+                                        .arg(g.channels)
+                                        .arg(k)
+                                        .toUtf8();
+            auto run = [&](Isa isa, int threads) {
+                std::vector<float> y(static_cast<size_t>(outSize), NAN);
+                std::vector<float> gx(x.size(), NAN), gv(static_cast<size_t>(rows * k), NAN);
+                condensedConvForward(v, g, x.data(), y.data(), isa, threads);
+                condensedConvBackward(v, g, x.data(), gy.data(), gx.data(), gv.data(), isa, threads);
+                return std::vector<std::vector<float>>{y, gx, gv};
+            };
+            QVERIFY(avx512PathMatchesPortable(run, what));
+        }
+    }
+    for (Kernel c : {ShiftedSum, ShiftedDots}) QVERIFY2(calls[c] > 0, "an AVX-512 kernel was never dispatched");
 }
 
 QTEST_GUILESS_MAIN(TestAvx512Emulation)
