@@ -49,14 +49,16 @@ fi
 
 bash scripts/fetch_mnist.sh >/dev/null
 echo
-# LeNet-300-100 with the preset's lr; LeNet-5 with lr 0.02 (the preset's 0.1 makes dense LeNet-5 diverge).
-for model in "mlp 0.1 LeNet-300-100" "lenet5 0.02 LeNet-5"; do
+# LeNet-300-100 with the preset's lr; LeNet-5 with lr 0.02 (the preset's 0.1 makes dense LeNet-5 diverge);
+# the wide MLP 784-4096-4096-10 (MLP_EPOCHS, default 2: a dense epoch takes about a minute on 2 cores).
+for model in "mlp 0.1 LeNet-300-100 300,100 ${EPOCHS:-3}" "lenet5 0.02 LeNet-5 300,100 ${EPOCHS:-3}" \
+             "mlp 0.1 MLP-784-4096-4096-10 4096,4096 ${MLP_EPOCHS:-2}"; do
   set -- $model
   echo
-  echo "## MNIST $3 at 90%, ${EPOCHS:-3} epochs: time, step, accuracy, peak RSS"
+  echo "## MNIST $3 at 90%, $5 epochs: time, step, accuracy, peak RSS"
   for variant in "method=dense" "sparse_compute=masked_dense" "sparse_compute=auto"; do
     /usr/bin/time -f "  peak RSS %M KiB" "$srigl" train --config resources/configs/srigl_mnist_90.json \
-      --set model="$1" --set lr="$2" --set epochs="${EPOCHS:-3}" --set threads="$threads" --set "$variant" \
+      --set model="$1" --set lr="$2" --set hidden="$4" --set epochs="$5" --set threads="$threads" --set "$variant" \
       --set dense_reference_steps=0 --no-db --json -q 2>&1 |
       python3 -c "
 import sys, json
