@@ -130,6 +130,11 @@ void ImGuiGlWidget::requestFrames(int frames) {
     frameTimer_.start(static_cast<int>(std::max<qint64>(0, 16 - since)));
 }
 
+void ImGuiGlWidget::requestFramesNow(int frames) {
+    pendingFrames_ = std::max(pendingFrames_, frames);
+    frameTimer_.start(0);
+}
+
 void ImGuiGlWidget::resetFrameStats() {
     stats_ = {};
     frameMsSum_ = 0.0;

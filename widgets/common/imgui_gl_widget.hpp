@@ -50,6 +50,10 @@ public:
 
     // Asks for `frames` more frames (e.g. after new data); they come at most every 16 ms.
     void requestFrames(int frames = 2);
+    // The same for new content someone waits to see (a live mask): the next frame is drawn as soon as
+    // the UI thread is free, and the 16 ms pacing goes on from that frame. A frame already waiting
+    // for its turn is moved forward, so this adds no frame to a running sequence.
+    void requestFramesNow(int frames = 2);
     bool glReady() const { return glReady_; }
     const FrameStats& frameStats() const { return stats_; }
     void resetFrameStats();

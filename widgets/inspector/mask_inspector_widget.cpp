@@ -110,7 +110,9 @@ void MaskInspectorWidget::setFrame(std::shared_ptr<const InspectorFrame> frame) 
     message_.clear();
     if (frame_) viewport_.setContent(frame_->inspection->cols(), frame_->inspection->rows());
     textureDirty_ = true;
-    requestFrames();
+    // A new snapshot is what the user (or a live run's latency) waits for; hovering and zooming are
+    // paced frames.
+    requestFramesNow();
 }
 
 void MaskInspectorWidget::setMessage(const QString& message) {
