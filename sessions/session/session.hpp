@@ -37,6 +37,11 @@ struct SessionSnapshot {
 
 struct RunRequest; // sessions/session/recorded_run.hpp
 
+// The nice increment of the Studio's training threads (live sessions, sweeps, analyses): on 2 cores
+// the trainer would otherwise take the time its UI thread and software OpenGL need for a frame
+// (docs/studio.md, "Live frame budget"). Timing jobs keep the normal priority.
+inline constexpr int kInteractiveTrainerNiceness = 10;
+
 class Session {
 public:
     // dbPath empty: no recording. Nothing happens until start().
@@ -66,7 +71,7 @@ public:
     // block: the Studio posts an event to its UI thread.
     void setLiveListener(std::function<void(const std::shared_ptr<const LiveLayers>&)> listener);
     // Set before start(): the training thread lowers its priority by this nice increment, and the
-    // threads it starts inherit it. The Studio uses it so that its UI thread wins the cores.
+    // threads it starts inherit it. The Studio uses kInteractiveTrainerNiceness.
     void setTrainerNiceness(int niceness) { trainerNiceness_ = niceness; }
 
 private:

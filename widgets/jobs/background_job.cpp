@@ -1,13 +1,15 @@
 // The worker thread shared by the Studio's runners.
 #include "widgets/jobs/background_job.hpp"
 
+#include "engine/runtime/threading.hpp"
+
 #include <QMetaObject>
 
 #include <exception>
 
 namespace srigl::studio {
 
-BackgroundJob::BackgroundJob(QObject* parent) : QObject(parent) {}
+BackgroundJob::BackgroundJob(QObject* parent, int niceness) : QObject(parent), niceness_(niceness) {}
 
 BackgroundJob::~BackgroundJob() {
     if (cancel_) *cancel_ = true;
@@ -21,7 +23,8 @@ bool BackgroundJob::launch(Work work) {
     cancel_ = std::make_shared<std::atomic<bool>>(false);
     // The thread posts to `this`; the destructor joins it first, so `this` outlives every post
     // (and QObject drops the posts still queued when it goes).
-    thread_ = std::thread([this, work = std::move(work), cancel = cancel_] {
+    thread_ = std::thread([this, work = std::move(work), cancel = cancel_, niceness = niceness_] {
+        if (niceness > 0) lowerCurrentThreadPriority(niceness);
         std::function<void()> keep;
         bool ok = false, cancelled = false;
         QString error;

@@ -21,6 +21,9 @@ public:
     ~BackgroundJob() override;
 
     bool isRunning() const { return running_; }
+    // The nice increment of the job's thread (sessions::kInteractiveTrainerNiceness for jobs that
+    // train, 0 for those that time something).
+    int niceness() const { return niceness_; }
     void cancel();
 
 Q_SIGNALS:
@@ -29,7 +32,7 @@ Q_SIGNALS:
     void finished(bool ok, bool cancelled, const QString& error);
 
 protected:
-    explicit BackgroundJob(QObject* parent);
+    explicit BackgroundJob(QObject* parent, int niceness = 0);
 
     using Report = std::function<void(const sessions::JobProgress&)>;
     // What a job does on its thread, given a progress callback and the cancel flag. It returns
@@ -42,6 +45,7 @@ private:
     std::shared_ptr<std::atomic<bool>> cancel_;
     std::thread thread_;
     bool running_ = false;
+    int niceness_ = 0;
 };
 
 } // namespace srigl::studio

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "sessions/session/init_variance_job.hpp"
+#include "sessions/session/session.hpp"
 #include "widgets/jobs/job_runner.hpp"
 
 #include <vector>
@@ -11,7 +12,8 @@ namespace srigl::studio {
 
 class InitVarianceRunner : public JobRunner<sessions::InitVarianceJobSettings, std::vector<sessions::InitVariancePoint>> {
 public:
-    explicit InitVarianceRunner(QObject* parent = nullptr) : JobRunner(&sessions::runInitVarianceJob, parent) {}
+    explicit InitVarianceRunner(QObject* parent = nullptr)
+        : JobRunner(&sessions::runInitVarianceJob, parent, sessions::kInteractiveTrainerNiceness) {}
 };
 
 } // namespace srigl::studio

@@ -19,7 +19,7 @@ public:
     using Run = Result (*)(const Settings&, const std::function<void(const sessions::JobProgress&)>&,
                            const std::atomic<bool>*);
 
-    JobRunner(Run run, QObject* parent) : BackgroundJob(parent), run_(run) {}
+    JobRunner(Run run, QObject* parent, int niceness = 0) : BackgroundJob(parent, niceness), run_(run) {}
 
     // False when a job is still running.
     bool start(const Settings& settings) {

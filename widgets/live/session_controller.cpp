@@ -76,10 +76,7 @@ void SessionController::launch(std::unique_ptr<sessions::Session> session) {
             },
             Qt::QueuedConnection);
     });
-    // On 2 cores the trainer would otherwise take the time the UI thread and software OpenGL need
-    // for a frame: niced, it trains at nearly the same speed and the frames come on time
-    // (docs/studio.md, "Live frame budget").
-    session_->setTrainerNiceness(kTrainerNiceness);
+    session_->setTrainerNiceness(sessions::kInteractiveTrainerNiceness);
     session_->start();
     timer_->start();
     Q_EMIT started();

@@ -22,9 +22,6 @@ namespace srigl::studio {
 class SessionController : public QObject {
     Q_OBJECT
 public:
-    // The nice increment of every session's training thread (Session::setTrainerNiceness).
-    static constexpr int kTrainerNiceness = 10;
-
     explicit SessionController(StoreReader& store, QObject* parent = nullptr);
     ~SessionController() override; // stops every session and waits for its worker (app exit)
 

@@ -3,6 +3,7 @@
 // the stopped sweep is still a result (status Stopped, the points that finished).
 #pragma once
 
+#include "sessions/session/session.hpp"
 #include "sessions/session/sweep_job.hpp"
 #include "widgets/jobs/job_runner.hpp"
 
@@ -10,7 +11,8 @@ namespace srigl::studio {
 
 class SweepJobRunner : public JobRunner<sessions::SweepJobSettings, sessions::SweepJobResult> {
 public:
-    explicit SweepJobRunner(QObject* parent = nullptr) : JobRunner(&sessions::runSweepJob, parent) {}
+    explicit SweepJobRunner(QObject* parent = nullptr)
+        : JobRunner(&sessions::runSweepJob, parent, sessions::kInteractiveTrainerNiceness) {}
 };
 
 } // namespace srigl::studio
