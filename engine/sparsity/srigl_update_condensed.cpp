@@ -344,50 +344,59 @@ CondensedMaskUpdate sriglUpdateCondensed(const torch::Tensor& values, const torc
         }
     }
     // Grow: each row takes its missing connections among the inputs it did not keep (just-dropped ones
-    // included) by largest |grad|. Rows are independent: split over the intra-op threads.
+    // included) by largest |grad|. Rows are independent: split over the intra-op threads, each range
+    // of rows with its own scratch (sized for any n <= fanIn).
+    struct GrowScratch {
+        std::vector<uint8_t> row;
+        std::vector<float> score;
+        std::unique_ptr<bool[]> grown;
+        std::vector<uint32_t> local;
+        explicit GrowScratch(int64_t fanIn)
+            : row(static_cast<size_t>(fanIn)), score(static_cast<size_t>(fanIn)),
+              grown(new bool[static_cast<size_t>(fanIn)]) {}
+    };
+    // Row r's missing connections: its need[r] largest of n candidates, candidate c being input
+    // inputOf(c) with |grad| absGrad(c); the inputs the row keeps score -1 and are never chosen.
+    auto growRow = [&](int64_t r, int64_t n, GrowScratch& t, auto&& inputOf, auto&& absGrad) {
+        chosenRow(r, t.row);
+        for (int64_t c = 0; c < n; ++c) {
+            t.score[static_cast<size_t>(c)] = t.row[inputOf(c)] ? -1.0f : absGrad(c);
+            t.grown[c] = false;
+        }
+        selectLargest(t.score.data(), n, need[static_cast<size_t>(r)], t.grown.get(), t.local);
+        for (int64_t c = 0; c < n; ++c)
+            if (t.grown[c]) t.row[inputOf(c)] = 1;
+        writeRow(r, t.row.data());
+    };
+    auto growing = [&](int64_t r) { return !ablated[static_cast<size_t>(r)] && need[static_cast<size_t>(r)] > 0; };
     if (growth && cand >= k) {
         // From the candidates: the same selection over the first `cand` entries of the row's order
         // (in ascending input order, so selectLargest breaks ties as it does over the whole row).
         at::parallel_for(0, out, 16, [&](int64_t begin, int64_t end) {
-            std::vector<uint8_t> row(static_cast<size_t>(fanIn));
-            std::vector<float> score(static_cast<size_t>(cand));
-            std::unique_ptr<bool[]> grown(new bool[static_cast<size_t>(cand)]);
-            std::vector<uint32_t> local;
+            GrowScratch t(fanIn);
             for (int64_t r = begin; r < end; ++r) {
-                if (ablated[static_cast<size_t>(r)] || need[static_cast<size_t>(r)] == 0) continue;
-                chosenRow(r, row);
+                if (!growing(r)) continue;
                 const uint32_t* keys = candKeys.data() + r * cand;
                 const uint32_t* inputs = candInputs.data() + r * cand;
-                for (int64_t c = 0; c < cand; ++c) {
-                    float a;
-                    std::memcpy(&a, keys + c, sizeof a);
-                    score[static_cast<size_t>(c)] = row[inputs[c]] ? -1.0f : a;
-                    grown[c] = false;
-                }
-                selectLargest(score.data(), cand, need[static_cast<size_t>(r)], grown.get(), local);
-                for (int64_t c = 0; c < cand; ++c)
-                    if (grown[c]) row[inputs[c]] = 1;
-                writeRow(r, row.data());
+                growRow(
+                    r, cand, t, [&](int64_t c) { return static_cast<size_t>(inputs[c]); },
+                    [&](int64_t c) {
+                        float a;
+                        std::memcpy(&a, keys + c, sizeof a);
+                        return a;
+                    });
             }
         });
     } else if (growth) {
         blocks.forEach([&](int64_t r0, int64_t r1, const float* g) {
             at::parallel_for(r0, r1, 16, [&](int64_t begin, int64_t end) {
-                std::vector<uint8_t> row(static_cast<size_t>(fanIn));
-                std::vector<float> score(static_cast<size_t>(fanIn));
-                std::unique_ptr<bool[]> grown(new bool[static_cast<size_t>(fanIn)]);
-                std::vector<uint32_t> local;
+                GrowScratch t(fanIn);
                 for (int64_t r = begin; r < end; ++r) {
-                    if (ablated[static_cast<size_t>(r)] || need[static_cast<size_t>(r)] == 0) continue;
-                    chosenRow(r, row);
+                    if (!growing(r)) continue;
                     const float* gr = g + (r - r0) * fanIn;
-                    for (int64_t j = 0; j < fanIn; ++j) {
-                        score[static_cast<size_t>(j)] = row[static_cast<size_t>(j)] ? -1.0f : std::fabs(gr[j]);
-                        grown[j] = row[static_cast<size_t>(j)] != 0;
-                    }
-                    selectLargest(score.data(), fanIn, need[static_cast<size_t>(r)], grown.get(), local);
-                    for (int64_t j = 0; j < fanIn; ++j) row[static_cast<size_t>(j)] = grown[j] ? 1 : 0;
-                    writeRow(r, row.data());
+                    growRow(
+                        r, fanIn, t, [](int64_t j) { return static_cast<size_t>(j); },
+                        [&](int64_t j) { return std::fabs(gr[j]); });
                 }
             });
         });
