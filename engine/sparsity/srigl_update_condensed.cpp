@@ -8,11 +8,14 @@
 #include <ATen/Parallel.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <mutex>
+#include <stdexcept>
 #include <utility>
 #include <vector>
 
@@ -41,6 +44,17 @@ NthBin nthBin(const std::vector<int64_t>& hist, int64_t count) {
         above += hist[bin];
     }
     return {bin, count - above};
+}
+
+// Adds the keys >> 16 of n gradient entries to `hist` (65536 bins), split over the intra-op threads.
+void addKeyHistogram(const float* g, int64_t n, std::vector<int64_t>& hist) {
+    std::mutex joinMutex;
+    at::parallel_for(0, n, int64_t{1} << 16, [&](int64_t begin, int64_t end) {
+        std::vector<int64_t> local(65536, 0);
+        for (int64_t i = begin; i < end; ++i) ++local[absKey(g[i]) >> 16];
+        std::lock_guard<std::mutex> lock(joinMutex);
+        for (size_t b = 0; b < local.size(); ++b) hist[b] += local[b];
+    });
 }
 
 // Among the keys of that bin: the need-th largest, and how many keys equal to it are taken (the
@@ -85,6 +99,51 @@ void rowCandidates(const float* g, int64_t fanIn, const std::vector<int64_t>& hi
     }
 }
 
+// A gradient entry inside the salience window: its key, and its row << 1 | whether the row kept it.
+struct WindowEntry {
+    uint32_t key;
+    uint32_t rowKept;
+};
+
+// What a salience pass found: per row, the entries above the window that the row did not keep; the
+// entries inside it in row-major order; every entry above it, kept ones included.
+struct Salience {
+    std::vector<int64_t> above;
+    std::vector<WindowEntry> inWindow;
+    int64_t aboveAll = 0;
+    bool overflow = false; // the window held more entries than allowed; inWindow is empty
+};
+
+// Keys lo..hi (inclusive) of |grad|.
+struct KeyWindow {
+    uint32_t lo, hi;
+};
+
+// A window of keys likely to hold the layer's nPrune-th largest |grad|, guessed from a sample of rows
+// spread over the layer (32 ranges of up to 32 rows: about 1/64 of a large layer): the keys whose rank
+// in the sample is half and twice the expected one, widened to whole bins of key >> 16. Only a guess
+// (rows differ in scale): the salience pass checks it against the whole layer.
+KeyWindow guessWindow(const GradientRows& gradient, int64_t out, int64_t fanIn, int64_t nPrune, int64_t& sampledRows) {
+    const int64_t ranges = std::min<int64_t>(32, out);
+    const int64_t perRange = std::clamp<int64_t>(out / (64 * ranges), 1, 32);
+    std::vector<int64_t> hist(65536, 0);
+    std::vector<float> rows(static_cast<size_t>(perRange * fanIn));
+    for (int64_t i = 0; i < ranges; ++i) {
+        const int64_t r0 = std::clamp<int64_t>((2 * i + 1) * out / (2 * ranges) - perRange / 2, 0, out - perRange);
+        gradient(r0, r0 + perRange, rows.data());
+        addKeyHistogram(rows.data(), perRange * fanIn, hist);
+    }
+    sampledRows = ranges * perRange;
+    const int64_t total = sampledRows * fanIn;
+    const double expected = static_cast<double>(nPrune) / static_cast<double>(out * fanIn) * static_cast<double>(total);
+    const auto rankHi = static_cast<int64_t>(std::floor(expected / 2));
+    const auto rankLo = std::clamp<int64_t>(static_cast<int64_t>(std::ceil(expected * 2)), 1, total);
+    KeyWindow w;
+    w.hi = rankHi < 1 ? std::numeric_limits<uint32_t>::max() : nthBin(hist, rankHi).bin << 16 | 0xFFFFu;
+    w.lo = nthBin(hist, rankLo).bin << 16;
+    return w;
+}
+
 // The gradient, block by block in row order; a layer that fits one block is computed once.
 class RowBlocks {
 public:
@@ -93,6 +152,8 @@ public:
 
     // Every pass over the gradient computes it again.
     bool recomputes() const { return blockRows_ < out_; }
+    // How many times the whole gradient was computed.
+    int64_t passes() const { return passes_; }
 
     template <typename F>
     void forEach(F&& f) {
@@ -101,11 +162,13 @@ public:
                 buffer_.resize(static_cast<size_t>(out_ * fanIn_));
                 gradient_(0, out_, buffer_.data());
                 cached_ = true;
+                ++passes_;
             }
             f(int64_t{0}, out_, buffer_.data());
             return;
         }
         buffer_.resize(static_cast<size_t>(blockRows_ * fanIn_));
+        ++passes_;
         for (int64_t r0 = 0; r0 < out_; r0 += blockRows_) {
             const int64_t r1 = std::min(out_, r0 + blockRows_);
             gradient_(r0, r1, buffer_.data());
@@ -117,6 +180,7 @@ private:
     const GradientRows& gradient_;
     int64_t out_, fanIn_, blockRows_;
     bool cached_ = false;
+    int64_t passes_ = 0;
     std::vector<float> buffer_;
 };
 
@@ -157,6 +221,7 @@ CondensedMaskUpdate sriglUpdateCondensed(const torch::Tensor& values, const torc
     int64_t cand = growthCandidates >= 0 ? std::min(fanIn, growthCandidates) : std::min(fanIn, k0 + k0 / 2 + 8);
     if (growthCandidates < 0 && out * cand * 8 > (int64_t{1} << 30)) cand = 0; // at most 1 GiB
     std::vector<uint32_t> candKeys, candInputs;
+    int64_t sampledRows = 0;
 
     // Ablation: per row, the connections kept by |W| plus those among the layer's nPrune largest
     // |grad| (the union, each counted once).
@@ -174,78 +239,110 @@ CondensedMaskUpdate sriglUpdateCondensed(const torch::Tensor& values, const torc
             for (int64_t r = 0; r < out; ++r) counts[static_cast<size_t>(r)] = fanIn;
             cand = 0;
         } else if (nPrune > 0) {
-            // The nPrune-th largest |grad| without holding the gradient: a histogram of the top 16 bits
-            // of the keys finds its bin, the bin's entries (kept in row-major order) give the exact
-            // key, and ties with it count in index order, as selectLargest decides them.
-            // Both passes split rows over the intra-op threads (a layer beyond memory has billions of
-            // entries): private histograms summed, and the bin's entries gathered per row range and
-            // joined in row order.
-            std::vector<int64_t> hist(65536, 0);
-            std::mutex joinMutex;
-            blocks.forEach([&](int64_t r0, int64_t r1, const float* g) {
-                at::parallel_for(0, (r1 - r0) * fanIn, int64_t{1} << 16, [&](int64_t begin, int64_t end) {
-                    std::vector<int64_t> local(65536, 0);
-                    for (int64_t i = begin; i < end; ++i) ++local[absKey(g[i]) >> 16];
-                    std::lock_guard<std::mutex> lock(joinMutex);
-                    for (size_t b = 0; b < local.size(); ++b) hist[b] += local[b];
-                });
-            });
-            // Plain variables, not a structured binding: the row pass's lambda reads `bin` (C++17).
-            const NthBin nth = nthBin(hist, nPrune);
-            const uint32_t bin = nth.bin;
-            const int64_t needInBin = nth.needInBin;
-            struct Entry {
-                uint32_t key;
-                int32_t row;
-                uint8_t keptByW;
-            };
-            std::vector<std::pair<int64_t, std::vector<Entry>>> parts; // (first row, entries) per range
+            // The nPrune-th largest |grad| without holding the gradient. The salience pass (below)
+            // counts, per row, the entries above a window of keys it did not keep, and gathers the
+            // entries inside the window; if the layer's nPrune-th largest lies in it, the window's
+            // entries give its exact key, and ties with it count in index order, as selectLargest
+            // decides them. A recomputed gradient first guesses the window from a sample of rows,
+            // so that one pass usually does everything (counts and growth candidates); when the
+            // guess misses, or a cached gradient makes passes cheap, a histogram pass over the top 16
+            // bits of the keys finds the bin that holds it and a second salience pass uses that bin.
             if (!blocks.recomputes()) cand = 0; // growth reads the cached gradient for free
             candKeys.resize(static_cast<size_t>(out * cand));
             candInputs.resize(static_cast<size_t>(out * cand));
-            blocks.forEach([&](int64_t r0, int64_t r1, const float* g) {
-                at::parallel_for(r0, r1, 1, [&](int64_t begin, int64_t end) {
-                    std::vector<uint8_t> rowKeep(static_cast<size_t>(fanIn), 0);
-                    std::vector<Entry> found;
-                    std::vector<int64_t> rowHist(cand > 0 ? 2048 : 0);
-                    std::vector<uint32_t> edge;
-                    for (int64_t r = begin; r < end; ++r) {
-                        markRow(rowKeep, r, 1);
-                        const float* gr = g + (r - r0) * fanIn;
-                        int64_t above = 0;
-                        if (cand > 0) std::fill(rowHist.begin(), rowHist.end(), 0);
-                        for (int64_t j = 0; j < fanIn; ++j) {
-                            const uint32_t key = absKey(gr[j]);
-                            if (cand > 0) ++rowHist[key >> 20];
-                            if ((key >> 16) > bin) above += rowKeep[static_cast<size_t>(j)] ? 0 : 1;
-                            else if ((key >> 16) == bin)
-                                found.push_back({key, static_cast<int32_t>(r), rowKeep[static_cast<size_t>(j)]});
+            bool candidatesKept = cand == 0;
+            // Both passes split rows over the intra-op threads (a layer beyond memory has billions of
+            // entries): private counts and entries, joined in row order.
+            auto salience = [&](uint32_t lo, uint32_t hi, int64_t cap, bool keepCandidates) {
+                Salience s;
+                s.above.assign(static_cast<size_t>(out), 0);
+                std::vector<std::pair<int64_t, std::vector<WindowEntry>>> parts; // (first row, entries)
+                std::mutex joinMutex;
+                std::atomic<int64_t> held{0};
+                std::atomic<bool> overflow{false};
+                blocks.forEach([&](int64_t r0, int64_t r1, const float* g) {
+                    at::parallel_for(r0, r1, 1, [&](int64_t begin, int64_t end) {
+                        std::vector<uint8_t> rowKeep(static_cast<size_t>(fanIn), 0);
+                        std::vector<WindowEntry> found;
+                        std::vector<int64_t> rowHist(keepCandidates ? 2048 : 0);
+                        std::vector<uint32_t> edge;
+                        int64_t aboveAll = 0;
+                        for (int64_t r = begin; r < end; ++r) {
+                            markRow(rowKeep, r, 1);
+                            const float* gr = g + (r - r0) * fanIn;
+                            const size_t before = found.size();
+                            int64_t above = 0;
+                            if (keepCandidates) std::fill(rowHist.begin(), rowHist.end(), 0);
+                            for (int64_t j = 0; j < fanIn; ++j) {
+                                const uint32_t key = absKey(gr[j]);
+                                const uint8_t kept = rowKeep[static_cast<size_t>(j)];
+                                if (keepCandidates) ++rowHist[key >> 20];
+                                if (key > hi) {
+                                    ++aboveAll;
+                                    above += kept ? 0 : 1;
+                                } else if (key >= lo) {
+                                    found.push_back({key, static_cast<uint32_t>(r) << 1 | kept});
+                                }
+                            }
+                            s.above[static_cast<size_t>(r)] = above;
+                            markRow(rowKeep, r, 0);
+                            if (keepCandidates)
+                                rowCandidates(gr, fanIn, rowHist, cand, edge, candKeys.data() + r * cand,
+                                              candInputs.data() + r * cand);
+                            // A window that holds too many entries is given up (the pass still keeps
+                            // the candidates); the histogram's bin then bounds what is held.
+                            const auto added = static_cast<int64_t>(found.size() - before);
+                            if (!overflow.load(std::memory_order_relaxed) && held.fetch_add(added) + added > cap)
+                                overflow = true;
+                            if (overflow.load(std::memory_order_relaxed)) std::vector<WindowEntry>().swap(found);
                         }
-                        counts[static_cast<size_t>(r)] += above;
-                        markRow(rowKeep, r, 0);
-                        if (cand > 0)
-                            rowCandidates(gr, fanIn, rowHist, cand, edge, candKeys.data() + r * cand,
-                                          candInputs.data() + r * cand);
-                    }
-                    std::lock_guard<std::mutex> lock(joinMutex);
-                    parts.emplace_back(begin, std::move(found));
+                        std::lock_guard<std::mutex> lock(joinMutex);
+                        parts.emplace_back(begin, std::move(found));
+                        s.aboveAll += aboveAll;
+                    });
                 });
-            });
-            std::sort(parts.begin(), parts.end(),
-                      [](const auto& a, const auto& b) { return a.first < b.first; });
-            std::vector<Entry> inBin;
-            inBin.reserve(static_cast<size_t>(hist[bin]));
-            for (auto& part : parts) inBin.insert(inBin.end(), part.second.begin(), part.second.end());
-            std::vector<uint32_t> keys(inBin.size());
-            for (size_t i = 0; i < inBin.size(); ++i) keys[i] = inBin[i].key;
-            auto [threshold, ties] = thresholdInBin(keys, needInBin);
-            for (const Entry& e : inBin) {
-                bool salient = e.key > threshold;
-                if (!salient && e.key == threshold && ties > 0) {
-                    salient = true;
-                    --ties;
+                s.overflow = overflow;
+                if (s.overflow) return s;
+                std::sort(parts.begin(), parts.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+                s.inWindow.reserve(static_cast<size_t>(held.load()));
+                for (auto& part : parts) s.inWindow.insert(s.inWindow.end(), part.second.begin(), part.second.end());
+                return s;
+            };
+            // Adds the salient connections a row did not keep to its count, if the window holds the
+            // layer's nPrune-th largest |grad|; false (and nothing added) if it does not.
+            auto resolve = [&](const Salience& s) {
+                const int64_t needInWindow = nPrune - s.aboveAll;
+                if (s.overflow || needInWindow < 1 || needInWindow > static_cast<int64_t>(s.inWindow.size()))
+                    return false;
+                std::vector<uint32_t> keys(s.inWindow.size());
+                for (size_t i = 0; i < keys.size(); ++i) keys[i] = s.inWindow[i].key;
+                auto [threshold, ties] = thresholdInBin(keys, needInWindow);
+                for (int64_t r = 0; r < out; ++r) counts[static_cast<size_t>(r)] += s.above[static_cast<size_t>(r)];
+                for (const WindowEntry& e : s.inWindow) {
+                    bool salient = e.key > threshold;
+                    if (!salient && e.key == threshold && ties > 0) {
+                        salient = true;
+                        --ties;
+                    }
+                    if (salient && !(e.rowKept & 1u)) ++counts[static_cast<size_t>(e.rowKept >> 1)];
                 }
-                if (salient && !e.keptByW) ++counts[static_cast<size_t>(e.row)];
+                return true;
+            };
+            bool resolved = false;
+            if (blocks.recomputes()) {
+                const KeyWindow guess = guessWindow(gradient, out, fanIn, nPrune, sampledRows);
+                // At most 4x the expected share of entries, and 256 MiB of them.
+                const int64_t cap = std::min<int64_t>(4 * nPrune + 65536, int64_t{1} << 25);
+                resolved = resolve(salience(guess.lo, guess.hi, cap, !candidatesKept));
+                candidatesKept = true;
+            }
+            if (!resolved) {
+                std::vector<int64_t> hist(65536, 0);
+                blocks.forEach([&](int64_t r0, int64_t r1, const float* g) { addKeyHistogram(g, (r1 - r0) * fanIn, hist); });
+                const uint32_t bin = nthBin(hist, nPrune).bin;
+                const bool ok = resolve(salience(bin << 16, bin << 16 | 0xFFFFu, std::numeric_limits<int64_t>::max(),
+                                                 !candidatesKept));
+                if (!ok) throw std::logic_error("sriglUpdateCondensed: the histogram's bin lost the salience threshold");
             }
         } else {
             cand = 0;
@@ -299,6 +396,7 @@ CondensedMaskUpdate sriglUpdateCondensed(const torch::Tensor& values, const torc
     CondensedMaskUpdate u;
     u.k = k;
     u.ablated = nAblated;
+    u.sampledRows = sampledRows;
     u.active = out - nAblated;
     u.indices = torch::empty({out, k}, torch::kLong);
     u.source = torch::full({out, k}, int64_t{-1}, torch::kLong);
@@ -401,6 +499,8 @@ CondensedMaskUpdate sriglUpdateCondensed(const torch::Tensor& values, const torc
             });
         });
     }
+
+    u.gradientPasses = blocks.passes();
 
     // Pruned and regrown against the old mask, row by row on the sorted index lists.
     for (int64_t r = 0; r < out; ++r) {
