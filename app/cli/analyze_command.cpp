@@ -6,6 +6,7 @@
 #include "engine/analysis/mask_diversity.hpp"
 #include "engine/nm/nm_pattern.hpp"
 #include "engine/training/trainer.hpp"
+#include "sessions/session/recorded_run.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -114,7 +115,7 @@ int runAnalyze(const CLI::App& app, const AnalyzeOptions& o) {
         if (cmd->got_subcommand("init-variance")) return initVariance(o);
         if (cmd->got_subcommand("diversity")) return diversity(o);
     } catch (const std::exception& e) {
-        std::fprintf(stderr, "srigl analyze: %s\n", e.what());
+        std::fprintf(stderr, "srigl analyze: %s\n", sessions::errorMessage(e).c_str());
         return 2;
     }
     return 2;

@@ -11,6 +11,7 @@
 #include "sessions/session/recorded_layers.hpp"
 #include "sessions/store/run_store.hpp"
 #include "sessions/store/store_error.hpp"
+#include "sessions/session/recorded_run.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -21,6 +22,7 @@
 #include <csignal>
 #include <cstdio>
 #include <iostream>
+#include <limits>
 #include <optional>
 
 namespace srigl::cli {
@@ -84,7 +86,9 @@ void addBenchCommand(CLI::App& app, BenchOptions& o) {
     cmd->add_option("--ablated", o.ablated, "fraction of ablated neurons in the synthetic layer")->check(CLI::Range(0.0, 0.99));
     cmd->add_option("--seconds", o.seconds, "timing budget per variant and case, after warm-up")->check(CLI::Range(0.0, 60.0));
     cmd->add_option("--isa", o.isa, "condensed kernel: auto, portable, avx2, avx512");
-    cmd->add_option("--run", o.run, "bench the classifier layers and whole model of this recorded run");
+    // Run ids are positive: a negative one was taken as "no --run" and benched the synthetic layer.
+    cmd->add_option("--run", o.run, "bench the classifier layers and whole model of this recorded run")
+        ->check(CLI::Range(int64_t{1}, std::numeric_limits<int64_t>::max(), "ID"));
     cmd->add_option("--seed", o.seed, "seed of the synthetic layer and inputs");
     cmd->add_flag("--json", o.json, "print one JSON object with every result");
     cmd->add_flag("-q,--quiet", o.quiet, "no progress bar");
@@ -158,7 +162,7 @@ int runBench(const BenchOptions& o) {
             }
         }
     } catch (const std::exception& e) {
-        std::fprintf(stderr, "srigl bench: %s\n", e.what());
+        std::fprintf(stderr, "srigl bench: %s\n", sessions::errorMessage(e).c_str());
         return 2;
     }
 
@@ -248,7 +252,7 @@ int runBench(const BenchOptions& o) {
         exitCode = 130;
     } catch (const std::exception& e) {
         if (bar) std::fprintf(stderr, "\r\033[K");
-        std::fprintf(stderr, "srigl bench: %s\n", e.what());
+        std::fprintf(stderr, "srigl bench: %s\n", sessions::errorMessage(e).c_str());
         exitCode = 2;
     }
     std::signal(SIGINT, previous);

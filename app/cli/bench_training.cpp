@@ -11,6 +11,7 @@
 #include "engine/inference/training_bench.hpp"
 #include "engine/runtime/threading.hpp"
 #include "sessions/store/run_store.hpp"
+#include "sessions/session/recorded_run.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -72,7 +73,7 @@ int runTrainingBench(const BenchOptions& o) {
             throw InferenceError("--conv C,H,K,P[,S] needs C, H, K, S >= 1 and a kernel no larger than the padded image");
         if (!o.noDb) store = std::make_unique<sessions::RunStore>(o.db.empty() ? sessions::defaultDatabasePath() : o.db);
     } catch (const std::exception& e) {
-        std::fprintf(stderr, "srigl bench: %s\n", e.what());
+        std::fprintf(stderr, "srigl bench: %s\n", sessions::errorMessage(e).c_str());
         return 2;
     }
     const std::string cpu = cpuModelName();
@@ -214,7 +215,7 @@ int runTrainingBench(const BenchOptions& o) {
         exitCode = 130;
     } catch (const std::exception& e) {
         if (bar) std::fprintf(stderr, "\r\033[K");
-        std::fprintf(stderr, "srigl bench: %s\n", e.what());
+        std::fprintf(stderr, "srigl bench: %s\n", sessions::errorMessage(e).c_str());
         exitCode = 2;
     }
     std::signal(SIGINT, previous);

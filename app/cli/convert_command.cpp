@@ -16,6 +16,7 @@
 #include "sessions/session/run_description.hpp"
 #include "sessions/store/run_store.hpp"
 #include "sessions/store/store_error.hpp"
+#include "sessions/session/recorded_run.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -236,7 +237,7 @@ int runConvert(const ConvertOptions& o) {
         return 0;
     } catch (const std::exception& e) {
         if (bar) bar->finish();
-        std::fprintf(stderr, "srigl convert: %s\n", e.what());
+        std::fprintf(stderr, "srigl convert: %s\n", sessions::errorMessage(e).c_str());
         return 2;
     }
 }

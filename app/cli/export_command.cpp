@@ -1,11 +1,14 @@
 // `srigl export ID|CHECKPOINT --condensed DIR`.
 #include "export_command.hpp"
 
+#include "output_file.hpp"
+
 #include "engine/errors.hpp"
 #include "engine/inference/condensed_export.hpp"
 #include "engine/interop/pytorch_export.hpp"
 #include "engine/models/torchscript_model.hpp"
 #include "engine/training/checkpoint_model.hpp"
+#include "sessions/session/recorded_run.hpp"
 #include "sessions/store/run_store.hpp"
 
 #include <nlohmann/json.hpp>
@@ -37,14 +40,14 @@ namespace {
 int exportPyTorch(const ExportOptions& o, CheckpointModel& loaded) {
     const auto tensors = interop::sparseStateDict(*loaded.model);
     const std::string checkFile = interop::checkPathFor(o.pytorch);
+    // A model=torchscript run: also the user's module itself, its sparse weights in place. Its file is
+    // checked with the others, before anything is written.
+    auto* scripted = asTorchScript(*loaded.model);
+    const std::string scriptFile = scripted ? interop::scriptPathFor(o.pytorch) : "";
+    if (scripted) requireOutputFile(scriptFile, o.force, "--force replaces it (the module beside " + o.pytorch + ")");
     interop::writePyTorchStateDict(o.pytorch, tensors);
     interop::writePyTorchStateDict(checkFile, interop::checkPair(*loaded.model, inputShapeOf(loaded.config.dataset)));
-    // A model=torchscript run: also the user's module itself, its sparse weights in place.
-    std::string scriptFile;
-    if (auto* scripted = asTorchScript(*loaded.model)) {
-        scriptFile = interop::scriptPathFor(o.pytorch);
-        scripted->saveScripted(scriptFile);
-    }
+    if (scripted) scripted->saveScripted(scriptFile);
     int64_t sparseLayers = static_cast<int64_t>(loaded.model->sparseLayers().size());
     if (o.json) {
         nlohmann::json names = nlohmann::json::array();
@@ -70,8 +73,13 @@ int runExport(const ExportOptions& o) {
     try {
         if (o.condensed.empty() && o.pytorch.empty())
             throw InferenceError("say what to write: --condensed FOLDER or --pytorch FILE.pt");
-        if (!o.pytorch.empty() && !o.force && std::filesystem::exists(o.pytorch))
-            throw InferenceError(o.pytorch + " exists; --force replaces it");
+        if (!o.pytorch.empty()) {
+            // The check pair beside the file is written too: without --force it is kept like the file
+            // itself (it was overwritten silently), and nothing that is not a plain file is replaced.
+            requireOutputFile(o.pytorch, o.force, "--force replaces it");
+            requireOutputFile(interop::checkPathFor(o.pytorch), o.force,
+                              "--force replaces it (the check pair beside " + o.pytorch + ")");
+        }
         ExportSource source;
         std::string checkpoint = o.source;
         const bool isId = !o.source.empty() && o.source.find_first_not_of("0123456789") == std::string::npos;
@@ -120,7 +128,7 @@ int runExport(const ExportOptions& o) {
         }
         return 0;
     } catch (const std::exception& e) {
-        std::fprintf(stderr, "srigl export: %s\n", e.what());
+        std::fprintf(stderr, "srigl export: %s\n", sessions::errorMessage(e).c_str());
         return 2;
     }
 }

@@ -3,6 +3,7 @@
 
 #include "sessions/session/checkpoint_import.hpp"
 #include "sessions/store/run_store.hpp"
+#include "sessions/session/recorded_run.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -65,7 +66,7 @@ int runImport(const ImportOptions& o) {
                     100.0 * result.sparsity);
         return 0;
     } catch (const std::exception& e) {
-        std::fprintf(stderr, "srigl import: %s\n", e.what());
+        std::fprintf(stderr, "srigl import: %s\n", sessions::errorMessage(e).c_str());
         return 2;
     }
 }

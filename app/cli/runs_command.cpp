@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <ctime>
 #include <iostream>
+#include <limits>
 #include <map>
 #include <sstream>
 #include <vector>
@@ -312,7 +313,10 @@ void addRunsCommand(CLI::App& app, RunsOptions& o) {
     list->add_option("--filter", o.filter, "status=S,method=M,tag=T,text=T or free text");
     list->add_option("--tag", o.tag, "only runs with this tag");
     list->add_flag("--timing", o.timing, "print how long the database query took (stderr)");
-    list->add_option("--sweep", o.sweep, "only the runs of this sweep (srigl runs sweeps lists them)");
+    // Ids and steps are never negative: -5 was taken as "not given" and listed every run (rendered
+    // the last snapshot) instead of saying there is no such sweep (step).
+    list->add_option("--sweep", o.sweep, "only the runs of this sweep (srigl runs sweeps lists them)")
+        ->check(CLI::Range(int64_t{1}, std::numeric_limits<int64_t>::max(), "ID"));
     auto* sweeps = runs->add_subcommand("sweeps", "List sweeps (srigl sweep) with their progress");
     sweeps->add_flag("--json", o.json, "JSON array");
     auto* show = runs->add_subcommand("show", "Everything stored about a run");
@@ -333,7 +337,8 @@ void addRunsCommand(CLI::App& app, RunsOptions& o) {
     auto* ren = runs->add_subcommand("render", "Picture (.png) or video (.mp4/.avi) of a layer's mask or weights");
     ren->add_option("id", o.ids, "run id")->required()->expected(1);
     ren->add_option("--layer", o.layer, "layer name (e.g. fc1)")->required();
-    ren->add_option("--step", o.step, "snapshot at or before this step (default: the last)");
+    ren->add_option("--step", o.step, "snapshot at or before this step (default: the last)")
+        ->check(CLI::Range(int64_t{0}, std::numeric_limits<int64_t>::max(), "STEP"));
     ren->add_option("--out", o.out, "output file: .png for one snapshot, .mp4 or .avi for all")->required();
     ren->add_option("--what", o.what, "mask (active, ablated, pruned/regrown) or weights (heatmap)");
     ren->add_option("--colormap", o.colormap, "OpenCV colour map of the weight heatmap (default twilight_shifted; "

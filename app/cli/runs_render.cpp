@@ -1,6 +1,8 @@
 // Pictures and videos of recorded masks and weights, drawn by the renderers in sessions/.
 #include "runs_render.hpp"
 
+#include "output_file.hpp"
+
 #include "sessions/render/mask_renderer.hpp"
 #include "sessions/store/run_store.hpp"
 #include "sessions/store/weight_history.hpp"
@@ -53,6 +55,9 @@ int renderWeightMap(RunStore& store, const RunsOptions& o) {
 } // namespace
 
 int renderRun(RunStore& store, const RunsOptions& o) {
+    // OpenCV opens --out itself and unlinks it when the write fails: a FIFO there hung the command
+    // and a device node (as root, /dev/...) was deleted. A regular file is replaced, as before.
+    requireOutputFile(o.out, true);
     if (o.what == "weights") return renderWeightMap(store, o);
     if (o.what != "mask") throw sessions::StoreError("--what: expected mask or weights, got '" + o.what + "'");
     const int64_t id = o.ids.at(0);

@@ -21,6 +21,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <limits>
 #include <memory>
 
 namespace srigl::cli {
@@ -86,7 +87,9 @@ void addSweepCommand(CLI::App& app, SweepOptions& o) {
     sweep->add_option("-g,--grid", o.grids,
                       "one axis of the grid: --grid key=v1,v2,... (repeatable; the last varies fastest; "
                       "key=v1|v2 when values contain commas)");
-    sweep->add_option("--resume", o.resume, "finish the sweep with this id (srigl runs sweeps lists them)");
+    // Sweep ids are positive: a negative one was taken as "no --resume" (and asked for a --grid).
+    sweep->add_option("--resume", o.resume, "finish the sweep with this id (srigl runs sweeps lists them)")
+        ->check(CLI::Range(int64_t{1}, std::numeric_limits<int64_t>::max(), "ID"));
     sweep->add_option("--db", o.db, "database (default $SRIGL_DB or ~/.local/share/srigl-studio/runs.db)");
     sweep->add_option("--name", o.name, "name of the sweep");
     sweep->add_flag("--json", o.json, "print one JSON object per event on stdout (the runs' events included)");
@@ -172,7 +175,7 @@ int runSweep(const SweepOptions& o) {
         if (status == sessions::RunStatus::Stopped) exitCode = 130;
     } catch (const std::exception& e) {
         if (bar) progress.finish();
-        std::fprintf(stderr, "srigl sweep: %s\n", e.what());
+        std::fprintf(stderr, "srigl sweep: %s\n", sessions::errorMessage(e).c_str());
         return 2;
     }
 
