@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <fstream>
 #include <functional>
@@ -290,7 +291,11 @@ std::vector<int64_t> parseIntList(const std::string& key, const std::string& tex
     std::stringstream ss(text);
     std::string item;
     while (std::getline(ss, item, ',')) {
-        item.erase(std::remove_if(item.begin(), item.end(), ::isspace), item.end());
+        // Only the spaces around an item go: inside one they separate numbers the user meant apart
+        // ("300 100" is not 300100, "1 0" not 10), so they reach std::stoll and are refused.
+        const auto isSpace = [](char ch) { return std::isspace(static_cast<unsigned char>(ch)) != 0; };
+        item.erase(item.begin(), std::find_if_not(item.begin(), item.end(), isSpace));
+        item.erase(std::find_if_not(item.rbegin(), item.rend(), isSpace).base(), item.end());
         if (item.empty()) continue;
         size_t used = 0;
         long long v = 0;
@@ -373,7 +378,9 @@ void validateConfig(const RunConfig& c) {
     require(c.batch_size >= 1 && c.batch_size <= 1000000, "batch_size", "must be in [1, 1000000]");
     require(c.lr > 0.0, "lr", "must be > 0");
     require(c.lr_gamma > 0.0, "lr_gamma", "must be > 0");
-    require(c.warmup_epochs >= 0.0, "warmup_epochs", "must be >= 0");
+    // Bounded like epochs: the schedule turns warmup_epochs * steps per epoch into an int64 step
+    // count, and a product past its range (1e300) silently became a run with no warm-up at all.
+    require(c.warmup_epochs >= 0.0 && c.warmup_epochs <= 1000000.0, "warmup_epochs", "must be in [0, 1000000]");
     require(c.weight_decay >= 0.0, "weight_decay", "must be >= 0");
     require(c.momentum >= 0.0 && c.momentum < 1.0, "momentum", "must be in [0, 1)");
     require(c.beta1 >= 0.0 && c.beta1 < 1.0, "beta1", "must be in [0, 1)");

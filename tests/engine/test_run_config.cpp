@@ -167,6 +167,8 @@ private Q_SLOTS:
     void hugeValueMessageIsShort();
     void invalidUtf8OverrideNamesKey();
     void outOfRangeNumbersNameKey();
+    void intListRefusesSpacesInsideANumber();
+    void validateWarmupEpochsRange();
 };
 
 void TestRunConfig::configKeysListEveryKeyWithDefault() {
@@ -686,6 +688,39 @@ void TestRunConfig::outOfRangeNumbersNameKey() {
     EXPECT_CONFIG_ERROR(configFromJson(R"({"lr": -1e999})"), std::string(""));
     applyOverride(c, "seed=18446744073709551615"); // the one key that holds it
     QCOMPARE(c.seed, uint64_t{18446744073709551615ull});
+}
+
+// Audit defect: spaces were stripped from the whole item, so hidden "30 10" (a user's two layers
+// written without the comma) trained one layer of 3010 neurons, and "1 0" one of 10, silently.
+void TestRunConfig::intListRefusesSpacesInsideANumber() {
+    QCOMPARE(parseIntList("hidden", " 300 , 100 "), (std::vector<int64_t>{300, 100}));
+    QCOMPARE(parseIntList("hidden", "300,\t100\n"), (std::vector<int64_t>{300, 100}));
+    EXPECT_CONFIG_ERROR(parseIntList("hidden", "30 10"), std::string("hidden"));
+    RunConfig c = validBase();
+    c.hidden = "1 0";
+    EXPECT_CONFIG_ERROR(validateConfig(c), std::string("hidden"));
+    c.hidden = "300,100";
+    c.lr_schedule = "step";
+    c.lr_milestones = "7 15";
+    EXPECT_CONFIG_ERROR(validateConfig(c), std::string("lr_milestones"));
+    c.lr_milestones = "7, 15";
+    validateConfig(c);
+}
+
+// Audit defect: warmup_epochs = 1e300 passed validation and the schedule's int64 conversion of
+// 1e300 * steps per epoch overflowed, so the run trained at full lr from step 1 (no warm-up).
+void TestRunConfig::validateWarmupEpochsRange() {
+    RunConfig c = validBase();
+    c.warmup_epochs = 1e300;
+    EXPECT_CONFIG_ERROR(validateConfig(c), std::string("warmup_epochs"));
+    c.warmup_epochs = 1e6 + 1;
+    EXPECT_CONFIG_ERROR(validateConfig(c), std::string("warmup_epochs"));
+    c.warmup_epochs = -1.0;
+    EXPECT_CONFIG_ERROR(validateConfig(c), std::string("warmup_epochs"));
+    c.warmup_epochs = 1e6;
+    validateConfig(c);
+    c.warmup_epochs = 2.5;
+    validateConfig(c);
 }
 
 QTEST_GUILESS_MAIN(TestRunConfig)
