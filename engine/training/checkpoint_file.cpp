@@ -139,6 +139,36 @@ CheckpointBytes readCheckpointFile(const std::string& path) {
     return decodeCheckpoint(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), path);
 }
 
+bool peekCheckpointHeader(const std::string& path, CheckpointHeader& header) {
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(path, ec)) return false;
+    std::ifstream in(path, std::ios::binary);
+    // magic, format, identity length, identity (at most kMaxUuid), step, size, checksum, header checksum
+    char head[sizeof kMagic + 4 + 4 + kMaxUuid + 8 + 8 + 4 + 4] = {};
+    in.read(head, sizeof head);
+    const auto got = static_cast<size_t>(in.gcount());
+    if (got < sizeof kMagic || std::memcmp(head, kMagic, sizeof kMagic) != 0) return false;
+    try {
+        Cursor cur(reinterpret_cast<const uint8_t*>(head), got, path);
+        cur.takeText(sizeof kMagic, "magic");
+        if (cur.take<uint32_t>("format") != kFormat) return false;
+        const auto uuidSize = cur.take<uint32_t>("identity");
+        if (uuidSize > kMaxUuid) return false;
+        CheckpointHeader h;
+        h.runUuid = cur.takeText(uuidSize, "identity");
+        h.step = cur.take<int64_t>("step");
+        cur.take<uint64_t>("size");
+        cur.take<uint32_t>("checksum");
+        const size_t headerEnd = cur.pos();
+        if (crcOf(reinterpret_cast<const uint8_t*>(head), headerEnd) != cur.take<uint32_t>("header checksum"))
+            return false;
+        header = h;
+        return true;
+    } catch (const CheckpointError&) {
+        return false; // shorter than its header
+    }
+}
+
 void requireCheckpointPath(const std::string& path) {
     namespace fs = std::filesystem;
     std::error_code ec;

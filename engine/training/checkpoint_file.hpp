@@ -35,6 +35,11 @@ CheckpointBytes decodeCheckpoint(const uint8_t* data, size_t size, const std::st
 // checkpoint, or damaged).
 CheckpointBytes readCheckpointFile(const std::string& path);
 
+// The identity and step in the header of the checkpoint at `path`, reading only the header (its
+// own checksum is checked, the payload's is not): what a writer needs to know before it replaces
+// the file. False when `path` is missing, not a regular file, legacy, or not a sound container.
+bool peekCheckpointHeader(const std::string& path, CheckpointHeader& header);
+
 // True when `path` holds the start of a SRigL checkpoint (the container's magic) or of a legacy
 // bare Torch archive (a zip whose first entry is one of LibTorch's: <name>/data/0, <name>/data.pkl,
 // ...). Reads only the first bytes.

@@ -47,7 +47,7 @@ std::string recordedCheckpoint(RunStore& store, int64_t runId) {
     // Killed between writing its first checkpoint and recording it: the file the run's config names.
     const auto config = nlohmann::json::parse(info.config, nullptr, false);
     if (config.is_object() && config.value("checkpoint", std::string()) != "") {
-        const std::string file = config.value("checkpoint", std::string());
+        const std::string file = locateCheckpoint(store.path(), config.value("checkpoint", std::string()));
         if (std::filesystem::exists(file)) return file;
     }
     throw CheckpointError("run " + std::to_string(runId) + " has no checkpoint to resume from");
@@ -67,6 +67,20 @@ RecordedRun::RecordedRun(const RunRequest& given, TrainingObserver* observer) : 
     // The recorded config names the module file absolutely: a resume, an export or the Studio
     // may run from another directory.
     if (!request_.config.model_path.empty()) request_.config.model_path = canonical(request_.config.model_path);
+    if (!request_.dbPath.empty() && !request_.config.checkpoint.empty()) {
+        namespace fs = std::filesystem;
+        // A run recorded before checkpoint paths were stored absolutely names its file relative to
+        // the directory it was trained in; resumed from another one, its file is the one found
+        // for the resume (same name), not that name under the current directory.
+        const fs::path named(request_.config.checkpoint);
+        std::error_code ec;
+        if (request_.runId && named.is_relative() && !request_.checkpoint.empty() && !fs::exists(named, ec) &&
+            named.filename() == fs::path(request_.checkpoint).filename())
+            request_.config.checkpoint = request_.checkpoint;
+        // Stored absolutely (not canonically: a link stays a link): a resume, an export or
+        // `runs delete` may run from another working directory.
+        request_.config.checkpoint = fs::absolute(request_.config.checkpoint, ec).lexically_normal().string();
+    }
     const RunRequest& request = request_;
     const bool record = !request.dbPath.empty();
     if (record) requireCheckpointApartFromStore(request.config.checkpoint, request.dbPath);
@@ -183,11 +197,24 @@ int64_t recordNewRun(RunStore& store, Trainer& trainer, const RunConfig& config)
     const int64_t runId = store.createRun(describeRun(config));
     const std::string uuid = store.run(runId).uuid;
     trainer.setRunIdentity(uuid);
+    // The named file may hold a recorded run's checkpoint (a new run continued from another run's
+    // file with --resume FILE, a second run of one config file): overwriting it would leave that
+    // run nothing to resume from, and its export would be this run's model. This run gets its own.
+    CheckpointHeader held;
+    const bool taken = !config.checkpoint.empty() && peekCheckpointHeader(config.checkpoint, held) &&
+                       !held.runUuid.empty() && held.runUuid != uuid;
     // A recorded run can always be resumed after a crash: checkpoint it when the config does not
     // say where.
-    if (config.checkpoint.empty()) {
-        trainer.setCheckpointFile(defaultCheckpointPath(store.path(), runId, uuid),
-                                  config.checkpoint_every > 0 ? config.checkpoint_every : kDefaultCheckpointEvery);
+    if (config.checkpoint.empty() || taken) {
+        const std::string own = defaultCheckpointPath(store.path(), runId, uuid);
+        if (taken)
+            std::fprintf(stderr,
+                         "warning: '%s' holds the checkpoint of another recorded run (identity %s); run %lld "
+                         "writes its checkpoints to '%s' instead\n",
+                         config.checkpoint.c_str(), held.runUuid.c_str(), static_cast<long long>(runId), own.c_str());
+        const int64_t every = taken ? config.checkpoint_every
+                                    : config.checkpoint_every > 0 ? config.checkpoint_every : kDefaultCheckpointEvery;
+        trainer.setCheckpointFile(own, every);
         // Stored as trained, so a resume with the same keys records no config change.
         store.setConfig(runId, configToJson(trainer.config(), -1));
     }

@@ -316,8 +316,19 @@ RunStatus parseRunStatus(const std::string& t) {
     throw StoreError("unknown run status '" + t + "'");
 }
 
+std::string locateCheckpoint(const std::string& dbPath, const std::string& stored) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    const fs::path path(stored);
+    if (stored.empty() || path.is_absolute() || fs::exists(path, ec)) return stored;
+    const fs::path beside = fs::absolute(dbPath, ec).lexically_normal().parent_path() / "checkpoints" / path.filename();
+    return fs::exists(beside, ec) ? beside.string() : stored;
+}
+
 std::string defaultCheckpointPath(const std::string& dbPath, int64_t runId, const std::string& runUuid) {
-    const auto dir = std::filesystem::path(dbPath).parent_path() / "checkpoints";
+    // Absolute: the path is stored with the run, and a resume, an export or `runs delete` may run
+    // from another working directory than the training did.
+    const auto dir = std::filesystem::absolute(dbPath).lexically_normal().parent_path() / "checkpoints";
     std::filesystem::create_directories(dir);
     std::string name = "run-" + std::to_string(runId);
     if (!runUuid.empty()) name += "-" + runUuid.substr(0, 12);
@@ -339,6 +350,10 @@ RunStore::RunStore(const std::string& path, Mode mode) {
     const bool exists = fs::exists(path, ec);
     if (!exists && mode != Mode::ReadWrite) throw StoreError(path + ": no such database");
     if (exists && fs::is_directory(path, ec)) throw StoreError(path + ": is a folder, not a database file");
+    // A device or a pipe (/dev/null, /dev/full, a FIFO) is no database: SQLite would open it and
+    // then create its journal beside it (/dev/null-journal).
+    if (exists && !fs::is_regular_file(path, ec))
+        throw StoreError(path + ": is not a regular file (a device or a pipe), not a database file");
     if (!exists) {
         const auto dir = fs::path(path).parent_path();
         if (!dir.empty()) fs::create_directories(dir, ec);
@@ -347,7 +362,19 @@ RunStore::RunStore(const std::string& path, Mode mode) {
     db_ = std::make_unique<SqliteDb>(path, readOnly, !exists);
     // Look before touching anything: reading the header and the schema writes nothing, and a
     // non-SQLite file fails here, untouched.
-    const int64_t tableCount = singleInt(*db_, "SELECT count(*) FROM sqlite_master");
+    int64_t tableCount = 0;
+    try {
+        tableCount = singleInt(*db_, "SELECT count(*) FROM sqlite_master");
+    } catch (const StoreError&) {
+        // A WAL database on a read-only medium, or in another user's folder, cannot be read the
+        // usual way: SQLite must create its -shm index beside it (SQLITE_READONLY_DIRECTORY and
+        // kin). Without a -wal file holding commits, the file itself is the whole database and
+        // can be read as it is. A -wal with content would be ignored that way: keep the error.
+        const auto walSize = fs::file_size(path + "-wal", ec);
+        if (!readOnly || (db_->errorCode() & 0xff) != SQLITE_READONLY || (!ec && walSize > 0)) throw;
+        db_ = std::make_unique<SqliteDb>(path, true, false, true);
+        tableCount = singleInt(*db_, "SELECT count(*) FROM sqlite_master");
+    }
     const int version = static_cast<int>(singleInt(*db_, "PRAGMA user_version"));
     const auto applicationId = static_cast<int32_t>(singleInt(*db_, "PRAGMA application_id"));
     if (applicationId != 0 && applicationId != kApplicationId)
@@ -824,7 +851,7 @@ std::optional<std::pair<int64_t, std::string>> RunStore::lastCheckpoint(int64_t 
     Statement st(*db_, "SELECT step, path FROM checkpoints WHERE run_id = ? ORDER BY step DESC LIMIT 1");
     st.bind(1, id);
     if (!st.step()) return std::nullopt;
-    return std::make_pair(st.columnInt(0), st.columnText(1));
+    return std::make_pair(st.columnInt(0), locateCheckpoint(path(), st.columnText(1)));
 }
 
 void RunStore::addTag(int64_t id, const std::string& tag) {
@@ -870,7 +897,7 @@ std::vector<std::string> RunStore::deleteRun(int64_t id) {
         Statement st(*db_, "SELECT DISTINCT path FROM checkpoints c WHERE run_id = ?1 AND NOT EXISTS "
                            "(SELECT 1 FROM checkpoints o WHERE o.path = c.path AND o.run_id != ?1)");
         st.bind(1, id);
-        while (st.step()) files.push_back(st.columnText(0));
+        while (st.step()) files.push_back(locateCheckpoint(path(), st.columnText(0)));
     }
     Statement st(*db_, "DELETE FROM runs WHERE id = ?");
     st.bind(1, id);

@@ -222,6 +222,12 @@ const char* migrationSql(int version);
 // <db dir>/checkpoints/run-ID-<uuid>.ckpt (the folder is created): two databases in one folder
 // never share a file. Recorded runs are checkpointed so that a killed one can be resumed.
 std::string defaultCheckpointPath(const std::string& dbPath, int64_t runId, const std::string& runUuid);
+
+// A checkpoint path as stored with a run of the database at dbPath. Runs recorded before paths were
+// stored absolutely hold them relative to the directory they were trained in; read from another
+// one, such a file is found where its default lives (the database's checkpoints folder), or the
+// path is returned as stored.
+std::string locateCheckpoint(const std::string& dbPath, const std::string& stored);
 constexpr int64_t kDefaultCheckpointEvery = 500;
 
 // $SRIGL_DB, else $XDG_DATA_HOME/srigl-studio/runs.db, else ~/.local/share/srigl-studio/runs.db.

@@ -4,6 +4,7 @@
 #include <sqlite3.h>
 
 #include <atomic>
+#include <cctype>
 #include <cmath>
 #include <limits>
 
@@ -20,12 +21,30 @@ void observe(SqliteCall call, const char* text) {
 
 void setSqliteObserver(SqliteObserver observer) { g_observer.store(observer); }
 
-SqliteDb::SqliteDb(const std::string& path, bool readOnly, bool create) : path_(path) {
+SqliteDb::SqliteDb(const std::string& path, bool readOnly, bool create, bool immutable) : path_(path) {
     observe(SqliteCall::Open, path.c_str());
     int flags = readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
     if (create && !readOnly) flags |= SQLITE_OPEN_CREATE;
     flags |= SQLITE_OPEN_NOMUTEX; // one connection per thread
-    if (sqlite3_open_v2(path.c_str(), &db_, flags, nullptr) != SQLITE_OK) {
+    std::string name = path;
+    if (immutable && readOnly) {
+        // Only a URI says immutable. Every byte but letters and digits escaped: '?', '#' and '%'
+        // in a file name, and a leading "//" (an authority), mean something in a URI.
+        static const char* const hex = "0123456789ABCDEF";
+        name = "file:";
+        for (const unsigned char c : path) {
+            if (std::isalnum(c)) {
+                name += static_cast<char>(c);
+            } else {
+                name += '%';
+                name += hex[c >> 4];
+                name += hex[c & 15];
+            }
+        }
+        name += "?immutable=1";
+        flags |= SQLITE_OPEN_URI;
+    }
+    if (sqlite3_open_v2(name.c_str(), &db_, flags, nullptr) != SQLITE_OK) {
         const std::string msg = db_ ? sqlite3_errmsg(db_) : "out of memory";
         sqlite3_close(db_);
         db_ = nullptr;
@@ -52,6 +71,8 @@ void SqliteDb::fail(const std::string& what) const {
         msg += " (the file is not a valid SRigL Studio database)";
     throw StoreError(msg);
 }
+
+int SqliteDb::errorCode() const { return sqlite3_extended_errcode(db_); }
 
 void SqliteDb::exec(const char* sql) {
     observe(SqliteCall::Execute, sql);

@@ -62,8 +62,10 @@ private:
 
 class SqliteDb {
 public:
-    // readOnly opens without write access; create allows a new file. Throws StoreError.
-    SqliteDb(const std::string& path, bool readOnly, bool create);
+    // readOnly opens without write access; create allows a new file. immutable (read-only only)
+    // reads the file as it is, without locks or the -shm index: for a WAL database in a folder
+    // this process cannot write, whose index SQLite cannot create. Throws StoreError.
+    SqliteDb(const std::string& path, bool readOnly, bool create, bool immutable = false);
     ~SqliteDb();
     SqliteDb(const SqliteDb&) = delete;
     SqliteDb& operator=(const SqliteDb&) = delete;
@@ -73,6 +75,8 @@ public:
     const std::string& path() const { return path_; }
     sqlite3* handle() { return db_; }
     [[noreturn]] void fail(const std::string& what) const;
+    // The extended result code of the last failed call (SQLITE_READONLY_DIRECTORY, ...).
+    int errorCode() const;
 
 private:
     sqlite3* db_ = nullptr;

@@ -27,6 +27,7 @@
 #include <atomic>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <functional>
 #include <limits>
@@ -196,9 +197,11 @@ private Q_SLOTS:
     void recorderReportsWriteError();
     void notADatabaseRefusedUnchanged();
     void foreignSqliteDatabaseRefusedUnchanged();
+    void pipeOrDeviceRefused();
     void newerSchemaRefused();
     void readOnlyModeMissingFileNotCreated();
     void readOnlyDatabaseFile();
+    void readOnlyFolderStillReads();
     void lockedDatabase();
 };
 
@@ -1062,6 +1065,25 @@ void TestRunStore::notADatabaseRefusedUnchanged() {
     });
 }
 
+// A pipe or a device is no database: refused by name, in every mode, and SQLite never gets to
+// create a journal beside it (as root, `--db /dev/null` used to leave /dev/null-journal behind).
+void TestRunStore::pipeOrDeviceRefused() {
+    guarded([&] {
+        QTemporaryDir dir;
+        const std::string path = dbIn(dir, "pipe.db");
+        QCOMPARE(::mkfifo(path.c_str(), 0600), 0);
+        for (auto mode : {RunStore::Mode::ReadWrite, RunStore::Mode::ReadOnly}) {
+            const auto msg = storeErrorOf([&] { RunStore store(path, mode); });
+            QVERIFY(isStoreError(msg));
+            QVERIFY2(msg->find(path) != std::string::npos && msg->find("regular file") != std::string::npos, msg->c_str());
+        }
+        QVERIFY(!QFile::exists(QString::fromStdString(path + "-journal")));
+        QVERIFY(!QFile::exists(QString::fromStdString(path + "-wal")));
+        const auto msg = storeErrorOf([&] { RunStore store("/dev/null", RunStore::Mode::ReadOnly); });
+        QVERIFY2(isStoreError(msg) && msg->find("regular file") != std::string::npos, msg ? msg->c_str() : "accepted");
+    });
+}
+
 void TestRunStore::foreignSqliteDatabaseRefusedUnchanged() {
     guarded([&] {
         QTemporaryDir dir;
@@ -1184,6 +1206,50 @@ void TestRunStore::readOnlyDatabaseFile() {
         RunStore check(path, RunStore::Mode::ReadOnly);
         QCOMPARE(check.listRuns().size(), size_t(1));
         QCOMPARE(check.run(id).notes, std::string());
+    });
+}
+
+void TestRunStore::readOnlyFolderStillReads() {
+    guarded([&] {
+        QTemporaryDir dir;
+        // A name that means something in a URI, to show the file is opened by its name.
+        QVERIFY(QDir(dir.path()).mkdir("shared #1"));
+        const std::string folder = dir.filePath("shared #1").toStdString();
+        const std::string path = folder + "/runs?.db";
+        const int64_t id = storeRun(path, newRun("archived"), {{1, "train_loss", 1.5}});
+        QVERIFY(!QFile::exists(QString::fromStdString(path + "-wal"))); // closed cleanly: WAL folded in
+        // Another user's folder, or a read-only medium: SQLite cannot create the WAL index (-shm).
+        QVERIFY(::chmod(dir.path().toLocal8Bit().constData(), 0755) == 0);
+        QVERIFY(::chmod(path.c_str(), 0444) == 0);
+        QVERIFY(::chmod(folder.c_str(), 0555) == 0);
+        // Root writes anyway: read as an unprivileged user in a child process then.
+        const bool root = geteuid() == 0;
+        const pid_t child = root ? fork() : 0;
+        if (child == 0) {
+            int failed = 0;
+            if (root && (setgid(65534) != 0 || setuid(65534) != 0)) _exit(3);
+            try {
+                RunStore ro(path, RunStore::Mode::ReadOnly);
+                const RunInfo r = ro.run(id);
+                failed = r.name != "archived" || ro.metrics(id).size() != 1 || ro.listRuns().size() != 1;
+                // Writing still fails with a clear error.
+                const auto refused = storeErrorOf([&] { RunStore rw(path); rw.createRun(newRun("x")); });
+                failed |= !isStoreError(refused) || refused->find("read-only") == std::string::npos;
+            } catch (const std::exception& e) {
+                std::fprintf(stderr, "read-only folder: %s\n", e.what());
+                failed = 1;
+            }
+            if (root) _exit(failed ? 1 : 0);
+            QVERIFY(!failed);
+        } else {
+            int status = 0;
+            QCOMPARE(waitpid(child, &status, 0), child);
+            QVERIFY(WIFEXITED(status));
+            QCOMPARE(WEXITSTATUS(status), 0);
+        }
+        QVERIFY(!QFile::exists(QString::fromStdString(path + "-shm")));
+        ::chmod(folder.c_str(), 0755);
+        ::chmod(path.c_str(), 0644);
     });
 }
 

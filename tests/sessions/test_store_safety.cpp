@@ -8,6 +8,7 @@
 #include "tests/support/raw_db.hpp"
 #include "tests/support/stored_runs.hpp"
 #include "tests/support/test_files.hpp"
+#include "tests/support/tiny_configs.hpp"
 
 #include "engine/training/checkpoint_file.hpp"
 #include "sessions/session/recorded_run.hpp"
@@ -15,12 +16,14 @@
 #include "sessions/store/run_store.hpp"
 #include "sessions/store/sweep_store.hpp"
 
+#include <QDir>
 #include <QFile>
 #include <QTemporaryDir>
 
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -44,6 +47,25 @@ void stampWriter(const std::string& path, int64_t id, int64_t pid) {
     raw.exec("UPDATE runs SET status = 'running', pid = " + std::to_string(pid) + " WHERE id = " + std::to_string(id));
 }
 
+// Trains `request` to its end (a tiny run) and returns its id.
+int64_t trainRecorded(const RunRequest& request) {
+    RecordedRun run(request, nullptr);
+    const RunEnd end = run.train();
+    if (!end.failure.empty() || !end.recordingError.empty() || !end.storeError.empty())
+        throw StoreError("training failed: " + end.failure + end.recordingError + end.storeError);
+    return run.runId();
+}
+
+// Changes the working directory for a scope (the store keeps paths that must not depend on it).
+class WorkingDirectory {
+public:
+    explicit WorkingDirectory(const QString& dir) : previous_(QDir::currentPath()) { QDir::setCurrent(dir); }
+    ~WorkingDirectory() { QDir::setCurrent(previous_); }
+
+private:
+    QString previous_;
+};
+
 } // namespace
 
 class TestStoreSafety : public QObject {
@@ -63,6 +85,8 @@ private Q_SLOTS:
     void checkpointMayNotBeTheDatabase();
     void recorderCommitsHistoryBeforeCheckpoint();
     void secondResumeOfLiveSweepRefused();
+    void resumeFromAnotherDirectoryFindsCheckpoint();
+    void newRunNeverOverwritesAnotherRunsCheckpoint();
 };
 
 void TestStoreSafety::deleteOfLiveRunRefused() {
@@ -348,6 +372,71 @@ void TestStoreSafety::secondResumeOfLiveSweepRefused() {
         RawDb(path).exec("UPDATE sweeps SET pid = " + std::to_string(deadPid()) + " WHERE id = " + std::to_string(id));
         sweeps.reopenSweep(id);
         QCOMPARE(sweeps.sweep(id).pid, int64_t(getpid()));
+    });
+}
+
+void TestStoreSafety::resumeFromAnotherDirectoryFindsCheckpoint() {
+    guarded([&] {
+        QTemporaryDir dir, elsewhere;
+        QVERIFY(QDir(dir.path()).mkdir("work"));
+        const std::string db = dbIn(dir, "work/runs.db");
+        int64_t id = 0;
+        {
+            // Trained from the database's parent folder with a relative --db, as a shell user does.
+            WorkingDirectory cwd(dir.path());
+            RunRequest request;
+            request.config = tinyRunConfig("16", 64, 1);
+            request.dbPath = "work/runs.db";
+            id = trainRecorded(request);
+        }
+        WorkingDirectory cwd(elsewhere.path());
+        const auto last = RunStore(db).lastCheckpoint(id);
+        QVERIFY(last.has_value());
+        QVERIFY2(std::filesystem::path(last->second).is_absolute(), last->second.c_str());
+        // A resume (and export, convert, runs delete) from another directory finds the file.
+        const RunRequest resumed = resumeRequest(db, id);
+        QVERIFY2(QFile::exists(QString::fromStdString(resumed.checkpoint)), resumed.checkpoint.c_str());
+        QCOMPARE(resumed.config.checkpoint, last->second);
+
+        // Runs recorded before the paths were absolute stored them relative to where they trained.
+        const std::string name = std::filesystem::path(last->second).filename().string();
+        RawDb(db).exec("UPDATE checkpoints SET path = 'work/checkpoints/" + name + "'");
+        const auto legacy = RunStore(db).lastCheckpoint(id);
+        QVERIFY(legacy.has_value());
+        QVERIFY2(QFile::exists(QString::fromStdString(legacy->second)), legacy->second.c_str());
+    });
+}
+
+void TestStoreSafety::newRunNeverOverwritesAnotherRunsCheckpoint() {
+    guarded([&] {
+        QTemporaryDir dir;
+        const std::string db = dbIn(dir);
+        RunRequest first;
+        first.config = tinyRunConfig("16", 64, 1);
+        first.dbPath = db;
+        const int64_t a = trainRecorded(first);
+        const std::string fileA = RunStore(db).lastCheckpoint(a)->second;
+        const QByteArray bytesA = fileBytes(fileA);
+        QVERIFY(!bytesA.isEmpty());
+
+        // srigl train --resume FILE: a new run continued from run a's checkpoint, whose config
+        // names that same file.
+        RunRequest second;
+        second.checkpoint = fileA;
+        second.config = readCheckpointConfig(fileA);
+        second.config.epochs = 2;
+        second.dbPath = db;
+        const int64_t b = trainRecorded(second);
+        QVERIFY(b != a);
+        QCOMPARE(fileBytes(fileA), bytesA); // run a's checkpoint is still run a's
+        const std::string fileB = RunStore(db).lastCheckpoint(b)->second;
+        QVERIFY2(fileB != fileA, fileB.c_str());
+        QCOMPARE(readCheckpointConfig(fileB).checkpoint, fileB);
+        // Both runs still resume, each from its own checkpoint.
+        for (const int64_t id : {a, b}) {
+            RecordedRun again(resumeRequest(db, id), nullptr);
+            QCOMPARE(again.runId(), id);
+        }
     });
 }
 
