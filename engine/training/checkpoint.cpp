@@ -280,6 +280,8 @@ CheckpointHeader Trainer::loadCheckpoint(const std::string& path) {
             if (s.ttController.enabled()) s.ttController.restore(c[0].item<double>(), c[1].item<double>());
         }
         auto sc = readTensor(archive, "scalars").to(torch::kDouble).contiguous();
+        // Read by pointer below: a crafted file with fewer than seven must not be read past its end.
+        if (sc.numel() != 7) throw CheckpointError("checkpoint '" + path + "': scalars has the wrong shape");
         const double* v = sc.data_ptr<double>();
         s.step = static_cast<int64_t>(v[0]);
         s.trainSeconds = v[1];

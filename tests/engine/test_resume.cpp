@@ -5,6 +5,7 @@
 #include <QtTest>
 
 #include "engine/errors.hpp"
+#include "engine/training/atomic_archive.hpp"
 #include "engine/training/checkpoint_file.hpp"
 #include "engine/training/trainer_internals.hpp"
 
@@ -97,6 +98,7 @@ private Q_SLOTS:
     void fullDiskKeepsPreviousCheckpoint();
     void checkpointPathMustBeNewOrACheckpoint();
     void legacyCheckpointStillLoads();
+    void shortScalarsAreRefused();
 };
 
 void TestResume::sriglSgdResumesExactly() { checkResumeExact("srigl", "sgd", 25); }
@@ -346,6 +348,37 @@ void TestResume::legacyCheckpointStillLoads() {
     const std::string zip = dir.filePath("photos.zip").toStdString();
     writeAll(zip, std::string("PK\x03\x04", 4) + std::string(22, '\0') + std::string("\x09\x00\x00\x00", 4) + "photo.jpg");
     QVERIFY(!looksLikeCheckpoint(zip));
+}
+
+// A crafted checkpoint whose checksums pass but whose "scalars" (read by pointer, seven of them) are
+// fewer: refused with a clear error, never read past the tensor's end.
+void TestResume::shortScalarsAreRefused() {
+    QTemporaryDir dir;
+    const std::string good = dir.filePath("good.ckpt").toStdString();
+    const std::string bad = dir.filePath("short.ckpt").toStdString();
+    RunConfig c = resumableRun("srigl", "sgd");
+    Trainer t(c);
+    for (int i = 0; i < 12; ++i) t.trainStep();
+    t.saveCheckpoint(good);
+    torch::serialize::InputArchive in;
+    const CheckpointHeader header = loadArchive(in, good);
+    torch::serialize::OutputArchive out;
+    for (const std::string& key : in.keys()) {
+        c10::IValue value;
+        QVERIFY(in.try_read(key, value));
+        out.write(key, key == "scalars" ? c10::IValue(torch::tensor({12.0, 0.0, 0.0}, torch::kDouble)) : value);
+    }
+    saveArchiveAtomically(out, bad, header);
+    Trainer u(c);
+    try {
+        u.loadCheckpoint(bad);
+        QFAIL("a checkpoint with three scalars was accepted");
+    } catch (const CheckpointError& e) {
+        QVERIFY2(QString(e.what()).contains("scalars"), e.what());
+    }
+    Trainer v(c);
+    v.loadCheckpoint(good);
+    QCOMPARE(v.step(), int64_t{12});
 }
 
 QTEST_GUILESS_MAIN(TestResume)
