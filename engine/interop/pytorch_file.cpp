@@ -106,8 +106,9 @@ void writePyTorchStateDict(const std::string& path, const std::vector<NamedTenso
     }
     std::filesystem::rename(part, path, ec);
     if (ec) {
+        const std::string why = ec.message(); // before remove() overwrites ec
         std::filesystem::remove(part, ec);
-        throw CheckpointError(path + ": cannot be written (" + ec.message() + ")");
+        throw CheckpointError(path + ": cannot be written (" + why + ")");
     }
 }
 
