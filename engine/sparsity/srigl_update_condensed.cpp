@@ -73,29 +73,36 @@ BinThreshold thresholdInBin(std::vector<uint32_t>& keys, int64_t need) {
 
 // A row's `count` largest |grad| as (key, input) in ascending input order: the first entries of the
 // order growth selects in (|grad| descending, ties by index, as selectLargest breaks them). `hist`
-// holds the row's histogram of key >> 20 (2048 bins: |grad| has no sign bit); the bin where the
-// count is reached is resolved exactly, then one pass emits the entries in input order.
+// holds the row's histogram of key >> 20 (2048 bins: |grad| has no sign bit). One pass gathers the
+// entries of the bins from the one where the count is reached up (a few more than `count`); the edge
+// bin is then resolved exactly among them.
+struct RowCandidateScratch {
+    std::vector<std::pair<uint32_t, uint32_t>> top; // (key, input), input order
+    std::vector<uint32_t> edge;                     // keys of the edge bin
+};
 void rowCandidates(const float* g, int64_t fanIn, const std::vector<int64_t>& hist, int64_t count,
-                   std::vector<uint32_t>& edge, uint32_t* keys, uint32_t* inputs) {
+                   RowCandidateScratch& t, uint32_t* keys, uint32_t* inputs) {
     const auto [bin, needInBin] = nthBin(hist, count);
-    edge.clear();
+    t.top.clear();
+    t.edge.clear();
     for (int64_t j = 0; j < fanIn; ++j) {
         const uint32_t key = absKey(g[j]);
-        if (key >> 20 == bin) edge.push_back(key);
+        if (key >> 20 < bin) continue;
+        t.top.emplace_back(key, static_cast<uint32_t>(j));
+        if (key >> 20 == bin) t.edge.push_back(key);
     }
-    auto [threshold, ties] = thresholdInBin(edge, needInBin);
+    auto [threshold, ties] = thresholdInBin(t.edge, needInBin);
     int64_t c = 0;
-    for (int64_t j = 0; j < fanIn; ++j) {
-        const uint32_t key = absKey(g[j]);
-        const uint32_t kb = key >> 20;
-        bool take = kb > bin || (kb == bin && key > threshold);
-        if (!take && kb == bin && key == threshold && ties > 0) {
+    for (const auto& [key, j] : t.top) {
+        // Keys of higher bins exceed the threshold, which lies in the edge bin.
+        bool take = key > threshold;
+        if (!take && key == threshold && ties > 0) {
             take = true;
             --ties;
         }
         if (!take) continue;
         keys[c] = key;
-        inputs[c++] = static_cast<uint32_t>(j);
+        inputs[c++] = j;
     }
 }
 
@@ -264,31 +271,44 @@ CondensedMaskUpdate sriglUpdateCondensed(const torch::Tensor& values, const torc
                     at::parallel_for(r0, r1, 1, [&](int64_t begin, int64_t end) {
                         std::vector<uint8_t> rowKeep(static_cast<size_t>(fanIn), 0);
                         std::vector<WindowEntry> found;
+                        // The row's histogram in four interleaved copies: neighbouring entries
+                        // often share a bin, and one copy would make every increment wait for the
+                        // previous one (a store-to-load chain that took most of this loop's time).
+                        std::vector<uint32_t> quad(keepCandidates ? 4 * 2048 : 0);
                         std::vector<int64_t> rowHist(keepCandidates ? 2048 : 0);
-                        std::vector<uint32_t> edge;
+                        RowCandidateScratch scratch;
                         int64_t aboveAll = 0;
+                        // Locals, not the captures: `found` grows in the loop, and the compiler must
+                        // otherwise reload every captured reference after each push.
+                        const uint32_t winLo = lo, winHi = hi;
+                        uint32_t* const h = quad.data();
                         for (int64_t r = begin; r < end; ++r) {
                             markRow(rowKeep, r, 1);
                             const float* gr = g + (r - r0) * fanIn;
+                            const uint8_t* kp = rowKeep.data();
                             const size_t before = found.size();
-                            int64_t above = 0;
-                            if (keepCandidates) std::fill(rowHist.begin(), rowHist.end(), 0);
+                            int64_t above = 0, aboveRow = 0;
+                            if (keepCandidates) std::fill(quad.begin(), quad.end(), 0u);
                             for (int64_t j = 0; j < fanIn; ++j) {
                                 const uint32_t key = absKey(gr[j]);
-                                const uint8_t kept = rowKeep[static_cast<size_t>(j)];
-                                if (keepCandidates) ++rowHist[key >> 20];
-                                if (key > hi) {
-                                    ++aboveAll;
-                                    above += kept ? 0 : 1;
-                                } else if (key >= lo) {
-                                    found.push_back({key, static_cast<uint32_t>(r) << 1 | kept});
+                                if (keepCandidates) ++h[(j & 3) * 2048 + (key >> 20)];
+                                if (key < winLo) continue;
+                                if (key > winHi) {
+                                    ++aboveRow;
+                                    above += kp[j] ? 0 : 1;
+                                } else {
+                                    found.push_back({key, static_cast<uint32_t>(r) << 1 | kp[j]});
                                 }
                             }
+                            aboveAll += aboveRow;
                             s.above[static_cast<size_t>(r)] = above;
                             markRow(rowKeep, r, 0);
-                            if (keepCandidates)
-                                rowCandidates(gr, fanIn, rowHist, cand, edge, candKeys.data() + r * cand,
+                            if (keepCandidates) {
+                                for (size_t b = 0; b < 2048; ++b)
+                                    rowHist[b] = int64_t{h[b]} + h[2048 + b] + h[4096 + b] + h[6144 + b];
+                                rowCandidates(gr, fanIn, rowHist, cand, scratch, candKeys.data() + r * cand,
                                               candInputs.data() + r * cand);
+                            }
                             // A window that holds too many entries is given up (the pass still keeps
                             // the candidates); the histogram's bin then bounds what is held.
                             const auto added = static_cast<int64_t>(found.size() - before);
