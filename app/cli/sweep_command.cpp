@@ -192,9 +192,10 @@ int runSweep(const SweepOptions& o) {
         emit({{"event", "sweep_summary"}, {"sweep_id", sweepId}, {"status", exitCode == 130 ? "stopped" : "finished"},
               {"failed", failed}, {"points", points}});
     } else {
-        std::printf("\nsweep %lld: %s\n  %5s %7s  %-11s %9s  %s\n", static_cast<long long>(sweepId),
-                    exitCode == 130 ? "stopped (continue with srigl sweep --resume ID)" : "finished", "point", "run",
-                    "status", "test acc", "assignment");
+        const std::string how =
+            exitCode == 130 ? "stopped (continue with srigl sweep --resume " + std::to_string(sweepId) + ")" : "finished";
+        std::printf("\nsweep %lld: %s\n  %5s %7s  %-11s %9s  %s\n", static_cast<long long>(sweepId), how.c_str(),
+                    "point", "run", "status", "test acc", "assignment");
         for (const auto& p : final) {
             char acc[16] = "-";
             if (p.runId > 0) {

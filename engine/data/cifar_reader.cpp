@@ -23,7 +23,7 @@ std::string findBatch(const std::string& dataDir, const std::string& name)
     if (isRegularFile(nested))
         return nested;
     if (!isDirectory(dataDir))
-        throw DataError(dataDir + ": data directory does not exist (looked for " + name + " in it and in " +
+        throw DataError(dataDir + ": " + notADirectoryReason(dataDir) + " (looked for " + name + " in it and in " +
                         kSubdir + "/)");
     throw DataError(dataDir + ": missing " + name + " (looked for " + direct + " and " + nested + ")");
 }

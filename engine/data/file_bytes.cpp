@@ -248,4 +248,10 @@ bool isDirectory(const std::string& path)
     return std::filesystem::is_directory(path, ec);
 }
 
+std::string notADirectoryReason(const std::string& dataDir)
+{
+    std::error_code ec;
+    return std::filesystem::exists(dataDir, ec) ? "is a file, not a data directory" : "data directory does not exist";
+}
+
 } // namespace srigl

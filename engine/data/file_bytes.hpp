@@ -52,5 +52,8 @@ std::vector<uint8_t> readUpTo(DataStream& in, uint64_t want);
 bool isRegularFile(const std::string& path);
 // True when `path` names an existing directory.
 bool isDirectory(const std::string& path);
+// What is wrong with `dataDir` when it is not a directory, for messages: "data directory does not
+// exist", or "is a file, not a data directory" (a path to one of the files, given by mistake).
+std::string notADirectoryReason(const std::string& dataDir);
 
 } // namespace srigl

@@ -47,7 +47,7 @@ DatasetSplit readIdxSplit(const std::string& dataDir, const std::string& prefix)
     const std::string imageName = prefix + "-images-idx3-ubyte";
     const std::string labelName = prefix + "-labels-idx1-ubyte";
     if (!isDirectory(dataDir))
-        throw DataError(dataDir + ": data directory does not exist (looked for " + imageName +
+        throw DataError(dataDir + ": " + notADirectoryReason(dataDir) + " (looked for " + imageName +
                         "[.gz] and " + labelName + "[.gz] in it)");
     // Both looked up before either is read, so one message names every missing file.
     std::string missing;

@@ -274,6 +274,12 @@ void requireUtf8(const std::string& path, const std::string& field, const std::s
                          "'); nothing was stored");
 }
 
+// A tag is a word to filter by: an empty one matches nothing and lists as a blank.
+void requireTag(const std::string& path, const std::string& tag) {
+    requireUtf8(path, "tag", tag);
+    if (tag.empty()) throw StoreError(path + ": a tag cannot be empty; nothing was stored");
+}
+
 int64_t singleInt(SqliteDb& db, const char* sql) {
     Statement st(db, sql);
     return st.step() ? st.columnInt(0) : 0;
@@ -855,7 +861,7 @@ std::optional<std::pair<int64_t, std::string>> RunStore::lastCheckpoint(int64_t 
 }
 
 void RunStore::addTag(int64_t id, const std::string& tag) {
-    requireUtf8(path(), "tag", tag);
+    requireTag(path(), tag);
     requireRun(id);
     Statement st(*db_, "INSERT OR IGNORE INTO run_tags(run_id, tag) VALUES(?,?)");
     st.bind(1, id).bind(2, tag);
@@ -863,7 +869,7 @@ void RunStore::addTag(int64_t id, const std::string& tag) {
 }
 
 void RunStore::setTags(int64_t id, const std::vector<std::string>& tags) {
-    for (const auto& tag : tags) requireUtf8(path(), "tag", tag);
+    for (const auto& tag : tags) requireTag(path(), tag);
     requireRun(id);
     Transaction tx(*db_);
     Statement clear(*db_, "DELETE FROM run_tags WHERE run_id = ?");

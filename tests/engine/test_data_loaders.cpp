@@ -425,6 +425,15 @@ void TestDataLoaders::reportsMissingDataDirectory()
     const QString cifar = messageOf<DataError>([&] { loadDataset("cifar10", missing, 0); });
     VERIFY_CONTAINS(cifar, QString::fromStdString(missing));
     VERIFY_CONTAINS(cifar, QStringLiteral("data_batch_1.bin"));
+    // A file given as the folder (one of the data files, by mistake) is named as such, not as missing.
+    const std::string file = dir.path().toStdString() + "/train-images-idx3-ubyte";
+    QFile touch(QString::fromStdString(file));
+    QVERIFY(touch.open(QIODevice::WriteOnly));
+    touch.close();
+    for (const char* dataset : {"mnist", "cifar10"}) {
+        const QString msg = messageOf<DataError>([&] { loadDataset(dataset, file, 0); });
+        VERIFY_CONTAINS(msg, QStringLiteral("is a file, not a data directory"));
+    }
 }
 
 void TestDataLoaders::rejectsCorruptGzip()

@@ -324,6 +324,8 @@ void TestRunStore::tagsAndNotes() {
         store.addTag(a, "zeta");
         store.addTag(a, "alpha");
         store.addTag(a, "alpha"); // twice: stored once
+        QVERIFY(isStoreError(storeErrorOf([&] { store.addTag(a, ""); }))); // an empty tag: refused
+        QVERIFY(isStoreError(storeErrorOf([&] { store.setTags(b, {"beta", ""}); })));
         store.addTag(b, "beta");
         store.setNotes(a, "first note");
         store.setNotes(a, "replaced note, with 'quotes' and \"double\"; DROP TABLE runs;");
