@@ -139,17 +139,10 @@ CheckpointBytes readCheckpointFile(const std::string& path) {
     return decodeCheckpoint(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), path);
 }
 
-bool peekCheckpointHeader(const std::string& path, CheckpointHeader& header) {
-    std::error_code ec;
-    if (!std::filesystem::is_regular_file(path, ec)) return false;
-    std::ifstream in(path, std::ios::binary);
-    // magic, format, identity length, identity (at most kMaxUuid), step, size, checksum, header checksum
-    char head[sizeof kMagic + 4 + 4 + kMaxUuid + 8 + 8 + 4 + 4] = {};
-    in.read(head, sizeof head);
-    const auto got = static_cast<size_t>(in.gcount());
-    if (got < sizeof kMagic || std::memcmp(head, kMagic, sizeof kMagic) != 0) return false;
+bool peekCheckpointHeader(const uint8_t* data, size_t size, const std::string& name, CheckpointHeader& header) {
+    if (size < sizeof kMagic || std::memcmp(data, kMagic, sizeof kMagic) != 0) return false;
     try {
-        Cursor cur(reinterpret_cast<const uint8_t*>(head), got, path);
+        Cursor cur(data, size, name);
         cur.takeText(sizeof kMagic, "magic");
         if (cur.take<uint32_t>("format") != kFormat) return false;
         const auto uuidSize = cur.take<uint32_t>("identity");
@@ -160,13 +153,22 @@ bool peekCheckpointHeader(const std::string& path, CheckpointHeader& header) {
         cur.take<uint64_t>("size");
         cur.take<uint32_t>("checksum");
         const size_t headerEnd = cur.pos();
-        if (crcOf(reinterpret_cast<const uint8_t*>(head), headerEnd) != cur.take<uint32_t>("header checksum"))
-            return false;
+        if (crcOf(data, headerEnd) != cur.take<uint32_t>("header checksum")) return false;
         header = h;
         return true;
     } catch (const CheckpointError&) {
         return false; // shorter than its header
     }
+}
+
+bool peekCheckpointHeader(const std::string& path, CheckpointHeader& header) {
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(path, ec)) return false;
+    std::ifstream in(path, std::ios::binary);
+    // magic, format, identity length, identity (at most kMaxUuid), step, size, checksum, header checksum
+    char head[sizeof kMagic + 4 + 4 + kMaxUuid + 8 + 8 + 4 + 4] = {};
+    in.read(head, sizeof head);
+    return peekCheckpointHeader(reinterpret_cast<const uint8_t*>(head), static_cast<size_t>(in.gcount()), path, header);
 }
 
 void requireCheckpointPath(const std::string& path) {

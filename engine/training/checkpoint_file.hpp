@@ -39,6 +39,8 @@ CheckpointBytes readCheckpointFile(const std::string& path);
 // own checksum is checked, the payload's is not): what a writer needs to know before it replaces
 // the file. False when `path` is missing, not a regular file, legacy, or not a sound container.
 bool peekCheckpointHeader(const std::string& path, CheckpointHeader& header);
+// The same on the first `size` bytes of a file (fuzz/fuzz_checkpoint.cpp); `name` for messages.
+bool peekCheckpointHeader(const uint8_t* data, size_t size, const std::string& name, CheckpointHeader& header);
 
 // True when `path` holds the start of a SRigL checkpoint (the container's magic) or of a legacy
 // bare Torch archive (a zip whose first entry is one of LibTorch's: <name>/data/0, <name>/data.pkl,
