@@ -4,6 +4,7 @@
 
 #include "progress_bar.hpp"
 
+#include "engine/kernels/cuda/condensed_cuda.hpp"
 #include "engine/errors.hpp"
 #include "engine/inference/layer_bench.hpp"
 #include "engine/runtime/threading.hpp"
@@ -38,7 +39,7 @@ struct Case {
 
 
 nlohmann::json timingJson(const LayerTiming& t, const std::string& device) {
-    return {{"device", device},         {"layer", t.layer},
+    nlohmann::json j = {{"device", device},         {"layer", t.layer},
             {"in", t.inFeatures},       {"out", t.outFeatures},
             {"rows", t.rows},           {"k", t.k},
             {"batch", t.batch},         {"sparsity", t.sparsity},
@@ -47,6 +48,12 @@ nlohmann::json timingJson(const LayerTiming& t, const std::string& device) {
             {"speedup_vs_dense", t.speedupVsDense()}, {"speedup_vs_csr", t.speedupVsCsr()},
             {"max_rel_error", std::max({t.condensedError, t.structuredError, std::isnan(t.csrError) ? 0.0 : t.csrError})},
             {"reps", t.reps}};
+    if (!t.cudaKernel.empty()) {
+        j["cuda_kernel"] = t.cudaKernel;
+        j["warp_per_row_us"] = t.warpPerRowUs;
+        j["tiled_us"] = t.tiledUs;
+    }
+    return j;
 }
 
 } // namespace
@@ -166,8 +173,8 @@ int runBench(const BenchOptions& o) {
         return 2;
     }
 
-    const std::string cpu = o.device == "cuda" ? "cuda device" : cpuModelName();
-    const std::string kernel = o.device == "cuda" ? "libtorch-ops" : kernels::toString(settings.isa);
+    const std::string cpu = machineName(o.device);
+    const std::string kernel = kernelDescription(o.device, settings.isa);
     // What every stored row says about where it was measured.
     sessions::TimingRecord machine;
     machine.runId = o.run;
@@ -180,8 +187,9 @@ int runBench(const BenchOptions& o) {
         std::printf("srigl bench: %s, %s, BLAS %s, %d threads (OMP_WAIT_POLICY=%s), condensed kernel %s\n",
                     o.device.c_str(), cpu.c_str(), threading.blas.c_str(), threading.torchThreads,
                     threading.ompWaitPolicy.empty() ? "unset" : threading.ompWaitPolicy.c_str(), kernel.c_str());
-        std::printf("%-16s %6s %8s %6s %6s %10s %10s %10s %10s %8s %8s\n", "layer", "batch", "sparsity", "rows", "k",
-                    "dense_us", "csr_us", "struct_us", "cond_us", "x dense", "x csr");
+        std::printf("%-16s %6s %8s %6s %6s %10s %10s %10s %10s %8s %8s%s\n", "layer", "batch", "sparsity", "rows", "k",
+                    "dense_us", "csr_us", "struct_us", "cond_us", "x dense", "x csr",
+                    o.device == "cuda" && cuda::kernelsBuilt() ? "   warp_us  tiled_us  chosen" : "");
     }
     gCancel = false;
     auto previous = std::signal(SIGINT, onInterrupt);
@@ -214,11 +222,15 @@ int runBench(const BenchOptions& o) {
             }
             if (!o.json) {
                 if (bar) std::fprintf(stderr, "\r\033[K");
-                std::printf("%-16s %6lld %7.1f%% %6lld %6lld %10s %10s %10s %10s %8s %8s\n", t.layer.c_str(),
+                std::printf("%-16s %6lld %7.1f%% %6lld %6lld %10s %10s %10s %10s %8s %8s", t.layer.c_str(),
                             static_cast<long long>(t.batch), 100.0 * t.sparsity, static_cast<long long>(t.rows),
                             static_cast<long long>(t.k), formatMicroseconds(t.denseUs).c_str(), formatMicroseconds(t.csrUs).c_str(),
                             formatMicroseconds(t.structuredUs).c_str(), formatMicroseconds(t.condensedUs).c_str(),
                             formatRatio(t.speedupVsDense()).c_str(), formatRatio(t.speedupVsCsr()).c_str());
+                if (!t.cudaKernel.empty())
+                    std::printf(" %9s %9s  %s", formatMicroseconds(t.warpPerRowUs).c_str(),
+                                formatMicroseconds(t.tiledUs).c_str(), t.cudaKernel.c_str());
+                std::printf("\n");
                 std::fflush(stdout);
             }
         }

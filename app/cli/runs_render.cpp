@@ -1,12 +1,17 @@
-// Pictures and videos of recorded masks and weights, drawn by the renderers in sessions/.
+// Pictures and videos of recorded masks and weights, drawn by the renderers in sessions/. They exist
+// only where OpenCV's image and video writers were found (SRIGL_HAVE_RENDER); elsewhere the command
+// stays, and says why it cannot draw.
 #include "runs_render.hpp"
+
+#include "sessions/store/run_store.hpp"
+
+#ifdef SRIGL_HAVE_RENDER
 
 #include "output_file.hpp"
 
 #include "sessions/render/mask_renderer.hpp"
-#include "sessions/store/run_store.hpp"
-#include "sessions/store/weight_history.hpp"
 #include "sessions/render/weight_renderer.hpp"
+#include "sessions/store/weight_history.hpp"
 
 #include <cstdio>
 #include <string>
@@ -90,3 +95,20 @@ int renderRun(RunStore& store, const RunsOptions& o) {
 }
 
 } // namespace srigl::cli
+
+#else // no OpenCV image output
+
+#include "sessions/store/store_error.hpp"
+
+namespace srigl::cli {
+
+int renderRun(sessions::RunStore&, const RunsOptions&) {
+    // Refused before --out is touched, so a failed render leaves no file behind.
+    throw sessions::StoreError("this build has no OpenCV image output (srigl was built without OpenCV's imgcodecs "
+                               "and videoio), so it cannot write pictures or videos; run `srigl runs render` "
+                               "from a build with OpenCV, or read the numbers with `srigl runs export`");
+}
+
+} // namespace srigl::cli
+
+#endif

@@ -6,6 +6,7 @@
 #include "progress_bar.hpp"
 #include "train_runner.hpp"
 
+#include "engine/distributed/data_parallel.hpp"
 #include "engine/distributed/distributed_error.hpp"
 #include "engine/distributed/process_group.hpp"
 #include "engine/errors.hpp"
@@ -97,7 +98,8 @@ void addTrainCommand(CLI::App& app, TrainOptions& options) {
     train->add_flag("-q,--quiet", options.quiet, "no progress output");
     train->add_flag("--distributed", options.distributed,
                     "be one worker of a data-parallel run (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT from the "
-                    "environment; start them with `srigl launch`); only rank 0 records and checkpoints");
+                    "environment; start them with `srigl launch`); only rank 0 records and checkpoints. Gloo on the "
+                    "CPU, NCCL with device=cuda (GPU LOCAL_RANK)");
     train->add_option("--timeout", options.timeoutSeconds,
                       "with --distributed: seconds a worker waits for the others before failing")
         ->check(CLI::PositiveNumber);
@@ -120,9 +122,10 @@ bool isRunId(const std::string& text) {
 int runTrain(const TrainOptions& options) {
     Rendezvous where;
     if (options.distributed) {
-        if (!distributedAvailable()) {
-            std::fprintf(stderr, "srigl train: --distributed needs LibTorch's c10d with Gloo, which this build does "
-                                 "not have (on Debian install libgloo-dev and rebuild; see docs/distributed.md)\n");
+        if (!distributedAvailable() && !ncclAvailable()) {
+            std::fprintf(stderr, "srigl train: --distributed needs LibTorch's c10d with Gloo (or NCCL for GPUs), which "
+                                 "this build does not have (on Debian install libgloo-dev and rebuild; see "
+                                 "docs/distributed.md)\n");
             return 2;
         }
         try {
@@ -164,7 +167,8 @@ int runTrain(const TrainOptions& options) {
     if (options.distributed) {
         try {
             const auto timeout = std::chrono::milliseconds(static_cast<int64_t>(options.timeoutSeconds * 1000.0));
-            request.run.group = connectGloo(where, timeout);
+            // The backend follows the device: NCCL on GPU LOCAL_RANK for cuda, Gloo for cpu.
+            request.run.group = connectDataParallel(where, request.run.config.device, timeout);
             request.run.parallel.bucketElements =
                 std::max<int64_t>(1, static_cast<int64_t>(options.bucketMegabytes * 1024.0 * 1024.0 / 4.0));
             request.run.parallel.overlap = !options.noOverlap;

@@ -134,7 +134,7 @@ const std::vector<Field>& fields() {
         field("hidden", &RunConfig::hidden, "mlp hidden layer sizes, comma separated"),
         field("model_path", &RunConfig::model_path, "model torchscript: the file torch.jit.save wrote (scripts/export_torchscript.py)"),
         field("sparse_layers", &RunConfig::sparse_layers, "model torchscript: the Linear/Conv2d layers made sparse, comma-separated globs over layer names such as features.*,fc1 (empty: all)"),
-        field("dataset", &RunConfig::dataset, "training data", {"synthetic", "mnist", "fashion_mnist", "cifar10"}),
+        field("dataset", &RunConfig::dataset, "training data", {"synthetic", "synthetic_cifar", "mnist", "fashion_mnist", "cifar10"}),
         field("data_dir", &RunConfig::data_dir, "directory with the IDX / CIFAR binary files"),
         field("synthetic_train", &RunConfig::synthetic_train, "images in the synthetic training split"),
         field("synthetic_test", &RunConfig::synthetic_test, "images in the synthetic test split"),
@@ -395,7 +395,7 @@ void validateConfig(const RunConfig& c) {
             "must be in [0, 1000]");
     require(c.synthetic_train >= 10 && c.synthetic_train <= 2000000, "synthetic_train", "must be in [10, 2000000]");
     require(c.synthetic_test >= 10 && c.synthetic_test <= 2000000, "synthetic_test", "must be in [10, 2000000]");
-    require(c.dataset == "synthetic" || !c.data_dir.empty(), "data_dir", "dataset '" + c.dataset + "' needs data_dir (the directory with its files)");
+    require(c.dataset == "synthetic" || c.dataset == "synthetic_cifar" || !c.data_dir.empty(), "data_dir", "dataset '" + c.dataset + "' needs data_dir (the directory with its files)");
     if (c.model == "mlp") {
         auto sizes = parseIntList("hidden", c.hidden);
         for (auto s : sizes) require(s >= 1 && s <= 100000, "hidden", "layer sizes must be in [1, 100000]");

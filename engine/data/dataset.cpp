@@ -3,6 +3,7 @@
 
 #include "engine/data/cifar_reader.hpp"
 #include "engine/data/idx_reader.hpp"
+#include "engine/data/synthetic_cifar.hpp"
 #include "engine/data/synthetic_digits.hpp"
 #include "engine/errors.hpp"
 
@@ -10,6 +11,7 @@
 #include <array>
 #include <cctype>
 #include <cmath>
+#include <tuple>
 #include <utility>
 
 namespace srigl {
@@ -57,25 +59,47 @@ void checkSplitsAgree(const Dataset& d)
         throw DataError(d.name + ": train images are " + c10::str(a) + " but test images are " + c10::str(b));
 }
 
-// Mean and (sample) standard deviation of all pixels in [0, 1] units, from a 256-bin histogram:
-// exact in double precision and without the 4x-larger float copy of the split.
-std::pair<float, float> pixelMeanStd(const torch::Tensor& uint8Images)
+// Per channel, the mean and (sample) standard deviation of the pixels in [0, 1] units, from 256-bin
+// histograms: exact in double precision and without the 4x-larger float copy of the split.
+std::pair<std::vector<float>, std::vector<float>> channelMeanStd(const torch::Tensor& uint8Images)
 {
-    const auto images = uint8Images.contiguous();
+    const auto images = uint8Images.contiguous(); // [N, C, H, W]
     const uint8_t* p = images.data_ptr<uint8_t>();
-    const int64_t n = images.numel();
-    std::array<int64_t, 256> histogram{};
-    for (int64_t i = 0; i < n; ++i)
-        ++histogram[p[i]];
-    double sum = 0.0, sumSquares = 0.0;
-    for (int v = 0; v < 256; ++v) {
-        const double x = v / 255.0;
-        sum += double(histogram[size_t(v)]) * x;
-        sumSquares += double(histogram[size_t(v)]) * x * x;
+    const int64_t count = images.size(0), channels = images.size(1);
+    const int64_t plane = images.size(2) * images.size(3);
+    std::vector<std::array<int64_t, 256>> histograms(size_t(channels), std::array<int64_t, 256>{});
+    for (int64_t i = 0; i < count; ++i)
+        for (int64_t c = 0; c < channels; ++c) {
+            auto& histogram = histograms[size_t(c)];
+            const uint8_t* pixels = p + (i * channels + c) * plane;
+            for (int64_t k = 0; k < plane; ++k)
+                ++histogram[pixels[k]];
+        }
+    std::vector<float> means, stds;
+    const int64_t n = count * plane;
+    for (const auto& histogram : histograms) {
+        double sum = 0.0, sumSquares = 0.0;
+        for (int v = 0; v < 256; ++v) {
+            const double x = v / 255.0;
+            sum += double(histogram[size_t(v)]) * x;
+            sumSquares += double(histogram[size_t(v)]) * x * x;
+        }
+        const double mean = sum / double(n);
+        const double variance = n > 1 ? (sumSquares - double(n) * mean * mean) / double(n - 1) : 0.0;
+        means.push_back(float(mean));
+        // A floor, so that a constant channel does not divide by zero when batches are normalised.
+        stds.push_back(std::max(float(std::sqrt(std::max(variance, 0.0))), 1e-6f));
     }
-    const double mean = sum / double(n);
-    const double variance = n > 1 ? (sumSquares - double(n) * mean * mean) / double(n - 1) : 0.0;
-    return {float(mean), float(std::sqrt(std::max(variance, 0.0)))};
+    return {means, stds};
+}
+
+// The built-in sets: both split sizes must be positive (the config's own bounds are checked before).
+void checkSyntheticCounts(int64_t syntheticTrain, int64_t syntheticTest)
+{
+    if (syntheticTrain <= 0)
+        throw ConfigError("synthetic_train", "must be at least 1, got " + std::to_string(syntheticTrain));
+    if (syntheticTest <= 0)
+        throw ConfigError("synthetic_test", "must be at least 1, got " + std::to_string(syntheticTest));
 }
 
 void setShape(Dataset& d)
@@ -89,7 +113,7 @@ void setShape(Dataset& d)
 
 std::vector<std::string> datasetNames()
 {
-    return {"synthetic", "mnist", "fashion_mnist", "cifar10"};
+    return {"synthetic", "synthetic_cifar", "mnist", "fashion_mnist", "cifar10"};
 }
 
 Dataset loadDataset(const std::string& requested, const std::string& dataDir, uint64_t seed,
@@ -101,17 +125,23 @@ Dataset loadDataset(const std::string& requested, const std::string& dataDir, ui
     d.numClasses = 10;
 
     if (name == "synthetic") {
-        if (syntheticTrain <= 0)
-            throw ConfigError("synthetic_train", "must be at least 1, got " + std::to_string(syntheticTrain));
-        if (syntheticTest <= 0)
-            throw ConfigError("synthetic_test", "must be at least 1, got " + std::to_string(syntheticTest));
+        checkSyntheticCounts(syntheticTrain, syntheticTest);
         d.train = generateSyntheticDigits(syntheticTrain, seed, SyntheticSplit::Train);
         d.test = generateSyntheticDigits(syntheticTest, seed, SyntheticSplit::Test);
         setShape(d);
         // Statistics of the training split only, so the test split stays unseen.
-        const auto [mean, stdev] = pixelMeanStd(d.train.images);
-        d.mean = {mean};
-        d.std = {std::max(stdev, 1e-6f)};
+        std::tie(d.mean, d.std) = channelMeanStd(d.train.images);
+        return d;
+    }
+
+    if (name == "synthetic_cifar") {
+        checkSyntheticCounts(syntheticTrain, syntheticTest);
+        d.train = generateSyntheticCifar(syntheticTrain, seed, SyntheticSplit::Train);
+        d.test = generateSyntheticCifar(syntheticTest, seed, SyntheticSplit::Test);
+        setShape(d);
+        std::tie(d.mean, d.std) = channelMeanStd(d.train.images);
+        // The CIFAR-10 pipeline, crop and flip included: its classes are flip-invariant by design.
+        d.augment = true;
         return d;
     }
 

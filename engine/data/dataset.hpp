@@ -33,8 +33,9 @@ struct Dataset {
 // Names accepted by loadDataset.
 std::vector<std::string> datasetNames();
 
-// Loads "synthetic" (built in, generated from seed), "mnist", "fashion_mnist" (IDX files, raw or .gz,
-// in dataDir) or "cifar10" (binary batches in dataDir or dataDir/cifar-10-batches-bin).
+// Loads "synthetic" (built-in digits, generated from seed; needs OpenCV), "synthetic_cifar" (built-in
+// 3x32x32 colour images, generated from seed, laid out like cifar10), "mnist", "fashion_mnist" (IDX
+// files, raw or .gz, in dataDir) or "cifar10" (binary batches in dataDir or dataDir/cifar-10-batches-bin).
 // syntheticTrain/syntheticTest set the generated split sizes. Throws DataError with the file name
 // and what is wrong when a file is missing, truncated or corrupt.
 Dataset loadDataset(const std::string& name, const std::string& dataDir, uint64_t seed,

@@ -1,6 +1,9 @@
 // Rendering of the synthetic digits: Hershey glyphs on a 2x canvas, one affine warp down to 28x28
-// (rotation, scale, shear, translation), then clutter strokes and sensor-like noise.
+// (rotation, scale, shear, translation), then clutter strokes and sensor-like noise. Needs OpenCV
+// (SRIGL_HAVE_OPENCV); a build without it keeps the function, which then says what to use instead.
 #include "engine/data/synthetic_digits.hpp"
+
+#ifdef SRIGL_HAVE_OPENCV
 
 #include "engine/data/seed_mix.hpp"
 
@@ -163,3 +166,19 @@ DatasetSplit generateSyntheticDigits(int64_t count, uint64_t seed, SyntheticSpli
 }
 
 } // namespace srigl
+
+#else // no OpenCV: the glyphs cannot be drawn
+
+#include "engine/errors.hpp"
+
+namespace srigl {
+
+DatasetSplit generateSyntheticDigits(int64_t, uint64_t, SyntheticSplit)
+{
+    throw ConfigError("dataset", "the synthetic digits are drawn with OpenCV, which this build lacks; use "
+                                 "dataset=synthetic_cifar, or mnist/fashion_mnist/cifar10 files");
+}
+
+} // namespace srigl
+
+#endif

@@ -8,12 +8,21 @@
 #include "engine/distributed/gradient_buckets.hpp"
 #include "engine/distributed/process_group.hpp"
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
 
 namespace srigl {
 
+// Joins a data-parallel run with the backend its device needs: NCCL on GPU LOCAL_RANK for device
+// "cuda", Gloo for "cpu". Throws ConfigError ("device" when this build lacks that backend,
+// "LOCAL_RANK" when it names a GPU this worker cannot see) or DistributedError (joining failed).
+std::shared_ptr<ProcessGroup> connectDataParallel(const Rendezvous& where, const std::string& device,
+                                                  std::chrono::milliseconds timeout);
+
+// The tensors of every collective live on the group's device (the CPU for Gloo, this worker's GPU for
+// NCCL); so must the parameters, whose gradient buckets are all-reduced in place.
 class DataParallel {
 public:
     DataParallel(std::shared_ptr<ProcessGroup> group, std::vector<torch::Tensor> params,

@@ -11,6 +11,8 @@
 #include <c10/util/Exception.h>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
+
+#include "engine/distributed/c10d_work.hpp"
 #endif
 
 #include <cstdlib>
@@ -20,10 +22,8 @@ namespace srigl {
 #ifdef SRIGL_HAVE_C10D
 namespace {
 
-std::string messageOf(const std::exception& e) {
-    if (const auto* t = dynamic_cast<const c10::Error*>(&e)) return t->what_without_backtrace();
-    return e.what();
-}
+using c10d_support::messageOf;
+using c10d_support::pending;
 
 class Failure {
 public:
@@ -40,30 +40,6 @@ private:
     std::chrono::milliseconds timeout_;
 };
 
-template <typename WorkPtr>
-class GlooPending : public PendingCollective {
-public:
-    GlooPending(WorkPtr work, Failure failure, std::string what)
-        : work_(std::move(work)), failure_(failure), what_(std::move(what)) {}
-    void wait() override {
-        try {
-            work_->wait();
-        } catch (const std::exception& e) {
-            failure_.raise(what_, e);
-        }
-    }
-
-private:
-    WorkPtr work_;
-    Failure failure_;
-    std::string what_;
-};
-
-template <typename WorkPtr>
-std::unique_ptr<PendingCollective> pending(WorkPtr work, Failure failure, std::string what) {
-    return std::make_unique<GlooPending<WorkPtr>>(std::move(work), failure, std::move(what));
-}
-
 bool isLoopback(const std::string& host) {
     return host == "localhost" || host.rfind("127.", 0) == 0 || host == "::1";
 }
@@ -72,20 +48,7 @@ class GlooGroup : public ProcessGroup {
 public:
     GlooGroup(const Rendezvous& where, std::chrono::milliseconds timeout)
         : rank_(where.rank), size_(where.worldSize), failure_(where.rank, timeout) {
-        try {
-            c10d::TCPStoreOptions so;
-            so.port = static_cast<std::uint16_t>(where.masterPort);
-            so.isServer = where.rank == 0;
-            so.numWorkers = static_cast<std::size_t>(where.worldSize);
-            so.waitWorkers = true;
-            so.timeout = timeout;
-            store_ = c10::make_intrusive<c10d::TCPStore>(where.masterAddr, so);
-        } catch (const std::exception& e) {
-            throw DistributedError("rank " + std::to_string(where.rank) + ": cannot join the TCP store at " +
-                                   where.masterAddr + ":" + std::to_string(where.masterPort) + " (" + messageOf(e) +
-                                   "); check MASTER_ADDR/MASTER_PORT and that all " +
-                                   std::to_string(where.worldSize) + " workers started");
-        }
+        store_ = c10d_support::joinStore(where, timeout);
         try {
             auto options = c10d::ProcessGroupGloo::Options::create(timeout);
             // Workers on one host talk over loopback; across hosts, GLOO_SOCKET_IFNAME picks the

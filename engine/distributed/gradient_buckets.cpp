@@ -35,6 +35,7 @@ GradientAverager::GradientAverager(std::vector<torch::Tensor> params, int64_t ca
             offsetOf_[i] = n;
             n += params_[i].numel();
         }
+        // On the parameters' device: a GPU's buckets are all-reduced where backward wrote them.
         buffers_.push_back(torch::empty({n}, params_[buckets_[b].front()].options().requires_grad(false)));
         missing_.push_back(buckets_[b].size());
     }
@@ -94,6 +95,9 @@ void GradientAverager::average(ProcessGroup& group) {
     startReadyBuckets(group);
     const double scale = 1.0 / static_cast<double>(group.size());
     for (size_t b = 0; b < buckets_.size(); ++b) {
+        // On a GPU (NCCL) wait() only makes the current stream wait for the bucket's all-reduce on
+        // NCCL's stream: the scaling and the copies into .grad() queue behind it, with no host sync
+        // per bucket. (The hooks' copies into the bucket were queued before its all-reduce started.)
         inFlight_[b]->wait();
         buffers_[b].mul_(scale);
         for (size_t i : buckets_[b]) {

@@ -1,7 +1,9 @@
 // Condensing a masked layer into values + indices, and running it.
 #include "engine/inference/condensed_linear.hpp"
 
+#include "engine/kernels/cuda/condensed_cuda.hpp"
 #include "engine/errors.hpp"
+#include "engine/kernels/cuda/current_stream.hpp"
 
 namespace srigl {
 
@@ -31,6 +33,8 @@ torch::Tensor CondensedLinear::forward(const torch::Tensor& x, kernels::Isa isa,
     if (x.dim() != 2 || x.size(1) != inFeatures)
         throw InferenceError(layerLabel(name) + " expects inputs of shape [batch, " + std::to_string(inFeatures) +
                              "], got " + c10::str(x.sizes()));
+    if (x.is_cuda() && values.is_cuda() && x.scalar_type() == torch::kFloat && cuda::kernelsBuilt())
+        return forwardCuda(x);
     if (!x.device().is_cpu() || x.scalar_type() != torch::kFloat || !values.device().is_cpu()) return reference(x);
     torch::Tensor input = x.contiguous();
     torch::Tensor y = torch::empty({x.size(0), rows()}, x.options());
@@ -39,6 +43,20 @@ torch::Tensor CondensedLinear::forward(const torch::Tensor& x, kernels::Isa isa,
 }
 
 torch::Tensor CondensedLinear::forward(const torch::Tensor& x) const { return forward(x, kernels::detectIsa()); }
+
+torch::Tensor CondensedLinear::forwardCuda(const torch::Tensor& x, cuda::ForwardVariant variant) const {
+    if (x.dim() != 2 || x.size(1) != inFeatures)
+        throw InferenceError(layerLabel(name) + " expects inputs of shape [batch, " + std::to_string(inFeatures) +
+                             "], got " + c10::str(x.sizes()));
+    if (!x.is_cuda() || !values.is_cuda() || x.get_device() != values.get_device() || x.scalar_type() != torch::kFloat)
+        throw InferenceError(layerLabel(name) + ": the CUDA kernels need float32 inputs and weights on one GPU");
+    const CudaDeviceScope onItsGpu(x.get_device());
+    torch::Tensor input = x.contiguous();
+    torch::Tensor y = torch::empty({x.size(0), rows()}, x.options());
+    cuda::condensedForward(view(), input.data_ptr<float>(), x.size(0), y.data_ptr<float>(), currentCudaStream(),
+                           variant);
+    return y;
+}
 
 torch::Tensor CondensedLinear::reference(const torch::Tensor& x) const {
     // Gather the k inputs of every row, weight them and sum: the condensed arithmetic in plain

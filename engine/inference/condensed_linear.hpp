@@ -2,6 +2,7 @@
 // they read (values + indices), run by our own kernels instead of a dense or CSR matmul.
 #pragma once
 
+#include "engine/kernels/cuda/condensed_cuda.hpp"
 #include "engine/kernels/condensed_kernels.hpp"
 
 #include <torch/torch.h>
@@ -28,9 +29,14 @@ struct CondensedLinear {
     kernels::CondensedView view() const;
 
     // x: [batch, inFeatures] -> [batch, rows]. CPU float32 runs our kernels (isa and threads as in
-    // condensedForward); other devices use reference(), the same arithmetic in LibTorch ops.
+    // condensedForward), CUDA float32 our CUDA kernels where the build has them (forwardCuda); anything
+    // else reference(), the same arithmetic in LibTorch ops.
     torch::Tensor forward(const torch::Tensor& x, kernels::Isa isa, int threads = 0) const;
     torch::Tensor forward(const torch::Tensor& x) const;
+    // Our CUDA kernel, on LibTorch's current stream; `variant` forces one (the bench compares them).
+    // Throws InferenceError unless x and the layer are float32 on one GPU, std::runtime_error without
+    // CUDA kernels (cuda::kernelsBuilt()).
+    torch::Tensor forwardCuda(const torch::Tensor& x, cuda::ForwardVariant variant = cuda::ForwardVariant::Auto) const;
     torch::Tensor reference(const torch::Tensor& x) const;
     CondensedLinear to(const torch::Device& device) const;
 };

@@ -1,6 +1,7 @@
 // Side-by-side timing of dense, CSR, structured and condensed variants of the same layer.
 #include "engine/inference/layer_bench.hpp"
 
+#include "engine/kernels/cuda/condensed_cuda.hpp"
 #include "engine/errors.hpp"
 #include "engine/inference/side_by_side.hpp"
 
@@ -89,6 +90,10 @@ LayerTiming benchLayer(const MaskedLayer& layer, int64_t batch, const BenchSetti
     Variant dense{"dense", [&] { return torch::linear(x, w, b); }, {}};
     Variant structured{"structured", [&] { return torch::linear(x, wRows, bRows); }, {}};
     Variant condensedRun{"condensed", [&] { return onDevice.forward(x, s.isa, s.threads); }, {}};
+    // On a GPU both CUDA kernels are timed as well, so the shape rule's choice can be checked.
+    const bool cudaKernels = device.is_cuda() && cuda::kernelsBuilt();
+    Variant warpRun{"condensed-warp", [&] { return onDevice.forwardCuda(x, cuda::ForwardVariant::WarpPerRow); }, {}};
+    Variant tiledRun{"condensed-tiled", [&] { return onDevice.forwardCuda(x, cuda::ForwardVariant::Tiled); }, {}};
     // CSR computes W x^T, so the batch is transposed in and out: part of the cost of using it.
     torch::Tensor csr;
     Variant csrRun{"csr", [&] { return torch::addmm(b.unsqueeze(1), csr, x.t()).t(); }, {}};
@@ -99,6 +104,13 @@ LayerTiming benchLayer(const MaskedLayer& layer, int64_t batch, const BenchSetti
     t.condensedError = relativeError(condensedRun.run(), reference);
     checkAgainstDense("condensed", t.condensedError, s);
     std::vector<Variant*> variants{&dense, &structured, &condensedRun};
+    if (cudaKernels) {
+        t.cudaKernel = cuda::toString(cuda::chooseForwardVariant(batch, condensed.rows(), condensed.k, in));
+        checkAgainstDense("condensed (warp per row)", relativeError(warpRun.run(), reference), s);
+        checkAgainstDense("condensed (tiled)", relativeError(tiledRun.run(), reference), s);
+        variants.push_back(&warpRun);
+        variants.push_back(&tiledRun);
+    }
     try {
         csr = w.to_sparse_csr();
         t.csrError = relativeError(csrRun.run().index_select(1, rowIds), reference);
@@ -114,6 +126,8 @@ LayerTiming benchLayer(const MaskedLayer& layer, int64_t batch, const BenchSetti
     t.structuredUs = median(structured.samples);
     t.condensedUs = median(condensedRun.samples);
     t.csrUs = csrRun.samples.empty() ? kNaN : median(csrRun.samples);
+    t.warpPerRowUs = cudaKernels ? median(warpRun.samples) : kNaN;
+    t.tiledUs = cudaKernels ? median(tiledRun.samples) : kNaN;
     return t;
 }
 
@@ -148,6 +162,18 @@ std::string cpuModelName() {
         }
     }
     return "unknown CPU";
+}
+
+std::string machineName(const std::string& device) {
+    if (device != "cuda") return cpuModelName();
+    std::string gpu = "a GPU";
+    if (cuda::kernelsBuilt()) gpu = cuda::deviceName(0); // the bench runs on LibTorch's default device
+    return gpu + " (host " + cpuModelName() + ")";
+}
+
+std::string kernelDescription(const std::string& device, kernels::Isa isa) {
+    if (device != "cuda") return kernels::toString(isa);
+    return cuda::kernelsBuilt() ? "cuda (warp per row or tiled, by shape)" : "libtorch-ops";
 }
 
 } // namespace srigl

@@ -45,6 +45,10 @@ struct LayerTiming {
     double csrError = 0.0, structuredError = 0.0, condensedError = 0.0;
     int reps = 0;
     std::string csrNote;
+    // On a GPU with our CUDA kernels: the variant condensedUs ran (the shape rule's choice) and each
+    // forced variant's median, timed in the same rounds; empty / NaN elsewhere.
+    std::string cudaKernel;
+    double warpPerRowUs = 0.0, tiledUs = 0.0;
     double speedupVsDense() const { return denseUs / condensedUs; }
     double speedupVsCsr() const { return csrUs / condensedUs; }
 };
@@ -68,7 +72,12 @@ public:
     BenchCancelled() : std::runtime_error("benchmark cancelled") {}
 };
 
-// "AMD EPYC 7B13" from /proc/cpuinfo (or the GPU's name for cuda), printed with every result.
+// "AMD EPYC 7B13" from /proc/cpuinfo, printed with every result.
 std::string cpuModelName();
+// What a result was measured on: the CPU's model for "cpu", the GPU's name (and the CPU's) for "cuda".
+std::string machineName(const std::string& device);
+// The condensed kernel a result used: the instruction set on the CPU; on a GPU our CUDA kernels, or
+// LibTorch's ops where the build has none.
+std::string kernelDescription(const std::string& device, kernels::Isa isa);
 
 } // namespace srigl

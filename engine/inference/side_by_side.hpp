@@ -19,6 +19,8 @@ struct Variant {
 
 // Warm-up (settings.warmup rounds), then repetitions until settings.targetSeconds per variant
 // (between minReps and maxReps). Returns the repetitions; throws BenchCancelled on settings.cancel.
+// On the CPU a sample is wall-clock time; on a GPU (settings.device "cuda", with our CUDA build) it is
+// the time between two CUDA events recorded around the variant on LibTorch's current stream.
 int timeSideBySide(std::vector<Variant*>& variants, const BenchSettings& settings);
 // NaN for no samples.
 double median(std::vector<double> samples);

@@ -2,7 +2,9 @@
 // ops (gather / index_add) otherwise. Uses only the Function API common to LibTorch 1.13 and 2.x.
 #include "engine/kernels/condensed_autograd.hpp"
 
+#include "engine/kernels/cuda/condensed_cuda.hpp"
 #include "engine/kernels/condensed_backward.hpp"
+#include "engine/kernels/cuda/current_stream.hpp"
 #include "engine/kernels/condensed_training.hpp"
 #include "engine/kernels/condensed_tensor_view.hpp"
 
@@ -22,6 +24,11 @@ using torch::autograd::tensor_list;
 
 bool useKernels(const torch::Tensor& x, const torch::Tensor& values) {
     return x.device().is_cpu() && values.device().is_cpu() && x.scalar_type() == torch::kFloat;
+}
+
+// Float32 on a GPU, in a build with our CUDA kernels (engine/kernels/cuda).
+bool useCudaKernels(const torch::Tensor& x, const torch::Tensor& values) {
+    return x.is_cuda() && values.is_cuda() && x.scalar_type() == torch::kFloat && cuda::kernelsBuilt();
 }
 
 // Indices seen recently, by content: a copy of each (so a hit is exact whatever happened to the tensor:
@@ -146,6 +153,16 @@ struct CondensedLinearFunction : public torch::autograd::Function<CondensedLinea
         ctx->saved_data["threads"] = threads;
         ctx->saved_data["has_bias"] = hasBias;
         ctx->saved_data["cache_id"] = cacheId;
+        if (useCudaKernels(x, values)) {
+            const CudaDeviceScope onItsGpu(x.get_device());
+            ctx->save_for_backward({x, values, indices});
+            ctx->saved_data["block"] = int64_t{0};
+            const torch::Tensor bias = hasBias ? biasIn.contiguous() : torch::Tensor();
+            torch::Tensor y = torch::empty({x.size(0), values.size(0)}, x.options());
+            cuda::condensedForward(kernels::condensedViewOf(values, indices, bias, x.size(1)), x.data_ptr<float>(),
+                                   x.size(0), y.data_ptr<float>(), currentCudaStream());
+            return y;
+        }
         if (!useKernels(x, values)) {
             ctx->save_for_backward({x, values, indices});
             ctx->saved_data["block"] = int64_t{0};
@@ -181,7 +198,20 @@ struct CondensedLinearFunction : public torch::autograd::Function<CondensedLinea
         const bool wantBias = ctx->saved_data["has_bias"].toBool() && ctx->needs_input_grad(3);
         torch::Tensor gx, gv, gb;
         if (wantBias) gb = gy.sum(0);
-        if (!useKernels(x, values)) {
+        if (useCudaKernels(x, values)) {
+            const CudaDeviceScope onItsGpu(x.get_device());
+            const kernels::CondensedView view = kernels::condensedViewOf(values, indices, torch::Tensor(), x.size(1));
+            void* stream = currentCudaStream();
+            if (wantX) {
+                gx = torch::empty_like(x);
+                cuda::condensedGradInput(view, gy.data_ptr<float>(), x.size(0), gx.data_ptr<float>(), stream);
+            }
+            if (wantValues) {
+                gv = torch::empty_like(values);
+                cuda::condensedGradValues(view, x.data_ptr<float>(), gy.data_ptr<float>(), x.size(0),
+                                          gv.data_ptr<float>(), stream);
+            }
+        } else if (!useKernels(x, values)) {
             if (wantX) {
                 torch::Tensor contributions = (gy.unsqueeze(2) * values.unsqueeze(0)).reshape({x.size(0), -1});
                 gx = torch::zeros_like(x).index_add_(1, indices.flatten(), contributions);
@@ -249,9 +279,10 @@ torch::Tensor condensedLinear(const torch::Tensor& x, const torch::Tensor& value
     const int64_t inFeatures = x.size(-1);
     torch::Tensor x2 = x.reshape({-1, inFeatures});
     const bool kernelPath = useKernels(x2, values);
-    // The kernels read int16 or int32; LibTorch's index ops want int64.
+    // The kernels (CPU and CUDA) read int16 or int32; LibTorch's index ops want int64.
     torch::Tensor idx;
-    if (kernelPath) idx = indexType == torch::kLong ? indices.to(torch::kInt) : indices.contiguous();
+    if (kernelPath || useCudaKernels(x2, values))
+        idx = indexType == torch::kLong ? indices.to(torch::kInt) : indices.contiguous();
     else idx = indices.to(torch::kLong);
 
     // Indices already seen (same contents, same inFeatures) were checked then; on the kernel path they

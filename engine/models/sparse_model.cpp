@@ -36,7 +36,7 @@ std::shared_ptr<SparseModelImpl> buildModel(const RunConfig& config, const Input
 }
 
 InputShape inputShapeOf(const std::string& dataset) {
-    if (dataset == "cifar10") return InputShape{3, 32, 32, 10};
+    if (dataset == "cifar10" || dataset == "synthetic_cifar") return InputShape{3, 32, 32, 10};
     return InputShape{1, 28, 28, 10};
 }
 

@@ -4,6 +4,7 @@
 #include "engine/errors.hpp"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -193,30 +194,51 @@ void requireCheckpointPath(const std::string& path) {
 
 void writeFileAtomically(const std::string& path, const std::string& bytes) {
     const std::string tmp = path + ".tmp";
-    auto fail = [&](const std::string& what, int fd) {
-        const int err = errno;
+    bool created = false; // only a temporary file this call made (or took over) is removed on failure
+    auto fail = [&](const std::string& what, int fd, int err) {
+        if (created) std::remove(tmp.c_str()); // while still locked: nobody else can be using it
         if (fd >= 0) ::close(fd);
-        std::remove(tmp.c_str());
-        throw CheckpointError("cannot write checkpoint '" + path + "': " + what + ": " + std::strerror(err) +
+        throw CheckpointError("cannot write checkpoint '" + path + "': " + what + (err ? ": " + std::string(std::strerror(err)) : "") +
                               (err == ENOSPC || err == EDQUOT ? " (the previous checkpoint, if any, is kept)" : ""));
     };
-    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) fail("cannot create " + tmp, -1);
+    // The temporary file is locked from before it is written until after it is renamed: a second
+    // process writing the same checkpoint at the same moment (two runs given one `checkpoint` file)
+    // cannot truncate or interleave its bytes with ours and have a torn file renamed into place.
+    // A temporary file left by a killed writer is unlocked and simply taken over.
+    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) fail("cannot create " + tmp, -1, errno);
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        const int err = errno;
+        ::close(fd);
+        if (err == EWOULDBLOCK)
+            throw CheckpointError("cannot write checkpoint '" + path + "': another process is writing it right now (" +
+                                  tmp + " is locked); two runs must not share one checkpoint file");
+        fail("cannot lock " + tmp, -1, err);
+    }
+    created = true;
+    struct stat st {};
+    if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && ::ftruncate(fd, 0) != 0) fail("cannot truncate " + tmp, fd, errno);
     size_t done = 0;
     while (done < bytes.size()) {
         const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
         if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) {
-            if (n == 0) errno = EIO;
-            fail("write failed", fd);
-        }
+        if (n <= 0) fail("write failed", fd, n == 0 ? EIO : errno);
         done += static_cast<size_t>(n);
     }
     // The data must be on disk before the rename makes it the checkpoint, or a power cut could
     // leave an empty file where a good one was.
-    if (::fsync(fd) != 0 && errno != EINVAL) fail("fsync failed", fd);
-    if (::close(fd) != 0) fail("close failed", -1);
-    if (std::rename(tmp.c_str(), path.c_str()) != 0) fail("cannot rename " + tmp + " into place", -1);
+    if (::fsync(fd) != 0 && errno != EINVAL) fail("fsync failed", fd, errno);
+    // Another recorded run may have written this file since our run checked it at its start (both
+    // started at once with one `checkpoint`): its checkpoint is not ours to replace.
+    CheckpointHeader ours, held;
+    if (peekCheckpointHeader(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), tmp, ours) &&
+        peekCheckpointHeader(path, held) && !held.runUuid.empty() && !ours.runUuid.empty() && held.runUuid != ours.runUuid)
+        fail("it now holds the checkpoint of another run (identity " + held.runUuid +
+                 "), which is kept; give each run its own checkpoint file",
+             fd, 0);
+    if (std::rename(tmp.c_str(), path.c_str()) != 0) fail("cannot rename " + tmp + " into place", fd, errno);
+    created = false; // renamed: nothing of ours is left to remove
+    if (::close(fd) != 0) fail("close failed", -1, errno);
     const auto dir = std::filesystem::absolute(path).parent_path();
     const int dirFd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dirFd >= 0) {

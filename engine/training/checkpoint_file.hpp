@@ -69,7 +69,10 @@ void requireCheckpointPath(const std::string& path);
 // Writes `bytes` to `path` atomically and durably: a temporary file beside it is written in full,
 // flushed to disk, then renamed over `path` (and the folder synced). Any failure (a full disk, a
 // read-only folder) throws CheckpointError naming the path and the system's reason; `path` then
-// still holds what it held before and the temporary file is removed.
+// still holds what it held before and the temporary file is removed. The temporary file is locked
+// while in use, so a second writer of the same path at the same moment fails clearly instead of
+// tearing the file; and a checkpoint of another recorded run found at `path` (by the identities in
+// the headers) is never replaced.
 void writeFileAtomically(const std::string& path, const std::string& bytes);
 
 } // namespace srigl

@@ -46,7 +46,7 @@ enum Purpose : uint64_t { MaskInit = 1, WeightInit = 2, SetGrowth = 3, ModelInit
 bool isDynamic(const std::string& method) { return method == "set" || method == "rigl" || method == "srigl"; }
 
 InputShape inputShapeFor(const std::string& dataset) {
-    if (dataset == "cifar10") return InputShape{3, 32, 32, 10};
+    if (dataset == "cifar10" || dataset == "synthetic_cifar") return InputShape{3, 32, 32, 10};
     return InputShape{1, 28, 28, 10};
 }
 
@@ -353,9 +353,22 @@ void Trainer::setCheckpointFile(const std::string& path, int64_t every) {
 void Trainer::enableDataParallel(std::shared_ptr<ProcessGroup> group, const DataParallelOptions& options) {
     Impl& s = *impl_;
     if (!group) throw std::invalid_argument("Trainer::enableDataParallel: no process group");
-    if (s.device.is_cuda())
-        throw ConfigError("device", "data-parallel training runs on the CPU (Gloo) for now; NCCL for GPUs is not "
-                                    "implemented (docs/distributed.md)");
+    // The collectives run where the group's tensors live: Gloo on the CPU, NCCL on this worker's GPU
+    // (connectNccl made GPU LOCAL_RANK the current device, so the model built for "cuda" is there).
+    const torch::Device groupDevice = group->device();
+    if (s.device.is_cuda() != groupDevice.is_cuda())
+        throw ConfigError("device", s.device.is_cuda()
+                                        ? "data-parallel training on a GPU needs the NCCL process group (srigl train "
+                                          "--distributed picks it for device=cuda)"
+                                        : "the NCCL process group runs on a GPU; use device=cuda");
+    if (s.device.is_cuda()) {
+        for (auto& p : s.model->parameters())
+            if (p.device() != groupDevice)
+                throw ConfigError("device", "the model is on " + p.device().str() + " but this worker's NCCL group on " +
+                                                groupDevice.str() + ": join the group (it selects GPU LOCAL_RANK) "
+                                                "before building the trainer");
+        s.device = groupDevice; // cuda:LOCAL_RANK from now on, not "the current GPU"
+    }
     if (s.config.batch_size % group->size() != 0)
         throw ConfigError("batch_size", "the global batch of " + std::to_string(s.config.batch_size) +
                                             " does not split evenly over " + std::to_string(group->size()) +

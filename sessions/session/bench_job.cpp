@@ -87,8 +87,8 @@ std::vector<TimingRecord> runBenchJob(const BenchJobSettings& s, const std::func
     machine.device = s.device;
     machine.threads = threading.torchThreads;
     machine.blas = threading.blas;
-    machine.cpu = s.device == "cuda" ? "cuda device" : cpuModelName();
-    machine.kernel = s.device == "cuda" ? "libtorch-ops" : kernels::toString(settings.isa);
+    machine.cpu = machineName(s.device);
+    machine.kernel = kernelDescription(s.device, settings.isa);
 
     std::vector<TimingRecord> rows;
     const int64_t total = static_cast<int64_t>(cases.size());

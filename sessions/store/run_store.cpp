@@ -274,9 +274,19 @@ void requireUtf8(const std::string& path, const std::string& field, const std::s
                          "'); nothing was stored");
 }
 
+// A name or tag is one line of text that `runs list` prints as is: a control character in it (an
+// escape sequence, a carriage return) would make the terminal act instead of show it.
+void requireLabel(const std::string& path, const std::string& field, const std::string& text) {
+    requireUtf8(path, field, text);
+    for (const char c : text)
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
+            throw StoreError(path + ": " + field + " '" + quoteForMessage(text) +
+                             "' contains a control character; nothing was stored");
+}
+
 // A tag is a word to filter by: an empty one matches nothing and lists as a blank.
 void requireTag(const std::string& path, const std::string& tag) {
-    requireUtf8(path, "tag", tag);
+    requireLabel(path, "tag", tag);
     if (tag.empty()) throw StoreError(path + ": a tag cannot be empty; nothing was stored");
 }
 
@@ -429,7 +439,7 @@ int RunStore::schemaVersion() {
 }
 
 int64_t RunStore::createRun(const NewRun& r) {
-    requireUtf8(path(), "name", r.name);
+    requireLabel(path(), "name", r.name);
     requireUtf8(path(), "config", r.config);
     Transaction tx(*db_);
     // Above every id ever handed out: a deleted run's id stays retired.

@@ -9,6 +9,10 @@
 #include "engine/training/checkpoint_file.hpp"
 #include "engine/training/trainer_internals.hpp"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <fstream>
 
 using namespace srigl;
@@ -99,6 +103,8 @@ private Q_SLOTS:
     void checkpointPathMustBeNewOrACheckpoint();
     void legacyCheckpointStillLoads();
     void shortScalarsAreRefused();
+    void concurrentWriterIsRefusedNotTorn();
+    void anotherRunsCheckpointIsNeverReplaced();
 };
 
 void TestResume::sriglSgdResumesExactly() { checkResumeExact("srigl", "sgd", 25); }
@@ -379,6 +385,59 @@ void TestResume::shortScalarsAreRefused() {
     Trainer v(c);
     v.loadCheckpoint(good);
     QCOMPARE(v.step(), int64_t{12});
+}
+
+
+// Two runs given one `checkpoint` file, writing at the same moment: the second finds the temporary
+// file locked and fails clearly; the checkpoint in place stays whole, and after the first writer is
+// done (its lock released) writing works again.
+void TestResume::concurrentWriterIsRefusedNotTorn() {
+    QTemporaryDir dir;
+    const std::string ckpt = dir.filePath("shared.ckpt").toStdString();
+    const std::string first = encodeCheckpoint(CheckpointHeader{"", 1}, std::string(1000, 'a'));
+    writeFileAtomically(ckpt, first);
+    // The other writer, half-way through: its temporary file open and locked.
+    const int other = ::open((ckpt + ".tmp").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    QVERIFY(other >= 0);
+    QCOMPARE(::flock(other, LOCK_EX | LOCK_NB), 0);
+    QVERIFY(::write(other, "half", 4) == 4);
+    try {
+        writeFileAtomically(ckpt, encodeCheckpoint(CheckpointHeader{"", 2}, std::string(1000, 'b')));
+        QFAIL("expected CheckpointError");
+    } catch (const CheckpointError& e) {
+        QVERIFY2(QString(e.what()).contains("another process is writing it right now"), e.what());
+    }
+    QCOMPARE(readAll(ckpt), first);
+    QCOMPARE(readAll(ckpt + ".tmp"), std::string("half")); // the other writer's file is left alone
+    ::close(other); // that writer died: its temporary file is stale, and taken over
+    const std::string second = encodeCheckpoint(CheckpointHeader{"", 2}, std::string(10, 'c'));
+    writeFileAtomically(ckpt, second);
+    QCOMPARE(readAll(ckpt), second); // shorter than the stale file: truncated, not overlaid
+    QVERIFY(!QFile::exists(QString::fromStdString(ckpt + ".tmp")));
+}
+
+// A checkpoint of another recorded run that appeared at the path after this run started (two runs
+// started at once with one `checkpoint`) is kept: the write fails and says whose file it is.
+void TestResume::anotherRunsCheckpointIsNeverReplaced() {
+    QTemporaryDir dir;
+    const std::string ckpt = dir.filePath("taken.ckpt").toStdString();
+    const std::string theirs = encodeCheckpoint(CheckpointHeader{"run-a", 5}, std::string(100, 'a'));
+    writeFileAtomically(ckpt, theirs);
+    try {
+        writeFileAtomically(ckpt, encodeCheckpoint(CheckpointHeader{"run-b", 3}, std::string(100, 'b')));
+        QFAIL("expected CheckpointError");
+    } catch (const CheckpointError& e) {
+        QVERIFY2(QString(e.what()).contains("another run (identity run-a)"), e.what());
+    }
+    QCOMPARE(readAll(ckpt), theirs);
+    QVERIFY(!QFile::exists(QString::fromStdString(ckpt + ".tmp")));
+    // The same run, or a run that is not recorded (no identity), still replaces its own file.
+    const std::string next = encodeCheckpoint(CheckpointHeader{"run-a", 6}, std::string(100, 'n'));
+    writeFileAtomically(ckpt, next);
+    QCOMPARE(readAll(ckpt), next);
+    const std::string unrecorded = encodeCheckpoint(CheckpointHeader{"", 7}, std::string(100, 'u'));
+    writeFileAtomically(ckpt, unrecorded);
+    QCOMPARE(readAll(ckpt), unrecorded);
 }
 
 QTEST_GUILESS_MAIN(TestResume)

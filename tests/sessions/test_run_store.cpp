@@ -326,6 +326,12 @@ void TestRunStore::tagsAndNotes() {
         store.addTag(a, "alpha"); // twice: stored once
         QVERIFY(isStoreError(storeErrorOf([&] { store.addTag(a, ""); }))); // an empty tag: refused
         QVERIFY(isStoreError(storeErrorOf([&] { store.setTags(b, {"beta", ""}); })));
+        // Control characters would make `runs list` drive the terminal: refused in tags and names.
+        QVERIFY(isStoreError(storeErrorOf([&] { store.addTag(a, "bad\x1b[2Jtag"); })));
+        QVERIFY(isStoreError(storeErrorOf([&] { store.setTags(b, {"two\nlines"}); })));
+        QVERIFY(isStoreError(storeErrorOf([&] { store.createRun(newRun("name\rover")); })));
+        QVERIFY(isStoreError(storeErrorOf([&] { store.createRun(newRun("del\x7f")); })));
+        QCOMPARE(store.listRuns().size(), size_t(2)); // nothing was stored
         store.addTag(b, "beta");
         store.setNotes(a, "first note");
         store.setNotes(a, "replaced note, with 'quotes' and \"double\"; DROP TABLE runs;");

@@ -18,7 +18,7 @@ std::optional<InputShape> inputShapeForDataset(const std::string& dataset) {
     for (char c : dataset) name += c == '-' ? '_' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     if (name == "mnist" || name == "fashion_mnist" || name == "fashionmnist" || name == "synthetic")
         return InputShape{1, 28, 28};
-    if (name == "cifar10" || name == "cifar_10") return InputShape{3, 32, 32};
+    if (name == "cifar10" || name == "cifar_10" || name == "synthetic_cifar") return InputShape{3, 32, 32};
     return std::nullopt;
 }
 

@@ -21,8 +21,8 @@ struct InputShape {
         return channels == o.channels && height == o.height && width == o.width;
     }
 };
-// MNIST, Fashion-MNIST and the synthetic digits: 1 x 28 x 28; CIFAR-10: 3 x 32 x 32. Names as the
-// engine accepts them ("Fashion-MNIST", "cifar-10", ...); none for anything else.
+// MNIST, Fashion-MNIST and the synthetic digits: 1 x 28 x 28; CIFAR-10 and synthetic_cifar: 3 x 32 x 32.
+// Names as the engine accepts them ("Fashion-MNIST", "cifar-10", ...); none for anything else.
 std::optional<InputShape> inputShapeForDataset(const std::string& dataset);
 // The same from a run's config JSON (RunInfo::config); none when it is not JSON or names no image set.
 std::optional<InputShape> inputShapeFromConfig(const std::string& configJson);
