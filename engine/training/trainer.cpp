@@ -45,11 +45,6 @@ enum Purpose : uint64_t { MaskInit = 1, WeightInit = 2, SetGrowth = 3, ModelInit
 
 bool isDynamic(const std::string& method) { return method == "set" || method == "rigl" || method == "srigl"; }
 
-InputShape inputShapeFor(const std::string& dataset) {
-    if (dataset == "cifar10" || dataset == "synthetic_cifar") return InputShape{3, 32, 32, 10};
-    return InputShape{1, 28, 28, 10};
-}
-
 struct Planned {
     std::vector<LayerShape> shapes;
     std::vector<double> densities;
@@ -146,7 +141,7 @@ std::vector<LayerPlan> planRun(const RunConfig& config) {
     validateConfig(config);
     torch::NoGradGuard noGrad;
     DeferredWeights shapesOnly; // a plan needs shapes, not weights (the Studio plans on every edit)
-    auto model = buildModel(config, inputShapeFor(config.dataset));
+    auto model = buildModel(config, inputShapeOf(config.dataset));
     Planned p = planLayers(config, *model);
     std::vector<LayerPlan> out;
     for (size_t i = 0; i < p.shapes.size(); ++i) {
