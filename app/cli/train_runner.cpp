@@ -1,6 +1,8 @@
 // The shared run of `srigl train` and `srigl sweep`.
 #include "train_runner.hpp"
 
+#include "recording_notices.hpp"
+
 #include "engine/distributed/distributed_error.hpp"
 #include "engine/errors.hpp"
 #include "engine/training/trainer.hpp"
@@ -55,9 +57,13 @@ int reportSetupError(const std::string& prefix) {
 
 TrainOutcome trainRun(const TrainRequest& request, TrainingObserver& console, const std::string& prefix) {
     TrainOutcome outcome;
+    // Before the run: its recorder's thread may leave notes until the run is destroyed.
+    RecordingNotices notices(console, request.json, prefix);
+    sessions::RunRequest runRequest = request.run;
+    runRequest.onRecordingHealth = [&notices](const sessions::RecordingHealth& h) { notices.note(h); };
     std::unique_ptr<sessions::RecordedRun> run;
     try {
-        run = std::make_unique<sessions::RecordedRun>(request.run, &console);
+        run = std::make_unique<sessions::RecordedRun>(runRequest, &notices);
     } catch (...) {
         outcome.exitCode = reportSetupError(prefix);
         return outcome;
@@ -81,6 +87,7 @@ TrainOutcome trainRun(const TrainRequest& request, TrainingObserver& console, co
     activeTrainer = nullptr;
     std::signal(SIGINT, previousInt);
     std::signal(SIGTERM, previousTerm);
+    notices.show(); // what the recorder said while it wrote the last records
     if (!end.storeError.empty()) std::fprintf(stderr, "%s: database error: %s\n", prefix.c_str(), end.storeError.c_str());
     if (!end.failure.empty()) {
         std::fprintf(stderr, "%s: training failed: %s\n", prefix.c_str(), end.failure.c_str());
@@ -93,8 +100,8 @@ TrainOutcome trainRun(const TrainRequest& request, TrainingObserver& console, co
     outcome.recordingError = end.recordingError;
     outcome.recordingCost = end.recordingCost;
     if (!outcome.recordingError.empty())
-        std::fprintf(stderr, "%s: recording failed (training went on; the run's records stop there): %s\n",
-                     prefix.c_str(), outcome.recordingError.c_str());
+        std::fprintf(stderr, "%s: recording incomplete (training went on): %s\n", prefix.c_str(),
+                     outcome.recordingError.c_str());
     if (outcome.summary.status == TrainingStatus::Diverged) outcome.exitCode = 3;
     else if (outcome.summary.status == TrainingStatus::Stopped) outcome.exitCode = 130;
     return outcome;

@@ -121,6 +121,7 @@ RecordedRun::RecordedRun(const RunRequest& given, TrainingObserver* observer) : 
             return t->weightSnapshots();
         });
         recorder_->setStartStep(trainer_->step());
+        if (request.onRecordingHealth) recorder_->setHealthListener(request.onRecordingHealth);
         front = recorder_.get();
     }
     if (slot) {
@@ -169,8 +170,13 @@ RunEnd RecordedRun::train(StepGate* gate) {
             // A method that learns its own sparsity is listed (and plotted) at what it reached.
             if (isTrainableThreshold(trainer_->config().method))
                 store_->setSparsity(runId_, reachedSparsity(trainer_->layerStats()));
+            // A run that trained but whose history has a hole says so where `runs show` and the
+            // Studio read why a run failed.
+            const std::string note = !end.failure.empty()         ? end.failure
+                                     : !end.recordingError.empty() ? "recording incomplete: " + end.recordingError
+                                                                   : std::string();
             store_->finishRun(runId_, end.status, end.steps, end.failure.empty() ? end.summary.testAccuracy : -1.0,
-                              end.failure);
+                              note);
         } catch (const std::exception& e) {
             end.storeError = e.what();
         }

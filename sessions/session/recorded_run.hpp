@@ -37,6 +37,9 @@ struct RunRequest {
     std::shared_ptr<ProcessGroup> group;
     DataParallelOptions parallel;
     bool publishLive = false; // keep a LiveSlot with the latest masks and weights (the Studio)
+    // Called (on the recorder's thread) when recording starts or stops waiting for the database,
+    // or sheds held records: a front end says so while training goes on.
+    std::function<void(const RecordingHealth&)> onRecordingHealth;
 };
 
 // The request that continues recorded run `runId` of the database at `dbPath` from its latest
@@ -52,7 +55,7 @@ struct RunEnd {
     int64_t steps = 0;          // the trainer's step when it ended
     RunStatus status = RunStatus::Failed;
     std::string failure;        // training threw: its message (LibTorch's backtrace stripped)
-    std::string recordingError; // the recorder's first write error (training went on)
+    std::string recordingError; // the recorder's first write error, or what it could not store (training went on)
     std::string storeError;     // finishing the record failed
     Recorder::Cost recordingCost;
     DistributedInfo distributed;

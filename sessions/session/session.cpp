@@ -187,6 +187,12 @@ void Session::work() {
             *request_ = resumeRequest(request_->dbPath, request_->runId);
             request_->publishLive = true;
         }
+        // The session outlives its run (work() owns it), so the recorder's thread may call back here.
+        request_->onRecordingHealth = [this](const RecordingHealth& h) {
+            std::lock_guard<std::mutex> lock(mutex_);
+            snapshot_.recordingWarning = h.waiting || h.droppedRecords > 0 ? describeRecordingHealth(h) : std::string();
+            changed_.notify_all();
+        };
         run = std::make_unique<RecordedRun>(*request_, observer_.get());
     } catch (const std::exception& e) {
         // Bad config, missing data, locked database: the message is the engine's or the store's.
@@ -225,7 +231,7 @@ void Session::work() {
                                                                           : SessionState::Failed;
         if (end.summary.status == TrainingStatus::Diverged) snapshot_.error = end.summary.message;
         const std::string recordError = !end.recordingError.empty() ? end.recordingError : end.storeError;
-        if (!recordError.empty() && snapshot_.error.empty()) snapshot_.error = "recording failed: " + recordError;
+        if (!recordError.empty() && snapshot_.error.empty()) snapshot_.error = "recording incomplete: " + recordError;
     }
     changed_.notify_all();
 }

@@ -24,6 +24,9 @@ std::string toString(SessionState state);
 struct SessionSnapshot {
     SessionState state = SessionState::Starting;
     std::string error; // set when Failed (the engine's message)
+    // Set while recording waits for the database (locked, full disk) or after it shed records;
+    // training goes on. Cleared when the held records are stored.
+    std::string recordingWarning;
     int64_t runId = 0; // 0 when not recording
     int64_t step = 0;
     int64_t totalSteps = 0;

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 
 namespace srigl::sessions {
 namespace {
@@ -116,7 +117,10 @@ void Recorder::onBeforeCheckpoint(int64_t step) {
         std::unique_lock<std::mutex> lock(mutex_);
         const uint64_t ticket = ++flushAsked_;
         wake_.notify_one();
-        flushed_.wait(lock, [&] { return flushDone_ >= ticket || !error_.empty() || !writer_.joinable(); });
+        // While the database refuses writes, the checkpoint goes ahead with the history held in memory.
+        flushed_.wait(lock, [&] {
+            return flushDone_ >= ticket || !error_.empty() || health_.waiting || !writer_.joinable();
+        });
     }
     if (next_) next_->onBeforeCheckpoint(step);
 }
@@ -135,82 +139,162 @@ void Recorder::onFinished(const TrainingSummary& s) {
     if (next_) next_->onFinished(s);
 }
 
-void Recorder::writerLoop() {
-    std::unique_ptr<RunStore> store;
-    try {
-        store = std::make_unique<RunStore>(dbPath_);
-    } catch (const StoreError& e) {
-        std::lock_guard<std::mutex> lock(mutex_);
-        error_ = e.what();
+RecordBatch Recorder::takeQueued(std::vector<WeightJob>& jobs) {
+    RecordBatch batch;
+    batch.metrics.swap(metrics_);
+    batch.masks.swap(masks_);
+    batch.checkpoints.swap(checkpoints_);
+    jobs.swap(weightJobs_);
+    return batch;
+}
+
+void Recorder::finishBatch(RecordBatch& batch, std::vector<WeightJob>& jobs) {
+    for (auto& job : jobs) {
+        for (auto& g : job.gradients)
+            batch.gradients.push_back({job.step, g.name, g.outFeatures, g.fanIn, std::move(g.values)});
+        for (const auto& w : job.weights) {
+            const auto mask = std::find_if(job.masks.begin(), job.masks.end(),
+                                           [&](const LayerMaskSnapshot& m) { return m.name == w.name; });
+            if (mask == job.masks.end()) continue;
+            WeightValuesRecord v;
+            v.step = job.step;
+            v.layer = w.name;
+            v.values = activeWeights(w, *mask);
+            batch.weightStats.push_back({job.step, computeWeightStats(w.name, v.values)});
+            batch.weightValues.push_back(std::move(v));
+        }
     }
+    jobs.clear();
+}
+
+void Recorder::writerLoop() {
+    using Clock = std::chrono::steady_clock;
+    // A write waits this long for another process's lock before it counts as refused; the writer
+    // then holds its records and tries again later, so it need not wait SQLite's usual 5 s.
+    constexpr int kBusyMs = 1000;
+    constexpr auto kFirstRetry = std::chrono::milliseconds(250), kLongestRetry = std::chrono::milliseconds(4000);
+    std::unique_ptr<RunStore> store;
+    RecordBatch held;             // taken from the queues, not yet stored
+    std::string shedError;        // the refusal during which records were shed
+    auto retryIn = kFirstRetry;
+    Clock::time_point nextTry{}, closeStarted{};
+    bool closeSeen = false;
     std::unique_lock<std::mutex> lock(mutex_);
     for (;;) {
-        // Batch: wake on masks/checkpoints or every half second for metrics.
-        wake_.wait_for(lock, std::chrono::milliseconds(500), [this] { return flushAsked_ > flushDone_ || closing_; });
-        std::vector<Metric> metrics;
-        std::vector<MaskRecord> masks;
-        std::vector<std::pair<int64_t, std::string>> checkpoints;
-        std::vector<WeightJob> weightJobs;
-        weightJobs.swap(weightJobs_);
-        metrics.swap(metrics_);
-        masks.swap(masks_);
-        checkpoints.swap(checkpoints_);
+        if (health_.waiting) {
+            // Retries keep their pace (new records, flushes and close join the held batch).
+            wake_.wait_until(lock, nextTry, [&] { return Clock::now() >= nextTry; });
+        } else {
+            // Batch: wake on masks/checkpoints or every half second for metrics.
+            wake_.wait_for(lock, std::chrono::milliseconds(500), [this] { return flushAsked_ > flushDone_ || closing_; });
+        }
+        std::vector<WeightJob> jobs;
+        RecordBatch fresh = takeQueued(jobs);
         const bool closing = closing_;
         const uint64_t flushTicket = flushAsked_;
+        const bool failed = !error_.empty();
         lock.unlock();
-        bool healthy = false;
-        {
-            std::lock_guard<std::mutex> errLock(mutex_);
-            healthy = error_.empty();
+        if (closing && !closeSeen) {
+            closeSeen = true;
+            closeStarted = Clock::now();
         }
-        if (store && healthy) {
+        finishBatch(fresh, jobs);
+        if (failed) fresh = {}; // a write error that will not pass: the run's records stop there
+        held.append(std::move(fresh));
+
+        std::string transient, permanent;
+        if (!held.empty()) {
             try {
-                store->addMetrics(runId_, metrics);
-                int64_t lastStep = 0;
-                for (const auto& m : metrics) lastStep = std::max(lastStep, m.step);
-                if (lastStep > 0) store->updateProgress(runId_, lastStep);
-                store->addMasks(runId_, masks);
-                std::vector<WeightStatsRecord> stats;
-                std::vector<WeightValuesRecord> values;
-                std::vector<GradientRecord> gradients;
-                for (auto& job : weightJobs) {
-                    for (auto& g : job.gradients)
-                        gradients.push_back({job.step, g.name, g.outFeatures, g.fanIn, std::move(g.values)});
-                    for (const auto& w : job.weights) {
-                        const auto mask = std::find_if(job.masks.begin(), job.masks.end(),
-                                                       [&](const LayerMaskSnapshot& m) { return m.name == w.name; });
-                        if (mask == job.masks.end()) continue;
-                        WeightValuesRecord v;
-                        v.step = job.step;
-                        v.layer = w.name;
-                        v.values = activeWeights(w, *mask);
-                        stats.push_back({job.step, computeWeightStats(w.name, v.values)});
-                        values.push_back(std::move(v));
-                    }
+                if (!store) {
+                    store = std::make_unique<RunStore>(dbPath_);
+                    store->database().setBusyTimeout(kBusyMs);
                 }
-                store->addWeightStats(runId_, stats);
-                store->addWeightValues(runId_, values);
-                store->addGradients(runId_, gradients);
-                for (const auto& c : checkpoints) store->addCheckpoint(runId_, c.first, c.second);
+                held.writeTo(*store, runId_);
+                held = {};
             } catch (const StoreError& e) {
-                std::lock_guard<std::mutex> errLock(mutex_);
-                error_ = e.what();
+                (e.mayPass() ? transient : permanent) = e.what();
             }
         }
+        int64_t shed = 0;
+        if (!transient.empty()) {
+            shed = held.shed(heldLimit_);
+            if (shed > 0) shedError = transient;
+        }
+        const bool givingUp = !transient.empty() && closing && Clock::now() - closeStarted >= closeGrace_;
+
         lock.lock();
-        // Everything queued before this batch was taken is committed (or recording failed).
+        const RecordingHealth before = health_;
+        if (!permanent.empty()) {
+            if (error_.empty()) error_ = permanent;
+            held = {};
+        }
+        health_.droppedRecords += shed;
+        if (givingUp && error_.empty()) {
+            const auto [first, last] = held.stepRange();
+            char grace[32];
+            std::snprintf(grace, sizeof grace, "%.1f", static_cast<double>(closeGrace_.count()) / 1000.0);
+            error_ = std::to_string(held.recordCount()) + " records of steps " + std::to_string(first) + " to " +
+                     std::to_string(last) + " could not be stored (retried for " + grace +
+                     " s after training ended): " + transient;
+            if (health_.droppedRecords > 0)
+                error_ += "; " + std::to_string(health_.droppedRecords) +
+                          " gradient, weight or mask snapshots were dropped before that to bound memory";
+        }
+        if (givingUp) held = {};
+        health_.waiting = !transient.empty() && !givingUp;
+        health_.error = health_.waiting ? transient : std::string();
+        health_.heldRecords = held.recordCount();
+        if (health_.waiting) {
+            if (!before.waiting) retryIn = kFirstRetry;
+            nextTry = Clock::now() + retryIn;
+            retryIn = std::min(retryIn * 2, std::chrono::duration_cast<std::chrono::milliseconds>(kLongestRetry));
+        }
+        // Everything queued before this batch was taken is committed, held for a retry, or given
+        // up (a write error): a checkpoint waits for no longer than that.
         flushDone_ = flushTicket;
         flushed_.notify_all();
-        if (closing && metrics_.empty() && masks_.empty() && checkpoints_.empty() && weightJobs_.empty()) break;
+        const RecordingHealth now = health_;
+        const bool done = closing && !health_.waiting && metrics_.empty() && masks_.empty() && checkpoints_.empty() &&
+                          weightJobs_.empty();
+        if (done && health_.droppedRecords > 0 && error_.empty())
+            error_ = std::to_string(health_.droppedRecords) +
+                     " gradient, weight or mask snapshots were dropped to bound memory while the database refused "
+                     "writes (" + shedError + "); metrics and the newest mask of every layer were kept";
+        if (healthListener_ && (now.waiting != before.waiting || now.droppedRecords != before.droppedRecords)) {
+            lock.unlock();
+            healthListener_(now);
+            lock.lock();
+        }
+        if (done) break;
     }
     cost_.writerCpuSeconds = threadCpuSeconds();
     flushDone_ = flushAsked_;
     flushed_.notify_all();
 }
 
+std::string describeRecordingHealth(const RecordingHealth& h) {
+    std::string text;
+    if (h.waiting)
+        text = "recording waits: the database refused a write (" + h.error + "); training goes on, " +
+               std::to_string(h.heldRecords) + " records are held in memory and written as soon as it accepts them";
+    else if (h.heldRecords == 0)
+        text = "recording caught up: every held record is stored";
+    else
+        text = "recording: " + std::to_string(h.heldRecords) + " records held";
+    if (h.droppedRecords > 0)
+        text += " (" + std::to_string(h.droppedRecords) +
+                " gradient, weight or old mask snapshots were dropped to bound that memory)";
+    return text;
+}
+
 std::string Recorder::error() const {
     std::lock_guard<std::mutex> lock(mutex_);
     return error_;
+}
+
+RecordingHealth Recorder::health() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return health_;
 }
 
 std::string Recorder::close() {

@@ -1,11 +1,15 @@
 // Records a training run into the store without making training wait on disk: the trainer's
 // observer callbacks only queue plain records; a writer thread with its own connection batches them
-// into transactions.
+// into transactions. When the database refuses a write for a reason that may pass (another process
+// holds its lock, the disk is full), nothing is dropped: the writer holds the batch in memory and
+// tries again, with training going on, until the write succeeds or the run ends.
 #pragma once
 
 #include "engine/training/training_observer.hpp"
+#include "sessions/store/record_batch.hpp"
 #include "sessions/store/run_store.hpp"
 
+#include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <mutex>
@@ -14,6 +18,17 @@
 #include <vector>
 
 namespace srigl::sessions {
+
+// How recording is doing, for a front end to show while the run trains.
+struct RecordingHealth {
+    bool waiting = false;       // the last write was refused for a reason that may pass; records are held
+    std::string error;          // that write's error (while waiting)
+    int64_t heldRecords = 0;    // records in memory, not yet stored
+    int64_t droppedRecords = 0; // records given up to bound that memory (gradients, weights, old masks)
+};
+
+// One line for a person: what recording waits for, or that it caught up, and what was shed.
+std::string describeRecordingHealth(const RecordingHealth& health);
 
 class Recorder : public TrainingObserver {
 public:
@@ -34,11 +49,22 @@ public:
     void onFinished(const TrainingSummary& s) override;
 
     // Writes everything queued and stops the writer; returns the first write error ("" if none).
+    // Records still held because the database refuses writes are retried for up to the close grace
+    // (30 s); after that, or after records were shed, the error says what was not stored.
     std::string close();
-    // The first write error so far ("" while recording works). After one, the recorder keeps
-    // accepting callbacks (training goes on) but drops what it is given: the run's records stop
-    // there, and what was stored before stays as it was.
+    // The first write error that will not pass by itself ("" while recording works or waits): the
+    // database is not ours, the run was deleted, a record is malformed. After one, the recorder
+    // keeps accepting callbacks (training goes on) but drops what it is given: the run's records
+    // stop there, and what was stored before stays as it was.
     std::string error() const;
+    RecordingHealth health() const;
+    // Called on the writer thread when recording starts waiting, stops waiting (the held records
+    // are stored) or sheds records. Set before training starts.
+    void setHealthListener(std::function<void(const RecordingHealth&)> listener) { healthListener_ = std::move(listener); }
+    // How long close() keeps retrying held records, and how much memory they may take before the
+    // heavy ones are shed (RecordBatch::shed). Set before training starts.
+    void setCloseGrace(std::chrono::milliseconds grace) { closeGrace_ = grace; }
+    void setHeldMemoryLimit(size_t bytes) { heldLimit_ = bytes; }
     // weightSource returns the dense weights of every layer (Trainer::weightSnapshots); with one,
     // each mask snapshot also records every layer's weight statistics and active weights (the
     // heavy part, selecting and encoding, runs on the writer thread), and each mask update that
@@ -84,6 +110,10 @@ private:
         std::vector<LayerMaskSnapshot> masks;
         std::vector<LayerWeightSnapshot> gradients;
     };
+    // Takes everything queued (call with mutex_ held) as records; the weight statistics and active
+    // weights are computed later, off the lock (finishBatch).
+    RecordBatch takeQueued(std::vector<WeightJob>& jobs);
+    static void finishBatch(RecordBatch& batch, std::vector<WeightJob>& jobs);
     std::vector<WeightJob> weightJobs_;
     std::vector<std::pair<int64_t, std::string>> checkpoints_;
     bool closing_ = false;
@@ -93,6 +123,10 @@ private:
     std::condition_variable flushed_;
     Cost cost_;
     std::string error_;
+    RecordingHealth health_;
+    std::function<void(const RecordingHealth&)> healthListener_;
+    std::chrono::milliseconds closeGrace_{30000};
+    size_t heldLimit_ = size_t(256) << 20;
     std::thread writer_;
 };
 

@@ -37,7 +37,7 @@ struct RunInfo {
     double testAccuracy = -1.0; // -1: not known yet
     int64_t pid = 0;            // the writing process while running
     std::string uuid;           // random identity, carried by the run's checkpoints
-    std::string error;          // why a failed run failed ("" otherwise)
+    std::string error;          // why a failed run failed, or what its record misses ("" otherwise)
 };
 
 // The config a resumed run had before `--set` overrides changed it at `step`.
@@ -144,7 +144,8 @@ public:
     // A new id every time, never one of a deleted run (an old writer of that run must not write
     // into a new one), and a random uuid. StoreError for text that is not UTF-8.
     int64_t createRun(const NewRun& run);
-    // `error` says why a failed run failed (shown by runs show and the Studio).
+    // `error` says why a failed run failed, or for a run that trained, what of its history the
+    // recorder could not store (shown by runs show and the Studio).
     void finishRun(int64_t id, RunStatus status, int64_t steps, double testAccuracy, const std::string& error = "");
     // A run continued from its checkpoint at `fromStep` (srigl train --resume ID), taken by this
     // process exclusively: StoreError when another live process is training it. What was recorded

@@ -46,9 +46,10 @@ SqliteDb::SqliteDb(const std::string& path, bool readOnly, bool create, bool imm
     }
     if (sqlite3_open_v2(name.c_str(), &db_, flags, nullptr) != SQLITE_OK) {
         const std::string msg = db_ ? sqlite3_errmsg(db_) : "out of memory";
+        const int code = db_ ? sqlite3_extended_errcode(db_) : SQLITE_NOMEM;
         sqlite3_close(db_);
         db_ = nullptr;
-        throw StoreError(path + ": cannot open database: " + msg);
+        throw StoreError(path + ": cannot open database: " + msg, code);
     }
     // Writers hold the lock briefly (batched transactions); readers and a second writer wait for it
     // instead of failing at once.
@@ -69,7 +70,19 @@ void SqliteDb::fail(const std::string& what) const {
         msg += " (the disk or the database is full; nothing of this write was stored, what was stored before is kept)";
     else if ((code & 0xff) == SQLITE_CORRUPT || (code & 0xff) == SQLITE_NOTADB)
         msg += " (the file is not a valid SRigL Studio database)";
-    throw StoreError(msg);
+    throw StoreError(msg, code);
+}
+
+bool StoreError::mayPass() const {
+    switch (code_ & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+    case SQLITE_FULL:
+    case SQLITE_IOERR:
+        return true;
+    default:
+        return false;
+    }
 }
 
 int SqliteDb::errorCode() const { return sqlite3_extended_errcode(db_); }
@@ -160,13 +173,17 @@ double Statement::columnDoubleOrNaN(int col) const {
     return columnIsNull(col) ? std::numeric_limits<double>::quiet_NaN() : columnDouble(col);
 }
 
-Transaction::Transaction(SqliteDb& db) : db_(db) { db_.exec("BEGIN IMMEDIATE"); }
+Transaction::Transaction(SqliteDb& db) : db_(db), joined_(sqlite3_get_autocommit(db.handle()) == 0) {
+    if (!joined_) db_.exec("BEGIN IMMEDIATE");
+}
 Transaction::~Transaction() {
-    if (!done_) sqlite3_exec(db_.handle(), "ROLLBACK", nullptr, nullptr, nullptr);
+    if (!done_ && !joined_) sqlite3_exec(db_.handle(), "ROLLBACK", nullptr, nullptr, nullptr);
 }
 void Transaction::commit() {
-    db_.exec("COMMIT");
+    if (!joined_) db_.exec("COMMIT");
     done_ = true;
 }
+
+void SqliteDb::setBusyTimeout(int milliseconds) { sqlite3_busy_timeout(db_, milliseconds); }
 
 } // namespace srigl::sessions

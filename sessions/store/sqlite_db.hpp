@@ -77,13 +77,17 @@ public:
     [[noreturn]] void fail(const std::string& what) const;
     // The extended result code of the last failed call (SQLITE_READONLY_DIRECTORY, ...).
     int errorCode() const;
+    // How long a call waits for another connection's lock before it fails (5 s from the start).
+    void setBusyTimeout(int milliseconds);
 
 private:
     sqlite3* db_ = nullptr;
     std::string path_;
 };
 
-// BEGIN IMMEDIATE ... COMMIT, rolled back if the scope is left by an exception.
+// BEGIN IMMEDIATE ... COMMIT, rolled back if the scope is left by an exception. Inside another
+// transaction of the same connection it joins that one (no BEGIN, no COMMIT of its own): a caller
+// can make several store writes one atomic batch, and an exception rolls back the outer one.
 class Transaction {
 public:
     explicit Transaction(SqliteDb& db);
@@ -92,6 +96,7 @@ public:
 
 private:
     SqliteDb& db_;
+    bool joined_ = false;
     bool done_ = false;
 };
 

@@ -8,7 +8,15 @@ namespace srigl::sessions {
 
 class StoreError : public std::runtime_error {
 public:
-    using std::runtime_error::runtime_error;
+    // sqliteCode: SQLite's extended result code when SQLite refused the call, 0 otherwise.
+    explicit StoreError(const std::string& what, int sqliteCode = 0) : std::runtime_error(what), code_(sqliteCode) {}
+    int sqliteCode() const { return code_; }
+    // A refusal that may pass by itself: the database locked by another process, a full disk, an
+    // I/O error. Writers that can wait (the recorder) hold their records and try again.
+    bool mayPass() const;
+
+private:
+    int code_ = 0;
 };
 
 // A read-only open of a database of an older schema: it must be migrated (opened read-write) once.

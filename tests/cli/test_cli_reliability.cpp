@@ -1,6 +1,7 @@
 // `srigl train` against a hostile or clumsy user (issue "Nothing lost, ever"): a checkpoint path
 // that is the database or a folder, a full disk during a checkpoint, another run's checkpoint, two
-// resumes at once, a mistyped database, overrides on resume, a kill right after a checkpoint.
+// resumes at once, a mistyped database, overrides on resume, a kill right after a checkpoint, a
+// database another process locks while the run trains.
 // Each case: the documented exit code, a message naming the file or key, nothing stored lost.
 #include <QtTest>
 
@@ -72,6 +73,7 @@ private Q_SLOTS:
     void resumeOverridesAreStored();
     void killAfterCheckpointLeavesNoHole();
     void corruptCheckpointRefusedOnResume();
+    void lockedDatabaseDuringTrainingLosesNothing();
 };
 
 void TestCliReliability::checkpointOverDatabaseRefused() {
@@ -293,6 +295,48 @@ void TestCliReliability::corruptCheckpointRefusedOnResume() {
     const SriglResult r = runSrigl({"train", "--db", db, "-q", "--resume", "1", "--set", "epochs=2"});
     QVERIFY2(r.exitCode == 2, qPrintable(r.err));
     QVERIFY2(r.err.contains("damaged") && r.err.contains(ckpt), qPrintable(r.err));
+}
+
+void TestCliReliability::lockedDatabaseDuringTrainingLosesNothing() {
+    QTemporaryDir dir;
+    const QString db = dir.filePath("r.db");
+    QStringList args = {"train", "--db", db, "--json", "--set", "synthetic_train=256", "--set", "synthetic_test=64",
+                        "--set", "batch_size=16", "--set", "hidden=32", "--set", "threads=1", "--set", "epochs=400",
+                        "--set", "log_every=10", "--set", "eval_every=0"};
+    QProcess p;
+    prepareSriglProcess(p);
+    p.start(kSrigl, args);
+    QVERIFY(p.waitForStarted());
+    QByteArray out;
+    // Reads stdout until a line holds `what` (or 60 s pass).
+    const auto waitFor = [&](const QByteArray& what) {
+        for (int i = 0; i < 600 && !out.contains(what); ++i) {
+            p.waitForReadyRead(100);
+            out += p.readAllStandardOutput();
+        }
+        return out.contains(what);
+    };
+    QVERIFY2(waitFor("\"event\":\"run\""), qPrintable(QString::fromUtf8(p.readAllStandardError())));
+    {
+        // Another process holds the write lock while the run trains: it says so and trains on.
+        RawDb other(db.toStdString());
+        other.exec("BEGIN EXCLUSIVE");
+        QVERIFY2(waitFor("\"waiting\":true"), out.right(400).constData());
+        other.exec("COMMIT");
+    }
+    QVERIFY2(waitFor("\"waiting\":false"), out.right(400).constData()); // caught up while training
+    ::kill(static_cast<pid_t>(p.processId()), SIGINT);
+    QVERIFY(p.waitForFinished(60000));
+    out += p.readAllStandardOutput();
+    QCOMPARE(p.exitCode(), 130);
+    RawDb raw(db.toStdString());
+    const int64_t steps = raw.scalar("SELECT steps FROM runs WHERE id = 1");
+    QVERIFY(steps > 0);
+    // Every logged step is stored, once.
+    QCOMPARE(raw.scalar("SELECT count(*) FROM metrics WHERE run_id = 1 AND key = 'train_loss' AND step % 10 = 0"),
+             steps / 10);
+    QCOMPARE(raw.scalar("SELECT count(*) FROM metrics"), raw.scalar("SELECT count(*) FROM (SELECT DISTINCT step, key FROM metrics)"));
+    QCOMPARE(raw.text("SELECT error FROM runs WHERE id = 1"), std::string()); // nothing missing to report
 }
 
 QTEST_GUILESS_MAIN(TestCliReliability)

@@ -177,8 +177,10 @@ void LiveSessionPanel::refresh() {
     }
     timing_->setText(timing);
     timing_->setVisible(!timing.isEmpty());
-    error_->setText(QString::fromStdString(s.error));
-    error_->setVisible(!s.error.empty());
+    // The run's error, else a recording warning (training goes on while the database is locked or full).
+    const std::string& problem = s.error.empty() ? s.recordingWarning : s.error;
+    error_->setText(QString::fromStdString(problem));
+    error_->setVisible(!problem.empty());
     refreshLayers();
     updateActions();
 }

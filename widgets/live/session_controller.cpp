@@ -112,7 +112,8 @@ void SessionController::poll() {
     collectRecordedCurves();
     const sessions::SessionSnapshot next = session_->snapshot();
     const bool changed = next.state != snapshot_.state || next.step != snapshot_.step ||
-                         next.runId != snapshot_.runId || next.error != snapshot_.error;
+                         next.runId != snapshot_.runId || next.error != snapshot_.error ||
+                         next.recordingWarning != snapshot_.recordingWarning;
     snapshot_ = next;
     if (history_.add(snapshot_)) Q_EMIT curvesChanged();
     if (changed) Q_EMIT updated();
