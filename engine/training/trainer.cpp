@@ -12,6 +12,7 @@
 #include "engine/training/compute_path.hpp"
 #include "engine/training/dense_reference.hpp"
 #include "engine/training/loss.hpp"
+#include "engine/training/memory_estimate.hpp"
 
 #include <ATen/CPUGeneratorImpl.h>
 
@@ -90,6 +91,38 @@ Planned planLayers(const RunConfig& c, SparseModelImpl& model) {
     return p;
 }
 
+// The path a layer starts training on. The memory check and the allocation both take it from here,
+// so that what is checked is what is built.
+std::string initialComputePath(const RunConfig& c, const SparseLayer& layer, double density) {
+    LayerComputeQuery q;
+    q.shape = layer.weightShape();
+    q.density = density;
+    q.constantFanIn = hasConstantFanIn(c);
+    q.nm = isNmMethod(c.method) && density < 1.0;
+    if (const auto* conv = dynamic_cast<const SparseConv2dImpl*>(&layer)) q.stride = conv->stride;
+    std::string path = computePathFor(c, q);
+    if (path == "condensed" && !layer.condensable()) path = "masked_dense";
+    return path;
+}
+
+std::vector<LayerMemoryFacts> memoryFactsOf(const RunConfig& c, const std::vector<NamedSparseLayer>& named,
+                                            const Planned& plan) {
+    std::vector<LayerMemoryFacts> facts;
+    for (size_t i = 0; i < named.size(); ++i) {
+        const SparseLayer& layer = *named[i].layer;
+        LayerMemoryFacts f;
+        f.name = named[i].name;
+        f.out = layer.outFeatures();
+        f.fanIn = layer.fanIn();
+        f.k = layerBudget(plan.shapes[i], plan.densities[i]) / f.out;
+        f.path = initialComputePath(c, layer, plan.densities[i]);
+        f.dynamic = isDynamic(c.method) && plan.densities[i] < 1.0;
+        f.bias = layer.bias.defined();
+        facts.push_back(std::move(f));
+    }
+    return facts;
+}
+
 } // namespace
 
 std::string toString(TrainingStatus status) {
@@ -156,6 +189,14 @@ std::vector<LayerPlan> planRun(const RunConfig& config) {
     return out;
 }
 
+std::vector<LayerMemoryFacts> plannedMemoryFacts(const RunConfig& config) {
+    validateConfig(config);
+    torch::NoGradGuard noGrad;
+    DeferredWeights shapesOnly;
+    auto model = buildModel(config, inputShapeOf(config.dataset));
+    return memoryFactsOf(config, model->sparseLayers(), planLayers(config, *model));
+}
+
 Trainer::Trainer(const RunConfig& config, TrainingObserver* observer) : impl_(std::make_unique<Impl>()) {
     Impl& s = *impl_;
     s.config = config;
@@ -189,6 +230,12 @@ Trainer::Trainer(const RunConfig& config, TrainingObserver* observer) : impl_(st
     }
     Planned plan = planLayers(config, *s.model);
     auto named = s.model->sparseLayers();
+    const std::vector<LayerMemoryFacts> memoryFacts = memoryFactsOf(config, named, plan);
+    // Before the layers allocate: a model that surely cannot fit fails here with a message, not by
+    // an OOM kill halfway through. GPU memory is not checked here (only the host's, for device=cpu).
+    if (config.device == "cpu")
+        requireMemoryFits(estimateTrainingMemory(memoryFacts, optimizerStateBytes(config.optimizer, config.momentum)),
+                          availableMemory());
     // trainable_threshold: each thresholded layer's thresholds are a parameter of its module, so the
     // optimizer, checkpoints and data-parallel broadcasts and gradients take them like any other.
     // Registered before the parameter list is read (it fixes the optimizer's indices).
@@ -225,14 +272,7 @@ Trainer::Trainer(const RunConfig& config, TrainingObserver* observer) : impl_(st
                 if (params[j].unsafeGetTensorImpl() == st.layer->weight.unsafeGetTensorImpl()) st.paramIndex = j;
 
             const int64_t out = st.layer->outFeatures(), fanIn = st.layer->fanIn();
-            LayerComputeQuery q;
-            q.shape = st.layer->weightShape();
-            q.density = st.density;
-            q.constantFanIn = hasConstantFanIn(config);
-            q.nm = st.nm;
-            if (const auto* conv = dynamic_cast<const SparseConv2dImpl*>(st.layer)) q.stride = conv->stride;
-            st.compute = computePathFor(config, q);
-            if (st.compute == "condensed" && !st.layer->condensable()) st.compute = "masked_dense";
+            st.compute = memoryFacts[i].path;
             const int64_t k = st.budget / out;
             torch::Tensor mask;
             if (hasConstantFanIn(config) && st.density < 1.0 && !st.nm && k >= 1) {
