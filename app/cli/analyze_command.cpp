@@ -1,6 +1,8 @@
 // `srigl analyze init-variance` and `srigl analyze diversity`.
 #include "analyze_command.hpp"
 
+#include "cli_checks.hpp"
+
 #include "engine/config/run_config.hpp"
 #include "engine/analysis/init_variance.hpp"
 #include "engine/analysis/mask_diversity.hpp"
@@ -95,8 +97,8 @@ void addAnalyzeCommand(CLI::App& app, AnalyzeOptions& o) {
     auto* cmd = app.add_subcommand("analyze", "structure analyses: init-variance, diversity");
     cmd->require_subcommand(1);
     auto* iv = cmd->add_subcommand("init-variance", "variance of output norms at initialisation, per mask structure");
-    iv->add_option("--in", o.in, "layer inputs")->check(CLI::PositiveNumber);
-    iv->add_option("--out", o.out, "layer outputs")->check(CLI::PositiveNumber);
+    iv->add_option("--in", o.in, "layer inputs")->check(positiveWholeNumber());
+    iv->add_option("--out", o.out, "layer outputs")->check(positiveWholeNumber());
     iv->add_option("--sparsity", o.sparsity, "sparsity of the sparse masks")->check(CLI::Range(0.0, 0.999));
     iv->add_option("--nm", o.nm, "N:M pattern, e.g. 1:8 (default: the one closest to the sparsity)");
     iv->add_option("--samples", o.samples, "random initialisations")->check(CLI::Range(2, 1000000));

@@ -2,6 +2,7 @@
 // prints a table (or JSON) with the machine's CPU, BLAS and threads, and stores every result.
 #include "bench_command.hpp"
 
+#include "cli_checks.hpp"
 #include "progress_bar.hpp"
 
 #include "engine/kernels/cuda/condensed_cuda.hpp"
@@ -23,7 +24,6 @@
 #include <csignal>
 #include <cstdio>
 #include <iostream>
-#include <limits>
 #include <optional>
 
 namespace srigl::cli {
@@ -84,10 +84,10 @@ std::string formatRatio(double r) {
 
 void addBenchCommand(CLI::App& app, BenchOptions& o) {
     auto* cmd = app.add_subcommand("bench", "time condensed inference against dense, CSR and structured");
-    cmd->add_option("--in", o.in, "input features of the synthetic layer")->check(CLI::PositiveNumber);
-    cmd->add_option("--out", o.out, "output features of the synthetic layer")->check(CLI::PositiveNumber);
+    cmd->add_option("--in", o.in, "input features of the synthetic layer")->check(positiveWholeNumber());
+    cmd->add_option("--out", o.out, "output features of the synthetic layer")->check(positiveWholeNumber());
     cmd->add_option("--sparsity", o.sparsities, "sparsities, comma-separated")->delimiter(',')->check(CLI::Range(0.0, 0.9999));
-    cmd->add_option("--batch", o.batches, "batch sizes, comma-separated")->delimiter(',')->check(CLI::PositiveNumber);
+    cmd->add_option("--batch", o.batches, "batch sizes, comma-separated")->delimiter(',')->check(positiveWholeNumber());
     cmd->add_option("--device", o.device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}));
     cmd->add_option("--threads", o.threads, "threads for LibTorch, OpenBLAS and our kernels (0: one per core)");
     cmd->add_option("--ablated", o.ablated, "fraction of ablated neurons in the synthetic layer")->check(CLI::Range(0.0, 0.99));
@@ -95,7 +95,7 @@ void addBenchCommand(CLI::App& app, BenchOptions& o) {
     cmd->add_option("--isa", o.isa, "condensed kernel: auto, portable, avx2, avx512");
     // Run ids are positive: a negative one was taken as "no --run" and benched the synthetic layer.
     cmd->add_option("--run", o.run, "bench the classifier layers and whole model of this recorded run")
-        ->check(CLI::Range(int64_t{1}, std::numeric_limits<int64_t>::max(), "ID"));
+        ->check(idNumber());
     cmd->add_option("--seed", o.seed, "seed of the synthetic layer and inputs");
     cmd->add_flag("--json", o.json, "print one JSON object with every result");
     cmd->add_flag("-q,--quiet", o.quiet, "no progress bar");
@@ -110,13 +110,13 @@ void addBenchCommand(CLI::App& app, BenchOptions& o) {
     cmd->add_option("--hidden", o.hidden, "with --model mlp: hidden sizes, comma separated");
     cmd->add_option("--data-dir", o.dataDir, "with --model resnet18 or wrn22_2: folder of the CIFAR-10 binary files");
     cmd->add_option("--steps", o.steps, "with --model: timed steps per variant")->check(CLI::Range(1, 100000));
-    cmd->add_option("--delta-t", o.deltaT, "with --model: steps between mask updates")->check(CLI::PositiveNumber);
+    cmd->add_option("--delta-t", o.deltaT, "with --model: steps between mask updates")->check(positiveWholeNumber());
     cmd->add_option("--conv", o.conv,
                     "with --training: time a Conv2d instead of the linear layer: C,H,K,P[,S] = input channels, "
                     "image height and width, kernel size, padding, stride (default 1) (--out filters)")
         ->delimiter(',')
         ->expected(4, 5)
-        ->check(CLI::NonNegativeNumber);
+        ->check(nonNegativeWholeNumber());
 }
 
 int runBench(const BenchOptions& o) {

@@ -2,6 +2,8 @@
 // (rank 0 untouched, the others prefixed "[rank R] "), and when one fails stop all the others:
 // a data-parallel run with a dead worker can only wait, so waiting is never left to chance.
 #include "launch_command.hpp"
+
+#include "cli_checks.hpp"
 #include "self_directory.hpp"
 
 #include "engine/distributed/free_port.hpp"
@@ -73,7 +75,7 @@ void addLaunchCommand(CLI::App& app, LaunchOptions& options) {
     launch->add_flag("--quiet-workers", options.quietWorkers, "drop the standard output of ranks >= 1");
     launch->add_option("--grace", options.graceSeconds,
                        "seconds the other workers get to exit after one failed, before SIGKILL")
-        ->check(CLI::NonNegativeNumber);
+        ->check(nonNegativeNumber());
     launch->add_option("command", options.command, "the worker command, after --")->required();
     launch->footer("\nEvery worker gets RANK, LOCAL_RANK, WORLD_SIZE, LOCAL_WORLD_SIZE, MASTER_ADDR and MASTER_PORT.\n"
                    "Rank 0's output passes through unchanged; the others' lines start with \"[rank R] \".\n"

@@ -3,6 +3,9 @@
 // their text at the door.
 #include "runs_command.hpp"
 
+#include "cli_checks.hpp"
+#include "printable_text.hpp"
+
 #include "engine/config/text_check.hpp"
 #include "engine/training/training_observer.hpp"
 #include "sessions/store/run_store.hpp"
@@ -17,7 +20,6 @@
 #include <filesystem>
 #include <ctime>
 #include <iostream>
-#include <limits>
 #include <map>
 #include <sstream>
 #include <vector>
@@ -40,15 +42,21 @@ std::string validUtf8(const std::string& text) {
     return nlohmann::json::parse(quoted).get<std::string>();
 }
 
+// Stored text for a table cell or message: U+FFFD for bytes that are not UTF-8 (as --json shows
+// them), and control characters as visible escapes, so a name stored as "\x1b[2J" by an older
+// version or another tool is shown, not obeyed by the terminal.
+std::string cellText(const std::string& text) { return printableText(validUtf8(text)); }
+
 // JSON text of store data: strings that are not UTF-8 get U+FFFD instead of throwing, so one bad
-// row never hides the whole database.
+// row never hides the whole database; DEL and C1 controls, which the writer leaves raw, as \u
+// escapes (the same JSON, but nothing a terminal obeys: `runs show` prints JSON to one).
 std::string dumpJson(const nlohmann::json& j, int indent = -1) {
-    return j.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
+    return printableJson(j.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
-// A JSON value for a table: a string as its text, anything else as JSON.
+// A JSON value for a table: a string as its text, anything else as JSON; printable either way.
 std::string jsonValueText(const nlohmann::json& v) {
-    return v.is_string() ? validUtf8(v.get<std::string>()) : dumpJson(v);
+    return v.is_string() ? cellText(v.get<std::string>()) : printableText(dumpJson(v));
 }
 
 // A stored JSON document (config, sweep grid); one that does not parse is kept as its text rather
@@ -144,13 +152,13 @@ int list(RunStore& store, const RunsOptions& o) {
                 "steps", "test acc", "name / tags");
     for (const auto& r : runs) {
         std::string tags;
-        for (const auto& t : r.tags) tags += " #" + validUtf8(t);
+        for (const auto& t : r.tags) tags += " #" + cellText(t);
         char acc[16] = "-";
         if (r.testAccuracy >= 0) std::snprintf(acc, sizeof acc, "%.2f%%", 100.0 * r.testAccuracy);
         std::printf("%5lld  %-11s %-16s %-7s %-9s %7.1f%% %7lld %9s  %s%s\n", static_cast<long long>(r.id),
-                    sessions::toString(r.status).c_str(), timeText(r.createdAt).c_str(), r.method.c_str(),
-                    r.model.c_str(), 100.0 * r.sparsity, static_cast<long long>(r.steps), acc, validUtf8(r.name).c_str(),
-                    tags.c_str());
+                    sessions::toString(r.status).c_str(), timeText(r.createdAt).c_str(), cellText(r.method).c_str(),
+                    cellText(r.model).c_str(), 100.0 * r.sparsity, static_cast<long long>(r.steps), acc,
+                    cellText(r.name).c_str(), tags.c_str());
     }
     return 0;
 }
@@ -175,7 +183,7 @@ int sweeps(RunStore& store, const RunsOptions& o) {
         if (axes.is_array()) {
             for (const auto& a : axes) {
                 if (!a.is_object() || !a.contains("key") || !a.contains("values") || !a["values"].is_array()) {
-                    grid += " " + dumpJson(a);
+                    grid += " " + printableText(dumpJson(a));
                     continue;
                 }
                 std::string values;
@@ -187,7 +195,7 @@ int sweeps(RunStore& store, const RunsOptions& o) {
         }
         const std::string points = std::to_string(s.done) + "/" + std::to_string(s.points);
         std::printf("%5lld  %-11s %-16s %9s  %s%s\n", static_cast<long long>(s.id), sessions::toString(s.status).c_str(),
-                    timeText(s.createdAt).c_str(), points.c_str(), validUtf8(s.name).c_str(), grid.c_str());
+                    timeText(s.createdAt).c_str(), points.c_str(), cellText(s.name).c_str(), grid.c_str());
     }
     return 0;
 }
@@ -230,19 +238,21 @@ int exportRun(RunStore& store, const RunsOptions& o) {
     // separated by ';'.
     std::printf("kind,step,key,value,layer,k,active,ablated,pruned,regrown,sad,sparsity,count,mean,std,min,max,histogram\n");
     for (const auto& x : metrics)
-        std::printf("metric,%lld,%s,%.9g,,,,,,,,,,,,,,\n", static_cast<long long>(x.step), x.key.c_str(), x.value);
+        std::printf("metric,%lld,%s,%.9g,,,,,,,,,,,,,,\n", static_cast<long long>(x.step), cellText(x.key).c_str(),
+                    x.value);
     for (const auto& x : masks)
         std::printf("layer,%lld,,,%s,%lld,%lld,%lld,%lld,%lld,%lld,%.6f,,,,,,\n", static_cast<long long>(x.step),
-                    x.mask.name.c_str(), static_cast<long long>(x.stats.k), static_cast<long long>(x.stats.active),
-                    static_cast<long long>(x.stats.ablated), static_cast<long long>(x.stats.pruned),
-                    static_cast<long long>(x.stats.regrown), static_cast<long long>(x.stats.sad), x.stats.sparsity);
+                    cellText(x.mask.name).c_str(), static_cast<long long>(x.stats.k),
+                    static_cast<long long>(x.stats.active), static_cast<long long>(x.stats.ablated),
+                    static_cast<long long>(x.stats.pruned), static_cast<long long>(x.stats.regrown),
+                    static_cast<long long>(x.stats.sad), x.stats.sparsity);
     for (const auto& x : weights) {
         std::string histogram;
         for (size_t i = 0; i < x.stats.histogram.size(); ++i)
             histogram += (i ? ";" : "") + std::to_string(x.stats.histogram[i]);
         std::printf("weights,%lld,,,%s,,,,,,,,%lld,%.9g,%.9g,%.9g,%.9g,%s\n", static_cast<long long>(x.step),
-                    x.stats.name.c_str(), static_cast<long long>(x.stats.count), x.stats.mean, x.stats.std, x.stats.min,
-                    x.stats.max, histogram.c_str());
+                    cellText(x.stats.name).c_str(), static_cast<long long>(x.stats.count), x.stats.mean, x.stats.std,
+                    x.stats.min, x.stats.max, histogram.c_str());
     }
     return 0;
 }
@@ -268,7 +278,7 @@ int diff(RunStore& store, const RunsOptions& o) {
         if (key == "checkpoint") continue;
         const std::string va = configText(ca, key), vb = configText(cb, key);
         if (va == vb) continue;
-        std::printf("%-18s %-24s %s\n", key.c_str(), va.c_str(), vb.c_str());
+        std::printf("%-18s %-24s %s\n", cellText(key).c_str(), va.c_str(), vb.c_str());
         ++differences;
     }
     if (differences == 0) std::printf("configs of runs %lld and %lld are identical\n", static_cast<long long>(a.id),
@@ -285,7 +295,7 @@ int remove(RunStore& store, const RunsOptions& o) {
             return 2;
         }
         std::fprintf(stderr, "Delete run %lld (%s, %s) and everything recorded for it? [y/N] ",
-                     static_cast<long long>(r.id), r.method.c_str(), sessions::toString(r.status).c_str());
+                     static_cast<long long>(r.id), cellText(r.method).c_str(), sessions::toString(r.status).c_str());
         std::string answer;
         std::getline(std::cin, answer);
         if (answer != "y" && answer != "Y" && answer != "yes") {
@@ -297,7 +307,7 @@ int remove(RunStore& store, const RunsOptions& o) {
     // which checkpoint files went with it.
     const std::vector<std::string> removed = store.deleteRun(r.id);
     std::fprintf(stderr, "deleted run %lld\n", static_cast<long long>(r.id));
-    for (const auto& file : removed) std::fprintf(stderr, "removed checkpoint %s\n", file.c_str());
+    for (const auto& file : removed) std::fprintf(stderr, "removed checkpoint %s\n", cellText(file).c_str());
     return 0;
 }
 
@@ -316,7 +326,7 @@ void addRunsCommand(CLI::App& app, RunsOptions& o) {
     // Ids and steps are never negative: -5 was taken as "not given" and listed every run (rendered
     // the last snapshot) instead of saying there is no such sweep (step).
     list->add_option("--sweep", o.sweep, "only the runs of this sweep (srigl runs sweeps lists them)")
-        ->check(CLI::Range(int64_t{1}, std::numeric_limits<int64_t>::max(), "ID"));
+        ->check(idNumber());
     auto* sweeps = runs->add_subcommand("sweeps", "List sweeps (srigl sweep) with their progress");
     sweeps->add_flag("--json", o.json, "JSON array");
     auto* show = runs->add_subcommand("show", "Everything stored about a run");
@@ -338,7 +348,7 @@ void addRunsCommand(CLI::App& app, RunsOptions& o) {
     ren->add_option("id", o.ids, "run id")->required()->expected(1);
     ren->add_option("--layer", o.layer, "layer name (e.g. fc1)")->required();
     ren->add_option("--step", o.step, "snapshot at or before this step (default: the last)")
-        ->check(CLI::Range(int64_t{0}, std::numeric_limits<int64_t>::max(), "STEP"));
+        ->check(nonNegativeWholeNumber());
     ren->add_option("--out", o.out, "output file: .png for one snapshot, .mp4 or .avi for all")->required();
     ren->add_option("--what", o.what, "mask (active, ablated, pruned/regrown) or weights (heatmap)");
     ren->add_option("--colormap", o.colormap, "OpenCV colour map of the weight heatmap (default twilight_shifted; "
@@ -392,7 +402,8 @@ int runRuns(const CLI::App& app, const RunsOptions& o, RenderRunFn render) {
             return 0;
         }
     } catch (const std::exception& e) {
-        std::fprintf(stderr, "srigl runs: %s\n", e.what());
+        // Store errors can quote stored text (a layer name, a path).
+        std::fprintf(stderr, "srigl runs: %s\n", printableLines(e.what()).c_str());
         return 2;
     }
     return 2;

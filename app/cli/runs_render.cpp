@@ -8,6 +8,7 @@
 #ifdef SRIGL_HAVE_RENDER
 
 #include "output_file.hpp"
+#include "printable_text.hpp"
 
 #include "sessions/render/mask_renderer.hpp"
 #include "sessions/render/weight_renderer.hpp"
@@ -68,9 +69,12 @@ int renderRun(RunStore& store, const RunsOptions& o) {
     const int64_t id = o.ids.at(0);
     const auto records = store.masks(id, o.layer);
     if (records.empty()) {
+        // The stored layer names, as the printable text a terminal shows rather than obeys.
         std::string names;
-        for (const auto& m : store.masks(id))
-            if (names.find(" " + m.mask.name + ",") == std::string::npos) names += " " + m.mask.name + ",";
+        for (const auto& m : store.masks(id)) {
+            const std::string name = printableText(m.mask.name);
+            if (names.find(" " + name + ",") == std::string::npos) names += " " + name + ",";
+        }
         throw sessions::StoreError("run " + std::to_string(id) + " has no mask snapshots of layer '" + o.layer +
                                    "' (layers:" + (names.empty() ? " none" : names.substr(0, names.size() - 1)) + ")");
     }

@@ -2,7 +2,9 @@
 // point's run is linked to the sweep as soon as it exists, so a killed sweep knows what to resume.
 #include "sweep_command.hpp"
 
+#include "cli_checks.hpp"
 #include "console_observer.hpp"
+#include "printable_text.hpp"
 #include "progress_bar.hpp"
 #include "train_runner.hpp"
 
@@ -21,7 +23,6 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
-#include <limits>
 #include <memory>
 
 namespace srigl::cli {
@@ -89,7 +90,7 @@ void addSweepCommand(CLI::App& app, SweepOptions& o) {
                       "key=v1|v2 when values contain commas)");
     // Sweep ids are positive: a negative one was taken as "no --resume" (and asked for a --grid).
     sweep->add_option("--resume", o.resume, "finish the sweep with this id (srigl runs sweeps lists them)")
-        ->check(CLI::Range(int64_t{1}, std::numeric_limits<int64_t>::max(), "ID"));
+        ->check(idNumber());
     sweep->add_option("--db", o.db, "database (default $SRIGL_DB or ~/.local/share/srigl-studio/runs.db)");
     sweep->add_option("--name", o.name, "name of the sweep");
     sweep->add_flag("--json", o.json, "print one JSON object per event on stdout (the runs' events included)");
@@ -138,7 +139,8 @@ int runSweep(const SweepOptions& o) {
         if (o.json)
             emit({{"event", "point"}, {"sweep_id", sweepId}, {"point", row.point}, {"points", total},
                   {"assignment", assignmentJson(row.assignment)}, {"resumed", resumed}});
-        if (bar) progress.startPoint(row.point, row.assignment);
+        // A resumed sweep's assignments come from the database: shown, never obeyed, by the terminal.
+        if (bar) progress.startPoint(row.point, printableText(row.assignment));
     };
     hooks.finished = [&](const SweepPointRow& row, const sessions::PointOutcome& outcome) {
         if (outcome.setupFailed) return;
@@ -148,7 +150,8 @@ int runSweep(const SweepOptions& o) {
                   {"status", sessions::toString(row.status)}, {"test_accuracy", outcome.testAccuracy}});
         else if (!o.quiet && !bar)
             std::fprintf(stderr, "point %lld/%lld (%s): run %lld %s, test accuracy %.2f%%\n",
-                         static_cast<long long>(row.point + 1), static_cast<long long>(total), row.assignment.c_str(),
+                         static_cast<long long>(row.point + 1), static_cast<long long>(total),
+                         printableText(row.assignment).c_str(),
                          static_cast<long long>(outcome.runId), sessions::toString(row.status).c_str(),
                          100.0 * outcome.testAccuracy);
     };
@@ -175,7 +178,7 @@ int runSweep(const SweepOptions& o) {
         if (status == sessions::RunStatus::Stopped) exitCode = 130;
     } catch (const std::exception& e) {
         if (bar) progress.finish();
-        std::fprintf(stderr, "srigl sweep: %s\n", sessions::errorMessage(e).c_str());
+        std::fprintf(stderr, "srigl sweep: %s\n", printableLines(sessions::errorMessage(e)).c_str());
         return 2;
     }
 
@@ -203,7 +206,8 @@ int runSweep(const SweepOptions& o) {
                 if (a >= 0) std::snprintf(acc, sizeof acc, "%.2f%%", 100.0 * a);
             }
             std::printf("  %5lld %7lld  %-11s %9s  %s\n", static_cast<long long>(p.point + 1),
-                        static_cast<long long>(p.runId), sessions::toString(p.status).c_str(), acc, p.assignment.c_str());
+                        static_cast<long long>(p.runId), sessions::toString(p.status).c_str(), acc,
+                        printableText(p.assignment).c_str());
         }
     }
     return exitCode;

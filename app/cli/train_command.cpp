@@ -1,6 +1,7 @@
 // `srigl train`: progress bar on a terminal, JSON lines with --json, clear errors with exit code 2.
 #include "train_command.hpp"
 
+#include "cli_checks.hpp"
 #include "console_observer.hpp"
 #include "json_events.hpp"
 #include "progress_bar.hpp"
@@ -102,7 +103,7 @@ void addTrainCommand(CLI::App& app, TrainOptions& options) {
                     "CPU, NCCL with device=cuda (GPU LOCAL_RANK)");
     train->add_option("--timeout", options.timeoutSeconds,
                       "with --distributed: seconds a worker waits for the others before failing")
-        ->check(CLI::PositiveNumber);
+        ->check(positiveNumber());
     train->add_option("--bucket-mb", options.bucketMegabytes,
                       "with --distributed: size of one gradient all-reduce message in MB (float32)")
         ->check(CLI::Range(0.001, 1024.0));
