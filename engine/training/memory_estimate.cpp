@@ -46,19 +46,6 @@ std::optional<uint64_t> field(const std::string& text, const std::string& key) {
     return std::nullopt;
 }
 
-std::string formatBytes(uint64_t bytes) {
-    // GiB as a rule; the smaller units only show for small models (tests, a tight cgroup).
-    char buf[48];
-    const double mib = static_cast<double>(bytes) / (1024.0 * 1024.0);
-    if (mib >= 0.1 * 1024)
-        std::snprintf(buf, sizeof buf, "%.1f GiB", mib / 1024);
-    else if (mib >= 0.1)
-        std::snprintf(buf, sizeof buf, "%.1f MiB", mib);
-    else
-        std::snprintf(buf, sizeof buf, "%llu bytes", static_cast<unsigned long long>(bytes));
-    return buf;
-}
-
 uint64_t layerBytes(const LayerMemoryFacts& l, int stateBytes) {
     const auto out = static_cast<uint64_t>(l.out);
     const auto state = static_cast<uint64_t>(stateBytes);
@@ -88,11 +75,24 @@ std::string describe(const LayerMemory& l) {
         s << " condensed to k = " << l.facts.k << " inputs per neuron";
     else
         s << " held dense on the " << l.facts.path << " path";
-    s << ", " << formatBytes(l.bytes);
+    s << ", " << formatMemorySize(l.bytes);
     return s.str();
 }
 
 } // namespace
+
+std::string formatMemorySize(uint64_t bytes) {
+    // GiB as a rule; the smaller units only show for small models (tests, a tight cgroup).
+    char buf[48];
+    const double mib = static_cast<double>(bytes) / (1024.0 * 1024.0);
+    if (mib >= 0.1 * 1024)
+        std::snprintf(buf, sizeof buf, "%.1f GiB", mib / 1024);
+    else if (mib >= 0.1)
+        std::snprintf(buf, sizeof buf, "%.1f MiB", mib);
+    else
+        std::snprintf(buf, sizeof buf, "%llu bytes", static_cast<unsigned long long>(bytes));
+    return buf;
+}
 
 const LayerMemory* MemoryEstimate::largest() const {
     const LayerMemory* best = nullptr;
@@ -189,9 +189,9 @@ void requireMemoryFits(const MemoryEstimate& estimate, const std::optional<Avail
     const LayerMemory* largest = estimate.largest();
     if (!largest) return;
     std::ostringstream msg;
-    msg << "this model needs at least " << formatBytes(estimate.bytes)
+    msg << "this model needs at least " << formatMemorySize(estimate.bytes)
         << " for its weights, gradients, masks and optimizer state (largest: " << describe(*largest)
-        << "), but this machine has " << formatBytes(available->bytes) << " available (" << available->source
+        << "), but this machine has " << formatMemorySize(available->bytes) << " available (" << available->source
         << "); use ";
     if (largest->facts.path != "condensed") msg << "method=srigl with sparse_compute=condensed, ";
     msg << "a higher sparsity, or smaller layers";

@@ -74,6 +74,9 @@ std::optional<AvailableMemory> availableMemory();
 // which condensed would shrink), sparsity (already condensed), method (dense).
 void requireMemoryFits(const MemoryEstimate& estimate, const std::optional<AvailableMemory>& available);
 
+// "317.9 GiB" (GiB as a rule; MiB or bytes only for small sizes).
+std::string formatMemorySize(uint64_t bytes);
+
 // The facts of a run's sparse layers from its config alone (shapes only, nothing allocated): what
 // the Trainer checks, for tests and planners. Defined in trainer.cpp beside planRun, since it plans
 // the layers as the trainer does.

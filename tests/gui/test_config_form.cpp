@@ -48,6 +48,7 @@ private Q_SLOTS:
     void outOfRangeValueShowsEngineMessage();
     void unparsableNumberNamesTheKey();
     void shapeErrorFromPlanRunIsShown();
+    void memoryEstimateIsShownAndAHugeModelRefused();
     void typingValidatesLiveAfterAPause();
     void fixingTheValueClearsTheError();
     void setConfigRoundTripsEveryKey();
@@ -136,6 +137,29 @@ void TestConfigForm::shapeErrorFromPlanRunIsShown() {
     QVERIFY(!form.isValid());
     QVERIFY(shownMessage(form).startsWith(QStringLiteral("sparsity: layer")));
     QCOMPARE(shownMessage(form).toStdString(), engineMessage(form.config()));
+}
+
+void TestConfigForm::memoryEstimateIsShownAndAHugeModelRefused() {
+    ConfigForm form;
+    form.validateNow();
+    QVERIFY(form.isValid());
+    const QString plan = form.findChild<QLabel*>(QStringLiteral("layerPlan"))->text();
+    QVERIFY2(plan.contains(QStringLiteral("memory: at least")), qPrintable(plan));
+    // LeNet-300-100 at 90%: at least its kept values and their gradients, far below 100 MiB.
+    QVERIFY(form.check().memoryBytes >= 26620ull * 8);
+    QVERIFY(form.check().memoryBytes < (uint64_t(100) << 20));
+    if (form.check().availableBytes == 0) QSKIP("this machine's available memory is unknown: nothing is refused");
+    if (form.check().availableBytes > (uint64_t(300) << 30)) QSKIP("this machine could hold the huge model");
+
+    // The engine's refusal, before anything is launched, naming the key and the way out.
+    form.setValue(QStringLiteral("model"), QStringLiteral("mlp"));
+    form.setValue(QStringLiteral("hidden"), QStringLiteral("100000,100000,100000"));
+    form.setValue(QStringLiteral("method"), QStringLiteral("dense"));
+    form.validateNow();
+    QVERIFY(!form.isValid());
+    QCOMPARE(form.check().key, std::string("method"));
+    QVERIFY2(shownMessage(form).contains(QStringLiteral("sparse_compute=condensed")), qPrintable(shownMessage(form)));
+    QVERIFY(shownMessage(form).contains(QStringLiteral("GiB")));
 }
 
 void TestConfigForm::typingValidatesLiveAfterAPause() {

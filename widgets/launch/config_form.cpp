@@ -219,7 +219,7 @@ void ConfigForm::showCheck() {
     if (check_.ok) {
         status_->setText(tr("✓ valid: %n sparse layer(s)", nullptr, static_cast<int>(check_.plan.size())));
         status_->setStyleSheet(QStringLiteral("color: #3a9a4a;"));
-        plan_->setText(QString::fromStdString(describePlan(check_.plan, check_.config)));
+        plan_->setText(QString::fromStdString(describePlan(check_.plan, check_.config) + "\n" + describeMemory(check_)));
     } else {
         status_->setText(QString::fromStdString(check_.message));
         status_->setStyleSheet(QStringLiteral("color: #d9453b; font-weight: bold;"));

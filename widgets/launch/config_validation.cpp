@@ -2,6 +2,7 @@
 #include "widgets/launch/config_validation.hpp"
 
 #include "engine/errors.hpp"
+#include "engine/training/memory_estimate.hpp"
 
 #include <cstdio>
 
@@ -13,6 +14,13 @@ ConfigCheck checkConfig(const RunConfig& config) {
     try {
         // planRun runs validateConfig first, then builds the model to check its layer shapes.
         check.plan = planRun(config);
+        // What the trainer checks before it allocates, said while the config is edited.
+        const MemoryEstimate estimate = estimateTrainingMemory(plannedMemoryFacts(config),
+                                                               optimizerStateBytes(config.optimizer, config.momentum));
+        const auto available = availableMemory();
+        if (config.device == "cpu") requireMemoryFits(estimate, available);
+        check.memoryBytes = estimate.bytes;
+        check.availableBytes = available ? available->bytes : 0;
         check.ok = true;
     } catch (const ConfigError& e) {
         check.key = e.key();
@@ -59,6 +67,14 @@ std::string describePlan(const std::vector<LayerPlan>& plan, const RunConfig& co
         std::snprintf(numbers, sizeof numbers, "density %.3f  k %lld", layer.density, static_cast<long long>(layer.k));
         out += (out.empty() ? "" : "\n") + layer.name + "  " + shape + "  " + numbers;
     }
+    return out;
+}
+
+std::string describeMemory(const ConfigCheck& check) {
+    if (!check.ok) return "";
+    std::string out = "memory: at least " + formatMemorySize(check.memoryBytes) +
+                      " for weights, gradients, masks and optimizer state";
+    if (check.availableBytes > 0) out += " (" + formatMemorySize(check.availableBytes) + " available)";
     return out;
 }
 

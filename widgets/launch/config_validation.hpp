@@ -17,6 +17,11 @@ struct ConfigCheck {
     std::string message; // the engine's message, e.g. "sparsity: must be in [0, 1), got 1.500000"
     RunConfig config;    // every value that parsed, on top of the defaults
     std::vector<LayerPlan> plan; // the sparse layers the config trains (when ok)
+    // When ok: the lower bound of what those layers hold while training (engine/training/
+    // memory_estimate.hpp), and what this machine has (0: unknown). A CPU run that surely cannot
+    // fit is not ok: the engine's message says so before anything is launched.
+    uint64_t memoryBytes = 0;
+    uint64_t availableBytes = 0;
 };
 
 // values: key -> text as the CLI's --set takes it; keys not given keep their defaults.
@@ -27,5 +32,9 @@ ConfigCheck checkConfig(const RunConfig& config);
 // layers start dense and learn their own density, a first line says so (and names the target
 // density when tt_target_density sets one), so that "density 1.000" is not read as no sparsity.
 std::string describePlan(const std::vector<LayerPlan>& plan, const RunConfig& config = {});
+
+// "memory: at least 1.2 GiB for weights, gradients, masks and optimizer state (22.8 GiB available)";
+// "" when the check was not ok.
+std::string describeMemory(const ConfigCheck& check);
 
 } // namespace srigl::studio
