@@ -7,24 +7,49 @@
 #include <algorithm>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <stdexcept>
+#include <string>
 
 namespace srigl::sessions {
 namespace {
 
-// Stops the point at the cancel flag and reports its progress at most once per permille.
+// What the recorder's thread last said about recording ("" while it works), read by the gate on
+// the training thread.
+class RecordingNote {
+public:
+    void set(const RecordingHealth& h) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        text_ = h.waiting || h.droppedRecords > 0 ? describeRecordingHealth(h) : std::string();
+    }
+    std::string text() const {
+        std::lock_guard<std::mutex> lock(mutex_);
+        return text_;
+    }
+
+private:
+    mutable std::mutex mutex_;
+    std::string text_;
+};
+
+// Stops the point at the cancel flag and reports its progress at most once per permille, and
+// whenever recording starts or stops waiting for the database (the point's text says so).
 class SweepGate : public StepGate {
 public:
     SweepGate(const std::function<void(const JobProgress&)>& progress, const std::atomic<bool>* cancel, JobProgress base,
-              int64_t totalSteps)
-        : progress_(progress), cancel_(cancel), base_(std::move(base)), totalSteps_(std::max<int64_t>(1, totalSteps)) {}
+              int64_t totalSteps, const RecordingNote& note)
+        : progress_(progress), cancel_(cancel), base_(std::move(base)), totalSteps_(std::max<int64_t>(1, totalSteps)),
+          note_(note) {}
     bool beforeStep() override { return !(cancel_ && cancel_->load()); }
     bool afterStep(int64_t step) override {
         const int64_t units = std::min(kSweepProgressPerPoint - 1, step * kSweepProgressPerPoint / totalSteps_);
-        if (units != reported_ && progress_) {
+        const std::string note = note_.text();
+        if ((units != reported_ || note != reportedNote_) && progress_) {
             reported_ = units;
+            reportedNote_ = note;
             JobProgress p = base_;
             p.done += units;
+            if (!note.empty()) p.current += " (" + note + ")";
             progress_(p);
         }
         return false;
@@ -35,7 +60,9 @@ private:
     const std::atomic<bool>* cancel_;
     JobProgress base_;
     int64_t totalSteps_;
+    const RecordingNote& note_;
     int64_t reported_ = -1;
+    std::string reportedNote_;
 };
 
 PointStatus pointStatus(const RunEnd& end) {
@@ -109,16 +136,19 @@ SweepJobResult runSweepJob(const SweepJobSettings& settings, const std::function
     };
     auto train = [&](const RunRequest& point) {
         PointOutcome out;
+        RecordingNote note; // before the run: its recorder's thread writes here until the run is gone
+        RunRequest request = point;
+        request.onRecordingHealth = [&note](const RecordingHealth& h) { note.set(h); };
         std::unique_ptr<RecordedRun> run;
         try {
-            run = std::make_unique<RecordedRun>(point, nullptr);
+            run = std::make_unique<RecordedRun>(request, nullptr);
         } catch (const std::exception& e) {
             out.setupFailed = true;
             setupError = errorMessage(e);
             return out;
         }
         out.runId = run->runId();
-        SweepGate gate(progress, cancel, at, run->trainer().totalSteps());
+        SweepGate gate(progress, cancel, at, run->trainer().totalSteps(), note);
         const RunEnd end = run->train(&gate);
         out.status = pointStatus(end);
         out.testAccuracy = end.failure.empty() ? end.summary.testAccuracy : -1.0;

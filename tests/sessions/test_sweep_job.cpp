@@ -7,7 +7,14 @@
 #include "sessions/session/sweep_job.hpp"
 #include "sessions/store/run_store.hpp"
 #include "sessions/store/sweep_store.hpp"
+#include "tests/support/raw_db.hpp"
 #include "tests/support/tiny_configs.hpp"
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <thread>
 
 using namespace srigl;
 using namespace srigl::sessions;
@@ -18,6 +25,7 @@ private Q_SLOTS:
     void gridRunsEveryPointWithProgress();
     void cancelStopsAndResumeFinishes();
     void badGridStoresNothing();
+    void recordingWaitShowsInThePointText();
 };
 
 namespace {
@@ -89,6 +97,68 @@ void TestSweepJob::badGridStoresNothing() {
     s.axes = methodSparsitySeedGrid({"srigl"}, {"0.9", "1.5"}, 1);
     QVERIFY_THROWS_EXCEPTION(ConfigError, runSweepJob(s));
     QVERIFY(!QFile::exists(QString::fromStdString(db)));
+}
+
+
+void TestSweepJob::recordingWaitShowsInThePointText() {
+    // Another process takes the database's write lock while a point trains: the point's progress
+    // text says recording waits, then that it caught up, and the point's records are all stored.
+    QTemporaryDir dir;
+    const std::string db = dir.filePath("runs.db").toStdString();
+    SweepJobSettings s;
+    s.dbPath = db;
+    s.name = "locked";
+    s.base = tinyRunConfig("16", 16, 2000); // long enough to be cancelled once the test has seen both notes
+    s.base.eval_every = 0;
+    s.axes = methodSparsitySeedGrid({"srigl"}, {}, 1);
+    std::atomic<bool> cancel{false};
+    std::mutex m;
+    std::condition_variable cv;
+    bool release = false, sawWait = false, sawCaughtUp = false;
+    std::unique_ptr<std::thread> locker;
+    const auto progress = [&](const JobProgress& p) {
+        if (!locker && p.done > 0) {
+            locker = std::make_unique<std::thread>([&] {
+                RawDb other(db);
+                other.exec("BEGIN EXCLUSIVE");
+                std::unique_lock<std::mutex> lock(m);
+                cv.wait(lock, [&] { return release; });
+                other.exec("COMMIT");
+            });
+        }
+        const bool waiting = p.current.find("recording waits") != std::string::npos;
+        if (waiting && !sawWait) {
+            sawWait = true;
+            std::lock_guard<std::mutex> lock(m);
+            release = true;
+            cv.notify_all();
+        }
+        if (sawWait && !waiting && !sawCaughtUp) {
+            sawCaughtUp = true;
+            cancel = true;
+        }
+    };
+    const auto r = runSweepJob(s, progress, &cancel);
+    {
+        std::lock_guard<std::mutex> lock(m);
+        release = true;
+        cv.notify_all();
+    }
+    if (locker) locker->join();
+    QVERIFY2(sawWait, "the point's text never said that recording waits");
+    QVERIFY(sawCaughtUp);
+    QCOMPARE(r.points.size(), size_t{1});
+    RunStore store(db, RunStore::Mode::ReadOnly);
+    const RunInfo run = store.run(r.points[0].runId);
+    QCOMPARE(run.error, std::string());
+    RawDb raw(db);
+    // Every logged step up to where the point stopped is stored, once.
+    const std::string id = std::to_string(run.id);
+    QCOMPARE(raw.scalar("SELECT count(*) FROM metrics WHERE run_id = " + id),
+             raw.scalar("SELECT count(*) FROM (SELECT DISTINCT step, key FROM metrics WHERE run_id = " + id + ")"));
+    QCOMPARE(raw.scalar("SELECT count(*) FROM metrics WHERE key = 'train_loss' AND run_id = " + id),
+             raw.scalar("SELECT count(*) FROM metrics WHERE key = 'lr' AND run_id = " + id));
+    QVERIFY(raw.scalar("SELECT max(step) FROM metrics WHERE run_id = " + id) * 2 > run.steps);
 }
 
 QTEST_GUILESS_MAIN(TestSweepJob)
