@@ -5,6 +5,7 @@
 #include "engine/sparsity/trainable_threshold.hpp"
 #include "engine/training/trainer.hpp"
 #include "sessions/session/run_description.hpp"
+#include "sessions/store/store_retry.hpp"
 
 #include <c10/util/Exception.h>
 #include <nlohmann/json.hpp>
@@ -137,7 +138,9 @@ RecordedRun::~RecordedRun() {
     // Set up but never trained (the caller gave up): the run must not stay "running".
     if (recorder_) recorder_->close();
     try {
-        store_->finishRun(runId_, RunStatus::Stopped, trainer_->step(), -1.0, "closed before training started");
+        retryWhileItMayPass([&] {
+            store_->finishRun(runId_, RunStatus::Stopped, trainer_->step(), -1.0, "closed before training started");
+        });
     } catch (const std::exception&) {
         // The process is alive, so the run cannot be marked interrupted later: nothing more to do.
     }
@@ -167,16 +170,20 @@ RunEnd RecordedRun::train(StepGate* gate) {
     }
     if (store_) {
         try {
-            // A method that learns its own sparsity is listed (and plotted) at what it reached.
-            if (isTrainableThreshold(trainer_->config().method))
-                store_->setSparsity(runId_, reachedSparsity(trainer_->layerStats()));
-            // A run that trained but whose history has a hole says so where `runs show` and the
-            // Studio read why a run failed.
-            const std::string note = !end.failure.empty()         ? end.failure
-                                     : !end.recordingError.empty() ? "recording incomplete: " + end.recordingError
-                                                                   : std::string();
-            store_->finishRun(runId_, end.status, end.steps, end.failure.empty() ? end.summary.testAccuracy : -1.0,
-                              note);
+            // The run's final record, retried while another process holds the lock: losing it
+            // would leave a finished run reading as interrupted, without its accuracy.
+            retryWhileItMayPass([&] {
+                // A method that learns its own sparsity is listed (and plotted) at what it reached.
+                if (isTrainableThreshold(trainer_->config().method))
+                    store_->setSparsity(runId_, reachedSparsity(trainer_->layerStats()));
+                // A run that trained but whose history has a hole says so where `runs show` and the
+                // Studio read why a run failed.
+                const std::string note = !end.failure.empty()         ? end.failure
+                                         : !end.recordingError.empty() ? "recording incomplete: " + end.recordingError
+                                                                       : std::string();
+                store_->finishRun(runId_, end.status, end.steps,
+                                  end.failure.empty() ? end.summary.testAccuracy : -1.0, note);
+            });
         } catch (const std::exception& e) {
             end.storeError = e.what();
         }

@@ -15,6 +15,7 @@
 #include "sessions/store/record_batch.hpp"
 #include "sessions/store/recorder.hpp"
 #include "sessions/store/run_store.hpp"
+#include "sessions/store/sqlite_db.hpp"
 
 #include <QTemporaryDir>
 
@@ -100,6 +101,30 @@ MaskRecord maskRecord(const std::string& name, int64_t step, int64_t out, int64_
     return r;
 }
 
+// Takes the write lock from another connection the moment the run's final record is about to be
+// written, and holds it past SQLite's 5 s busy timeout (so the first attempt is refused).
+std::string g_lockedDb;
+std::unique_ptr<std::thread> g_locker;
+void lockBeforeFinalRecord(SqliteCall call, const char* text) {
+    if (call != SqliteCall::Prepare || g_locker || std::string(text).rfind("UPDATE runs SET status=?", 0) != 0) return;
+    std::mutex m;
+    std::condition_variable cv;
+    bool locked = false;
+    g_locker = std::make_unique<std::thread>([&m, &cv, &locked] {
+        RawDb other(g_lockedDb);
+        other.exec("BEGIN EXCLUSIVE");
+        {
+            std::lock_guard<std::mutex> g(m);
+            locked = true;
+        }
+        cv.notify_all();
+        std::this_thread::sleep_for(std::chrono::milliseconds(6000));
+        other.exec("COMMIT");
+    });
+    std::unique_lock<std::mutex> g(m);
+    cv.wait(g, [&] { return locked; });
+}
+
 } // namespace
 
 class TestRecordingWaits : public QObject {
@@ -111,6 +136,7 @@ private Q_SLOTS:
     void batchIsStoredWholeOrNotAtAll();
     void shedDropsHeavyRecordsFirstAndKeepsNewestMasks();
     void recordedRunTrainsThroughALockAndKeepsEveryStep();
+    void finalRecordWaitsForTheLock();
 };
 
 void TestRecordingWaits::lockedDatabaseHoldsRecordsAndStoresThemOnce() {
@@ -331,6 +357,30 @@ void TestRecordingWaits::recordedRunTrainsThroughALockAndKeepsEveryStep() {
         const auto reports = log.all();
         QVERIFY2(!reports.empty() && reports.front().waiting, "the run never reported the lock");
         QVERIFY(!reports.back().waiting);
+    });
+}
+
+void TestRecordingWaits::finalRecordWaitsForTheLock() {
+    guarded([&] {
+        QTemporaryDir dir;
+        RunRequest request;
+        request.config = tinyRunConfig("16", 64, 1);
+        request.dbPath = dbIn(dir);
+        g_lockedDb = request.dbPath;
+        RecordedRun run(request, nullptr);
+        setSqliteObserver(lockBeforeFinalRecord);
+        const RunEnd end = run.train();
+        setSqliteObserver(nullptr);
+        QVERIFY(g_locker);
+        g_locker->join();
+        g_locker.reset();
+        QVERIFY2(end.storeError.empty(), end.storeError.c_str());
+        RunStore store(request.dbPath, RunStore::Mode::ReadOnly);
+        const RunInfo info = store.run(run.runId());
+        QVERIFY(info.status == RunStatus::Finished); // not left "running" (read as interrupted)
+        QCOMPARE(info.steps, int64_t(4));
+        QCOMPARE(info.testAccuracy, end.summary.testAccuracy);
+        QVERIFY(info.testAccuracy >= 0.0);
     });
 }
 
