@@ -12,6 +12,7 @@
 #include "engine/training/checkpoint_model.hpp"
 #include "sessions/session/recorded_layers.hpp"
 #include "sessions/store/run_store.hpp"
+#include "sessions/store/store_retry.hpp"
 #include "sessions/store/store_error.hpp"
 #include "sessions/session/recorded_run.hpp"
 
@@ -218,7 +219,7 @@ int runBench(const BenchOptions& o) {
                 r.csrUs = t.csrUs;
                 r.structuredUs = t.structuredUs;
                 r.condensedUs = t.condensedUs;
-                store->addTimings({r});
+                sessions::retryWhileItMayPass([&] { store->addTimings({r}); });
             }
             if (!o.json) {
                 if (bar) std::fprintf(stderr, "\r\033[K");
@@ -251,7 +252,7 @@ int runBench(const BenchOptions& o) {
                     r.denseUs = m.denseUs;
                     r.condensedUs = m.condensedUs;
                     r.csrUs = r.structuredUs = std::nan("");
-                    store->addTimings({r});
+                    sessions::retryWhileItMayPass([&] { store->addTimings({r}); });
                 }
                 if (!o.json) {
                     if (bar) std::fprintf(stderr, "\r\033[K");

@@ -11,6 +11,7 @@
 #include "engine/inference/training_bench.hpp"
 #include "engine/runtime/threading.hpp"
 #include "sessions/store/run_store.hpp"
+#include "sessions/store/store_retry.hpp"
 #include "sessions/session/recorded_run.hpp"
 
 #include <nlohmann/json.hpp>
@@ -134,7 +135,7 @@ int runTrainingBench(const BenchOptions& o) {
                     r.maskedUs = t.maskedDenseUs;
                     r.condensedUs = t.condensedUs;
                     r.csrUs = r.structuredUs = std::nan("");
-                    store->addTimings({r});
+                    sessions::retryWhileItMayPass([&] { store->addTimings({r}); });
                 }
                 if (!o.json) {
                     if (bar) std::fprintf(stderr, "\r\033[K");
@@ -204,7 +205,7 @@ int runTrainingBench(const BenchOptions& o) {
                             r.maskedUs = us(variants[1]);
                             r.condensedUs = us(variants[2]);
                             r.csrUs = r.structuredUs = std::nan("");
-                            store->addTimings({r});
+                            sessions::retryWhileItMayPass([&] { store->addTimings({r}); });
                         }
                     }
                     std::fflush(stdout);

@@ -5,6 +5,7 @@
 #include "engine/runtime/threading.hpp"
 #include "engine/training/checkpoint_model.hpp"
 #include "sessions/store/store_error.hpp"
+#include "sessions/store/store_retry.hpp"
 
 #include <torch/torch.h>
 
@@ -117,7 +118,12 @@ std::vector<TimingRecord> runBenchJob(const BenchJobSettings& s, const std::func
     }
     if (cancel && cancel->load()) throw BenchJobCancelled();
     if (progress) progress({done, total, "done"});
-    if (!s.dbPath.empty()) RunStore(s.dbPath).addTimings(rows); // one transaction: all or nothing
+    if (!s.dbPath.empty()) {
+        RunStore store(s.dbPath);
+        // One transaction (all or nothing), retried while another process holds the lock: the
+        // measurement took minutes.
+        retryWhileItMayPass([&] { store.addTimings(rows); });
+    }
     return rows;
 }
 
