@@ -193,6 +193,8 @@ void Recorder::writerLoop() {
         const bool closing = closing_;
         const uint64_t flushTicket = flushAsked_;
         const bool failed = !error_.empty();
+        const size_t heldLimit = heldLimit_;
+        const auto closeGrace = closeGrace_;
         lock.unlock();
         if (closing && !closeSeen) {
             closeSeen = true;
@@ -217,10 +219,10 @@ void Recorder::writerLoop() {
         }
         int64_t shed = 0;
         if (!transient.empty()) {
-            shed = held.shed(heldLimit_);
+            shed = held.shed(heldLimit);
             if (shed > 0) shedError = transient;
         }
-        const bool givingUp = !transient.empty() && closing && Clock::now() - closeStarted >= closeGrace_;
+        const bool givingUp = !transient.empty() && closing && Clock::now() - closeStarted >= closeGrace;
 
         lock.lock();
         const RecordingHealth before = health_;
@@ -232,7 +234,7 @@ void Recorder::writerLoop() {
         if (givingUp && error_.empty()) {
             const auto [first, last] = held.stepRange();
             char grace[32];
-            std::snprintf(grace, sizeof grace, "%.1f", static_cast<double>(closeGrace_.count()) / 1000.0);
+            std::snprintf(grace, sizeof grace, "%.1f", static_cast<double>(closeGrace.count()) / 1000.0);
             error_ = std::to_string(held.recordCount()) + " records of steps " + std::to_string(first) + " to " +
                      std::to_string(last) + " could not be stored (retried for " + grace +
                      " s after training ended): " + transient;
@@ -261,8 +263,9 @@ void Recorder::writerLoop() {
                      " gradient, weight or mask snapshots were dropped to bound memory while the database refused "
                      "writes (" + shedError + "); metrics and the newest mask of every layer were kept";
         if (healthListener_ && (now.waiting != before.waiting || now.droppedRecords != before.droppedRecords)) {
-            lock.unlock();
-            healthListener_(now);
+            const auto listener = healthListener_;
+            lock.unlock(); // the listener may take its own locks
+            listener(now);
             lock.lock();
         }
         if (done) break;

@@ -60,11 +60,20 @@ public:
     RecordingHealth health() const;
     // Called on the writer thread when recording starts waiting, stops waiting (the held records
     // are stored) or sheds records. Set before training starts.
-    void setHealthListener(std::function<void(const RecordingHealth&)> listener) { healthListener_ = std::move(listener); }
+    void setHealthListener(std::function<void(const RecordingHealth&)> listener) {
+        std::lock_guard<std::mutex> lock(mutex_); // the writer thread is already running
+        healthListener_ = std::move(listener);
+    }
     // How long close() keeps retrying held records, and how much memory they may take before the
     // heavy ones are shed (RecordBatch::shed). Set before training starts.
-    void setCloseGrace(std::chrono::milliseconds grace) { closeGrace_ = grace; }
-    void setHeldMemoryLimit(size_t bytes) { heldLimit_ = bytes; }
+    void setCloseGrace(std::chrono::milliseconds grace) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        closeGrace_ = grace;
+    }
+    void setHeldMemoryLimit(size_t bytes) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        heldLimit_ = bytes;
+    }
     // weightSource returns the dense weights of every layer (Trainer::weightSnapshots); with one,
     // each mask snapshot also records every layer's weight statistics and active weights (the
     // heavy part, selecting and encoding, runs on the writer thread), and each mask update that
