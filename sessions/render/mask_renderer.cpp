@@ -1,5 +1,6 @@
 // Mask pictures with OpenCV (resizing, PNG and video encoding).
 #include "sessions/render/mask_renderer.hpp"
+#include "sessions/render/video_file.hpp"
 #include "sessions/store/mask_bits.hpp"
 
 #include "sessions/store/store_error.hpp"
@@ -9,7 +10,6 @@
 #include <opencv2/videoio.hpp>
 
 #include <algorithm>
-#include <cstdio>
 
 namespace srigl::sessions {
 namespace {
@@ -77,20 +77,18 @@ void writeMaskVideo(const std::string& path, const std::vector<LayerMaskSnapshot
     if (snapshots.empty()) throw StoreError(path + ": no mask snapshots to put in a video");
     const bool avi = path.size() > 4 && path.compare(path.size() - 4, 4, ".avi") == 0;
     const int fourcc = avi ? cv::VideoWriter::fourcc('M', 'J', 'P', 'G') : cv::VideoWriter::fourcc('m', 'p', '4', 'v');
+    VideoFile file(path);
     cv::VideoWriter writer;
     const RgbImage first = renderMask(snapshots.front(), nullptr);
-    if (!writer.open(path, fourcc, fps, cv::Size(first.width, first.height)))
+    if (!writer.open(file.temporary(), fourcc, fps, cv::Size(first.width, first.height)))
         throw StoreError(path + ": no video codec can write this file (try .avi)");
     for (size_t i = 0; i < snapshots.size(); ++i) {
         const RgbImage frame = renderMask(snapshots[i], i ? &snapshots[i - 1] : nullptr);
         writer.write(toMat(frame));
-        if (progress && !progress(i + 1, snapshots.size())) {
-            writer.release();
-            std::remove(path.c_str());
-            return;
-        }
+        if (progress && !progress(i + 1, snapshots.size())) return; // the temporary file goes, the old file stays
     }
     writer.release();
+    file.commit();
 }
 
 } // namespace srigl::sessions

@@ -35,9 +35,10 @@ RgbImage renderMask(const LayerMaskSnapshot& current, const LayerMaskSnapshot* p
 // PNG (or any format OpenCV writes, by extension). Throws StoreError when it cannot be written.
 void writeImage(const std::string& path, const RgbImage& image);
 // A video with one frame per snapshot (each coloured against the one before), fps frames a second.
-// .mp4 uses the mp4v codec, .avi MJPG. Throws StoreError when no codec can write the file.
+// .mp4 uses the mp4v codec, .avi MJPG. Written all or nothing (VideoFile): throws StoreError when
+// the path is not a regular file, no codec can write it or the video could not be written whole.
 // progress(done, total) is called after each frame; when it returns false the writing stops and
-// the partial file is removed (the Studio's export dialog cancels this way).
+// nothing is written, an existing file is kept (the Studio's export dialog cancels this way).
 void writeMaskVideo(const std::string& path, const std::vector<LayerMaskSnapshot>& snapshots, double fps = 4.0,
                     const std::function<bool(size_t done, size_t total)>& progress = {});
 

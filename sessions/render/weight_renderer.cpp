@@ -1,5 +1,6 @@
 // Weight heatmaps with OpenCV (colour maps, resizing, PNG and video encoding).
 #include "sessions/render/weight_renderer.hpp"
+#include "sessions/render/video_file.hpp"
 #include "sessions/store/mask_bits.hpp"
 
 #include "sessions/store/store_error.hpp"
@@ -124,8 +125,10 @@ void writeWeightVideo(const std::string& path, const std::vector<LayerWeightSnap
     const bool avi = path.size() > 4 && path.compare(path.size() - 4, 4, ".avi") == 0;
     const int fourcc = avi ? cv::VideoWriter::fourcc('M', 'J', 'P', 'G') : cv::VideoWriter::fourcc('m', 'p', '4', 'v');
     const cv::Mat first = renderBgr(frames[0], masks.empty() ? nullptr : &masks[0], o, low, high);
+    VideoFile file(path);
     cv::VideoWriter writer;
-    if (!writer.open(path, fourcc, fps, first.size())) throw StoreError(path + ": no video codec can write this file (try .avi)");
+    if (!writer.open(file.temporary(), fourcc, fps, first.size()))
+        throw StoreError(path + ": no video codec can write this file (try .avi)");
     writer.write(first);
     for (size_t i = 1; i < frames.size(); ++i) {
         const cv::Mat frame = renderBgr(frames[i], masks.empty() ? nullptr : &masks[i], o, low, high);
@@ -134,6 +137,7 @@ void writeWeightVideo(const std::string& path, const std::vector<LayerWeightSnap
         writer.write(frame);
     }
     writer.release();
+    file.commit();
 }
 
 } // namespace srigl::sessions

@@ -28,7 +28,8 @@ int colormapId(const std::string& name);
 // mask may be null (every entry drawn). Throws StoreError on a bad colour map or shape.
 RgbImage renderWeights(const LayerWeightSnapshot& weights, const LayerMaskSnapshot* mask,
                        const WeightRenderOptions& options = {});
-// One frame per snapshot; masks empty or one per frame. .mp4 (mp4v) or .avi (MJPG).
+// One frame per snapshot; masks empty or one per frame. .mp4 (mp4v) or .avi (MJPG), written all or
+// nothing (VideoFile).
 void writeWeightVideo(const std::string& path, const std::vector<LayerWeightSnapshot>& frames,
                       const std::vector<LayerMaskSnapshot>& masks, const WeightRenderOptions& options = {},
                       double fps = 4.0);

@@ -1,9 +1,12 @@
 // Exports: metrics CSV exact for known metrics, a panel's PNG written and not blank, and the mask
-// evolution of a layer as a video or PNG sequence with one frame per stored snapshot.
+// evolution of a layer as a video or PNG sequence with one frame per stored snapshot. Hostile
+// targets (hostile_paths.hpp): a folder, a FIFO or a device is refused by name and left as it is,
+// and a full disk mid-write or a cancel leaves the old file whole.
 #include "sessions/store/run_store.hpp"
 #include "sessions/store/store_error.hpp"
 #include "widgets/runs/export_actions.hpp"
 #include "widgets/common/xy_chart.hpp"
+#include "tests/gui/hostile_paths.hpp"
 
 #include <QDir>
 #include <QFile>
@@ -70,6 +73,12 @@ private Q_SLOTS:
     void imageSequenceHasOneFilePerSnapshot();
     void cancelRemovesThePartialVideo();
     void unknownLayerFails();
+    void pngRefusesFoldersFifosAndDevices();
+    void csvRefusesFoldersFifosAndDevices();
+    void videoRefusesFifosAndDevices();
+    void fullDiskKeepsTheOldFile();
+    void cancelKeepsTheOldVideo();
+    void linkedTargetIsReplacedThroughTheLink();
 };
 
 void TestExports::csvIsExactForKnownMetrics() {
@@ -198,6 +207,190 @@ void TestExports::unknownLayerFails() {
         QVERIFY2(QString(e.what()).contains("no mask snapshots of layer 'fc9'"), e.what());
     }
     QCOMPARE(maskLayers(db, id), (std::vector<std::string>{"fc1", "fc2"}));
+}
+
+namespace {
+
+const QByteArray kOld("OLD CONTENT");
+
+void writeOld(const QString& path) {
+    QFile f(path);
+    QVERIFY(f.open(QIODevice::WriteOnly));
+    f.write(kOld);
+}
+
+int64_t runWithManyMetrics(const std::string& db, int rows) {
+    RunStore store(db);
+    NewRun n;
+    n.config = "{}";
+    const int64_t id = store.createRun(n);
+    std::vector<Metric> metrics;
+    for (int i = 0; i < rows; ++i) metrics.push_back({i, "train_loss", 1.0 / (i + 3)});
+    store.addMetrics(id, metrics);
+    return id;
+}
+
+QString storeErrorOf(const std::function<void()>& f) {
+    try {
+        f();
+    } catch (const StoreError& e) {
+        return QString::fromUtf8(e.what());
+    }
+    return QString();
+}
+
+} // namespace
+
+void TestExports::pngRefusesFoldersFifosAndDevices() {
+    QTemporaryDir dir;
+    XyChart chart(QStringLiteral("t"), QStringLiteral("x"), QStringLiteral("y"));
+    chart.resize(240, 160);
+    QString error;
+    QVERIFY(!exportWidgetPng(&chart, dir.path(), &error));
+    QVERIFY2(error.contains("folder"), qPrintable(error));
+    // Opening a FIFO would block the UI thread until a reader comes.
+    const QString fifo = dir.filePath("fifo.png");
+    test::FifoWithReader reader(fifo);
+    QVERIFY(reader.ok());
+    QVERIFY(!exportWidgetPng(&chart, fifo, &error));
+    QVERIFY2(error.contains("not a regular file") && error.contains(fifo), qPrintable(error));
+    QVERIFY(test::isFifo(fifo));
+    // A device (as root, the atomic rename would have replaced /dev/full with a plain file).
+    const QString link = test::fullDeviceLink(dir.path(), "full.png");
+    if (!link.isEmpty()) {
+        QVERIFY(!exportWidgetPng(&chart, link, &error));
+        QVERIFY2(error.contains("not a regular file"), qPrintable(error));
+        QVERIFY(test::isCharDevice(dir.filePath("full")));
+    }
+}
+
+void TestExports::csvRefusesFoldersFifosAndDevices() {
+    QTemporaryDir dir;
+    const std::string db = dir.filePath("runs.db").toStdString();
+    const int64_t id = runWithManyMetrics(db, 3);
+    // Written on the store reader's thread: a FIFO would have stalled every panel's reads.
+    QString error = storeErrorOf([&] { exportMetricsCsv(db, {id}, dir.path().toStdString()); });
+    QVERIFY2(error.contains("folder"), qPrintable(error));
+    const QString fifo = dir.filePath("fifo.csv");
+    test::FifoWithReader reader(fifo);
+    QVERIFY(reader.ok());
+    error = storeErrorOf([&] { exportMetricsCsv(db, {id}, fifo.toStdString()); });
+    QVERIFY2(error.contains("not a regular file") && error.contains(fifo), qPrintable(error));
+    QVERIFY(test::isFifo(fifo));
+    const QString link = test::fullDeviceLink(dir.path(), "full.csv");
+    if (!link.isEmpty()) {
+        error = storeErrorOf([&] { exportMetricsCsv(db, {id}, link.toStdString()); });
+        QVERIFY2(error.contains("not a regular file"), qPrintable(error));
+        QVERIFY(test::isCharDevice(dir.filePath("full")));
+    }
+}
+
+void TestExports::videoRefusesFifosAndDevices() {
+    QTemporaryDir dir;
+    const std::string db = dir.filePath("runs.db").toStdString();
+    const int64_t id = runWithMasks(db, 3);
+    // OpenCV opens the path itself (a FIFO hung the export's worker, and so its modal dialog) and
+    // unlinks what it could not write.
+    const QString fifo = dir.filePath("fifo.avi");
+    test::FifoWithReader reader(fifo);
+    QVERIFY(reader.ok());
+    QString error = storeErrorOf([&] { exportMaskEvolution(db, id, "fc1", fifo.toStdString()); });
+    QVERIFY2(error.contains("not a regular file") && error.contains(fifo), qPrintable(error));
+    QVERIFY(test::isFifo(fifo));
+    const QString link = test::fullDeviceLink(dir.path(), "full.avi");
+    if (!link.isEmpty()) {
+        error = storeErrorOf([&] { exportMaskEvolution(db, id, "fc1", link.toStdString()); });
+        QVERIFY2(error.contains("not a regular file"), qPrintable(error));
+        QVERIFY(test::isCharDevice(dir.filePath("full")));
+    }
+    // The dialog's wrapper reports it rather than waiting.
+    QCOMPARE(exportMaskEvolutionWithDialog(nullptr, db, id, "fc1", fifo.toStdString(), &error), -1LL);
+    QVERIFY2(error.contains("not a regular file"), qPrintable(error));
+}
+
+void TestExports::fullDiskKeepsTheOldFile() {
+    QTemporaryDir dir;
+    const QStringList keep{"runs.db", "runs.db-wal", "runs.db-shm", "ref.avi", "panel.png", "m.csv", "v.avi"};
+    // PNG of a panel.
+    XyChart chart(QStringLiteral("speed-up"), QStringLiteral("batch"), QStringLiteral("x dense"));
+    chart.setSeries({{QStringLiteral("90 %"), {{1, 2.0}, {16, 3.0}, {64, 4.5}}}});
+    chart.resize(480, 320);
+    const QString png = dir.filePath("panel.png");
+    writeOld(png);
+    {
+        test::FileSizeLimit limit(1024);
+        QString error;
+        QVERIFY(!exportWidgetPng(&chart, png, &error));
+        QVERIFY2(error.contains(png), qPrintable(error));
+    }
+    QCOMPARE(test::fileBytes(png), kOld);
+    // CSV (about 250 KB).
+    const std::string db = dir.filePath("runs.db").toStdString();
+    const int64_t metricsRun = runWithManyMetrics(db, 10000);
+    const QString csv = dir.filePath("m.csv");
+    writeOld(csv);
+    {
+        RunStore store(db, RunStore::Mode::ReadOnly);
+        test::FileSizeLimit limit(64 * 1024); // room for SQLite's 32 KiB -shm index
+        const QString error = storeErrorOf([&] { exportMetricsCsv(store, {metricsRun}, csv.toStdString()); });
+        QVERIFY2(error.contains(csv), qPrintable(error));
+    }
+    QCOMPARE(test::fileBytes(csv), kOld);
+    // Video: OpenCV's writers ignore failed writes, so the finished file is checked.
+    const int64_t maskRun = runWithMasks(db, 24);
+    const QString ref = dir.filePath("ref.avi");
+    QCOMPARE(exportMaskEvolution(db, maskRun, "fc1", ref.toStdString()), size_t(24));
+    const qint64 half = QFileInfo(ref).size() / 2;
+    QVERIFY2(half > 40 * 1024, qPrintable(QString::number(half)));
+    const QString video = dir.filePath("v.avi");
+    writeOld(video);
+    {
+        test::FileSizeLimit limit(static_cast<rlim_t>(half));
+        const QString error = storeErrorOf([&] { exportMaskEvolution(db, maskRun, "fc1", video.toStdString()); });
+        QVERIFY2(error.contains(video), qPrintable(error));
+    }
+    QCOMPARE(test::fileBytes(video), kOld);
+    QCOMPARE(test::strayFiles(dir.path(), keep), QStringList());
+}
+
+void TestExports::cancelKeepsTheOldVideo() {
+    QTemporaryDir dir;
+    const std::string db = dir.filePath("runs.db").toStdString();
+    const int64_t id = runWithMasks(db, 6);
+    const QString out = dir.filePath("fc1.avi");
+    writeOld(out);
+    std::atomic<bool> cancel{false};
+    QCOMPARE(exportMaskEvolution(db, id, "fc1", out.toStdString(), [&](size_t d, size_t) {
+        if (d == 2) cancel = true;
+    }, &cancel), size_t(0));
+    QCOMPARE(test::fileBytes(out), kOld);
+    QCOMPARE(test::strayFiles(dir.path(), {"runs.db", "runs.db-wal", "runs.db-shm", "fc1.avi"}), QStringList());
+}
+
+void TestExports::linkedTargetIsReplacedThroughTheLink() {
+    QTemporaryDir dir;
+    QVERIFY(QDir(dir.path()).mkdir("real"));
+    const std::string db = dir.filePath("runs.db").toStdString();
+    const int64_t id = runWithMasks(db, 3);
+    {
+        RunStore store(db);
+        store.addMetrics(id, {{1, "train_loss", 2.0}});
+    }
+    XyChart chart(QStringLiteral("t"), QStringLiteral("x"), QStringLiteral("y"));
+    chart.resize(240, 160);
+    for (const QString& name : {QStringLiteral("p.png"), QStringLiteral("m.csv"), QStringLiteral("v.avi")}) {
+        const QString target = dir.filePath("real/" + name), link = dir.filePath(name);
+        writeOld(target);
+        QVERIFY(QFile::link(target, link));
+        QString error;
+        if (name.endsWith(".png")) QVERIFY2(exportWidgetPng(&chart, link, &error), qPrintable(error));
+        else if (name.endsWith(".csv")) exportMetricsCsv(db, {id}, link.toStdString());
+        else QCOMPARE(exportMaskEvolution(db, id, "fc1", link.toStdString()), size_t(3));
+        QVERIFY(QFileInfo(link).isSymLink());
+        QVERIFY(test::fileBytes(target) != kOld);
+        QVERIFY(QFileInfo(target).size() > 0);
+    }
+    QCOMPARE(test::strayFiles(dir.filePath("real"), {"p.png", "m.csv", "v.avi"}), QStringList());
 }
 
 QTEST_MAIN(TestExports)

@@ -1,7 +1,9 @@
 // The sweep panel offscreen: a methods x sparsities x seeds grid run from the form with the
-// grid's and the point's progress, its table and chart, PNG/SVG/CSV export, cancel and resume.
+// grid's and the point's progress, its table and chart, PNG/SVG/CSV export (hostile targets
+// refused, the old file kept on a full disk), cancel and resume.
 #include <QtTest>
 
+#include "tests/gui/hostile_paths.hpp"
 #include "tests/support/tiny_configs.hpp"
 #include "widgets/jobs/job_controls.hpp"
 #include "widgets/sweeps/sweep_panel.hpp"
@@ -20,6 +22,7 @@ private Q_SLOTS:
     void gridRunsAndExports();
     void cancelThenResume();
     void badFormIsRefused();
+    void exportsRefuseSpecialFilesAndKeepTheOldFile();
 };
 
 namespace {
@@ -131,5 +134,62 @@ void TestSweepPanel::badFormIsRefused() {
     QVERIFY(!QFile::exists(dir.filePath(QStringLiteral("runs.db"))));
 }
 
+
+void TestSweepPanel::exportsRefuseSpecialFilesAndKeepTheOldFile() {
+    sessions::SweepResults results;
+    results.xKey = "sparsity";
+    results.seriesKey = "method";
+    for (const char* method : {"srigl", "rigl"}) {
+        sessions::SweepSeries s;
+        s.label = method;
+        s.points.push_back({"0.8", 0.8, 0.9, 0.01, 2, {0.89, 0.91}, {1, 2}});
+        s.points.push_back({"0.9", 0.9, 0.85, 0.02, 2, {0.84, 0.86}, {3, 4}});
+        results.series.push_back(s);
+    }
+    SweepResultsView view;
+    view.setResults(results, QStringLiteral("a sweep"));
+    QTemporaryDir dir;
+    const QByteArray old("OLD CONTENT");
+    using Export = bool (SweepResultsView::*)(const QString&, QString*) const;
+    const std::pair<const char*, Export> formats[] = {
+        {"png", &SweepResultsView::exportPng}, {"svg", &SweepResultsView::exportSvg}, {"csv", &SweepResultsView::exportCsv}};
+    for (const auto& [suffix, exportTo] : formats) {
+        QString error;
+        // A FIFO: the PNG and SVG writers blocked the UI thread on it, QSaveFile replaced it.
+        const QString fifo = dir.filePath(QStringLiteral("fifo.") + suffix);
+        test::FifoWithReader reader(fifo);
+        QVERIFY(reader.ok());
+        QVERIFY2(!(view.*exportTo)(fifo, &error), suffix);
+        QVERIFY2(error.contains("not a regular file") && error.contains(fifo), qPrintable(error));
+        QVERIFY(test::isFifo(fifo));
+        QVERIFY(!(view.*exportTo)(dir.path(), &error));
+        QVERIFY2(error.contains("folder"), qPrintable(error));
+        // A device: as root, QSaveFile renamed its file over the node the link names.
+        const QString link = test::fullDeviceLink(dir.path(), QStringLiteral("full.") + suffix);
+        if (!link.isEmpty()) {
+            QVERIFY(!(view.*exportTo)(link, &error));
+            QVERIFY2(error.contains("not a regular file"), qPrintable(error));
+            QVERIFY(test::isCharDevice(dir.filePath(QStringLiteral("full"))));
+        }
+        // A full disk mid-write keeps the old file and says so.
+        const QString file = dir.filePath(QStringLiteral("old.") + suffix);
+        {
+            QFile f(file);
+            QVERIFY(f.open(QIODevice::WriteOnly));
+            f.write(old);
+        }
+        {
+            test::FileSizeLimit limit(64);
+            QVERIFY2(!(view.*exportTo)(file, &error), suffix);
+            QVERIFY2(error.contains(file), qPrintable(error));
+        }
+        QCOMPARE(test::fileBytes(file), old);
+        QVERIFY2((view.*exportTo)(file, &error), qPrintable(error));
+        QVERIFY(test::fileBytes(file).size() > 64);
+    }
+    QCOMPARE(test::strayFiles(dir.path(), {"fifo.png", "fifo.svg", "fifo.csv", "full", "full.png", "full.svg",
+                                           "full.csv", "old.png", "old.svg", "old.csv"}),
+             QStringList());
+}
 QTEST_MAIN(TestSweepPanel)
 #include "test_sweep_panel.moc"

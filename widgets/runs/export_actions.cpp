@@ -5,17 +5,20 @@
 #include "sessions/store/run_store.hpp"
 #include "sessions/store/store_error.hpp"
 
+#include <QBuffer>
 #include <QCoreApplication>
 #include <QDir>
 #include <QEventLoop>
+#include <QFileInfo>
+#include <QImage>
 #include <QLocale>
 #include <QPixmap>
 #include <QProgressDialog>
+#include <QSaveFile>
 #include <QTimer>
 #include <QWidget>
 
 #include <algorithm>
-#include <fstream>
 #include <thread>
 
 namespace srigl::studio {
@@ -26,22 +29,57 @@ bool isVideo(const std::string& out) {
     return endsWith(".mp4") || endsWith(".avi");
 }
 
+bool fail(QString* error, const QString& text) {
+    if (error) *error = text;
+    return false;
+}
+
+// On the store reader's thread, so a FIFO here would have stalled every panel's reads.
 void writeText(const std::string& path, const std::string& text) {
-    std::ofstream out(path, std::ios::binary);
-    out << text;
-    out.close();
-    if (!out) throw sessions::StoreError(path + ": cannot write the CSV");
+    QString error;
+    if (!writeExportFile(QString::fromStdString(path), QByteArray::fromStdString(text), &error))
+        throw sessions::StoreError(error.toStdString());
 }
 
 } // namespace
 
-bool exportWidgetPng(QWidget* widget, const QString& path, QString* error) {
-    const QPixmap pixmap = widget->grab();
-    if (pixmap.isNull() || !pixmap.save(path, "PNG")) {
-        if (error) *error = QObject::tr("%1: cannot write the PNG").arg(path);
-        return false;
+QString exportTargetProblem(const QString& path) {
+    const QFileInfo info(path);
+    if (info.isDir()) return QObject::tr("cannot write %1: it is a folder; name a file").arg(path);
+    if (info.exists() && !info.isFile())
+        return QObject::tr("cannot write %1: it exists and is not a regular file (a device, FIFO or socket); "
+                           "nothing was written to it")
+            .arg(path);
+    return QString();
+}
+
+bool writeExportFile(const QString& path, const QByteArray& bytes, QString* error) {
+    const QString problem = exportTargetProblem(path);
+    if (!problem.isEmpty()) return fail(error, problem);
+    QSaveFile file(path); // not committed: the destructor removes the temporary file
+    // Unbuffered, and written until every byte is taken: Qt 6.4's buffered flush treats a short
+    // write (the disk filled up) as success, so commit() renamed a truncated file into place.
+    if (!file.open(QIODevice::WriteOnly | QIODevice::Unbuffered))
+        return fail(error, QObject::tr("cannot write %1: %2").arg(path, file.errorString()));
+    for (qint64 done = 0; done < bytes.size();) {
+        const qint64 n = file.write(bytes.constData() + done, bytes.size() - done);
+        if (n <= 0) return fail(error, QObject::tr("cannot write %1: %2").arg(path, file.errorString()));
+        done += n;
     }
+    if (!file.commit()) return fail(error, QObject::tr("cannot write %1: %2").arg(path, file.errorString()));
     return true;
+}
+
+bool savePngFile(const QImage& image, const QString& path, QString* error) {
+    QByteArray png;
+    QBuffer buffer(&png);
+    if (image.isNull() || !buffer.open(QIODevice::WriteOnly) || !image.save(&buffer, "PNG"))
+        return fail(error, QObject::tr("cannot write %1: the picture could not be made").arg(path));
+    return writeExportFile(path, png, error);
+}
+
+bool exportWidgetPng(QWidget* widget, const QString& path, QString* error) {
+    return savePngFile(widget->grab().toImage(), path, error);
 }
 
 std::string metricsCsv(sessions::RunStore& store, const std::vector<int64_t>& runIds) {

@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+class QByteArray;
+class QImage;
 class QWidget;
 
 namespace srigl::sessions {
@@ -19,6 +21,19 @@ class RunStore;
 }
 
 namespace srigl::studio {
+
+// Why `path` may not be exported to, or an empty string when it may: it is new or an existing
+// regular file (a link is judged by what it points to). A folder, a device (/dev/full), a FIFO or a
+// socket is refused: opening a FIFO blocks until a reader comes, and the rename of
+// writeExportFile would replace a device node with a plain file.
+QString exportTargetProblem(const QString& path);
+// Writes `bytes` all or nothing (QSaveFile: a temporary file beside the file, or beside the file a
+// link names, renamed over it once everything is written), after exportTargetProblem: a full disk
+// keeps the old file. false with *error naming the path and the reason.
+bool writeExportFile(const QString& path, const QByteArray& bytes, QString* error = nullptr);
+// The picture as PNG through writeExportFile (encoded in memory: QImageWriter ignores a failed
+// write to a file, so a full disk left a truncated PNG reported as saved).
+bool savePngFile(const QImage& image, const QString& path, QString* error = nullptr);
 
 // QWidget::grab() of the panel; false with *error when the file cannot be written.
 bool exportWidgetPng(QWidget* widget, const QString& path, QString* error = nullptr);
@@ -31,9 +46,10 @@ std::string metricsCsv(const std::string& dbPath, const std::vector<int64_t>& ru
 void exportMetricsCsv(sessions::RunStore& store, const std::vector<int64_t>& runIds, const std::string& path);
 void exportMetricsCsv(const std::string& dbPath, const std::vector<int64_t>& runIds, const std::string& path);
 
-// Writes every stored mask snapshot of the layer: a video when `out` ends in .mp4 or .avi,
-// otherwise PNGs <out>/<layer>_NNNN_step<S>.png (the folder is created). progress(done, total)
-// after each frame; cancel stops it (a partial video is removed). Returns the frames written.
+// Writes every stored mask snapshot of the layer: a video when `out` ends in .mp4 or .avi (all or
+// nothing, sessions::VideoFile), otherwise PNGs <out>/<layer>_NNNN_step<S>.png (the folder is
+// created). progress(done, total) after each frame; cancel stops it (a partial video is removed, an
+// existing file at `out` is kept). Returns the frames written.
 // Throws StoreError (no such run or layer, unwritable file).
 size_t exportMaskEvolution(const std::string& dbPath, int64_t runId, const std::string& layer, const std::string& out,
                            const std::function<void(size_t done, size_t total)>& progress = {},

@@ -3,9 +3,11 @@
 
 #include "widgets/launch/launcher_panel.hpp"
 #include "widgets/live/live_session_panel.hpp"
+#include "widgets/runs/export_actions.hpp"
 #include "widgets/shell/main_window.hpp"
 
 #include <QCoreApplication>
+#include <QImage>
 #include <QPixmap>
 #include <QTimer>
 
@@ -46,8 +48,9 @@ void DemoMode::check() {
 
 void DemoMode::capture() {
     const QPixmap picture = window_.grab();
-    if (picture.isNull() || !picture.save(screenshotPath_, "PNG")) {
-        finish(1, QStringLiteral("cannot save the screenshot to ") + screenshotPath_);
+    QString error; // a FIFO, a device or a full disk is a message, and the old file stays whole
+    if (picture.isNull() || !savePngFile(picture.toImage(), screenshotPath_, &error)) {
+        finish(1, QStringLiteral("cannot save the screenshot: ") + (error.isEmpty() ? screenshotPath_ : error));
         return;
     }
     const auto& s = window_.liveSession()->controller().snapshot();

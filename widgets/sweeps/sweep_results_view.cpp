@@ -1,11 +1,12 @@
 // Drawing and exporting the sweep results chart.
 #include "widgets/sweeps/sweep_results_view.hpp"
 
-#include <QFile>
+#include "widgets/runs/export_actions.hpp"
+
+#include <QBuffer>
 #include <QImage>
 #include <QPainter>
 #include <QPainterPath>
-#include <QSaveFile>
 #include <QSvgGenerator>
 
 #include <algorithm>
@@ -184,13 +185,18 @@ bool SweepResultsView::exportPng(const QString& path, QString* error) const {
     QPainter p(&image);
     paint(p, QRectF(QPointF(0, 0), QSizeF(kExportSize)), results_, title_, Qt::white, QColor(30, 30, 30));
     p.end();
-    if (!image.save(path, "PNG")) return setError(error, tr("cannot write %1").arg(path));
-    return true;
+    return savePngFile(image, path, error);
 }
 
 bool SweepResultsView::exportSvg(const QString& path, QString* error) const {
+    // Drawn into memory, then written all or nothing: the generator wrote the file as it went (a
+    // full disk left a truncated SVG) and opened a FIFO on the UI thread.
+    const QString problem = exportTargetProblem(path);
+    if (!problem.isEmpty()) return setError(error, problem);
+    QByteArray bytes;
+    QBuffer buffer(&bytes);
     QSvgGenerator svg;
-    svg.setFileName(path);
+    svg.setOutputDevice(&buffer);
     svg.setSize(kExportSize);
     svg.setViewBox(QRect(QPoint(0, 0), kExportSize));
     svg.setTitle(title_);
@@ -199,17 +205,13 @@ bool SweepResultsView::exportSvg(const QString& path, QString* error) const {
     if (!p.begin(&svg)) return setError(error, tr("cannot write %1").arg(path));
     paint(p, QRectF(QPointF(0, 0), QSizeF(kExportSize)), results_, title_, Qt::white, QColor(30, 30, 30));
     p.end();
-    if (!QFile::exists(path) || QFile(path).size() == 0) return setError(error, tr("cannot write %1").arg(path));
-    return true;
+    if (bytes.isEmpty()) return setError(error, tr("cannot write %1: the drawing could not be made").arg(path));
+    return writeExportFile(path, bytes, error);
 }
 
 bool SweepResultsView::exportCsv(const QString& path, QString* error) const {
-    QSaveFile file(path); // all or nothing: a full disk leaves no half file
-    if (!file.open(QIODevice::WriteOnly | QIODevice::Truncate)) return setError(error, file.errorString());
-    const std::string csv = sessions::sweepResultsCsv(results_);
-    if (file.write(csv.data(), static_cast<qint64>(csv.size())) != static_cast<qint64>(csv.size()) || !file.commit())
-        return setError(error, tr("cannot write %1: %2").arg(path, file.errorString()));
-    return true;
+    // All or nothing, and never over a device or a FIFO (QSaveFile alone renamed its file over them).
+    return writeExportFile(path, QByteArray::fromStdString(sessions::sweepResultsCsv(results_)), error);
 }
 
 } // namespace srigl::studio
