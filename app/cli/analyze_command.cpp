@@ -4,6 +4,7 @@
 #include "cli_checks.hpp"
 
 #include "engine/config/run_config.hpp"
+#include "engine/errors.hpp"
 #include "engine/analysis/init_variance.hpp"
 #include "engine/analysis/mask_diversity.hpp"
 #include "engine/nm/nm_pattern.hpp"
@@ -12,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cmath>
 #include <cstdio>
 #include <iostream>
 
@@ -22,7 +24,19 @@ nlohmann::json statsJson(const nm::NormStats& s) {
     return {{"density", s.density}, {"mean", s.mean}, {"variance", s.variance}};
 }
 
+// Each chunk of initialisations holds several [S, out, in] tensors of at least one matrix: a layer
+// of 10^10 weights failed in the allocator with its byte count, and a few 10^9 filled the machine's
+// memory. 2^26 weights (8192 x 8192) is about 1.3 GiB of working tensors.
+constexpr int64_t kMaxInitVarianceWeights = int64_t{1} << 26;
+
 int initVariance(const AnalyzeOptions& o) {
+    // CLI11's range lets NaN through (no comparison with it is true).
+    if (!(o.sparsity >= 0.0 && o.sparsity <= 0.999))
+        throw ConfigError("--sparsity", "must be in [0, 0.999], got " + std::to_string(o.sparsity));
+    if (o.in > kMaxInitVarianceWeights / o.out)
+        throw ConfigError("--in/--out", "a layer of at most " + std::to_string(kMaxInitVarianceWeights) +
+                                           " weights (e.g. 8192 x 8192), got " + std::to_string(o.in) + " x " +
+                                           std::to_string(o.out));
     nm::InitVarianceOptions options;
     options.in = o.in;
     options.out = o.out;

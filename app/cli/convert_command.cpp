@@ -2,8 +2,10 @@
 // the first training batches as calibration set, and records the result as a new run.
 #include "convert_command.hpp"
 
+#include "cli_checks.hpp"
 #include "progress_bar.hpp"
 
+#include "engine/config/text_check.hpp"
 #include "engine/data/batch_sampler.hpp"
 #include "engine/data/dataset.hpp"
 #include "engine/errors.hpp"
@@ -21,7 +23,10 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <charconv>
+#include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <stdexcept>
 #include <iostream>
 #include <memory>
@@ -37,7 +42,7 @@ void addConvertCommand(CLI::App& app, ConvertOptions& o) {
     cmd->add_option("--db", o.db, "database of the run (default: $SRIGL_DB or the per-user one)");
     cmd->add_flag("--json", o.json, "print the result as one JSON object");
     cmd->add_option("--calibration-batches", o.calibrationBatches, "training batches used as calibration set (default 8)");
-    cmd->add_option("--batch-size", o.batchSize, "calibration batch size (default: the run's)");
+    cmd->add_option("--batch-size", o.batchSize, "calibration batch size (default: the run's)")->check(positiveWholeNumber());
     cmd->add_flag("--no-absorb", o.noAbsorb, "skip mean absorption (stage 2)");
     cmd->add_flag("--no-reconstruct", o.noReconstruct, "skip per-layer reconstruction (stage 3)");
     cmd->add_flag("--no-bn", o.noBn, "skip batch-norm re-estimation (stage 4)");
@@ -109,7 +114,8 @@ int runConvert(const ConvertOptions& o) {
         options.skipLayers = o.skip;
         options.threads = o.threads;
         options.reconstruction.damping = o.damping;
-        if (o.damping < 0) throw ConfigError("damping", "must be >= 0");
+        // NaN passed `< 0` and reached the solver; infinity silently turned reconstruction off.
+        if (!(o.damping >= 0) || !std::isfinite(o.damping)) throw ConfigError("damping", "must be a finite number >= 0");
         options.reconstruction.maxDirect = o.maxDirect;
         if (o.maxDirect < 0) throw ConfigError("max-direct", "must be >= 0");
         options.reconstruction.iterative.maxIterations = o.refitIterations;
@@ -118,11 +124,21 @@ int runConvert(const ConvertOptions& o) {
         if (!(o.refitTolerance >= 0)) throw ConfigError("refit-tolerance", "must be >= 0");
         if (o.calibrationBatches < 1)
             throw DataError("empty calibration set: --calibration-batches must be at least 1");
-        if (o.run.empty() || o.run.find_first_not_of("0123456789") != std::string::npos)
-            throw ConfigError("run", "'" + o.run + "' is not a run id");
-        const int64_t runId = std::stoll(o.run);
+        // As training's `threads` key: a negative count meant "one per core" unsaid, and 100000
+        // threads never finished starting.
+        if (o.threads < 0 || o.threads > 1024) throw ConfigError("threads", "must be in [0, 1024] (0: one per core)");
+        // The name is stored after the conversion: a bad one is refused before that work.
+        if (!isValidUtf8(o.name) || std::any_of(o.name.begin(), o.name.end(), [](char c) {
+                return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+            }))
+            throw ConfigError("name", "'" + quoteForMessage(o.name) + "' is not one line of UTF-8 text");
+        int64_t runId = 0;
+        const auto parsed = std::from_chars(o.run.data(), o.run.data() + o.run.size(), runId);
+        if (o.run.empty() || o.run.find_first_not_of("0123456789") != std::string::npos || parsed.ec != std::errc())
+            throw ConfigError("run", "'" + quoteForMessage(o.run) + "' is not a run id");
         const std::string dbPath = o.db.empty() ? sessions::defaultDatabasePath() : o.db;
-        sessions::RunStore store(dbPath);
+        // The run must exist: a mistyped --db is not created as an empty database.
+        sessions::RunStore store(dbPath, sessions::RunStore::Mode::ReadWriteExisting);
         sessions::RunInfo source;
         try {
             source = store.run(runId);
@@ -173,10 +189,21 @@ int runConvert(const ConvertOptions& o) {
                                          : (source.name.empty() ? "run " + o.run : source.name) + " -> " +
                                                options.pattern.toString() + (o.transposable ? "-T" : "");
         const double finalAccuracy = report.stages.back().testAccuracy;
+        // The new run is one transaction: a checkpoint that cannot be written, a failed insert,
+        // Ctrl-C or a kill leaves no run without a checkpoint behind (it listed as interrupted).
+        sessions::Transaction tx(store.database());
         const int64_t newId = store.createRun(sessions::describeRun(converted));
         const std::string uuid = store.run(newId).uuid;
         const std::string checkpoint = sessions::defaultCheckpointPath(dbPath, newId, uuid);
         converted.checkpoint = checkpoint;
+        struct RemoveUnlessKept { // the checkpoint of a run that was rolled back belongs to no run
+            const std::string& path;
+            bool keep = false;
+            ~RemoveUnlessKept() {
+                std::error_code ec;
+                if (!keep) std::filesystem::remove(path, ec);
+            }
+        } written{checkpoint};
         nm::saveModelCheckpoint(checkpoint, converted, *loaded.model, loaded.step, uuid);
         store.addCheckpoint(newId, loaded.step, checkpoint);
         std::vector<sessions::Metric> metrics;
@@ -191,6 +218,8 @@ int runConvert(const ConvertOptions& o) {
         if (o.transposable) tags.push_back("transposable");
         store.setTags(newId, tags);
         store.finishRun(newId, sessions::RunStatus::Finished, loaded.step, finalAccuracy);
+        tx.commit();
+        written.keep = true;
 
         if (o.json) {
             nlohmann::json stages = nlohmann::json::array();

@@ -1,6 +1,8 @@
 // `srigl import`: the files' layers, where each mask came from, and the run they became.
 #include "import_command.hpp"
 
+#include "printable_text.hpp"
+
 #include "sessions/session/checkpoint_import.hpp"
 #include "sessions/store/run_store.hpp"
 #include "sessions/session/recorded_run.hpp"
@@ -44,29 +46,32 @@ int runImport(const ImportOptions& o) {
                 }
                 snapshots.push_back({{"file", s.file}, {"step", s.step}, {"layers", layers}});
             }
-            std::cout << nlohmann::json{{"run_id", result.runId}, {"status", "imported"}, {"sparsity", result.sparsity},
-                                        {"snapshots", snapshots}}
-                             .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+            std::cout << printableJson(nlohmann::json{{"run_id", result.runId}, {"status", "imported"},
+                                                      {"sparsity", result.sparsity}, {"snapshots", snapshots}}
+                                           .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace))
                       << std::endl;
             return 0;
         }
+        // Names come from the files (any bytes): an escape sequence in a layer's name must not
+        // drive the terminal.
         for (const auto& s : result.snapshots) {
-            std::printf("%s: step %lld\n", s.file.c_str(), static_cast<long long>(s.step));
+            std::printf("%s: step %lld\n", printableText(s.file).c_str(), static_cast<long long>(s.step));
             for (size_t i = 0; i < s.layers.size(); ++i) {
                 const auto& l = s.layers[i];
-                std::printf("  %-16s %6lld x %-6lld sparsity %5.1f%%  fan-in %lld..%lld%s  ablated %lld", l.name.c_str(),
+                std::printf("  %-16s %6lld x %-6lld sparsity %5.1f%%  fan-in %lld..%lld%s  ablated %lld", printableText(l.name).c_str(),
                             static_cast<long long>(l.outFeatures), static_cast<long long>(l.fanIn), 100.0 * l.sparsity,
                             static_cast<long long>(l.fanInMin), static_cast<long long>(l.fanInMax),
                             l.k > 0 ? " (constant)" : "", static_cast<long long>(l.ablated));
                 if (&s != &result.snapshots.front()) std::printf("  SAD %lld", static_cast<long long>(l.sad));
-                std::printf("  mask: %s\n", s.maskSources[i].c_str());
+                std::printf("  mask: %s\n", printableText(s.maskSources[i]).c_str());
             }
         }
         std::printf("recorded as run %lld (imported, %.1f%% sparse)\n", static_cast<long long>(result.runId),
                     100.0 * result.sparsity);
         return 0;
     } catch (const std::exception& e) {
-        std::fprintf(stderr, "srigl import: %s\n", sessions::errorMessage(e).c_str());
+        // Messages quote layer names from the files: shown, never obeyed by the terminal.
+        std::fprintf(stderr, "srigl import: %s\n", printableLines(sessions::errorMessage(e)).c_str());
         return 2;
     }
 }

@@ -68,6 +68,11 @@ std::vector<CheckpointLayer> checkpointLayers(const StateDict& sd, const std::st
         bool seen = false;
         for (auto& l : layers) seen = seen || l.name == name;
         if (seen) continue; // e.g. both weight and weight_orig: the first one stands
+        // A layer without a weight has no mask to show, and its empty rows or columns defeat the
+        // [out, fan_in] view and the statistics: refused here, naming the tensor, before the store.
+        if (t.tensor.numel() == 0)
+            throw CheckpointError(file + ": weight " + t.name + " has shape " + shapeText(t.tensor) +
+                                  ", no weights; a layer needs at least one output and one input");
         const torch::Tensor weight = t.tensor.to(torch::kFloat);
         torch::Tensor mask;
         CheckpointLayer layer;

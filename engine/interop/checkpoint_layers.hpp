@@ -28,7 +28,7 @@ struct CheckpointLayer {
 // <layer>.parametrizations.weight.0.mask in the state_dict, or of *.<layer>.weight.mask
 // (a sparsifier's state_dict) and *masks.<layer> elsewhere in the file; nonzero entries are kept.
 // Without one the mask is the weight's nonzeros. Throws CheckpointError naming `file` when there
-// is no such weight, or a mask's shape differs from its weight's.
+// is no such weight, a weight has a dimension of size 0, or a mask's shape differs from its weight's.
 std::vector<CheckpointLayer> checkpointLayers(const StateDict& stateDict, const std::string& file);
 
 // readPyTorchFile + findStateDict + checkpointLayers: the layers of one checkpoint file.

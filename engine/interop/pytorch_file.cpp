@@ -30,6 +30,10 @@ void checkKind(const std::string& path) {
     std::error_code ec;
     if (!fs::exists(path, ec)) throw CheckpointError(path + ": no such file");
     if (fs::is_directory(path, ec)) throw CheckpointError(path + ": is a folder, not a checkpoint file");
+    // Opening a FIFO blocks until a writer comes, and the zip reader seeks: only a regular file
+    // (or a link to one) is read.
+    if (!fs::is_regular_file(path, ec))
+        throw CheckpointError(path + ": is not a regular file (a device, FIFO or socket), not a checkpoint file");
     std::ifstream in(path, std::ios::binary);
     char head[4] = {};
     if (!in.read(head, sizeof head)) {

@@ -3,6 +3,7 @@
 #include "sessions/session/checkpoint_import.hpp"
 #include "sessions/store/mask_bits.hpp"
 
+#include "engine/config/text_check.hpp"
 #include "engine/errors.hpp"
 #include "engine/interop/checkpoint_layers.hpp"
 #include "sessions/session/run_description.hpp"
@@ -36,7 +37,9 @@ void countChanges(const LayerMaskSnapshot& before, const LayerMaskSnapshot& now,
     stats.sad = stats.pruned + stats.regrown;
 }
 
-std::string fileName(const std::string& path) { return std::filesystem::path(path).filename().string(); }
+// File names may hold any byte but NUL: as a run name, tag or note (one line of UTF-8 text in the
+// store) their control characters and stray bytes are written as escapes, never refused.
+std::string fileName(const std::string& path) { return printableText(std::filesystem::path(path).filename().string()); }
 
 // Every file must hold the first one's layers (names and shapes): they are snapshots of one model.
 void requireSameLayers(const LoadedFile& first, const LoadedFile& other) {
@@ -111,6 +114,9 @@ int64_t stepFromFileName(const std::string& file) {
 }
 
 ImportResult importCheckpoints(const ImportRequest& request, const ImportFileStep& beforeFile) {
+    // Checked before any file is read (the run's JSON config would only fail once they all were).
+    if (!isValidUtf8(request.name))
+        throw ConfigError("name", "is not valid UTF-8: '" + quoteForMessage(request.name) + "'; nothing was recorded");
     const std::vector<LoadedFile> files = loadAll(request.files, beforeFile);
     const auto& last = files.back();
     std::vector<LayerUpdateStats> lastLayers;
@@ -128,23 +134,19 @@ ImportResult importCheckpoints(const ImportRequest& request, const ImportFileSte
     ImportResult result;
     result.sparsity = config.sparsity;
     RunStore store(request.dbPath);
+    // The whole run is one transaction: a failed write, a lock held past the busy timeout, Ctrl-C
+    // or a kill leaves nothing, where separate writes left a run without snapshots (listed as
+    // interrupted). Another import waits for this one's lock instead of failing after 5 s.
+    store.database().setBusyTimeout(30000);
+    Transaction tx(store.database());
     result.runId = store.createRun(run);
-    try {
-        record(store, result.runId, files, result);
-        store.setTags(result.runId, {"imported", "source:" + fileName(files.front().path)});
-        std::string notes = "imported from";
-        for (const auto& f : files) notes += "\n" + std::filesystem::absolute(f.path).string();
-        store.setNotes(result.runId, notes);
-        store.finishRun(result.runId, RunStatus::Imported, last.step, -1.0);
-    } catch (...) {
-        // Not half a run: a failed write takes the run away again (it is not live once finished).
-        try {
-            store.finishRun(result.runId, RunStatus::Failed, 0, -1.0, "import failed");
-            store.deleteRun(result.runId);
-        } catch (const std::exception&) {
-        }
-        throw;
-    }
+    record(store, result.runId, files, result);
+    store.setTags(result.runId, {"imported", "source:" + fileName(files.front().path)});
+    std::string notes = "imported from";
+    for (const auto& f : files) notes += "\n" + printableText(std::filesystem::absolute(f.path).string());
+    store.setNotes(result.runId, notes);
+    store.finishRun(result.runId, RunStatus::Imported, last.step, -1.0);
+    tx.commit();
     return result;
 }
 

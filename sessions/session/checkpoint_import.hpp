@@ -38,8 +38,8 @@ int64_t stepFromFileName(const std::string& file);
 // that cannot be read (CheckpointError naming it), files whose layers differ in names or shapes.
 // Snapshots are at the steps in the file names when every file has a different one, else at
 // 0, 1, 2, ... in the order given. The run carries the tags "imported" and "source:<file name>" (of
-// its first snapshot's file) and every file's path in its notes. A store failure after the run was created deletes
-// it again.
+// its first snapshot's file) and every file's path in its notes. The run is recorded in one
+// transaction: a store failure, a lock held too long or a kill leaves nothing of it.
 //
 // `beforeFile` (optional) is called before each file is read, with its index, the number of files
 // and its path; it may throw to stop the import there (nothing is recorded yet at that point).
