@@ -128,9 +128,7 @@ int runConvert(const ConvertOptions& o) {
         // threads never finished starting.
         if (o.threads < 0 || o.threads > 1024) throw ConfigError("threads", "must be in [0, 1024] (0: one per core)");
         // The name is stored after the conversion: a bad one is refused before that work.
-        if (!isValidUtf8(o.name) || std::any_of(o.name.begin(), o.name.end(), [](char c) {
-                return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
-            }))
+        if (!isOneLineText(o.name))
             throw ConfigError("name", "'" + quoteForMessage(o.name) + "' is not one line of UTF-8 text");
         int64_t runId = 0;
         const auto parsed = std::from_chars(o.run.data(), o.run.data() + o.run.size(), runId);

@@ -42,6 +42,13 @@ inline bool isValidUtf8(std::string_view text) {
     return true;
 }
 
+// One line of text for a label (a run's name, a tag): valid UTF-8 without C0 controls or DEL.
+inline bool isOneLineText(std::string_view text) {
+    for (const char c : text)
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return false;
+    return isValidUtf8(text);
+}
+
 namespace text_detail {
 
 inline void appendHex(std::string& out, const char* prefix, unsigned value, int digits) {

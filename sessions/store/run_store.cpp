@@ -278,10 +278,9 @@ void requireUtf8(const std::string& path, const std::string& field, const std::s
 // escape sequence, a carriage return) would make the terminal act instead of show it.
 void requireLabel(const std::string& path, const std::string& field, const std::string& text) {
     requireUtf8(path, field, text);
-    for (const char c : text)
-        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
-            throw StoreError(path + ": " + field + " '" + quoteForMessage(text) +
-                             "' contains a control character; nothing was stored");
+    if (!isOneLineText(text))
+        throw StoreError(path + ": " + field + " '" + quoteForMessage(text) +
+                         "' contains a control character; nothing was stored");
 }
 
 // A tag is a word to filter by: an empty one matches nothing and lists as a blank.
