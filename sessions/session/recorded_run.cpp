@@ -95,7 +95,10 @@ RecordedRun::RecordedRun(const RunRequest& given, TrainingObserver* observer) : 
                                             request.runId ? RunStore::Mode::ReadWriteExisting : RunStore::Mode::ReadWrite);
         if (request.runId) {
             runId_ = request.runId;
-            recordResumedRun(*store_, *trainer_, runId_, loaded);
+            if (request.checkpoint.empty())
+                recordRestartedRun(*store_, *trainer_, runId_);
+            else
+                recordResumedRun(*store_, *trainer_, runId_, loaded);
         } else {
             runId_ = recordNewRun(*store_, *trainer_, request.config);
         }
@@ -205,33 +208,51 @@ void requireCheckpointApartFromStore(const std::string& checkpoint, const std::s
     }
 }
 
+namespace {
+
+// Gives the trainer the run's own checkpoint file when its config names none, or names a file that
+// holds another recorded run's checkpoint (a new run continued from another run's file with
+// --resume FILE, a second run of one config file): overwriting it would leave that run nothing to
+// resume from, and its export would be this run's model. A recorded run can always be resumed
+// after a crash.
+void claimCheckpointFile(RunStore& store, Trainer& trainer, int64_t runId, const std::string& uuid) {
+    const RunConfig& config = trainer.config();
+    CheckpointHeader held;
+    const bool taken = !config.checkpoint.empty() && peekCheckpointHeader(config.checkpoint, held) &&
+                       !held.runUuid.empty() && held.runUuid != uuid;
+    if (!config.checkpoint.empty() && !taken) return;
+    const std::string own = defaultCheckpointPath(store.path(), runId, uuid);
+    if (taken)
+        std::fprintf(stderr,
+                     "warning: '%s' holds the checkpoint of another recorded run (identity %s); run %lld "
+                     "writes its checkpoints to '%s' instead\n",
+                     config.checkpoint.c_str(), held.runUuid.c_str(), static_cast<long long>(runId), own.c_str());
+    const int64_t every = taken ? config.checkpoint_every
+                                : config.checkpoint_every > 0 ? config.checkpoint_every : kDefaultCheckpointEvery;
+    trainer.setCheckpointFile(own, every);
+    // Stored as trained, so a resume with the same keys records no config change.
+    store.setConfig(runId, configToJson(trainer.config(), -1));
+}
+
+} // namespace
+
 int64_t recordNewRun(RunStore& store, Trainer& trainer, const RunConfig& config) {
     requireCheckpointApartFromStore(config.checkpoint, store.path());
     const int64_t runId = store.createRun(describeRun(config));
     const std::string uuid = store.run(runId).uuid;
     trainer.setRunIdentity(uuid);
-    // The named file may hold a recorded run's checkpoint (a new run continued from another run's
-    // file with --resume FILE, a second run of one config file): overwriting it would leave that
-    // run nothing to resume from, and its export would be this run's model. This run gets its own.
-    CheckpointHeader held;
-    const bool taken = !config.checkpoint.empty() && peekCheckpointHeader(config.checkpoint, held) &&
-                       !held.runUuid.empty() && held.runUuid != uuid;
-    // A recorded run can always be resumed after a crash: checkpoint it when the config does not
-    // say where.
-    if (config.checkpoint.empty() || taken) {
-        const std::string own = defaultCheckpointPath(store.path(), runId, uuid);
-        if (taken)
-            std::fprintf(stderr,
-                         "warning: '%s' holds the checkpoint of another recorded run (identity %s); run %lld "
-                         "writes its checkpoints to '%s' instead\n",
-                         config.checkpoint.c_str(), held.runUuid.c_str(), static_cast<long long>(runId), own.c_str());
-        const int64_t every = taken ? config.checkpoint_every
-                                    : config.checkpoint_every > 0 ? config.checkpoint_every : kDefaultCheckpointEvery;
-        trainer.setCheckpointFile(own, every);
-        // Stored as trained, so a resume with the same keys records no config change.
-        store.setConfig(runId, configToJson(trainer.config(), -1));
-    }
+    claimCheckpointFile(store, trainer, runId, uuid);
     return runId;
+}
+
+void recordRestartedRun(RunStore& store, Trainer& trainer, int64_t runId) {
+    const RunInfo info = store.run(runId);
+    requireCheckpointApartFromStore(trainer.config().checkpoint, store.path());
+    // From step 0 again: everything the run recorded before is dropped with the claim (step 0's
+    // masks included, which the restarted run records again).
+    store.reopenRun(runId, -1, configToJson(trainer.config(), -1));
+    trainer.setRunIdentity(info.uuid);
+    claimCheckpointFile(store, trainer, runId, info.uuid);
 }
 
 void recordResumedRun(RunStore& store, Trainer& trainer, int64_t runId, const CheckpointHeader& loaded) {

@@ -30,7 +30,10 @@ struct RunRequest {
     RunConfig config;
     std::string checkpoint; // continue from this checkpoint file; "" trains from step 0
     std::string dbPath;     // "" : not recorded
-    int64_t runId = 0;      // a recorded run to continue (its records after the start step are dropped); 0: new
+    // A recorded run to continue from `checkpoint` (its records after the checkpoint's step are
+    // dropped), or to train again from step 0 when `checkpoint` is "" (all its records are
+    // dropped; a sweep point killed before its first checkpoint); 0: a new run.
+    int64_t runId = 0;
     // Called once the run exists in the store, before training starts (a sweep links its point).
     std::function<void(int64_t runId)> onRecorded;
     // Set: this process is one worker of a data-parallel run (rank 0 alone should record).
@@ -116,5 +119,9 @@ int64_t recordNewRun(RunStore& store, Trainer& trainer, const RunConfig& config)
 // CheckpointError for a checkpoint of another run, StoreError while another process trains the
 // run; otherwise the run is claimed (reopenRun) with the trainer's config.
 void recordResumedRun(RunStore& store, Trainer& trainer, int64_t runId, const CheckpointHeader& loaded);
+// Trains recorded run `runId` again from step 0 with a trainer that loaded no checkpoint: the run
+// is claimed (StoreError while another process trains it), all its records are dropped, and the
+// trainer gets the run's identity and its own checkpoint file.
+void recordRestartedRun(RunStore& store, Trainer& trainer, int64_t runId);
 
 } // namespace srigl::sessions

@@ -70,9 +70,21 @@ RunStatus SweepRunner::run(const TrainPoint& train, const Hooks& hooks) {
                 continue;
             }
             request.runId = row.runId;
-            const auto last = store_->lastCheckpoint(row.runId);
-            // Without a usable checkpoint the run starts over, in the same record.
-            if (last && std::filesystem::exists(last->second)) request.checkpoint = last->second;
+            // Continued as `srigl train --resume` continues a run: from the checkpoint it recorded (or
+            // wrote just before it was killed), with the config that checkpoint was trained with,
+            // which names the run's own checkpoint file, so the run goes on checkpointing there.
+            std::string checkpoint;
+            try {
+                checkpoint = recordedCheckpoint(*store_, row.runId);
+            } catch (const CheckpointError&) {
+                // None written yet: the run starts over, in the same record.
+            }
+            if (!checkpoint.empty() && std::filesystem::exists(checkpoint)) {
+                request.checkpoint = checkpoint;
+                request.config = readCheckpointConfig(checkpoint);
+            } else {
+                request.config = configFromJson(run.config);
+            }
             resumed = true;
         }
         const int64_t point = row.point;

@@ -149,7 +149,8 @@ public:
     void finishRun(int64_t id, RunStatus status, int64_t steps, double testAccuracy, const std::string& error = "");
     // A run continued from its checkpoint at `fromStep` (srigl train --resume ID), taken by this
     // process exclusively: StoreError when another live process is training it. What was recorded
-    // after that step is dropped, as it will be recorded again. A non-empty `config` that differs
+    // after that step is dropped, as it will be recorded again (fromStep -1: everything, for a run
+    // trained again from step 0). A non-empty `config` that differs
     // from the stored one (resume with --set overrides) replaces it; the old one is kept in
     // configHistory.
     void reopenRun(int64_t id, int64_t fromStep, const std::string& config = "");

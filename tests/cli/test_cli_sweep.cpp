@@ -56,6 +56,67 @@ QList<QJsonObject> eventsOf(const QList<QJsonObject>& all, const QString& name) 
     return out;
 }
 
+// Starts `args` (a --json sweep) and SIGKILLs it once point 2 logged a step above `killAbove`.
+struct KilledSweep {
+    qint64 sweepId = 0;
+    qint64 run = 0;   // the run of the killed point
+    qint64 after = 0; // the step logged just before the kill (0: not killed)
+    QString err;
+};
+
+KilledSweep killInSecondPoint(const QStringList& args, qint64 killAbove) {
+    KilledSweep k;
+    QProcess p;
+    prepare(p);
+    p.start(kSrigl, args);
+    p.closeWriteChannel();
+    if (!p.waitForStarted()) return k;
+    qint64 pointsSeen = 0;
+    QElapsedTimer timer;
+    timer.start();
+    while (k.after == 0 && p.state() == QProcess::Running && timer.elapsed() < 240000) {
+        p.waitForReadyRead(1000);
+        while (p.canReadLine()) {
+            const QJsonObject e = QJsonDocument::fromJson(p.readLine()).object();
+            const QString name = e["event"].toString();
+            if (name == "sweep") k.sweepId = e["sweep_id"].toInteger();
+            if (name == "point") ++pointsSeen;
+            if (name == "run") k.run = e["run_id"].toInteger();
+            if (name == "step" && pointsSeen == 2 && e["step"].toInteger() > killAbove) {
+                k.after = e["step"].toInteger();
+                p.kill();
+                break;
+            }
+        }
+    }
+    if (k.after == 0) p.kill();
+    p.waitForFinished(30000);
+    k.err = QString::fromUtf8(p.readAllStandardError());
+    return k;
+}
+
+// Whether each of the run's logged steps is stored once (a continued run dropped its repeated tail).
+bool lossesStoredOnce(RunStore& store, int64_t runId) {
+    std::set<int64_t> steps;
+    size_t losses = 0;
+    for (const auto& m : store.metrics(runId))
+        if (m.key == "train_loss") {
+            steps.insert(m.step);
+            ++losses;
+        }
+    return losses > 0 && steps.size() == losses;
+}
+
+// The first step a resumed sweep logged in point `point`, or -1.
+qint64 firstStepOfPoint(const QList<QJsonObject>& all, int point) {
+    bool inPoint = false;
+    for (const auto& e : all) {
+        if (e["event"].toString() == "point") inPoint = e["point"].toInt() == point;
+        if (inPoint && e["event"].toString() == "step") return e["step"].toInteger();
+    }
+    return -1;
+}
+
 } // namespace
 
 class TestCliSweep : public QObject {
@@ -65,6 +126,7 @@ private Q_SLOTS:
     void badGridStoresNothing();
     void resumeNeedsAKnownSweep();
     void killedSweepResumesEveryPointOnce();
+    void pointKilledBeforeItsFirstCheckpointStartsOver();
 };
 
 void TestCliSweep::gridOfFourRecordsFourRuns() {
@@ -208,33 +270,10 @@ void TestCliSweep::killedSweepResumesEveryPointOnce() {
         QStringList args = tinySweep(db);
         args << "--set" << "synthetic_train=2048" << "--set" << "epochs=10" << "--set" << "checkpoint_every=20"
              << "--grid" << "seed=1,2,3";
-        QProcess p;
-        prepare(p);
-        p.start(kSrigl, args);
-        p.closeWriteChannel();
-        QVERIFY(p.waitForStarted());
-        qint64 sweepId = 0, killedRun = 0, pointsSeen = 0, killedAfter = 0;
-        QElapsedTimer timer;
-        timer.start();
-        while (killedAfter == 0 && p.state() == QProcess::Running && timer.elapsed() < 240000) {
-            p.waitForReadyRead(1000);
-            while (p.canReadLine()) {
-                const QJsonObject e = QJsonDocument::fromJson(p.readLine()).object();
-                const QString name = e["event"].toString();
-                if (name == "sweep") sweepId = e["sweep_id"].toInteger();
-                if (name == "point") ++pointsSeen;
-                if (name == "run") killedRun = e["run_id"].toInteger();
-                // SIGKILL in the second point, after its first checkpoint.
-                if (name == "step" && pointsSeen == 2 && e["step"].toInteger() > 50) {
-                    killedAfter = e["step"].toInteger();
-                    p.kill();
-                    break;
-                }
-            }
-        }
-        if (killedAfter == 0) p.kill();
-        p.waitForFinished(30000);
-        QVERIFY2(killedAfter > 50, qPrintable(QString::fromUtf8(p.readAllStandardError())));
+        // SIGKILL in the second point, after its first checkpoint.
+        const KilledSweep k = killInSecondPoint(args, 50);
+        const qint64 sweepId = k.sweepId, killedRun = k.run, killedAfter = k.after;
+        QVERIFY2(killedAfter > 50, qPrintable(k.err));
         QVERIFY(sweepId > 0 && killedRun > 0);
         {
             RunStore store(db.toStdString());
@@ -262,16 +301,8 @@ void TestCliSweep::killedSweepResumesEveryPointOnce() {
         QCOMPARE(points[1]["point"].toInt(), 2);
         QVERIFY(!points[1]["resumed"].toBool());
         // The interrupted run continued from its checkpoint, not from step 0.
-        bool sawFirstStep = false;
-        bool inPoint1 = false;
-        for (const auto& e : all) {
-            if (e["event"].toString() == "point") inPoint1 = e["point"].toInt() == 1;
-            if (inPoint1 && e["event"].toString() == "step" && !sawFirstStep) {
-                sawFirstStep = true;
-                QVERIFY2(e["step"].toInteger() > 20, qPrintable(QString::number(e["step"].toInteger())));
-            }
-        }
-        QVERIFY(sawFirstStep);
+        const qint64 firstStep = firstStepOfPoint(all, 1);
+        QVERIFY2(firstStep > 20, qPrintable(QString::number(firstStep)));
 
         RunStore store(db.toStdString(), RunStore::Mode::ReadOnly);
         QVERIFY(store.integrityOk());
@@ -290,17 +321,63 @@ void TestCliSweep::killedSweepResumesEveryPointOnce() {
         QCOMPARE(runIds.size(), size_t(3));
         QCOMPARE(rows[1].runId, killedRun); // the same run, continued
         QCOMPARE(store.listRuns().size(), size_t(3)); // every point recorded exactly once
-        // Each run's metrics hold every logged step once (the resumed one dropped its repeated tail).
-        for (int64_t id : runIds) {
-            std::set<int64_t> steps;
-            int64_t losses = 0;
-            for (const auto& m : store.metrics(id))
-                if (m.key == "train_loss") {
-                    steps.insert(m.step);
-                    ++losses;
-                }
-            QCOMPARE(static_cast<int64_t>(steps.size()), losses);
+        for (int64_t id : runIds) QVERIFY2(lossesStoredOnce(store, id), qPrintable(QString::number(id)));
+        // The continued run went on checkpointing into its own file, with its config unchanged
+        // (it used to continue with the sweep point's config, which names no checkpoint file).
+        const auto last = store.lastCheckpoint(killedRun);
+        QVERIFY(last && last->first == 320);
+        QVERIFY(QFile::exists(QString::fromStdString(last->second)));
+        QVERIFY(store.configHistory(killedRun).empty());
+    });
+}
+
+void TestCliSweep::pointKilledBeforeItsFirstCheckpointStartsOver() {
+    guarded([&] {
+        QTemporaryDir dir;
+        const QString db = dir.filePath("runs.db");
+        // No checkpoint before the end of a point: the kill in point 2 leaves its run without one.
+        QStringList args = tinySweep(db);
+        args << "--set" << "synthetic_train=2048" << "--set" << "epochs=10" << "--set" << "checkpoint_every=100000"
+             << "--grid" << "seed=1,2";
+        const KilledSweep k = killInSecondPoint(args, 30);
+        QVERIFY2(k.after > 30, qPrintable(k.err));
+        {
+            RunStore store(db.toStdString());
+            QVERIFY(!store.lastCheckpoint(k.run));
+            // What the killed attempt may have recorded (the recorder writes every half second,
+            // so the kill may have come before its first write): a loss no real step logs.
+            store.addMetrics(k.run, {{10, "train_loss", 99.0}, {20, "train_loss", 99.0}});
         }
+        // The resume used to fail ("the checkpoint of run 2 belongs to a run that was not recorded")
+        // and mark the whole sweep failed.
+        Result resumed = runSrigl({"sweep", "--json", "--db", db, "--resume", QString::number(k.sweepId)});
+        QVERIFY2(resumed.exitCode == 0, qPrintable(resumed.err));
+        const auto all = events(resumed.out);
+        const auto points = eventsOf(all, "point");
+        QCOMPARE(points.size(), 1);
+        QVERIFY(points[0]["resumed"].toBool());
+        const qint64 firstStep = firstStepOfPoint(all, 1);
+        QVERIFY2(firstStep > 0 && firstStep <= 10, qPrintable(QString::number(firstStep))); // from step 0 again
+
+        RunStore store(db.toStdString(), RunStore::Mode::ReadOnly);
+        QVERIFY(store.integrityOk());
+        SweepStore sweeps(store);
+        QVERIFY(sweeps.sweep(k.sweepId).status == RunStatus::Finished);
+        const auto rows = sweeps.points(k.sweepId);
+        QVERIFY(rows[1].status == PointStatus::Finished);
+        QCOMPARE(rows[1].runId, k.run); // the same record, trained again
+        QCOMPARE(store.listRuns().size(), size_t(2));
+        const auto run = store.run(k.run);
+        QVERIFY(run.status == RunStatus::Finished);
+        QCOMPARE(run.steps, int64_t(320));
+        QCOMPARE(QString::fromStdString(run.error), QString()); // every record stored
+        QVERIFY(lossesStoredOnce(store, k.run));
+        for (const auto& m : store.metrics(k.run)) QVERIFY(m.value != 99.0); // the killed attempt's records were dropped
+        std::set<std::pair<std::string, int64_t>> masks;
+        for (const auto& m : store.maskStats(k.run)) QVERIFY(masks.insert({m.stats.name, m.step}).second);
+        const auto last = store.lastCheckpoint(k.run);
+        QVERIFY(last && last->first == 320 && QFile::exists(QString::fromStdString(last->second)));
+        QVERIFY(store.configHistory(k.run).empty());
     });
 }
 
