@@ -179,11 +179,13 @@ RunEnd RecordedRun::train(StepGate* gate) {
                 // A method that learns its own sparsity is listed (and plotted) at what it reached.
                 if (isTrainableThreshold(trainer_->config().method))
                     store_->setSparsity(runId_, reachedSparsity(trainer_->layerStats()));
-                // A run that trained but whose history has a hole says so where `runs show` and the
-                // Studio read why a run failed.
-                const std::string note = !end.failure.empty()         ? end.failure
-                                         : !end.recordingError.empty() ? "recording incomplete: " + end.recordingError
-                                                                       : std::string();
+                // Why a run failed (it threw, or its loss became NaN), and whether its history has a
+                // hole, where `runs show` and the Studio read it.
+                std::string note = !end.failure.empty() ? end.failure
+                                   : end.summary.status == TrainingStatus::Diverged ? end.summary.message
+                                                                                    : std::string();
+                if (end.failure.empty() && !end.recordingError.empty())
+                    note += (note.empty() ? "" : "; ") + std::string("recording incomplete: ") + end.recordingError;
                 store_->finishRun(runId_, end.status, end.steps,
                                   end.failure.empty() ? end.summary.testAccuracy : -1.0, note);
             });

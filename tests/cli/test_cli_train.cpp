@@ -1,5 +1,6 @@
 // `srigl train` as a user runs it: JSON events and summary, exit codes, clear messages.
 #include <QtTest>
+#include <QTemporaryDir>
 
 #include "tests/support/srigl_process.hpp"
 
@@ -149,12 +150,20 @@ void TestCliTrain::missingDataExitsTwo() {
 }
 
 void TestCliTrain::divergenceExitsThree() {
+    QTemporaryDir dir;
+    const QString db = dir.filePath("runs.db");
     QStringList args = small();
-    args << "--set" << "lr=1e25" << "--set" << "momentum=0";
+    args << "--db" << db << "--set" << "lr=1e25" << "--set" << "momentum=0";
     Result r = runSrigl(args);
     QCOMPARE(r.exitCode, 3);
     QCOMPARE(lastJson(r.out)["status"].toString(), QString("diverged"));
     QVERIFY2(r.err.contains("loss became"), qPrintable(r.err));
+    // The run says why it failed where `runs show` and the Studio read it (it used to be empty).
+    Result shown = runSrigl({"runs", "--db", db, "show", "1"});
+    QVERIFY2(shown.exitCode == 0, qPrintable(shown.err));
+    const QJsonObject run = QJsonDocument::fromJson(shown.out.toUtf8()).object();
+    QCOMPARE(run["status"].toString(), QString("failed"));
+    QVERIFY2(run["error"].toString().contains("loss became"), qPrintable(shown.out));
 }
 
 void TestCliTrain::resumeContinuesFromCheckpoint() {
