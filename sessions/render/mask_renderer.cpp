@@ -1,5 +1,6 @@
 // Mask pictures with OpenCV (resizing, PNG and video encoding).
 #include "sessions/render/mask_renderer.hpp"
+#include "sessions/render/frame_folder.hpp"
 #include "sessions/render/video_file.hpp"
 #include "sessions/store/mask_bits.hpp"
 
@@ -10,6 +11,7 @@
 #include <opencv2/videoio.hpp>
 
 #include <algorithm>
+#include <cstdio>
 
 namespace srigl::sessions {
 namespace {
@@ -89,6 +91,29 @@ void writeMaskVideo(const std::string& path, const std::vector<LayerMaskSnapshot
     }
     writer.release();
     file.commit();
+}
+
+void writeMaskFrames(const std::string& folder, const std::string& name, const std::vector<LayerMaskSnapshot>& snapshots,
+                     const std::vector<int64_t>& steps, const std::function<bool(size_t done, size_t total)>& progress) {
+    if (snapshots.empty() || steps.size() != snapshots.size())
+        throw StoreError(folder + ": no mask snapshots (or not one step each) to write");
+    FrameFolder frames(folder);
+    for (size_t i = 0; i < snapshots.size(); ++i) {
+        // Encoded in memory and written by FrameFolder: cv::imwrite ignores a failed final flush,
+        // so a full disk could leave a truncated PNG reported as written.
+        std::vector<uint8_t> png;
+        try {
+            if (!cv::imencode(".png", toMat(renderMask(snapshots[i], i ? &snapshots[i - 1] : nullptr)), png))
+                throw StoreError(folder + ": cannot encode frame " + std::to_string(i) + " as PNG");
+        } catch (const cv::Exception& e) {
+            throw StoreError(folder + ": cannot encode frame " + std::to_string(i) + " as PNG: " + e.msg);
+        }
+        char suffix[64];
+        std::snprintf(suffix, sizeof suffix, "_%04zu_step%lld.png", i, static_cast<long long>(steps[i]));
+        frames.add(name + suffix, png);
+        if (progress && !progress(i + 1, snapshots.size())) return; // the staging folder goes, the folder stays
+    }
+    frames.commit();
 }
 
 } // namespace srigl::sessions

@@ -1,6 +1,6 @@
 // Pictures of masks: a layer's [out, fan_in] mask as an RGB image (active, ablated, pruned and
-// regrown since the previous snapshot in their own colours), PNG files and videos of the mask's
-// evolution. Shared by `srigl runs render` and the Studio.
+// regrown since the previous snapshot in their own colours), PNG files, and videos and PNG
+// sequences of the mask's evolution. Shared by `srigl runs render` and the Studio.
 #pragma once
 
 #include "engine/training/training_observer.hpp"
@@ -41,5 +41,12 @@ void writeImage(const std::string& path, const RgbImage& image);
 // nothing is written, an existing file is kept (the Studio's export dialog cancels this way).
 void writeMaskVideo(const std::string& path, const std::vector<LayerMaskSnapshot>& snapshots, double fps = 4.0,
                     const std::function<bool(size_t done, size_t total)>& progress = {});
+// One PNG per snapshot in `folder`, <name>_NNNN_step<S>.png (NNNN the index, which keeps the order
+// and the names distinct when a resumed run recorded a step twice; S from `steps`), each coloured
+// against the one before. Written all or nothing (FrameFolder): a cancel (progress returns false),
+// an error or a full disk leaves the folder as it was. Throws StoreError.
+void writeMaskFrames(const std::string& folder, const std::string& name, const std::vector<LayerMaskSnapshot>& snapshots,
+                     const std::vector<int64_t>& steps,
+                     const std::function<bool(size_t done, size_t total)>& progress = {});
 
 } // namespace srigl::sessions

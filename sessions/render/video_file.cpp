@@ -1,9 +1,10 @@
 // Videos written to a temporary file and renamed into place once whole.
 #include "sessions/render/video_file.hpp"
 
+#include "sessions/render/partial_files.hpp"
+#include "sessions/store/output_target.hpp"
 #include "sessions/store/store_error.hpp"
 
-#include <atomic>
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
@@ -74,21 +75,20 @@ bool containerIsWhole(const std::string& file, const std::string& ext) {
 } // namespace
 
 VideoFile::VideoFile(const std::string& path) : path_(path), target_(path) {
+    const std::string problem =
+        outputTargetProblem(path, "name a video file (.mp4, .avi)", "refusing to write a video to it");
+    if (!problem.empty()) throw StoreError(path + ": " + problem);
     std::error_code ec;
     const fs::file_status st = fs::status(path, ec);
-    if (fs::is_directory(st)) throw StoreError(path + ": is a folder; name a video file (.mp4, .avi)");
     if (fs::exists(st)) {
-        if (!fs::is_regular_file(st))
-            throw StoreError(path + ": exists and is not a regular file (a device, FIFO or socket); refusing to "
-                                    "write a video to it");
         const fs::path real = fs::canonical(path, ec);
         if (!ec) target_ = real;
     }
-    static std::atomic<unsigned> counter{0};
-    const std::string ext = target_.extension().string();
+    // What a killed writer of this same video left (partial_files.hpp says why by pid).
+    const std::string stem = target_.stem().string(), ext = target_.extension().string();
+    removeAbandonedPartials(target_.parent_path(), stem, ext);
     for (int attempt = 0; attempt < 100 && tmp_.empty(); ++attempt) {
-        const fs::path name = target_.parent_path() / ("." + target_.stem().string() + "." + std::to_string(::getpid()) +
-                                                       "-" + std::to_string(counter++) + ".tmp" + ext);
+        const fs::path name = target_.parent_path() / partialName(stem, ext);
         const int fd = ::open(name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
         if (fd >= 0) {
             ::close(fd);

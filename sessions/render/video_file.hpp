@@ -1,6 +1,8 @@
 // A video file written all or nothing: OpenCV writes a temporary file beside the one it replaces,
 // which is renamed over it only when the finished file is whole, so a cancel, an error or a full
-// disk keeps the old file (OpenCV's writers ignore failed writes and leave a truncated video).
+// disk keeps the old file (OpenCV's writers ignore failed writes and leave a truncated video). The
+// temporary is `.<stem>.srigl-partial-<pid>-<n><ext>`; one a killed writer left is removed by the
+// next VideoFile of the same path (partial_files.hpp).
 #pragma once
 
 #include <filesystem>
@@ -10,9 +12,10 @@ namespace srigl::sessions {
 
 class VideoFile {
 public:
-    // Throws StoreError when `path` is a folder or exists as anything but a regular file (a device,
-    // a FIFO, a socket; a link is judged by what it points to): OpenCV opens the path itself (a
-    // FIFO blocks until a reader comes) and the rename would replace a device node with a file.
+    // Throws StoreError when outputTargetProblem refuses `path` (a folder, a device, a FIFO, a
+    // socket; a link is judged by what it points to): OpenCV opens the path itself (a FIFO blocks
+    // until a reader comes) and the rename would replace a device node with a file. Removes the
+    // temporaries of this path whose writer is dead.
     explicit VideoFile(const std::string& path);
     ~VideoFile(); // removes the temporary file unless committed
     VideoFile(const VideoFile&) = delete;

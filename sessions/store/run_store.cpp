@@ -918,13 +918,21 @@ std::vector<std::string> RunStore::deleteRun(int64_t id) {
     st.bind(1, id);
     st.run();
     tx.commit();
-    // After the commit: a failed delete keeps the run and its checkpoint together.
+    // After the commit: a failed delete keeps the run and its checkpoint together. A recorded path
+    // may since hold another run's checkpoint (the file was removed by hand and the path reused,
+    // from this database or another one): only a file that carries this run's identity, or a
+    // legacy one that carries none, goes; so does a temporary file of this run's killed writer.
+    const auto ownCheckpoint = [&](const std::string& file, bool allowLegacy) {
+        std::error_code ec;
+        if (!std::filesystem::is_regular_file(file, ec) || !looksLikeCheckpoint(file)) return false;
+        CheckpointHeader header;
+        return peekCheckpointHeader(file, header) ? header.runUuid == info.uuid : allowLegacy;
+    };
     std::vector<std::string> removed;
     for (const auto& file : files) {
         std::error_code ec;
-        std::filesystem::remove(file + ".tmp", ec);
-        if (std::filesystem::is_regular_file(file, ec) && looksLikeCheckpoint(file) && std::filesystem::remove(file, ec))
-            removed.push_back(file);
+        if (ownCheckpoint(file + ".tmp", false)) std::filesystem::remove(file + ".tmp", ec);
+        if (ownCheckpoint(file, true) && std::filesystem::remove(file, ec)) removed.push_back(file);
     }
     return removed;
 }

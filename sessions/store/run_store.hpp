@@ -196,7 +196,8 @@ public:
     void setTags(int64_t id, const std::vector<std::string>& tags);
     void setNotes(int64_t id, const std::string& notes);
     // Deletes the run and its records, and the checkpoint files recorded for it that no other run
-    // shares (returned). StoreError for a run that a live process is still training.
+    // shares and that still hold this run's checkpoint (returned; a file since taken by another
+    // run, of any database, is kept). StoreError for a run that a live process is still training.
     std::vector<std::string> deleteRun(int64_t id);
     // Runs still marked running whose writing process (same host) is gone become interrupted.
     // Readers need not call it: run() and listRuns() report such runs as interrupted without writing.

@@ -60,6 +60,14 @@ int countVideoFrames(const QString& path) {
     return frames;
 }
 
+// exportMaskEvolution with Cancel pressed once `frame` frames are written.
+size_t exportCancelledAt(const std::string& db, int64_t id, const QString& out, size_t frame) {
+    std::atomic<bool> cancel{false};
+    return exportMaskEvolution(db, id, "fc1", out.toStdString(), [&](size_t d, size_t) {
+        if (d == frame) cancel = true;
+    }, &cancel);
+}
+
 } // namespace
 
 class TestExports : public QObject {
@@ -79,6 +87,9 @@ private Q_SLOTS:
     void fullDiskKeepsTheOldFile();
     void cancelKeepsTheOldVideo();
     void linkedTargetIsReplacedThroughTheLink();
+    void cancelledSequenceKeepsTheOldFrames();
+    void failedSequenceKeepsTheOldFrames();
+    void sequenceReplacesItsFramesAndKeepsOtherFiles();
 };
 
 void TestExports::csvIsExactForKnownMetrics() {
@@ -181,19 +192,13 @@ void TestExports::cancelRemovesThePartialVideo() {
     const std::string db = dir.filePath("runs.db").toStdString();
     const int64_t id = runWithMasks(db, 6);
     const QString out = dir.filePath("fc1.avi");
-    std::atomic<bool> cancel{false};
-    const size_t frames = exportMaskEvolution(db, id, "fc1", out.toStdString(), [&](size_t d, size_t) {
-        if (d == 2) cancel = true;
-    }, &cancel);
-    QCOMPARE(frames, size_t(0));
+    QCOMPARE(exportCancelledAt(db, id, out, 2), size_t(0));
     QVERIFY(!QFile::exists(out));
-    // The image sequence stops too, keeping the frames already written.
-    cancel = false;
+    // The image sequence stops too, and leaves nothing: no folder, no staging folder beside it.
     const QString seq = dir.filePath("seq");
-    QCOMPARE(exportMaskEvolution(db, id, "fc1", seq.toStdString(), [&](size_t d, size_t) {
-        if (d == 3) cancel = true;
-    }, &cancel), size_t(3));
-    QCOMPARE(QDir(seq).entryList({QStringLiteral("*.png")}, QDir::Files).size(), 3);
+    QCOMPARE(exportCancelledAt(db, id, seq, 3), size_t(0));
+    QVERIFY(!QFileInfo::exists(seq));
+    QCOMPARE(test::strayFiles(dir.path(), {"runs.db", "runs.db-wal", "runs.db-shm"}), QStringList());
 }
 
 void TestExports::unknownLayerFails() {
@@ -359,10 +364,7 @@ void TestExports::cancelKeepsTheOldVideo() {
     const int64_t id = runWithMasks(db, 6);
     const QString out = dir.filePath("fc1.avi");
     writeOld(out);
-    std::atomic<bool> cancel{false};
-    QCOMPARE(exportMaskEvolution(db, id, "fc1", out.toStdString(), [&](size_t d, size_t) {
-        if (d == 2) cancel = true;
-    }, &cancel), size_t(0));
+    QCOMPARE(exportCancelledAt(db, id, out, 2), size_t(0));
     QCOMPARE(test::fileBytes(out), kOld);
     QCOMPARE(test::strayFiles(dir.path(), {"runs.db", "runs.db-wal", "runs.db-shm", "fc1.avi"}), QStringList());
 }
@@ -391,6 +393,115 @@ void TestExports::linkedTargetIsReplacedThroughTheLink() {
         QVERIFY(QFileInfo(target).size() > 0);
     }
     QCOMPARE(test::strayFiles(dir.filePath("real"), {"p.png", "m.csv", "v.avi"}), QStringList());
+}
+
+namespace {
+
+// A folder of an earlier export: frames 0 and 2 of fc1 (OLD CONTENT), an older run's frame 9 and a
+// note of the user's.
+const QStringList kOldFrames{"fc1_0000_step0.png", "fc1_0002_step200.png", "fc1_0009_step900.png", "notes.txt"};
+
+void writeOldFrames(const QString& folder) {
+    QVERIFY(QDir().mkpath(folder));
+    for (const QString& name : kOldFrames) writeOld(QDir(folder).filePath(name));
+}
+
+void checkOldFrames(const QString& folder) {
+    QCOMPARE(test::strayFiles(folder, kOldFrames), QStringList()); // no new frame, no staging folder
+    for (const QString& name : kOldFrames) QCOMPARE(test::fileBytes(QDir(folder).filePath(name)), kOld);
+}
+
+// A temporary folder holding runs.db, with a run of `updates` snapshots of fc1 (runWithMasks), and
+// frames/, the folder of an earlier export (writeOldFrames).
+struct EarlierExport {
+    explicit EarlierExport(int updates)
+        : db(dir.filePath("runs.db").toStdString()), id(runWithMasks(db, updates)), out(dir.filePath("frames")) {
+        writeOldFrames(out);
+    }
+    // What is beside frames/ and not the store's: a staging folder left behind.
+    QStringList strays() const {
+        return test::strayFiles(dir.path(), {"runs.db", "runs.db-wal", "runs.db-shm", "frames"});
+    }
+    QTemporaryDir dir;
+    std::string db;
+    int64_t id;
+    QString out;
+};
+
+// A run with `updates` snapshots of a `side` x `side` layer "big" of random entries: frames whose
+// PNG is larger than SQLite needs to read the store (a full disk can hit a frame, not the reading).
+int64_t runWithNoisyMasks(const std::string& db, int updates, int side) {
+    RunStore store(db);
+    NewRun n;
+    n.config = "{}";
+    const int64_t id = store.createRun(n);
+    std::vector<MaskRecord> records;
+    uint32_t state = 12345;
+    for (int u = 0; u < updates; ++u) {
+        MaskRecord r;
+        r.step = u;
+        r.mask.name = r.stats.name = "big";
+        r.mask.outFeatures = r.mask.fanIn = side;
+        r.mask.bits.resize(static_cast<size_t>(side * side / 8));
+        for (auto& b : r.mask.bits) b = static_cast<uint8_t>((state = state * 1664525u + 1013904223u) >> 24);
+        records.push_back(r);
+    }
+    store.addMasks(id, records);
+    return id;
+}
+
+} // namespace
+
+void TestExports::cancelledSequenceKeepsTheOldFrames() {
+    EarlierExport e(6);
+    QCOMPARE(exportCancelledAt(e.db, e.id, e.out, 4), size_t(0));
+    checkOldFrames(e.out);
+    QCOMPARE(e.strays(), QStringList());
+}
+
+void TestExports::failedSequenceKeepsTheOldFrames() {
+    EarlierExport e(6);
+    // An error after some frames: a folder where frame 3 goes.
+    const QString inTheWay = QDir(e.out).filePath("fc1_0003_step300.png");
+    QVERIFY(QDir().mkdir(inTheWay));
+    QString error = storeErrorOf([&] { exportMaskEvolution(e.db, e.id, "fc1", e.out.toStdString()); });
+    QVERIFY2(error.contains("fc1_0003_step300.png") && error.contains("is a folder"), qPrintable(error));
+    QVERIFY(QDir().rmdir(inTheWay));
+    checkOldFrames(e.out);
+    // A full disk on the first frame (each PNG is over 64 KiB, the room SQLite needs to read).
+    const int64_t big = runWithNoisyMasks(e.db, 3, 1024);
+    const auto fullDiskError = [&](const QString& target) {
+        test::FileSizeLimit limit(64 * 1024);
+        return storeErrorOf([&] { exportMaskEvolution(e.db, big, "big", target.toStdString()); });
+    };
+    const auto bigName = [](QString name) { return name.replace("fc1_", "big_"); };
+    for (const QString& name : kOldFrames) writeOld(QDir(e.out).filePath(bigName(name)));
+    error = fullDiskError(e.out);
+    QVERIFY2(error.contains(e.out), qPrintable(error));
+    QStringList all = kOldFrames;
+    for (const QString& name : kOldFrames) {
+        QCOMPARE(test::fileBytes(QDir(e.out).filePath(bigName(name))), kOld);
+        all << bigName(name);
+    }
+    QCOMPARE(test::strayFiles(e.out, all), QStringList());
+    // The same into a new folder: nothing is left beside it.
+    error = fullDiskError(e.dir.filePath("new"));
+    QVERIFY2(error.contains(e.dir.filePath("new")), qPrintable(error));
+    QCOMPARE(e.strays(), QStringList());
+}
+
+void TestExports::sequenceReplacesItsFramesAndKeepsOtherFiles() {
+    EarlierExport e(4);
+    // No new frame shows before the last one is written.
+    QCOMPARE(exportMaskEvolution(e.db, e.id, "fc1", e.out.toStdString(), [&](size_t, size_t) {
+        QCOMPARE(QDir(e.out).entryList(QDir::Files, QDir::Name), kOldFrames);
+    }), size_t(4));
+    const QStringList frames{"fc1_0000_step0.png", "fc1_0001_step100.png", "fc1_0002_step200.png", "fc1_0003_step300.png"};
+    QCOMPARE(test::strayFiles(e.out, frames + QStringList{"fc1_0009_step900.png", "notes.txt"}), QStringList());
+    for (const QString& name : frames) QVERIFY2(!QImage(QDir(e.out).filePath(name)).isNull(), qPrintable(name));
+    QCOMPARE(test::fileBytes(QDir(e.out).filePath("fc1_0009_step900.png")), kOld);
+    QCOMPARE(test::fileBytes(QDir(e.out).filePath("notes.txt")), kOld);
+    QCOMPARE(e.strays(), QStringList());
 }
 
 QTEST_MAIN(TestExports)

@@ -277,24 +277,43 @@ void TestStoreSafety::deleteRemovesOnlyItsOwnCheckpointFiles() {
     guarded([&] {
         QTemporaryDir dir;
         RunStore store(dbIn(dir));
-        const std::string own = dbIn(dir, "own.ckpt"), shared = dbIn(dir, "shared.ckpt"), foreign = dbIn(dir, "x.txt");
-        const QByteArray checkpoint = QByteArray::fromStdString(encodeCheckpoint({"u", 1}, "payload"));
-        writeFile(own, checkpoint);
-        writeFile(shared, checkpoint);
-        writeFile(foreign, "not a checkpoint");
+        const std::string own = dbIn(dir, "own.ckpt"), shared = dbIn(dir, "shared.ckpt"), foreign = dbIn(dir, "x.txt"),
+                          reused = dbIn(dir, "reused.ckpt"), legacy = dbIn(dir, "legacy.ckpt");
         const int64_t a = store.createRun(minimalRun("a")), b = store.createRun(minimalRun("b")),
                       c = store.createRun(minimalRun("c"));
         for (int64_t id : {a, b, c}) store.finishRun(id, RunStatus::Finished, 2, -1);
+        const auto checkpointOf = [&](int64_t id) {
+            return QByteArray::fromStdString(encodeCheckpoint({store.run(id).uuid, 1}, "payload"));
+        };
+        writeFile(own, checkpointOf(a));
+        writeFile(own + ".tmp", checkpointOf(a)); // left by a killed writer of run a
+        writeFile(shared, checkpointOf(c));
+        writeFile(shared + ".tmp", checkpointOf(c)); // run c's writer may be at work
+        writeFile(foreign, "not a checkpoint");
+        // Run a's file was removed by hand and the path reused by a run of another database.
+        writeFile(reused, QByteArray::fromStdString(encodeCheckpoint({"0123456789abcdef", 5}, "payload")));
+        // Written before checkpoints carried an identity: a bare Torch archive.
+        writeFile(legacy, QByteArray("PK\x03\x04", 4) + QByteArray(22, '\0') + QByteArray("\x0d\0\0\0", 4) +
+                              QByteArray("arch/data.pkl") + QByteArray(32, '\0'));
+        QVERIFY(looksLikeCheckpoint(legacy));
         store.addCheckpoint(a, 1, own);
         store.addCheckpoint(a, 2, foreign); // a path that was later replaced by someone's file
+        store.addCheckpoint(a, 3, reused);
+        store.addCheckpoint(a, 4, legacy);
         store.addCheckpoint(b, 1, shared);
         store.addCheckpoint(c, 1, shared);
-        QCOMPARE(store.deleteRun(a), std::vector<std::string>{own});
+        auto removed = store.deleteRun(a);
+        std::sort(removed.begin(), removed.end());
+        QCOMPARE(removed, (std::vector<std::string>{legacy, own}));
         QVERIFY(!QFile::exists(QString::fromStdString(own)));
+        QVERIFY(!QFile::exists(QString::fromStdString(own + ".tmp")));
         QVERIFY(QFile::exists(QString::fromStdString(foreign)));
+        QVERIFY(QFile::exists(QString::fromStdString(reused))); // another run's checkpoint is kept
         QVERIFY(store.deleteRun(b).empty()); // run c still needs it
         QVERIFY(QFile::exists(QString::fromStdString(shared)));
+        QVERIFY(QFile::exists(QString::fromStdString(shared + ".tmp")));
         QCOMPARE(store.deleteRun(c), std::vector<std::string>{shared});
+        QVERIFY(!QFile::exists(QString::fromStdString(shared + ".tmp")));
     });
 }
 

@@ -2,14 +2,13 @@
 #include "widgets/runs/export_actions.hpp"
 
 #include "sessions/render/mask_renderer.hpp"
+#include "sessions/store/output_target.hpp"
 #include "sessions/store/run_store.hpp"
 #include "sessions/store/store_error.hpp"
 
 #include <QBuffer>
 #include <QCoreApplication>
-#include <QDir>
 #include <QEventLoop>
-#include <QFileInfo>
 #include <QImage>
 #include <QLocale>
 #include <QPixmap>
@@ -44,13 +43,9 @@ void writeText(const std::string& path, const std::string& text) {
 } // namespace
 
 QString exportTargetProblem(const QString& path) {
-    const QFileInfo info(path);
-    if (info.isDir()) return QObject::tr("cannot write %1: it is a folder; name a file").arg(path);
-    if (info.exists() && !info.isFile())
-        return QObject::tr("cannot write %1: it exists and is not a regular file (a device, FIFO or socket); "
-                           "nothing was written to it")
-            .arg(path);
-    return QString();
+    const std::string problem =
+        sessions::outputTargetProblem(path.toStdString(), "name a file", "nothing was written to it");
+    return problem.empty() ? QString() : QObject::tr("cannot write %1: it %2").arg(path, QString::fromStdString(problem));
 }
 
 bool writeExportFile(const QString& path, const QByteArray& bytes, QString* error) {
@@ -132,31 +127,22 @@ size_t exportMaskEvolution(const std::string& dbPath, int64_t runId, const std::
     }
     if (records.empty())
         throw sessions::StoreError("run " + std::to_string(runId) + " has no mask snapshots of layer '" + layer + "'");
+    std::vector<LayerMaskSnapshot> frames;
+    std::vector<int64_t> steps;
+    for (auto& r : records) {
+        frames.push_back(std::move(r.mask));
+        steps.push_back(r.step);
+    }
     size_t written = 0;
-    if (isVideo(out)) {
-        std::vector<LayerMaskSnapshot> frames;
-        for (auto& r : records) frames.push_back(std::move(r.mask));
-        sessions::writeMaskVideo(out, frames, 4.0, [&](size_t done, size_t total) {
-            written = done;
-            if (progress) progress(done, total);
-            return !(cancel && cancel->load());
-        });
-        return cancel && cancel->load() ? 0 : written;
-    }
-    if (!QDir().mkpath(QString::fromStdString(out))) throw sessions::StoreError(out + ": cannot create the folder");
-    // The index keeps the order (and the names distinct) when a resumed run recorded a step twice.
-    for (size_t i = 0; i < records.size(); ++i) {
-        if (cancel && cancel->load()) break;
-        const auto image = sessions::renderMask(records[i].mask, i ? &records[i - 1].mask : nullptr);
-        const QString name = QStringLiteral("%1_%2_step%3.png")
-                                 .arg(QString::fromStdString(layer))
-                                 .arg(static_cast<qulonglong>(i), 4, 10, QLatin1Char('0'))
-                                 .arg(static_cast<qulonglong>(records[i].step));
-        sessions::writeImage(QDir(QString::fromStdString(out)).filePath(name).toStdString(), image);
-        written = i + 1;
-        if (progress) progress(written, records.size());
-    }
-    return written;
+    const auto report = [&](size_t done, size_t total) {
+        written = done;
+        if (progress) progress(done, total);
+        return !(cancel && cancel->load());
+    };
+    // Both all or nothing: a cancel leaves the old video or the folder as it was.
+    if (isVideo(out)) sessions::writeMaskVideo(out, frames, 4.0, report);
+    else sessions::writeMaskFrames(out, layer, frames, steps, report);
+    return cancel && cancel->load() ? 0 : written;
 }
 
 long long exportMaskEvolutionWithDialog(QWidget* parent, const std::string& dbPath, int64_t runId,

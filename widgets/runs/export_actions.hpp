@@ -22,10 +22,9 @@ class RunStore;
 
 namespace srigl::studio {
 
-// Why `path` may not be exported to, or an empty string when it may: it is new or an existing
-// regular file (a link is judged by what it points to). A folder, a device (/dev/full), a FIFO or a
-// socket is refused: opening a FIFO blocks until a reader comes, and the rename of
-// writeExportFile would replace a device node with a plain file.
+// Why `path` may not be exported to, or an empty string when it may: sessions::outputTargetProblem
+// (new or an existing regular file, a link judged by what it points to; a folder, a device such as
+// /dev/full, a FIFO or a socket refused), worded for the Studio's messages.
 QString exportTargetProblem(const QString& path);
 // Writes `bytes` all or nothing (QSaveFile: a temporary file beside the file, or beside the file a
 // link names, renamed over it once everything is written), after exportTargetProblem: a full disk
@@ -46,11 +45,12 @@ std::string metricsCsv(const std::string& dbPath, const std::vector<int64_t>& ru
 void exportMetricsCsv(sessions::RunStore& store, const std::vector<int64_t>& runIds, const std::string& path);
 void exportMetricsCsv(const std::string& dbPath, const std::vector<int64_t>& runIds, const std::string& path);
 
-// Writes every stored mask snapshot of the layer: a video when `out` ends in .mp4 or .avi (all or
-// nothing, sessions::VideoFile), otherwise PNGs <out>/<layer>_NNNN_step<S>.png (the folder is
-// created). progress(done, total) after each frame; cancel stops it (a partial video is removed, an
-// existing file at `out` is kept). Returns the frames written.
-// Throws StoreError (no such run or layer, unwritable file).
+// Writes every stored mask snapshot of the layer: a video when `out` ends in .mp4 or .avi
+// (sessions::writeMaskVideo), otherwise PNGs <out>/<layer>_NNNN_step<S>.png (sessions::writeMaskFrames:
+// the folder is created, or same-named frames in it are replaced and other files kept). Both are
+// all or nothing: progress(done, total) after each frame; a cancel, an error or a full disk leaves
+// no partial video or frame set and keeps what was at `out`. Returns the frames written, 0 when
+// cancelled. Throws StoreError (no such run or layer, unwritable file).
 size_t exportMaskEvolution(const std::string& dbPath, int64_t runId, const std::string& layer, const std::string& out,
                            const std::function<void(size_t done, size_t total)>& progress = {},
                            const std::atomic<bool>* cancel = nullptr);

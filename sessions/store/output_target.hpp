@@ -1,0 +1,29 @@
+// The one "may a file be written here" check for every path a user names as an output: the
+// command line's --out and export files, the videos and PNG sequences of sessions/render and the
+// Studio's exports. No Torch, no Qt, no OpenCV, so all three layers can use it.
+#pragma once
+
+#include <string>
+
+namespace srigl::sessions {
+
+enum class OutputTarget {
+    Absent,      // nothing there (a link to nothing counts as nothing): a new file
+    RegularFile, // an existing file, which a writer may replace
+    Folder,
+    Special,     // a device (/dev/full, /dev/null), a FIFO or a socket
+};
+
+// What is at `path`; a link is judged by what it points to.
+OutputTarget outputTarget(const std::string& path);
+
+// Why no file may be written at `path`, as the end of a sentence that names it, or "" when it may
+// (new, or a regular file): "is a folder; <folderAdvice>" or "exists and is not a regular file (a
+// device, FIFO or socket); <specialAdvice>". A special file is refused because the writers either
+// open the path themselves (opening a FIFO blocks until a reader comes) or rename a finished file
+// over it (which would replace a device node with a plain file) or remove what they could not
+// finish (which would delete it).
+std::string outputTargetProblem(const std::string& path, const std::string& folderAdvice,
+                                const std::string& specialAdvice);
+
+} // namespace srigl::sessions
