@@ -12,8 +12,10 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <initializer_list>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 using Bytes = std::vector<uint8_t>;
@@ -157,6 +159,89 @@ void checkpointSeeds(const fs::path& root) {
 }
 #endif
 
+// Little-endian fields, each {width in bytes, value}: the zip seeds are laid out field by field.
+void fields(Bytes& out, std::initializer_list<std::pair<int, uint64_t>> list) {
+    for (const auto& [width, value] : list)
+        for (int i = 0; i < width; ++i) out.push_back(static_cast<uint8_t>(value >> (8 * i)));
+}
+
+uint32_t crcOf(const std::string& text) {
+    return static_cast<uint32_t>(crc32(0, reinterpret_cast<const Bytef*>(text.data()), static_cast<uInt>(text.size())));
+}
+
+// One record of a seed zip: its bytes as they lie in the archive, the method, the size it claims
+// and the CRC-32 of what it inflates to.
+struct ZipSeedRecord {
+    std::string name;
+    Bytes data;
+    uint16_t method;
+    uint64_t claim;
+    uint32_t crc;
+};
+
+ZipSeedRecord storedRecord(const std::string& name, const std::string& text) {
+    return {name, Bytes(text.begin(), text.end()), 0, text.size(), crcOf(text)};
+}
+
+// A zip as torch.save lays one out (local headers, central directory, end record); with `zip64`,
+// sizes and offsets in zip64 extra fields and a zip64 end record with its locator, as torch.save
+// writes archives past 4 GiB.
+Bytes zipSeed(const std::vector<ZipSeedRecord>& records, bool zip64) {
+    Bytes out, directory;
+    const uint64_t marker = 0xFFFFFFFF;
+    for (const ZipSeedRecord& r : records) {
+        const uint64_t offset = out.size(), size = r.data.size();
+        const uint64_t crc = r.crc;
+        const uint64_t extra = zip64 ? 28 : 0;
+        fields(out, {{4, 0x04034b50}, {2, 45}, {2, 0}, {2, r.method}, {4, 0}, {4, crc}, {4, zip64 ? marker : size},
+                     {4, zip64 ? marker : r.claim}, {2, r.name.size()}, {2, extra}});
+        out.insert(out.end(), r.name.begin(), r.name.end());
+        if (zip64) fields(out, {{2, 1}, {2, 24}, {8, r.claim}, {8, size}, {8, offset}});
+        out.insert(out.end(), r.data.begin(), r.data.end());
+        fields(directory, {{4, 0x02014b50}, {2, 45}, {2, 45}, {2, 0}, {2, r.method}, {4, 0}, {4, crc},
+                           {4, zip64 ? marker : size}, {4, zip64 ? marker : r.claim}, {2, r.name.size()}, {2, extra},
+                           {2, 0}, {2, 0}, {2, 0}, {4, 0}, {4, zip64 ? marker : offset}});
+        directory.insert(directory.end(), r.name.begin(), r.name.end());
+        if (zip64) fields(directory, {{2, 1}, {2, 24}, {8, r.claim}, {8, size}, {8, offset}});
+    }
+    const uint64_t start = out.size(), count = records.size();
+    out.insert(out.end(), directory.begin(), directory.end());
+    if (zip64) {
+        const uint64_t record = out.size();
+        fields(out, {{4, 0x06064b50}, {8, 44}, {2, 45}, {2, 45}, {4, 0}, {4, 0}, {8, count}, {8, count},
+                     {8, directory.size()}, {8, start}});
+        fields(out, {{4, 0x07064b50}, {4, 0}, {8, record}, {4, 1}});
+    }
+    fields(out, {{4, 0x06054b50}, {2, 0}, {2, 0}, {2, zip64 ? 0xFFFF : count}, {2, zip64 ? 0xFFFF : count},
+                 {4, zip64 ? marker : directory.size()}, {4, zip64 ? marker : start}, {2, 0}});
+    return out;
+}
+
+// Raw deflate of `text` (a zip record's data).
+ZipSeedRecord deflatedRecord(const std::string& name, const std::string& text) {
+    const Bytes gz = srigl::fuzz::gzipBytes(reinterpret_cast<const uint8_t*>(text.data()), text.size());
+    // A gzip member is a 10-byte header, the raw deflate stream, and 8 bytes of CRC and size.
+    return {name, Bytes(gz.begin() + 10, gz.end() - 8), 8, text.size(), crcOf(text)};
+}
+
+void zipSeeds(const fs::path& root) {
+    SeedDir d(root, "fuzz_zip_directory");
+    // A state_dict's records as LibTorch names them (the pickle itself is not what is fuzzed here).
+    const std::vector<ZipSeedRecord> torchSave = {storedRecord("archive/data.pkl", "\x80\x02}q\x00."),
+                                                   storedRecord("archive/data/0", std::string(24, '\x01')),
+                                                   storedRecord("archive/version", "3\n")};
+    d.add(zipSeed(torchSave, false));
+    d.add(zipSeed(torchSave, true));
+    d.add(zipSeed({deflatedRecord("archive/data.pkl", std::string(2000, 'p')), torchSave[2]}, false));
+    // A zip bomb's header: a few bytes of deflate claiming 20 GiB (zip64), then 4 GiB less two bytes.
+    ZipSeedRecord bomb = deflatedRecord("bomb/data.pkl", std::string(64, '\0'));
+    bomb.claim = uint64_t{20} << 30;
+    d.add(zipSeed({bomb}, true));
+    bomb.claim = 0xFFFFFFFE;
+    d.add(zipSeed({bomb}, false));
+    d.add(zipSeed({}, false)); // an empty archive
+}
+
 // A string literal with its NUL bytes (pickles hold many).
 template <size_t N>
 std::string raw(const char (&bytes)[N]) {
@@ -291,6 +376,7 @@ int main(int argc, char** argv) {
     maskSeeds(root);
     weightSeeds(root);
     unpicklerSeeds(root);
+    zipSeeds(root);
 #ifdef SRIGL_FUZZ_CHECKPOINT
     checkpointSeeds(root);
 #endif

@@ -3,6 +3,7 @@
 
 #include "engine/errors.hpp"
 #include "engine/interop/restricted_unpickler.hpp"
+#include "engine/archive/zip_directory.hpp"
 
 #include <caffe2/serialize/inline_container.h>
 #include <torch/serialize.h>
@@ -52,6 +53,10 @@ void checkKind(const std::string& path) {
 PickleRef readPyTorchFile(const std::string& path) {
     checkKind(path);
     try {
+        // LibTorch's reader allocates what each record claims before it inflates it: a zip bomb is
+        // refused here, before LibTorch sees the file.
+        ZipFileSource file(path);
+        checkZipArchive(file, path);
         caffe2::serialize::PyTorchStreamReader reader(path);
         if (reader.hasRecord("byteorder") && recordText(reader, "byteorder") != "little")
             throw CheckpointError(path + ": tensors stored big-endian, which this build does not read");

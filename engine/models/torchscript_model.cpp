@@ -2,6 +2,7 @@
 // buffers, checkpoints and state_dict names are PyTorch's), and running its own forward.
 #include "engine/models/torchscript_model.hpp"
 
+#include "engine/archive/zip_directory.hpp"
 #include "engine/errors.hpp"
 #include "engine/models/scripted_layer.hpp"
 
@@ -114,11 +115,23 @@ torch::jit::Module loadScript(const std::string& path) {
     std::error_code ec;
     if (!std::filesystem::exists(path, ec)) throw ConfigError("model_path", path + ": no such file");
     if (!std::filesystem::is_regular_file(path, ec)) throw ConfigError("model_path", path + " is not a file");
+    const auto notAModule = [&](const std::string& reason) {
+        return ConfigError("model_path", path + " is not a TorchScript module (a file torch.jit.save writes; a "
+                                                "state_dict from torch.save is read by `srigl import`): " + reason);
+    };
+    // LibTorch's zip reader allocates what each record claims before it inflates it: a zip bomb
+    // is refused before LibTorch opens the file.
+    try {
+        ZipFileSource file(path);
+        checkZipArchive(file, path);
+    } catch (const CheckpointError& e) {
+        const std::string what = e.what();
+        throw notAModule(what.rfind(path + ": ", 0) == 0 ? what.substr(path.size() + 2) : what);
+    }
     try {
         return torch::jit::load(path, torch::kCPU);
     } catch (const std::exception& e) {
-        throw ConfigError("model_path", path + " is not a TorchScript module (a file torch.jit.save writes; a state_dict "
-                                               "from torch.save is read by `srigl import`): " + reasonOf(e));
+        throw notAModule(reasonOf(e));
     }
 }
 

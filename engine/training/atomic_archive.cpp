@@ -2,6 +2,7 @@
 #include "engine/training/atomic_archive.hpp"
 
 #include "engine/errors.hpp"
+#include "engine/archive/zip_directory.hpp"
 
 #include <c10/util/Exception.h>
 
@@ -27,6 +28,10 @@ void saveArchiveAtomically(torch::serialize::OutputArchive& archive, const std::
 
 CheckpointHeader loadArchive(torch::serialize::InputArchive& archive, const std::string& path) {
     const CheckpointBytes file = readCheckpointFile(path);
+    // The checksums prove the file is whole, not that its archive is harmless: LibTorch's zip reader
+    // allocates what each record claims, so a hostile archive is refused before it sees it.
+    ZipBytesSource payload(file.payload.data(), file.payload.size());
+    checkZipArchive(payload, "checkpoint '" + path + "'");
     try {
         // A CUDA run's checkpoint must load on a CPU-only machine.
         archive.load_from(file.payload.data(), file.payload.size(), torch::Device(torch::kCPU));

@@ -1,7 +1,7 @@
 // `srigl import`, `srigl convert` and `srigl analyze` against a hostile or clumsy user: a FIFO
 // where a file is expected (it must not hang), layers without weights, names that would drive the
 // terminal or are not UTF-8, Ctrl-C while a run is being recorded, two imports at once, a
-// conversion whose checkpoint cannot be written, absurd option values.
+// conversion whose checkpoint cannot be written, absurd option values, a zip bomb.
 // Each case: the documented exit code, a message naming the file or option, nothing stored lost or
 // left half-written.
 #include <QtTest>
@@ -79,6 +79,26 @@ void requireWholeImports(const QString& db, size_t snapshots) {
     QVERIFY(store.integrityOk());
 }
 
+// `file` made a zip bomb's header: its data.pkl record marked deflate and claiming 3 GiB. Without the
+// zip check, LibTorch 1.13 allocated the 3 GiB and handed them on as the pickle (20 s, then a
+// "malformed pickle" error); with it, nothing is allocated.
+void claimThreeGiBForThePickle(const std::string& file) {
+    QFile f(QString::fromStdString(file));
+    QVERIFY(f.open(QIODevice::ReadWrite));
+    QByteArray bytes = f.readAll();
+    bool marked = false;
+    for (qsizetype at = bytes.indexOf("PK\x01\x02"); at >= 0; at = bytes.indexOf("PK\x01\x02", at + 4)) {
+        const int nameSize = static_cast<uint8_t>(bytes[at + 28]) | static_cast<uint8_t>(bytes[at + 29]) << 8;
+        if (!bytes.mid(at + 46, nameSize).endsWith("/data.pkl")) continue;
+        bytes[at + 10] = 8; // method: deflate
+        bytes.replace(at + 24, 4, QByteArray("\0\0\0\xc0", 4)); // uncompressed size 0xC0000000
+        marked = true;
+    }
+    QVERIFY(marked);
+    QVERIFY(f.seek(0));
+    QCOMPARE(f.write(bytes), bytes.size());
+}
+
 } // namespace
 
 class TestCliImportAudit : public QObject {
@@ -94,6 +114,7 @@ private Q_SLOTS:
     void convertThatCannotWriteItsCheckpointRecordsNothing();
     void convertRefusesAbsurdOptionsBeforeWork();
     void analyzeRefusesHugeLayersAndNaN();
+    void importOfZipBombIsRefusedBeforeAllocating();
 };
 
 void TestCliImportAudit::importOfFifoIsRefusedNotHung() {
@@ -303,6 +324,21 @@ void TestCliImportAudit::analyzeRefusesHugeLayersAndNaN() {
     }
     const SriglResult nan = runSrigl({"analyze", "init-variance", "--sparsity", "nan", "--samples", "2"});
     QVERIFY2(nan.exitCode == 2 && nan.err.contains("--sparsity: must be in [0, 0.999]"), qPrintable(nan.err));
+}
+
+// A record claiming gigabytes that deflate would fill: refused by the zip check before LibTorch's
+// reader allocates the claim (engine/archive/zip_directory.hpp); nothing is recorded.
+void TestCliImportAudit::importOfZipBombIsRefusedBeforeAllocating() {
+    QTemporaryDir dir;
+    const QString db = dbWithOneRun(dir);
+    const std::string bomb = linearFile(dir, "bomb.pt");
+    claimThreeGiBForThePickle(bomb);
+    const SriglResult r = runSrigl({"import", QString::fromStdString(bomb), "--db", db});
+    QVERIFY2(r.exitCode == 2, qPrintable(r.err));
+    QVERIFY2(r.err.contains(QString::fromStdString(bomb) + ": ") && r.err.contains("/data.pkl: a compressed record that claims "
+                                                                                  "to inflate to 3.0 GiB"),
+             qPrintable(r.err));
+    QCOMPARE(runsIn(db).size(), size_t(1));
 }
 
 QTEST_GUILESS_MAIN(TestCliImportAudit)
