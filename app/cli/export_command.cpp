@@ -30,7 +30,9 @@ void addExportCommand(CLI::App& app, ExportOptions& o) {
                                     "the trained module in <name>.script.pt)");
     condensed->excludes(pytorch);
     cmd->add_option("--db", o.db, "database of the run (default: $SRIGL_DB or the per-user one)");
-    cmd->add_flag("--force", o.force, "replace the files of a folder that is not empty, or the --pytorch file");
+    cmd->add_flag("--force", o.force,
+                  "replace an earlier condensed export in the folder, whole (a folder holding anything else is "
+                  "refused), or the --pytorch file");
     cmd->add_flag("--json", o.json, "print a JSON summary");
 }
 

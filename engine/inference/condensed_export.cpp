@@ -2,6 +2,7 @@
 #include "engine/inference/condensed_export.hpp"
 
 #include "engine/errors.hpp"
+#include "engine/inference/export_folder.hpp"
 #include "engine/inference/npy_file.hpp"
 #include "engine/models/sparse_model.hpp"
 
@@ -25,17 +26,16 @@ constexpr int kFormatVersion = 1;
 void exportCondensed(const CondensedModel& condensed, const ExportSource& source, const std::string& dir,
                      bool overwrite) {
     torch::NoGradGuard noGrad;
+    // Written into a staging folder that replaces `dir` only when whole: an error, a full disk or a
+    // kill midway leaves `dir` as it was (an earlier export stays usable, never half new).
+    StagedFolder folder(dir, overwrite);
+    const fs::path& out = folder.path();
     std::error_code ec;
-    if (fs::exists(dir, ec)) {
-        if (!fs::is_directory(dir, ec)) throw InferenceError(dir + " exists and is not a folder");
-        if (!fs::is_empty(dir, ec) && !overwrite)
-            throw InferenceError(dir + " exists and is not empty; choose a new folder (or --force to replace its files)");
-    }
-    fs::create_directories(fs::path(dir) / "features", ec);
-    if (ec) throw InferenceError("cannot create " + dir + ": " + ec.message());
+    fs::create_directory(out / "features", ec);
+    if (ec) throw InferenceError("cannot create " + (out / "features").string() + ": " + ec.message());
 
     nlohmann::json manifest;
-    manifest["format"] = "srigl-condensed";
+    manifest["format"] = kCondensedFormat;
     manifest["version"] = kFormatVersion;
     manifest["engine_version"] = SRIGL_VERSION;
     manifest["model"] = source.config.model;
@@ -54,10 +54,10 @@ void exportCondensed(const CondensedModel& condensed, const ExportSource& source
     for (size_t i = 0; i < cl.size(); ++i) {
         const CondensedLinear& l = cl[i];
         const std::string base = l.name.empty() ? "layer" + std::to_string(i) : l.name;
-        writeNpy((fs::path(dir) / (base + ".values.npy")).string(), l.values);
-        writeNpy((fs::path(dir) / (base + ".indices.npy")).string(), l.indices);
-        writeNpy((fs::path(dir) / (base + ".bias.npy")).string(), l.bias);
-        writeNpy((fs::path(dir) / (base + ".row_ids.npy")).string(), torch::tensor(l.rowIds, torch::kLong));
+        writeNpy((out / (base + ".values.npy")).string(), l.values);
+        writeNpy((out / (base + ".indices.npy")).string(), l.indices);
+        writeNpy((out / (base + ".bias.npy")).string(), l.bias);
+        writeNpy((out / (base + ".row_ids.npy")).string(), torch::tensor(l.rowIds, torch::kLong));
         layers.push_back({{"name", l.name},
                           {"in_features", l.inFeatures},
                           {"out_features", l.outFeatures},
@@ -81,7 +81,7 @@ void exportCondensed(const CondensedModel& condensed, const ExportSource& source
         for (const auto& prefix : classifierPrefixes)
             if (key.rfind(prefix, 0) == 0) return;
         const std::string file = "features/" + key + ".npy";
-        writeNpy((fs::path(dir) / file).string(), value);
+        writeNpy((out / file).string(), value);
         features[key] = file;
     };
     for (const auto& p : model.named_parameters()) addFeature(p.key(), p.value());
@@ -93,19 +93,17 @@ void exportCondensed(const CondensedModel& condensed, const ExportSource& source
                                        at::make_generator<at::CPUGeneratorImpl>(uint64_t{20240501}));
     model.eval();
     torch::Tensor featuresIn = model.features(image);
-    writeNpy((fs::path(dir) / "check_input.npy").string(), image);
-    writeNpy((fs::path(dir) / "check_features.npy").string(), featuresIn);
-    writeNpy((fs::path(dir) / "check_output.npy").string(), model.forward(image));
+    writeNpy((out / "check_input.npy").string(), image);
+    writeNpy((out / "check_features.npy").string(), featuresIn);
+    writeNpy((out / "check_output.npy").string(), model.forward(image));
     manifest["check"] = {{"input", "check_input.npy"}, {"features", "check_features.npy"}, {"output", "check_output.npy"}};
 
-    const std::string tmp = (fs::path(dir) / "manifest.json.tmp").string();
-    {
-        std::ofstream out(tmp, std::ios::trunc);
-        out << manifest.dump(2) << "\n";
-        if (!out) throw InferenceError("cannot write " + tmp + " (disk full?)");
-    }
-    fs::rename(tmp, fs::path(dir) / "manifest.json", ec);
-    if (ec) throw InferenceError("cannot write the manifest in " + dir + ": " + ec.message());
+    const std::string manifestPath = (out / "manifest.json").string();
+    std::ofstream manifestFile(manifestPath, std::ios::trunc);
+    manifestFile << manifest.dump(2) << "\n";
+    manifestFile.close(); // the final flush: a full disk shows here
+    if (!manifestFile) throw InferenceError("cannot write " + manifestPath + " (disk full?)");
+    folder.commit();
 }
 
 std::vector<CondensedLinear> readCondensedClassifier(const std::string& dir) {
@@ -118,7 +116,7 @@ std::vector<CondensedLinear> readCondensedClassifier(const std::string& dir) {
     } catch (const std::exception& e) {
         throw InferenceError(manifestPath.string() + ": not valid JSON");
     }
-    if (manifest.value("format", "") != "srigl-condensed")
+    if (manifest.value("format", "") != kCondensedFormat)
         throw InferenceError(manifestPath.string() + ": not a srigl-condensed manifest");
     if (manifest.value("version", 0) > kFormatVersion)
         throw InferenceError(manifestPath.string() + ": written by a newer SRigL Studio");

@@ -18,7 +18,9 @@ struct ExportSource {
 
 // Writes manifest.json, the classifier's values/indices/bias/row_ids per layer, the feature
 // extractor's tensors (CNNs) and a check pair (classifier input and the output it must give).
-// Refuses a folder that exists and is not empty unless overwrite; throws InferenceError.
+// All or nothing (export_folder.hpp): `dir` must be new or empty, or with overwrite an earlier export
+// holding only its own files, which is then replaced whole; anything else is refused. Throws
+// InferenceError, leaving `dir` as it was.
 void exportCondensed(const CondensedModel& model, const ExportSource& source, const std::string& dir,
                      bool overwrite = false);
 

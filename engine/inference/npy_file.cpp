@@ -4,9 +4,13 @@
 
 #include "engine/errors.hpp"
 
+#include <algorithm>
+#include <cerrno>
 #include <cstring>
+#include <fcntl.h>
 #include <fstream>
 #include <sstream>
+#include <unistd.h>
 
 namespace srigl {
 namespace {
@@ -49,6 +53,18 @@ std::string headerField(const std::string& header, const std::string& key, const
     return header.substr(start, header.find(',', start) - start);
 }
 
+// 0 when all `size` bytes are written, else the error.
+int writeAll(int fd, const char* data, size_t size) {
+    while (size > 0) {
+        const ssize_t n = ::write(fd, data, std::min<size_t>(size, size_t{1} << 30));
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return n == 0 ? EIO : errno;
+        data += n;
+        size -= static_cast<size_t>(n);
+    }
+    return 0;
+}
+
 } // namespace
 
 void writeNpy(const std::string& path, const torch::Tensor& tensor) {
@@ -62,17 +78,21 @@ void writeNpy(const std::string& path, const torch::Tensor& tensor) {
     const size_t total = 10 + header.size() + 1;
     header.append((64 - total % 64) % 64, ' ');
     header.push_back('\n');
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    if (!out) throw InferenceError("cannot write '" + path + "'");
-    out.write(kMagic, 6);
-    const char version[2] = {1, 0};
-    out.write(version, 2);
+    std::string head(kMagic, 6);
+    head += {1, 0}; // version 1.0
     const uint16_t length = static_cast<uint16_t>(header.size());
-    const char lengthBytes[2] = {static_cast<char>(length & 0xff), static_cast<char>(length >> 8)};
-    out.write(lengthBytes, 2);
-    out.write(header.data(), static_cast<std::streamsize>(header.size()));
-    out.write(static_cast<const char*>(t.data_ptr()), static_cast<std::streamsize>(t.numel() * t.element_size()));
-    if (!out) throw InferenceError("cannot write '" + path + "' (disk full?)");
+    head += {static_cast<char>(length & 0xff), static_cast<char>(length >> 8)};
+    head += header;
+    // Unbuffered and to the last byte: a short write is continued, a failed one (a full disk) and a
+    // failed close are errors, so a truncated file never passes for a written one (an ofstream's
+    // final flush fails in its destructor, unseen).
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+    if (fd < 0) throw InferenceError("cannot write '" + path + "': " + std::strerror(errno));
+    int err = writeAll(fd, head.data(), head.size());
+    const size_t bytes = static_cast<size_t>(t.numel() * t.element_size());
+    if (err == 0) err = writeAll(fd, static_cast<const char*>(t.data_ptr()), bytes);
+    if (::close(fd) != 0 && err == 0) err = errno;
+    if (err != 0) throw InferenceError("cannot write '" + path + "': " + std::strerror(err));
 }
 
 torch::Tensor readNpy(const std::string& path) {

@@ -51,6 +51,7 @@ private Q_SLOTS:
     void cudaWithoutCudaExitsTwo();
     void exportIsReadByPytorch();
     void exportErrorsAreClear();
+    void exportForceReplacesOnlyAnEarlierExport();
     void trainingBenchTimesLayersAndModels();
     void trainingBenchRefusesWhatItCannotTime();
     void trainingBenchPrintsPeakRss();
@@ -164,6 +165,30 @@ void TestCliBench::exportErrorsAreClear() {
     r = runCli({"export", tmp.filePath("missing.ckpt"), "--condensed", tmp.filePath("y"), "--db", db});
     QCOMPARE(r.exitCode, 2);
     QVERIFY2(r.err.contains("missing.ckpt"), qPrintable(r.err));
+}
+
+// --force replaces an earlier condensed export whole, and never a folder that holds anything else.
+void TestCliBench::exportForceReplacesOnlyAnEarlierExport() {
+    QTemporaryDir tmp;
+    const QString db = tmp.filePath("runs.db");
+    const int64_t id = trainRecorded(db, "srigl");
+    const QString folder = tmp.filePath("condensed");
+    SriglResult r = runCli({"export", QString::number(id), "--condensed", folder, "--db", db});
+    QVERIFY2(r.exitCode == 0, qPrintable(r.err));
+    r = runCli({"export", QString::number(id), "--condensed", folder, "--db", db, "--force"});
+    QVERIFY2(r.exitCode == 0, qPrintable(r.err));
+    QCOMPARE(QDir(tmp.path()).entryList({"*condensed*"}, QDir::AllEntries | QDir::Hidden), QStringList{"condensed"});
+    { std::ofstream((folder + "/keep.txt").toStdString()) << "data"; }
+    r = runCli({"export", QString::number(id), "--condensed", folder, "--db", db, "--force"});
+    QCOMPARE(r.exitCode, 2);
+    QVERIFY2(r.err.contains("keep.txt"), qPrintable(r.err));
+    const QString mine = tmp.filePath("mine");
+    std::filesystem::create_directories(mine.toStdString());
+    { std::ofstream((mine + "/notes.txt").toStdString()) << "data"; }
+    r = runCli({"export", QString::number(id), "--condensed", mine, "--db", db, "--force"});
+    QCOMPARE(r.exitCode, 2);
+    QVERIFY2(r.err.contains("not a SRigL condensed export"), qPrintable(r.err));
+    QCOMPARE(QDir(mine).entryList(QDir::AllEntries | QDir::Hidden | QDir::NoDotAndDotDot), QStringList{"notes.txt"});
 }
 
 // --training: the three variants of a layer step, whole model steps with update steps apart, and

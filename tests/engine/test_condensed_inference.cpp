@@ -14,8 +14,13 @@
 
 #include <QTemporaryDir>
 
+#include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 using namespace srigl;
 
@@ -45,12 +50,67 @@ std::string readAll(const std::string& path) {
     return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
+CondensedModel condensedMlp(const char* hidden, uint64_t seed) {
+    auto model = buildModel("mlp", hidden, InputShape{});
+    sparsifyClassifier(*model, 0.5, 0.0, seed);
+    return CondensedModel(model);
+}
+
+// Every file below `dir` (relative name -> bytes) and every folder ("name/" -> ""): what "as it
+// was" means for a folder.
+std::map<std::string, std::string> folderContents(const std::string& dir) {
+    std::map<std::string, std::string> contents;
+    for (const auto& entry : std::filesystem::recursive_directory_iterator(dir)) {
+        const std::string name = entry.path().lexically_relative(dir).string();
+        if (entry.is_directory()) contents[name + "/"] = "";
+        else contents[name] = readAll(entry.path().string());
+    }
+    return contents;
+}
+
+// The names in `dir`, hidden ones too: a staging folder left behind shows here.
+QStringList entriesOf(const QString& dir) {
+    return QDir(dir).entryList(QDir::AllEntries | QDir::Hidden | QDir::System | QDir::NoDotAndDotDot, QDir::Name);
+}
+
+// The message of the InferenceError that `body` throws ("" when it throws none).
+std::string inferenceErrorOf(const std::function<void()>& body) {
+    try {
+        body();
+    } catch (const InferenceError& e) {
+        return e.what();
+    }
+    return "";
+}
+
+// The same while no file of this process may grow beyond `bytes`: writes past it fail (EFBIG) as
+// on a full disk, SIGXFSZ ignored so that the write returns the error.
+std::string errorOnAFullDisk(rlim_t bytes, const std::function<void()>& body) {
+    rlimit saved{};
+    ::getrlimit(RLIMIT_FSIZE, &saved);
+    rlimit full = saved;
+    full.rlim_cur = bytes;
+    const auto handler = std::signal(SIGXFSZ, SIG_IGN);
+    ::setrlimit(RLIMIT_FSIZE, &full);
+    std::string error;
+    try {
+        error = inferenceErrorOf(body);
+    } catch (...) {
+        error = "another exception";
+    }
+    ::setrlimit(RLIMIT_FSIZE, &saved);
+    std::signal(SIGXFSZ, handler);
+    return error;
+}
+
 } // namespace
 
 class TestCondensedInference : public QObject {
     Q_OBJECT
 private Q_SLOTS:
-    void initTestCase() { torch::manual_seed(0); }
+    // Out of line: tests/CMakeLists.txt reads the slot names up to the first closing brace, so a
+    // body here hid every case of this suite from CTest.
+    void initTestCase();
     void layerMatchesDenseInt16();
     void layerMatchesDenseInt32();
     void layerWithKOneAndKFanIn();
@@ -66,11 +126,18 @@ private Q_SLOTS:
     void trainedSriglCheckpointCondensesExactly();
     void exportRoundTrip();
     void exportRefusesFolderInTheWay();
+    void exportReplacesAnEarlierExportWhole();
+    void failedExportKeepsTheEarlierExport();
+    void exportNeverReplacesTheUsersFiles();
+    void exportRemovesStagingOfDeadWritersOnly();
+    void npyOnAFullDiskIsAnError();
     void corruptExportIsRejected();
     void npyRoundTripKeepsTypesAndShapes();
     void benchChecksEveryVariantBeforeTiming();
     void benchRejectsUnknownDevice();
 };
+
+void TestCondensedInference::initTestCase() { torch::manual_seed(0); }
 
 void TestCondensedInference::layerMatchesDenseInt16() {
     guarded([] {
@@ -326,6 +393,124 @@ void TestCondensedInference::exportRefusesFolderInTheWay() {
     }
     QCOMPARE(readAll(dir + "/notes.txt"), std::string("mine"));
     QVERIFY(!std::filesystem::exists(dir + "/manifest.json"));
+}
+
+// --force over an earlier export: the new one replaces it whole (no file of the old one left, no
+// staging folder beside it).
+void TestCondensedInference::exportReplacesAnEarlierExportWhole() {
+    guarded([] {
+        QTemporaryDir tmp;
+        const std::string dir = tmp.filePath("export").toStdString();
+        exportCondensed(condensedMlp("50,20", 1), ExportSource{}, dir);
+        QVERIFY(std::filesystem::exists(dir + "/fc3.values.npy"));
+        const CondensedModel newer = condensedMlp("30", 7);
+        exportCondensed(newer, ExportSource{}, dir, true);
+        const std::vector<CondensedLinear> back = readCondensedClassifier(dir);
+        QCOMPARE(back.size(), newer.layers().size());
+        for (size_t i = 0; i < back.size(); ++i) {
+            QVERIFY(back[i].values.equal(newer.layers()[i].values));
+            QVERIFY(back[i].indices.equal(newer.layers()[i].indices));
+            QVERIFY(back[i].bias.equal(newer.layers()[i].bias));
+            QCOMPARE(back[i].rowIds, newer.layers()[i].rowIds);
+        }
+        QVERIFY(!std::filesystem::exists(dir + "/fc3.values.npy"));
+        QCOMPARE(entriesOf(tmp.path()), QStringList{"export"});
+        // Through a link: the folder it points to is replaced, the link stays.
+        const std::string link = tmp.filePath("linked").toStdString();
+        std::filesystem::create_directory_symlink(dir, link);
+        exportCondensed(condensedMlp("50,20", 1), ExportSource{}, link, true);
+        QVERIFY(std::filesystem::is_symlink(link));
+        QCOMPARE(readCondensedClassifier(dir).size(), size_t{3});
+        QCOMPARE(entriesOf(tmp.path()), (QStringList{"export", "linked"}));
+    });
+}
+
+// A full disk midway through the new export (its classifier written, its check input too large):
+// the earlier export stays byte for byte, and nothing is left beside it.
+void TestCondensedInference::failedExportKeepsTheEarlierExport() {
+    guarded([] {
+        QTemporaryDir tmp;
+        const std::string dir = tmp.filePath("export").toStdString();
+        exportCondensed(condensedMlp("50,20", 1), ExportSource{}, dir);
+        const auto before = folderContents(dir);
+        // fc1: 4 x 392 float32 values (6.4 KB); check_input.npy: 4 x 784 float32 (12.7 KB).
+        const CondensedModel newer = condensedMlp("4", 7);
+        const std::string error = errorOnAFullDisk(10000, [&] { exportCondensed(newer, ExportSource{}, dir, true); });
+        QVERIFY2(error.find("check_input.npy") != std::string::npos, error.c_str());
+        QVERIFY(folderContents(dir) == before);
+        QCOMPARE(entriesOf(tmp.path()), QStringList{"export"});
+    });
+}
+
+// --force replaces an earlier export only: a folder of the user's files, or an export that also
+// holds one of theirs (beside it or in features/), is refused and left as it was.
+void TestCondensedInference::exportNeverReplacesTheUsersFiles() {
+    guarded([] {
+        QTemporaryDir tmp;
+        const CondensedModel model = condensedMlp("8", 3);
+        const std::string mine = tmp.filePath("mine").toStdString();
+        std::filesystem::create_directories(mine + "/photos");
+        { std::ofstream(mine + "/notes.txt") << "mine"; }
+        { std::ofstream(mine + "/photos/a.jpg") << "jpeg"; }
+        const auto mineBefore = folderContents(mine);
+        std::string error = inferenceErrorOf([&] { exportCondensed(model, ExportSource{}, mine, true); });
+        QVERIFY2(error.find("not a SRigL condensed export") != std::string::npos, error.c_str());
+        QVERIFY(folderContents(mine) == mineBefore);
+
+        const std::string dir = tmp.filePath("export").toStdString();
+        exportCondensed(model, ExportSource{}, dir);
+        for (const std::string name : {"notes.txt", "features/notes.txt"}) {
+            { std::ofstream(dir + "/" + name) << "mine"; }
+            const auto before = folderContents(dir);
+            error = inferenceErrorOf([&] { exportCondensed(model, ExportSource{}, dir, true); });
+            QVERIFY2(error.find(name) != std::string::npos, error.c_str());
+            QVERIFY(folderContents(dir) == before);
+            std::filesystem::remove(dir + "/" + name);
+        }
+        QCOMPARE(entriesOf(tmp.path()), (QStringList{"export", "mine"}));
+    });
+}
+
+// A killed export leaves its staging folder: the next export to the same target removes it when
+// its writer is dead, and keeps those of live writers, of other targets and whatever is not one.
+void TestCondensedInference::exportRemovesStagingOfDeadWritersOnly() {
+    guarded([] {
+        const pid_t dead = fork();
+        if (dead == 0) _exit(0);
+        waitpid(dead, nullptr, 0);
+        QTemporaryDir tmp;
+        const std::string parent = tmp.path().toStdString() + "/";
+        const std::string deadStaging = ".export.srigl-partial-" + std::to_string(dead) + "-0";
+        const std::string liveStaging = ".export.srigl-partial-" + std::to_string(::getppid()) + "-0";
+        const QStringList kept{".export.srigl-partial-" + QString::number(dead) + "-0x",
+                               ".export.srigl-partial-" + QString::number(dead) + "-1",
+                               QString::fromStdString(liveStaging),
+                               ".other.srigl-partial-" + QString::number(dead) + "-0"};
+        for (const std::string& folder : {deadStaging, liveStaging, kept[0].toStdString(), kept[3].toStdString()}) {
+            std::filesystem::create_directories(parent + folder + "/features");
+            { std::ofstream(parent + folder + "/features/conv1.weight.npy") << "partial"; }
+        }
+        { std::ofstream(parent + kept[1].toStdString()) << "a file, not a staging folder"; }
+        exportCondensed(condensedMlp("8", 3), ExportSource{}, parent + "export");
+        QStringList expected = kept + QStringList{"export"};
+        expected.sort();
+        QCOMPARE(entriesOf(tmp.path()), expected);
+        QCOMPARE(readAll(parent + liveStaging + "/features/conv1.weight.npy"), std::string("partial"));
+    });
+}
+
+// A write that fails, even in the final flush of a small file, is an error naming the file.
+void TestCondensedInference::npyOnAFullDiskIsAnError() {
+    guarded([] {
+        QTemporaryDir tmp;
+        // 528 bytes: an ofstream keeps them in its buffer and fails only in its final flush; 400 KB
+        // are written at once.
+        for (const int64_t size : {100, 100000}) {
+            const std::string path = tmp.filePath(QString("t%1.npy").arg(size)).toStdString();
+            const std::string error = errorOnAFullDisk(200, [&] { writeNpy(path, torch::randn({size})); });
+            QVERIFY2(error.find(path) != std::string::npos, error.c_str());
+        }
+    });
 }
 
 void TestCondensedInference::corruptExportIsRejected() {
