@@ -3,7 +3,7 @@
 
 #include "engine/errors.hpp"
 #include "engine/interop/restricted_unpickler.hpp"
-#include "engine/archive/zip_directory.hpp"
+#include "engine/archive/checked_zip_file.hpp"
 
 #include <caffe2/serialize/inline_container.h>
 #include <torch/serialize.h>
@@ -54,10 +54,8 @@ PickleRef readPyTorchFile(const std::string& path) {
     checkKind(path);
     try {
         // LibTorch's reader allocates what each record claims before it inflates it: a zip bomb is
-        // refused here, before LibTorch sees the file.
-        ZipFileSource file(path);
-        checkZipArchive(file, path);
-        caffe2::serialize::PyTorchStreamReader reader(path);
+        // refused here, and LibTorch reads the file that was checked (the same open file).
+        caffe2::serialize::PyTorchStreamReader reader(openCheckedZip(path));
         if (reader.hasRecord("byteorder") && recordText(reader, "byteorder") != "little")
             throw CheckpointError(path + ": tensors stored big-endian, which this build does not read");
         if (!reader.hasRecord("data.pkl"))

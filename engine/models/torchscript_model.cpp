@@ -2,7 +2,7 @@
 // buffers, checkpoints and state_dict names are PyTorch's), and running its own forward.
 #include "engine/models/torchscript_model.hpp"
 
-#include "engine/archive/zip_directory.hpp"
+#include "engine/archive/checked_zip_file.hpp"
 #include "engine/errors.hpp"
 #include "engine/models/scripted_layer.hpp"
 
@@ -120,16 +120,16 @@ torch::jit::Module loadScript(const std::string& path) {
                                                 "state_dict from torch.save is read by `srigl import`): " + reason);
     };
     // LibTorch's zip reader allocates what each record claims before it inflates it: a zip bomb
-    // is refused before LibTorch opens the file.
+    // is refused first, and LibTorch reads the file that was checked (the same open file).
+    std::shared_ptr<CheckedZipFile> file;
     try {
-        ZipFileSource file(path);
-        checkZipArchive(file, path);
+        file = openCheckedZip(path);
     } catch (const CheckpointError& e) {
         const std::string what = e.what();
         throw notAModule(what.rfind(path + ": ", 0) == 0 ? what.substr(path.size() + 2) : what);
     }
     try {
-        return torch::jit::load(path, torch::kCPU);
+        return torch::jit::load(file, torch::kCPU);
     } catch (const std::exception& e) {
         throw notAModule(reasonOf(e));
     }

@@ -10,13 +10,17 @@
 #include "engine/models/torchscript_model.hpp"
 #include "engine/training/atomic_archive.hpp"
 #include "engine/training/checkpoint_file.hpp"
+#include "engine/archive/checked_zip_file.hpp"
 #include "engine/archive/zip_directory.hpp"
 #include "tests/support/guarded.hpp"
 
 #include <QTemporaryDir>
 
+#include <caffe2/serialize/inline_container.h>
+
 #include <zlib.h>
 
+#include <cstdio>
 #include <fstream>
 #include <optional>
 
@@ -219,6 +223,7 @@ private Q_SLOTS:
     void bombPtIsRefusedByReadPyTorchFile();
     void checkpointWithBombPayloadIsRefused();
     void torchScriptBombIsRefused();
+    void libTorchReadsTheFileThatWasChecked();
     void compressedRecordsShareOneBudget();
     void claimBeyondDeflateRatioIsRefused();
     void entryPastEndOfFileIsRefused();
@@ -400,6 +405,31 @@ void TestZipDirectory::torchScriptBombIsRefused() {
                          what.contains("data.pkl: ") && what.contains("claims to inflate to 20.0 GiB"),
                      e.what());
         }
+    });
+}
+
+void TestZipDirectory::libTorchReadsTheFileThatWasChecked() {
+    guarded([] {
+        // A bomb renamed over the path after the check (LibTorch used to open the path again) is not
+        // what LibTorch reads: it reads through the descriptor that was checked.
+        QTemporaryDir dir;
+        const std::string path = dir.filePath("model.pt").toStdString(), swap = dir.filePath("swap.pt").toStdString();
+        const std::string real = stateDictBytes(dir);
+        writeAll(path, real);
+        writeAll(swap, zipOf(replaced(recordsOf(real), "data.pkl", bombOf), true));
+        const auto checked = openCheckedZip(path);
+        QVERIFY(std::rename(swap.c_str(), path.c_str()) == 0);
+        QCOMPARE(checked->size(), real.size());
+        caffe2::serialize::PyTorchStreamReader reader(checked);
+        // The pickle as the checked file holds it (torch.save stores records uncompressed).
+        std::optional<Record> pickle;
+        for (const Record& r : recordsOf(real))
+            if (r.name.size() > 8 && r.name.compare(r.name.size() - 8, 8, "data.pkl") == 0) pickle = r;
+        QVERIFY(pickle && pickle->method == 0);
+        auto [data, size] = reader.getRecord("data.pkl");
+        QCOMPARE(std::string(static_cast<const char*>(data.get()), size), pickle->data);
+        // A bomb already there when the check runs is refused before LibTorch sees it.
+        QVERIFY_THROWS_EXCEPTION(CheckpointError, openCheckedZip(path));
     });
 }
 
