@@ -3,6 +3,7 @@
 
 #include "engine/errors.hpp"
 #include "engine/interop/restricted_unpickler.hpp"
+#include "engine/training/checkpoint_file.hpp"
 #include "engine/archive/checked_zip_file.hpp"
 
 #include <caffe2/serialize/inline_container.h>
@@ -100,23 +101,10 @@ void writePyTorchStateDict(const std::string& path, const std::vector<NamedTenso
     } catch (const c10::Error& e) {
         throw CheckpointError(path + ": cannot encode the state_dict (" + firstLine(e.what_without_backtrace()) + ")");
     }
-    // Written aside and renamed into place: a failed write never leaves half a file under `path`.
-    const std::string part = path + ".part";
-    std::ofstream out(part, std::ios::binary | std::ios::trunc);
-    if (!out) throw CheckpointError(path + ": cannot be written (" + std::strerror(errno) + ")");
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    out.close();
-    std::error_code ec;
-    if (!out) {
-        std::filesystem::remove(part, ec);
-        throw CheckpointError(path + ": writing failed (disk full?)");
-    }
-    std::filesystem::rename(part, path, ec);
-    if (ec) {
-        const std::string why = ec.message(); // before remove() overwrites ec
-        std::filesystem::remove(part, ec);
-        throw CheckpointError(path + ": cannot be written (" + why + ")");
-    }
+    // Written aside, synced and renamed into place (the checkpoint writer's way): a failed write
+    // never leaves half a file under `path`, a full disk in the last flush is an error, and a second
+    // export to the same file at the same moment fails clearly instead of tearing it.
+    writeFileAtomically(path, std::string(bytes.begin(), bytes.end()), "PyTorch file");
 }
 
 } // namespace srigl::interop

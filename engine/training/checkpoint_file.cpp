@@ -192,14 +192,14 @@ void requireCheckpointPath(const std::string& path) {
         throw ConfigError("checkpoint", "cannot write a checkpoint into '" + dir.string() + "' (missing or not writable)");
 }
 
-void writeFileAtomically(const std::string& path, const std::string& bytes) {
+void writeFileAtomically(const std::string& path, const std::string& bytes, const std::string& kind) {
     const std::string tmp = path + ".tmp";
     bool created = false; // only a temporary file this call made (or took over) is removed on failure
     auto fail = [&](const std::string& what, int fd, int err) {
         if (created) std::remove(tmp.c_str()); // while still locked: nobody else can be using it
         if (fd >= 0) ::close(fd);
-        throw CheckpointError("cannot write checkpoint '" + path + "': " + what + (err ? ": " + std::string(std::strerror(err)) : "") +
-                              (err == ENOSPC || err == EDQUOT ? " (the previous checkpoint, if any, is kept)" : ""));
+        throw CheckpointError("cannot write " + kind + " '" + path + "': " + what + (err ? ": " + std::string(std::strerror(err)) : "") +
+                              (err == ENOSPC || err == EDQUOT ? " (the previous " + kind + ", if any, is kept)" : ""));
     };
     // The temporary file is locked from before it is written until after it is renamed: a second
     // process writing the same checkpoint at the same moment (two runs given one `checkpoint` file)
@@ -211,8 +211,9 @@ void writeFileAtomically(const std::string& path, const std::string& bytes) {
         const int err = errno;
         ::close(fd);
         if (err == EWOULDBLOCK)
-            throw CheckpointError("cannot write checkpoint '" + path + "': another process is writing it right now (" +
-                                  tmp + " is locked); two runs must not share one checkpoint file");
+            throw CheckpointError("cannot write " + kind + " '" + path + "': another process is writing it right now (" +
+                                  tmp + " is locked)" +
+                                  (kind == "checkpoint" ? "; two runs must not share one checkpoint file" : ""));
         fail("cannot lock " + tmp, -1, err);
     }
     created = true;

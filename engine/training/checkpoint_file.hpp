@@ -72,7 +72,7 @@ void requireCheckpointPath(const std::string& path);
 // still holds what it held before and the temporary file is removed. The temporary file is locked
 // while in use, so a second writer of the same path at the same moment fails clearly instead of
 // tearing the file; and a checkpoint of another recorded run found at `path` (by the identities in
-// the headers) is never replaced.
-void writeFileAtomically(const std::string& path, const std::string& bytes);
+// the headers) is never replaced. `kind` names the file in messages ("cannot write <kind> '<path>'").
+void writeFileAtomically(const std::string& path, const std::string& bytes, const std::string& kind = "checkpoint");
 
 } // namespace srigl

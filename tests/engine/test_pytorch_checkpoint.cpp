@@ -12,6 +12,10 @@
 
 #include <QTemporaryDir>
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 
@@ -80,6 +84,7 @@ private Q_SLOTS:
     void stateDictInsideTrainingCheckpoint();
     void sparsifierMasksOfParametrizedModel();
     void libtorchWrittenStateDictReadsBack();
+    void concurrentExportIsRefusedNotTorn();
     void unknownClassIsRefusedByName();
     void fileWithoutLayersIsRefused();
     void maskOfOtherShapeIsRefused();
@@ -164,6 +169,38 @@ void TestPytorchCheckpoint::libtorchWrittenStateDictReadsBack() {
     const auto layers = checkpointLayers(sd, file);
     QCOMPARE(layers[0].maskSource, std::string("a.mask"));
     QCOMPARE(layers[0].stats.sparsity, 1.0 - mask.sum().item<double>() / 35.0);
+}
+
+// Two exports to one file at the same moment: the second used to write the same `FILE.part` as the
+// first, so their bytes could interleave and a torn file be renamed into place. Now the temporary
+// file is locked (writeFileAtomically) and the second export fails clearly; the file is kept.
+void TestPytorchCheckpoint::concurrentExportIsRefusedNotTorn() {
+    QTemporaryDir dir;
+    const std::string file = dir.filePath("model.pt").toStdString();
+    writePyTorchStateDict(file, {{"w", torch::ones({3})}});
+    std::ifstream first(file, std::ios::binary);
+    const std::string before((std::istreambuf_iterator<char>(first)), {});
+    // The other exporter, half-way through: its temporary file open and locked.
+    const int other = ::open((file + ".tmp").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    QVERIFY(other >= 0);
+    QCOMPARE(::flock(other, LOCK_EX | LOCK_NB), 0);
+    try {
+        writePyTorchStateDict(file, {{"w", torch::zeros({3})}});
+        ::close(other);
+        QFAIL("expected CheckpointError");
+    } catch (const CheckpointError& e) {
+        QVERIFY2(QString(e.what()).contains("cannot write PyTorch file '" + QString::fromStdString(file) +
+                                            "': another process is writing it right now"),
+                 e.what());
+    }
+    ::close(other);
+    std::ifstream after(file, std::ios::binary);
+    QCOMPARE(std::string((std::istreambuf_iterator<char>(after)), {}), before);
+    // That exporter died: its temporary file is taken over, and the export is whole.
+    writePyTorchStateDict(file, {{"w", torch::zeros({3})}});
+    const StateDict sd = findStateDict(*readPyTorchFile(file), file);
+    QVERIFY(torch::equal(sd.tensors.at(0).tensor, torch::zeros({3})));
+    QVERIFY(!QFile::exists(QString::fromStdString(file + ".tmp")));
 }
 
 void TestPytorchCheckpoint::unknownClassIsRefusedByName() {
