@@ -2,6 +2,7 @@
 #include "engine/inference/export_folder.hpp"
 
 #include "engine/errors.hpp"
+#include "engine/runtime/durable_file.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -229,11 +230,7 @@ void StagedFolder::commit() {
         fs::remove_all(staging_, ec);
     }
     committed_ = true;
-    const int parent = ::open(real_.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (parent >= 0) {
-        ::fsync(parent); // the rename itself; the export is in place either way
-        ::close(parent);
-    }
+    syncFolder(real_.parent_path().string()); // the rename itself; the export is in place either way
 }
 
 } // namespace srigl

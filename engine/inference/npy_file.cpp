@@ -3,6 +3,7 @@
 #include "engine/inference/npy_file.hpp"
 
 #include "engine/errors.hpp"
+#include "engine/runtime/durable_file.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -53,18 +54,6 @@ std::string headerField(const std::string& header, const std::string& key, const
     return header.substr(start, header.find(',', start) - start);
 }
 
-// 0 when all `size` bytes are written, else the error.
-int writeAll(int fd, const char* data, size_t size) {
-    while (size > 0) {
-        const ssize_t n = ::write(fd, data, std::min<size_t>(size, size_t{1} << 30));
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return n == 0 ? EIO : errno;
-        data += n;
-        size -= static_cast<size_t>(n);
-    }
-    return 0;
-}
-
 } // namespace
 
 void writeNpy(const std::string& path, const torch::Tensor& tensor) {
@@ -88,9 +77,9 @@ void writeNpy(const std::string& path, const torch::Tensor& tensor) {
     // final flush fails in its destructor, unseen).
     const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
     if (fd < 0) throw InferenceError("cannot write '" + path + "': " + std::strerror(errno));
-    int err = writeAll(fd, head.data(), head.size());
+    int err = writeFully(fd, head.data(), head.size());
     const size_t bytes = static_cast<size_t>(t.numel() * t.element_size());
-    if (err == 0) err = writeAll(fd, static_cast<const char*>(t.data_ptr()), bytes);
+    if (err == 0) err = writeFully(fd, t.data_ptr(), bytes);
     if (::close(fd) != 0 && err == 0) err = errno;
     if (err != 0) throw InferenceError("cannot write '" + path + "': " + std::strerror(err));
 }

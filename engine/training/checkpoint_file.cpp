@@ -2,6 +2,7 @@
 #include "engine/training/checkpoint_file.hpp"
 
 #include "engine/errors.hpp"
+#include "engine/runtime/durable_file.hpp"
 
 #include <fcntl.h>
 #include <sys/file.h>
@@ -219,13 +220,7 @@ void writeFileAtomically(const std::string& path, const std::string& bytes, cons
     created = true;
     struct stat st {};
     if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && ::ftruncate(fd, 0) != 0) fail("cannot truncate " + tmp, fd, errno);
-    size_t done = 0;
-    while (done < bytes.size()) {
-        const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) fail("write failed", fd, n == 0 ? EIO : errno);
-        done += static_cast<size_t>(n);
-    }
+    if (const int err = writeFully(fd, bytes.data(), bytes.size())) fail("write failed", fd, err);
     // The data must be on disk before the rename makes it the checkpoint, or a power cut could
     // leave an empty file where a good one was.
     if (::fsync(fd) != 0 && errno != EINVAL) fail("fsync failed", fd, errno);
@@ -240,12 +235,7 @@ void writeFileAtomically(const std::string& path, const std::string& bytes, cons
     if (std::rename(tmp.c_str(), path.c_str()) != 0) fail("cannot rename " + tmp + " into place", fd, errno);
     created = false; // renamed: nothing of ours is left to remove
     if (::close(fd) != 0) fail("close failed", -1, errno);
-    const auto dir = std::filesystem::absolute(path).parent_path();
-    const int dirFd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dirFd >= 0) {
-        ::fsync(dirFd);
-        ::close(dirFd);
-    }
+    syncFolder(std::filesystem::absolute(path).parent_path().string()); // the rename; the file is in place either way
 }
 
 } // namespace srigl

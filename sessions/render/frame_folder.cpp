@@ -1,6 +1,7 @@
 // Frames staged in a hidden folder and moved into place only when all of them are on disk.
 #include "sessions/render/frame_folder.hpp"
 
+#include "engine/runtime/durable_file.hpp"
 #include "sessions/render/partial_files.hpp"
 #include "sessions/store/output_target.hpp"
 #include "sessions/store/store_error.hpp"
@@ -13,34 +14,8 @@
 #include <unistd.h>
 
 namespace srigl::sessions {
-namespace {
 
 namespace fs = std::filesystem;
-
-// fsync of a folder, so that the names created or renamed in it survive a power cut.
-bool syncFolder(const fs::path& folder) {
-    const int fd = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) return false;
-    const bool ok = ::fsync(fd) == 0;
-    ::close(fd);
-    return ok;
-}
-
-// The whole buffer, retried after a short write or EINTR; false with errno set otherwise.
-bool writeAll(int fd, const std::vector<uint8_t>& bytes) {
-    for (size_t done = 0; done < bytes.size();) {
-        const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) {
-            if (n == 0) errno = ENOSPC;
-            return false;
-        }
-        done += static_cast<size_t>(n);
-    }
-    return true;
-}
-
-} // namespace
 
 FrameFolder::FrameFolder(const std::string& folder) : path_(folder) {
     std::string trimmed = folder;
@@ -101,18 +76,16 @@ void FrameFolder::add(const std::string& name, const std::vector<uint8_t>& bytes
     }
     const fs::path file = staging_ / name;
     const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-    bool ok = fd >= 0 && writeAll(fd, bytes) && ::fsync(fd) == 0;
-    int error = errno;
-    if (fd >= 0 && ::close(fd) != 0 && ok) {
-        ok = false;
-        error = errno;
-    }
-    if (!ok) throw StoreError(path_ + ": cannot write " + name + ": " + std::strerror(error) + "; nothing was replaced");
+    int error = fd < 0 ? errno : writeFully(fd, bytes.data(), bytes.size());
+    if (error == 0 && ::fsync(fd) != 0) error = errno;
+    if (fd >= 0 && ::close(fd) != 0 && error == 0) error = errno;
+    if (error != 0) throw StoreError(path_ + ": cannot write " + name + ": " + std::strerror(error) + "; nothing was replaced");
     names_.push_back(name);
 }
 
 void FrameFolder::commit() {
-    if (!syncFolder(staging_)) throw StoreError(path_ + ": cannot write the frames: " + std::strerror(errno));
+    if (const int error = syncFolder(staging_.string()))
+        throw StoreError(path_ + ": cannot write the frames: " + std::strerror(error));
     if (inside_) {
         // Checked again just before: something may have appeared at a frame's name since add().
         for (const std::string& name : names_) {
@@ -127,13 +100,13 @@ void FrameFolder::commit() {
                 throw StoreError(path_ + ": cannot put " + name + " in place: " + std::strerror(errno));
         committed_ = true;
         ::rmdir(staging_.c_str());
-        syncFolder(target_);
+        syncFolder(target_.string());
         return;
     }
     if (::rename(staging_.c_str(), target_.c_str()) != 0)
         throw StoreError(path_ + ": cannot create it: " + std::strerror(errno));
     committed_ = true;
-    syncFolder(target_.parent_path());
+    syncFolder(target_.parent_path().string());
 }
 
 } // namespace srigl::sessions
