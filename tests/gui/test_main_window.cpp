@@ -6,9 +6,15 @@
 #include "widgets/shell/main_window.hpp"
 #include "widgets/runs/run_browser_panel.hpp"
 #include "widgets/runs/run_table_model.hpp"
+#include "widgets/sweeps/sweep_panel.hpp"
+#include "sessions/store/run_store.hpp"
+#include "sessions/store/sweep_store.hpp"
 #include "widgets/common/theme.hpp"
 
 #include <QAction>
+#include <QMessageBox>
+#include <QPushButton>
+#include <QTimer>
 #include <QApplication>
 #include <QDockWidget>
 #include <QSettings>
@@ -33,6 +39,7 @@ private Q_SLOTS:
     void themeToggleSwitchesPalette();
     void layoutIsSavedAndRestored();
     void defaultLayoutFitsA1440x900Screen();
+    void quitAsksAboutEveryRunningJob();
 
 private:
     QTemporaryDir dir_;
@@ -179,6 +186,65 @@ void TestMainWindow::defaultLayoutFitsA1440x900Screen() {
     QVERIFY(!live->visibleRegion().isEmpty());
     QVERIFY(live->height() >= 400);
     QVERIFY(w.findChild<QDockWidget*>(QStringLiteral("maskInspectorDock"))->height() >= 600);
+}
+
+
+// Answers the next modal question with `button` and keeps its text, from inside its event loop.
+static void answerNextQuestion(QMessageBox::StandardButton button, QString* text) {
+    QTimer::singleShot(50, [button, text] {
+        auto* box = qobject_cast<QMessageBox*>(QApplication::activeModalWidget());
+        if (!box) return answerNextQuestion(button, text); // not shown yet
+        *text = box->text();
+        box->button(button)->click();
+    });
+}
+
+void TestMainWindow::quitAsksAboutEveryRunningJob() {
+    // Before, only a live run was asked about: closing the window stopped a sweep of many hours
+    // without a word. Now every running job is named, and "No" keeps them all running.
+    QApplication::setApplicationName(QStringLiteral("test_main_window_quit"));
+    QSettings().clear();
+    const QString db = dir_.filePath(QStringLiteral("quit.db"));
+    {
+        MainWindow w({db, true});
+        w.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&w));
+        QVERIFY(w.runningWork().isEmpty());
+        auto* form = w.launcher()->form();
+        form->setValue(QStringLiteral("hidden"), QStringLiteral("16"));
+        form->setValue(QStringLiteral("synthetic_train"), QStringLiteral("640"));
+        form->setValue(QStringLiteral("synthetic_test"), QStringLiteral("100"));
+        form->setValue(QStringLiteral("batch_size"), QStringLiteral("32"));
+        form->setValue(QStringLiteral("epochs"), QStringLiteral("400")); // runs until stopped
+        form->validateNow();
+        QVERIFY(form->isValid());
+        w.sweeps()->setMethods({QStringLiteral("srigl")});
+        w.sweeps()->setSparsities(QStringLiteral("0.9"));
+        QVERIFY(w.sweeps()->startSweep());
+        QVERIFY(w.startFromLauncher());
+        QTRY_COMPARE_WITH_TIMEOUT(w.runningWork().size(), 2, 10000);
+        QVERIFY(w.runningWork()[0].startsWith(QStringLiteral("the live run")));
+        QVERIFY(w.runningWork()[1].startsWith(QStringLiteral("the sweep")));
+
+        QString asked;
+        answerNextQuestion(QMessageBox::No, &asked);
+        QVERIFY(!w.close());
+        QVERIFY(asked.contains(QStringLiteral("the live run")));
+        QVERIFY(asked.contains(QStringLiteral("the sweep")));
+        QVERIFY(w.isVisible());
+        QVERIFY(w.sweeps()->running());
+        QVERIFY(w.sessionController().isActive());
+
+        answerNextQuestion(QMessageBox::Yes, &asked);
+        QVERIFY(w.close());
+    } // the window's destructor stops the run and the sweep and waits for both
+    sessions::RunStore store(db.toStdString(), sessions::RunStore::Mode::ReadOnly);
+    const auto sweeps = sessions::SweepStore(store).listSweeps(); // stopped, so Resume continues it
+    QCOMPARE(int(sweeps.size()), 1);
+    QCOMPARE(sessions::toString(sweeps[0].status), std::string("stopped"));
+    const auto runs = store.listRuns();
+    QCOMPARE(int(runs.size()), 2);
+    for (const auto& run : runs) QCOMPARE(sessions::toString(run.status), std::string("stopped"));
 }
 
 QTEST_MAIN(TestMainWindow)

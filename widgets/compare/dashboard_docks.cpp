@@ -44,7 +44,8 @@ DashboardDocks::DashboardDocks(QMainWindow* window, QDockWidget* tabWith, RunBro
     statsDock_ = dock(layerStats_, tr("Layer statistics"), QStringLiteral("layerStatsDock"));
     timingDock_ = dock(timing_, tr("Timing"), QStringLiteral("timingDock"));
     // Issue 6's init-variance chart: a standalone analysis, no run or database needed.
-    initVarianceDock_ = dock(new InitVariancePanel(window), tr("Init variance"), QStringLiteral("initVarianceDock"));
+    initVariance_ = new InitVariancePanel(window);
+    initVarianceDock_ = dock(initVariance_, tr("Init variance"), QStringLiteral("initVarianceDock"));
     for (auto* d : docks()) {
         window->addDockWidget(Qt::RightDockWidgetArea, d);
         window->tabifyDockWidget(tabWith, d);

@@ -14,6 +14,7 @@ class QMenuBar;
 namespace srigl::studio {
 
 class CompareDashboard;
+class InitVariancePanel;
 class LayerStatsPanel;
 class RunBrowserPanel;
 class SessionController;
@@ -34,6 +35,7 @@ public:
     CompareDashboard* compare() const { return compare_; }
     LayerStatsPanel* layerStats() const { return layerStats_; }
     TimingPanel* timing() const { return timing_; }
+    InitVariancePanel* initVariance() const { return initVariance_; }
     QList<QDockWidget*> docks() const { return {compareDock_, statsDock_, timingDock_, initVarianceDock_}; }
     // Run ids selected in the run browser, in table order.
     QList<qint64> browserSelection() const;
@@ -53,6 +55,7 @@ private:
     CompareDashboard* compare_ = nullptr;
     LayerStatsPanel* layerStats_ = nullptr;
     TimingPanel* timing_ = nullptr;
+    InitVariancePanel* initVariance_ = nullptr;
     QDockWidget* compareDock_ = nullptr;
     QDockWidget* statsDock_ = nullptr;
     QDockWidget* timingDock_ = nullptr;

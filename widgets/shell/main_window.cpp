@@ -3,6 +3,9 @@
 
 #include "sessions/store/run_store.hpp"
 #include "widgets/compare/dashboard_docks.hpp"
+#include "widgets/runs/import_runner.hpp"
+#include "widgets/timing/timing_panel.hpp"
+#include "widgets/jobs/init_variance_panel.hpp"
 #include "widgets/inspector/inspector_docks.hpp"
 #include "widgets/layer_stats/layer_stats_panel.hpp"
 #include "widgets/inspector/step_scrubber.hpp"
@@ -290,12 +293,26 @@ void MainWindow::saveLayout() {
     settings.setValue(QStringLiteral("window/state"), saveState());
 }
 
+QStringList MainWindow::runningWork() const {
+    QStringList work;
+    if (controller_->isActive())
+        work << tr("the live run: it is stopped after a final evaluation and checkpoint, recorded as stopped");
+    if (sweeps_->running())
+        work << tr("the sweep: its current point is stopped and recorded; Resume in the Sweeps panel continues it");
+    if (import_->runner()->isRunning()) work << tr("the checkpoint import: nothing of it is recorded");
+    if (dashboards_->timing()->isRunning()) work << tr("the timing benchmark: results not yet stored are lost");
+    if (dashboards_->initVariance()->isRunning()) work << tr("the init-variance analysis: its result is lost");
+    return work;
+}
+
 void MainWindow::closeEvent(QCloseEvent* event) {
-    // Quitting stops the run (final evaluation and checkpoint, recorded as stopped): ask first,
-    // except in --demo, which quits on purpose.
-    if (options_.restoreLayout && controller_->isActive() &&
+    // Quitting stops every job (the destructors cancel and join them): ask first, naming each one and
+    // what becomes of it, except in --demo, which quits on purpose. Before, only a live run was asked
+    // about, and a sweep of many hours was stopped without a word.
+    const QStringList work = runningWork();
+    if (options_.restoreLayout && !work.isEmpty() &&
         QMessageBox::question(this, tr("Quit SRigL Studio"),
-                              tr("A run is still training. Stop it (it is recorded as stopped) and quit?"),
+                              tr("Still running:\n\n- %1\n\nStop and quit?").arg(work.join(QStringLiteral("\n- "))),
                               QMessageBox::Yes | QMessageBox::No, QMessageBox::No) != QMessageBox::Yes) {
         event->ignore();
         return;

@@ -7,6 +7,7 @@
 #include <QElapsedTimer>
 #include <QMainWindow>
 #include <QString>
+#include <QStringList>
 
 #include <memory>
 
@@ -56,6 +57,9 @@ public:
     bool startFromLauncher();
     void toggleTheme();
     void resetLayout();
+    // What quitting would stop, one line each saying what becomes of it (the live run, a sweep, a
+    // checkpoint import, a timing benchmark, an init-variance analysis); empty when nothing runs.
+    QStringList runningWork() const;
 
 protected:
     void closeEvent(QCloseEvent* event) override;
