@@ -3,12 +3,11 @@
 
 #include "engine/errors.hpp"
 #include "engine/runtime/durable_file.hpp"
+#include "engine/runtime/partial_files.hpp"
 
 #include <nlohmann/json.hpp>
 
-#include <atomic>
 #include <cerrno>
-#include <csignal>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -17,52 +16,18 @@
 #include <set>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <vector>
 
 namespace srigl {
 namespace {
 
 namespace fs = std::filesystem;
 
-// The same mark as the Studio's staged videos and frame folders (sessions/render/partial_files.hpp).
-const std::string kMark = ".srigl-partial-";
-
 std::string reason(int err) { return std::strerror(err); }
 
-// `.<name>.srigl-partial-<this pid>-<n>`, a new <n> each call: concurrent exports never share one.
+// `.<name>.srigl-partial-<this pid>-<n>` beside the target (engine/runtime/partial_files.hpp):
+// concurrent exports never share one.
 fs::path stagingNameBeside(const fs::path& target) {
-    static std::atomic<unsigned> counter{0};
-    return target.parent_path() /
-           ("." + target.filename().string() + kMark + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-}
-
-// The writer's pid when `file` is exactly `.<name>.srigl-partial-<pid>-<n>`, else 0.
-pid_t stagingPid(const std::string& file, const std::string& name) {
-    const std::string prefix = "." + name + kMark;
-    if (file.size() <= prefix.size() || file.compare(0, prefix.size(), prefix) != 0) return 0;
-    const std::string rest = file.substr(prefix.size());
-    const size_t dash = rest.find('-');
-    auto isNumber = [](const std::string& s) {
-        return !s.empty() && s.size() <= 10 && s.find_first_not_of("0123456789") == std::string::npos;
-    };
-    if (dash == std::string::npos || !isNumber(rest.substr(0, dash)) || !isNumber(rest.substr(dash + 1))) return 0;
-    const long long pid = std::stoll(rest.substr(0, dash));
-    return pid > 0 && pid <= INT32_MAX ? static_cast<pid_t>(pid) : 0;
-}
-
-// A killed export (SIGKILL, Ctrl-C, a power cut) cannot remove its staging folder, so the next export
-// to the same target does. Only folders named exactly so, never through a link, and only when their
-// writer is gone (ESRCH; a live writer, even another user's, answers 0 or EPERM).
-void removeStagingOfDeadWriters(const fs::path& target) {
-    std::vector<fs::path> dead;
-    std::error_code ec;
-    for (fs::directory_iterator it(target.parent_path(), ec), end; !ec && it != end; it.increment(ec)) {
-        const pid_t pid = stagingPid(it->path().filename().string(), target.filename().string());
-        std::error_code typeError;
-        if (pid == 0 || !fs::is_directory(it->symlink_status(typeError)) || typeError) continue;
-        if (::kill(pid, 0) == -1 && errno == ESRCH) dead.push_back(it->path());
-    }
-    for (const auto& folder : dead) fs::remove_all(folder, ec);
+    return target.parent_path() / partialName(target.filename().string(), "");
 }
 
 // "out/" names the folder out; a link at the end is followed, so that an export through a link
@@ -159,7 +124,8 @@ StagedFolder::StagedFolder(const std::string& target, bool overwrite)
     std::error_code ec;
     fs::create_directories(real_.parent_path(), ec);
     if (ec) throw InferenceError("cannot create " + real_.parent_path().string() + ": " + ec.message());
-    removeStagingOfDeadWriters(real_);
+    // A killed export (SIGKILL, a power cut) cannot remove its staging folder: the next one does.
+    removeAbandonedPartials(real_.parent_path(), real_.filename().string(), "");
     // Beside the target, so that a rename (same file system) puts it in place.
     for (int attempt = 0;; ++attempt) {
         staging_ = stagingNameBeside(real_);
@@ -170,8 +136,7 @@ StagedFolder::StagedFolder(const std::string& target, bool overwrite)
 }
 
 StagedFolder::~StagedFolder() {
-    std::error_code ec;
-    if (!committed_) fs::remove_all(staging_, ec);
+    if (!committed_) removeStagingFolder(staging_);
 }
 
 bool StagedFolder::replacesAnExport() const {
@@ -227,7 +192,7 @@ void StagedFolder::commit() {
         }
         // The old export, now under the staging name. Were this to fail, the folder is left to the
         // next export, which removes it once this process is gone.
-        fs::remove_all(staging_, ec);
+        removeStagingFolder(staging_);
     }
     committed_ = true;
     syncFolder(real_.parent_path().string()); // the rename itself; the export is in place either way

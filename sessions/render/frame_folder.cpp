@@ -2,7 +2,7 @@
 #include "sessions/render/frame_folder.hpp"
 
 #include "engine/runtime/durable_file.hpp"
-#include "sessions/render/partial_files.hpp"
+#include "engine/runtime/partial_files.hpp"
 #include "sessions/store/output_target.hpp"
 #include "sessions/store/store_error.hpp"
 

@@ -17,7 +17,7 @@ public:
     // counts), the staging folder is made inside it and commit() renames each frame into place,
     // replacing a frame of the same name and keeping every other file. Either way it is named
     // `.<folder's name>.srigl-partial-<pid>-<n>`, and staging folders of this target whose writer
-    // is dead are removed first (partial_files.hpp). Throws StoreError when `folder` exists as
+    // is dead are removed first (engine/runtime/partial_files.hpp). Throws StoreError when `folder` exists as
     // anything but a folder or the staging folder cannot be made.
     explicit FrameFolder(const std::string& folder);
     ~FrameFolder(); // unless committed: removes the staging folder and the folders made above it

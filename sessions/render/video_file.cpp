@@ -1,7 +1,7 @@
 // Videos written to a temporary file and renamed into place once whole.
 #include "sessions/render/video_file.hpp"
 
-#include "sessions/render/partial_files.hpp"
+#include "engine/runtime/partial_files.hpp"
 #include "sessions/store/output_target.hpp"
 #include "sessions/store/store_error.hpp"
 

@@ -2,7 +2,7 @@
 // which is renamed over it only when the finished file is whole, so a cancel, an error or a full
 // disk keeps the old file (OpenCV's writers ignore failed writes and leave a truncated video). The
 // temporary is `.<stem>.srigl-partial-<pid>-<n><ext>`; one a killed writer left is removed by the
-// next VideoFile of the same path (partial_files.hpp).
+// next VideoFile of the same path (engine/runtime/partial_files.hpp).
 #pragma once
 
 #include <filesystem>

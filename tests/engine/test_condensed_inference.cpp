@@ -491,8 +491,13 @@ void TestCondensedInference::exportRemovesStagingOfDeadWritersOnly() {
             { std::ofstream(parent + folder + "/features/conv1.weight.npy") << "partial"; }
         }
         { std::ofstream(parent + kept[1].toStdString()) << "a file, not a staging folder"; }
+        // A link in a dead writer's staging folder is removed, not followed.
+        { std::ofstream(parent + "victim.npy") << "the user's"; }
+        std::filesystem::create_symlink(parent + "victim.npy", parent + deadStaging + "/features/victim.npy");
+        std::filesystem::create_directory_symlink(parent, parent + deadStaging + "/parent");
         exportCondensed(condensedMlp("8", 3), ExportSource{}, parent + "export");
-        QStringList expected = kept + QStringList{"export"};
+        QCOMPARE(readAll(parent + "victim.npy"), std::string("the user's"));
+        QStringList expected = kept + QStringList{"export", "victim.npy"};
         expected.sort();
         QCOMPARE(entriesOf(tmp.path()), expected);
         QCOMPARE(readAll(parent + liveStaging + "/features/conv1.weight.npy"), std::string("partial"));

@@ -1,5 +1,6 @@
-// The names of the temporaries that the all-or-nothing writers (VideoFile, FrameFolder) make beside
-// their target, and the removal of those a killed writer left behind.
+// The names of the temporaries that the all-or-nothing writers (condensed exports' StagedFolder, the
+// Studio's VideoFile and FrameFolder) make beside their target, and the removal of those a killed
+// writer left behind. Part of srigl_durable_file: Torch-free, shared by the engine and the Studio.
 //
 // A temporary is named `.<name>.srigl-partial-<pid>-<n><ext>` (hidden; <name><ext> the target's
 // file name, <pid> the writer's process, <n> a count within it; ext is empty for a staging
@@ -16,16 +17,16 @@
 #include <filesystem>
 #include <string>
 
-namespace srigl::sessions {
+namespace srigl {
 
 // `.<name>.srigl-partial-<this pid>-<n><ext>`, a new <n> each call.
 std::string partialName(const std::string& name, const std::string& ext);
 
 // Removes from `folder` the temporaries of the target <name><ext> (regular files when ext is not
-// empty, else staging folders holding only files; links are never followed) whose writer is dead.
+// empty, else staging folders; links are never followed) whose writer is dead.
 void removeAbandonedPartials(const std::filesystem::path& folder, const std::string& name, const std::string& ext);
 
-// Removes the files in a staging folder, then the folder (left when anything else is in it).
+// Removes a staging folder and everything in it; a link in it is removed, never followed.
 void removeStagingFolder(const std::filesystem::path& folder);
 
-} // namespace srigl::sessions
+} // namespace srigl

@@ -1,5 +1,5 @@
 // Temporaries named after their target and writer, and the removal of those of dead writers.
-#include "sessions/render/partial_files.hpp"
+#include "engine/runtime/partial_files.hpp"
 
 #include <atomic>
 #include <cerrno>
@@ -8,7 +8,7 @@
 #include <system_error>
 #include <unistd.h>
 
-namespace srigl::sessions {
+namespace srigl {
 namespace {
 
 namespace fs = std::filesystem;
@@ -66,9 +66,12 @@ void removeStagingFolder(const fs::path& folder) {
     std::error_code ec;
     for (fs::directory_iterator it(folder, ec), end; !ec && it != end; it.increment(ec)) {
         std::error_code typeError;
-        if (fs::is_regular_file(it->symlink_status(typeError)) && !typeError) ::unlink(it->path().c_str());
+        const fs::file_status st = it->symlink_status(typeError); // a link is a name to remove, not a folder
+        if (typeError) continue;
+        if (fs::is_directory(st)) removeStagingFolder(it->path()); // an export's features/
+        else ::unlink(it->path().c_str());
     }
     ::rmdir(folder.c_str());
 }
 
-} // namespace srigl::sessions
+} // namespace srigl
