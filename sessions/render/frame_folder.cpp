@@ -26,7 +26,7 @@ FrameFolder::FrameFolder(const std::string& folder) : path_(folder) {
     std::string name = target_.filename().string();
     if (name.empty() || name == "." || name == "..") name = "frames";
     const OutputTarget kind = outputTarget(target_.string());
-    if (kind == OutputTarget::RegularFile || kind == OutputTarget::Special)
+    if (kind != OutputTarget::Absent && kind != OutputTarget::Folder)
         throw StoreError(folder + ": exists and is not a folder; name a folder for the PNG sequence");
     inside_ = kind == OutputTarget::Folder;
     const fs::path parent = target_.parent_path();

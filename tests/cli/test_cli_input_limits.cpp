@@ -47,6 +47,7 @@ private Q_SLOTS:
     void deeplyNestedConfigExitsTwo();
     void exportKeepsTheFilesBesideAndSpecialFiles();
     void renderToAFifoIsRefusedNotHung();
+    void outputsNeverReplaceStoredData();
     void negativeIdsAreRefused();
     void allocationFailureHasNoBacktrace();
 
@@ -143,6 +144,34 @@ void TestCliInputLimits::renderToAFifoIsRefusedNotHung() {
 // Audit defect: a negative id was taken as "not given": `runs list --sweep -5` listed every run,
 // `bench --run -1` benched the synthetic layer, `sweep --resume -1` asked for a --grid, and
 // `runs render --step -5` drew the last snapshot.
+// `runs render --out link.png`, link.png a link to the run database, replaced the database with a
+// PNG (every run lost), and `export --pytorch CKPT --force` replaced the run's checkpoint.
+void TestCliInputLimits::outputsNeverReplaceStoredData() {
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    const QString link = dir.filePath("mask.png");
+    QVERIFY(QFile::link(db_, link));
+    const QStringList checkpoints = QDir(runDir_.filePath("checkpoints")).entryList({"*.ckpt"}, QDir::Files);
+    QCOMPARE(checkpoints.size(), 1);
+    const QString checkpoint = runDir_.filePath("checkpoints/" + checkpoints[0]);
+    const QByteArray database = readBytes(db_), held = readBytes(checkpoint);
+    const SriglResult render =
+        runSriglProcess(kSrigl, {"runs", "render", runId_, "--db", db_, "--layer", "fc1", "--out", link}, 60000);
+    QVERIFY2(render.exitCode == 2, qPrintable(describe(render)));
+    QVERIFY2(render.err.contains(link) && render.err.contains("holds a SQLite database"), qPrintable(render.err));
+    const SriglResult video = runSriglProcess(
+        kSrigl, {"runs", "render", runId_, "--db", db_, "--layer", "fc1", "--out", checkpoint + ".mp4"}, 60000);
+    QVERIFY2(video.exitCode == 0, qPrintable(describe(video))); // a new file beside it is fine
+    const SriglResult exported =
+        runSriglProcess(kSrigl, {"export", runId_, "--db", db_, "--pytorch", checkpoint, "--force"}, 60000);
+    QVERIFY2(exported.exitCode == 2, qPrintable(describe(exported)));
+    QVERIFY2(exported.err.contains("holds a SRigL checkpoint"), qPrintable(exported.err));
+    QCOMPARE(readBytes(db_), database);
+    QCOMPARE(readBytes(checkpoint), held);
+    const SriglResult list = runSriglProcess(kSrigl, {"runs", "list", "--db", db_}, 60000);
+    QVERIFY2(list.exitCode == 0 && list.out.contains("finished"), qPrintable(describe(list)));
+}
+
 void TestCliInputLimits::negativeIdsAreRefused() {
     const QList<QStringList> commands = {
         {"runs", "list", "--db", db_, "--sweep", "-5"},

@@ -84,6 +84,7 @@ private Q_SLOTS:
     void pngRefusesFoldersFifosAndDevices();
     void csvRefusesFoldersFifosAndDevices();
     void videoRefusesFifosAndDevices();
+    void exportsNeverReplaceTheDatabase();
     void fullDiskKeepsTheOldFile();
     void cancelKeepsTheOldVideo();
     void linkedTargetIsReplacedThroughTheLink();
@@ -311,6 +312,30 @@ void TestExports::videoRefusesFifosAndDevices() {
     // The dialog's wrapper reports it rather than waiting.
     QCOMPARE(exportMaskEvolutionWithDialog(nullptr, db, id, "fc1", fifo.toStdString(), &error), -1LL);
     QVERIFY2(error.contains("not a regular file"), qPrintable(error));
+}
+
+// A link to the run database given as a picture, CSV or video (a mistyped name, a link a script
+// left) replaced the database with the export: every recorded run was lost.
+void TestExports::exportsNeverReplaceTheDatabase() {
+    QTemporaryDir dir;
+    const std::string db = dir.filePath("runs.db").toStdString();
+    const int64_t id = runWithMasks(db, 3);
+    const QByteArray before = test::fileBytes(QString::fromStdString(db));
+    XyChart chart(QStringLiteral("t"), QStringLiteral("x"), QStringLiteral("y"));
+    chart.resize(240, 160);
+    for (const char* name : {"panel.png", "metrics.csv", "masks.avi"})
+        QVERIFY(QFile::link(QString::fromStdString(db), dir.filePath(name)));
+    QString error;
+    QVERIFY(!exportWidgetPng(&chart, dir.filePath("panel.png"), &error));
+    QVERIFY2(error.contains("holds a SQLite database"), qPrintable(error));
+    error = storeErrorOf([&] { exportMetricsCsv(db, {id}, dir.filePath("metrics.csv").toStdString()); });
+    QVERIFY2(error.contains("holds a SQLite database"), qPrintable(error));
+    error = storeErrorOf([&] { exportMaskEvolution(db, id, "fc1", dir.filePath("masks.avi").toStdString()); });
+    QVERIFY2(error.contains("holds a SQLite database"), qPrintable(error));
+    error = storeErrorOf([&] { exportMaskEvolution(db, id, "fc1", db); }); // a PNG sequence named runs.db
+    QVERIFY2(error.contains("not a folder"), qPrintable(error));
+    QCOMPARE(test::fileBytes(QString::fromStdString(db)), before);
+    QCOMPARE(int(RunStore(db, RunStore::Mode::ReadOnly).listRuns().size()), 1);
 }
 
 void TestExports::fullDiskKeepsTheOldFile() {

@@ -6,6 +6,10 @@
 
 #include "sessions/render/mask_renderer.hpp"
 #include "sessions/store/output_target.hpp"
+#include "sessions/render/frame_folder.hpp"
+#include "sessions/render/video_file.hpp"
+#include "sessions/store/run_store.hpp"
+#include "sessions/store/store_error.hpp"
 
 #include <QDir>
 #include <QFile>
@@ -84,6 +88,7 @@ private Q_SLOTS:
     void targetIsJudgedByWhatIsThere();
     void videoRemovesTemporariesOfDeadWritersOnly();
     void framesRemoveStagingOfDeadWritersOnly();
+    void storedDataIsNeverAnOutput();
 };
 
 void TestOutputFiles::targetIsJudgedByWhatIsThere() {
@@ -173,6 +178,65 @@ void TestOutputFiles::framesRemoveStagingOfDeadWritersOnly() {
     QCOMPARE(entries(dir.filePath("frames")), (QStringList{".frames.srigl-partial-" + live.pid() + "-1",
                                                            "fc1_0000_step0.png", "fc1_0001_step10.png", "fc1_0002_step20.png"}));
     QCOMPARE(entries(dir.filePath(besideLive)), QStringList{"fc1_0000_step0.png"});
+}
+
+void TestOutputFiles::storedDataIsNeverAnOutput() {
+    // `srigl runs render --out link.png`, link.png a link to runs.db, replaced the database with a
+    // PNG: every recorded run was gone. A database, its companions and checkpoints are now refused
+    // as outputs by content (a link is judged by what it points to), whatever their name.
+    QTemporaryDir dir;
+    const auto at = [&](const char* name) { return dir.filePath(name).toStdString(); };
+    const auto bytesOf = [](const std::string& path) {
+        QFile f(QString::fromStdString(path));
+        return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
+    };
+    auto write = [&](const char* name, const QByteArray& bytes) {
+        QFile f(dir.filePath(name));
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write(bytes);
+    };
+    RunStore store(at("runs.db")); // held open: its -wal and -shm exist
+    NewRun n;
+    n.config = "{}";
+    store.createRun(n);
+    QVERIFY(QFile::exists(dir.filePath("runs.db-wal")) && QFile::exists(dir.filePath("runs.db-shm")));
+    write("foreign.sqlite", QByteArray("SQLite format 3\0", 16) + QByteArray(4080, '\0'));
+    write("run.ckpt", QByteArray("SRIGLCKP\x02\0\0\0", 12) + QByteArray(100, 'x'));
+    write("old.wal", QByteArray("\x37\x7f\x06\x82", 4) + QByteArray(28, '\0'));
+    write("old.journal", QByteArray("\xd9\xd5\x05\xf9\x20\xa1\x63\xd7", 8) + QByteArray(504, '\0'));
+    write("runs.db-journal", QByteArray()); // an emptied journal: judged by the database beside it
+    write("notes.db-shm", QByteArray(64, '\0')); // no database beside it: an ordinary file
+    write("picture.png", QByteArray("\x89PNG", 4));
+    QVERIFY(QFile::link(dir.filePath("runs.db"), dir.filePath("link.png")));
+
+    const std::vector<std::pair<const char*, const char*>> stored{
+        {"runs.db", "a SQLite database"},
+        {"link.png", "a SQLite database"},
+        {"foreign.sqlite", "a SQLite database"},
+        {"run.ckpt", "a SRigL checkpoint"},
+        {"old.wal", "the write-ahead log of a SQLite database"},
+        {"old.journal", "a SQLite rollback journal"},
+        {"runs.db-shm", "a companion file (-shm) of the SQLite database "},
+        {"runs.db-journal", "a companion file (-journal) of the SQLite database "}};
+    for (const auto& [name, kind] : stored) {
+        const std::string path = at(name);
+        QVERIFY2(storedDataKind(path).rfind(kind, 0) == 0, qPrintable(QString::fromStdString(storedDataKind(path))));
+        QCOMPARE(outputTarget(path), OutputTarget::StoredData);
+        const QString problem = QString::fromStdString(outputTargetProblem(path, "F", "S"));
+        QVERIFY2(problem.startsWith(QStringLiteral("holds ") + kind) && problem.contains("refusing to replace it"),
+                 qPrintable(problem));
+        const QByteArray before = bytesOf(path);
+        QVERIFY_EXCEPTION_THROWN(VideoFile video(path), StoreError);
+        QVERIFY_EXCEPTION_THROWN(FrameFolder frames(path), StoreError);
+        QCOMPARE(bytesOf(path), before);
+    }
+    // The WAL of a live database starts with its own header.
+    QVERIFY(storedDataKind(at("runs.db-wal")).rfind("the write-ahead log", 0) == 0);
+    for (const char* ordinary : {"notes.db-shm", "picture.png"}) {
+        QCOMPARE(storedDataKind(at(ordinary)), std::string());
+        QCOMPARE(outputTarget(at(ordinary)), OutputTarget::RegularFile);
+    }
+    QCOMPARE(int(store.listRuns().size()), 1); // the database still reads
 }
 
 QTEST_GUILESS_MAIN(TestOutputFiles)
