@@ -1,6 +1,8 @@
 // SQLite schema, migrations and queries of the session store.
 #include "sessions/store/run_store.hpp"
 
+#include "sessions/store/journal_mode.hpp"
+
 #include "sessions/store/mask_codec.hpp"
 #include "sessions/store/weight_codec.hpp"
 #include "sessions/store/writer_stamp.hpp"
@@ -387,6 +389,13 @@ RunStore::RunStore(const std::string& path, Mode mode) {
         // can be read as it is. A -wal with content would be ignored that way: keep the error.
         const auto walSize = fs::file_size(path + "-wal", ec);
         if (!readOnly || (db_->errorCode() & 0xff) != SQLITE_READONLY || (!ec && walSize > 0)) throw;
+        // Likewise a rollback journal (journal_mode.hpp) left by a killed writer: reading the file as
+        // it is would show that writer's half-written pages. Only a writer can roll it back.
+        const auto journalSize = fs::file_size(path + "-journal", ec);
+        if (!ec && journalSize > 0)
+            throw StoreError(path + ": a killed writer left an unfinished transaction (" + path +
+                             "-journal), which a reader cannot roll back; open the database once to write (srigl "
+                             "train --resume, srigl runs tag, or the Studio) and SQLite rolls it back");
         db_ = std::make_unique<SqliteDb>(path, true, false, true);
         tableCount = singleInt(*db_, "SELECT count(*) FROM sqlite_master");
     }
@@ -402,17 +411,7 @@ RunStore::RunStore(const std::string& path, Mode mode) {
     if (applicationId == 0 && !fresh && !(version >= 1 && version < kSchemaVersion && hasLegacySchema(*db_)))
         throw StoreError(path + ": an SQLite database, but not a SRigL Studio one (user_version " +
                          std::to_string(version) + ", no SRigL application_id); refusing to change it");
-    if (!readOnly) {
-        // Switching to WAL needs a moment of exclusive access; the busy handler does not cover it,
-        // so retry while another process holds the file.
-        for (int attempt = 0;; ++attempt) {
-            if (sqlite3_exec(db_->handle(), "PRAGMA journal_mode=WAL", nullptr, nullptr, nullptr) == SQLITE_OK) break;
-            if ((sqlite3_errcode(db_->handle()) & 0xff) != SQLITE_BUSY || attempt >= 100)
-                db_->fail("cannot switch to WAL mode");
-            std::this_thread::sleep_for(std::chrono::milliseconds(50));
-        }
-        db_->exec("PRAGMA synchronous=NORMAL");
-    }
+    if (!readOnly) setJournal(path);
     if (version < kSchemaVersion) {
         if (readOnly)
             throw StoreNeedsMigration(path + ": schema " + std::to_string(version) +
@@ -429,6 +428,41 @@ RunStore::RunStore(const std::string& path, Mode mode) {
     }
     // After the migrations: version 9 rebuilds the runs table, whose DROP would otherwise cascade.
     db_->exec("PRAGMA foreign_keys=ON");
+}
+
+void RunStore::setJournal(const std::string& path) {
+    std::string why;
+    const JournalMode journal = journalModeFor(path, &why);
+    const bool wal = journal == JournalMode::Wal;
+    const std::string want = wal ? "wal" : "delete";
+    const std::string pragma = "PRAGMA journal_mode=" + want;
+    // Switching needs a moment of exclusive access; the busy handler does not cover it, so retry
+    // while another process holds the file. Leaving WAL while another process still has the file
+    // open does not fail: the pragma answers with the mode that stays, so that answer is checked.
+    // (Where WAL itself cannot be had, a rollback journal is as safe: accepted, as it always was.)
+    for (int attempt = 0;; ++attempt) {
+        std::string mode;
+        const int rc = sqlite3_exec(
+            db_->handle(), pragma.c_str(),
+            [](void* out, int n, char** values, char**) {
+                if (n > 0 && values[0]) *static_cast<std::string*>(out) = values[0];
+                return 0;
+            },
+            &mode, nullptr);
+        if (rc == SQLITE_OK && (mode == want || wal)) break;
+        const bool busy = rc == SQLITE_OK || (sqlite3_errcode(db_->handle()) & 0xff) == SQLITE_BUSY;
+        if (!busy || attempt >= 100) {
+            if (wal) db_->fail("cannot switch to WAL mode");
+            throw StoreError(db_->path() + ": cannot switch to a rollback journal (" + why +
+                             "; SQLite's WAL cannot be shared between machines): another process still has the "
+                             "database open in WAL mode; close every program using it once, or set "
+                             "SRIGL_DB_JOURNAL=wal if every process using it runs on this machine");
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    // WAL's NORMAL never corrupts on a power cut (it may lose the last commits); a rollback journal
+    // needs FULL for that.
+    db_->exec(wal ? "PRAGMA synchronous=NORMAL" : "PRAGMA synchronous=FULL");
 }
 
 int RunStore::schemaVersion() {

@@ -209,6 +209,8 @@ public:
     SqliteDb& database() { return *db_; }
 
 private:
+    // WAL on a local disk, a rollback journal on a network file system (journal_mode.hpp).
+    void setJournal(const std::string& path);
     void createSchema();
     void requireRun(int64_t id);
     RunInfo readRun(Statement& st);

@@ -195,6 +195,7 @@ void TestOutputFiles::storedDataIsNeverAnOutput() {
         QVERIFY(f.open(QIODevice::WriteOnly));
         f.write(bytes);
     };
+    qputenv("SRIGL_DB_JOURNAL", "wal"); // even where the temporary folder is on NFS
     RunStore store(at("runs.db")); // held open: its -wal and -shm exist
     NewRun n;
     n.config = "{}";
