@@ -195,6 +195,9 @@ static void answerNextQuestion(QMessageBox::StandardButton button, QString* text
         auto* box = qobject_cast<QMessageBox*>(QApplication::activeModalWidget());
         if (!box) return answerNextQuestion(button, text); // not shown yet
         *text = box->text();
+        // With SRIGL_SCREENSHOT_DIR set: a picture of the question, to look at.
+        if (const QString shots = qEnvironmentVariable("SRIGL_SCREENSHOT_DIR"); !shots.isEmpty())
+            box->grab().save(QDir(shots).filePath(QStringLiteral("studio_quit_question.png")));
         box->button(button)->click();
     });
 }

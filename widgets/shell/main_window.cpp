@@ -27,6 +27,7 @@
 #include <QFileDialog>
 #include <QMenuBar>
 #include <QMessageBox>
+#include <QPushButton>
 #include <QScreen>
 #include <QScrollArea>
 #include <QSettings>
@@ -310,12 +311,17 @@ void MainWindow::closeEvent(QCloseEvent* event) {
     // what becomes of it, except in --demo, which quits on purpose. Before, only a live run was asked
     // about, and a sweep of many hours was stopped without a word.
     const QStringList work = runningWork();
-    if (options_.restoreLayout && !work.isEmpty() &&
-        QMessageBox::question(this, tr("Quit SRigL Studio"),
-                              tr("Still running:\n\n- %1\n\nStop and quit?").arg(work.join(QStringLiteral("\n- "))),
-                              QMessageBox::Yes | QMessageBox::No, QMessageBox::No) != QMessageBox::Yes) {
-        event->ignore();
-        return;
+    if (options_.restoreLayout && !work.isEmpty()) {
+        QMessageBox box(QMessageBox::Question, tr("Quit SRigL Studio"),
+                        tr("Still running:\n\n- %1\n\nStop and quit?").arg(work.join(QStringLiteral("\n- "))),
+                        QMessageBox::Yes | QMessageBox::No, this);
+        box.button(QMessageBox::Yes)->setText(tr("Stop and quit"));
+        box.button(QMessageBox::No)->setText(tr("Keep running"));
+        box.setDefaultButton(QMessageBox::No);
+        if (box.exec() != QMessageBox::Yes) {
+            event->ignore();
+            return;
+        }
     }
     saveLayout();
     QMainWindow::closeEvent(event);
