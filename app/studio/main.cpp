@@ -1,6 +1,7 @@
 // srigl-studio: the SRigL Studio desktop app (entry point only; the views live in widgets/).
 #include "widgets/shell/demo_mode.hpp"
 #include "widgets/shell/main_window.hpp"
+#include "widgets/shell/quit_signals.hpp"
 #include "widgets/shell/studio_environment.hpp"
 #include "widgets/common/theme.hpp"
 
@@ -9,6 +10,7 @@
 #include <QSettings>
 
 #include <cstdio>
+#include <cstring>
 
 int main(int argc, char** argv) {
     // Spinning OpenMP workers would take the cores from the UI thread (and from each other), and
@@ -58,6 +60,16 @@ int main(int argc, char** argv) {
     options.restoreLayout = !demoMode;
     srigl::studio::MainWindow window(options);
     window.show();
+
+    // Ctrl-C, kill and a logout stop the work as a quit does, checkpointed (quit_signals.hpp).
+    srigl::studio::QuitSignals quitSignals;
+    QObject::connect(&quitSignals, &srigl::studio::QuitSignals::received, &window, [&window](int signal) {
+        std::fprintf(stderr,
+                     "srigl-studio: %s: stopping; a live run gets its final evaluation and checkpoint (a second "
+                     "signal quits at once)\n",
+                     strsignal(signal));
+        window.closeWithoutAsking();
+    });
 
     srigl::studio::DemoMode driver(window, cli.value(screenshot), steps);
     if (demoMode) driver.start();

@@ -1,7 +1,9 @@
 // srigl-studio as a user runs it: --demo --screenshot trains the default session for N steps and
 // writes a PNG of the main window that is not blank; bad arguments exit with code 2.
 #include "sessions/store/run_store.hpp"
+#include "sessions/store/store_error.hpp"
 
+#include <QElapsedTimer>
 #include <QImage>
 #include <QProcess>
 #include <QSet>
@@ -45,6 +47,7 @@ class TestStudioDemo : public QObject {
 private Q_SLOTS:
     void screenshotIsNotBlank();
     void badAfterStepsExitsWithTwo();
+    void terminateStopsTheRunCheckpointed();
 };
 
 void TestStudioDemo::screenshotIsNotBlank() {
@@ -98,6 +101,46 @@ void TestStudioDemo::badAfterStepsExitsWithTwo() {
     QCOMPARE(r.exitCode, 2);
     QVERIFY(r.err.contains(QStringLiteral("--after-steps")));
     QVERIFY(!QFile::exists(dir.filePath("x.png")));
+}
+
+// SIGTERM (kill, a logout, a shutdown) killed the Studio mid-step: its live run read `interrupted`
+// with the training since its last checkpoint (up to 500 steps) lost. Now it stops as a quit does.
+void TestStudioDemo::terminateStopsTheRunCheckpointed() {
+    QTemporaryDir dir;
+    const std::string db = dir.filePath(QStringLiteral("runs.db")).toStdString();
+    QProcess p;
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.insert(QStringLiteral("QT_QPA_PLATFORM"), QStringLiteral("offscreen"));
+    p.setProcessEnvironment(env);
+    p.start(studioBinary(), {QStringLiteral("--demo"), QStringLiteral("--db"), QString::fromStdString(db)});
+    QVERIFY(p.waitForStarted());
+    // The default session trains 780 steps; the signal comes once about 20 are recorded.
+    int64_t stepsAtSignal = 0;
+    QElapsedTimer waited;
+    waited.start();
+    while (stepsAtSignal <= 20 && waited.elapsed() < 120000 && p.state() == QProcess::Running) {
+        QTest::qWait(50);
+        try {
+            RunStore store(db, RunStore::Mode::ReadOnly);
+            const auto runs = store.listRuns();
+            if (!runs.empty()) stepsAtSignal = runs[0].steps;
+        } catch (const StoreError&) { // not created yet
+        }
+    }
+    QVERIFY2(stepsAtSignal > 20, qPrintable(QString::fromUtf8(p.readAllStandardError())));
+    p.terminate(); // SIGTERM
+    QVERIFY(p.waitForFinished(120000));
+    const QString err = QString::fromUtf8(p.readAllStandardError());
+    QVERIFY2(p.exitStatus() == QProcess::NormalExit && p.exitCode() == 0, qPrintable(err));
+    QVERIFY2(err.contains(QStringLiteral("stopping")), qPrintable(err));
+    RunStore store(db, RunStore::Mode::ReadOnly);
+    const auto runs = store.listRuns();
+    QCOMPARE(runs.size(), size_t(1));
+    QVERIFY2(runs[0].status == RunStatus::Stopped, toString(runs[0].status).c_str());
+    QVERIFY(runs[0].steps >= stepsAtSignal);
+    const auto checkpoint = store.lastCheckpoint(runs[0].id);
+    QVERIFY(checkpoint);
+    QCOMPARE(checkpoint->first, runs[0].steps); // nothing trained is lost
 }
 
 QTEST_MAIN(TestStudioDemo)

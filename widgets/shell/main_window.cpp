@@ -306,12 +306,17 @@ QStringList MainWindow::runningWork() const {
     return work;
 }
 
+void MainWindow::closeWithoutAsking() {
+    askBeforeQuit_ = false;
+    close();
+}
+
 void MainWindow::closeEvent(QCloseEvent* event) {
     // Quitting stops every job (the destructors cancel and join them): ask first, naming each one and
     // what becomes of it, except in --demo, which quits on purpose. Before, only a live run was asked
     // about, and a sweep of many hours was stopped without a word.
     const QStringList work = runningWork();
-    if (options_.restoreLayout && !work.isEmpty()) {
+    if (options_.restoreLayout && askBeforeQuit_ && !work.isEmpty()) {
         QMessageBox box(QMessageBox::Question, tr("Quit SRigL Studio"),
                         tr("Still running:\n\n- %1\n\nStop and quit?").arg(work.join(QStringLiteral("\n- "))),
                         QMessageBox::Yes | QMessageBox::No, this);

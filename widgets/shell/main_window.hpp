@@ -60,6 +60,8 @@ public:
     // What quitting would stop, one line each saying what becomes of it (the live run, a sweep, a
     // checkpoint import, a timing benchmark, an init-variance analysis); empty when nothing runs.
     QStringList runningWork() const;
+    // Closes without the question (SIGTERM, a logout): running work stops as after "Stop and quit".
+    void closeWithoutAsking();
 
 protected:
     void closeEvent(QCloseEvent* event) override;
@@ -71,6 +73,7 @@ private:
     QList<QDockWidget*> allDocks() const;
 
     StudioOptions options_;
+    bool askBeforeQuit_ = true;
     QString dbPath_;
     std::unique_ptr<StoreReader> store_;
     LauncherPanel* launcher_ = nullptr;
