@@ -41,6 +41,8 @@ OutputTarget outputTarget(const std::string& path) {
 }
 
 std::string storedDataKind(const std::string& path) {
+    std::error_code ec;
+    if (!fs::is_regular_file(fs::status(path, ec))) return ""; // never opened: a FIFO would block
     const std::string head = headOf(path, 16);
     if (startsWith(head, "SQLite format 3\0", 16)) return "a SQLite database";
     if (startsWith(head, "SRIGLCKP", 8)) return "a SRigL checkpoint";
@@ -48,7 +50,6 @@ std::string storedDataKind(const std::string& path) {
         return "the write-ahead log of a SQLite database";
     if (startsWith(head, "\xd9\xd5\x05\xf9\x20\xa1\x63\xd7", 8)) return "a SQLite rollback journal";
     // -shm has no header, and an emptied -wal or -journal none either: judged by the database beside.
-    std::error_code ec;
     fs::path real = fs::canonical(path, ec); // the name of what a link points to
     if (ec) real = path;
     const std::string name = real.string();

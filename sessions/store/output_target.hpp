@@ -18,7 +18,7 @@ enum class OutputTarget {
 // What is at `path`; a link is judged by what it points to.
 OutputTarget outputTarget(const std::string& path);
 
-// What stored data the existing file at `path` holds, or "" when none: "a SQLite database" (a run
+// What stored data the regular file at `path` holds, or "" when none (or not a regular file): "a SQLite database" (a run
 // database, or any other: the header), "the write-ahead log of a SQLite database", "a SQLite rollback
 // journal" (their headers), "a companion file (-shm) of the SQLite database X" (`X-shm`, which has
 // no header, or an emptied `X-wal`/`X-journal`, beside a database), "a SRigL checkpoint". An export that replaced one of them (an

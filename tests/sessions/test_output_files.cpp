@@ -112,6 +112,7 @@ void TestOutputFiles::targetIsJudgedByWhatIsThere() {
     QCOMPARE(outputTarget(at("fifo")), OutputTarget::Special);
     QCOMPARE(outputTarget("/dev/null"), OutputTarget::Special); // looked at, never opened
     QCOMPARE(outputTarget(at("to_null")), OutputTarget::Special);
+    QCOMPARE(storedDataKind(at("fifo")), std::string()); // not opened: it would block
 
     for (const char* ok : {"new", "to_nothing", "file", "to_file"}) QCOMPARE(problem(at(ok)), QString());
     for (const char* folder : {"folder", "to_folder"}) QCOMPARE(problem(at(folder)), QStringLiteral("is a folder; F"));

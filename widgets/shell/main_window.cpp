@@ -3,9 +3,9 @@
 
 #include "sessions/store/run_store.hpp"
 #include "widgets/compare/dashboard_docks.hpp"
+#include "widgets/jobs/init_variance_panel.hpp"
 #include "widgets/runs/import_runner.hpp"
 #include "widgets/timing/timing_panel.hpp"
-#include "widgets/jobs/init_variance_panel.hpp"
 #include "widgets/inspector/inspector_docks.hpp"
 #include "widgets/layer_stats/layer_stats_panel.hpp"
 #include "widgets/inspector/step_scrubber.hpp"
