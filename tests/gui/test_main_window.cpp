@@ -189,11 +189,15 @@ void TestMainWindow::defaultLayoutFitsA1440x900Screen() {
 }
 
 
-// Answers the next modal question with `button` and keeps its text, from inside its event loop.
-static void answerNextQuestion(QMessageBox::StandardButton button, QString* text) {
-    QTimer::singleShot(50, [button, text] {
+// Answers the next modal question with `button` and keeps its text, from inside its event loop;
+// gives up after `tries` looks, 50 ms apart.
+static void answerNextQuestion(QMessageBox::StandardButton button, QString* text, int tries = 100) {
+    QTimer::singleShot(50, [button, text, tries] {
         auto* box = qobject_cast<QMessageBox*>(QApplication::activeModalWidget());
-        if (!box) return answerNextQuestion(button, text); // not shown yet
+        if (!box) {
+            if (tries > 1) answerNextQuestion(button, text, tries - 1); // not shown yet
+            return;
+        }
         *text = box->text();
         // With SRIGL_SCREENSHOT_DIR set: a picture of the question, to look at.
         if (const QString shots = qEnvironmentVariable("SRIGL_SCREENSHOT_DIR"); !shots.isEmpty())
@@ -248,6 +252,18 @@ void TestMainWindow::quitAsksAboutEveryRunningJob() {
     const auto runs = store.listRuns();
     QCOMPARE(int(runs.size()), 2);
     for (const auto& run : runs) QCOMPARE(sessions::toString(run.status), std::string("stopped"));
+
+    // A signal (SIGTERM, a logout) closes without the question: nobody may be there to answer it.
+    MainWindow w({db, true});
+    w.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&w));
+    QVERIFY(w.startFromLauncher());
+    QTRY_VERIFY_WITH_TIMEOUT(!w.runningWork().isEmpty(), 10000);
+    QString unexpected;
+    answerNextQuestion(QMessageBox::No, &unexpected, 2); // were one asked, the test would go on, and fail
+    w.closeWithoutAsking();
+    QVERIFY(!w.isVisible());
+    QVERIFY2(unexpected.isEmpty(), qPrintable(unexpected));
 }
 
 QTEST_MAIN(TestMainWindow)
