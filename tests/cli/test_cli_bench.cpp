@@ -6,6 +6,7 @@
 #include "tests/support/srigl_process.hpp"
 
 #include <QJsonArray>
+#include <QJsonDocument>
 #include <QTemporaryDir>
 
 #include <filesystem>
@@ -52,6 +53,7 @@ private Q_SLOTS:
     void exportIsReadByPytorch();
     void exportErrorsAreClear();
     void exportForceReplacesOnlyAnEarlierExport();
+    void exportForceWorksWithoutRenameExchange();
     void trainingBenchTimesLayersAndModels();
     void trainingBenchRefusesWhatItCannotTime();
     void trainingBenchPrintsPeakRss();
@@ -168,6 +170,28 @@ void TestCliBench::exportErrorsAreClear() {
 }
 
 // --force replaces an earlier condensed export whole, and never a folder that holds anything else.
+// NFS and many FUSE file systems have no RENAME_EXCHANGE: --force then moves the old export aside
+// and the new one in (two renames). The result must be the same whole export, with nothing left.
+void TestCliBench::exportForceWorksWithoutRenameExchange() {
+    QTemporaryDir tmp;
+    const QString db = tmp.filePath("runs.db");
+    const int64_t first = trainRecorded(db, "srigl");
+    const int64_t second = trainRecorded(db, "srigl");
+    const QString folder = tmp.filePath("condensed");
+    SriglResult r = runCli({"export", QString::number(first), "--condensed", folder, "--db", db});
+    QVERIFY2(r.exitCode == 0, qPrintable(r.err));
+    qputenv("LD_PRELOAD", SRIGL_NO_RENAME_EXCHANGE_SHIM);
+    r = runCli({"export", QString::number(second), "--condensed", folder, "--db", db, "--force"});
+    qunsetenv("LD_PRELOAD");
+    QVERIFY2(r.exitCode == 0, qPrintable(r.err));
+    QVERIFY2(r.err.contains("RENAME_EXCHANGE refused"), qPrintable(r.err)); // the fallback ran
+    QCOMPARE(QDir(tmp.path()).entryList({"*condensed*"}, QDir::AllEntries | QDir::Hidden), QStringList{"condensed"});
+    QFile manifest(folder + "/manifest.json");
+    QVERIFY(manifest.open(QIODevice::ReadOnly));
+    const QJsonObject doc = QJsonDocument::fromJson(manifest.readAll()).object();
+    QCOMPARE(doc["run_id"].toInteger(), qint64(second));
+}
+
 void TestCliBench::exportForceReplacesOnlyAnEarlierExport() {
     QTemporaryDir tmp;
     const QString db = tmp.filePath("runs.db");
