@@ -7,14 +7,29 @@
 
 namespace srigl {
 
-CheckedZipFile::CheckedZipFile(const std::string& path) : path_(path), file_(path) { checkZipArchive(file_, path); }
+void CheckedZipFile::KeepingSource::readAt(uint64_t offset, uint8_t* out, size_t count) {
+    file.readAt(offset, out, count);
+    kept.emplace_back(offset, std::vector<uint8_t>(out, out + count));
+}
 
-size_t CheckedZipFile::size() const { return static_cast<size_t>(file_.size()); }
+CheckedZipFile::CheckedZipFile(const std::string& path) : path_(path), source_(path) {
+    checkZipArchive(source_, path);
+}
+
+size_t CheckedZipFile::size() const { return static_cast<size_t>(source_.size()); }
 
 size_t CheckedZipFile::read(uint64_t pos, void* buf, size_t n, const char* /*what*/) const {
-    if (pos >= file_.size()) return 0;
-    const size_t count = static_cast<size_t>(std::min<uint64_t>(n, file_.size() - pos));
-    file_.readAt(pos, static_cast<uint8_t*>(buf), count);
+    if (pos >= source_.size()) return 0;
+    const size_t count = static_cast<size_t>(std::min<uint64_t>(n, source_.size() - pos));
+    auto* out = static_cast<uint8_t*>(buf);
+    source_.file.readAt(pos, out, count);
+    // What the check saw wins over what the file holds now. A few ranges per record: a scan is enough.
+    const uint64_t end = pos + count;
+    for (const auto& [at, bytes] : source_.kept) {
+        const uint64_t from = std::max(pos, at), to = std::min<uint64_t>(end, at + bytes.size());
+        if (from < to) std::copy(bytes.begin() + static_cast<std::ptrdiff_t>(from - at),
+                                 bytes.begin() + static_cast<std::ptrdiff_t>(to - at), out + (from - pos));
+    }
     return count;
 }
 

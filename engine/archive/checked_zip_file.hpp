@@ -1,5 +1,10 @@
 // A zip file that LibTorch reads through the very file descriptor our zip check read: a file renamed
-// over the path between the check and LibTorch's own open is never the one loaded.
+// over the path between the check and LibTorch's own open is never the one loaded. And every byte
+// the check read - the end records, the central directory, each record's local header - is kept and
+// given to LibTorch in place of what the file holds by then, so a file rewritten in place after the
+// check (same inode: `cat bomb.pt > model.pt`) cannot hand miniz a directory that claims more than
+// was checked: miniz sizes its buffers from those bytes. Record data is read from the file as it is;
+// data changed since is at worst a CRC or unpickling error.
 #pragma once
 
 #include "engine/archive/zip_directory.hpp"
@@ -8,6 +13,8 @@
 
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace srigl {
 
@@ -22,8 +29,18 @@ public:
     size_t read(uint64_t pos, void* buf, size_t n, const char* what = "") const override;
 
 private:
+    // The file, keeping a copy of every range read from it (by the check).
+    class KeepingSource final : public ZipSource {
+    public:
+        explicit KeepingSource(const std::string& path) : file(path) {}
+        uint64_t size() const override { return file.size(); }
+        void readAt(uint64_t offset, uint8_t* out, size_t count) override;
+        ZipFileSource file;
+        std::vector<std::pair<uint64_t, std::vector<uint8_t>>> kept;
+    };
+
     std::string path_;
-    mutable ZipFileSource file_;
+    mutable KeepingSource source_;
 };
 
 // The checked file, shared as the LibTorch readers take it.

@@ -20,6 +20,7 @@
 
 #include <zlib.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <optional>
@@ -224,6 +225,7 @@ private Q_SLOTS:
     void checkpointWithBombPayloadIsRefused();
     void torchScriptBombIsRefused();
     void libTorchReadsTheFileThatWasChecked();
+    void inPlaceRewriteAfterTheCheckIsNotBelieved();
     void compressedRecordsShareOneBudget();
     void claimBeyondDeflateRatioIsRefused();
     void entryPastEndOfFileIsRefused();
@@ -430,6 +432,52 @@ void TestZipDirectory::libTorchReadsTheFileThatWasChecked() {
         QCOMPARE(std::string(static_cast<const char*>(data.get()), size), pickle->data);
         // A bomb already there when the check runs is refused before LibTorch sees it.
         QVERIFY_THROWS_EXCEPTION(CheckpointError, openCheckedZip(path));
+    });
+}
+
+void TestZipDirectory::inPlaceRewriteAfterTheCheckIsNotBelieved() {
+    guarded([] {
+        // The same inode rewritten after the check (`cat bomb.pt > model.pt`): the descriptor reads the
+        // new bytes, so LibTorch used to find a directory claiming 20 GiB that was never checked.
+        QTemporaryDir dir;
+        const std::string path = dir.filePath("model.pt").toStdString();
+        const std::string real = stateDictBytes(dir);
+        std::string bomb = zipOf(replaced(recordsOf(real), "data.pkl", bombOf), true);
+        const std::string shorter = bomb;
+        if (bomb.size() < real.size()) bomb.insert(0, real.size() - bomb.size(), '\0'); // offsets past the old end
+        writeAll(path, real);
+        const auto checked = openCheckedZip(path);
+        writeAll(path, bomb); // truncated and rewritten: same inode
+        // Every byte the check read comes back as it was: the end record, and so the whole directory.
+        const size_t end = endRecord(real);
+        std::string tail(22, '\0');
+        QCOMPARE(checked->read(end, tail.data(), tail.size()), size_t(22));
+        QCOMPARE(tail, real.substr(end));
+        caffe2::serialize::PyTorchStreamReader reader(checked);
+        std::vector<std::string> names;
+        for (const Record& r : recordsOf(real)) names.push_back(r.name.substr(r.name.find('/') + 1));
+        std::vector<std::string> listed = reader.getAllRecords();
+        std::sort(names.begin(), names.end());
+        std::sort(listed.begin(), listed.end());
+        QCOMPARE(listed, names); // the checked directory, not the bomb's
+        // The pickle's bytes now come from the rewritten file, but its size from the checked
+        // directory: at worst a CRC error, never the bomb's 20 GiB allocation.
+        try {
+            auto [data, size] = reader.getRecord("data.pkl");
+            QVERIFY(size < 1u << 20);
+        } catch (const c10::Error&) {
+        }
+        // Rewritten shorter than it was checked: a clear error when LibTorch reads past the new end.
+        writeAll(path, real);
+        const auto again = openCheckedZip(path);
+        writeAll(path, shorter);
+        try {
+            caffe2::serialize::PyTorchStreamReader shortReader(again);
+            shortReader.getRecord("data.pkl");
+            QFAIL("a file shorter than it was checked was read");
+        } catch (const std::exception& e) {
+            QVERIFY2(std::string(e.what()).find("became shorter") != std::string::npos, e.what());
+        }
     });
 }
 
