@@ -311,10 +311,34 @@ int remove(RunStore& store, const RunsOptions& o) {
     return 0;
 }
 
+// A run or sweep of another machine whose process is gone (a killed job, a failed node) stays
+// "running" here for ever: this machine cannot check that process. The user says it is gone.
+int release(RunStore& store, const RunsOptions& o) {
+    if (o.ids.empty() == (o.sweep <= 0)) throw sessions::StoreError("runs release: give a run id or --sweep ID, one of them");
+    if (o.sweep > 0) {
+        const sessions::SweepInfo was = sessions::SweepStore(store).releaseSweep(o.sweep);
+        std::fprintf(stderr,
+                     "released sweep %lld (process %lld on %s): it is interrupted now; continue it with srigl sweep "
+                     "--resume %lld. Were that process alive after all, it stops before its next point.\n",
+                     static_cast<long long>(o.sweep), static_cast<long long>(was.pid), cellText(was.host).c_str(),
+                     static_cast<long long>(o.sweep));
+        return 0;
+    }
+    const int64_t id = o.ids.at(0);
+    const RunInfo was = store.releaseRun(id);
+    std::fprintf(stderr,
+                 "released run %lld (process %lld on %s): it is interrupted now; continue it with srigl train --resume "
+                 "%lld, or delete it. Were that process alive after all, it stops recording and checkpointing at its "
+                 "next write.\n",
+                 static_cast<long long>(id), static_cast<long long>(was.pid), cellText(was.host).c_str(),
+                 static_cast<long long>(id));
+    return 0;
+}
+
 } // namespace
 
 void addRunsCommand(CLI::App& app, RunsOptions& o) {
-    auto* runs = app.add_subcommand("runs", "Recorded runs: list, show, tag, note, delete, export, diff");
+    auto* runs = app.add_subcommand("runs", "Recorded runs: list, show, tag, note, delete, release, export, diff");
     runs->require_subcommand(1);
     const std::string dbHelp = "database (default $SRIGL_DB or ~/.local/share/srigl-studio/runs.db)";
     runs->add_option("--db", o.db, dbHelp);
@@ -341,6 +365,10 @@ void addRunsCommand(CLI::App& app, RunsOptions& o) {
     auto* del = runs->add_subcommand("delete", "Delete a run and its checkpoint files (asks unless --yes)");
     del->add_option("id", o.ids, "run id")->required()->expected(1);
     del->add_flag("-y,--yes", o.yes, "do not ask");
+    auto* rel = runs->add_subcommand("release", "Mark a run (or --sweep) of another machine interrupted when its "
+                                                "process is gone (a killed job, a failed node), so it can be resumed");
+    rel->add_option("id", o.ids, "run id")->expected(0, 1)->check(idNumber());
+    rel->add_option("--sweep", o.sweep, "a sweep id instead of a run id")->check(idNumber());
     auto* exp = runs->add_subcommand("export", "Metrics, per-update layer statistics and weight statistics");
     exp->add_option("id", o.ids, "run id")->required()->expected(1);
     exp->add_option("--format", o.format, "csv or json");
@@ -372,7 +400,7 @@ int runRuns(const CLI::App& app, const RunsOptions& o, RenderRunFn render) {
         // Reading never writes, so it works on a read-only medium and never disturbs a live writer;
         // the store reports a run whose writer is gone as interrupted without marking it so.
         const bool reads = !runs->got_subcommand("delete") && !runs->got_subcommand("tag") &&
-                           !runs->got_subcommand("note");
+                           !runs->got_subcommand("note") && !runs->got_subcommand("release");
         if (reads) {
             // A database of an older schema is brought up to date once, the one write a reader
             // may do (it fails cleanly on a read-only medium); from then on reading never writes.
@@ -393,6 +421,7 @@ int runRuns(const CLI::App& app, const RunsOptions& o, RenderRunFn render) {
             return render(store, o);
         }
         if (runs->got_subcommand("delete")) return remove(store, o);
+        if (runs->got_subcommand("release")) return release(store, o);
         if (runs->got_subcommand("tag")) {
             store.addTag(o.ids.at(0), o.text);
             return 0;

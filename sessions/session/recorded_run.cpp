@@ -6,6 +6,7 @@
 #include "engine/training/trainer.hpp"
 #include "sessions/session/run_description.hpp"
 #include "sessions/store/store_retry.hpp"
+#include "sessions/store/writer_stamp.hpp"
 
 #include <c10/util/Exception.h>
 #include <nlohmann/json.hpp>
@@ -43,7 +44,11 @@ std::string recordedCheckpoint(RunStore& store, int64_t runId) {
     const auto info = store.run(runId);
     if (RunStore::isLive(info))
         throw CheckpointError("run " + std::to_string(runId) + " is still being trained by process " +
-                              std::to_string(info.pid) + " on " + info.host);
+                              std::to_string(info.pid) + " on " + info.host +
+                              (info.host == hostName()
+                                   ? std::string()
+                                   : "; if that machine's process is gone (a killed job, a failed node), release the "
+                                     "run first: srigl runs release " + std::to_string(runId)));
     if (auto last = store.lastCheckpoint(runId)) return last->second;
     // Killed between writing its first checkpoint and recording it: the file the run's config names.
     const auto config = nlohmann::json::parse(info.config, nullptr, false);
@@ -176,6 +181,8 @@ RunEnd RecordedRun::train(StepGate* gate) {
             // The run's final record, retried while another process holds the lock: losing it
             // would leave a finished run reading as interrupted, without its accuracy.
             retryWhileItMayPass([&] {
+                // Not when another process has claimed the run since (RunTakenOver): its record is its own.
+                store_->requireClaim(runId_);
                 // A method that learns its own sparsity is listed (and plotted) at what it reached.
                 if (isTrainableThreshold(trainer_->config().method))
                     store_->setSparsity(runId_, reachedSparsity(trainer_->layerStats()));

@@ -57,6 +57,7 @@ RunStatus SweepRunner::run(const TrainPoint& train, const Hooks& hooks) {
     RunStatus result = RunStatus::Finished;
     for (auto& row : rows_) {
         if (settled(row.status)) continue;
+        sweeps_->requireClaim(sweepId_); // released and resumed elsewhere: stop before the next point
         RunRequest request;
         request.dbPath = store_->path();
         request.config = configFromJson(row.config);

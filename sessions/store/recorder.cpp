@@ -121,6 +121,7 @@ void Recorder::onBeforeCheckpoint(int64_t step) {
         flushed_.wait(lock, [&] {
             return flushDone_ >= ticket || !error_.empty() || health_.waiting || !writer_.joinable();
         });
+        if (takenOver_) throw RunTakenOver(error_);
     }
     if (next_) next_->onBeforeCheckpoint(step);
 }
@@ -192,6 +193,9 @@ void Recorder::writerLoop() {
         RecordBatch fresh = takeQueued(jobs);
         const bool closing = closing_;
         const uint64_t flushTicket = flushAsked_;
+        // A checkpoint waits on this flush: the claim is checked even with nothing to write, so a
+        // process whose run was taken over never writes the checkpoint after it.
+        const bool flushing = flushAsked_ > flushDone_;
         const bool failed = !error_.empty();
         const size_t heldLimit = heldLimit_;
         const auto closeGrace = closeGrace_;
@@ -205,16 +209,22 @@ void Recorder::writerLoop() {
         held.append(std::move(fresh));
 
         std::string transient, permanent;
-        if (!held.empty()) {
+        bool takenOver = false;
+        if (!held.empty() || (flushing && !failed)) {
             try {
                 if (!store) {
                     store = std::make_unique<RunStore>(dbPath_);
                     store->database().setBusyTimeout(kBusyMs);
                 }
-                held.writeTo(*store, runId_);
+                if (!held.empty()) held.writeTo(*store, runId_); // checks the claim in its transaction
+                else store->requireClaim(runId_);
                 held = {};
+            } catch (const RunTakenOver& e) {
+                permanent = e.what();
+                takenOver = true;
             } catch (const StoreError& e) {
-                (e.mayPass() ? transient : permanent) = e.what();
+                // Nothing held: a lock or a full disk at the claim check waits for the next batch's write.
+                if (!held.empty()) (e.mayPass() ? transient : permanent) = e.what();
             }
         }
         int64_t shed = 0;
@@ -227,7 +237,10 @@ void Recorder::writerLoop() {
         lock.lock();
         const RecordingHealth before = health_;
         if (!permanent.empty()) {
-            if (error_.empty()) error_ = permanent;
+            if (error_.empty()) {
+                error_ = permanent;
+                takenOver_ = takenOver;
+            }
             held = {};
         }
         health_.droppedRecords += shed;

@@ -44,6 +44,8 @@ public:
     void onMaskUpdate(const MaskUpdateEvent& e) override;
     void onEvaluation(const EvalMetrics& m) override;
     // Blocks until the writer has committed everything queued so far (or recording has failed).
+    // Throws RunTakenOver once another process has claimed the run: the checkpoint is not written
+    // (it would replace that process's), and the trainer stops with the message.
     void onBeforeCheckpoint(int64_t step) override;
     void onCheckpoint(int64_t step, const std::string& path) override;
     void onFinished(const TrainingSummary& s) override;
@@ -132,6 +134,7 @@ private:
     std::condition_variable flushed_;
     Cost cost_;
     std::string error_;
+    bool takenOver_ = false; // error_ is a RunTakenOver
     RecordingHealth health_;
     std::function<void(const RecordingHealth&)> healthListener_;
     std::chrono::milliseconds closeGrace_{30000};

@@ -507,6 +507,36 @@ bool RunStore::isLive(const RunInfo& info) {
     return info.status == RunStatus::Running && !writerGone(info.host, info.pid);
 }
 
+void RunStore::requireClaim(int64_t id) {
+    Statement st(*db_, "SELECT host, pid FROM runs WHERE id = ?");
+    st.bind(1, id);
+    if (!st.step()) throw StoreError(db_->path() + ": no run with id " + std::to_string(id));
+    const std::string host = st.columnText(0);
+    const int64_t pid = st.columnInt(1);
+    if (host != hostName() || pid != currentPid())
+        throw RunTakenOver(path() + ": run " + std::to_string(id) + " was taken over by process " +
+                           std::to_string(pid) + " on " + host + " (srigl runs release, then a resume there); this "
+                           "process stops recording it and writes no more checkpoints");
+}
+
+RunInfo RunStore::releaseRun(int64_t id) {
+    Transaction tx(*db_);
+    const RunInfo info = run(id); // a run of a dead process of this machine reads as interrupted
+    if (info.status != RunStatus::Running)
+        throw StoreError(path() + ": run " + std::to_string(id) + " is " + toString(info.status) +
+                         ", not running: nothing to release" +
+                         (info.status == RunStatus::Interrupted ? " (srigl train --resume continues it)" : ""));
+    if (info.host == hostName())
+        throw StoreError(path() + ": run " + std::to_string(id) + " is being trained by process " +
+                         std::to_string(info.pid) + " on this machine, which is alive; stop it instead (Ctrl-C or kill " +
+                         std::to_string(info.pid) + ")");
+    Statement st(*db_, "UPDATE runs SET status = 'interrupted' WHERE id = ? AND status = 'running' AND host = ? AND pid = ?");
+    st.bind(1, id).bind(2, info.host).bind(3, info.pid);
+    st.run();
+    tx.commit();
+    return info;
+}
+
 void RunStore::reopenRun(int64_t id, int64_t fromStep, const std::string& config) {
     requireUtf8(path(), "config", config);
     // The check and the claim in one write transaction: of two processes resuming one run at
@@ -515,7 +545,10 @@ void RunStore::reopenRun(int64_t id, int64_t fromStep, const std::string& config
     const RunInfo info = run(id);
     if (isLive(info) && !(info.pid == currentPid() && info.host == hostName()))
         throw StoreError(path() + ": run " + std::to_string(id) + " is being trained by process " +
-                         std::to_string(info.pid) + " on " + info.host + "; wait for it to end or stop it first");
+                         std::to_string(info.pid) + " on " + info.host + "; wait for it to end or stop it first" +
+                         (info.host == hostName() ? std::string()
+                                                  : "; if that machine's process is gone (a killed job, a failed node), "
+                                                    "release the run first: srigl runs release " + std::to_string(id)));
     Statement st(*db_, "UPDATE runs SET status='running', finished_at=0, error='', pid=?, host=? WHERE id=?");
     st.bind(1, currentPid()).bind(2, hostName()).bind(3, id);
     st.run();
@@ -939,7 +972,10 @@ std::vector<std::string> RunStore::deleteRun(int64_t id) {
     const RunInfo info = run(id);
     if (isLive(info))
         throw StoreError(path() + ": run " + std::to_string(id) + " is being trained by process " +
-                         std::to_string(info.pid) + " on " + info.host + "; stop it before deleting it");
+                         std::to_string(info.pid) + " on " + info.host + "; stop it before deleting it" +
+                         (info.host == hostName() ? std::string()
+                                                  : " (if that machine's process is gone, srigl runs release " +
+                                                        std::to_string(id) + " first)"));
     // Checkpoint files of this run that no other run names (a user may point two runs at one).
     std::vector<std::string> files;
     {

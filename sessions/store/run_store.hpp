@@ -154,6 +154,15 @@ public:
     // from the stored one (resume with --set overrides) replaces it; the old one is kept in
     // configHistory.
     void reopenRun(int64_t id, int64_t fromStep, const std::string& config = "");
+    // RunTakenOver unless this process (host and pid) is the run's writer: another process claimed
+    // it since (a release, then a resume). The recorder checks it in every batch's transaction.
+    void requireClaim(int64_t id);
+    // Marks a running run of another machine interrupted: its writer cannot be checked from here
+    // (a killed job, a failed node), so a user says it is gone. Then a resume or a delete may claim
+    // it; were its writer alive after all, it stops recording at its next batch (requireClaim).
+    // StoreError for a run this machine trains (a live process: stop it instead) or one that is not
+    // running. Returns the run as it was.
+    RunInfo releaseRun(int64_t id);
     std::vector<ConfigChange> configHistory(int64_t id);
     // The run's config as training uses it (e.g. with the checkpoint file chosen after createRun).
     void setConfig(int64_t id, const std::string& config);

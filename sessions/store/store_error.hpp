@@ -19,6 +19,13 @@ private:
     int code_ = 0;
 };
 
+// A write of a process whose run (or sweep) another process has claimed since (`srigl runs release`
+// on a run whose machine looked gone, then a resume elsewhere): it must stop writing, for good.
+class RunTakenOver : public StoreError {
+public:
+    using StoreError::StoreError;
+};
+
 // A read-only open of a database of an older schema: it must be migrated (opened read-write) once.
 class StoreNeedsMigration : public StoreError {
 public:

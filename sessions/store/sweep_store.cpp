@@ -110,16 +110,53 @@ void SweepStore::startPoint(int64_t sweepId, int64_t point, int64_t runId) {
 }
 
 void SweepStore::finishPoint(int64_t sweepId, int64_t point, PointStatus status) {
-    Statement st(store_.database(), "UPDATE sweep_runs SET status = ? WHERE sweep_id = ? AND point = ?");
-    st.bind(1, toString(status)).bind(2, sweepId).bind(3, point);
+    // Only while this process runs the sweep: one that took it over keeps its points as it set them.
+    Statement st(store_.database(), "UPDATE sweep_runs SET status = ? WHERE sweep_id = ? AND point = ? AND EXISTS "
+                                    "(SELECT 1 FROM sweeps WHERE id = ? AND host = ? AND pid = ?)");
+    st.bind(1, toString(status)).bind(2, sweepId).bind(3, point).bind(4, sweepId).bind(5, hostName()).bind(6, currentPid());
     st.run();
 }
 
 void SweepStore::finishSweep(int64_t id, RunStatus status) {
     requireSweep(id);
-    Statement st(store_.database(), "UPDATE sweeps SET status = ?, finished_at = ? WHERE id = ?");
-    st.bind(1, toString(status)).bind(2, nowMs()).bind(3, id);
+    Statement st(store_.database(), "UPDATE sweeps SET status = ?, finished_at = ? WHERE id = ? AND host = ? AND pid = ?");
+    st.bind(1, toString(status)).bind(2, nowMs()).bind(3, id).bind(4, hostName()).bind(5, currentPid());
     st.run();
+}
+
+void SweepStore::requireClaim(int64_t id) {
+    const SweepInfo info = sweep(id);
+    if (info.host != hostName() || info.pid != currentPid())
+        throw RunTakenOver(store_.path() + ": sweep " + std::to_string(id) + " was taken over by process " +
+                           std::to_string(info.pid) + " on " + info.host +
+                           " (srigl runs release --sweep, then a resume there); this process stops running it");
+}
+
+SweepInfo SweepStore::releaseSweep(int64_t id) {
+    Transaction tx(store_.database());
+    const SweepInfo info = sweep(id); // a sweep of a dead process of this machine reads as interrupted
+    if (info.status != RunStatus::Running)
+        throw StoreError(store_.path() + ": sweep " + std::to_string(id) + " is " + toString(info.status) +
+                         ", not running: nothing to release" +
+                         (info.status == RunStatus::Interrupted ? " (srigl sweep --resume continues it)" : ""));
+    if (info.host == hostName())
+        throw StoreError(store_.path() + ": sweep " + std::to_string(id) + " is being run by process " +
+                         std::to_string(info.pid) + " on this machine, which is alive; stop it instead (Ctrl-C or kill " +
+                         std::to_string(info.pid) + ")");
+    for (const SweepPointRow& row : points(id))
+        if (row.status == PointStatus::Running && row.runId > 0) {
+            const RunInfo run = store_.run(row.runId);
+            if (run.status == RunStatus::Running && run.host == info.host) store_.releaseRun(row.runId);
+        }
+    Statement st(store_.database(),
+                 "UPDATE sweeps SET status = 'interrupted' WHERE id = ? AND status = 'running' AND host = ? AND pid = ?");
+    st.bind(1, id).bind(2, info.host).bind(3, info.pid);
+    st.run();
+    Statement pt(store_.database(), "UPDATE sweep_runs SET status = 'interrupted' WHERE sweep_id = ? AND status = 'running'");
+    pt.bind(1, id);
+    pt.run();
+    tx.commit();
+    return info;
 }
 
 void SweepStore::reopenSweep(int64_t id) {
@@ -127,7 +164,11 @@ void SweepStore::reopenSweep(int64_t id) {
     const SweepInfo info = sweep(id); // reads a sweep of a dead process as interrupted
     if (info.status == RunStatus::Running && !(info.pid == currentPid() && info.host == hostName()))
         throw StoreError(store_.path() + ": sweep " + std::to_string(id) + " is being run by process " +
-                         std::to_string(info.pid) + " on " + info.host + "; wait for it to end or stop it first");
+                         std::to_string(info.pid) + " on " + info.host + "; wait for it to end or stop it first" +
+                         (info.host == hostName() ? std::string()
+                                                  : "; if that machine's process is gone (a killed job, a failed node), "
+                                                    "release the sweep first: srigl runs release --sweep " +
+                                                        std::to_string(id)));
     Statement st(store_.database(), "UPDATE sweeps SET status = 'running', finished_at = 0, pid = ?, host = ? WHERE id = ?");
     st.bind(1, currentPid()).bind(2, hostName()).bind(3, id);
     st.run();

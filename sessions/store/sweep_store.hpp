@@ -55,6 +55,13 @@ public:
     // Sweeps still marked running whose process (on this host) is gone become interrupted, with
     // their running point.
     int markInterrupted();
+    // RunTakenOver unless this process runs the sweep: another claimed it since (a release, then a
+    // resume elsewhere). The runner checks it before each point; finishPoint and finishSweep
+    // change nothing then.
+    void requireClaim(int64_t id);
+    // As RunStore::releaseRun, for a sweep run by another machine: the sweep, its running points and
+    // their runs become interrupted, so `srigl sweep --resume` may claim it. Returns the sweep as it was.
+    SweepInfo releaseSweep(int64_t id);
 
 private:
     void requireSweep(int64_t id);

@@ -242,6 +242,7 @@ private Q_SLOTS:
     void readingNeverWrites();
     void deleteRemovesCheckpointFiles();
     void deleteOfLiveRunIsRefused();
+    void releaseLetsARunOfAGoneMachineResume();
 };
 
 void TestCliRuns::trainPrintsRunId() {
@@ -930,6 +931,36 @@ void TestCliRuns::deleteOfLiveRunIsRefused() {
         QVERIFY2(r.err.contains(QString::number(live)), qPrintable(r.err));
         RunStore store(db.toStdString(), RunStore::Mode::ReadOnly);
         QVERIFY(store.run(live).status == RunStatus::Running);
+    });
+}
+
+// A cluster job killed with its node: its run said "running" on node07 for ever, and every resume
+// or delete from another machine was refused with no way out.
+void TestCliRuns::releaseLetsARunOfAGoneMachineResume() {
+    guarded([&] {
+        QTemporaryDir dir;
+        const QString db = dir.filePath("runs.db");
+        const Result trained = runSrigl(smallTrain(db));
+        QVERIFY2(trained.exitCode == 0, qPrintable(trained.err));
+        const QString id = QString::number(lastJson(trained.out)["run_id"].toInteger());
+        RawDb(db.toStdString()).exec("UPDATE runs SET host = 'node07', pid = 4242, status = 'running' WHERE id = " +
+                                     id.toStdString());
+        const QStringList resume = {"train", "--resume", id, "--db", db, "--set", "epochs=2", "--set", "threads=1"};
+        Result r = runSrigl(resume);
+        QCOMPARE(r.exitCode, 2);
+        QVERIFY2(r.err.contains("node07") && r.err.contains("srigl runs release " + id), qPrintable(r.err));
+        r = runs(db, {"release"});
+        QCOMPARE(r.exitCode, 2);
+        QVERIFY2(r.err.contains("give a run id or --sweep ID"), qPrintable(r.err));
+        r = runs(db, {"release", id});
+        QVERIFY2(r.exitCode == 0 && r.err.contains("released run " + id + " (process 4242 on node07)"), qPrintable(r.err));
+        r = runs(db, {"release", id});
+        QCOMPARE(r.exitCode, 2);
+        QVERIFY2(r.err.contains("interrupted, not running: nothing to release"), qPrintable(r.err));
+        r = runSrigl(resume);
+        QVERIFY2(r.exitCode == 0, qPrintable(r.err));
+        RunStore store(db.toStdString(), RunStore::Mode::ReadOnly);
+        QVERIFY(store.run(id.toLongLong()).status == RunStatus::Finished);
     });
 }
 
