@@ -25,6 +25,15 @@ void onSignal(int signal) {
     errno = saved;
 }
 
+// The first signal of any of the three makes every one of them fatal again: a second Ctrl-C, or a
+// SIGTERM after a SIGHUP, quits at once instead of waiting for the stop.
+void restoreDefaultHandlers() {
+    for (const int signal : kSignals) {
+        struct sigaction old {};
+        if (::sigaction(signal, nullptr, &old) == 0 && old.sa_handler == onSignal) std::signal(signal, SIG_DFL);
+    }
+}
+
 } // namespace
 
 QuitSignals::QuitSignals(QObject* parent) : QObject(parent) {
@@ -45,10 +54,7 @@ QuitSignals::QuitSignals(QObject* parent) : QObject(parent) {
 }
 
 QuitSignals::~QuitSignals() {
-    for (const int signal : kSignals) {
-        struct sigaction old {};
-        if (::sigaction(signal, nullptr, &old) == 0 && old.sa_handler == onSignal) std::signal(signal, SIG_DFL);
-    }
+    restoreDefaultHandlers();
     writeFd = -1;
     for (const int fd : fds_)
         if (fd >= 0) ::close(fd);
@@ -56,7 +62,10 @@ QuitSignals::~QuitSignals() {
 
 void QuitSignals::readSignal() {
     unsigned char number = 0;
-    while (::read(fds_[1], &number, 1) == 1) Q_EMIT received(number);
+    while (::read(fds_[1], &number, 1) == 1) {
+        restoreDefaultHandlers();
+        Q_EMIT received(number);
+    }
 }
 
 } // namespace srigl::studio

@@ -3,8 +3,8 @@
 // live run gets its final evaluation and checkpoint and is recorded as stopped, a sweep's point is
 // stopped and recorded) instead of dying mid-step with up to a checkpoint interval of training
 // lost. The C handler only writes the signal's number to a socket pair (async-signal-safe); a
-// QSocketNotifier reads it. Each handler is reset by its own first signal (SA_RESETHAND), so a
-// second Ctrl-C quits at once.
+// QSocketNotifier reads it. The first signal makes all three fatal again (SA_RESETHAND for its own,
+// the others when it is read), so a second one quits at once.
 #pragma once
 
 #include <QObject>
