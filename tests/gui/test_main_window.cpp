@@ -28,6 +28,16 @@
 using namespace srigl;
 using namespace srigl::studio;
 
+// A small MLP on 640 synthetic samples, typed into the launcher as a user would.
+static void typeTinyConfig(ConfigForm* form, const QString& epochs) {
+    form->setValue(QStringLiteral("hidden"), QStringLiteral("16"));
+    form->setValue(QStringLiteral("synthetic_train"), QStringLiteral("640"));
+    form->setValue(QStringLiteral("synthetic_test"), QStringLiteral("100"));
+    form->setValue(QStringLiteral("batch_size"), QStringLiteral("32"));
+    form->setValue(QStringLiteral("epochs"), epochs);
+    form->validateNow();
+}
+
 class TestMainWindow : public QObject {
     Q_OBJECT
 private Q_SLOTS:
@@ -92,12 +102,7 @@ void TestMainWindow::f5StartsTheLaunchersConfig() {
     w.show();
     QVERIFY(QTest::qWaitForWindowExposed(&w));
     auto* form = w.launcher()->form();
-    form->setValue(QStringLiteral("hidden"), QStringLiteral("16"));
-    form->setValue(QStringLiteral("synthetic_train"), QStringLiteral("640"));
-    form->setValue(QStringLiteral("synthetic_test"), QStringLiteral("100"));
-    form->setValue(QStringLiteral("batch_size"), QStringLiteral("32"));
-    form->setValue(QStringLiteral("epochs"), QStringLiteral("1"));
-    form->validateNow();
+    typeTinyConfig(form, QStringLiteral("1"));
     QVERIFY(form->isValid());
     QTest::keyClick(&w, Qt::Key_F5);
     auto& c = w.liveSession()->controller();
@@ -218,12 +223,7 @@ void TestMainWindow::quitAsksAboutEveryRunningJob() {
         QVERIFY(QTest::qWaitForWindowExposed(&w));
         QVERIFY(w.runningWork().isEmpty());
         auto* form = w.launcher()->form();
-        form->setValue(QStringLiteral("hidden"), QStringLiteral("16"));
-        form->setValue(QStringLiteral("synthetic_train"), QStringLiteral("640"));
-        form->setValue(QStringLiteral("synthetic_test"), QStringLiteral("100"));
-        form->setValue(QStringLiteral("batch_size"), QStringLiteral("32"));
-        form->setValue(QStringLiteral("epochs"), QStringLiteral("400")); // runs until stopped
-        form->validateNow();
+        typeTinyConfig(form, QStringLiteral("400")); // runs until stopped
         QVERIFY(form->isValid());
         w.sweeps()->setMethods({QStringLiteral("srigl")});
         w.sweeps()->setSparsities(QStringLiteral("0.9"));
