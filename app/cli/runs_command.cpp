@@ -10,6 +10,7 @@
 #include "engine/training/training_observer.hpp"
 #include "sessions/store/run_store.hpp"
 #include "sessions/store/sweep_store.hpp"
+#include "sessions/store/writer_stamp.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -28,6 +29,7 @@ namespace srigl::cli {
 namespace {
 
 using sessions::RunInfo;
+using sessions::RunStatus;
 using sessions::RunStore;
 
 // Tags and notes are typed by people; anything longer is a mistake (a file pasted by accident).
@@ -101,6 +103,8 @@ nlohmann::json runJson(const RunInfo& r) {
             {"blas", r.blas},
             {"threads", r.threads},
             {"host", r.host},
+            {"pid", r.pid},
+            {"heard_at", r.heardAt}, // unix ms of the writer's last write (0: never stamped)
             {"engine_version", r.engineVersion},
             {"error", r.error}, // why a failed run failed
             {"config", storedJson(r.config)}};
@@ -125,6 +129,19 @@ sessions::RunFilter parseFilter(const RunsOptions& o) {
         else throw sessions::StoreError("--filter: unknown key '" + key + "' (use status, method, tag or text)");
     }
     return f;
+}
+
+// A running run or sweep of another machine cannot be checked from here: says when its process
+// was last heard from (stderr, below the table), and how to release it once that is long ago.
+void noteOtherMachine(const char* what, int64_t id, const char* flag, RunStatus status, const std::string& host,
+                      int64_t pid, int64_t heardAt) {
+    if (status != RunStatus::Running || host == sessions::hostName()) return;
+    const int64_t now = sessions::nowMs();
+    std::fprintf(stderr, "%s %lld runs as process %lld on %s, last heard from %s", what, static_cast<long long>(id),
+                 static_cast<long long>(pid), cellText(host).c_str(), sessions::heardAgoText(heardAt, now).c_str());
+    if (heardAt <= 0 || now - heardAt >= sessions::kQuietBeforeReleaseMs)
+        std::fprintf(stderr, "; if that job is gone: srigl runs release %s%lld", flag, static_cast<long long>(id));
+    std::fprintf(stderr, "\n");
 }
 
 int list(RunStore& store, const RunsOptions& o) {
@@ -160,6 +177,7 @@ int list(RunStore& store, const RunsOptions& o) {
                     cellText(r.model).c_str(), 100.0 * r.sparsity, static_cast<long long>(r.steps), acc,
                     cellText(r.name).c_str(), tags.c_str());
     }
+    for (const auto& r : runs) noteOtherMachine("run", r.id, "", r.status, r.host, r.pid, r.heardAt);
     return 0;
 }
 
@@ -171,7 +189,8 @@ int sweeps(RunStore& store, const RunsOptions& o) {
         for (const auto& s : all)
             arr.push_back({{"id", s.id}, {"name", s.name}, {"status", sessions::toString(s.status)},
                            {"created_at", s.createdAt}, {"finished_at", s.finishedAt}, {"points", s.points},
-                           {"done", s.done}, {"grid", storedJson(s.grid)}});
+                           {"done", s.done}, {"host", s.host}, {"pid", s.pid}, {"heard_at", s.heardAt},
+                           {"grid", storedJson(s.grid)}});
         std::cout << dumpJson(arr) << std::endl;
         return 0;
     }
@@ -197,6 +216,7 @@ int sweeps(RunStore& store, const RunsOptions& o) {
         std::printf("%5lld  %-11s %-16s %9s  %s%s\n", static_cast<long long>(s.id), sessions::toString(s.status).c_str(),
                     timeText(s.createdAt).c_str(), points.c_str(), cellText(s.name).c_str(), grid.c_str());
     }
+    for (const auto& s : all) noteOtherMachine("sweep", s.id, "--sweep ", s.status, s.host, s.pid, s.heardAt);
     return 0;
 }
 
@@ -316,7 +336,7 @@ int remove(RunStore& store, const RunsOptions& o) {
 int release(RunStore& store, const RunsOptions& o) {
     if (o.ids.empty() == (o.sweep <= 0)) throw sessions::StoreError("runs release: give a run id or --sweep ID, one of them");
     if (o.sweep > 0) {
-        const sessions::SweepInfo was = sessions::SweepStore(store).releaseSweep(o.sweep);
+        const sessions::SweepInfo was = sessions::SweepStore(store).releaseSweep(o.sweep, o.force);
         std::fprintf(stderr,
                      "released sweep %lld (process %lld on %s): it is interrupted now; continue it with srigl sweep "
                      "--resume %lld. Were that process alive after all, it stops before its next point.\n",
@@ -325,7 +345,7 @@ int release(RunStore& store, const RunsOptions& o) {
         return 0;
     }
     const int64_t id = o.ids.at(0);
-    const RunInfo was = store.releaseRun(id);
+    const RunInfo was = store.releaseRun(id, o.force);
     std::fprintf(stderr,
                  "released run %lld (process %lld on %s): it is interrupted now; continue it with srigl train --resume "
                  "%lld, or delete it. Were that process alive after all, it stops recording and checkpointing at its "
@@ -369,6 +389,7 @@ void addRunsCommand(CLI::App& app, RunsOptions& o) {
                                                 "process is gone (a killed job, a failed node), so it can be resumed");
     rel->add_option("id", o.ids, "run id")->expected(0, 1)->check(idNumber());
     rel->add_option("--sweep", o.sweep, "a sweep id instead of a run id")->check(idNumber());
+    rel->add_flag("--force", o.force, "release even a run heard from in the last 2 minutes (its process looks alive)");
     auto* exp = runs->add_subcommand("export", "Metrics, per-update layer statistics and weight statistics");
     exp->add_option("id", o.ids, "run id")->required()->expected(1);
     exp->add_option("--format", o.format, "csv or json");

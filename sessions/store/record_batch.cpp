@@ -94,7 +94,7 @@ int64_t RecordBatch::shed(size_t limit) {
 
 void RecordBatch::writeTo(RunStore& store, int64_t runId) const {
     Transaction tx(store.database()); // the store's writes below join it
-    store.requireClaim(runId);          // in the same transaction: a release and resume elsewhere win
+    store.heartbeat(runId);             // claim checked in the same transaction: a release and resume elsewhere win
     store.addMetrics(runId, metrics);
     int64_t lastStep = 0;
     for (const auto& m : metrics) lastStep = std::max(lastStep, m.step);

@@ -178,7 +178,7 @@ void Recorder::writerLoop() {
     RecordBatch held;             // taken from the queues, not yet stored
     std::string shedError;        // the refusal during which records were shed
     auto retryIn = kFirstRetry;
-    Clock::time_point nextTry{}, closeStarted{};
+    Clock::time_point nextTry{}, closeStarted{}, lastWrite = Clock::now();
     bool closeSeen = false;
     std::unique_lock<std::mutex> lock(mutex_);
     for (;;) {
@@ -199,6 +199,7 @@ void Recorder::writerLoop() {
         const bool failed = !error_.empty();
         const size_t heldLimit = heldLimit_;
         const auto closeGrace = closeGrace_;
+        const auto heartbeat = heartbeat_;
         lock.unlock();
         if (closing && !closeSeen) {
             closeSeen = true;
@@ -210,20 +211,28 @@ void Recorder::writerLoop() {
 
         std::string transient, permanent;
         bool takenOver = false;
-        if (!held.empty() || (flushing && !failed)) {
+        // Nothing to write for a while (a long evaluation): still heard from, and the claim checked.
+        const bool heartbeatDue = !failed && Clock::now() - lastWrite >= heartbeat;
+        if (!held.empty() || ((flushing || heartbeatDue) && !failed)) {
+            lastWrite = Clock::now(); // a refused heartbeat is tried again an interval later
             try {
                 if (!store) {
                     store = std::make_unique<RunStore>(dbPath_);
                     store->database().setBusyTimeout(kBusyMs);
                 }
                 if (!held.empty()) held.writeTo(*store, runId_); // checks the claim in its transaction
-                else store->requireClaim(runId_);
+                else {
+                    // The claim first, as a read: it answers while another process holds the write
+                    // lock, which the heartbeat's write may wait for in vain.
+                    store->requireClaim(runId_);
+                    store->heartbeat(runId_);
+                }
                 held = {};
             } catch (const RunTakenOver& e) {
                 permanent = e.what();
                 takenOver = true;
             } catch (const StoreError& e) {
-                // Nothing held: a lock or a full disk at the claim check waits for the next batch's write.
+                // Nothing held: a lock or a full disk at the heartbeat waits for the next batch's write.
                 if (!held.empty()) (e.mayPass() ? transient : permanent) = e.what();
             }
         }

@@ -8,6 +8,7 @@
 #include "engine/training/training_observer.hpp"
 #include "sessions/store/record_batch.hpp"
 #include "sessions/store/run_store.hpp"
+#include "sessions/store/writer_stamp.hpp"
 
 #include <chrono>
 #include <condition_variable>
@@ -76,6 +77,13 @@ public:
         std::lock_guard<std::mutex> lock(mutex_);
         heldLimit_ = bytes;
     }
+    // How often the writer stamps the run heard from when it had nothing else to write for that
+    // long (a long evaluation, a slow step): another machine tells a live run from a gone one by
+    // it (writer_stamp.hpp). Set before training starts.
+    void setHeartbeatInterval(std::chrono::milliseconds interval) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        heartbeat_ = interval;
+    }
     // weightSource returns the dense weights of every layer (Trainer::weightSnapshots); with one,
     // each mask snapshot also records every layer's weight statistics and active weights (the
     // heavy part, selecting and encoding, runs on the writer thread), and each mask update that
@@ -139,6 +147,7 @@ private:
     std::function<void(const RecordingHealth&)> healthListener_;
     std::chrono::milliseconds closeGrace_{30000};
     size_t heldLimit_ = size_t(256) << 20;
+    std::chrono::milliseconds heartbeat_{kHeartbeatMs};
     std::thread writer_;
 };
 

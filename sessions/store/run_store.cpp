@@ -221,6 +221,13 @@ const char* const kMigrations[] = {
     ALTER TABLE runs_v9 RENAME TO runs;
     CREATE INDEX runs_created ON runs(created_at);
     )sql",
+    // Version 10: when a run's (or sweep's) writer was last heard from, in unix milliseconds: its
+    // every write stamps it. Another machine's process cannot be checked; a silent one may be
+    // released (srigl runs release), a recently heard one only with --force. 0: never stamped.
+    R"sql(
+    ALTER TABLE runs ADD COLUMN heard_at INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE sweeps ADD COLUMN heard_at INTEGER NOT NULL DEFAULT 0;
+    )sql",
 };
 constexpr int kMigrationCount = sizeof(kMigrations) / sizeof(kMigrations[0]);
 static_assert(kMigrationCount == RunStore::kSchemaVersion, "one migration per schema version");
@@ -267,7 +274,7 @@ std::vector<float> readStoredValues(const SqliteDb& db, const Statement& st, int
 
 const char* kRunColumns =
     "id, name, created_at, finished_at, status, notes, config, engine_version, host, pid, device, blas, threads, "
-    "method, model, dataset, sparsity, steps, test_accuracy, uuid, error";
+    "method, model, dataset, sparsity, steps, test_accuracy, uuid, error, heard_at";
 
 // StoreError naming `field` when `text` is not UTF-8 (the store's JSON and the Studio read UTF-8).
 void requireUtf8(const std::string& path, const std::string& field, const std::string& text) {
@@ -480,7 +487,7 @@ int64_t RunStore::createRun(const NewRun& r) {
                                 singleInt(*db_, "SELECT coalesce(max(last), 0) FROM run_ids")) + 1;
     Statement st(*db_,
                  "INSERT INTO runs(id, name, created_at, status, config, engine_version, host, pid, device, blas, threads, "
-                 "method, model, dataset, sparsity, uuid) VALUES(?,?,?,'running',?,?,?,?,?,?,?,?,?,?,?,"
+                 "method, model, dataset, sparsity, heard_at, uuid) VALUES(?,?,?,'running',?,?,?,?,?,?,?,?,?,?,?,?3,"
                  "lower(hex(randomblob(16))))");
     st.bind(1, id).bind(2, r.name).bind(3, nowMs()).bind(4, r.config).bind(5, r.engineVersion);
     st.bind(6, r.host.empty() ? hostName() : r.host).bind(7, currentPid()).bind(8, r.device).bind(9, r.blas);
@@ -507,6 +514,15 @@ bool RunStore::isLive(const RunInfo& info) {
     return info.status == RunStatus::Running && !writerGone(info.host, info.pid);
 }
 
+void RunStore::heartbeat(int64_t id) {
+    Transaction tx(*db_); // joins the caller's, if any
+    requireClaim(id);
+    Statement st(*db_, "UPDATE runs SET heard_at = ? WHERE id = ?");
+    st.bind(1, nowMs()).bind(2, id);
+    st.run();
+    tx.commit();
+}
+
 void RunStore::requireClaim(int64_t id) {
     Statement st(*db_, "SELECT host, pid FROM runs WHERE id = ?");
     st.bind(1, id);
@@ -519,7 +535,7 @@ void RunStore::requireClaim(int64_t id) {
                            "process stops recording it and writes no more checkpoints");
 }
 
-RunInfo RunStore::releaseRun(int64_t id) {
+RunInfo RunStore::releaseRun(int64_t id, bool force) {
     Transaction tx(*db_);
     const RunInfo info = run(id); // a run of a dead process of this machine reads as interrupted
     if (info.status != RunStatus::Running)
@@ -530,6 +546,7 @@ RunInfo RunStore::releaseRun(int64_t id) {
         throw StoreError(path() + ": run " + std::to_string(id) + " is being trained by process " +
                          std::to_string(info.pid) + " on this machine, which is alive; stop it instead (Ctrl-C or kill " +
                          std::to_string(info.pid) + ")");
+    requireQuietBeforeRelease(path(), "run " + std::to_string(id), info.host, info.pid, info.heardAt, force);
     Statement st(*db_, "UPDATE runs SET status = 'interrupted' WHERE id = ? AND status = 'running' AND host = ? AND pid = ?");
     st.bind(1, id).bind(2, info.host).bind(3, info.pid);
     st.run();
@@ -549,8 +566,8 @@ void RunStore::reopenRun(int64_t id, int64_t fromStep, const std::string& config
                          (info.host == hostName() ? std::string()
                                                   : "; if that machine's process is gone (a killed job, a failed node), "
                                                     "release the run first: srigl runs release " + std::to_string(id)));
-    Statement st(*db_, "UPDATE runs SET status='running', finished_at=0, error='', pid=?, host=? WHERE id=?");
-    st.bind(1, currentPid()).bind(2, hostName()).bind(3, id);
+    Statement st(*db_, "UPDATE runs SET status='running', finished_at=0, error='', pid=?, host=?, heard_at=? WHERE id=?");
+    st.bind(1, currentPid()).bind(2, hostName()).bind(3, nowMs()).bind(4, id);
     st.run();
     if (!config.empty() && config != info.config) {
         Statement keep(*db_, "INSERT INTO config_history(run_id, step, config, created_at) VALUES(?,?,?,?)");
@@ -792,6 +809,7 @@ RunInfo RunStore::readRun(Statement& st) {
     r.testAccuracy = st.columnDouble(18);
     r.uuid = st.columnText(19);
     r.error = st.columnText(20);
+    r.heardAt = st.columnInt(21);
     // A run whose writer was killed still says running until a writer marks it; readers see the
     // truth without writing (a read-only database, a medium that cannot be written).
     if (r.status == RunStatus::Running && writerGone(r.host, r.pid)) r.status = RunStatus::Interrupted;

@@ -38,6 +38,7 @@ struct RunInfo {
     int64_t pid = 0;            // the writing process while running
     std::string uuid;           // random identity, carried by the run's checkpoints
     std::string error;          // why a failed run failed, or what its record misses ("" otherwise)
+    int64_t heardAt = 0;        // unix ms of its writer's last write (0: never stamped, schema < 10)
 };
 
 // The config a resumed run had before `--set` overrides changed it at `step`.
@@ -125,7 +126,7 @@ struct RunFilter {
 
 class RunStore {
 public:
-    static constexpr int kSchemaVersion = 9;
+    static constexpr int kSchemaVersion = 10;
     // PRAGMA application_id of our databases ("SRGL"): another application's SQLite file is known
     // before anything in it is touched.
     static constexpr int32_t kApplicationId = 0x5352474C;
@@ -157,12 +158,16 @@ public:
     // RunTakenOver unless this process (host and pid) is the run's writer: another process claimed
     // it since (a release, then a resume). The recorder checks it in every batch's transaction.
     void requireClaim(int64_t id);
+    // requireClaim, then stamps the run heard from now (writer_stamp.hpp), in the caller's
+    // transaction if there is one. The recorder calls it with every batch and as its heartbeat.
+    void heartbeat(int64_t id);
     // Marks a running run of another machine interrupted: its writer cannot be checked from here
     // (a killed job, a failed node), so a user says it is gone. Then a resume or a delete may claim
     // it; were its writer alive after all, it stops recording at its next batch (requireClaim).
-    // StoreError for a run this machine trains (a live process: stop it instead) or one that is not
-    // running. Returns the run as it was.
-    RunInfo releaseRun(int64_t id);
+    // StoreError for a run this machine trains (a live process: stop it instead), one that is not
+    // running, and, unless `force`, one heard from in the last kQuietBeforeReleaseMs (its process is
+    // most likely alive). Returns the run as it was.
+    RunInfo releaseRun(int64_t id, bool force = false);
     std::vector<ConfigChange> configHistory(int64_t id);
     // The run's config as training uses it (e.g. with the checkpoint file chosen after createRun).
     void setConfig(int64_t id, const std::string& config);

@@ -9,7 +9,10 @@ namespace {
 const char* kSweepColumns =
     "id, name, created_at, finished_at, status, base_config, grid, host, pid, "
     "(SELECT count(*) FROM sweep_runs WHERE sweep_id = sweeps.id), "
-    "(SELECT count(*) FROM sweep_runs WHERE sweep_id = sweeps.id AND status IN ('finished','failed'))";
+    "(SELECT count(*) FROM sweep_runs WHERE sweep_id = sweeps.id AND status IN ('finished','failed')), "
+    // A sweep is heard from through its own updates and through the runs of its points.
+    "max(sweeps.heard_at, coalesce((SELECT max(runs.heard_at) FROM sweep_runs JOIN runs ON runs.id = sweep_runs.run_id "
+    "WHERE sweep_runs.sweep_id = sweeps.id), 0))";
 
 } // namespace
 
@@ -36,8 +39,8 @@ int64_t SweepStore::createSweep(const std::string& name, const std::string& base
                                 const std::vector<SweepPointRow>& points) {
     SqliteDb& db = store_.database();
     Transaction tx(db);
-    Statement st(db, "INSERT INTO sweeps(name, created_at, status, base_config, grid, host, pid) "
-                     "VALUES(?,?,'running',?,?,?,?)");
+    Statement st(db, "INSERT INTO sweeps(name, created_at, status, base_config, grid, host, pid, heard_at) "
+                     "VALUES(?,?,'running',?,?,?,?,?2)");
     st.bind(1, name).bind(2, nowMs()).bind(3, baseConfig).bind(4, grid).bind(5, hostName());
     st.bind(6, currentPid());
     st.run();
@@ -64,6 +67,7 @@ SweepInfo SweepStore::readSweep(Statement& st) {
     s.pid = st.columnInt(8);
     s.points = st.columnInt(9);
     s.done = st.columnInt(10);
+    s.heardAt = st.columnInt(11);
     // As for runs: a sweep whose process is gone reads as interrupted, without a write.
     if (s.status == RunStatus::Running && writerGone(s.host, s.pid)) s.status = RunStatus::Interrupted;
     return s;
@@ -107,6 +111,9 @@ void SweepStore::startPoint(int64_t sweepId, int64_t point, int64_t runId) {
     Statement st(store_.database(), "UPDATE sweep_runs SET run_id = ?, status = 'running' WHERE sweep_id = ? AND point = ?");
     st.bind(1, runId).bind(2, sweepId).bind(3, point);
     st.run();
+    Statement heard(store_.database(), "UPDATE sweeps SET heard_at = ? WHERE id = ? AND host = ? AND pid = ?");
+    heard.bind(1, nowMs()).bind(2, sweepId).bind(3, hostName()).bind(4, currentPid());
+    heard.run();
 }
 
 void SweepStore::finishPoint(int64_t sweepId, int64_t point, PointStatus status) {
@@ -132,7 +139,7 @@ void SweepStore::requireClaim(int64_t id) {
                            " (srigl runs release --sweep, then a resume there); this process stops running it");
 }
 
-SweepInfo SweepStore::releaseSweep(int64_t id) {
+SweepInfo SweepStore::releaseSweep(int64_t id, bool force) {
     Transaction tx(store_.database());
     const SweepInfo info = sweep(id); // a sweep of a dead process of this machine reads as interrupted
     if (info.status != RunStatus::Running)
@@ -143,10 +150,12 @@ SweepInfo SweepStore::releaseSweep(int64_t id) {
         throw StoreError(store_.path() + ": sweep " + std::to_string(id) + " is being run by process " +
                          std::to_string(info.pid) + " on this machine, which is alive; stop it instead (Ctrl-C or kill " +
                          std::to_string(info.pid) + ")");
+    requireQuietBeforeRelease(store_.path(), "sweep " + std::to_string(id), info.host, info.pid, info.heardAt, force);
     for (const SweepPointRow& row : points(id))
         if (row.status == PointStatus::Running && row.runId > 0) {
             const RunInfo run = store_.run(row.runId);
-            if (run.status == RunStatus::Running && run.host == info.host) store_.releaseRun(row.runId);
+            // Quiet or forced with the sweep (the sweep's silence includes its runs').
+            if (run.status == RunStatus::Running && run.host == info.host) store_.releaseRun(row.runId, true);
         }
     Statement st(store_.database(),
                  "UPDATE sweeps SET status = 'interrupted' WHERE id = ? AND status = 'running' AND host = ? AND pid = ?");
@@ -169,8 +178,9 @@ void SweepStore::reopenSweep(int64_t id) {
                                                   : "; if that machine's process is gone (a killed job, a failed node), "
                                                     "release the sweep first: srigl runs release --sweep " +
                                                         std::to_string(id)));
-    Statement st(store_.database(), "UPDATE sweeps SET status = 'running', finished_at = 0, pid = ?, host = ? WHERE id = ?");
-    st.bind(1, currentPid()).bind(2, hostName()).bind(3, id);
+    Statement st(store_.database(),
+                 "UPDATE sweeps SET status = 'running', finished_at = 0, pid = ?, host = ?, heard_at = ? WHERE id = ?");
+    st.bind(1, currentPid()).bind(2, hostName()).bind(3, nowMs()).bind(4, id);
     st.run();
     tx.commit();
 }

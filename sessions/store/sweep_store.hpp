@@ -32,6 +32,7 @@ struct SweepInfo {
     std::string host;
     int64_t pid = 0;
     int64_t points = 0, done = 0; // done: finished or failed points
+    int64_t heardAt = 0;          // unix ms of the newest write of the sweep or of its points' runs
 };
 
 class SweepStore {
@@ -60,8 +61,9 @@ public:
     // change nothing then.
     void requireClaim(int64_t id);
     // As RunStore::releaseRun, for a sweep run by another machine: the sweep, its running points and
-    // their runs become interrupted, so `srigl sweep --resume` may claim it. Returns the sweep as it was.
-    SweepInfo releaseSweep(int64_t id);
+    // their runs become interrupted, so `srigl sweep --resume` may claim it; a recently heard sweep
+    // only with `force`. Returns the sweep as it was.
+    SweepInfo releaseSweep(int64_t id, bool force = false);
 
 private:
     void requireSweep(int64_t id);

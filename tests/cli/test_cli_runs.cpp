@@ -12,6 +12,7 @@
 #include "tests/support/stored_runs.hpp"
 
 #include "sessions/store/run_store.hpp"
+#include "sessions/store/writer_stamp.hpp"
 
 #include <QDir>
 #include <QElapsedTimer>
@@ -943,10 +944,29 @@ void TestCliRuns::releaseLetsARunOfAGoneMachineResume() {
         const Result trained = runSrigl(smallTrain(db));
         QVERIFY2(trained.exitCode == 0, qPrintable(trained.err));
         const QString id = QString::number(lastJson(trained.out)["run_id"].toInteger());
-        RawDb(db.toStdString()).exec("UPDATE runs SET host = 'node07', pid = 4242, status = 'running' WHERE id = " +
-                                     id.toStdString());
+        const auto stampNode07 = [&](int64_t agoMs) {
+            RawDb(db.toStdString())
+                .exec("UPDATE runs SET host = 'node07', pid = 4242, status = 'running', heard_at = " +
+                      std::to_string(srigl::sessions::nowMs() - agoMs) + " WHERE id = " + id.toStdString());
+        };
+        // Heard from seconds ago: most likely alive, released only with --force.
+        stampNode07(5000);
+        Result r = runs(db, {"list"});
+        QVERIFY2(r.err.contains("last heard from 5 s ago") && !r.err.contains("if that job is gone"), qPrintable(r.err));
+        r = runs(db, {"release", id});
+        QCOMPARE(r.exitCode, 2);
+        QVERIFY2(r.err.contains("was heard from 5 s ago (process 4242 on node07)") && r.err.contains("--force"),
+                 qPrintable(r.err));
+        r = runs(db, {"release", id, "--force"});
+        QVERIFY2(r.exitCode == 0 && r.err.contains("released run " + id), qPrintable(r.err));
+        // Last heard from an hour ago: the job died with its node.
+        stampNode07(3600 * 1000);
+        r = runs(db, {"list"});
+        QVERIFY2(r.err.contains("run " + id + " runs as process 4242 on node07, last heard from 60 min ago; if that "
+                                "job is gone: srigl runs release " + id),
+                 qPrintable(r.err));
         const QStringList resume = {"train", "--resume", id, "--db", db, "--set", "epochs=2", "--set", "threads=1"};
-        Result r = runSrigl(resume);
+        r = runSrigl(resume);
         QCOMPARE(r.exitCode, 2);
         QVERIFY2(r.err.contains("node07") && r.err.contains("srigl runs release " + id), qPrintable(r.err));
         r = runs(db, {"release"});

@@ -3,12 +3,14 @@
 // live run's Steps cell following the session. Reads and edits go through a StoreReader: the
 // table follows when they are back.
 #include "sessions/store/run_store.hpp"
+#include "sessions/store/writer_stamp.hpp"
 #include "widgets/common/store_reader.hpp"
 #include "widgets/runs/run_browser_panel.hpp"
 #include "widgets/runs/run_filter_proxy.hpp"
 #include "widgets/runs/run_table_model.hpp"
 
 #include <QComboBox>
+#include <QFont>
 #include <QLineEdit>
 #include <QSignalSpy>
 #include <QTableView>
@@ -34,6 +36,7 @@ private Q_SLOTS:
     void editsNotesInTheStore();
     void deleteAsksFirst();
     void deleteRefusesARunningRun();
+    void releasesARunOfAGoneMachine();
     void refusesADatabaseThatIsNotOurs();
     void liveRunStepsFollowTheSession();
 
@@ -101,7 +104,7 @@ void TestRunBrowser::init() {
     store.setNotes(4, "learning rate too high, see baseline");
     reader_ = std::make_unique<StoreReader>();
     panel_ = std::make_unique<RunBrowserPanel>(*reader_);
-    panel_->setConfirm([](const QString&) { return true; });
+    panel_->setConfirm([](const QString&, const QString&) { return true; });
     QSignalSpy opened(panel_->model(), &RunTableModel::opened);
     panel_->openDatabase(dbPath_);
     QVERIFY(opened.wait(10000));
@@ -234,7 +237,7 @@ void TestRunBrowser::editsNotesInTheStore() {
 void TestRunBrowser::deleteAsksFirst() {
     QString asked;
     bool answer = false;
-    panel_->setConfirm([&](const QString& q) {
+    panel_->setConfirm([&](const QString&, const QString& q) {
         asked = q;
         return answer;
     });
@@ -256,6 +259,58 @@ void TestRunBrowser::deleteRefusesARunningRun() {
     QVERIFY(!panel_->model()->deleteRun(12));
     QVERIFY(panel_->message().contains(QStringLiteral("still running")));
     QCOMPARE(panel_->model()->rowCount(), 12);
+}
+
+// A run a cluster node was training when it died stayed "running" in the Studio for ever, and
+// could be neither continued nor deleted there.
+void TestRunBrowser::releasesARunOfAGoneMachine() {
+    RunTableModel* m = panel_->model();
+    const int64_t id = idOf(QStringLiteral("mu live")); // running, by this process
+    panel_->view()->sortByColumn(RunTableModel::Id, Qt::AscendingOrder);
+    panel_->view()->selectRow(m->rowOfRun(id));
+    QCOMPARE(panel_->releasableRun(), qint64(0)); // this machine's own process can be checked
+    QVERIFY(!panel_->releaseSelected());
+
+    const auto stampNode07 = [&](int64_t agoMs) {
+        const int64_t heardAt = srigl::sessions::nowMs() - agoMs;
+        RunStore(dbPath_.toStdString())
+            .database()
+            .exec(("UPDATE runs SET host = 'node07', pid = 4242, heard_at = " + std::to_string(heardAt) +
+                   " WHERE id = " + std::to_string(id))
+                      .c_str());
+        m->refreshRun(id);
+        QTRY_COMPARE_WITH_TIMEOUT(m->run(m->rowOfRun(id)).heardAt, heardAt, 10000);
+    };
+    QString title, asked;
+    bool answer = false;
+    panel_->setConfirm([&](const QString& t, const QString& q) {
+        title = t;
+        asked = q;
+        return answer;
+    });
+    // Heard from seconds ago: the question says it is most likely alive; a no changes nothing.
+    stampNode07(5000);
+    QCOMPARE(panel_->releasableRun(), qint64(id));
+    QVERIFY(!panel_->releaseSelected());
+    QCOMPARE(title, QStringLiteral("Release run"));
+    QVERIFY2(asked.contains(QStringLiteral("process 4242 on node07, last heard from 5 s ago")) &&
+                 asked.contains(QStringLiteral("most likely still training")),
+             qPrintable(asked));
+    QVERIFY(storedRun(dbPath_, id).status == RunStatus::Running);
+
+    // Silent for an hour: the status cell says so, and a yes releases it.
+    stampNode07(3600 * 1000);
+    const QModelIndex status = m->index(m->rowOfRun(id), RunTableModel::Status);
+    QVERIFY2(status.data(Qt::ToolTipRole).toString().contains(QStringLiteral("last heard from 60 min ago")),
+             qPrintable(status.data(Qt::ToolTipRole).toString()));
+    QVERIFY(status.data(Qt::FontRole).value<QFont>().italic());
+    answer = true;
+    QVERIFY(panel_->releaseSelected());
+    QVERIFY(!asked.contains(QStringLiteral("most likely still training")));
+    QTRY_VERIFY_WITH_TIMEOUT(storedRun(dbPath_, id).status == RunStatus::Interrupted, 10000);
+    QTRY_COMPARE_WITH_TIMEOUT(panel_->continuableRun(), qint64(id), 10000);
+    QVERIFY(panel_->message().contains(QStringLiteral("Released run")));
+    QCOMPARE(panel_->releasableRun(), qint64(0));
 }
 
 void TestRunBrowser::refusesADatabaseThatIsNotOurs() {

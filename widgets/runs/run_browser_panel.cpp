@@ -4,6 +4,8 @@
 #include "widgets/runs/run_filter_proxy.hpp"
 #include "widgets/runs/run_table_model.hpp"
 
+#include "sessions/store/writer_stamp.hpp"
+
 #include <QComboBox>
 #include <QHBoxLayout>
 #include <QHeaderView>
@@ -80,6 +82,8 @@ RunBrowserPanel::RunBrowserPanel(StoreReader& store, QWidget* parent)
             if (const qint64 id = continuableRun()) Q_EMIT continueRequested(id);
         });
         resume->setEnabled(continuableRun() != 0);
+        auto* release = menu.addAction(tr("Release (its machine's job is gone)…"), this, &RunBrowserPanel::releaseSelected);
+        release->setEnabled(releasableRun() != 0);
         menu.addAction(tr("Delete…"), this, &RunBrowserPanel::deleteSelected);
         menu.exec(view_->viewport()->mapToGlobal(at));
     });
@@ -101,22 +105,61 @@ RunBrowserPanel::RunBrowserPanel(StoreReader& store, QWidget* parent)
     layout->addWidget(view_, 1);
     layout->addWidget(message_);
 
-    confirm_ = [this](const QString& question) {
-        return QMessageBox::question(this, tr("Delete runs"), question, QMessageBox::Yes | QMessageBox::No,
-                                     QMessageBox::No) == QMessageBox::Yes;
+    confirm_ = [this](const QString& title, const QString& question) {
+        return QMessageBox::question(this, title, question, QMessageBox::Yes | QMessageBox::No, QMessageBox::No) ==
+               QMessageBox::Yes;
     };
 }
 
 void RunBrowserPanel::openDatabase(const QString& path) { model_->open(path); }
 
-qint64 RunBrowserPanel::continuableRun() const {
+const sessions::RunInfo* RunBrowserPanel::currentRun() const {
     const QModelIndex current = view_->currentIndex();
-    if (!current.isValid()) return 0;
+    if (!current.isValid()) return nullptr;
     const int row = proxy_->mapToSource(current).row();
-    if (row < 0 || row >= model_->rowCount()) return 0;
-    const auto& run = model_->run(row);
-    const bool stopped = run.status == sessions::RunStatus::Stopped || run.status == sessions::RunStatus::Interrupted;
-    return stopped ? run.id : 0;
+    if (row < 0 || row >= model_->rowCount()) return nullptr;
+    return &model_->run(row);
+}
+
+qint64 RunBrowserPanel::continuableRun() const {
+    const auto* run = currentRun();
+    if (!run) return 0;
+    const bool stopped = run->status == sessions::RunStatus::Stopped || run->status == sessions::RunStatus::Interrupted;
+    return stopped ? run->id : 0;
+}
+
+qint64 RunBrowserPanel::releasableRun() const {
+    const auto* run = currentRun();
+    return run && RunTableModel::trainedElsewhere(*run) ? run->id : 0;
+}
+
+bool RunBrowserPanel::releaseSelected() {
+    const auto* run = currentRun();
+    if (!run || !RunTableModel::trainedElsewhere(*run)) {
+        showMessage(tr("Only a run that another machine trains can be released: select one marked running there."),
+                    false);
+        return false;
+    }
+    const qint64 id = run->id;
+    const int64_t now = sessions::nowMs();
+    const QString heard = QString::fromStdString(sessions::heardAgoText(run->heardAt, now));
+    const bool recent = run->heardAt > 0 && now - run->heardAt < sessions::kQuietBeforeReleaseMs;
+    QString question = tr("Run %1 is marked running by process %2 on %3, last heard from %4. This machine cannot check "
+                          "that process.")
+                           .arg(id)
+                           .arg(run->pid)
+                           .arg(QString::fromStdString(run->host), heard);
+    if (recent)
+        question += tr("\n\nIt wrote to the database %1: it is most likely still training, and a release stops its "
+                       "recording and checkpoints.").arg(heard);
+    question += tr("\n\nRelease it if that job is gone (killed, or its node failed)? It becomes interrupted, to be "
+                   "continued or deleted here; were it alive after all, it stops at its next write.");
+    if (!confirm_ || !confirm_(tr("Release run"), question)) return false;
+    // The user was told when it was last heard from: a yes is their word, as --force is.
+    if (!model_->releaseRun(id, true)) return false;
+    showMessage(tr("Released run %1: it is interrupted now; continue it from its checkpoint or delete it.").arg(id),
+                false);
+    return true;
 }
 
 void RunBrowserPanel::reload() {
@@ -171,7 +214,7 @@ int RunBrowserPanel::deleteSelected() {
     const QString question = tr("Delete %n run(s) (%1) and everything recorded for them? This cannot be undone.",
                                 nullptr, static_cast<int>(ids.size()))
                                  .arg(names.join(QStringLiteral(", ")));
-    if (!confirm_ || !confirm_(question)) return 0;
+    if (!confirm_ || !confirm_(tr("Delete runs"), question)) return 0;
     int deleted = 0;
     for (auto id : ids) deleted += model_->deleteRun(id) ? 1 : 0;
     if (deleted == static_cast<int>(ids.size())) showMessage(tr("Deleted %n run(s).", nullptr, deleted), false);

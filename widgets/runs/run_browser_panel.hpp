@@ -12,6 +12,10 @@ class QLineEdit;
 class QPushButton;
 class QTableView;
 
+namespace srigl::sessions {
+struct RunInfo;
+}
+
 namespace srigl::studio {
 
 class RunFilterProxy;
@@ -39,8 +43,8 @@ public:
     QComboBox* methodFilter() const { return method_; }
     QLineEdit* textFilter() const { return text_; }
 
-    // Asked before a delete; the default shows a QMessageBox. Tests answer it themselves.
-    using Confirm = std::function<bool(const QString& question)>;
+    // Asked before a delete or a release; the default shows a QMessageBox. Tests answer it themselves.
+    using Confirm = std::function<bool(const QString& title, const QString& question)>;
     void setConfirm(Confirm confirm) { confirm_ = std::move(confirm); }
     // Deletes the selected runs after confirmation; returns how many were deleted.
     int deleteSelected();
@@ -48,12 +52,18 @@ public:
     // The current row's run when it can be continued from its checkpoint (stopped or
     // interrupted), else 0.
     qint64 continuableRun() const;
+    // The current row's run when another machine trains it (RunTableModel::trainedElsewhere), else 0.
+    qint64 releasableRun() const;
+    // Releases releasableRun() after confirmation, saying when it was last heard from; returns
+    // whether it was released.
+    bool releaseSelected();
 
 Q_SIGNALS:
     // "Continue training" was chosen for this run (the main window continues it in the live session).
     void continueRequested(qint64 runId);
 
 private:
+    const sessions::RunInfo* currentRun() const;
     void showMessage(const QString& text, bool error);
     void fitColumns();
     void showCount();

@@ -3,6 +3,8 @@
 
 #include "widgets/common/store_reader.hpp"
 
+#include "sessions/store/writer_stamp.hpp"
+
 #include <QDateTime>
 #include <QFont>
 #include <QSet>
@@ -154,6 +156,34 @@ bool RunTableModel::deleteRun(int64_t id) {
     return true;
 }
 
+bool RunTableModel::trainedElsewhere(const sessions::RunInfo& run) {
+    return run.status == sessions::RunStatus::Running && run.host != sessions::hostName();
+}
+
+bool RunTableModel::releaseRun(int64_t id, bool force) {
+    const int row = rowOfRun(id);
+    if (row < 0) return false;
+    if (!trainedElsewhere(runs_[static_cast<size_t>(row)])) {
+        fail(tr("run %1 is not being trained by another machine: nothing to release").arg(id));
+        return false;
+    }
+    runs_[static_cast<size_t>(row)].status = sessions::RunStatus::Interrupted;
+    Q_EMIT dataChanged(index(row, 0), index(row, ColumnCount - 1));
+    writeEdit(
+        id,
+        [force](sessions::RunStore& store, int64_t run) {
+            store.releaseRun(run, force);
+            return store.run(run);
+        },
+        [this, id](sessions::RunInfo kept) {
+            const int r = rowOfRun(id);
+            if (r < 0) return;
+            runs_[static_cast<size_t>(r)] = std::move(kept);
+            Q_EMIT dataChanged(index(r, 0), index(r, ColumnCount - 1));
+        });
+    return true;
+}
+
 bool RunTableModel::setTags(int64_t id, const QStringList& tags) {
     const int row = rowOfRun(id);
     if (row < 0) return false;
@@ -233,6 +263,22 @@ QVariant RunTableModel::data(const QModelIndex& index, int role) const {
         }
     }
     if (role == Qt::ToolTipRole && index.column() == Name) return text(r.config);
+    if (index.column() == Status && r.status == sessions::RunStatus::Running) {
+        const int64_t now = sessions::nowMs();
+        const bool silent = r.heardAt > 0 && now - r.heardAt >= sessions::kQuietBeforeReleaseMs;
+        if (role == Qt::ToolTipRole)
+            return tr("Trained by process %1 on %2; last heard from %3")
+                       .arg(r.pid)
+                       .arg(text(r.host), text(sessions::heardAgoText(r.heardAt, now))) +
+                   (trainedElsewhere(r) && silent ? tr("\nIf that job is gone, release the run (right-click).")
+                                                  : QString());
+        // A run of another machine that has gone quiet may be dead: shown apart from live ones.
+        if (role == Qt::FontRole && trainedElsewhere(r) && silent) {
+            QFont italic;
+            italic.setItalic(true);
+            return italic;
+        }
+    }
     // A run without a name is shown by what it is (in italics, so it is not taken for a name).
     if (role == Qt::FontRole && index.column() == Name && r.name.empty()) {
         QFont italic;

@@ -47,11 +47,17 @@ public:
     void setLiveStep(int64_t id, int64_t step);
     const sessions::RunInfo& run(int row) const { return runs_.at(static_cast<size_t>(row)); }
     int rowOfRun(int64_t id) const;
+    // Running, by a process of another machine: its liveness is only known by when it was last
+    // heard from, and only a person can say it is gone (releaseRun).
+    static bool trainedElsewhere(const sessions::RunInfo& run);
 
     // Edits of a listed run: the row changes at once and the store is written on the reader's
     // thread; the row then shows what the store kept, or, when the store refuses, every row is read
     // again and errorOccurred says why. deleteRun refuses a running run (its session still writes).
     bool deleteRun(int64_t id);
+    // A running run of another machine (which this one cannot check) marked interrupted, as `srigl
+    // runs release` does; `force` even when it was heard from recently (the user was told).
+    bool releaseRun(int64_t id, bool force);
     bool setTags(int64_t id, const QStringList& tags);
     bool setNotes(int64_t id, const QString& notes);
 
