@@ -8,6 +8,8 @@
 
 #include "engine/config/text_check.hpp"
 #include "engine/training/training_observer.hpp"
+#include "progress_bar.hpp"
+#include "sessions/store/database_copy.hpp"
 #include "sessions/store/run_store.hpp"
 #include "sessions/store/sweep_store.hpp"
 #include "sessions/store/writer_stamp.hpp"
@@ -355,10 +357,29 @@ int release(RunStore& store, const RunsOptions& o) {
     return 0;
 }
 
+// `cp runs.db` while a run trains misses the commits still in runs.db-wal: this copies one consistent
+// snapshot, never over an existing file.
+int backup(const std::string& source, const RunsOptions& o) {
+    std::unique_ptr<ProgressBar> bar;
+    const auto copy = sessions::copyDatabase(source, o.out, [&](int64_t written, int64_t expected) {
+        if (!bar) bar = std::make_unique<ProgressBar>(std::max<int64_t>(expected, 1));
+        bar->update(std::min(written, expected), std::to_string(written >> 20) + " MiB");
+        return true;
+    });
+    if (bar) bar->finish();
+    const auto checkpoints = std::filesystem::absolute(source).lexically_normal().parent_path() / "checkpoints";
+    std::fprintf(stderr,
+                 "copied %lld run%s (%.1f MiB) to %s: a consistent snapshot of %s as of the start of the copy. "
+                 "Checkpoint files are not in it: copy %s beside it as well to continue runs from the copy.\n",
+                 static_cast<long long>(copy.runs), copy.runs == 1 ? "" : "s", static_cast<double>(copy.bytes) / (1 << 20),
+                 cellText(o.out).c_str(), cellText(source).c_str(), cellText(checkpoints.string()).c_str());
+    return 0;
+}
+
 } // namespace
 
 void addRunsCommand(CLI::App& app, RunsOptions& o) {
-    auto* runs = app.add_subcommand("runs", "Recorded runs: list, show, tag, note, delete, release, export, diff");
+    auto* runs = app.add_subcommand("runs", "Recorded runs: list, show, tag, note, delete, release, backup, export, diff");
     runs->require_subcommand(1);
     const std::string dbHelp = "database (default $SRIGL_DB or ~/.local/share/srigl-studio/runs.db)";
     runs->add_option("--db", o.db, dbHelp);
@@ -390,6 +411,9 @@ void addRunsCommand(CLI::App& app, RunsOptions& o) {
     rel->add_option("id", o.ids, "run id")->expected(0, 1)->check(idNumber());
     rel->add_option("--sweep", o.sweep, "a sweep id instead of a run id")->check(idNumber());
     rel->add_flag("--force", o.force, "release even a run heard from in the last 2 minutes (its process looks alive)");
+    auto* bak = runs->add_subcommand("backup", "A consistent copy of the database, taken while runs train (cp of "
+                                               "runs.db misses what is still in runs.db-wal); never replaces a file");
+    bak->add_option("out", o.out, "the copy: a new file")->required();
     auto* exp = runs->add_subcommand("export", "Metrics, per-update layer statistics and weight statistics");
     exp->add_option("id", o.ids, "run id")->required()->expected(1);
     exp->add_option("--format", o.format, "csv or json");
@@ -431,6 +455,7 @@ int runRuns(const CLI::App& app, const RunsOptions& o, RenderRunFn render) {
                 RunStore migrate(db, RunStore::Mode::ReadWriteExisting);
             }
         }
+        if (runs->got_subcommand("backup")) return backup(db, o);
         RunStore store(db, reads ? RunStore::Mode::ReadOnly : RunStore::Mode::ReadWrite);
         if (runs->got_subcommand("list")) return list(store, o);
         if (runs->got_subcommand("show")) return show(store, o);

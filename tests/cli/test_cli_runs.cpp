@@ -10,6 +10,7 @@
 #include "tests/support/guarded.hpp"
 #include "tests/support/raw_db.hpp"
 #include "tests/support/stored_runs.hpp"
+#include "tests/support/test_files.hpp"
 
 #include "sessions/store/run_store.hpp"
 #include "sessions/store/writer_stamp.hpp"
@@ -244,6 +245,7 @@ private Q_SLOTS:
     void deleteRemovesCheckpointFiles();
     void deleteOfLiveRunIsRefused();
     void releaseLetsARunOfAGoneMachineResume();
+    void backupIsAConsistentCopyThatNeverReplaces();
 };
 
 void TestCliRuns::trainPrintsRunId() {
@@ -981,6 +983,31 @@ void TestCliRuns::releaseLetsARunOfAGoneMachineResume() {
         QVERIFY2(r.exitCode == 0, qPrintable(r.err));
         RunStore store(db.toStdString(), RunStore::Mode::ReadOnly);
         QVERIFY(store.run(id.toLongLong()).status == RunStatus::Finished);
+    });
+}
+
+// `cp runs.db` during training misses what is still in runs.db-wal; `runs backup` copies a snapshot.
+void TestCliRuns::backupIsAConsistentCopyThatNeverReplaces() {
+    guarded([&] {
+        QTemporaryDir dir;
+        const QString db = dir.filePath("runs.db"), copy = dir.filePath("archive/runs-copy.db");
+        const Result trained = runSrigl(smallTrain(db));
+        QVERIFY2(trained.exitCode == 0, qPrintable(trained.err));
+        Result r = runs(db, {"backup", copy});
+        QVERIFY2(r.exitCode == 0 && r.err.contains("copied 1 run (") && r.err.contains("Checkpoint files are not in it"),
+                 qPrintable(r.err));
+        const Result original = runs(db, {"list", "--json"}), copied = runs(copy, {"list", "--json"});
+        QCOMPARE(copied.exitCode, 0);
+        QCOMPARE(copied.out, original.out);
+        const QByteArray before = fileBytes(copy.toStdString());
+        r = runs(db, {"backup", copy});
+        QCOMPARE(r.exitCode, 2);
+        QVERIFY2(r.err.contains("exists; a copy never replaces a file"), qPrintable(r.err));
+        QCOMPARE(fileBytes(copy.toStdString()), before);
+        r = runs(dir.filePath("missing.db"), {"backup", dir.filePath("x.db")});
+        QCOMPARE(r.exitCode, 2);
+        QVERIFY2(r.err.contains("no such database"), qPrintable(r.err));
+        QVERIFY(!QFile::exists(dir.filePath("x.db")));
     });
 }
 
