@@ -1,18 +1,16 @@
 // The import action, its status-bar strip and the job's end.
 #include "widgets/runs/checkpoint_import_action.hpp"
 
+#include "widgets/jobs/status_job_strip.hpp"
 #include "widgets/runs/import_runner.hpp"
 #include "widgets/runs/run_browser_panel.hpp"
 
 #include <QAction>
 #include <QFileDialog>
 #include <QFileInfo>
-#include <QHBoxLayout>
 #include <QInputDialog>
-#include <QLabel>
 #include <QMainWindow>
 #include <QMessageBox>
-#include <QProgressBar>
 #include <QPushButton>
 #include <QStatusBar>
 
@@ -35,29 +33,8 @@ CheckpointImportAction::CheckpointImportAction(QMainWindow* window, RunBrowserPa
                            "Studio shows; several checkpoints of one training become one snapshot each"));
     connect(action_, &QAction::triggered, this, &CheckpointImportAction::choose);
 
-    // In the status bar, not a modal dialog: the rest of the Studio stays usable while files load.
-    strip_ = new QWidget(window);
+    strip_ = new StatusJobStrip(runner_, tr("Import"), tr("Stop the import; nothing is recorded"), window);
     strip_->setObjectName(QStringLiteral("importProgress"));
-    label_ = new QLabel(strip_);
-    progress_ = new QProgressBar(strip_);
-    progress_->setMaximumWidth(160);
-    progress_->setTextVisible(false);
-    cancel_ = new QPushButton(tr("Cancel"), strip_);
-    cancel_->setToolTip(tr("Stop the import; nothing is recorded"));
-    connect(cancel_, &QPushButton::clicked, this, &CheckpointImportAction::cancel);
-    auto* layout = new QHBoxLayout(strip_);
-    layout->setContentsMargins(0, 0, 0, 0);
-    layout->addWidget(label_);
-    layout->addWidget(progress_);
-    layout->addWidget(cancel_);
-    window->statusBar()->addPermanentWidget(strip_);
-    strip_->hide();
-
-    connect(runner_, &BackgroundJob::progress, this, [this](qint64 done, qint64 total, const QString& current) {
-        progress_->setRange(0, static_cast<int>(total));
-        progress_->setValue(static_cast<int>(done));
-        label_->setText(tr("Import: %1").arg(current));
-    });
     connect(runner_, &BackgroundJob::finished, this, &CheckpointImportAction::finish);
 
     chooser_ = [this]() -> std::optional<Choice> {
@@ -91,20 +68,15 @@ bool CheckpointImportAction::importFiles(const QStringList& files, const QString
     if (!runner_->start(request)) return false;
     files_ = files;
     action_->setEnabled(false);
-    label_->setText(tr("Importing %1…").arg(fileNames(files)));
-    progress_->setRange(0, 0); // busy until the job's first report
-    cancel_->setEnabled(true);
-    strip_->show();
+    strip_->begin(tr("Importing %1…").arg(fileNames(files)));
     return true;
 }
 
 void CheckpointImportAction::cancel() {
-    runner_->cancel();
-    cancel_->setEnabled(false); // the job ends at its next look at the flag
+    strip_->cancelButton()->click();
 }
 
 void CheckpointImportAction::finish(bool ok, bool cancelled, const QString& error) {
-    strip_->hide();
     action_->setEnabled(true);
     const QString names = fileNames(files_);
     if (ok && runner_->lastResult()) {

@@ -5,6 +5,8 @@
 // message box naming the files and the reason, and records nothing.
 #pragma once
 
+#include "widgets/jobs/status_job_strip.hpp"
+
 #include <QObject>
 #include <QString>
 #include <QStringList>
@@ -13,11 +15,7 @@
 #include <optional>
 
 class QAction;
-class QLabel;
 class QMainWindow;
-class QProgressBar;
-class QPushButton;
-class QWidget;
 
 namespace srigl::studio {
 
@@ -52,8 +50,8 @@ public:
     void cancel();
 
     ImportRunner* runner() const { return runner_; }
-    QProgressBar* progressBar() const { return progress_; }
-    QPushButton* cancelButton() const { return cancel_; }
+    QProgressBar* progressBar() const { return strip_->progressBar(); }
+    QPushButton* cancelButton() const { return strip_->cancelButton(); }
 
 Q_SIGNALS:
     // The run was recorded (and the browser asked to select it).
@@ -69,10 +67,7 @@ private:
     RunBrowserPanel* browser_;
     ImportRunner* runner_;
     QAction* action_;
-    QWidget* strip_;
-    QLabel* label_;
-    QProgressBar* progress_;
-    QPushButton* cancel_;
+    StatusJobStrip* strip_;
     QString dbPath_;
     QStringList files_; // of the import that runs
     QString lastFolder_;

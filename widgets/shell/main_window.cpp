@@ -12,6 +12,8 @@
 #include "widgets/launch/launcher_panel.hpp"
 #include "widgets/live/live_session_panel.hpp"
 #include "widgets/runs/checkpoint_import_action.hpp"
+#include "widgets/runs/database_copy_action.hpp"
+#include "widgets/runs/database_copy_runner.hpp"
 #include "widgets/runs/run_browser_panel.hpp"
 #include "widgets/runs/run_table_model.hpp"
 #include "widgets/common/store_reader.hpp"
@@ -119,6 +121,9 @@ MainWindow::MainWindow(const StudioOptions& options, QWidget* parent)
     // PyTorch checkpoints become a run of the shown database; the browser then selects it.
     import_ = new CheckpointImportAction(this, browser_);
     import_->setDatabase(dbPath_);
+    // A consistent copy of the shown database while runs train (File > Save a copy).
+    copy_ = new DatabaseCopyAction(this);
+    copy_->setDatabase(dbPath_);
     launcherDock_->raise(); // of its tabs, what a new user needs first
     defaultState_ = saveState();
 
@@ -161,6 +166,7 @@ MainWindow::MainWindow(const StudioOptions& options, QWidget* parent)
         dbPath_ = path;
         inspectors_->setDatabase(dbPath_);
         import_->setDatabase(dbPath_);
+        copy_->setDatabase(dbPath_);
         sweeps_->setDatabase(dbPath_);
         statusBar()->showMessage(tr("Database: %1").arg(dbPath_));
     });
@@ -188,6 +194,7 @@ void MainWindow::buildMenus() {
     auto* open = file->addAction(tr("Open database…"), this, &MainWindow::openDatabase);
     open->setShortcut(QKeySequence::Open);
     file->addAction(import_->action());
+    file->addAction(copy_->action());
     file->addSeparator();
     auto* quit = file->addAction(tr("Quit"), this, &QWidget::close);
     quit->setShortcut(QKeySequence::Quit);
@@ -301,6 +308,7 @@ QStringList MainWindow::runningWork() const {
     if (sweeps_->running())
         work << tr("the sweep: its current point is stopped and recorded; Resume in the Sweeps panel continues it");
     if (import_->runner()->isRunning()) work << tr("the checkpoint import: nothing of it is recorded");
+    if (copy_->runner()->isRunning()) work << tr("the copy of the database: nothing of it is written");
     if (dashboards_->timing()->isRunning()) work << tr("the timing benchmark: results not yet stored are lost");
     if (dashboards_->initVariance()->isRunning()) work << tr("the init-variance analysis: its result is lost");
     return work;

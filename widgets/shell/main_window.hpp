@@ -25,6 +25,7 @@ class DashboardDocks; // compare, layer statistics, timing, exports
 class InspectorDocks; // mask inspector, weight heatmap, step scrubber
 class StoreReader;
 class CheckpointImportAction;
+class DatabaseCopyAction;
 
 struct StudioOptions {
     QString dbPath;        // empty: sessions::defaultDatabasePath()
@@ -51,6 +52,7 @@ public:
     StoreReader& storeReader() const { return *store_; }
     // File > Import checkpoint… (PyTorch checkpoints recorded as a run, in the background).
     CheckpointImportAction* checkpointImport() const { return import_; }
+    DatabaseCopyAction* databaseCopy() const { return copy_; }
 
     // Starts the launcher's config (the Start action); false with the engine's message shown in the
     // status bar when the config is invalid.
@@ -92,6 +94,7 @@ private:
     DashboardDocks* dashboards_ = nullptr;
     InspectorDocks* inspectors_ = nullptr;
     CheckpointImportAction* import_ = nullptr;
+    DatabaseCopyAction* copy_ = nullptr;
 };
 
 } // namespace srigl::studio
