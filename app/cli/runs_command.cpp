@@ -10,6 +10,7 @@
 #include "engine/training/training_observer.hpp"
 #include "progress_bar.hpp"
 #include "sessions/store/database_copy.hpp"
+#include "sessions/store/run_merge.hpp"
 #include "sessions/store/run_store.hpp"
 #include "sessions/store/sweep_store.hpp"
 #include "sessions/store/writer_stamp.hpp"
@@ -107,6 +108,8 @@ nlohmann::json runJson(const RunInfo& r) {
             {"host", r.host},
             {"pid", r.pid},
             {"heard_at", r.heardAt}, // unix ms of the writer's last write (0: never stamped)
+            {"origin", r.origin},    // a merged run: the database it came from, and its id there
+            {"origin_id", r.originId},
             {"engine_version", r.engineVersion},
             {"error", r.error}, // why a failed run failed
             {"config", storedJson(r.config)}};
@@ -376,10 +379,33 @@ int backup(const std::string& source, const RunsOptions& o) {
     return 0;
 }
 
+// A cluster's jobs each recorded into their own database: their runs side by side in this one.
+int merge(RunStore& store, const RunsOptions& o) {
+    std::unique_ptr<ProgressBar> bar;
+    const auto result = sessions::mergeRuns(store, o.source, o.ids, [&](int64_t done, int64_t total) {
+        if (!bar) bar = std::make_unique<ProgressBar>(std::max<int64_t>(total, 1));
+        bar->update(done, "runs");
+        return true;
+    });
+    if (bar) bar->finish();
+    const std::string from = cellText(o.source);
+    for (const auto& m : result.merged)
+        std::fprintf(stderr, "merged run %lld of %s as run %lld%s%s\n", static_cast<long long>(m.sourceId), from.c_str(),
+                     static_cast<long long>(m.id), m.name.empty() ? "" : ": ", cellText(m.name).c_str());
+    for (const auto& s : result.skipped)
+        std::fprintf(stderr, "skipped run %lld of %s: %s\n", static_cast<long long>(s.sourceId), from.c_str(),
+                     cellText(s.reason).c_str());
+    std::fprintf(stderr,
+                 "%zu merged, %zu skipped. Merged runs keep their checkpoint files where they are (their origin's): "
+                 "they are viewed and compared here, and continued in %s.\n",
+                 result.merged.size(), result.skipped.size(), from.c_str());
+    return 0;
+}
+
 } // namespace
 
 void addRunsCommand(CLI::App& app, RunsOptions& o) {
-    auto* runs = app.add_subcommand("runs", "Recorded runs: list, show, tag, note, delete, release, backup, export, diff");
+    auto* runs = app.add_subcommand("runs", "Recorded runs: list, show, tag, note, delete, release, backup, merge, export, diff");
     runs->require_subcommand(1);
     const std::string dbHelp = "database (default $SRIGL_DB or ~/.local/share/srigl-studio/runs.db)";
     runs->add_option("--db", o.db, dbHelp);
@@ -414,6 +440,10 @@ void addRunsCommand(CLI::App& app, RunsOptions& o) {
     auto* bak = runs->add_subcommand("backup", "A consistent copy of the database, taken while runs train (cp of "
                                                "runs.db misses what is still in runs.db-wal); never replaces a file");
     bak->add_option("out", o.out, "the copy: a new file")->required();
+    auto* mrg = runs->add_subcommand("merge", "Copy runs of another database into this one (a cluster job's own "
+                                              "database, say); runs already here or still running are skipped");
+    mrg->add_option("source", o.source, "the database the runs come from (only read)")->required();
+    mrg->add_option("ids", o.ids, "run ids there (default: every run)")->check(idNumber());
     auto* exp = runs->add_subcommand("export", "Metrics, per-update layer statistics and weight statistics");
     exp->add_option("id", o.ids, "run id")->required()->expected(1);
     exp->add_option("--format", o.format, "csv or json");
@@ -445,7 +475,8 @@ int runRuns(const CLI::App& app, const RunsOptions& o, RenderRunFn render) {
         // Reading never writes, so it works on a read-only medium and never disturbs a live writer;
         // the store reports a run whose writer is gone as interrupted without marking it so.
         const bool reads = !runs->got_subcommand("delete") && !runs->got_subcommand("tag") &&
-                           !runs->got_subcommand("note") && !runs->got_subcommand("release");
+                           !runs->got_subcommand("note") && !runs->got_subcommand("release") &&
+                           !runs->got_subcommand("merge");
         if (reads) {
             // A database of an older schema is brought up to date once, the one write a reader
             // may do (it fails cleanly on a read-only medium); from then on reading never writes.
@@ -468,6 +499,7 @@ int runRuns(const CLI::App& app, const RunsOptions& o, RenderRunFn render) {
         }
         if (runs->got_subcommand("delete")) return remove(store, o);
         if (runs->got_subcommand("release")) return release(store, o);
+        if (runs->got_subcommand("merge")) return merge(store, o);
         if (runs->got_subcommand("tag")) {
             store.addTag(o.ids.at(0), o.text);
             return 0;

@@ -24,6 +24,7 @@ struct RunsOptions {
     std::string format = "csv";
     bool yes = false;
     bool force = false;  // runs release: even a run heard from recently
+    std::string source;  // runs merge: the database the runs come from
     bool timing = false; // print the store's query time to stderr
     std::string layer;   // runs render
     int64_t step = -1;   // runs render: -1 = the last snapshot

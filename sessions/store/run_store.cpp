@@ -224,9 +224,13 @@ const char* const kMigrations[] = {
     // Version 10: when a run's (or sweep's) writer was last heard from, in unix milliseconds: its
     // every write stamps it. Another machine's process cannot be checked; a silent one may be
     // released (srigl runs release), a recently heard one only with --force. 0: never stamped.
+    // And where a run merged from another database (srigl runs merge) came from: that database's
+    // path and the run's id there ('' and 0 for a run recorded here).
     R"sql(
     ALTER TABLE runs ADD COLUMN heard_at INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE sweeps ADD COLUMN heard_at INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE runs ADD COLUMN origin TEXT NOT NULL DEFAULT '';
+    ALTER TABLE runs ADD COLUMN origin_id INTEGER NOT NULL DEFAULT 0;
     )sql",
 };
 constexpr int kMigrationCount = sizeof(kMigrations) / sizeof(kMigrations[0]);
@@ -274,7 +278,7 @@ std::vector<float> readStoredValues(const SqliteDb& db, const Statement& st, int
 
 const char* kRunColumns =
     "id, name, created_at, finished_at, status, notes, config, engine_version, host, pid, device, blas, threads, "
-    "method, model, dataset, sparsity, steps, test_accuracy, uuid, error, heard_at";
+    "method, model, dataset, sparsity, steps, test_accuracy, uuid, error, heard_at, origin, origin_id";
 
 // StoreError naming `field` when `text` is not UTF-8 (the store's JSON and the Studio read UTF-8).
 void requireUtf8(const std::string& path, const std::string& field, const std::string& text) {
@@ -482,9 +486,7 @@ int64_t RunStore::createRun(const NewRun& r) {
     requireLabel(path(), "name", r.name);
     requireUtf8(path(), "config", r.config);
     Transaction tx(*db_);
-    // Above every id ever handed out: a deleted run's id stays retired.
-    const int64_t id = std::max(singleInt(*db_, "SELECT coalesce(max(id), 0) FROM runs"),
-                                singleInt(*db_, "SELECT coalesce(max(last), 0) FROM run_ids")) + 1;
+    const int64_t id = reserveRunId();
     Statement st(*db_,
                  "INSERT INTO runs(id, name, created_at, status, config, engine_version, host, pid, device, blas, threads, "
                  "method, model, dataset, sparsity, heard_at, uuid) VALUES(?,?,?,'running',?,?,?,?,?,?,?,?,?,?,?,?3,"
@@ -493,6 +495,15 @@ int64_t RunStore::createRun(const NewRun& r) {
     st.bind(6, r.host.empty() ? hostName() : r.host).bind(7, currentPid()).bind(8, r.device).bind(9, r.blas);
     st.bind(10, r.threads).bind(11, r.method).bind(12, r.model).bind(13, r.dataset).bind(14, r.sparsity);
     st.run();
+    tx.commit();
+    return id;
+}
+
+int64_t RunStore::reserveRunId() {
+    Transaction tx(*db_); // joins the caller's
+    // Above every id ever handed out: a deleted run's id stays retired.
+    const int64_t id = std::max(singleInt(*db_, "SELECT coalesce(max(id), 0) FROM runs"),
+                                singleInt(*db_, "SELECT coalesce(max(last), 0) FROM run_ids")) + 1;
     db_->exec("DELETE FROM run_ids");
     Statement last(*db_, "INSERT INTO run_ids(last) VALUES(?)");
     last.bind(1, id);
@@ -560,6 +571,11 @@ void RunStore::reopenRun(int64_t id, int64_t fromStep, const std::string& config
     // once, the second sees the first's claim.
     Transaction tx(*db_);
     const RunInfo info = run(id);
+    // Its checkpoints belong to the run it was copied from, which goes on in its own database.
+    if (!info.origin.empty())
+        throw StoreError(path() + ": run " + std::to_string(id) + " is a copy merged from " + info.origin +
+                         ", where it is run " + std::to_string(info.originId) + "; continue it there: srigl train "
+                         "--resume " + std::to_string(info.originId) + " --db " + info.origin);
     if (isLive(info) && !(info.pid == currentPid() && info.host == hostName()))
         throw StoreError(path() + ": run " + std::to_string(id) + " is being trained by process " +
                          std::to_string(info.pid) + " on " + info.host + "; wait for it to end or stop it first" +
@@ -810,6 +826,8 @@ RunInfo RunStore::readRun(Statement& st) {
     r.uuid = st.columnText(19);
     r.error = st.columnText(20);
     r.heardAt = st.columnInt(21);
+    r.origin = st.columnText(22);
+    r.originId = st.columnInt(23);
     // A run whose writer was killed still says running until a writer marks it; readers see the
     // truth without writing (a read-only database, a medium that cannot be written).
     if (r.status == RunStatus::Running && writerGone(r.host, r.pid)) r.status = RunStatus::Interrupted;
@@ -994,9 +1012,10 @@ std::vector<std::string> RunStore::deleteRun(int64_t id) {
                          (info.host == hostName() ? std::string()
                                                   : " (if that machine's process is gone, srigl runs release " +
                                                         std::to_string(id) + " first)"));
-    // Checkpoint files of this run that no other run names (a user may point two runs at one).
+    // Checkpoint files of this run that no other run names (a user may point two runs at one). A
+    // merged copy names the files of the run it was copied from, which still needs them: none go.
     std::vector<std::string> files;
-    {
+    if (info.origin.empty()) {
         Statement st(*db_, "SELECT DISTINCT path FROM checkpoints c WHERE run_id = ?1 AND NOT EXISTS "
                            "(SELECT 1 FROM checkpoints o WHERE o.path = c.path AND o.run_id != ?1)");
         st.bind(1, id);

@@ -39,6 +39,8 @@ struct RunInfo {
     std::string uuid;           // random identity, carried by the run's checkpoints
     std::string error;          // why a failed run failed, or what its record misses ("" otherwise)
     int64_t heardAt = 0;        // unix ms of its writer's last write (0: never stamped, schema < 10)
+    std::string origin;         // a run merged from another database (srigl runs merge): its path, else ""
+    int64_t originId = 0;       // and the run's id there
 };
 
 // The config a resumed run had before `--set` overrides changed it at `step`.
@@ -145,6 +147,9 @@ public:
     // A new id every time, never one of a deleted run (an old writer of that run must not write
     // into a new one), and a random uuid. StoreError for text that is not UTF-8.
     int64_t createRun(const NewRun& run);
+    // The id for a new run (createRun, a merged run), in the caller's transaction: above every id
+    // ever handed out, and recorded as handed out.
+    int64_t reserveRunId();
     // `error` says why a failed run failed, or for a run that trained, what of its history the
     // recorder could not store (shown by runs show and the Studio).
     void finishRun(int64_t id, RunStatus status, int64_t steps, double testAccuracy, const std::string& error = "");
@@ -153,7 +158,7 @@ public:
     // after that step is dropped, as it will be recorded again (fromStep -1: everything, for a run
     // trained again from step 0). A non-empty `config` that differs
     // from the stored one (resume with --set overrides) replaces it; the old one is kept in
-    // configHistory.
+    // configHistory. A run merged from another database is refused: it continues there.
     void reopenRun(int64_t id, int64_t fromStep, const std::string& config = "");
     // RunTakenOver unless this process (host and pid) is the run's writer: another process claimed
     // it since (a release, then a resume). The recorder checks it in every batch's transaction.
@@ -211,7 +216,8 @@ public:
     void setNotes(int64_t id, const std::string& notes);
     // Deletes the run and its records, and the checkpoint files recorded for it that no other run
     // shares and that still hold this run's checkpoint (returned; a file since taken by another
-    // run, of any database, is kept). StoreError for a run that a live process is still training.
+    // run, of any database, is kept; a merged copy's files are its origin's, all kept). StoreError
+    // for a run that a live process is still training.
     std::vector<std::string> deleteRun(int64_t id);
     // Runs still marked running whose writing process (same host) is gone become interrupted.
     // Readers need not call it: run() and listRuns() report such runs as interrupted without writing.

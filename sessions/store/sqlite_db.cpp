@@ -135,6 +135,13 @@ Statement& Statement::bindNull(int index) {
     return *this;
 }
 
+Statement& Statement::bindColumnOf(int index, const Statement& row, int col) {
+    if (sqlite3_bind_value(stmt_, index, sqlite3_column_value(row.stmt_, col)) != SQLITE_OK) db_.fail("bind");
+    return *this;
+}
+
+int Statement::columnCount() const { return sqlite3_column_count(stmt_); }
+
 Statement& Statement::bindDoubleOrNull(int index, double value) {
     return std::isnan(value) ? bindNull(index) : bind(index, value);
 }

@@ -42,6 +42,9 @@ public:
     // SQLite has no NaN: a NaN double (a diverged loss, a variant that could not run) is stored as
     // NULL, and columnDoubleOrNaN reads NULL back as NaN.
     Statement& bindDoubleOrNull(int index, double value);
+    // The value of column `col` of `row`'s current row, whatever its type (a copy between two
+    // databases of one schema).
+    Statement& bindColumnOf(int index, const Statement& row, int col);
     // Steps once: true while a row is available.
     bool step();
     // Runs to completion (INSERT / UPDATE / DELETE) and resets for reuse.
@@ -53,6 +56,7 @@ public:
     std::string columnText(int col) const;
     std::vector<uint8_t> columnBlob(int col) const;
     bool columnIsNull(int col) const;
+    int columnCount() const;
     double columnDoubleOrNaN(int col) const;
 
 private:

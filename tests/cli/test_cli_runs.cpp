@@ -18,6 +18,7 @@
 #include <QDir>
 #include <QElapsedTimer>
 #include <QFile>
+#include <QFileInfo>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -246,6 +247,7 @@ private Q_SLOTS:
     void deleteOfLiveRunIsRefused();
     void releaseLetsARunOfAGoneMachineResume();
     void backupIsAConsistentCopyThatNeverReplaces();
+    void mergeBringsAnotherDatabasesRunsHere();
 };
 
 void TestCliRuns::trainPrintsRunId() {
@@ -1008,6 +1010,38 @@ void TestCliRuns::backupIsAConsistentCopyThatNeverReplaces() {
         QCOMPARE(r.exitCode, 2);
         QVERIFY2(r.err.contains("no such database"), qPrintable(r.err));
         QVERIFY(!QFile::exists(dir.filePath("x.db")));
+    });
+}
+
+// Each cluster job recorded into its own database; the researcher wants the runs side by side.
+void TestCliRuns::mergeBringsAnotherDatabasesRunsHere() {
+    guarded([&] {
+        QTemporaryDir dir;
+        const QString node = dir.filePath("node07.db"), all = dir.filePath("all.db");
+        Result r = runSrigl(smallTrain(node));
+        QVERIFY2(r.exitCode == 0, qPrintable(r.err));
+        r = runs(all, {"merge", node});
+        QCOMPARE(r.exitCode, 2); // runs never creates a database
+        QVERIFY2(r.err.contains("no such database"), qPrintable(r.err));
+        RunStore(all.toStdString()).createRun(minimalRun("local"));
+        r = runs(all, {"merge", node});
+        QVERIFY2(r.exitCode == 0 && r.err.contains("merged run 1 of " + node + " as run 2") &&
+                     r.err.contains("1 merged, 0 skipped"),
+                 qPrintable(r.err));
+        r = runs(all, {"merge", node, "1"});
+        QVERIFY2(r.exitCode == 0 && r.err.contains("skipped run 1 of " + node + ": already here as run 2"),
+                 qPrintable(r.err));
+        const QJsonObject shown = QJsonDocument::fromJson(runs(all, {"show", "2"}).out.toUtf8()).object();
+        QCOMPARE(shown["origin"].toString(), QFileInfo(node).absoluteFilePath());
+        QCOMPARE(shown["origin_id"].toInteger(), 1);
+        QCOMPARE(shown["status"].toString(), QStringLiteral("finished"));
+        r = runSrigl({"train", "--resume", "2", "--db", all});
+        QCOMPARE(r.exitCode, 2);
+        QVERIFY2(r.err.contains("is a copy merged from") && r.err.contains("srigl train --resume 1 --db"),
+                 qPrintable(r.err));
+        r = runs(all, {"merge", all});
+        QCOMPARE(r.exitCode, 2);
+        QVERIFY2(r.err.contains("is the database the runs would be merged into"), qPrintable(r.err));
     });
 }
 

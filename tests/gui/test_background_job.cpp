@@ -5,7 +5,7 @@
 #include "sessions/session/session.hpp"
 #include "widgets/jobs/init_variance_runner.hpp"
 #include "widgets/jobs/job_runner.hpp"
-#include "widgets/runs/import_runner.hpp"
+#include "widgets/database/import_runner.hpp"
 #include "widgets/sweeps/sweep_job_runner.hpp"
 #include "widgets/timing/bench_runner.hpp"
 

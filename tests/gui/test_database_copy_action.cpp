@@ -3,8 +3,8 @@
 // (the alert says why, the file stays); a cancel leaves nothing at the chosen name.
 #include "sessions/store/run_store.hpp"
 #include "tests/support/stored_runs.hpp"
-#include "widgets/runs/database_copy_action.hpp"
-#include "widgets/runs/database_copy_runner.hpp"
+#include "widgets/database/database_copy_action.hpp"
+#include "widgets/database/database_copy_runner.hpp"
 #include "widgets/runs/run_browser_panel.hpp"
 #include "widgets/runs/run_table_model.hpp"
 #include "widgets/shell/main_window.hpp"

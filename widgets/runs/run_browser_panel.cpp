@@ -125,7 +125,8 @@ qint64 RunBrowserPanel::continuableRun() const {
     const auto* run = currentRun();
     if (!run) return 0;
     const bool stopped = run->status == sessions::RunStatus::Stopped || run->status == sessions::RunStatus::Interrupted;
-    return stopped ? run->id : 0;
+    // A run merged from another database continues there, where its checkpoints are its own.
+    return stopped && run->origin.empty() ? run->id : 0;
 }
 
 qint64 RunBrowserPanel::releasableRun() const {

@@ -50,7 +50,7 @@ public:
     int deleteSelected();
     QString message() const;
     // The current row's run when it can be continued from its checkpoint (stopped or
-    // interrupted), else 0.
+    // interrupted, and recorded here, not merged from another database), else 0.
     qint64 continuableRun() const;
     // The current row's run when another machine trains it (RunTableModel::trainedElsewhere), else 0.
     qint64 releasableRun() const;

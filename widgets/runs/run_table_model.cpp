@@ -262,7 +262,13 @@ QVariant RunTableModel::data(const QModelIndex& index, int role) const {
         default: return {};
         }
     }
-    if (role == Qt::ToolTipRole && index.column() == Name) return text(r.config);
+    if (role == Qt::ToolTipRole && index.column() == Name) {
+        if (r.origin.empty()) return text(r.config);
+        return tr("Merged from %1, where it is run %2 (continue it there)\n\n%3")
+            .arg(text(r.origin))
+            .arg(r.originId)
+            .arg(text(r.config));
+    }
     if (index.column() == Status && r.status == sessions::RunStatus::Running) {
         const int64_t now = sessions::nowMs();
         const bool silent = r.heardAt > 0 && now - r.heardAt >= sessions::kQuietBeforeReleaseMs;

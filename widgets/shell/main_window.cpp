@@ -4,16 +4,18 @@
 #include "sessions/store/run_store.hpp"
 #include "widgets/compare/dashboard_docks.hpp"
 #include "widgets/jobs/init_variance_panel.hpp"
-#include "widgets/runs/import_runner.hpp"
+#include "widgets/database/import_runner.hpp"
 #include "widgets/timing/timing_panel.hpp"
 #include "widgets/inspector/inspector_docks.hpp"
 #include "widgets/layer_stats/layer_stats_panel.hpp"
 #include "widgets/inspector/step_scrubber.hpp"
 #include "widgets/launch/launcher_panel.hpp"
 #include "widgets/live/live_session_panel.hpp"
-#include "widgets/runs/checkpoint_import_action.hpp"
-#include "widgets/runs/database_copy_action.hpp"
-#include "widgets/runs/database_copy_runner.hpp"
+#include "widgets/database/checkpoint_import_action.hpp"
+#include "widgets/database/database_copy_action.hpp"
+#include "widgets/database/database_copy_runner.hpp"
+#include "widgets/database/run_merge_action.hpp"
+#include "widgets/database/run_merge_runner.hpp"
 #include "widgets/runs/run_browser_panel.hpp"
 #include "widgets/runs/run_table_model.hpp"
 #include "widgets/common/store_reader.hpp"
@@ -124,6 +126,9 @@ MainWindow::MainWindow(const StudioOptions& options, QWidget* parent)
     // A consistent copy of the shown database while runs train (File > Save a copy).
     copy_ = new DatabaseCopyAction(this);
     copy_->setDatabase(dbPath_);
+    // Runs of another database (a cluster job's own) copied into the shown one.
+    merge_ = new RunMergeAction(this, browser_);
+    merge_->setDatabase(dbPath_);
     launcherDock_->raise(); // of its tabs, what a new user needs first
     defaultState_ = saveState();
 
@@ -167,6 +172,7 @@ MainWindow::MainWindow(const StudioOptions& options, QWidget* parent)
         inspectors_->setDatabase(dbPath_);
         import_->setDatabase(dbPath_);
         copy_->setDatabase(dbPath_);
+        merge_->setDatabase(dbPath_);
         sweeps_->setDatabase(dbPath_);
         statusBar()->showMessage(tr("Database: %1").arg(dbPath_));
     });
@@ -194,6 +200,7 @@ void MainWindow::buildMenus() {
     auto* open = file->addAction(tr("Open database…"), this, &MainWindow::openDatabase);
     open->setShortcut(QKeySequence::Open);
     file->addAction(import_->action());
+    file->addAction(merge_->action());
     file->addAction(copy_->action());
     file->addSeparator();
     auto* quit = file->addAction(tr("Quit"), this, &QWidget::close);
@@ -309,6 +316,8 @@ QStringList MainWindow::runningWork() const {
         work << tr("the sweep: its current point is stopped and recorded; Resume in the Sweeps panel continues it");
     if (import_->runner()->isRunning()) work << tr("the checkpoint import: nothing of it is recorded");
     if (copy_->runner()->isRunning()) work << tr("the copy of the database: nothing of it is written");
+    if (merge_->runner()->isRunning())
+        work << tr("the merge of runs: the run being copied is left out, those merged before it stay");
     if (dashboards_->timing()->isRunning()) work << tr("the timing benchmark: results not yet stored are lost");
     if (dashboards_->initVariance()->isRunning()) work << tr("the init-variance analysis: its result is lost");
     return work;

@@ -26,6 +26,7 @@ class InspectorDocks; // mask inspector, weight heatmap, step scrubber
 class StoreReader;
 class CheckpointImportAction;
 class DatabaseCopyAction;
+class RunMergeAction;
 
 struct StudioOptions {
     QString dbPath;        // empty: sessions::defaultDatabasePath()
@@ -53,6 +54,7 @@ public:
     // File > Import checkpoint… (PyTorch checkpoints recorded as a run, in the background).
     CheckpointImportAction* checkpointImport() const { return import_; }
     DatabaseCopyAction* databaseCopy() const { return copy_; }
+    RunMergeAction* runMerge() const { return merge_; }
 
     // Starts the launcher's config (the Start action); false with the engine's message shown in the
     // status bar when the config is invalid.
@@ -95,6 +97,7 @@ private:
     InspectorDocks* inspectors_ = nullptr;
     CheckpointImportAction* import_ = nullptr;
     DatabaseCopyAction* copy_ = nullptr;
+    RunMergeAction* merge_ = nullptr;
 };
 
 } // namespace srigl::studio

@@ -5,24 +5,19 @@
 // message box naming the files and the reason, and records nothing.
 #pragma once
 
-#include "widgets/jobs/status_job_strip.hpp"
+#include "widgets/database/menu_job_action.hpp"
 
-#include <QObject>
-#include <QString>
 #include <QStringList>
 
 #include <functional>
 #include <optional>
-
-class QAction;
-class QMainWindow;
 
 namespace srigl::studio {
 
 class ImportRunner;
 class RunBrowserPanel;
 
-class CheckpointImportAction : public QObject {
+class CheckpointImportAction : public MenuJobAction {
     Q_OBJECT
 public:
     struct Choice {
@@ -33,25 +28,14 @@ public:
     // shows a file dialog (several files, *.pt *.pth *.tar or any) and a name prompt; tests answer
     // it themselves.
     using Chooser = std::function<std::optional<Choice>()>;
-    // Shows a failure; the default is a warning message box.
-    using Alert = std::function<void(const QString& title, const QString& text)>;
 
     CheckpointImportAction(QMainWindow* window, RunBrowserPanel* browser);
 
-    QAction* action() const { return action_; }
-    // The database imports are recorded in (the one the window shows).
-    void setDatabase(const QString& path) { dbPath_ = path; }
     void setChooser(Chooser chooser) { chooser_ = std::move(chooser); }
-    void setAlert(Alert alert) { alert_ = std::move(alert); }
-
     // Starts importing `files` as one run in the background; false when an import is running
     // already or there is nothing to import.
     bool importFiles(const QStringList& files, const QString& name = {});
-    void cancel();
-
     ImportRunner* runner() const { return runner_; }
-    QProgressBar* progressBar() const { return strip_->progressBar(); }
-    QPushButton* cancelButton() const { return strip_->cancelButton(); }
 
 Q_SIGNALS:
     // The run was recorded (and the browser asked to select it).
@@ -59,20 +43,16 @@ Q_SIGNALS:
     // Nothing was recorded: the import failed (the alert was shown) or was cancelled (it was not).
     void failed(const QString& message, bool cancelled);
 
-private:
-    void choose();
-    void finish(bool ok, bool cancelled, const QString& error);
+protected:
+    void choose() override;
+    void ended(bool ok, bool cancelled, const QString& error) override;
 
-    QMainWindow* window_;
+private:
     RunBrowserPanel* browser_;
     ImportRunner* runner_;
-    QAction* action_;
-    StatusJobStrip* strip_;
-    QString dbPath_;
     QStringList files_; // of the import that runs
     QString lastFolder_;
     Chooser chooser_;
-    Alert alert_;
 };
 
 } // namespace srigl::studio

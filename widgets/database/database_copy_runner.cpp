@@ -1,5 +1,5 @@
 // The copy's progress in the job protocol of the Studio's other background jobs.
-#include "widgets/runs/database_copy_runner.hpp"
+#include "widgets/database/database_copy_runner.hpp"
 
 #include "sessions/store/store_error.hpp"
 
