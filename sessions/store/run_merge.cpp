@@ -57,6 +57,24 @@ void copyRows(SqliteDb& source, SqliteDb& target, const std::string& table, cons
     }
 }
 
+// A read transaction on a read-only connection (Transaction's BEGIN IMMEDIATE would need to write).
+class ReadSnapshot {
+public:
+    explicit ReadSnapshot(SqliteDb& db) : db_(db) { db_.exec("BEGIN"); }
+    ~ReadSnapshot() {
+        try {
+            db_.exec("COMMIT");
+        } catch (const StoreError&) {
+            // A read transaction holds nothing to keep; the connection ends with the merge.
+        }
+    }
+    ReadSnapshot(const ReadSnapshot&) = delete;
+    ReadSnapshot& operator=(const ReadSnapshot&) = delete;
+
+private:
+    SqliteDb& db_;
+};
+
 bool sameFile(const std::string& a, const std::string& b) {
     struct stat sa {}, sb {};
     return ::stat(a.c_str(), &sa) == 0 && ::stat(b.c_str(), &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
@@ -89,6 +107,9 @@ MergeResult mergeRuns(RunStore& target, const std::string& source, const std::ve
         if (run.status == RunStatus::Running)
             return "still running (process " + std::to_string(run.pid) + " on " + run.host +
                    "); merge it once it has ended";
+        // The source's rows of this run read as one snapshot: a `runs delete` or a tag edit there
+        // in the middle of the copy lands wholly before or after it.
+        const ReadSnapshot snapshot(in);
         Transaction tx(out);
         Statement here(out, "SELECT id FROM runs WHERE uuid = ? AND uuid != ''");
         here.bind(1, run.uuid);
