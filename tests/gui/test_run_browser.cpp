@@ -12,6 +12,7 @@
 #include <QComboBox>
 #include <QFont>
 #include <QLineEdit>
+#include <QMessageBox>
 #include <QSignalSpy>
 #include <QTableView>
 #include <QTemporaryDir>
@@ -304,6 +305,16 @@ void TestRunBrowser::releasesARunOfAGoneMachine() {
     QVERIFY2(status.data(Qt::ToolTipRole).toString().contains(QStringLiteral("last heard from 60 min ago")),
              qPrintable(status.data(Qt::ToolTipRole).toString()));
     QVERIFY(status.data(Qt::FontRole).value<QFont>().italic());
+    // With SRIGL_SCREENSHOT_DIR set: the browser with the silent run, and the question it asks.
+    if (const QString shots = qEnvironmentVariable("SRIGL_SCREENSHOT_DIR"); !shots.isEmpty()) {
+        panel_->resize(1100, 420);
+        panel_->show();
+        QVERIFY(panel_->grab().save(shots + QStringLiteral("/studio_release_browser.png")));
+        QVERIFY(!panel_->releaseSelected()); // answer is still no: only the question is captured
+        QMessageBox box(QMessageBox::Question, title, asked, QMessageBox::Yes | QMessageBox::No);
+        box.show();
+        QVERIFY(box.grab().save(shots + QStringLiteral("/studio_release_question.png")));
+    }
     answer = true;
     QVERIFY(panel_->releaseSelected());
     QVERIFY(!asked.contains(QStringLiteral("most likely still training")));
