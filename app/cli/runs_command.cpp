@@ -373,7 +373,8 @@ int backup(const std::string& source, const RunsOptions& o) {
     const auto checkpoints = std::filesystem::absolute(source).lexically_normal().parent_path() / "checkpoints";
     std::fprintf(stderr,
                  "copied %lld run%s (%.1f MiB) to %s: a consistent snapshot of %s as of the start of the copy. "
-                 "Checkpoint files are not in it: copy %s beside it as well to continue runs from the copy.\n",
+                 "Checkpoint files are not in it: its runs name the same files as the original's (in %s), so "
+                 "continue a run from one of the two databases, not both.\n",
                  static_cast<long long>(copy.runs), copy.runs == 1 ? "" : "s", static_cast<double>(copy.bytes) / (1 << 20),
                  cellText(o.out).c_str(), cellText(source).c_str(), cellText(checkpoints.string()).c_str());
     return 0;

@@ -48,8 +48,8 @@ void DatabaseCopyAction::ended(bool ok, bool cancelled, const QString& error) {
         const auto& copy = *runner_->lastResult();
         const QString checkpoints = QFileInfo(database()).absoluteDir().filePath(QStringLiteral("checkpoints"));
         const QString message =
-            tr("Copied %n run(s) (%1 MiB) to %2. Checkpoint files are not in it: copy %3 beside it as well to "
-               "continue runs from the copy.",
+            tr("Copied %n run(s) (%1 MiB) to %2. Checkpoint files are not in it: its runs name the same files "
+               "as the original's (in %3), so continue a run from one of the two databases, not both.",
                nullptr, static_cast<int>(copy.runs))
                 .arg(static_cast<double>(copy.bytes) / (1 << 20), 0, 'f', 1)
                 .arg(out_, checkpoints);
