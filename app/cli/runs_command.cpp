@@ -175,6 +175,10 @@ int list(RunStore& store, const RunsOptions& o) {
     for (const auto& r : runs) {
         std::string tags;
         for (const auto& t : r.tags) tags += " #" + cellText(t);
+        // A merged run is listed with where it came from: it continues there.
+        if (!r.origin.empty())
+            tags += " (merged from " + cellText(std::filesystem::path(r.origin).filename().string()) + " run " +
+                    std::to_string(r.originId) + ")";
         char acc[16] = "-";
         if (r.testAccuracy >= 0) std::snprintf(acc, sizeof acc, "%.2f%%", 100.0 * r.testAccuracy);
         std::printf("%5lld  %-11s %-16s %-7s %-9s %7.1f%% %7lld %9s  %s%s\n", static_cast<long long>(r.id),

@@ -1031,6 +1031,8 @@ void TestCliRuns::mergeBringsAnotherDatabasesRunsHere() {
         r = runs(all, {"merge", node, "1"});
         QVERIFY2(r.exitCode == 0 && r.err.contains("skipped run 1 of " + node + ": already here as run 2"),
                  qPrintable(r.err));
+        r = runs(all, {"list"});
+        QVERIFY2(r.out.contains("(merged from node07.db run 1)"), qPrintable(r.out));
         const QJsonObject shown = QJsonDocument::fromJson(runs(all, {"show", "2"}).out.toUtf8()).object();
         QCOMPARE(shown["origin"].toString(), QFileInfo(node).absoluteFilePath());
         QCOMPARE(shown["origin_id"].toInteger(), 1);
