@@ -105,7 +105,7 @@ void TestDatabaseCopy::copyWhileARunWritesHoldsEveryCommit() {
 void TestDatabaseCopy::neverReplacesAFile() {
     guarded([] {
         QTemporaryDir dir;
-        const std::string db = filledDatabase(dir, 1, 3);
+        const std::string db = filledDatabase(dir, 1, 500);
         const QByteArray source = fileBytes(db);
         const std::string older = dir.filePath("older.db").toStdString();
         writeFile(older, "an earlier copy, or anything else");
@@ -122,6 +122,17 @@ void TestDatabaseCopy::neverReplacesAFile() {
         QVERIFY(contains(storeErrorOf([&] { copyDatabase(db, dangling); }), "exists; a copy never replaces a file"));
         QVERIFY(!QFile::exists(dir.filePath("nowhere.db")));
         QVERIFY(contains(storeErrorOf([&] { copyDatabase(db, dir.path().toStdString()); }), "is a folder"));
+        // Another process takes the name while the copy is written: its file is kept, ours dropped.
+        const std::string raced = dir.filePath("raced.db").toStdString();
+        const auto race = storeErrorOf([&] {
+            copyDatabase(db, raced, [&](int64_t, int64_t) {
+                if (!QFile::exists(QString::fromStdString(raced))) writeFile(raced, "the other process's copy");
+                return true;
+            });
+        });
+        QVERIFY2(contains(race, "appeared while the copy was written"), race.value_or("none").c_str());
+        QCOMPARE(fileBytes(raced), QByteArray("the other process's copy"));
+        QVERIFY(QFile::remove(QString::fromStdString(raced)));
         QCOMPARE(fileBytes(db), source);
         QCOMPARE(namesIn(dir), QStringList({"dangling.db", "link.db", "older.db", "runs.db"}));
     });
