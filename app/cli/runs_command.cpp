@@ -475,8 +475,10 @@ int runRuns(const CLI::App& app, const RunsOptions& o, RenderRunFn render) {
         // Text goes into the store only when every reader can print it.
         if (runs->got_subcommand("tag")) checkUserText("tag", o.text);
         if (runs->got_subcommand("note")) checkUserText("note", o.text);
-        // Never create a database at a mistyped path: only `srigl train` creates one.
-        if (!std::filesystem::exists(db)) throw sessions::StoreError(db + ": no such database");
+        // Never create a database at a mistyped path: only `srigl train` creates one, and a merge,
+        // whose runs are a new database's whole content (the runs of several jobs' databases).
+        const bool creates = runs->got_subcommand("merge");
+        if (!creates && !std::filesystem::exists(db)) throw sessions::StoreError(db + ": no such database");
         // Reading never writes, so it works on a read-only medium and never disturbs a live writer;
         // the store reports a run whose writer is gone as interrupted without marking it so.
         const bool reads = !runs->got_subcommand("delete") && !runs->got_subcommand("tag") &&

@@ -1020,9 +1020,13 @@ void TestCliRuns::mergeBringsAnotherDatabasesRunsHere() {
         const QString node = dir.filePath("node07.db"), all = dir.filePath("all.db");
         Result r = runSrigl(smallTrain(node));
         QVERIFY2(r.exitCode == 0, qPrintable(r.err));
-        r = runs(all, {"merge", node});
-        QCOMPARE(r.exitCode, 2); // runs never creates a database
-        QVERIFY2(r.err.contains("no such database"), qPrintable(r.err));
+        // Into a new database: the merge creates it (the runs of several jobs' databases in one).
+        const QString fresh = dir.filePath("combined/all-jobs.db");
+        r = runs(fresh, {"merge", node});
+        QVERIFY2(r.exitCode == 0 && r.err.contains("as run 1"), qPrintable(r.err));
+        const QJsonArray listed = QJsonDocument::fromJson(runs(fresh, {"list", "--json"}).out.toUtf8()).array();
+        QCOMPARE(listed.size(), 1);
+        QCOMPARE(listed[0].toObject()["origin_id"].toInteger(), 1);
         RunStore(all.toStdString()).createRun(minimalRun("local"));
         r = runs(all, {"merge", node});
         QVERIFY2(r.exitCode == 0 && r.err.contains("merged run 1 of " + node + " as run 2") &&
