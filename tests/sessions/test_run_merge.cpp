@@ -19,6 +19,7 @@
 
 #include <functional>
 #include <string>
+#include <thread>
 
 using namespace srigl;
 using namespace srigl::sessions;
@@ -95,6 +96,7 @@ private Q_SLOTS:
     void mergedRunIsNeverResumedAndKeepsItsOriginsCheckpoints();
     void refusesItselfAndForeignDatabases();
     void failureKeepsEarlierRunsAndNothingOfTheFailedOne();
+    void twoMergesAtOnceCopyEachRunOnce();
 };
 
 void TestRunMerge::mergedRunHoldsEveryRecord() {
@@ -242,6 +244,47 @@ void TestRunMerge::failureKeepsEarlierRunsAndNothingOfTheFailedOne() {
         QCOMPARE(int(retry.merged.size()), 1);
         QCOMPARE(retry.merged[0].name, std::string("bad"));
         QCOMPARE(int(here.metrics(retry.merged[0].id).size()), 2);
+    });
+}
+
+// Two processes merging the same database at the same moment (two terminals, a script run twice):
+// the uuid check and the copy share one write transaction, so every run arrives once.
+void TestRunMerge::twoMergesAtOnceCopyEachRunOnce() {
+    guarded([] {
+        QTemporaryDir dir;
+        const std::string source = dbIn(dir, "node.db"), target = dbIn(dir, "all.db");
+        {
+            RunStore there(source);
+            for (int r = 0; r < 12; ++r) {
+                std::vector<Metric> m;
+                for (int s = 0; s < 300; ++s) m.push_back({s, "train_loss", 1.0 / (s + 1)});
+                const int64_t id = there.createRun(minimalRun("run " + std::to_string(r)));
+                there.addMetrics(id, m);
+                there.finishRun(id, RunStatus::Finished, 300, 0.9);
+            }
+        }
+        RunStore(target).schemaVersion(); // created before the two start
+        MergeResult a, b;
+        std::string errorA, errorB;
+        const auto mergeInto = [&](MergeResult& result, std::string& error) {
+            try {
+                RunStore here(target);
+                result = mergeRuns(here, source);
+            } catch (const std::exception& e) {
+                error = e.what();
+            }
+        };
+        std::thread first([&] { mergeInto(a, errorA); });
+        std::thread second([&] { mergeInto(b, errorB); });
+        first.join();
+        second.join();
+        QVERIFY2(errorA.empty() && errorB.empty(), (errorA + " / " + errorB).c_str());
+        QCOMPARE(a.merged.size() + b.merged.size(), size_t(12));
+        QCOMPARE(a.skipped.size() + b.skipped.size(), size_t(12));
+        RunStore here(target, RunStore::Mode::ReadOnly);
+        QCOMPARE(here.listRuns().size(), size_t(12));
+        QCOMPARE(RawDb(target).scalar("SELECT count(DISTINCT uuid) FROM runs"), int64_t(12));
+        QCOMPARE(RawDb(target).scalar("SELECT count(*) FROM metrics"), int64_t(12 * 300));
     });
 }
 
