@@ -65,11 +65,10 @@ void CheckpointImportAction::ended(bool ok, bool cancelled, const QString& error
         const auto& result = *runner_->lastResult();
         const auto id = static_cast<qint64>(result.runId);
         browser_->showRun(id);
+        // One arg() pass: a file name holding "%2" is shown as it is, not filled in.
         const QString message = tr("Imported %1 as run %2 (%3 snapshot(s), %4% sparse)")
-                                    .arg(names)
-                                    .arg(id)
-                                    .arg(result.snapshots.size())
-                                    .arg(100.0 * result.sparsity, 0, 'f', 1);
+                                    .arg(names, QString::number(id), QString::number(result.snapshots.size()),
+                                         QString::number(100.0 * result.sparsity, 'f', 1));
         window()->statusBar()->showMessage(message, 10000);
         Q_EMIT imported(id);
         Q_EMIT finished(true, message);

@@ -51,7 +51,8 @@ void RunMergeAction::ended(bool ok, bool cancelled, const QString& error) {
     }
     const auto& result = *runner_->lastResult();
     const QString message =
-        tr("Merged %1 run(s) from %2; %3 skipped.").arg(result.merged.size()).arg(name).arg(result.skipped.size());
+        tr("Merged %1 run(s) from %2; %3 skipped.")
+            .arg(QString::number(result.merged.size()), name, QString::number(result.skipped.size()));
     window()->statusBar()->showMessage(message, 15000);
     if (!result.skipped.empty()) {
         QStringList lines;

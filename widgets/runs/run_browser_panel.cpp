@@ -147,9 +147,8 @@ bool RunBrowserPanel::releaseSelected() {
     const bool recent = run->heardAt > 0 && now - run->heardAt < sessions::kQuietBeforeReleaseMs;
     QString question = tr("Run %1 is marked running by process %2 on %3, last heard from %4. This machine cannot check "
                           "that process.")
-                           .arg(id)
-                           .arg(run->pid)
-                           .arg(QString::fromStdString(run->host), heard);
+                           .arg(QString::number(id), QString::number(run->pid), QString::fromStdString(run->host),
+                                heard);
     if (recent)
         question += tr("\n\nIt wrote to the database %1: it is most likely still training, and a release stops its "
                        "recording and checkpoints.").arg(heard);

@@ -264,18 +264,16 @@ QVariant RunTableModel::data(const QModelIndex& index, int role) const {
     }
     if (role == Qt::ToolTipRole && index.column() == Name) {
         if (r.origin.empty()) return text(r.config);
+        // One arg() pass: a stored text holding "%2" is shown as it is, not filled in.
         return tr("Merged from %1, where it is run %2 (continue it there)\n\n%3")
-            .arg(text(r.origin))
-            .arg(r.originId)
-            .arg(text(r.config));
+            .arg(text(r.origin), QString::number(r.originId), text(r.config));
     }
     if (index.column() == Status && r.status == sessions::RunStatus::Running) {
         const int64_t now = sessions::nowMs();
         const bool silent = r.heardAt > 0 && now - r.heardAt >= sessions::kQuietBeforeReleaseMs;
         if (role == Qt::ToolTipRole)
             return tr("Trained by process %1 on %2; last heard from %3")
-                       .arg(r.pid)
-                       .arg(text(r.host), text(sessions::heardAgoText(r.heardAt, now))) +
+                       .arg(QString::number(r.pid), text(r.host), text(sessions::heardAgoText(r.heardAt, now))) +
                    (trainedElsewhere(r) && silent ? tr("\nIf that job is gone, release the run (right-click).")
                                                   : QString());
         // A run of another machine that has gone quiet may be dead: shown apart from live ones.
