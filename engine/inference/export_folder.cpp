@@ -101,11 +101,8 @@ HeldExport inspectHeldExport(const fs::path& dir) {
 
 // fsync: the rename must not make visible a folder whose files a power cut could still empty.
 void syncPath(const fs::path& path, bool folder) {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | (folder ? O_DIRECTORY : 0));
-    const bool ok = fd >= 0 && (::fsync(fd) == 0 || errno == EINVAL); // EINVAL: a file system that cannot sync
-    const int err = errno;
-    if (fd >= 0) ::close(fd);
-    if (!ok) throw InferenceError("cannot write " + path.string() + ": " + reason(err));
+    if (const int err = folder ? syncFolder(path.string()) : syncFile(path.string()))
+        throw InferenceError("cannot write " + path.string() + ": " + reason(err));
 }
 
 void syncTree(const fs::path& root) {

@@ -21,12 +21,20 @@ int writeFully(int fd, const void* data, size_t size) {
     return 0;
 }
 
-int syncFolder(const std::string& path) {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+namespace {
+
+int syncOpened(const std::string& path, int flags) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | flags);
     if (fd < 0) return errno;
     const int err = ::fsync(fd) == 0 || errno == EINVAL ? 0 : errno;
     ::close(fd);
     return err;
 }
+
+} // namespace
+
+int syncFolder(const std::string& path) { return syncOpened(path, O_DIRECTORY); }
+
+int syncFile(const std::string& path) { return syncOpened(path, 0); }
 
 } // namespace srigl

@@ -14,5 +14,8 @@ int writeFully(int fd, const void* data, size_t size);
 // fsync of the folder `path`, so that the names created or renamed in it survive a power cut.
 // 0, or the errno; EINVAL (a file system that cannot sync) counts as done.
 int syncFolder(const std::string& path);
+// fsync of the file `path` (written and closed by whoever made it), before a rename makes it
+// visible. 0, or the errno; EINVAL counts as done, as for syncFolder.
+int syncFile(const std::string& path);
 
 } // namespace srigl

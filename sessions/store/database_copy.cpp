@@ -77,14 +77,6 @@ int renameNoReplace(const std::string& from, const std::string& to) {
     return 0;
 }
 
-int syncFile(const std::string& path) {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return errno;
-    const int error = ::fsync(fd) == 0 || errno == EINVAL ? 0 : errno;
-    ::close(fd);
-    return error;
-}
-
 } // namespace
 
 DatabaseCopy copyDatabase(const std::string& source, const std::string& out, const CopyProgress& progress) {
