@@ -11,11 +11,8 @@
 namespace srigl::kernels::detail {
 
 struct Avx512Kernels {
-    decltype(&gemvRowsAvx512) gemv = gemvRowsAvx512;
     decltype(&gemmRowsAvx512) gemm = gemmRowsAvx512;
-    decltype(&scatterRowsAvx512) scatter = scatterRowsAvx512;
     decltype(&gatherColsAvx512) gather = gatherColsAvx512;
-    decltype(&dotRowsAvx512) dots = dotRowsAvx512;
     decltype(&shiftedSumAvx512) shiftedSum = shiftedSumAvx512;
     decltype(&shiftedDotsAvx512) shiftedDots = shiftedDotsAvx512;
 };

@@ -1,6 +1,6 @@
 // Lane helpers shared by the AVX-512 backward and convolution kernels (only their translation units
-// include this, after avx512_intrinsics.hpp): partial-vector masks, horizontal sums, sixteen sums at
-// once and a 16 x 16 transpose in registers.
+// include this, after avx512_intrinsics.hpp): partial-vector masks, horizontal sums and a 16 x 16
+// transpose in registers.
 #pragma once
 
 #include "engine/kernels/avx512_intrinsics.hpp"
@@ -15,14 +15,20 @@ SRIGL_AVX512_NAMESPACE_BEGIN
 // which never touch memory past it.
 inline __mmask16 tailMask(int64_t count) { return static_cast<__mmask16>((1u << count) - 1u); }
 
-// The sum of v's sixteen lanes, through memory like the forward's gemv: GCC 12's 128-bit extracts start
-// from an "undefined" register and trip -Wmaybe-uninitialized. Once per tap and call, not per element.
+// The sum of v's sixteen lanes in registers: the upper half onto the lower, then 128-bit halves and
+// in-lane shuffles as in the AVX2 files. (Both halves come out through the zero-masked extract: GCC
+// 12's plain one, and the cast to 256 bits built on it, start from an "undefined" register and trip
+// -Wmaybe-uninitialized.) A sum
+// through memory (one store, sixteen dependent scalar adds) made the convolution's dots over short
+// rows 2.5x slower than the AVX2 loop on AMD Zen 5.
 SRIGL_AVX512 inline float horizontalSum(__m512 v) {
-    alignas(64) float lanes[16];
-    _mm512_store_ps(lanes, v);
-    float s = 0.0f;
-    for (float lane : lanes) s += lane;
-    return s;
+    const __m512d both = _mm512_castps_pd(v);
+    const __m256 eight = _mm256_add_ps(_mm256_castpd_ps(_mm512_maskz_extractf64x4_pd(0xF, both, 0)),
+                                       _mm256_castpd_ps(_mm512_maskz_extractf64x4_pd(0xF, both, 1)));
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(eight), _mm256_extractf128_ps(eight, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
 }
 
 // An index vector for _mm512_permutex2var_ps that takes whole 128-bit quarters: qi in [0, 8), where
@@ -30,41 +36,6 @@ SRIGL_AVX512 inline float horizontalSum(__m512 v) {
 SRIGL_AVX512 inline __m512i quarters(int q0, int q1, int q2, int q3) {
     return _mm512_setr_epi32(4 * q0, 4 * q0 + 1, 4 * q0 + 2, 4 * q0 + 3, 4 * q1, 4 * q1 + 1, 4 * q1 + 2, 4 * q1 + 3,
                              4 * q2, 4 * q2 + 1, 4 * q2 + 2, 4 * q2 + 3, 4 * q3, 4 * q3 + 1, 4 * q3 + 2, 4 * q3 + 3);
-}
-
-// The index vectors of sum16's four halving rounds (built once per kernel call, not per sum). Round
-// L (1-4) leaves groups of s = 16 >> L lanes; result group e comes from the first operand when e is
-// even and the second when odd, out of that operand's group e / 2 (2s lanes): `low` takes its first s
-// lanes, `high` its last s, and adding the two halves the partial sums.
-struct SumRounds {
-    __m512i low[4], high[4];
-
-    SRIGL_AVX512 SumRounds() {
-        for (int round = 0; round < 4; ++round) {
-            const int s = 8 >> round;
-            alignas(64) int32_t lo[16], hi[16];
-            for (int lane = 0; lane < 16; ++lane) {
-                const int e = lane / s;
-                lo[lane] = (e % 2) * 16 + (e / 2) * 2 * s + lane % s;
-                hi[lane] = lo[lane] + s;
-            }
-            low[round] = _mm512_load_si512(lo);
-            high[round] = _mm512_load_si512(hi);
-        }
-    }
-};
-
-// Lane t of the result is the sum of a[t]'s lanes. Round L pairs a[j] with a[j + (16 >> L)], so that
-// group e of the survivors always holds vector j + e * (16 >> L)'s partial sums and the last round
-// ends in order: 15 rounds of two permutes and an add instead of sixteen horizontal sums.
-SRIGL_AVX512 inline __m512 sum16(__m512 (&a)[16], const SumRounds& rounds) {
-    for (int round = 0; round < 4; ++round) {
-        const int n = 8 >> round;
-        for (int j = 0; j < n; ++j)
-            a[j] = _mm512_add_ps(_mm512_permutex2var_ps(a[j], rounds.low[round], a[j + n]),
-                                 _mm512_permutex2var_ps(a[j], rounds.high[round], a[j + n]));
-    }
-    return a[0];
 }
 
 // dst[c * dstStride + i] = src[i * srcStride + c] for a 16 x 16 tile: 2 x 2 blocks inside each

@@ -169,8 +169,7 @@ void condensedGradInput(const CondensedView& layer, const float* gy, int64_t bat
         // Each block of batch columns is one part: its thread scatters into a private transposed gxT
         // [inFeatures][block] (one broadcast value times `block` contiguous gy values per kept weight)
         // and then writes those whole gx rows, so no two threads touch the same gx element.
-        auto scatter = detail::pickKernel(isa, detail::scatterRowsPortable, detail::scatterRowsAvx2,
-                                          detail::avx512Kernels().scatter);
+        auto scatter = isa == Isa::Portable ? detail::scatterRowsPortable : detail::scatterRowsAvx2;
         runParts(static_cast<int>(blocks), useThreads, [&](int blk) {
             std::vector<float> gxT(static_cast<size_t>(inF * block), 0.0f);
             scatter(layer, gyT.data() + blk * layer.rows * block, block, gxT.data());
@@ -248,7 +247,7 @@ void condensedGradValues(const CondensedView& layer, const float* x, const float
     packParallel(gy, batch, layer.rows, block, gyT.data(), isa, useThreads);
     packParallel(x, batch, layer.inFeatures, block, xT.data(), isa, useThreads);
     std::fill(gv, gv + layer.rows * layer.k, 0.0f);
-    auto dot = detail::pickKernel(isa, detail::dotRowsPortable, detail::dotRowsAvx2, detail::avx512Kernels().dots);
+    auto dot = isa == Isa::Portable ? detail::dotRowsPortable : detail::dotRowsAvx2; // on AVX-512 CPUs too
     runParts(rowParts, useThreads, [&](int part) {
         auto [r0, r1] = splitRange(layer.rows, rowParts, part);
         if (r0 >= r1) return;

@@ -61,11 +61,9 @@ void dotRowsPortable(const CondensedView& layer, const float* gyT, const float* 
 void gatherColsAvx2(const GatherArgs& args, int64_t f0, int64_t f1);
 void dotRowsAvx2(const CondensedView& layer, const float* gyT, const float* xT, int64_t block, float* gv, int64_t r0,
                  int64_t r1);
-// AVX-512 (condensed_backward_avx512.cpp): blocks of 16 and 32 only.
-void scatterRowsAvx512(const CondensedView& layer, const float* gyT, int64_t block, float* gxT);
+// AVX-512 (condensed_backward_avx512.cpp): blocks of 16 and 32 only. AVX-512 CPUs scatter and dot with
+// the AVX2 kernels (faster there; that file says why).
 void gatherColsAvx512(const GatherArgs& args, int64_t f0, int64_t f1);
-void dotRowsAvx512(const CondensedView& layer, const float* gyT, const float* xT, int64_t block, float* gv,
-                   int64_t r0, int64_t r1);
 
 // Calls f(std::integral_constant<int64_t, block>{}) for the run-time block width (8, 16 or 32), and
 // with the index type as well, so that each kernel is compiled for fixed widths.

@@ -143,7 +143,11 @@ SumFn sumFor(Isa isa) {
     return detail::pickKernel<SumFn>(isa, detail::shiftedSumPortable, detail::shiftedSumAvx2,
                                      detail::avx512Kernels().shiftedSum);
 }
-DotsFn dotsFor(Isa isa) {
+// Rows shorter than two vectors of 16 (ResNet's 4x4 stage, LeNet-5's last rows) dot faster with the AVX2
+// loop on AVX-512 CPUs: measured natively on AMD Zen 5, 460 taps over 22 outputs took 0.6 us with it
+// and 0.9 us with 16 lanes (a whole-register sum per tap for one vector and a masked tail).
+DotsFn dotsFor(Isa isa, int64_t length) {
+    if (isa == Isa::Avx512 && length < 32) isa = Isa::Avx2;
     return detail::pickKernel<DotsFn>(isa, detail::shiftedDotsPortable, detail::shiftedDotsAvx2,
                                       detail::avx512Kernels().shiftedDots);
 }
@@ -227,7 +231,7 @@ void condensedConvBackward(const CondensedView& layer, const ConvGeometry& g, co
     const bool phasesCover = pH == s && pW == s;
 
     const SumFn sum = sumFor(isa);
-    const DotsFn dots = dotsFor(isa);
+    const DotsFn dots = dotsFor(isa, wide);
     const int64_t groups = std::min(g.batch, kMaxGroups);
     std::vector<float> partial(gv ? static_cast<size_t>(groups * layer.rows * layer.k) : 0, 0.0f);
     const int useThreads = threadsFor(threads, g.batch * layer.rows * layer.k * wide * (gx && gv ? 2 : 1));

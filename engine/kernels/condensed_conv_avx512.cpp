@@ -10,27 +10,34 @@
 
 SRIGL_AVX512_NAMESPACE_BEGIN
 
+namespace {
+
+// Outputs [p, p + 16 * R) in R registers: each tap adds into all of them, R independent FMA chains.
+template <int R>
+SRIGL_AVX512 inline void sumRegisters(const float* src, const int32_t* offset, const float* v, int64_t k, __m512 start,
+                                      int64_t p, float* out) {
+    __m512 a[R];
+    for (auto& r : a) r = start;
+    for (int64_t j = 0; j < k; ++j) {
+        const __m512 w = _mm512_set1_ps(v[j]);
+        const float* s = src + offset[j] + p;
+        for (int t = 0; t < R; ++t) a[t] = _mm512_fmadd_ps(w, _mm512_loadu_ps(s + 16 * t), a[t]);
+    }
+    for (int t = 0; t < R; ++t) _mm512_storeu_ps(out + p + 16 * t, a[t]);
+}
+
+} // namespace
+
 SRIGL_AVX512 void shiftedSumAvx512(const float* src, const int32_t* offset, const float* v, int64_t k, int64_t length,
                                    float init, float* out) {
     const __m512 start = _mm512_set1_ps(init);
     int64_t p = 0;
-    // Eight independent accumulators (128 outputs) cover the FMA latency; each tap adds into all of them.
-    for (; p + 128 <= length; p += 128) {
-        __m512 a[8];
-        for (auto& r : a) r = start;
-        for (int64_t j = 0; j < k; ++j) {
-            const __m512 w = _mm512_set1_ps(v[j]);
-            const float* s = src + offset[j] + p;
-            for (int t = 0; t < 8; ++t) a[t] = _mm512_fmadd_ps(w, _mm512_loadu_ps(s + 16 * t), a[t]);
-        }
-        for (int t = 0; t < 8; ++t) _mm512_storeu_ps(out + p + 16 * t, a[t]);
-    }
-    for (; p + 16 <= length; p += 16) {
-        __m512 a = start;
-        for (int64_t j = 0; j < k; ++j)
-            a = _mm512_fmadd_ps(_mm512_set1_ps(v[j]), _mm512_loadu_ps(src + offset[j] + p), a);
-        _mm512_storeu_ps(out + p, a);
-    }
+    // Eight registers (128 outputs) cover the FMA latency; then four (64 outputs), where one register
+    // per 16 outputs would wait on that latency at every tap (230 taps over 80 outputs: 1163 ns that
+    // way, 772 ns this way, on Zen 5); then single registers.
+    for (; p + 128 <= length; p += 128) sumRegisters<8>(src, offset, v, k, start, p, out);
+    for (; p + 64 <= length; p += 64) sumRegisters<4>(src, offset, v, k, start, p, out);
+    for (; p + 16 <= length; p += 16) sumRegisters<1>(src, offset, v, k, start, p, out);
     if (p < length) {
         const __mmask16 mask = tailMask(length - p);
         __m512 a = start;

@@ -6,7 +6,6 @@
 #include "engine/kernels/condensed_kernels.hpp"
 
 #include <cstdint>
-#include <cstdint>
 #include <functional>
 #include <memory>
 
@@ -16,6 +15,11 @@ namespace srigl::kernels::detail {
 // the kernels' pool (parts are claimed from a shared counter, so a worker slow to wake leaves its parts
 // to the caller). Serial when threads <= 1 or when another thread is using the pool.
 void runParallel(int parts, int threads, const std::function<void(int)>& fn);
+
+// y [batch, rows] from x already transposed into xT ([blocks][inFeatures][block], as the packs write
+// it): the batched forward's multiply, on up to `threads` threads (the caller's choice).
+void multiplyBlocks(const CondensedView& layer, const float* xT, int64_t batch, int64_t block, float* y, Isa isa,
+                    int threads);
 
 // The batch block (columns per transposed block: 8, 16 or 32) the forward uses for this batch.
 int64_t forwardBlock(Isa isa, int64_t batch);

@@ -60,7 +60,6 @@ void gemvRowsPortable(const CondensedView& layer, const float* x, float* y, int6
 void gemmRowsPortable(const BatchedArgs& args, int64_t r0, int64_t r1);
 void gemvRowsAvx2(const CondensedView& layer, const float* x, float* y, int64_t r0, int64_t r1);
 void gemmRowsAvx2(const BatchedArgs& args, int64_t r0, int64_t r1);
-void gemvRowsAvx512(const CondensedView& layer, const float* x, float* y, int64_t r0, int64_t r1);
 void gemmRowsAvx512(const BatchedArgs& args, int64_t r0, int64_t r1);
 
 // Fills features [f0, f1) of every block of xT from x [batch, inFeatures].

@@ -1,5 +1,6 @@
 // AVX-512F kernels for condensed constant fan-in layers: the AVX2 design with 16-float registers.
 // Only these functions use AVX-512 (target attribute); dispatch runs them only where the CPU has it.
+// Batch 1 has no AVX-512 kernel: AVX-512 CPUs run the AVX2 gemv (condensed_kernels.cpp says why).
 #include "engine/kernels/avx512_intrinsics.hpp"
 #include "engine/kernels/condensed_kernels.hpp"
 
@@ -10,46 +11,6 @@
 
 SRIGL_AVX512_NAMESPACE_BEGIN
 namespace {
-
-// The masked forms with an explicit source: GCC 12's plain _mm512_cvtepi16_epi32 and
-// _mm512_i32gather_ps start from an "undefined" register and trip -Wmaybe-uninitialized.
-SRIGL_AVX512 inline __m512i loadIndices16(const int16_t* p) {
-    return _mm512_maskz_cvtepi16_epi32(0xFFFF, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
-}
-SRIGL_AVX512 inline __m512i loadIndices16(const int32_t* p) { return _mm512_loadu_si512(p); }
-
-SRIGL_AVX512 inline __m512 gather16(const float* x, __m512i idx) {
-    return _mm512_mask_i32gather_ps(_mm512_setzero_ps(), 0xFFFF, idx, x, 4);
-}
-
-// Batch 1: 16 pairs per gather, four gathers in flight, scalar tail (no read past the row).
-template <typename Index>
-SRIGL_AVX512 void gemvRows(const CondensedView& L, const float* x, float* y, int64_t r0, int64_t r1) {
-    const auto* indices = static_cast<const Index*>(L.indices);
-    const int64_t k = L.k;
-    for (int64_t r = r0; r < r1; ++r) {
-        const float* v = L.values + r * k;
-        const Index* idx = indices + r * k;
-        __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps(), a2 = _mm512_setzero_ps(),
-               a3 = _mm512_setzero_ps();
-        int64_t j = 0;
-        for (; j + 64 <= k; j += 64) {
-            a0 = _mm512_fmadd_ps(_mm512_loadu_ps(v + j), gather16(x, loadIndices16(idx + j)), a0);
-            a1 = _mm512_fmadd_ps(_mm512_loadu_ps(v + j + 16), gather16(x, loadIndices16(idx + j + 16)), a1);
-            a2 = _mm512_fmadd_ps(_mm512_loadu_ps(v + j + 32), gather16(x, loadIndices16(idx + j + 32)), a2);
-            a3 = _mm512_fmadd_ps(_mm512_loadu_ps(v + j + 48), gather16(x, loadIndices16(idx + j + 48)), a3);
-        }
-        for (; j + 16 <= k; j += 16)
-            a0 = _mm512_fmadd_ps(_mm512_loadu_ps(v + j), gather16(x, loadIndices16(idx + j)), a0);
-        // Through memory rather than _mm512_reduce_add_ps, which trips the same warning; once per row.
-        alignas(64) float lanes[16];
-        _mm512_store_ps(lanes, _mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
-        float s = 0;
-        for (float lane : lanes) s += lane;
-        for (; j < k; ++j) s += v[j] * x[idx[j]];
-        y[r] = (L.bias ? L.bias[r] : 0.0f) + s;
-    }
-}
 
 // One row against a block of W = 16 * NV batch columns, U accumulator sets (see the AVX2 file).
 template <int NV, int U, typename Index>
@@ -119,11 +80,6 @@ void gemmRowsAnyBlock(const BatchedArgs& a, int64_t r0, int64_t r1) {
 
 } // namespace
 
-void gemvRowsAvx512(const CondensedView& layer, const float* x, float* y, int64_t r0, int64_t r1) {
-    if (layer.indices16) gemvRows<int16_t>(layer, x, y, r0, r1);
-    else gemvRows<int32_t>(layer, x, y, r0, r1);
-}
-
 void gemmRowsAvx512(const BatchedArgs& args, int64_t r0, int64_t r1) {
     if (args.layer->indices16) gemmRowsAnyBlock<int16_t>(args, r0, r1);
     else gemmRowsAnyBlock<int32_t>(args, r0, r1);
@@ -134,9 +90,6 @@ SRIGL_AVX512_NAMESPACE_END
 #else // not x86-64: only the portable kernels exist; dispatch never selects these.
 
 namespace srigl::kernels::detail {
-void gemvRowsAvx512(const CondensedView& layer, const float* x, float* y, int64_t r0, int64_t r1) {
-    gemvRowsPortable(layer, x, y, r0, r1);
-}
 void gemmRowsAvx512(const BatchedArgs& args, int64_t r0, int64_t r1) { gemmRowsPortable(args, r0, r1); }
 } // namespace srigl::kernels::detail
 

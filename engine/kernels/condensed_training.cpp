@@ -3,6 +3,7 @@
 // and grad_values (dots against the forward's xT) in one pool job.
 #include "engine/kernels/condensed_training.hpp"
 
+#include "engine/kernels/avx512_dispatch.hpp"
 #include "engine/kernels/condensed_backward.hpp"
 #include "engine/kernels/condensed_internal.hpp"
 
@@ -97,16 +98,7 @@ void condensedForwardTraining(const CondensedView& layer, const float* x, int64_
         auto [f0, f1] = detail::partRange(inF, packParts, part, 8);
         if (f0 < f1) pack(x, batch, inF, block, xT, f0, f1);
     });
-    if (layer.rows == 0) return;
-    detail::BatchedArgs args{&layer, xT, batch, block, y};
-    auto gemm = isa == Isa::Avx512 ? detail::gemmRowsAvx512
-              : isa == Isa::Avx2   ? detail::gemmRowsAvx2
-                                   : detail::gemmRowsPortable;
-    const int rowParts = partsFor(layer.rows, useThreads, 4);
-    detail::runParallel(rowParts, useThreads, [&](int part) {
-        auto [r0, r1] = detail::partRange(layer.rows, rowParts, part, 8);
-        if (r0 < r1) gemm(args, r0, r1);
-    });
+    detail::multiplyBlocks(layer, xT, batch, block, y, isa, useThreads);
 }
 
 void condensedBackwardTraining(const CondensedView& layer, const ColumnLayout* columns, const float* xT,
@@ -154,8 +146,11 @@ void condensedBackwardTraining(const CondensedView& layer, const ColumnLayout* c
     // (block, input range) tiles; all parts write disjoint outputs.
     const int valueParts = gv ? partsFor(rows, useThreads, 4) : 0;
     const int featureParts = gx ? partsFor(inF, useThreads, 2) : 0;
-    auto dot = isa == Isa::Portable ? detail::dotRowsPortable : detail::dotRowsAvx2;
-    auto gather = isa == Isa::Portable ? detail::gatherColsPortable : detail::gatherColsAvx2;
+    auto dot = isa == Isa::Portable ? detail::dotRowsPortable : detail::dotRowsAvx2; // on AVX-512 CPUs too
+    auto gather =
+        detail::pickKernel(isa, detail::gatherColsPortable, detail::gatherColsAvx2, detail::avx512Kernels().gather);
+    // The AVX-512 gather writes 16 inputs at a time (one register transpose), the others 8.
+    const int64_t featureTile = isa == Isa::Avx512 ? 16 : 8;
     detail::runParallel(valueParts + static_cast<int>(blocks) * featureParts, useThreads, [&](int part) {
         if (part < valueParts) {
             auto [r0, r1] = detail::partRange(rows, valueParts, part, 8);
@@ -167,7 +162,7 @@ void condensedBackwardTraining(const CondensedView& layer, const ColumnLayout* c
         }
         part -= valueParts;
         const int64_t blk = part / featureParts;
-        auto [f0, f1] = detail::partRange(inF, featureParts, part % featureParts, 8);
+        auto [f0, f1] = detail::partRange(inF, featureParts, part % featureParts, featureTile);
         if (f0 >= f1) return;
         detail::GatherArgs args;
         args.cols = {columns->start.data(), columns->row.data(), colValue};
