@@ -28,12 +28,13 @@ constexpr int64_t kMinBlockedBatch = 4;
 constexpr int64_t kMinGatherBatch = 64;
 
 // Batch columns per block: wider blocks amortise each (value, index) load over more multiply-adds, as in
-// the forward kernel; 32 columns of 3072 inputs (384 KiB) still fit a 512 KiB L2. AVX-512 starts at 16,
-// like the forward: one zmm register holds 16 columns, so a block of 8 would leave half of each idle.
-// The block depends on the batch and isa only, never on the thread count (results stay the same).
-int64_t blockFor(Isa isa, int64_t batch) {
+// the forward kernel; 32 columns of 3072 inputs (384 KiB) still fit a 512 KiB L2. The same on every
+// instruction set: the only AVX-512 kernel here is the gather, from batch 64 (block 32); the scatter and
+// the dots are AVX2's on AVX-512 CPUs too. The block depends on the batch only, never on the thread
+// count (results stay the same).
+int64_t blockFor(int64_t batch) {
     if (batch >= 64) return 32;
-    return batch >= 16 || isa == Isa::Avx512 ? 16 : 8;
+    return batch >= 16 ? 16 : 8;
 }
 
 void checkArguments(const char* what, const CondensedView& layer, Isa isa, bool buffersPresent) {
@@ -160,7 +161,7 @@ void condensedGradInput(const CondensedView& layer, const float* gy, int64_t bat
         return;
     }
 
-    const int64_t block = blockFor(isa, batch);
+    const int64_t block = blockFor(batch);
     const int64_t blocks = (batch + block - 1) / block;
     std::vector<float> gyT(static_cast<size_t>(blocks * layer.rows * block));
     packParallel(gy, batch, layer.rows, block, gyT.data(), isa, useThreads);
@@ -240,7 +241,7 @@ void condensedGradValues(const CondensedView& layer, const float* x, const float
     // Both operands transposed into blocks of batch columns: each kept weight's dot over a block is then
     // `block` contiguous gy values (held in registers for the whole row) against `block` contiguous x
     // values at its input. Blocks run in the outer loop so one block of xT stays in L2.
-    const int64_t block = blockFor(isa, batch);
+    const int64_t block = blockFor(batch);
     const int64_t blocks = (batch + block - 1) / block;
     std::vector<float> gyT(static_cast<size_t>(blocks * layer.rows * block));
     std::vector<float> xT(static_cast<size_t>(blocks * layer.inFeatures * block));

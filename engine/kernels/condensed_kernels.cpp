@@ -230,17 +230,17 @@ std::pair<int64_t, int64_t> partRangeImpl(int64_t n, int parts, int part, int64_
 // batch 256, one thread, 512 KiB L2): time per batch column is 1.45 at 8 columns, 1.02 at 16,
 // 1.0 at 32 (a 384 KiB block) and 1.3-1.9 at 64 (768 KiB, spills to L3), so 64 is never used. The
 // block that costs least for this batch wins, padding included (batch 33: 3 x 16, not 2 x 32).
-int64_t blockFor(Isa isa, int64_t batch) {
+int64_t blockFor(int64_t batch) {
     struct Option {
         int64_t block;
         double costPerColumn;
     };
+    // The same on every instruction set, so that results do not depend on it (AVX-512 runs the AVX2
+    // kernel on blocks of 8: one zmm register holds 16 columns).
     static constexpr Option options[] = {{8, 1.45}, {16, 1.02}, {32, 1.0}};
-    const int64_t minBlock = isa == Isa::Avx512 ? 16 : 8; // one zmm register holds 16
     int64_t best = 0;
     double bestCost = 0;
     for (const auto& o : options) {
-        if (o.block < minBlock) continue;
         const double cost = static_cast<double>((batch + o.block - 1) / o.block * o.block) * o.costPerColumn;
         if (best == 0 || cost < bestCost) best = o.block, bestCost = cost;
     }
@@ -263,7 +263,7 @@ namespace detail {
 void runParallel(int parts, int threads, const std::function<void(int)>& fn) {
     WorkerPool::instance().run(parts, threads, fn);
 }
-int64_t forwardBlock(Isa isa, int64_t batch) { return blockFor(isa, batch); }
+int64_t forwardBlock(Isa, int64_t batch) { return blockFor(batch); }
 std::pair<int64_t, int64_t> partRange(int64_t n, int parts, int part, int64_t align) {
     return partRangeImpl(n, parts, part, align);
 }
@@ -339,7 +339,7 @@ void condensedForward(const CondensedView& layer, const float* x, int64_t batch,
 
     // Batched: transpose x into blocks of `block` columns, then multiply. The transpose is split over
     // input features. (AVX-512 CPUs all have AVX2, so they share the AVX2 transpose.)
-    const int64_t block = blockFor(isa, batch);
+    const int64_t block = blockFor(batch);
     const int64_t blocks = (batch + block - 1) / block;
     float* xT = detail::threadScratch<0>(static_cast<size_t>(blocks * layer.inFeatures * block));
     auto pack = isa == Isa::Portable ? detail::packTransposedPortable : detail::packTransposedAvx2;
@@ -362,6 +362,7 @@ namespace detail {
 void multiplyBlocks(const CondensedView& layer, const float* xT, int64_t batch, int64_t block, float* y, Isa isa,
                     int threads) {
     if (layer.rows <= 0 || batch <= 0) return;
+    if (isa == Isa::Avx512 && block < 16) isa = Isa::Avx2; // blocks of 8: half a zmm register
     auto gemm = isa == Isa::Avx512 ? avx512Kernels().gemm : isa == Isa::Avx2 ? gemmRowsAvx2 : gemmRowsPortable;
     const int64_t blocks = (batch + block - 1) / block, inF = layer.inFeatures;
     const int rowParts =

@@ -47,7 +47,12 @@ SRIGL_AVX512 inline void rowBlock(const float* v, const Index* idx, int64_t k, c
 template <int NV, typename Index>
 SRIGL_AVX512 void gemmRows(const BatchedArgs& a, int64_t r0, int64_t r1) {
     constexpr int64_t W = 16 * NV;
-    constexpr int U = NV >= 8 ? 1 : 8 / NV;
+    // The AVX2 kernel's accumulator sets for the same block width (16 columns: 4, 32: 2, 64: 1), so that
+    // every output sums its products in the same order and both kernels give the same bits: a run does
+    // not change with the machine it lands on (training is chaotic enough that a last-bit difference
+    // in the forward grows to 1e-4 in the loss within a few hundred steps). Half the FMA chains of
+    // 8 / NV cost little here: the kernel waits on L2 (two 64-byte rows of xT per kept weight).
+    constexpr int U = NV >= 4 ? 1 : 4 / NV;
     const CondensedView& L = *a.layer;
     const auto* indices = static_cast<const Index*>(L.indices);
     const int64_t blocks = (a.batch + W - 1) / W, rows = L.rows, k = L.k;

@@ -30,8 +30,6 @@ void check(const char* what, const CondensedView& layer, Isa isa, int64_t block)
         throw std::invalid_argument(std::string(what) + ": malformed condensed layer");
     if (block != 8 && block != 16 && block != 32)
         throw std::invalid_argument(std::string(what) + ": block must be 8, 16 or 32");
-    if (isa == Isa::Avx512 && block < 16)
-        throw std::invalid_argument(std::string(what) + ": AVX-512 needs a block of 16 or 32");
 }
 
 int maxThreads(int threads) { return threads > 0 ? threads : at::get_num_threads(); }
@@ -147,10 +145,12 @@ void condensedBackwardTraining(const CondensedView& layer, const ColumnLayout* c
     const int valueParts = gv ? partsFor(rows, useThreads, 4) : 0;
     const int featureParts = gx ? partsFor(inF, useThreads, 2) : 0;
     auto dot = isa == Isa::Portable ? detail::dotRowsPortable : detail::dotRowsAvx2; // on AVX-512 CPUs too
-    auto gather =
-        detail::pickKernel(isa, detail::gatherColsPortable, detail::gatherColsAvx2, detail::avx512Kernels().gather);
-    // The AVX-512 gather writes 16 inputs at a time (one register transpose), the others 8.
-    const int64_t featureTile = isa == Isa::Avx512 ? 16 : 8;
+    // The AVX-512 gather takes blocks of 16 and 32 and writes 16 inputs at a time (one register
+    // transpose); blocks of 8 go to the AVX2 one, which sums in the same order.
+    const Isa gatherIsa = isa == Isa::Avx512 && block < 16 ? Isa::Avx2 : isa;
+    auto gather = detail::pickKernel(gatherIsa, detail::gatherColsPortable, detail::gatherColsAvx2,
+                                     detail::avx512Kernels().gather);
+    const int64_t featureTile = gatherIsa == Isa::Avx512 ? 16 : 8;
     detail::runParallel(valueParts + static_cast<int>(blocks) * featureParts, useThreads, [&](int part) {
         if (part < valueParts) {
             auto [r0, r1] = detail::partRange(rows, valueParts, part, 8);

@@ -6,6 +6,7 @@
 #include <QtTest>
 
 #include "engine/kernels/condensed_kernels.hpp"
+#include "engine/kernels/condensed_training.hpp"
 #include "tests/support/guarded.hpp"
 
 #include <algorithm>
@@ -199,6 +200,7 @@ private Q_SLOTS:
     void int32IndicesBeyondInt16Range();
     void twoThreadsMatchOneThreadExactly();
     void isasAgreeWithEachOther();
+    void avx2AndAvx512GiveTheSameBits();
     void matchesTorchLinearOnDenseWeight();
     void chooseThreadsSplitsOnlyLargeWork();
     void concurrentCallersGetCorrectResults();
@@ -292,6 +294,45 @@ void TestCondensedKernels::isasAgreeWithEachOther() {
                 const auto y = run(l, false, x, batch, isa, 2);
                 for (size_t i = 0; i < y.size(); ++i)
                     QVERIFY(std::fabs(y[i] - base[i]) <= 1e-4f * (1.0f + std::fabs(base[i])));
+            }
+        }
+    });
+}
+
+// A training run must not change with the machine it lands on: the AVX-512 kernels sum every output in
+// the AVX2 kernels' order (a last-bit difference in the forward grew to 1e-4 in an MLP's loss within 400
+// steps). Forward, both training passes, every batch block (8 runs AVX2's kernel on AVX-512 CPUs), one
+// and two threads. Runs where the CPU has AVX-512 (test_avx512_emulation covers the kernels elsewhere).
+void TestCondensedKernels::avx2AndAvx512GiveTheSameBits() {
+    if (!isaSupported(Isa::Avx512)) QSKIP("this CPU has no AVX-512");
+    guarded([] {
+        const Layer l = makeLayer(97, 611, 61, true, 31);
+        for (int64_t batch : {5, 17, 40, 128}) {
+            const auto x = randomInput(batch, l.inFeatures, 32);
+            const auto gy = randomInput(batch, l.rows, 33);
+            for (bool indices16 : {true, false}) {
+                const CondensedView v = l.view(indices16);
+                const ColumnLayout columns = buildColumnLayout(v);
+                auto passes = [&](Isa isa, int threads) {
+                    std::vector<float> y(static_cast<size_t>(batch * l.rows)), ty = y;
+                    std::vector<float> gx(static_cast<size_t>(batch * l.inFeatures)), gv(l.values.size());
+                    condensedForward(v, x.data(), batch, y.data(), isa, threads);
+                    const int64_t block = trainingBlock(isa, batch);
+                    std::vector<float> xT(static_cast<size_t>(packedFloats(batch, l.inFeatures, block)));
+                    condensedForwardTraining(v, x.data(), batch, block, xT.data(), ty.data(), isa, threads);
+                    condensedBackwardTraining(v, &columns, xT.data(), gy.data(), batch, block, gx.data(), gv.data(),
+                                              isa, threads);
+                    return std::vector<std::vector<float>>{y, ty, gx, gv};
+                };
+                const auto want = passes(Isa::Avx2, 1);
+                for (int threads : {1, 2}) {
+                    const auto got = passes(Isa::Avx512, threads);
+                    for (size_t o = 0; o < want.size(); ++o)
+                        QVERIFY2(got[o] == want[o], qPrintable(QString("output %1 differs at batch %2, %3 threads")
+                                                                   .arg(o)
+                                                                   .arg(batch)
+                                                                   .arg(threads)));
+                }
             }
         }
     });
