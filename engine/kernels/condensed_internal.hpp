@@ -30,6 +30,10 @@ F pickKernel(Isa isa, F portable, F avx2, F avx512) {
     return isa == Isa::Avx512 ? avx512 : isa == Isa::Avx2 ? avx2 : portable;
 }
 
+// How many parts to split n features (rows) into: at least 8 each, `perThread` per thread so that a
+// late worker leaves small pieces to the others; 1 on one thread.
+int partsFor(int64_t n, int threads, int perThread);
+
 // Splits [0, n) into `parts` ranges whose inner boundaries are multiples of `align`.
 std::pair<int64_t, int64_t> partRange(int64_t n, int parts, int part, int64_t align);
 

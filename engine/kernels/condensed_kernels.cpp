@@ -264,6 +264,9 @@ void runParallel(int parts, int threads, const std::function<void(int)>& fn) {
     WorkerPool::instance().run(parts, threads, fn);
 }
 int64_t forwardBlock(Isa, int64_t batch) { return blockFor(batch); }
+int partsFor(int64_t n, int threads, int perThread) {
+    return threads <= 1 ? 1 : static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(perThread * threads, (n + 7) / 8)));
+}
 std::pair<int64_t, int64_t> partRange(int64_t n, int parts, int part, int64_t align) {
     return partRangeImpl(n, parts, part, align);
 }
@@ -319,10 +322,6 @@ void condensedForward(const CondensedView& layer, const float* x, int64_t batch,
     const int maxThreads = threads > 0 ? threads : at::get_num_threads();
     const int useThreads = chooseThreads(batch, layer.rows, layer.k, maxThreads);
     auto& pool = WorkerPool::instance();
-    // A few parts per thread (of at least 8 rows each), so that a late worker leaves the caller
-    // small pieces to take over rather than half the layer.
-    const int rowParts = useThreads <= 1 ? 1
-                                         : static_cast<int>(std::min<int64_t>(4 * useThreads, (layer.rows + 7) / 8));
 
     // Batch 1: one vector of 8 (value, index) pairs at a time, x (12 KiB for 3072 inputs) in L1. AVX-512
     // CPUs run the AVX2 kernel too: it builds each vector from scalar loads, which beat the gather
@@ -330,6 +329,7 @@ void condensedForward(const CondensedView& layer, const float* x, int64_t batch,
     // 16-lane vgatherdps, and 6 us against 11 us at 99%, where a row's k % 16 tail weighs more).
     if (batch == 1) {
         auto gemv = isa == Isa::Portable ? detail::gemvRowsPortable : detail::gemvRowsAvx2;
+        const int rowParts = detail::partsFor(layer.rows, useThreads, 4);
         pool.run(rowParts, useThreads, [&](int part) {
             auto [r0, r1] = partRange(layer.rows, rowParts, part, 8);
             if (r0 < r1) gemv(layer, x, y, r0, r1);
@@ -344,7 +344,7 @@ void condensedForward(const CondensedView& layer, const float* x, int64_t batch,
     float* xT = detail::threadScratch<0>(static_cast<size_t>(blocks * layer.inFeatures * block));
     auto pack = isa == Isa::Portable ? detail::packTransposedPortable : detail::packTransposedAvx2;
     const int64_t inF = layer.inFeatures;
-    const int packParts = useThreads <= 1 ? 1 : static_cast<int>(std::min<int64_t>(4 * useThreads, (inF + 7) / 8));
+    const int packParts = detail::partsFor(inF, useThreads, 4);
     pool.run(packParts, useThreads, [&](int part) {
         auto [f0, f1] = partRange(inF, packParts, part, 8);
         if (f0 < f1) pack(x, batch, inF, block, xT, f0, f1);
@@ -365,8 +365,7 @@ void multiplyBlocks(const CondensedView& layer, const float* xT, int64_t batch, 
     if (isa == Isa::Avx512 && block < 16) isa = Isa::Avx2; // blocks of 8: half a zmm register
     auto gemm = isa == Isa::Avx512 ? avx512Kernels().gemm : isa == Isa::Avx2 ? gemmRowsAvx2 : gemmRowsPortable;
     const int64_t blocks = (batch + block - 1) / block, inF = layer.inFeatures;
-    const int rowParts =
-        threads <= 1 ? 1 : static_cast<int>(std::min<int64_t>(4 * threads, (layer.rows + 7) / 8));
+    const int rowParts = partsFor(layer.rows, threads, 4);
     WorkerPool::instance().run(static_cast<int>(blocks) * rowParts, threads, [&](int part) {
         const int64_t blk = part / rowParts;
         auto [r0, r1] = partRange(layer.rows, rowParts, part % rowParts, 8);

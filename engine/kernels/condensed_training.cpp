@@ -34,11 +34,6 @@ void check(const char* what, const CondensedView& layer, Isa isa, int64_t block)
 
 int maxThreads(int threads) { return threads > 0 ? threads : at::get_num_threads(); }
 
-// Parts of at least 8 features (rows), a few per thread so that a late worker leaves small pieces.
-int partsFor(int64_t n, int threads, int perThread) {
-    return threads <= 1 ? 1 : static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(perThread * threads, (n + 7) / 8)));
-}
-
 template <typename Index>
 void buildLayout(const CondensedView& L, ColumnLayout& c) {
     const auto* indices = static_cast<const Index*>(L.indices);
@@ -91,7 +86,7 @@ void condensedForwardTraining(const CondensedView& layer, const float* x, int64_
     const int useThreads = chooseThreads(batch, std::max<int64_t>(layer.rows, 1), std::max<int64_t>(layer.k, 1),
                                          maxThreads(threads));
     auto pack = isa == Isa::Portable ? detail::packTransposedPortable : detail::packTransposedAvx2;
-    const int packParts = partsFor(inF, useThreads, 4);
+    const int packParts = detail::partsFor(inF, useThreads, 4);
     detail::runParallel(packParts, useThreads, [&](int part) {
         auto [f0, f1] = detail::partRange(inF, packParts, part, 8);
         if (f0 < f1) pack(x, batch, inF, block, xT, f0, f1);
@@ -127,8 +122,8 @@ void condensedBackwardTraining(const CondensedView& layer, const ColumnLayout* c
     // Job 1: gy transposed into blocks (parts over rows), and the values in column order for grad_input
     // (parts over entries; values change at every step, the layout only with the mask).
     auto pack = isa == Isa::Portable ? detail::packTransposedPortable : detail::packTransposedAvx2;
-    const int packParts = partsFor(rows, useThreads, 2);
-    const int permuteParts = gx ? partsFor(nnz / 64, useThreads, 2) : 0;
+    const int packParts = detail::partsFor(rows, useThreads, 2);
+    const int permuteParts = gx ? detail::partsFor(nnz / 64, useThreads, 2) : 0;
     detail::runParallel(packParts + permuteParts, useThreads, [&](int part) {
         if (part < packParts) {
             auto [r0, r1] = detail::partRange(rows, packParts, part, 8);
@@ -142,8 +137,8 @@ void condensedBackwardTraining(const CondensedView& layer, const ColumnLayout* c
 
     // Job 2: grad_values by rows (each row's dots summed over the blocks in order) and grad_input by
     // (block, input range) tiles; all parts write disjoint outputs.
-    const int valueParts = gv ? partsFor(rows, useThreads, 4) : 0;
-    const int featureParts = gx ? partsFor(inF, useThreads, 2) : 0;
+    const int valueParts = gv ? detail::partsFor(rows, useThreads, 4) : 0;
+    const int featureParts = gx ? detail::partsFor(inF, useThreads, 2) : 0;
     auto dot = isa == Isa::Portable ? detail::dotRowsPortable : detail::dotRowsAvx2; // on AVX-512 CPUs too
     // The AVX-512 gather takes blocks of 16 and 32 and writes 16 inputs at a time (one register
     // transpose); blocks of 8 go to the AVX2 one, which sums in the same order.
