@@ -175,7 +175,7 @@ struct CondensedLinearFunction : public torch::autograd::Function<CondensedLinea
         torch::Tensor y = torch::empty({batch, values.size(0)}, x.options());
         const kernels::CondensedView view = kernels::condensedViewOf(values, indices, bias, inFeatures);
         // When the weights train, the forward keeps x transposed into batch blocks for grad_values.
-        const int64_t block = training ? kernels::trainingBlock(kernelIsa, batch) : 0;
+        const int64_t block = training ? kernels::trainingBlock(batch) : 0;
         ctx->saved_data["block"] = block;
         if (block > 0) {
             torch::Tensor xT = torch::empty({kernels::packedFloats(batch, inFeatures, block)}, x.options());

@@ -194,9 +194,8 @@ void condensedGradInput(const CondensedView& layer, const float* gy, int64_t bat
     std::vector<float> value;
     if (layer.indices16) buildColumns<int16_t>(layer, start, row, value);
     else buildColumns<int32_t>(layer, start, row, value);
-    auto gather =
-        detail::pickKernel(isa, detail::gatherColsPortable, detail::gatherColsAvx2, detail::avx512Kernels().gather);
-    const int64_t tile = isa == Isa::Avx512 ? 16 : 8;
+    const detail::GatherKernel gather = detail::gatherKernelFor(isa, block);
+    const int64_t tile = gather.tile;
     const int featureParts =
         useThreads <= 1 ? 1 : static_cast<int>(std::min<int64_t>(2 * useThreads, (inF + tile - 1) / tile));
     runParts(static_cast<int>(blocks) * featureParts, useThreads, [&](int part) {
@@ -211,7 +210,7 @@ void condensedGradInput(const CondensedView& layer, const float* gy, int64_t bat
         args.gx = gx;
         args.b0 = blk * block;
         args.nb = std::min(block, batch - args.b0);
-        gather(args, f0, f1);
+        gather.run(args, f0, f1);
     });
 }
 
@@ -364,6 +363,11 @@ void dotRowsPortable(const CondensedView& layer, const float* gyT, const float* 
     withBlockAndIndex(block, layer.indices16, [&](auto width, auto index) {
         dotRowsBlock<decltype(width)::value, decltype(index)>(layer, gyT, xT, gv, r0, r1);
     });
+}
+
+GatherKernel gatherKernelFor(Isa isa, int64_t block) {
+    if (isa == Isa::Avx512 && block >= 16) return {avx512Kernels().gather, 16};
+    return {isa == Isa::Portable ? gatherColsPortable : gatherColsAvx2, 8};
 }
 
 } // namespace detail

@@ -65,6 +65,16 @@ void dotRowsAvx2(const CondensedView& layer, const float* gyT, const float* xT, 
 // the AVX2 kernels (faster there; that file says why).
 void gatherColsAvx512(const GatherArgs& args, int64_t f0, int64_t f1);
 
+// The gather that `isa` runs over blocks of `block` columns, and how many inputs it writes at a time
+// (inner part boundaries must be multiples of `tile`). The AVX-512 one takes blocks of 16 and 32 and
+// writes 16 inputs (one register transpose); blocks of 8 go to the AVX2 one, which sums in the same
+// order.
+struct GatherKernel {
+    void (*run)(const GatherArgs& args, int64_t f0, int64_t f1) = nullptr;
+    int64_t tile = 8;
+};
+GatherKernel gatherKernelFor(Isa isa, int64_t block);
+
 // Calls f(std::integral_constant<int64_t, block>{}) for the run-time block width (8, 16 or 32), and
 // with the index type as well, so that each kernel is compiled for fixed widths.
 template <typename F>

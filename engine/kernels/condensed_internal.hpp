@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <vector>
 
 namespace srigl::kernels::detail {
 
@@ -16,13 +17,17 @@ namespace srigl::kernels::detail {
 // to the caller). Serial when threads <= 1 or when another thread is using the pool.
 void runParallel(int parts, int threads, const std::function<void(int)>& fn);
 
+// The CPUs each of the pool's workers may run on now (Linux; empty elsewhere): what its placement
+// rule chose (worker_pool.cpp), for tests.
+std::vector<std::vector<int>> workerCpus();
+
 // y [batch, rows] from x already transposed into xT ([blocks][inFeatures][block], as the packs write
 // it): the batched forward's multiply, on up to `threads` threads (the caller's choice).
 void multiplyBlocks(const CondensedView& layer, const float* xT, int64_t batch, int64_t block, float* y, Isa isa,
                     int threads);
 
 // The batch block (columns per transposed block: 8, 16 or 32) the forward uses for this batch.
-int64_t forwardBlock(Isa isa, int64_t batch);
+int64_t forwardBlock(int64_t batch);
 
 // The kernel for `isa` among one kernel's per-instruction-set versions.
 template <typename F>

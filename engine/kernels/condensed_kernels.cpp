@@ -7,21 +7,11 @@
 #include <ATen/Parallel.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cctype>
-#include <chrono>
-#include <condition_variable>
 #include <cstdlib>
-#include <functional>
 #include <memory>
-#include <mutex>
 #include <stdexcept>
-#include <thread>
 #include <vector>
-
-#if defined(__x86_64__)
-#include <immintrin.h>
-#endif
 
 namespace srigl::kernels {
 namespace {
@@ -46,166 +36,6 @@ int rank(Isa isa) { return isa == Isa::Avx512 ? 2 : isa == Isa::Avx2 ? 1 : 0; }
 
 // The hardware's best, or AVX-512 where a test installed the emulated kernels (avx512_dispatch.hpp).
 Isa usableIsa() { return detail::avx512Emulated() ? Isa::Avx512 : hardwareIsa(); }
-
-// ---------------------------------------------------------------------------------------------
-// Threads
-//
-// The engine's LibTorch is built with OpenMP, but this file is compiled without -fopenmp (and
-// global flags stay as they are), so at::parallel_for would run serially here. A tiny pool of our
-// own does the row split instead. Its workers spin briefly after a job, then sleep on a condition
-// variable: back-to-back layers (a model's forward, a benchmark loop) find them awake and pay no
-// futex wake-up, while an idle process does not burn a core (the machine is shared, and
-// OMP_WAIT_POLICY=PASSIVE is set for the same reason).
-//
-// Parts are claimed from a shared counter rather than assigned: when a worker is slow to wake (a
-// loaded machine, where the other core runs someone else's process) the caller takes its parts
-// itself, so a call is never much slower than running serially. With fixed assignment, measured
-// medians on the loaded 2-core machine were up to 20x worse than one thread.
-
-class WorkerPool {
-public:
-    static WorkerPool& instance() {
-        static WorkerPool pool;
-        return pool;
-    }
-
-    // Runs fn(part) for every part in [0, parts) on the calling thread and up to threads - 1
-    // workers. When another thread is using the pool the whole job runs on the caller (correct,
-    // just serial).
-    void run(int parts, int threads, const std::function<void(int)>& fn) {
-        std::unique_lock<std::mutex> busy(busy_, std::try_to_lock);
-        if (parts <= 1 || threads <= 1 || !busy.owns_lock()) {
-            for (int p = 0; p < parts; ++p) fn(p);
-            return;
-        }
-        ensureWorkers(threads - 1);
-        {
-            std::lock_guard<std::mutex> lock(mutex_);
-            job_ = &fn;
-            jobParts_ = parts;
-            helpers_ = 0;
-            maxHelpers_ = threads - 1;
-            next_.store(0, std::memory_order_relaxed);
-            done_.store(0, std::memory_order_relaxed);
-            generation_.fetch_add(1, std::memory_order_release);
-        }
-        wake_.notify_all();
-        work(fn, parts);
-        // Parts taken by workers are still running: wait for them (briefly spinning, then
-        // yielding the core in case the worker is waiting for it).
-        for (int i = 0; done_.load(std::memory_order_acquire) != parts; ++i) backOff(i);
-        {
-            std::lock_guard<std::mutex> lock(mutex_);
-            job_ = nullptr; // no worker joins from now on
-        }
-        // A worker that joined but found no part left may still hold fn: wait until it has let go.
-        for (int i = 0; active_.load(std::memory_order_acquire) != 0; ++i) backOff(i);
-    }
-
-    ~WorkerPool() {
-        {
-            std::lock_guard<std::mutex> lock(mutex_);
-            stop_ = true;
-            generation_.fetch_add(1, std::memory_order_release);
-        }
-        wake_.notify_all();
-        for (auto& t : workers_) t.join();
-    }
-
-private:
-    // How long a worker stays awake after a job, waiting for the next one before sleeping.
-    static constexpr std::chrono::microseconds kSpin{200};
-    // Of which the first part spins without giving the core away.
-    static constexpr std::chrono::microseconds kPureSpin{20};
-
-    static void pause() {
-#if defined(__x86_64__)
-        _mm_pause();
-#else
-        std::this_thread::yield();
-#endif
-    }
-
-    static void backOff(int i) {
-        if (i < 4096) pause();
-        else std::this_thread::yield();
-    }
-
-    void work(const std::function<void(int)>& fn, int parts) {
-        for (;;) {
-            const int p = next_.fetch_add(1, std::memory_order_relaxed);
-            if (p >= parts) return;
-            fn(p);
-            done_.fetch_add(1, std::memory_order_release);
-        }
-    }
-
-    void ensureWorkers(int count) {
-        while (static_cast<int>(workers_.size()) < count) {
-            // The worker starts from the generation before the job about to be posted: reading it
-            // in the new thread could already see that job's generation and then miss the job.
-            const uint64_t before = generation_.load(std::memory_order_acquire);
-            workers_.emplace_back([this, before] { loop(before); });
-        }
-    }
-
-    void loop(uint64_t seen) {
-        for (;;) {
-            // Spin briefly (the next layer's kernel usually follows within microseconds), then keep
-            // checking while yielding the core (on 2 cores a spinning worker would halve the BLAS
-            // and LibTorch work between kernel calls), then sleep until the generation changes.
-            const auto now = std::chrono::steady_clock::now();
-            const auto yieldFrom = now + kPureSpin, until = now + kSpin;
-            bool yielding = false;
-            for (int i = 0; generation_.load(std::memory_order_acquire) == seen; ++i) {
-                if (yielding || (i & 63) == 63) {
-                    const auto t = std::chrono::steady_clock::now();
-                    if (t > until) {
-                        std::unique_lock<std::mutex> lock(mutex_);
-                        wake_.wait(lock, [&] { return generation_.load(std::memory_order_acquire) != seen; });
-                        break;
-                    }
-                    yielding = t > yieldFrom;
-                }
-                if (yielding) std::this_thread::yield();
-                else pause();
-            }
-            const std::function<void(int)>* job = nullptr;
-            int parts = 0;
-            {
-                // Generation and job are read together, and joining is counted under the lock, so
-                // the caller cannot finish (and its fn go away) while this worker holds it.
-                std::lock_guard<std::mutex> lock(mutex_);
-                if (stop_) return;
-                seen = generation_.load(std::memory_order_acquire);
-                if (job_ && helpers_ < maxHelpers_) {
-                    job = job_;
-                    parts = jobParts_;
-                    ++helpers_;
-                    active_.fetch_add(1, std::memory_order_relaxed);
-                }
-            }
-            if (job) {
-                work(*job, parts);
-                active_.fetch_sub(1, std::memory_order_release);
-            }
-        }
-    }
-
-    std::mutex busy_;  // one job at a time
-    std::mutex mutex_; // guards job_, jobParts_, helpers_, maxHelpers_, stop_ and the sleep
-    std::condition_variable wake_;
-    std::vector<std::thread> workers_;
-    std::atomic<uint64_t> generation_{0};
-    std::atomic<int> next_{0};   // next unclaimed part
-    std::atomic<int> done_{0};   // parts finished
-    std::atomic<int> active_{0}; // workers inside the current job
-    const std::function<void(int)>* job_ = nullptr;
-    int jobParts_ = 0;
-    int helpers_ = 0;
-    int maxHelpers_ = 0;
-    bool stop_ = false;
-};
 
 // Splits [0, n) into `parts` ranges whose inner boundaries are multiples of `align` (the batched
 // kernels write y in tiles of 8 rows).
@@ -260,10 +90,7 @@ constexpr int64_t kMinWorkPerThread = 128 * 1024;
 } // namespace
 
 namespace detail {
-void runParallel(int parts, int threads, const std::function<void(int)>& fn) {
-    WorkerPool::instance().run(parts, threads, fn);
-}
-int64_t forwardBlock(Isa, int64_t batch) { return blockFor(batch); }
+int64_t forwardBlock(int64_t batch) { return blockFor(batch); }
 int partsFor(int64_t n, int threads, int perThread) {
     return threads <= 1 ? 1 : static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(perThread * threads, (n + 7) / 8)));
 }
@@ -321,7 +148,6 @@ void condensedForward(const CondensedView& layer, const float* x, int64_t batch,
 
     const int maxThreads = threads > 0 ? threads : at::get_num_threads();
     const int useThreads = chooseThreads(batch, layer.rows, layer.k, maxThreads);
-    auto& pool = WorkerPool::instance();
 
     // Batch 1: one vector of 8 (value, index) pairs at a time, x (12 KiB for 3072 inputs) in L1. AVX-512
     // CPUs run the AVX2 kernel too: it builds each vector from scalar loads, which beat the gather
@@ -330,7 +156,7 @@ void condensedForward(const CondensedView& layer, const float* x, int64_t batch,
     if (batch == 1) {
         auto gemv = isa == Isa::Portable ? detail::gemvRowsPortable : detail::gemvRowsAvx2;
         const int rowParts = detail::partsFor(layer.rows, useThreads, 4);
-        pool.run(rowParts, useThreads, [&](int part) {
+        detail::runParallel(rowParts, useThreads, [&](int part) {
             auto [r0, r1] = partRange(layer.rows, rowParts, part, 8);
             if (r0 < r1) gemv(layer, x, y, r0, r1);
         });
@@ -345,7 +171,7 @@ void condensedForward(const CondensedView& layer, const float* x, int64_t batch,
     auto pack = isa == Isa::Portable ? detail::packTransposedPortable : detail::packTransposedAvx2;
     const int64_t inF = layer.inFeatures;
     const int packParts = detail::partsFor(inF, useThreads, 4);
-    pool.run(packParts, useThreads, [&](int part) {
+    detail::runParallel(packParts, useThreads, [&](int part) {
         auto [f0, f1] = partRange(inF, packParts, part, 8);
         if (f0 < f1) pack(x, batch, inF, block, xT, f0, f1);
     });
@@ -366,7 +192,7 @@ void multiplyBlocks(const CondensedView& layer, const float* xT, int64_t batch, 
     auto gemm = isa == Isa::Avx512 ? avx512Kernels().gemm : isa == Isa::Avx2 ? gemmRowsAvx2 : gemmRowsPortable;
     const int64_t blocks = (batch + block - 1) / block, inF = layer.inFeatures;
     const int rowParts = partsFor(layer.rows, threads, 4);
-    WorkerPool::instance().run(static_cast<int>(blocks) * rowParts, threads, [&](int part) {
+    runParallel(static_cast<int>(blocks) * rowParts, threads, [&](int part) {
         const int64_t blk = part / rowParts;
         auto [r0, r1] = partRange(layer.rows, rowParts, part % rowParts, 8);
         if (r0 >= r1) return;

@@ -68,8 +68,8 @@ ColumnLayout buildColumnLayout(const CondensedView& layer) {
     return c;
 }
 
-int64_t trainingBlock(Isa isa, int64_t batch) {
-    return batch < kMinTrainingBatch ? 0 : detail::forwardBlock(isa, batch);
+int64_t trainingBlock(int64_t batch) {
+    return batch < kMinTrainingBatch ? 0 : detail::forwardBlock(batch);
 }
 
 int64_t packedFloats(int64_t batch, int64_t features, int64_t block) {
@@ -140,12 +140,7 @@ void condensedBackwardTraining(const CondensedView& layer, const ColumnLayout* c
     const int valueParts = gv ? detail::partsFor(rows, useThreads, 4) : 0;
     const int featureParts = gx ? detail::partsFor(inF, useThreads, 2) : 0;
     auto dot = isa == Isa::Portable ? detail::dotRowsPortable : detail::dotRowsAvx2; // on AVX-512 CPUs too
-    // The AVX-512 gather takes blocks of 16 and 32 and writes 16 inputs at a time (one register
-    // transpose); blocks of 8 go to the AVX2 one, which sums in the same order.
-    const Isa gatherIsa = isa == Isa::Avx512 && block < 16 ? Isa::Avx2 : isa;
-    auto gather = detail::pickKernel(gatherIsa, detail::gatherColsPortable, detail::gatherColsAvx2,
-                                     detail::avx512Kernels().gather);
-    const int64_t featureTile = gatherIsa == Isa::Avx512 ? 16 : 8;
+    const detail::GatherKernel gather = detail::gatherKernelFor(isa, block);
     detail::runParallel(valueParts + static_cast<int>(blocks) * featureParts, useThreads, [&](int part) {
         if (part < valueParts) {
             auto [r0, r1] = detail::partRange(rows, valueParts, part, 8);
@@ -157,7 +152,7 @@ void condensedBackwardTraining(const CondensedView& layer, const ColumnLayout* c
         }
         part -= valueParts;
         const int64_t blk = part / featureParts;
-        auto [f0, f1] = detail::partRange(inF, featureParts, part % featureParts, featureTile);
+        auto [f0, f1] = detail::partRange(inF, featureParts, part % featureParts, gather.tile);
         if (f0 >= f1) return;
         detail::GatherArgs args;
         args.cols = {columns->start.data(), columns->row.data(), colValue};
@@ -167,7 +162,7 @@ void condensedBackwardTraining(const CondensedView& layer, const ColumnLayout* c
         args.gx = gx;
         args.b0 = blk * block;
         args.nb = std::min(block, batch - args.b0);
-        gather(args, f0, f1);
+        gather.run(args, f0, f1);
     });
 }
 

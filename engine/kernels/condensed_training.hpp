@@ -27,17 +27,17 @@ struct ColumnLayout {
 // Throws std::invalid_argument when rows * k does not fit in int32.
 ColumnLayout buildColumnLayout(const CondensedView& layer);
 
-// Batch columns per transposed block for this batch (the forward's choice: 8, 16 or 32), or 0 when the
-// batch is too small for the blocked passes (below 4: use condensedForward / condensedGradInput /
-// condensedGradValues, which work per sample there).
-int64_t trainingBlock(Isa isa, int64_t batch);
+// Batch columns per transposed block for this batch (the forward's choice: 8, 16 or 32, the same on
+// every instruction set), or 0 when the batch is too small for the blocked passes (below 4: use
+// condensedForward / condensedGradInput / condensedGradValues, which work per sample there).
+int64_t trainingBlock(int64_t batch);
 
 // Floats a transposed buffer of `features` rows needs: ceil(batch / block) * features * block.
 int64_t packedFloats(int64_t batch, int64_t features, int64_t block);
 
 // y [batch, rows] = the layer applied to x [batch, inFeatures], like condensedForward, and x transposed
 // into xT (packedFloats(batch, inFeatures, block) floats, 64-byte aligned, written here) for
-// condensedBackwardTraining. block = trainingBlock(isa, batch) (> 0).
+// condensedBackwardTraining. block = trainingBlock(batch) (> 0).
 void condensedForwardTraining(const CondensedView& layer, const float* x, int64_t batch, int64_t block, float* xT,
                               float* y, Isa isa, int threads = 0);
 

@@ -373,7 +373,7 @@ void TestAvx512Emulation::wholeLinearPathsMatchPortable() {
                     condensedGradValues(v, x.data(), gy.data(), batch, gv.data(), isa, threads);
                     // The training passes (the forward keeping xT, the fused backward over the cached
                     // column layout) dispatch through the same table.
-                    const int64_t block = trainingBlock(isa, batch);
+                    const int64_t block = trainingBlock(batch);
                     std::vector<float> ty(y.size(), NAN), tgx(gx.size(), NAN), tgv(gv.size(), NAN);
                     if (block > 0) {
                         std::vector<float> xT(static_cast<size_t>(packedFloats(batch, s.inFeatures, block)));

@@ -6,17 +6,25 @@
 #include <QtTest>
 
 #include "engine/kernels/condensed_kernels.hpp"
+#include "engine/kernels/condensed_internal.hpp"
 #include "engine/kernels/condensed_training.hpp"
 #include "tests/support/guarded.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <numeric>
+#include <mutex>
 #include <random>
 #include <stdexcept>
 #include <thread>
 #include <vector>
+
+#if defined(__linux__)
+#include <pthread.h>
+#include <sched.h>
+#endif
 
 using namespace srigl::kernels;
 
@@ -204,6 +212,7 @@ private Q_SLOTS:
     void matchesTorchLinearOnDenseWeight();
     void chooseThreadsSplitsOnlyLargeWork();
     void concurrentCallersGetCorrectResults();
+    void workersStayOffTheCallersCpu();
     void rejectsUnsupportedIsaAndMalformedViews();
     void emptyBatchOrRowsWritesNothing();
 };
@@ -317,7 +326,7 @@ void TestCondensedKernels::avx2AndAvx512GiveTheSameBits() {
                     std::vector<float> y(static_cast<size_t>(batch * l.rows)), ty = y;
                     std::vector<float> gx(static_cast<size_t>(batch * l.inFeatures)), gv(l.values.size());
                     condensedForward(v, x.data(), batch, y.data(), isa, threads);
-                    const int64_t block = trainingBlock(isa, batch);
+                    const int64_t block = trainingBlock(batch);
                     std::vector<float> xT(static_cast<size_t>(packedFloats(batch, l.inFeatures, block)));
                     condensedForwardTraining(v, x.data(), batch, block, xT.data(), ty.data(), isa, threads);
                     condensedBackwardTraining(v, &columns, xT.data(), gy.data(), batch, block, gx.data(), gv.data(),
@@ -400,6 +409,49 @@ void TestCondensedKernels::concurrentCallersGetCorrectResults() {
         QVERIFY(errors[0] <= 1e-5);
         QVERIFY(errors[1] <= 1e-5);
     });
+}
+
+// A worker woken while the other cores look busy (OpenBLAS's idle threads spin after each dense call)
+// would queue on the caller's core and the job would run serially, so the pool keeps its workers off
+// the CPU the caller posts from (worker_pool.cpp). Checked with the caller pinned to one CPU: every
+// worker's allowed set leaves that CPU out, and the parts the worker ran, ran elsewhere.
+void TestCondensedKernels::workersStayOffTheCallersCpu() {
+#if defined(__linux__)
+    cpu_set_t original;
+    CPU_ZERO(&original);
+    QVERIFY(pthread_getaffinity_np(pthread_self(), sizeof original, &original) == 0);
+    if (CPU_COUNT(&original) < 2) QSKIP("this process may run on one CPU only: nothing to keep apart");
+    srigl::kernels::detail::runParallel(4, 2, [](int) {}); // the worker exists, started with this thread's whole set
+    int pinned = 0;
+    while (!CPU_ISSET(pinned, &original)) ++pinned;
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(pinned, &one);
+    QVERIFY(pthread_setaffinity_np(pthread_self(), sizeof one, &one) == 0);
+    std::mutex mutex;
+    std::vector<int> workerRanOn;
+    const auto caller = std::this_thread::get_id();
+    // 64 parts of 0.5 ms: long enough for the worker to wake and take some on a loaded machine.
+    srigl::kernels::detail::runParallel(64, 2, [&](int) {
+        const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(500);
+        while (std::chrono::steady_clock::now() < until) {
+        }
+        if (std::this_thread::get_id() == caller) return;
+        std::lock_guard<std::mutex> lock(mutex);
+        workerRanOn.push_back(sched_getcpu());
+    });
+    const auto placed = srigl::kernels::detail::workerCpus();
+    pthread_setaffinity_np(pthread_self(), sizeof original, &original);
+    QVERIFY(!placed.empty());
+    for (const auto& cpus : placed) {
+        QVERIFY(!cpus.empty());
+        QVERIFY2(std::find(cpus.begin(), cpus.end(), pinned) == cpus.end(), "a worker may still run on the caller's CPU");
+    }
+    QVERIFY2(!workerRanOn.empty(), "the worker took no part of a 32 ms job");
+    for (int cpu : workerRanOn) QVERIFY(cpu != pinned);
+#else
+    QSKIP("worker placement is Linux-only");
+#endif
 }
 
 void TestCondensedKernels::rejectsUnsupportedIsaAndMalformedViews() {

@@ -112,7 +112,7 @@ KernelResult runTrainingPasses(const Layer& l, const torch::Tensor& idx, const t
     CondensedView v = viewOf(l, idx);
     v.bias = l.bias.data_ptr<float>();
     const int64_t batch = x.size(0);
-    const int64_t block = trainingBlock(isa, batch);
+    const int64_t block = trainingBlock(batch);
     KernelResult r{torch::empty({batch, l.rows()}), torch::full({batch, l.inFeatures}, 7.0f),
                    torch::full({l.rows(), l.k()}, 7.0f)};
     torch::Tensor xT = torch::full({packedFloats(batch, l.inFeatures, block)}, 7.0f);
@@ -574,8 +574,8 @@ void TestCondensedTraining::trainingPassesRejectBadArguments() {
         const Layer l = makeLayer(16, 40, 4, 151);
         const torch::Tensor idx = l.indices.to(torch::kShort);
         CondensedView v = viewOf(l, idx);
-        QCOMPARE(trainingBlock(Isa::Portable, 3), int64_t(0));
-        QVERIFY(trainingBlock(Isa::Portable, 4) > 0);
+        QCOMPARE(trainingBlock(3), int64_t(0));
+        QVERIFY(trainingBlock(4) > 0);
         const torch::Tensor x = torch::randn({8, 40}), gy = torch::randn({8, 16});
         torch::Tensor y = torch::empty({8, 16}), xT = torch::empty({packedFloats(8, 40, 8)});
         torch::Tensor gx = torch::empty({8, 40}), gv = torch::empty({16, 4});

@@ -1,0 +1,243 @@
+// The kernels' own thread pool: the caller and up to threads - 1 workers claim parts of a job from
+// a shared counter (detail::runParallel in condensed_internal.hpp).
+#include "engine/kernels/condensed_internal.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#if defined(__linux__)
+#include <pthread.h>
+#include <sched.h>
+#endif
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+namespace srigl::kernels {
+namespace {
+
+// The engine's LibTorch is built with OpenMP, but this file is compiled without -fopenmp (and
+// global flags stay as they are), so at::parallel_for would run serially here. A tiny pool of our
+// own does the row split instead. Its workers spin briefly after a job, then sleep on a condition
+// variable: back-to-back layers (a model's forward, a benchmark loop) find them awake and pay no
+// futex wake-up, while an idle process does not burn a core (the machine is shared, and
+// OMP_WAIT_POLICY=PASSIVE is set for the same reason).
+//
+// Parts are claimed from a shared counter rather than assigned: when a worker is slow to wake (a
+// loaded machine, where the other core runs someone else's process) the caller takes its parts
+// itself, so a call is never much slower than running serially. With fixed assignment, measured
+// medians on the loaded 2-core machine were up to 20x worse than one thread.
+//
+// Workers are kept off the caller's core (Linux). A sleeping worker that is woken while every other
+// core looks busy is queued on the waker's core, and a core spinning in OpenBLAS's idle loop
+// (2^28 cycles after every dense call) looks busy: the worker then waits behind the caller and the
+// job runs serially. Measured on AMD Zen 5, 2 cores, Linear 3072 -> 768 at 90%, batch 256, a dense
+// call before each condensed one: in the slow phases the worker woke on the caller's core and did 8
+// of 72 parts (2.0-2.8 ms a call); kept off that core it does about half (1.2-1.5 ms, the 1.6 ms of
+// back-to-back condensed calls with no BLAS around).
+
+class WorkerPool {
+public:
+    static WorkerPool& instance() {
+        static WorkerPool pool;
+        return pool;
+    }
+
+    // Runs fn(part) for every part in [0, parts) on the calling thread and up to threads - 1
+    // workers. When another thread is using the pool the whole job runs on the caller (correct,
+    // just serial).
+    void run(int parts, int threads, const std::function<void(int)>& fn) {
+        std::unique_lock<std::mutex> busy(busy_, std::try_to_lock);
+        if (parts <= 1 || threads <= 1 || !busy.owns_lock()) {
+            for (int p = 0; p < parts; ++p) fn(p);
+            return;
+        }
+        ensureWorkers(threads - 1);
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            job_ = &fn;
+            jobParts_ = parts;
+            helpers_ = 0;
+            maxHelpers_ = threads - 1;
+            next_.store(0, std::memory_order_relaxed);
+            done_.store(0, std::memory_order_relaxed);
+            generation_.fetch_add(1, std::memory_order_release);
+        }
+        keepWorkersOffCallerCpu();
+        wake_.notify_all();
+        work(fn, parts);
+        // Parts taken by workers are still running: wait for them (briefly spinning, then
+        // yielding the core in case the worker is waiting for it).
+        for (int i = 0; done_.load(std::memory_order_acquire) != parts; ++i) backOff(i);
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            job_ = nullptr; // no worker joins from now on
+        }
+        // A worker that joined but found no part left may still hold fn: wait until it has let go.
+        for (int i = 0; active_.load(std::memory_order_acquire) != 0; ++i) backOff(i);
+    }
+
+    std::vector<std::vector<int>> cpus() {
+        std::lock_guard<std::mutex> lock(busy_); // no job is creating or placing workers meanwhile
+        std::vector<std::vector<int>> result;
+#if defined(__linux__)
+        for (auto& t : workers_) {
+            cpu_set_t set;
+            CPU_ZERO(&set);
+            auto& cpus = result.emplace_back();
+            if (pthread_getaffinity_np(t.native_handle(), sizeof set, &set) != 0) continue;
+            for (int c = 0; c < CPU_SETSIZE; ++c)
+                if (CPU_ISSET(c, &set)) cpus.push_back(c);
+        }
+#endif
+        return result;
+    }
+
+    ~WorkerPool() {
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            stop_ = true;
+            generation_.fetch_add(1, std::memory_order_release);
+        }
+        wake_.notify_all();
+        for (auto& t : workers_) t.join();
+    }
+
+private:
+    // How long a worker stays awake after a job, waiting for the next one before sleeping.
+    static constexpr std::chrono::microseconds kSpin{200};
+    // Of which the first part spins without giving the core away.
+    static constexpr std::chrono::microseconds kPureSpin{20};
+
+    static void pause() {
+#if defined(__x86_64__)
+        _mm_pause();
+#else
+        std::this_thread::yield();
+#endif
+    }
+
+    static void backOff(int i) {
+        if (i < 4096) pause();
+        else std::this_thread::yield();
+    }
+
+    void work(const std::function<void(int)>& fn, int parts) {
+        for (;;) {
+            const int p = next_.fetch_add(1, std::memory_order_relaxed);
+            if (p >= parts) return;
+            fn(p);
+            done_.fetch_add(1, std::memory_order_release);
+        }
+    }
+
+    // Restricts every worker to the CPUs it started with (the creating thread's) but the one the
+    // caller runs on now. A syscall per worker, only when the caller has moved since the last job.
+    // Where that would leave no CPU (the process runs on one), the workers keep their whole set.
+    void keepWorkersOffCallerCpu() {
+#if defined(__linux__)
+        const int cpu = sched_getcpu();
+        if (cpu == awayFrom_ || !homeKnown_) return;
+        awayFrom_ = cpu;
+        cpu_set_t allowed = home_;
+        if (cpu >= 0 && cpu < CPU_SETSIZE && CPU_ISSET(cpu, &allowed) && CPU_COUNT(&allowed) > 1)
+            CPU_CLR(cpu, &allowed);
+        // A failure (a cpuset changed under us) leaves the worker where it was: placement is only speed.
+        for (auto& t : workers_) pthread_setaffinity_np(t.native_handle(), sizeof allowed, &allowed);
+#endif
+    }
+
+    void ensureWorkers(int count) {
+#if defined(__linux__)
+        if (workers_.empty() && static_cast<int>(workers_.size()) < count) {
+            CPU_ZERO(&home_);
+            homeKnown_ = sched_getaffinity(0, sizeof home_, &home_) == 0; // what the new threads inherit
+        }
+#endif
+        while (static_cast<int>(workers_.size()) < count) {
+            // The worker starts from the generation before the job about to be posted: reading it
+            // in the new thread could already see that job's generation and then miss the job.
+            const uint64_t before = generation_.load(std::memory_order_acquire);
+            workers_.emplace_back([this, before] { loop(before); });
+            awayFrom_ = -2; // place the new worker too
+        }
+    }
+
+    void loop(uint64_t seen) {
+        for (;;) {
+            // Spin briefly (the next layer's kernel usually follows within microseconds), then keep
+            // checking while yielding the core (on 2 cores a spinning worker would halve the BLAS
+            // and LibTorch work between kernel calls), then sleep until the generation changes.
+            const auto now = std::chrono::steady_clock::now();
+            const auto yieldFrom = now + kPureSpin, until = now + kSpin;
+            bool yielding = false;
+            for (int i = 0; generation_.load(std::memory_order_acquire) == seen; ++i) {
+                if (yielding || (i & 63) == 63) {
+                    const auto t = std::chrono::steady_clock::now();
+                    if (t > until) {
+                        std::unique_lock<std::mutex> lock(mutex_);
+                        wake_.wait(lock, [&] { return generation_.load(std::memory_order_acquire) != seen; });
+                        break;
+                    }
+                    yielding = t > yieldFrom;
+                }
+                if (yielding) std::this_thread::yield();
+                else pause();
+            }
+            const std::function<void(int)>* job = nullptr;
+            int parts = 0;
+            {
+                // Generation and job are read together, and joining is counted under the lock, so
+                // the caller cannot finish (and its fn go away) while this worker holds it.
+                std::lock_guard<std::mutex> lock(mutex_);
+                if (stop_) return;
+                seen = generation_.load(std::memory_order_acquire);
+                if (job_ && helpers_ < maxHelpers_) {
+                    job = job_;
+                    parts = jobParts_;
+                    ++helpers_;
+                    active_.fetch_add(1, std::memory_order_relaxed);
+                }
+            }
+            if (job) {
+                work(*job, parts);
+                active_.fetch_sub(1, std::memory_order_release);
+            }
+        }
+    }
+
+    std::mutex busy_;  // one job at a time
+    std::mutex mutex_; // guards job_, jobParts_, helpers_, maxHelpers_, stop_ and the sleep
+    std::condition_variable wake_;
+    std::vector<std::thread> workers_;
+    std::atomic<uint64_t> generation_{0};
+    std::atomic<int> next_{0};   // next unclaimed part
+    std::atomic<int> done_{0};   // parts finished
+    std::atomic<int> active_{0}; // workers inside the current job
+    const std::function<void(int)>* job_ = nullptr;
+    int jobParts_ = 0;
+    int helpers_ = 0;
+    int maxHelpers_ = 0;
+    bool stop_ = false;
+    int awayFrom_ = -2; // the caller's CPU the workers were last kept off (-2: never)
+#if defined(__linux__)
+    cpu_set_t home_{};
+    bool homeKnown_ = false;
+#endif
+};
+
+} // namespace
+
+namespace detail {
+void runParallel(int parts, int threads, const std::function<void(int)>& fn) {
+    WorkerPool::instance().run(parts, threads, fn);
+}
+std::vector<std::vector<int>> workerCpus() { return WorkerPool::instance().cpus(); }
+} // namespace detail
+
+} // namespace srigl::kernels
