@@ -185,9 +185,10 @@ int runBench(const BenchOptions& o) {
     machine.cpu = cpu;
     machine.kernel = kernel;
     if (!o.json) {
-        std::printf("srigl bench: %s, %s, BLAS %s, %d threads (OMP_WAIT_POLICY=%s), condensed kernel %s\n",
+        std::printf("srigl bench: %s, %s, BLAS %s, %d threads (OMP_WAIT_POLICY=%s, malloc %s), condensed kernel %s\n",
                     o.device.c_str(), cpu.c_str(), threading.blas.c_str(), threading.torchThreads,
-                    threading.ompWaitPolicy.empty() ? "unset" : threading.ompWaitPolicy.c_str(), kernel.c_str());
+                    threading.ompWaitPolicy.empty() ? "unset" : threading.ompWaitPolicy.c_str(), threading.malloc.c_str(),
+                    kernel.c_str());
         std::printf("%-16s %6s %8s %6s %6s %10s %10s %10s %10s %8s %8s%s\n", "layer", "batch", "sparsity", "rows", "k",
                     "dense_us", "csr_us", "struct_us", "cond_us", "x dense", "x csr",
                     o.device == "cuda" && cuda::kernelsBuilt() ? "   warp_us  tiled_us  chosen" : "");
@@ -273,7 +274,7 @@ int runBench(const BenchOptions& o) {
     if (o.json) {
         nlohmann::json doc = {{"results", results}, {"device", o.device}, {"cpu", cpu}, {"blas", threading.blas},
                               {"threads", threading.torchThreads}, {"omp_wait_policy", threading.ompWaitPolicy},
-                              {"kernel", kernel}};
+                              {"malloc", threading.malloc}, {"kernel", kernel}};
         if (condensedModel) doc["models"] = models;
         if (!csrNote.empty()) doc["csr_note"] = csrNote;
         if (exitCode == 130) doc["interrupted"] = true;

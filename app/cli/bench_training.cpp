@@ -96,12 +96,14 @@ int runTrainingBench(const BenchOptions& o) {
     }
     const int64_t layerIn = conv ? conv->channels * conv->kernel * conv->kernel : o.in;
     if (!o.json)
-        std::printf("srigl bench --training: cpu, %s, BLAS %s, %d threads (OMP_WAIT_POLICY=%s), condensed kernel %s\n"
+        std::printf("srigl bench --training: cpu, %s, BLAS %s, %d threads (OMP_WAIT_POLICY=%s, malloc %s), "
+                    "condensed kernel %s\n"
                     "one SGD step (forward, backward, momentum update) of a %s\n"
                     "%8s %6s %6s %10s %10s %10s %8s %9s\n",
                     cpu.c_str(), threading.blas.c_str(), threading.torchThreads,
-                    threading.ompWaitPolicy.empty() ? "unset" : threading.ompWaitPolicy.c_str(), kernel.c_str(),
-                    layerName.c_str(), "sparsity", "batch", "k", "dense_us", "masked_us", "cond_us", "x dense", "x masked");
+                    threading.ompWaitPolicy.empty() ? "unset" : threading.ompWaitPolicy.c_str(), threading.malloc.c_str(),
+                    kernel.c_str(), layerName.c_str(), "sparsity", "batch", "k", "dense_us", "masked_us", "cond_us",
+                    "x dense", "x masked");
 
     gTrainingCancel = false;
     auto previous = std::signal(SIGINT, onTrainingInterrupt);
@@ -224,7 +226,8 @@ int runTrainingBench(const BenchOptions& o) {
     if (o.json) {
         nlohmann::json doc = {{"training", true}, {"layers", layerRows}, {"device", "cpu"}, {"cpu", cpu},
                               {"blas", threading.blas}, {"threads", threading.torchThreads},
-                              {"omp_wait_policy", threading.ompWaitPolicy}, {"kernel", kernel}};
+                              {"omp_wait_policy", threading.ompWaitPolicy}, {"malloc", threading.malloc},
+                              {"kernel", kernel}};
         if (!o.model.empty()) doc["models"] = modelRows;
         if (exitCode == 130) doc["interrupted"] = true;
         std::cout << doc.dump() << std::endl;

@@ -1,6 +1,7 @@
 // srigl: the light front end. `srigl runs ...` only reads the store, so it runs here without
 // loading LibTorch or OpenCV (whose dynamic loading costs most of a second); every other command,
 // `runs render` included, is handed with the same arguments to srigl-engine next to this executable.
+#include "engine/runtime/compute_environment.hpp"
 #include "runs_command.hpp"
 #include "self_directory.hpp"
 
@@ -37,10 +38,11 @@ int main(int argc, char** argv) {
         }
         if (!app.get_subcommand("runs")->got_subcommand("render")) return srigl::cli::runRuns(app, runs);
     }
-    // Commands that compute want OpenMP's passive wait policy, which must be in the environment
-    // before the OpenMP runtime loads: setting it here saves srigl-engine re-executing itself.
-    if (computes(command) && !std::getenv("OMP_WAIT_POLICY") && !std::getenv("SRIGL_NO_REEXEC")) {
-        setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
+    // Commands that compute want the compute environment (OpenMP's passive wait, malloc's huge
+    // pages), which must be there before the libraries load: setting it here saves srigl-engine
+    // re-executing itself.
+    if (computes(command) && !std::getenv("SRIGL_NO_REEXEC")) {
+        srigl::addComputeEnvironment();
         setenv("SRIGL_NO_REEXEC", "1", 1);
     }
     const std::string engine = srigl::cli::selfDirectory() + "/srigl-engine";

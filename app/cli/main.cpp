@@ -53,10 +53,10 @@ private:
 
 int main(int argc, char** argv) {
     using namespace srigl::cli;
-    // Only commands that compute need the OpenMP wait policy; the others skip the re-exec's cost.
+    // Only commands that compute need the compute environment; the others skip the re-exec's cost.
     if (argc > 1 && (std::string(argv[1]) == "train" || std::string(argv[1]) == "sweep" ||
                      std::string(argv[1]) == "bench" || std::string(argv[1]) == "convert"))
-        srigl::ensurePassiveOpenMpWait(argc, argv);
+        srigl::ensureComputeEnvironment(argc, argv);
     CLI::App app{"SRigL Studio command line: dynamic sparse training with constant fan-in"};
     app.require_subcommand(1);
     app.set_version_flag("--version", std::string("srigl ") + SRIGL_VERSION);

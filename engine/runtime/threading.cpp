@@ -1,5 +1,6 @@
 // Thread pools of LibTorch and OpenBLAS.
 #include "engine/runtime/threading.hpp"
+#include "engine/runtime/compute_environment.hpp"
 
 #include <torch/torch.h>
 
@@ -38,6 +39,7 @@ ThreadingInfo currentThreading() {
     else info.blas = "unknown (not OpenBLAS)";
     const char* policy = std::getenv("OMP_WAIT_POLICY");
     info.ompWaitPolicy = policy ? policy : "unset";
+    info.malloc = mallocSetting();
     return info;
 }
 
@@ -62,12 +64,11 @@ bool lowerCurrentThreadPriority(int niceness) {
 #endif
 }
 
-void ensurePassiveOpenMpWait(int argc, char** argv) {
-    if (std::getenv("OMP_WAIT_POLICY") || std::getenv("SRIGL_NO_REEXEC")) return;
-    setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
+void ensureComputeEnvironment(int argc, char** argv) {
+    if (std::getenv("SRIGL_NO_REEXEC") || !addComputeEnvironment()) return;
     setenv("SRIGL_NO_REEXEC", "1", 1);
     execv("/proc/self/exe", argv);
-    // execv only returns on failure: carry on with the spinning default.
+    // execv only returns on failure: carry on with the defaults.
     (void)argc;
 }
 

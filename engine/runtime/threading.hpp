@@ -10,6 +10,7 @@ struct ThreadingInfo {
     int blasThreads = 1;
     std::string blas;       // e.g. "OpenBLAS 0.3.21 ..."; "unknown" when no known BLAS answers
     std::string ompWaitPolicy; // value of OMP_WAIT_POLICY seen by the process
+    std::string malloc;        // glibc malloc's huge-page setting (mallocSetting)
 };
 
 // threads <= 0: one per core. Sets both pools to the same size: LibTorch's elementwise work and
@@ -24,8 +25,10 @@ ThreadingInfo currentThreading();
 // frame budget"). Returns false where the system refuses or has no per-thread priority.
 bool lowerCurrentThreadPriority(int niceness);
 
-// Re-executes the program with OMP_WAIT_POLICY=PASSIVE when it is unset: the OpenMP runtime reads
-// the variable when it loads, before main, so setting it later has no effect. Call first in main.
-void ensurePassiveOpenMpWait(int argc, char** argv);
+// Re-executes the program with the compute environment (compute_environment.hpp: OMP_WAIT_POLICY,
+// malloc's huge pages) when something of it is missing: the OpenMP runtime and glibc read those when
+// the process starts, so setting them later has no effect. Call first in main. Not again in the new
+// process (SRIGL_NO_REEXEC), and never where SRIGL_NO_REEXEC is already set.
+void ensureComputeEnvironment(int argc, char** argv);
 
 } // namespace srigl

@@ -31,6 +31,7 @@ private Q_SLOTS:
     void unknownCommandIsNamed();
     void unknownRunsCommandIsNamed();
     void bareAndHelpStillWork();
+    void computeEnvironmentReachesTheEngine();
 };
 
 void TestCliFront::unknownCommandIsNamed() {
@@ -84,6 +85,49 @@ void TestCliFront::bareAndHelpStillWork() {
         const SriglResult bareRuns = run(kSrigl, {"runs"});
         QCOMPARE(bareRuns.exitCode, 2);
         QVERIFY2(listsCommands(bareRuns.err, {"list", "show"}), qPrintable(bareRuns.err));
+    });
+}
+
+// A computing command runs with OpenMP's passive wait and malloc's huge pages (compute_environment.hpp)
+// whether it starts through the front end or srigl-engine itself (which then re-executes), and what
+// the user set is kept. The bench's JSON reports what the engine process saw.
+void TestCliFront::computeEnvironmentReachesTheEngine() {
+    guarded([&] {
+        const QStringList bench = {"bench", "--in", "64", "--out", "16", "--sparsity", "0.9", "--batch", "1",
+                                   "--seconds", "0", "--json", "--no-db", "-q"};
+        struct Case {
+            QString program;
+            QString tunables; // GLIBC_TUNABLES given ("-": unset)
+            QString omp;      // OMP_WAIT_POLICY given ("-": unset)
+            QString malloc, policy;
+        };
+        const QList<Case> cases = {
+            {kSrigl, "-", "-", "glibc.malloc.hugetlb=1", "PASSIVE"},
+            {kEngine, "-", "-", "glibc.malloc.hugetlb=1", "PASSIVE"},
+            {kEngine, "-", "ACTIVE", "glibc.malloc.hugetlb=1", "ACTIVE"},
+            {kSrigl, "glibc.malloc.tcache_count=7", "-", "glibc.malloc.hugetlb=1", "PASSIVE"},
+            {kSrigl, "glibc.malloc.hugetlb=0", "-", "glibc.malloc.hugetlb=0", "PASSIVE"},
+            {kEngine, "glibc.malloc.tcache_count=7:glibc.malloc.hugetlb=0", "PASSIVE", "glibc.malloc.hugetlb=0",
+             "PASSIVE"},
+        };
+        for (const auto& c : cases) {
+            QProcess p;
+            auto env = QProcessEnvironment::systemEnvironment();
+            env.remove("SRIGL_NO_REEXEC");
+            env.remove("GLIBC_TUNABLES");
+            env.remove("OMP_WAIT_POLICY");
+            if (c.tunables != "-") env.insert("GLIBC_TUNABLES", c.tunables);
+            if (c.omp != "-") env.insert("OMP_WAIT_POLICY", c.omp);
+            p.setProcessEnvironment(env);
+            p.start(c.program, bench);
+            p.closeWriteChannel();
+            const SriglResult r = finishSriglProcess(p, 120000);
+            const QString what = c.program + " with GLIBC_TUNABLES " + c.tunables + ", OMP_WAIT_POLICY " + c.omp;
+            QVERIFY2(r.exitCode == 0, qPrintable(what + ": " + r.err));
+            const QJsonObject doc = QJsonDocument::fromJson(r.out.toUtf8()).object();
+            QVERIFY2(doc.value("malloc").toString() == c.malloc, qPrintable(what + ": " + r.out.left(400)));
+            QVERIFY2(doc.value("omp_wait_policy").toString() == c.policy, qPrintable(what + ": " + r.out.left(400)));
+        }
     });
 }
 

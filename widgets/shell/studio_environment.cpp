@@ -9,7 +9,7 @@ namespace srigl::studio {
 void prepareStudioProcess(int argc, char** argv) {
     // Before the re-execution below, so the new process image inherits it.
     setenv("LP_NUM_THREADS", "0", 0);
-    ensurePassiveOpenMpWait(argc, argv);
+    ensureComputeEnvironment(argc, argv);
 }
 
 } // namespace srigl::studio

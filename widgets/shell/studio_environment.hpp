@@ -8,7 +8,8 @@ namespace srigl::studio {
 //   inspector on the UI thread instead of handing each frame to its own worker threads, which wait
 //   behind the training threads on a busy machine (measured: 9.6 -> 24-35 frames/s on 2 cores
 //   while training; docs/studio.md). Hardware drivers ignore it.
-// - OMP_WAIT_POLICY=PASSIVE unless set, by re-executing (srigl::ensurePassiveOpenMpWait).
+// - OMP_WAIT_POLICY=PASSIVE and malloc's huge pages unless set, by re-executing
+//   (srigl::ensureComputeEnvironment).
 void prepareStudioProcess(int argc, char** argv);
 
 } // namespace srigl::studio
