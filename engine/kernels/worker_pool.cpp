@@ -58,6 +58,7 @@ public:
             return;
         }
         ensureWorkers(threads - 1);
+        keepWorkersOffCallerCpu(); // before posting: a worker still spinning takes the job at once
         {
             std::lock_guard<std::mutex> lock(mutex_);
             job_ = &fn;
@@ -68,7 +69,6 @@ public:
             done_.store(0, std::memory_order_relaxed);
             generation_.fetch_add(1, std::memory_order_release);
         }
-        keepWorkersOffCallerCpu();
         wake_.notify_all();
         work(fn, parts);
         // Parts taken by workers are still running: wait for them (briefly spinning, then
