@@ -49,7 +49,7 @@ void checkArguments(const char* what, const CondensedView& layer, Isa isa, bool 
 }
 
 // Runs fn(part) for every part on the calling thread and up to threads - 1 workers of the forward's
-// pool (condensed_kernels.cpp), which claim parts from a shared counter so that a worker slow to wake
+// pool (worker_pool.cpp), which claim parts from a shared counter so that a worker slow to wake
 // leaves its parts to the others. (LibTorch's parallel_for is serial in this non-OpenMP translation
 // unit; starting threads per call cost ~20-50 us each.)
 void runParts(int parts, int threads, const std::function<void(int)>& fn) {

@@ -12,7 +12,7 @@ namespace srigl {
 // - glibc.malloc.hugetlb=1 in GLIBC_TUNABLES: malloc asks for transparent huge pages, so a large
 //   tensor allocated anew every step (a 4096 x 4096 gradient is 64 MiB, above malloc's largest mmap
 //   threshold, so it is mapped and unmapped each time) faults in 2 MiB pages instead of 4 KiB ones.
-//   Measured on a 2-core AMD EPYC VM (docs/benchmarks.md, "Page faults"): a dense MLP
+//   Measured on a 2-core AMD EPYC VM (docs/benchmarks.md, "Stop 36"): a dense MLP
 //   784-4096-4096-10 step fell from 535 to 195 ms (35 000 faults a step before). glibc reads it when
 //   the process starts; older glibc and kernels without THP ignore it. Freed memory still goes back
 //   to the system.
