@@ -154,7 +154,7 @@ private:
 
     void ensureWorkers(int count) {
 #if defined(__linux__)
-        if (workers_.empty() && static_cast<int>(workers_.size()) < count) {
+        if (workers_.empty() && count > 0) {
             CPU_ZERO(&home_);
             homeKnown_ = sched_getaffinity(0, sizeof home_, &home_) == 0; // what the new threads inherit
         }
