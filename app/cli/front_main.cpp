@@ -1,6 +1,7 @@
 // srigl: the light front end. `srigl runs ...` only reads the store, so it runs here without
 // loading LibTorch or OpenCV (whose dynamic loading costs most of a second); every other command,
 // `runs render` included, is handed with the same arguments to srigl-engine next to this executable.
+#include "computing_commands.hpp"
 #include "engine/runtime/compute_environment.hpp"
 #include "runs_command.hpp"
 #include "self_directory.hpp"
@@ -14,14 +15,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
-
-namespace {
-
-bool computes(const std::string& command) {
-    return command == "train" || command == "sweep" || command == "bench" || command == "convert";
-}
-
-} // namespace
 
 int main(int argc, char** argv) {
     const std::string command = argc > 1 ? argv[1] : "";
@@ -41,7 +34,7 @@ int main(int argc, char** argv) {
     // Commands that compute want the compute environment (OpenMP's passive wait, malloc's huge
     // pages), which must be there before the libraries load: setting it here saves srigl-engine
     // re-executing itself.
-    if (computes(command) && !std::getenv("SRIGL_NO_REEXEC")) {
+    if (srigl::cli::commandComputes(command) && !std::getenv("SRIGL_NO_REEXEC")) {
         srigl::addComputeEnvironment();
         setenv("SRIGL_NO_REEXEC", "1", 1);
     }

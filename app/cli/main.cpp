@@ -2,6 +2,7 @@
 // land). Users call `srigl`, the light front end, which hands these commands to this executable.
 #include "analyze_command.hpp"
 #include "bench_command.hpp"
+#include "computing_commands.hpp"
 #include "convert_command.hpp"
 #include "export_command.hpp"
 #include "import_command.hpp"
@@ -54,9 +55,7 @@ private:
 int main(int argc, char** argv) {
     using namespace srigl::cli;
     // Only commands that compute need the compute environment; the others skip the re-exec's cost.
-    if (argc > 1 && (std::string(argv[1]) == "train" || std::string(argv[1]) == "sweep" ||
-                     std::string(argv[1]) == "bench" || std::string(argv[1]) == "convert"))
-        srigl::ensureComputeEnvironment(argc, argv);
+    if (argc > 1 && commandComputes(argv[1])) srigl::ensureComputeEnvironment(argc, argv);
     CLI::App app{"SRigL Studio command line: dynamic sparse training with constant fan-in"};
     app.require_subcommand(1);
     app.set_version_flag("--version", std::string("srigl ") + SRIGL_VERSION);
