@@ -8,7 +8,9 @@ namespace srigl {
 LeNet5Impl::LeNet5Impl(const InputShape& input) {
     const int64_t pad = input.height < 32 ? (32 - input.height + 1) / 2 : 0;
     conv1 = register_module("conv1", SparseConv2d(input.channels, 6, 5, 1, pad));
+    conv1->fedWith(input.height, input.width);
     conv2 = register_module("conv2", SparseConv2d(6, 16, 5));
+    conv2->fedWith((input.height + 2 * pad - 4) / 2, (input.width + 2 * pad - 4) / 2);
     int64_t h = ((input.height + 2 * pad - 4) / 2 - 4) / 2;
     int64_t w = ((input.width + 2 * pad - 4) / 2 - 4) / 2;
     if (h < 1 || w < 1) throw ConfigError("model", "lenet5 needs inputs of at least 28x28");

@@ -4,13 +4,16 @@
 
 namespace srigl {
 
-BasicBlockImpl::BasicBlockImpl(int64_t in, int64_t out, int64_t stride) {
+BasicBlockImpl::BasicBlockImpl(int64_t in, int64_t out, int64_t stride, int64_t height, int64_t width) {
     conv1 = register_module("conv1", SparseConv2d(in, out, 3, stride, 1, false));
+    conv1->fedWith(height, width);
     bn1 = register_module("bn1", torch::nn::BatchNorm2d(out));
     conv2 = register_module("conv2", SparseConv2d(out, out, 3, 1, 1, false));
+    conv2->fedWith((height - 1) / stride + 1, (width - 1) / stride + 1);
     bn2 = register_module("bn2", torch::nn::BatchNorm2d(out));
     if (stride != 1 || in != out) {
         shortcutConv = register_module("shortcut", SparseConv2d(in, out, 1, stride, 0, false));
+        shortcutConv->fedWith(height, width);
         shortcutBn = register_module("shortcut_bn", torch::nn::BatchNorm2d(out));
     }
 }
@@ -24,13 +27,17 @@ torch::Tensor BasicBlockImpl::forward(const torch::Tensor& x) {
 
 ResNet18Impl::ResNet18Impl(const InputShape& input) {
     stem = register_module("conv1", SparseConv2d(input.channels, 64, 3, 1, 1, false));
+    stem->fedWith(input.height, input.width);
     stemBn = register_module("bn1", torch::nn::BatchNorm2d(64));
     int64_t in = 64;
+    int64_t h = input.height, w = input.width;
     const int64_t widths[] = {64, 128, 256, 512};
     for (int stage = 0; stage < 4; ++stage) {
         const int64_t stride = stage == 0 ? 1 : 2;
-        stages->push_back(BasicBlock(in, widths[stage], stride));
-        stages->push_back(BasicBlock(widths[stage], widths[stage], 1));
+        stages->push_back(BasicBlock(in, widths[stage], stride, h, w));
+        h = (h - 1) / stride + 1; // a 3x3 convolution with padding 1
+        w = (w - 1) / stride + 1;
+        stages->push_back(BasicBlock(widths[stage], widths[stage], 1, h, w));
         in = widths[stage];
     }
     register_module("layers", stages);

@@ -7,7 +7,8 @@ namespace srigl {
 
 class BasicBlockImpl : public torch::nn::Module {
 public:
-    BasicBlockImpl(int64_t in, int64_t out, int64_t stride);
+    // height, width: the block's input image size (its convolutions' compute path depends on it).
+    BasicBlockImpl(int64_t in, int64_t out, int64_t stride, int64_t height, int64_t width);
     torch::Tensor forward(const torch::Tensor& x);
 
 private:

@@ -138,6 +138,20 @@ SparseConv2dImpl::SparseConv2dImpl(int64_t in, int64_t out, int64_t kernel, int6
     }
 }
 
+SparseConv2dImpl& SparseConv2dImpl::fedWith(int64_t height, int64_t width) {
+    inputHeight = height;
+    inputWidth = width;
+    return *this;
+}
+
+int64_t SparseConv2dImpl::outputPixels() const {
+    if (inputHeight <= 0 || inputWidth <= 0) return 0;
+    const int64_t spanH = inputHeight + 2 * padding - shape_[2];
+    const int64_t spanW = inputWidth + 2 * padding - shape_[3];
+    if (spanH < 0 || spanW < 0) return 0;
+    return (spanH / stride + 1) * (spanW / stride + 1);
+}
+
 torch::Tensor SparseConv2dImpl::forward(const torch::Tensor& x) {
     if (captureInput) capturedInput = x.detach();
     if (condensed) {

@@ -104,6 +104,14 @@ struct SparseConv2dImpl : torch::nn::Module, SparseLayer {
 
     int64_t stride;
     int64_t padding;
+    // The image size the model feeds this layer (height, width), set by the model that builds it;
+    // 0 where nobody said. `auto` decides from it whether the direct kernels pay (compute_path.hpp):
+    // over small images they lose where dense convolutions win.
+    int64_t inputHeight = 0;
+    int64_t inputWidth = 0;
+    SparseConv2dImpl& fedWith(int64_t height, int64_t width);
+    // Output pixels of one image (0 when the input size is unknown).
+    int64_t outputPixels() const;
     // Set by a caller that needs what the convolution receives (N:M conversion refits a layer on
     // its inputs; LibTorch modules have no forward hooks): forward() then keeps a detached copy
     // of its input here. Off in training.

@@ -5,12 +5,17 @@
 
 namespace srigl {
 
-WideBlockImpl::WideBlockImpl(int64_t in, int64_t out, int64_t stride) {
+WideBlockImpl::WideBlockImpl(int64_t in, int64_t out, int64_t stride, int64_t height, int64_t width) {
     bn1 = register_module("bn1", torch::nn::BatchNorm2d(in));
     conv1 = register_module("conv1", SparseConv2d(in, out, 3, stride, 1, false));
+    conv1->fedWith(height, width);
     bn2 = register_module("bn2", torch::nn::BatchNorm2d(out));
     conv2 = register_module("conv2", SparseConv2d(out, out, 3, 1, 1, false));
-    if (stride != 1 || in != out) shortcut = register_module("shortcut", SparseConv2d(in, out, 1, stride, 0, false));
+    conv2->fedWith((height - 1) / stride + 1, (width - 1) / stride + 1);
+    if (stride != 1 || in != out) {
+        shortcut = register_module("shortcut", SparseConv2d(in, out, 1, stride, 0, false));
+        shortcut->fedWith(height, width);
+    }
 }
 
 torch::Tensor WideBlockImpl::forward(const torch::Tensor& x) {
@@ -25,11 +30,16 @@ WideResNetImpl::WideResNetImpl(const InputShape& input, int64_t depth, int64_t w
     if ((depth - 4) % 6 != 0) throw ConfigError("model", "wide resnet depth must be 6n + 4");
     const int64_t n = (depth - 4) / 6;
     stem = register_module("conv1", SparseConv2d(input.channels, 16, 3, 1, 1, false));
+    stem->fedWith(input.height, input.width);
     int64_t in = 16;
+    int64_t h = input.height, w = input.width;
     for (int g = 0; g < 3; ++g) {
         const int64_t width = (16 << g) * widen;
         for (int64_t b = 0; b < n; ++b) {
-            groups->push_back(WideBlock(in, width, b == 0 && g > 0 ? 2 : 1));
+            const int64_t stride = b == 0 && g > 0 ? 2 : 1;
+            groups->push_back(WideBlock(in, width, stride, h, w));
+            h = (h - 1) / stride + 1; // a 3x3 convolution with padding 1
+            w = (w - 1) / stride + 1;
             in = width;
         }
     }

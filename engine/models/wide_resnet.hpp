@@ -8,7 +8,8 @@ namespace srigl {
 // Pre-activation block: BN-ReLU-conv3x3-BN-ReLU-conv3x3, 1x1 conv shortcut when the shape changes.
 class WideBlockImpl : public torch::nn::Module {
 public:
-    WideBlockImpl(int64_t in, int64_t out, int64_t stride);
+    // height, width: the block's input image size (its convolutions' compute path depends on it).
+    WideBlockImpl(int64_t in, int64_t out, int64_t stride, int64_t height, int64_t width);
     torch::Tensor forward(const torch::Tensor& x);
 
 private:

@@ -3,20 +3,39 @@
 
 namespace srigl {
 
-bool condensedPays(const std::vector<int64_t>& shape, double density, int64_t batch, [[maybe_unused]] int64_t stride) {
+namespace {
+
+// The density at or below which the direct convolution kernels beat LibTorch's dense convolution,
+// by output pixels per image (one SGD step of each ResNet-18 layer, docs/benchmarks.md "Condensed
+// convolutions" and "`auto`'s convolution rule"). Each kept tap is a pass over the image: the fewer
+// outputs a pass has, the more it costs per multiply-add, while the dense convolution's cost per
+// multiply-add hardly changes with the image. Measured break-even, AMD Zen 5 (AVX-512, batch 32-64)
+// / Zen 3 (AVX2, batch 64): 32x32 outputs 0.4 / above 0.5, 16x16 0.25-0.3 / about 0.45, 8x8
+// 0.15-0.2 / 0.3-0.35, 4x4 0.06-0.1 / 0.15. On Zen 5 at batch 128 LibTorch's convolutions slow
+// down per image and the condensed path wins further (0.55 at 32x32), which the rule leaves unused.
+double convDensityThreshold(int64_t outputPixels, bool avx512) {
+    if (outputPixels >= 1024) return avx512 ? 0.4 : 0.5;
+    if (outputPixels >= 256) return avx512 ? 0.25 : 0.4;
+    if (outputPixels >= 64) return avx512 ? 0.2 : 0.25;
+    if (outputPixels >= 16) return avx512 ? 0.07 : 0.1;
+    return 0.0; // smaller images (or an unknown size): only the few-taps clauses below
+}
+
+} // namespace
+
+bool condensedPays(const LayerComputeQuery& layer, int64_t batch) {
+    const auto& shape = layer.shape;
+    const double density = layer.density;
     if (shape.size() == 4) {
-        // The direct kernels (forward and backward of one layer, docs/benchmarks.md "Condensed
-        // convolutions", Zen 3): they win wherever a row keeps few taps: LeNet-5's layers at every
-        // density up to 50% (1.8-14x), ResNet-18's at 10% (1.4-3.7x) and at 25% up to 288 taps per
-        // row (1.3-2.1x), and layers of at most 32 taps per row at any density (a first layer over 1 or 3
-        // channels: 1.2-12x up to 96%); with more taps per row the shifted sums over small images lose
-        // (0.5x for 512 channels of 4x4 at 25%, 0.65x for 64 channels of 32x32 at 80%).
-        // Strided layers (phase planes) fit the same rule: ResNet-18's stride-2 3x3 and 1x1 layers
-        // win at 10% (1.5-4.2x) and at 25% up to 288 taps per row (1.5-2.7x; the 1x1 onto 4x4 outputs
-        // breaks even, 0.9-1.04x), and lose with more taps over small outputs (0.6x for 256 -> 512 on
-        // 8x8 at 25%, 0.5x for its 1x1 downsample at 50%).
         const double k = density * static_cast<double>(shape[1] * shape[2] * shape[3]);
-        return density <= 0.1 || (density <= 0.25 && k <= 300) || (density <= 0.5 && k <= 100) || k <= 32;
+        // Rows of at most 32 taps win at any density and image size: a first layer over 1 or 3
+        // channels (2.5-12x: LibTorch's dense convolution is slow there), a 1x1 downsample kept at
+        // 12% (1.3x on 4x4 outputs). Up to 100 taps at half density they win on images of 8x8
+        // outputs and more (LeNet-5's conv2 at 50%: 1.7-1.8x; the 1x1 downsamples onto 8x8 and
+        // 16x16: 1.2-2.1x), but not on 4x4 (0.86x at 75% on Zen 5).
+        if (k <= 32) return true;
+        if (density <= 0.5 && k <= 100 && layer.outputPixels >= 64) return true;
+        return density <= convDensityThreshold(layer.outputPixels, layer.avx512);
     }
     // Below a few dozen inputs per neuron the per-row overhead dominates.
     if (shape[1] < 64) return false;
@@ -31,7 +50,7 @@ std::string computePathFor(const RunConfig& config, const LayerComputeQuery& lay
     if (!layer.constantFanIn || layer.nm || config.device != "cpu") return "masked_dense";
     if (config.sparse_compute == "condensed") return "condensed";
     if (config.sparse_compute == "masked_dense") return "masked_dense";
-    return condensedPays(layer.shape, layer.density, config.batch_size, layer.stride) ? "condensed" : "masked_dense";
+    return condensedPays(layer, config.batch_size) ? "condensed" : "masked_dense";
 }
 
 } // namespace srigl

@@ -16,14 +16,18 @@ struct LayerComputeQuery {
     double density = 1.0;
     bool constantFanIn = false; // the method keeps exactly k inputs per active neuron (srigl)
     bool nm = false;
-    int64_t stride = 1; // convolutions (the rule is the same for every stride, as measured so far)
+    int64_t stride = 1;       // convolutions (the rule is the same for every stride, as measured so far)
+    int64_t outputPixels = 0; // convolutions: output height x width of one image (0: unknown)
+    // This CPU has AVX-512: LibTorch's dense convolutions gain more from it than the direct kernels'
+    // short rows do, so small images need sparser layers there.
+    bool avx512 = false;
 };
 
 // "condensed", "masked_dense" or "dense" (a layer kept dense computes densely whatever the key says).
 std::string computePathFor(const RunConfig& config, const LayerComputeQuery& layer);
 
-// The measured rule behind `auto`: does the condensed path beat masked-dense for a layer of this
-// shape, stride and density at this batch size?
-bool condensedPays(const std::vector<int64_t>& shape, double density, int64_t batch, int64_t stride = 1);
+// The measured rule behind `auto`: does the condensed path beat masked-dense for this layer at this
+// batch size?
+bool condensedPays(const LayerComputeQuery& layer, int64_t batch);
 
 } // namespace srigl

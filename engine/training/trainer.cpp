@@ -4,6 +4,7 @@
 
 #include "engine/distributed/distributed_error.hpp"
 #include "engine/errors.hpp"
+#include "engine/kernels/condensed_kernels.hpp"
 #include "engine/runtime/threading.hpp"
 #include "engine/sparsity/mask_update.hpp"
 #include "engine/sparsity/sparse_opt.hpp"
@@ -99,7 +100,11 @@ std::string initialComputePath(const RunConfig& c, const SparseLayer& layer, dou
     q.density = density;
     q.constantFanIn = hasConstantFanIn(c);
     q.nm = isNmMethod(c.method) && density < 1.0;
-    if (const auto* conv = dynamic_cast<const SparseConv2dImpl*>(&layer)) q.stride = conv->stride;
+    if (const auto* conv = dynamic_cast<const SparseConv2dImpl*>(&layer)) {
+        q.stride = conv->stride;
+        q.outputPixels = conv->outputPixels();
+    }
+    q.avx512 = kernels::isaSupported(kernels::Isa::Avx512); // the CPU's, whatever SRIGL_KERNEL_ISA lowers the kernels to
     std::string path = computePathFor(c, q);
     if (path == "condensed" && !layer.condensable()) path = "masked_dense";
     return path;
