@@ -30,8 +30,34 @@ constexpr int64_t kMaxGroups = 32;
 // Phase planes along one axis are at most the stride and the kernel size; wider strides are refused.
 constexpr int64_t kMaxPhases = 64;
 
+// Small images are stacked: a block of images lies channel by channel, image after image (see
+// stackFor), so that a tap's pass runs over the whole block. A pass over one 4x4 image padded to 6x6
+// is 22 outputs, too short to cover the loop's set-up (ResNet-18's last stage lost to the dense
+// convolution: docs/benchmarks.md). Passes of kShortPass outputs and more stay one image each: stacking
+// them measured slower (the block's input and output gradient outgrow the core's cache).
+constexpr int64_t kShortPass = 64;
+constexpr int64_t kStackFloats = 512; // the stacked planes of one channel: a pass of about this length
+constexpr int64_t kMinBlocks = 8;     // stacking never leaves fewer parts than this (or the images)
+
 [[noreturn]] void reject(const char* what, const std::string& message) {
     throw std::invalid_argument(std::string(what) + ": " + message);
+}
+
+// Images per stacked block (1: every image on its own) and how many blocks the batch makes. Both
+// follow from the geometry and the batch alone, never from the thread count, so that grad_values' sums
+// run in the same order on any number of threads.
+struct Stacking {
+    int64_t stack = 1;  // images per block, at most
+    int64_t blocks = 0; // blocks of the batch (images per block: partRange of the batch)
+};
+
+Stacking stackFor(const ConvGeometry& g, int64_t maxBlocks = std::numeric_limits<int64_t>::max()) {
+    const int64_t plane = g.planeH() * g.planeW(), pass = (g.outH() - 1) * g.planeW() + g.outW();
+    const int64_t wanted = pass >= kShortPass ? 1 : std::max<int64_t>(1, kStackFloats / plane);
+    int64_t blocks = std::max((g.batch + wanted - 1) / wanted, std::min(g.batch, kMinBlocks));
+    blocks = std::max<int64_t>(1, std::min(blocks, maxBlocks));
+    const int64_t perBlock = (g.batch + blocks - 1) / blocks;
+    return {std::min(perBlock, wanted), blocks};
 }
 
 void check(const char* what, const CondensedView& layer, const ConvGeometry& g, Isa isa) {
@@ -44,7 +70,7 @@ void check(const char* what, const CondensedView& layer, const ConvGeometry& g, 
     if (!layer.values || !layer.indices || layer.k < 1 || layer.rows < 1 || layer.inFeatures != g.taps())
         reject(what, "malformed condensed layer (rows, k >= 1 and inFeatures == channels * kh * kw)");
     // Offsets are int32 (half the index traffic): every plane this touches must fit.
-    const int64_t plane = g.planeH() * g.planeW();
+    const int64_t plane = stackFor(g).stack * g.planeH() * g.planeW();
     const int64_t bordered = plane + (g.kernelH - 1) / g.stride * g.planeW() + (g.kernelW - 1) / g.stride;
     if (g.channels * g.phasesH() * g.phasesW() * plane >= std::numeric_limits<int32_t>::max() ||
         layer.rows * bordered >= std::numeric_limits<int32_t>::max())
@@ -56,10 +82,10 @@ int64_t tapAt(const CondensedView& layer, int64_t e) {
                            : static_cast<const int32_t*>(layer.indices)[e];
 }
 
-// Where each kept tap reads the phase image (see phaseImage): its phase plane (c, dy % s, dx % s) times
-// the plane's size, plus dy / s rows and dx / s columns; [rows * k].
-std::vector<int32_t> tapOffsets(const CondensedView& layer, const ConvGeometry& g) {
-    const int64_t area = g.kernelH * g.kernelW, plane = g.planeH() * g.planeW(), s = g.stride;
+// Where each kept tap reads the stacked phase images (see phaseImages): its phase plane (c, dy % s,
+// dx % s) times the stacked planes' size, plus dy / s rows and dx / s columns; [rows * k].
+std::vector<int32_t> tapOffsets(const CondensedView& layer, const ConvGeometry& g, int64_t stack) {
+    const int64_t area = g.kernelH * g.kernelW, plane = stack * g.planeH() * g.planeW(), s = g.stride;
     std::vector<int32_t> offsets(static_cast<size_t>(layer.rows * layer.k));
     for (int64_t e = 0; e < layer.rows * layer.k; ++e) {
         const int64_t tap = tapAt(layer, e);
@@ -91,13 +117,9 @@ std::pair<int64_t, int64_t> imageSpan(int64_t phase, int64_t stride, int64_t pad
     return {first, end > 0 ? (end - 1) / stride : -1};
 }
 
-// Image n as its phase planes [channels][phasesH][phasesW][planeH][planeW] with the zero border of
-// `padding` (plane (a, b) holds padded pixel (s * i + a, s * j + b) at (i, j)), into `out`; at stride 1
-// without padding, the image itself. The image is read once, row by row (the copy is bound by those
-// reads), and only the border of each plane is cleared.
-const float* phaseImage(const ConvGeometry& g, const float* x, int64_t n, float* out) {
+// One image's phase planes into slot `slot` of the stacked layout (phaseImages).
+void phaseImage(const ConvGeometry& g, const float* x, int64_t n, int64_t slot, int64_t stack, float* out) {
     const float* image = x + n * g.channels * g.height * g.width;
-    if (g.padding == 0 && g.stride == 1) return image;
     const int64_t s = g.stride, pH = g.phasesH(), pW = g.phasesW(), Hq = g.planeH(), Wq = g.planeW();
     const int64_t plane = Hq * Wq;
     std::pair<int64_t, int64_t> rows[kMaxPhases], columns[kMaxPhases];
@@ -107,10 +129,10 @@ const float* phaseImage(const ConvGeometry& g, const float* x, int64_t n, float*
         if (count > 0) std::memset(from, 0, sizeof(float) * static_cast<size_t>(count));
     };
     for (int64_t c = 0; c < g.channels; ++c) {
-        float* channel = out + c * pH * pW * plane;
+        float* channel = out + c * pH * pW * stack * plane + slot * plane;
         for (int64_t a = 0; a < pH; ++a)
             for (int64_t b = 0; b < pW; ++b) {
-                float* dst = channel + (a * pW + b) * plane;
+                float* dst = channel + (a * pW + b) * stack * plane;
                 const auto [i0, i1] = rows[a];
                 const auto [j0, j1] = columns[b];
                 if (i1 < i0 || j1 < j0) {
@@ -129,10 +151,20 @@ const float* phaseImage(const ConvGeometry& g, const float* x, int64_t n, float*
                 const auto [j0, j1] = columns[b];
                 if (j1 >= j0)
                     stridedCopy(src + y * g.width + s * j0 + b - g.padding, s, j1 - j0 + 1,
-                                channel + (a * pW + b) * plane + i * Wq + j0);
+                                channel + (a * pW + b) * stack * plane + i * Wq + j0);
             }
         }
     }
+}
+
+// Images n .. n + count - 1 as their phase planes [channels][phasesH][phasesW][stack][planeH][planeW]
+// with the zero border of `padding` (plane (a, b) of an image holds its padded pixel (s * i + a,
+// s * j + b) at (i, j)), into `out`; with one image per block at stride 1 without padding, the image
+// itself. Each image is read once, row by row (the copy is bound by those reads), and only the border
+// of each plane is cleared.
+const float* phaseImages(const ConvGeometry& g, const float* x, int64_t n, int64_t count, int64_t stack, float* out) {
+    if (stack == 1 && g.padding == 0 && g.stride == 1) return x + n * g.channels * g.height * g.width;
+    for (int64_t i = 0; i < count; ++i) phaseImage(g, x, n + i, i, stack, out);
     return out;
 }
 
@@ -164,29 +196,38 @@ void condensedConvForward(const CondensedView& layer, const ConvGeometry& g, con
     check("condensedConvForward", layer, g, isa);
     if (g.batch == 0) return;
     if (!x || !y) reject("condensedConvForward", "null buffers");
-    const std::vector<int32_t> offsets = tapOffsets(layer, g);
-    const int64_t Wq = g.planeW(), outH = g.outH(), outW = g.outW();
-    const int64_t imageSize = g.channels * g.phasesH() * g.phasesW() * g.planeH() * Wq;
+    const Stacking stacking = stackFor(g);
+    const int64_t stack = stacking.stack;
+    const std::vector<int32_t> offsets = tapOffsets(layer, g, stack);
+    const int64_t Wq = g.planeW(), plane = g.planeH() * Wq, outH = g.outH(), outW = g.outW();
+    const int64_t stackedSize = g.channels * g.phasesH() * g.phasesW() * stack * plane;
     const int64_t wide = (outH - 1) * Wq + outW; // output pixels computed per channel, dropped columns included
     const SumFn sum = sumFor(isa);
 
     const int useThreads = threadsFor(threads, g.batch * layer.rows * layer.k * wide);
-    // Images are the natural parts; a small batch (inference) also splits the output channels.
+    // Blocks of images are the natural parts; few blocks (inference) also split the output channels.
+    const int64_t blocks = stacking.blocks;
     const int64_t rowBlocks =
-        std::min<int64_t>(layer.rows, std::max<int64_t>(1, (4 * useThreads + g.batch - 1) / g.batch));
-    const int parts = static_cast<int>(g.batch * rowBlocks);
+        std::min<int64_t>(layer.rows, std::max<int64_t>(1, (4 * useThreads + blocks - 1) / blocks));
+    const int parts = static_cast<int>(blocks * rowBlocks);
     detail::runParallel(parts, useThreads, [&](int part) {
-        const int64_t n = part / rowBlocks;
+        const auto [n0, n1] = detail::partRange(g.batch, static_cast<int>(blocks), static_cast<int>(part / rowBlocks), 1);
         const auto [r0, r1] =
             detail::partRange(layer.rows, static_cast<int>(rowBlocks), static_cast<int>(part % rowBlocks), 1);
-        const float* image = phaseImage(g, x, n, detail::threadScratch<kPhaseInput>(static_cast<size_t>(imageSize)));
-        float* row = detail::threadScratch<kWideRow>(static_cast<size_t>(wide));
+        const int64_t count = n1 - n0;
+        const float* images =
+            phaseImages(g, x, n0, count, stack, detail::threadScratch<kPhaseInput>(static_cast<size_t>(stackedSize)));
+        // One pass covers the block: image i's outputs start at i * plane (the rows between are dropped).
+        const int64_t length = (count - 1) * plane + wide;
+        float* row = detail::threadScratch<kWideRow>(static_cast<size_t>(length));
         for (int64_t r = r0; r < r1; ++r) {
-            sum(image, offsets.data() + r * layer.k, layer.values + r * layer.k, layer.k, wide,
+            sum(images, offsets.data() + r * layer.k, layer.values + r * layer.k, layer.k, length,
                 layer.bias ? layer.bias[r] : 0.0f, row);
-            float* out = y + (n * layer.rows + r) * outH * outW;
-            for (int64_t oy = 0; oy < outH; ++oy)
-                std::memcpy(out + oy * outW, row + oy * Wq, sizeof(float) * static_cast<size_t>(outW));
+            for (int64_t i = 0; i < count; ++i) {
+                float* out = y + ((n0 + i) * layer.rows + r) * outH * outW;
+                for (int64_t oy = 0; oy < outH; ++oy)
+                    std::memcpy(out + oy * outW, row + i * plane + oy * Wq, sizeof(float) * static_cast<size_t>(outW));
+            }
         }
     });
 }
@@ -200,13 +241,20 @@ void condensedConvBackward(const CondensedView& layer, const ConvGeometry& g, co
         return;
     }
     if (!gy || (gv && !x)) reject("condensedConvBackward", "null buffers");
-    const std::vector<int32_t> offsets = tapOffsets(layer, g);
+    // Groups of images are the parts and fix grad_values' order of summation; within a group, blocks of
+    // at most `stack` images are stacked as in the forward.
+    const Stacking stacking = stackFor(g, kMaxGroups);
+    const int64_t stack = stacking.stack, groups = stacking.blocks;
+    const std::vector<int32_t> offsets = tapOffsets(layer, g, stack);
     const int64_t s = g.stride, pH = g.phasesH(), pW = g.phasesW(), Wq = g.planeW(), plane = g.planeH() * Wq;
+    const int64_t stackedPlane = stack * plane;
     const int64_t planes = g.channels * pH * pW, outH = g.outH(), outW = g.outW();
     const int64_t wide = (outH - 1) * Wq + outW;
-    // The output gradient is laid out wide (rows of Wq), with a zero border of `lead` floats before each
-    // channel, so that grad_input's shifted reads (q - dy / s * Wq - dx / s) never leave it: [rows][lead + plane].
-    const int64_t lead = (g.kernelH - 1) / s * Wq + (g.kernelW - 1) / s, bordered = lead + plane;
+    // The output gradient is laid out like the forward's output (rows of Wq, image i of a block at
+    // i * plane) with a zero border of `lead` floats before each channel, so that grad_input's shifted
+    // reads (q - dy / s * Wq - dx / s) never leave it: [rows][lead + stack * plane]. A read that crosses
+    // into the previous image lands on that image's rows below its outputs, which are zero.
+    const int64_t lead = (g.kernelH - 1) / s * Wq + (g.kernelW - 1) / s, bordered = lead + stackedPlane;
 
     // The transposed layer for grad_input: per phase plane, the taps that read it, with the offset of the
     // output gradient each one reads and its weight (a counting sort by plane).
@@ -215,13 +263,15 @@ void condensedConvBackward(const CondensedView& layer, const ConvGeometry& g, co
     std::vector<float> backValue;
     if (gx) {
         const int64_t nnz = layer.rows * layer.k;
-        for (int64_t e = 0; e < nnz; ++e) ++start[static_cast<size_t>(offsets[static_cast<size_t>(e)] / plane + 1)];
+        for (int64_t e = 0; e < nnz; ++e)
+            ++start[static_cast<size_t>(offsets[static_cast<size_t>(e)] / stackedPlane + 1)];
         for (int64_t p = 0; p < planes; ++p) start[static_cast<size_t>(p + 1)] += start[static_cast<size_t>(p)];
         std::vector<int64_t> fill(start.begin(), start.end() - 1);
         backOffset.resize(static_cast<size_t>(nnz));
         backValue.resize(static_cast<size_t>(nnz));
         for (int64_t e = 0; e < nnz; ++e) {
-            const int64_t offset = offsets[static_cast<size_t>(e)], p = offset / plane, shift = offset % plane;
+            const int64_t offset = offsets[static_cast<size_t>(e)], p = offset / stackedPlane;
+            const int64_t shift = offset % stackedPlane;
             const auto at = static_cast<size_t>(fill[static_cast<size_t>(p)]++);
             backOffset[at] = static_cast<int32_t>(e / layer.k * bordered + lead - shift);
             backValue[at] = layer.values[e];
@@ -231,47 +281,55 @@ void condensedConvBackward(const CondensedView& layer, const ConvGeometry& g, co
     const bool phasesCover = pH == s && pW == s;
 
     const SumFn sum = sumFor(isa);
-    const DotsFn dots = dotsFor(isa, wide);
-    const int64_t groups = std::min(g.batch, kMaxGroups);
     std::vector<float> partial(gv ? static_cast<size_t>(groups * layer.rows * layer.k) : 0, 0.0f);
     const int useThreads = threadsFor(threads, g.batch * layer.rows * layer.k * wide * (gx && gv ? 2 : 1));
     detail::runParallel(static_cast<int>(groups), useThreads, [&](int group) {
-        const auto [n0, n1] = detail::partRange(g.batch, static_cast<int>(groups), group, 1);
+        const auto [g0, g1] = detail::partRange(g.batch, static_cast<int>(groups), group, 1);
         float* border = detail::threadScratch<kBorderedGrad>(static_cast<size_t>(layer.rows * bordered));
-        float* phased = detail::threadScratch<kPhaseInput>(static_cast<size_t>(planes * plane));
-        float* row = detail::threadScratch<kWideRow>(static_cast<size_t>(plane));
+        float* phased = detail::threadScratch<kPhaseInput>(static_cast<size_t>(planes * stackedPlane));
+        float* row = detail::threadScratch<kWideRow>(static_cast<size_t>(stackedPlane));
         float* acc = gv ? partial.data() + group * layer.rows * layer.k : nullptr;
-        for (int64_t n = n0; n < n1; ++n) {
+        for (int64_t n = g0; n < g1; n += stack) {
+            const int64_t count = std::min(stack, g1 - n);
             std::memset(border, 0, sizeof(float) * static_cast<size_t>(layer.rows * bordered));
             for (int64_t r = 0; r < layer.rows; ++r)
-                for (int64_t oy = 0; oy < outH; ++oy)
-                    std::memcpy(border + r * bordered + lead + oy * Wq, gy + ((n * layer.rows + r) * outH + oy) * outW,
-                                sizeof(float) * static_cast<size_t>(outW));
+                for (int64_t i = 0; i < count; ++i)
+                    for (int64_t oy = 0; oy < outH; ++oy)
+                        std::memcpy(border + r * bordered + lead + i * plane + oy * Wq,
+                                    gy + (((n + i) * layer.rows + r) * outH + oy) * outW,
+                                    sizeof(float) * static_cast<size_t>(outW));
             if (gx) {
                 for (int64_t c = 0; c < g.channels; ++c) {
-                    float* out = gx + (n * g.channels + c) * g.height * g.width;
                     bool complete = phasesCover;
                     for (int64_t p = c * pH * pW; p < (c + 1) * pH * pW && complete; ++p)
                         complete = start[static_cast<size_t>(p + 1)] > start[static_cast<size_t>(p)];
-                    if (!complete) std::memset(out, 0, sizeof(float) * static_cast<size_t>(g.height * g.width));
+                    if (!complete)
+                        for (int64_t i = 0; i < count; ++i)
+                            std::memset(gx + ((n + i) * g.channels + c) * g.height * g.width, 0,
+                                        sizeof(float) * static_cast<size_t>(g.height * g.width));
                     for (int64_t a = 0; a < pH; ++a) {
                         const auto [i0, i1] = imageSpan(a, s, g.padding, g.height);
                         for (int64_t b = 0; b < pW; ++b) {
                             const auto [j0, j1] = imageSpan(b, s, g.padding, g.width);
                             const int64_t p = (c * pH + a) * pW + b, s0 = start[static_cast<size_t>(p)];
-                            const int64_t count = start[static_cast<size_t>(p + 1)] - s0;
-                            if (count == 0 || i1 < i0 || j1 < j0) continue;
-                            // Only the plane's image pixels: rows i0..i1, columns j0..j1, wide like the forward's.
-                            const int64_t first = i0 * Wq + j0, length = (i1 - i0) * Wq + j1 - j0 + 1;
-                            sum(border + first, backOffset.data() + s0, backValue.data() + s0, count, length, 0.0f,
+                            const int64_t tapCount = start[static_cast<size_t>(p + 1)] - s0;
+                            if (tapCount == 0 || i1 < i0 || j1 < j0) continue;
+                            // Only the plane's image pixels (rows i0..i1, columns j0..j1, wide like the
+                            // forward's) of every image in the block, in one pass.
+                            const int64_t first = i0 * Wq + j0;
+                            const int64_t length = (count - 1) * plane + (i1 - i0) * Wq + j1 - j0 + 1;
+                            sum(border + first, backOffset.data() + s0, backValue.data() + s0, tapCount, length, 0.0f,
                                 row);
-                            for (int64_t i = i0; i <= i1; ++i) {
-                                const float* from = row + (i - i0) * Wq;
-                                float* to = out + (s * i + a - g.padding) * g.width + s * j0 + b - g.padding;
-                                if (s == 1) {
-                                    std::memcpy(to, from, sizeof(float) * static_cast<size_t>(j1 - j0 + 1));
-                                } else {
-                                    for (int64_t j = 0; j <= j1 - j0; ++j) to[j * s] = from[j];
+                            for (int64_t img = 0; img < count; ++img) {
+                                float* out = gx + ((n + img) * g.channels + c) * g.height * g.width;
+                                for (int64_t i = i0; i <= i1; ++i) {
+                                    const float* from = row + img * plane + (i - i0) * Wq;
+                                    float* to = out + (s * i + a - g.padding) * g.width + s * j0 + b - g.padding;
+                                    if (s == 1) {
+                                        std::memcpy(to, from, sizeof(float) * static_cast<size_t>(j1 - j0 + 1));
+                                    } else {
+                                        for (int64_t j = 0; j <= j1 - j0; ++j) to[j * s] = from[j];
+                                    }
                                 }
                             }
                         }
@@ -279,9 +337,11 @@ void condensedConvBackward(const CondensedView& layer, const ConvGeometry& g, co
                 }
             }
             if (gv) {
-                const float* image = phaseImage(g, x, n, phased);
+                const float* images = phaseImages(g, x, n, count, stack, phased);
+                const int64_t length = (count - 1) * plane + wide;
+                const DotsFn dots = dotsFor(isa, length);
                 for (int64_t r = 0; r < layer.rows; ++r)
-                    dots(border + r * bordered + lead, image, offsets.data() + r * layer.k, layer.k, wide,
+                    dots(border + r * bordered + lead, images, offsets.data() + r * layer.k, layer.k, length,
                          acc + r * layer.k);
             }
         }

@@ -16,6 +16,11 @@
 // (y + dy / s, x + dx / s): a stride-1 shifted read again, so the same contiguous loops serve every
 // stride (stride 1 is the single plane that is the padded image). grad_input is computed per phase
 // plane, which only the taps of that phase read, and woven back into the image.
+//
+// Small images (a pass shorter than 64 outputs: ResNet-18's 4x4 stage) are stacked: a block of images
+// is laid out channel by channel, image after image ([channel][phase][image][row][column]), and each
+// tap's pass runs over the whole block. Every image keeps its own zero border and dropped rows, so a
+// shifted read never mixes two images' pixels into an output that is kept.
 #pragma once
 
 #include "engine/kernels/condensed_kernels.hpp"

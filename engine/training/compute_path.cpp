@@ -11,13 +11,14 @@ namespace {
 // outputs a pass has, the more it costs per multiply-add, while the dense convolution's cost per
 // multiply-add hardly changes with the image. Measured break-even, AMD Zen 5 (AVX-512, batch 32-64)
 // / Zen 3 (AVX2, batch 64): 32x32 outputs 0.4 / above 0.5, 16x16 0.25-0.3 / about 0.45, 8x8
-// 0.15-0.2 / 0.3-0.35, 4x4 0.06-0.1 / 0.15. On Zen 5 at batch 128 LibTorch's convolutions slow
-// down per image and the condensed path wins further (0.55 at 32x32), which the rule leaves unused.
+// 0.15-0.2 / 0.3-0.35, 4x4 0.1-0.13 / 0.15 (4x4 on Zen 5 with stacked images; Zen 3's was measured
+// before them). On Zen 5 at batch 128 LibTorch's convolutions slow down per image and the condensed
+// path wins further (0.55 at 32x32), which the rule leaves unused.
 double convDensityThreshold(int64_t outputPixels, bool avx512) {
     if (outputPixels >= 1024) return avx512 ? 0.4 : 0.5;
     if (outputPixels >= 256) return avx512 ? 0.25 : 0.4;
     if (outputPixels >= 64) return avx512 ? 0.2 : 0.25;
-    if (outputPixels >= 16) return avx512 ? 0.07 : 0.1;
+    if (outputPixels >= 16) return avx512 ? 0.09 : 0.1;
     return 0.0; // smaller images (or an unknown size): only the few-taps clauses below
 }
 

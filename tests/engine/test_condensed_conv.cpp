@@ -79,6 +79,7 @@ const std::vector<ConvCase>& cases() {
         {2, 4, 9, 7, 7, 1, 1, 0, 3, true},      // 1x1 convolution
         {33, 3, 11, 13, 9, 3, 3, 2, 10, false}, // more images than grad_values' groups, wide padding
         {2, 40, 4, 4, 8, 3, 3, 1, 200, false},  // many channels on a tiny image
+        {700, 2, 5, 5, 3, 3, 3, 0, 5, false},   // more images than stacked blocks: groups run 20, then 1 or 2
         // Strided: every tap reads a phase plane (condensed_conv.hpp).
         {3, 5, 9, 11, 7, 3, 3, 1, 12, true, 2},   // ResNet's 3x3 stride 2, odd sizes, ablated rows
         {2, 4, 8, 8, 6, 1, 1, 0, 2, false, 2},    // ResNet's 1x1 stride-2 downsample: one phase of four

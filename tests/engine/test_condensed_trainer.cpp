@@ -397,7 +397,7 @@ void TestCondensedTrainer::autoFollowsTheRule() {
         QCOMPARE(conv({64, 64, 3, 3}, 0.05, 1, 0, avx512), std::string("condensed"));
     }
     // Where the CPUs differ (measured Zen 3 / Zen 5: 1.38x / 0.9x at 50% on 32x32, 1.27x / 0.85x at
-    // 25% on 8x8, 1.55x / 0.80x at 10% on 4x4).
+    // 25% on 8x8, 1.55x / 1.0x at 10% on 4x4).
     QCOMPARE(conv({64, 64, 3, 3}, 0.48, 1, 1024, false), std::string("condensed"));
     QCOMPARE(conv({64, 64, 3, 3}, 0.48, 1, 1024, true), std::string("masked_dense"));
     QCOMPARE(conv({256, 256, 3, 3}, 0.25, 1, 64, false), std::string("condensed"));
