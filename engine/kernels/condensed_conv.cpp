@@ -69,8 +69,10 @@ void check(const char* what, const CondensedView& layer, const ConvGeometry& g, 
         reject(what, "stride and kernel both above " + std::to_string(kMaxPhases) + " are not supported");
     if (!layer.values || !layer.indices || layer.k < 1 || layer.rows < 1 || layer.inFeatures != g.taps())
         reject(what, "malformed condensed layer (rows, k >= 1 and inFeatures == channels * kh * kw)");
-    // Offsets are int32 (half the index traffic): every plane this touches must fit.
-    const int64_t plane = stackFor(g).stack * g.planeH() * g.planeW();
+    // Offsets are int32 (half the index traffic): every plane this touches must fit, stacked as the
+    // forward or the backward stacks it.
+    const int64_t stack = std::max(stackFor(g).stack, stackFor(g, kMaxGroups).stack);
+    const int64_t plane = stack * g.planeH() * g.planeW();
     const int64_t bordered = plane + (g.kernelH - 1) / g.stride * g.planeW() + (g.kernelW - 1) / g.stride;
     if (g.channels * g.phasesH() * g.phasesW() * plane >= std::numeric_limits<int32_t>::max() ||
         layer.rows * bordered >= std::numeric_limits<int32_t>::max())

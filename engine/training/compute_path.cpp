@@ -7,9 +7,9 @@ namespace {
 
 // The density at or below which the direct convolution kernels beat LibTorch's dense convolution,
 // by output pixels per image (one SGD step of each ResNet-18 layer, docs/benchmarks.md "Condensed
-// convolutions" and "`auto`'s convolution rule"). Each kept tap is a pass over the image: the fewer
-// outputs a pass has, the more it costs per multiply-add, while the dense convolution's cost per
-// multiply-add hardly changes with the image. Measured break-even, AMD Zen 5 (AVX-512, batch 32-64)
+// convolutions" and "`auto`'s convolution rule on AMD Zen 5"). Each kept tap is a pass over the
+// image: the fewer outputs a pass has, the more it costs per multiply-add, while the dense
+// convolution's cost per multiply-add hardly changes with the image. Measured break-even, AMD Zen 5 (AVX-512, batch 32-64)
 // / Zen 3 (AVX2, batch 64): 32x32 outputs 0.4 / above 0.5, 16x16 0.25-0.3 / about 0.45, 8x8
 // 0.15-0.2 / 0.3-0.35, 4x4 0.1-0.13 / 0.15 (4x4 on Zen 5 with stacked images; Zen 3's was measured
 // before them). On Zen 5 at batch 128 LibTorch's convolutions slow down per image and the condensed
