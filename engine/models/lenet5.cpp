@@ -10,7 +10,7 @@ LeNet5Impl::LeNet5Impl(const InputShape& input) {
     conv1 = register_module("conv1", SparseConv2d(input.channels, 6, 5, 1, pad));
     conv1->fedWith(input.height, input.width);
     conv2 = register_module("conv2", SparseConv2d(6, 16, 5));
-    conv2->fedWith((input.height + 2 * pad - 4) / 2, (input.width + 2 * pad - 4) / 2);
+    conv2->fedWith(conv1->outputHeight() / 2, conv1->outputWidth() / 2); // after a 2x2 max pool
     int64_t h = ((input.height + 2 * pad - 4) / 2 - 4) / 2;
     int64_t w = ((input.width + 2 * pad - 4) / 2 - 4) / 2;
     if (h < 1 || w < 1) throw ConfigError("model", "lenet5 needs inputs of at least 28x28");

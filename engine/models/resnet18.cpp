@@ -2,6 +2,8 @@
 // Convolutions carry no bias: batch norm follows each of them.
 #include "engine/models/resnet18.hpp"
 
+#include <tuple>
+
 namespace srigl {
 
 BasicBlockImpl::BasicBlockImpl(int64_t in, int64_t out, int64_t stride, int64_t height, int64_t width) {
@@ -9,7 +11,7 @@ BasicBlockImpl::BasicBlockImpl(int64_t in, int64_t out, int64_t stride, int64_t 
     conv1->fedWith(height, width);
     bn1 = register_module("bn1", torch::nn::BatchNorm2d(out));
     conv2 = register_module("conv2", SparseConv2d(out, out, 3, 1, 1, false));
-    conv2->fedWith((height - 1) / stride + 1, (width - 1) / stride + 1);
+    conv2->fedWith(conv1->outputHeight(), conv1->outputWidth());
     bn2 = register_module("bn2", torch::nn::BatchNorm2d(out));
     if (stride != 1 || in != out) {
         shortcutConv = register_module("shortcut", SparseConv2d(in, out, 1, stride, 0, false));
@@ -34,9 +36,9 @@ ResNet18Impl::ResNet18Impl(const InputShape& input) {
     const int64_t widths[] = {64, 128, 256, 512};
     for (int stage = 0; stage < 4; ++stage) {
         const int64_t stride = stage == 0 ? 1 : 2;
-        stages->push_back(BasicBlock(in, widths[stage], stride, h, w));
-        h = (h - 1) / stride + 1; // a 3x3 convolution with padding 1
-        w = (w - 1) / stride + 1;
+        BasicBlock first(in, widths[stage], stride, h, w);
+        stages->push_back(first);
+        std::tie(h, w) = first->outputSize();
         stages->push_back(BasicBlock(widths[stage], widths[stage], 1, h, w));
         in = widths[stage];
     }

@@ -3,6 +3,8 @@
 
 #include "engine/models/sparse_model.hpp"
 
+#include <utility>
+
 namespace srigl {
 
 class BasicBlockImpl : public torch::nn::Module {
@@ -10,6 +12,7 @@ public:
     // height, width: the block's input image size (its convolutions' compute path depends on it).
     BasicBlockImpl(int64_t in, int64_t out, int64_t stride, int64_t height, int64_t width);
     torch::Tensor forward(const torch::Tensor& x);
+    std::pair<int64_t, int64_t> outputSize() const { return {conv2->outputHeight(), conv2->outputWidth()}; }
 
 private:
     SparseConv2d conv1{nullptr}, conv2{nullptr}, shortcutConv{nullptr};

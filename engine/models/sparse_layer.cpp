@@ -144,13 +144,18 @@ SparseConv2dImpl& SparseConv2dImpl::fedWith(int64_t height, int64_t width) {
     return *this;
 }
 
-int64_t SparseConv2dImpl::outputPixels() const {
-    if (inputHeight <= 0 || inputWidth <= 0) return 0;
-    const int64_t spanH = inputHeight + 2 * padding - shape_[2];
-    const int64_t spanW = inputWidth + 2 * padding - shape_[3];
-    if (spanH < 0 || spanW < 0) return 0;
-    return (spanH / stride + 1) * (spanW / stride + 1);
+namespace {
+
+int64_t outputSize(int64_t input, int64_t padding, int64_t kernel, int64_t stride) {
+    const int64_t span = input + 2 * padding - kernel;
+    return input <= 0 || span < 0 ? 0 : span / stride + 1;
 }
+
+} // namespace
+
+int64_t SparseConv2dImpl::outputHeight() const { return outputSize(inputHeight, padding, shape_[2], stride); }
+
+int64_t SparseConv2dImpl::outputWidth() const { return outputSize(inputWidth, padding, shape_[3], stride); }
 
 torch::Tensor SparseConv2dImpl::forward(const torch::Tensor& x) {
     if (captureInput) capturedInput = x.detach();

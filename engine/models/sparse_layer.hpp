@@ -110,8 +110,10 @@ struct SparseConv2dImpl : torch::nn::Module, SparseLayer {
     int64_t inputHeight = 0;
     int64_t inputWidth = 0;
     SparseConv2dImpl& fedWith(int64_t height, int64_t width);
-    // Output pixels of one image (0 when the input size is unknown).
-    int64_t outputPixels() const;
+    // The output image of one input image (0 when the input size is unknown).
+    int64_t outputHeight() const;
+    int64_t outputWidth() const;
+    int64_t outputPixels() const { return outputHeight() * outputWidth(); }
     // Set by a caller that needs what the convolution receives (N:M conversion refits a layer on
     // its inputs; LibTorch modules have no forward hooks): forward() then keeps a detached copy
     // of its input here. Off in training.

@@ -3,6 +3,8 @@
 
 #include "engine/errors.hpp"
 
+#include <tuple>
+
 namespace srigl {
 
 WideBlockImpl::WideBlockImpl(int64_t in, int64_t out, int64_t stride, int64_t height, int64_t width) {
@@ -11,7 +13,7 @@ WideBlockImpl::WideBlockImpl(int64_t in, int64_t out, int64_t stride, int64_t he
     conv1->fedWith(height, width);
     bn2 = register_module("bn2", torch::nn::BatchNorm2d(out));
     conv2 = register_module("conv2", SparseConv2d(out, out, 3, 1, 1, false));
-    conv2->fedWith((height - 1) / stride + 1, (width - 1) / stride + 1);
+    conv2->fedWith(conv1->outputHeight(), conv1->outputWidth());
     if (stride != 1 || in != out) {
         shortcut = register_module("shortcut", SparseConv2d(in, out, 1, stride, 0, false));
         shortcut->fedWith(height, width);
@@ -36,10 +38,9 @@ WideResNetImpl::WideResNetImpl(const InputShape& input, int64_t depth, int64_t w
     for (int g = 0; g < 3; ++g) {
         const int64_t width = (16 << g) * widen;
         for (int64_t b = 0; b < n; ++b) {
-            const int64_t stride = b == 0 && g > 0 ? 2 : 1;
-            groups->push_back(WideBlock(in, width, stride, h, w));
-            h = (h - 1) / stride + 1; // a 3x3 convolution with padding 1
-            w = (w - 1) / stride + 1;
+            WideBlock block(in, width, b == 0 && g > 0 ? 2 : 1, h, w);
+            groups->push_back(block);
+            std::tie(h, w) = block->outputSize();
             in = width;
         }
     }

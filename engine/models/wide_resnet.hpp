@@ -3,6 +3,8 @@
 
 #include "engine/models/sparse_model.hpp"
 
+#include <utility>
+
 namespace srigl {
 
 // Pre-activation block: BN-ReLU-conv3x3-BN-ReLU-conv3x3, 1x1 conv shortcut when the shape changes.
@@ -11,6 +13,7 @@ public:
     // height, width: the block's input image size (its convolutions' compute path depends on it).
     WideBlockImpl(int64_t in, int64_t out, int64_t stride, int64_t height, int64_t width);
     torch::Tensor forward(const torch::Tensor& x);
+    std::pair<int64_t, int64_t> outputSize() const { return {conv2->outputHeight(), conv2->outputWidth()}; }
 
 private:
     torch::nn::BatchNorm2d bn1{nullptr}, bn2{nullptr};
