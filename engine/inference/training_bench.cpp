@@ -6,11 +6,10 @@
 #include "engine/kernels/condensed_autograd.hpp"
 #include "engine/kernels/condensed_conv_autograd.hpp"
 #include "engine/models/condensed_weights.hpp"
+#include "engine/runtime/freed_memory.hpp"
 #include "engine/training/trainer_internals.hpp"
 
 #include <ATen/CPUGeneratorImpl.h>
-
-#include <malloc.h>
 
 #include <cerrno>
 #include <chrono>
@@ -96,6 +95,7 @@ std::string modelLabel(const RunConfig& c) {
 TrainingLayerTiming benchTrainingLayer(const MaskedLayer& layer, int64_t batch, const BenchSettings& settings,
                                        const TrainingConvInput* conv) {
     if (settings.device != "cpu") throw InferenceError("the training benchmark runs on the CPU (the condensed kernels' device)");
+    const KeptFreedMemory kept; // as a run keeps them (trainer.cpp): each step reuses the last one's blocks
     const torch::Tensor mask = layer.mask.to(torch::kBool).view({layer.mask.size(0), -1});
     const torch::Tensor w0 = (layer.weight.detach().to(torch::kFloat).view_as(mask) * mask).contiguous();
     const CondensedWeights c = condenseLayer(w0, mask); // throws for a mask that is not constant fan-in
@@ -256,9 +256,9 @@ TrainingModelTiming benchTrainingModel(const RunConfig& config, int steps, const
     for (Side& side : sides) side.trainer.reset();
     for (size_t i = 0; i < sides.size() && out.peakRssNote.empty(); ++i) {
         if (settings.cancel && settings.cancel->load()) throw BenchCancelled();
-        malloc_trim(0);
+        returnFreedMemory();
         auto trainer = std::make_unique<Trainer>(configFor(sides[i].variant));
-        malloc_trim(0); // what building freed (a condensed layer starts dense)
+        returnFreedMemory(); // what building freed (a condensed layer starts dense)
         if (!resetPeakRss(out.peakRssNote)) break;
         bool sawStep = false, sawUpdate = out.variants[i].updates == 0;
         for (int r = 0; r < warmup + steps && !(sawStep && sawUpdate); ++r) {

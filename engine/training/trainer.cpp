@@ -238,9 +238,16 @@ Trainer::Trainer(const RunConfig& config, TrainingObserver* observer) : impl_(st
     const std::vector<LayerMemoryFacts> memoryFacts = memoryFactsOf(config, named, plan);
     // Before the layers allocate: a model that surely cannot fit fails here with a message, not by
     // an OOM kill halfway through. GPU memory is not checked here (only the host's, for device=cpu).
-    if (config.device == "cpu")
-        requireMemoryFits(estimateTrainingMemory(memoryFacts, optimizerStateBytes(config.optimizer, config.momentum)),
-                          availableMemory());
+    if (config.device == "cpu") {
+        const MemoryEstimate estimate =
+            estimateTrainingMemory(memoryFacts, optimizerStateBytes(config.optimizer, config.momentum));
+        const std::optional<AvailableMemory> available = availableMemory();
+        requireMemoryFits(estimate, available);
+        if (keepFreedMemoryFor(estimate.bytes, available ? std::optional<uint64_t>(available->bytes) : std::nullopt)) {
+            s.keptFreed.emplace();
+            s.availableAtStart = available->bytes;
+        }
+    }
     // trainable_threshold: each thresholded layer's thresholds are a parameter of its module, so the
     // optimizer, checkpoints and data-parallel broadcasts and gradients take them like any other.
     // Registered before the parameter list is read (it fixes the optimizer's indices).
@@ -366,7 +373,10 @@ Trainer::Trainer(const RunConfig& config, TrainingObserver* observer) : impl_(st
     s.epochCorrect = zeros();
 }
 
-Trainer::~Trainer() = default;
+Trainer::~Trainer() {
+    impl_.reset();
+    returnFreedMemory(); // the run's tensors, kept by malloc for its next step until now
+}
 
 void Trainer::setObserver(TrainingObserver* observer) { impl_->observer = observer; }
 
@@ -463,7 +473,16 @@ void Trainer::Impl::measureDenseReference() {
     DenseReferenceOptions options;
     options.steps = static_cast<int>(config.dense_reference_steps);
     denseReference = srigl::measureDenseReference(config, shape, options);
+    returnFreedMemory(); // the twin's peak (it can be larger than the sparse run's) is over
     if (observer) observer->onDenseReference(*denseReference);
+}
+
+void Trainer::Impl::checkRoomForKeptMemory() {
+    if (!keptFreed || !keptFreed->active()) return;
+    const std::optional<AvailableMemory> now = availableMemory();
+    if (now && stillRoomForKeptMemory(now->bytes, availableAtStart)) return;
+    keptFreed.reset();
+    returnFreedMemory();
 }
 
 void Trainer::Impl::checkMasksAgree(int64_t atStep) {
@@ -973,6 +992,7 @@ bool Trainer::trainStep() {
         s.ordinarySeconds += stepSeconds;
         ++s.ordinarySteps;
     }
+    if (t % 25 == 0) s.checkRoomForKeptMemory(); // /proc reads: tens of microseconds
 
     if (t % s.config.log_every == 0 || t == s.totalSteps) {
         StepMetrics m;

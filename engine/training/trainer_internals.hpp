@@ -6,6 +6,7 @@
 #include "engine/data/dataset.hpp"
 #include "engine/distributed/data_parallel.hpp"
 #include "engine/models/sparse_model.hpp"
+#include "engine/runtime/freed_memory.hpp"
 #include "engine/sparsity/mask_update.hpp"
 #include "engine/sparsity/nm_method.hpp"
 #include "engine/sparsity/threshold_density_controller.hpp"
@@ -46,6 +47,13 @@ struct SparseLayerState {
 };
 
 struct Trainer::Impl {
+    // malloc keeps freed blocks for the next step while memory is plentiful (freed_memory.hpp). The
+    // first member, so that it goes last, after every tensor of the run.
+    std::optional<KeptFreedMemory> keptFreed;
+    uint64_t availableAtStart = 0;
+    // Every few steps: hands the kept blocks back for good once the machine runs short.
+    void checkRoomForKeptMemory();
+
     RunConfig config;
     TrainingObserver* observer = nullptr;
     torch::Device device{torch::kCPU};
