@@ -14,8 +14,8 @@ namespace srigl {
 //   threshold, so it is mapped and unmapped each time) faults in 2 MiB pages instead of 4 KiB ones.
 //   Measured on a 2-core AMD EPYC VM (docs/benchmarks.md, "Stop 36"): a dense MLP
 //   784-4096-4096-10 step fell from 535 to 195 ms (35 000 faults a step before). glibc reads it when
-//   the process starts; older glibc and kernels without THP ignore it. Freed memory still goes back
-//   to the system.
+//   the process starts; older glibc and kernels without THP ignore it. (Trainers also keep freed
+//   blocks for their next step where memory allows: engine/runtime/freed_memory.hpp.)
 // Returns true when it added something (the current process keeps its old settings: only programs
 // executed afterwards see the new ones).
 bool addComputeEnvironment();

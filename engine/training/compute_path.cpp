@@ -12,13 +12,12 @@ namespace {
 // convolution's cost per multiply-add hardly changes with the image. Measured break-even, AMD Zen 5 (AVX-512, batch 32-64)
 // / Zen 3 (AVX2, batch 64): 32x32 outputs 0.4 / above 0.5, 16x16 0.25-0.3 / about 0.45, 8x8
 // 0.15-0.2 / 0.3-0.35, 4x4 0.1-0.13 / 0.15 (4x4 on Zen 5 with stacked images; Zen 3's was measured
-// before them). From batch 128 on Zen 5 LibTorch's convolutions over 32x32 outputs slow down per image
-// and the break-even there moves to about 0.55 (64 -> 64 at 50%: 1.08-1.30x at batch 128, 0.90x at
-// 64): whole ResNet-18 steps under ERK, whose first stage keeps 48%, ran 5-8% faster with it condensed
-// at batch 128 and 256 (docs/benchmarks.md, "Batch 128 and the first stage"). The other sizes showed
-// no such gain.
-double convDensityThreshold(int64_t outputPixels, bool avx512, int64_t batch) {
-    if (outputPixels >= 1024) return avx512 ? (batch >= 128 ? 0.55 : 0.4) : 0.5;
+// before them). The batch does not move them: LibTorch's convolutions seemed to slow down per image
+// at batch 128, but that was page faults on tensors above 32 MiB, which the trainer's kept freed
+// memory removes (engine/runtime/freed_memory.hpp; docs/benchmarks.md, "Batch 128 and the first
+// stage").
+double convDensityThreshold(int64_t outputPixels, bool avx512) {
+    if (outputPixels >= 1024) return avx512 ? 0.4 : 0.5;
     if (outputPixels >= 256) return avx512 ? 0.25 : 0.4;
     if (outputPixels >= 64) return avx512 ? 0.2 : 0.25;
     if (outputPixels >= 16) return avx512 ? 0.09 : 0.1;
@@ -39,7 +38,7 @@ bool condensedPays(const LayerComputeQuery& layer, int64_t batch) {
         // 16x16: 1.2-2.1x), but not on 4x4 (0.86x at 75% on Zen 5).
         if (k <= 32) return true;
         if (density <= 0.5 && k <= 100 && layer.outputPixels >= 64) return true;
-        return density <= convDensityThreshold(layer.outputPixels, layer.avx512, batch);
+        return density <= convDensityThreshold(layer.outputPixels, layer.avx512);
     }
     // Below a few dozen inputs per neuron the per-row overhead dominates.
     if (shape[1] < 64) return false;

@@ -405,18 +405,14 @@ void TestCondensedTrainer::autoFollowsTheRule() {
     QCOMPARE(conv({256, 256, 3, 3}, 0.25, 1, 64, true), std::string("masked_dense"));
     QCOMPARE(conv({512, 512, 3, 3}, 0.1, 1, 16, false), std::string("condensed"));
     QCOMPARE(conv({512, 512, 3, 3}, 0.1, 1, 16, true), std::string("masked_dense"));
-    // From batch 128, AVX-512 CPUs condense 32x32 outputs up to density 0.55 (ResNet-18's first stage
-    // under ERK at 90% keeps 48%); the other image sizes keep their thresholds.
+    // The batch does not move them (a first stage under ERK at 90% keeps 48%: masked-dense on AVX-512
+    // at batch 128 too, where it had looked faster condensed while LibTorch's tensors faulted).
     for (int64_t batch : {128, 256}) {
         c.batch_size = batch;
-        QCOMPARE(conv({64, 64, 3, 3}, 0.48, 1, 1024, true), std::string("condensed"));
-        QCOMPARE(conv({64, 64, 3, 3}, 0.55, 1, 1024, true), std::string("condensed"));
-        QCOMPARE(conv({64, 64, 3, 3}, 0.6, 1, 1024, true), std::string("masked_dense"));
-        QCOMPARE(conv({64, 64, 3, 3}, 0.52, 1, 1024, false), std::string("masked_dense"));
-        QCOMPARE(conv({128, 128, 3, 3}, 0.3, 1, 256, true), std::string("masked_dense"));
+        QCOMPARE(conv({64, 64, 3, 3}, 0.48, 1, 1024, true), std::string("masked_dense"));
+        QCOMPARE(conv({64, 64, 3, 3}, 0.4, 1, 1024, true), std::string("condensed"));
+        QCOMPARE(conv({64, 64, 3, 3}, 0.48, 1, 1024, false), std::string("condensed"));
     }
-    c.batch_size = 127;
-    QCOMPARE(conv({64, 64, 3, 3}, 0.48, 1, 1024, true), std::string("masked_dense"));
     QCOMPARE(computePathFor(c, {{300, 32}, 0.1, true, false}), std::string("masked_dense"));
     QCOMPARE(computePathFor(c, {{300, 784}, 0.1, false, false}), std::string("masked_dense"));
     QCOMPARE(computePathFor(c, {{10, 100}, 1.0, true, false}), std::string("dense"));
