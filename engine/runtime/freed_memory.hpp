@@ -5,7 +5,7 @@
 // first-stage activations at batch 128 are 33.5 MB each, a 4096 x 4096 gradient 64 MiB) maps fresh
 // pages each time and pays a page fault for each of them, even in 2 MiB pages: on the 2-core AMD EPYC
 // VM a new 33.5 MB tensor took 19-41 ms to fill, a reused one 2.5-5 ms. Whole ResNet-18 steps at batch
-// 128 ran 27% faster, the dense MLP 784-4096-4096-10's 15-20%, with freed blocks kept for the next
+// 128 ran about 25% faster, the dense MLP 784-4096-4096-10's 10-20%, with freed blocks kept for the next
 // step (docs/benchmarks.md, "Freed memory kept for the next step"). The price is memory: the heap
 // keeps the run's peak until it is handed back, and its fragments raise the peak RSS by 10-30%.
 #pragma once
