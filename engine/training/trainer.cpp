@@ -373,10 +373,9 @@ Trainer::Trainer(const RunConfig& config, TrainingObserver* observer) : impl_(st
     s.epochCorrect = zeros();
 }
 
-Trainer::~Trainer() {
-    impl_.reset();
-    returnFreedMemory(); // the run's tensors, kept by malloc for its next step until now
-}
+// The run's kept freed memory goes back with its KeptFreedMemory, the last member of Impl to go (a
+// trainer still running beside it keeps reusing it).
+Trainer::~Trainer() = default;
 
 void Trainer::setObserver(TrainingObserver* observer) { impl_->observer = observer; }
 
