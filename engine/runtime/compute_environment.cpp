@@ -9,7 +9,8 @@ namespace {
 
 constexpr const char* kHugeTlb = "glibc.malloc.hugetlb";
 
-// The value of tunable `name` in a GLIBC_TUNABLES list ("a=1:b=2"), or nullptr.
+} // namespace
+
 const char* tunableIn(const char* list, const char* name) {
     if (!list) return nullptr;
     const size_t length = std::strlen(name);
@@ -21,8 +22,6 @@ const char* tunableIn(const char* list, const char* name) {
     }
     return nullptr;
 }
-
-} // namespace
 
 bool addComputeEnvironment() {
     bool added = false;

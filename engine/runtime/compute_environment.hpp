@@ -20,6 +20,10 @@ namespace srigl {
 // executed afterwards see the new ones).
 bool addComputeEnvironment();
 
+// Where tunable `name` ("glibc.malloc.hugetlb") is set in a GLIBC_TUNABLES list ("a=1:b=2"): the
+// start of its "name=value" entry, or nullptr.
+const char* tunableIn(const char* list, const char* name);
+
 // "glibc.malloc.hugetlb=1" (the setting in this process's GLIBC_TUNABLES), or "default": for the
 // header of benchmark output.
 std::string mallocSetting();

@@ -1,8 +1,8 @@
 // malloc's release policy while training runs (see freed_memory.hpp).
 #include "engine/runtime/freed_memory.hpp"
+#include "engine/runtime/compute_environment.hpp"
 
 #include <cstdlib>
-#include <cstring>
 #include <mutex>
 #if defined(__GLIBC__)
 #include <malloc.h>
@@ -17,9 +17,8 @@ int gActive = 0; // active KeptFreedMemory objects, under gMutex
 // A release policy the user set for glibc's malloc through GLIBC_TUNABLES.
 bool userChosePolicy() {
     const char* tunables = std::getenv("GLIBC_TUNABLES");
-    if (!tunables) return false;
-    for (const char* name : {"glibc.malloc.mmap_max=", "glibc.malloc.mmap_threshold=", "glibc.malloc.trim_threshold="})
-        if (std::strstr(tunables, name)) return true;
+    for (const char* name : {"glibc.malloc.mmap_max", "glibc.malloc.mmap_threshold", "glibc.malloc.trim_threshold"})
+        if (tunableIn(tunables, name)) return true;
     return false;
 }
 
