@@ -41,6 +41,14 @@ namespace {
 // of 72 parts (2.0-2.8 ms a call); kept off that core it does about half (1.2-1.5 ms, the 1.6 ms of
 // back-to-back condensed calls with no BLAS around).
 
+// A number for the calling thread, never given to another (a std::thread::id or pthread_t is reused
+// as soon as a thread ends, so a new thread would look like the last one).
+uint64_t threadSerial() {
+    static std::atomic<uint64_t> last{0};
+    thread_local const uint64_t serial = ++last;
+    return serial;
+}
+
 class WorkerPool {
 public:
     static WorkerPool& instance() {
@@ -136,11 +144,23 @@ private:
         }
     }
 
-    // Restricts every worker to the CPUs it started with (the creating thread's) but the one the
-    // caller runs on now. A syscall per worker, only when the caller has moved since the last job.
-    // Where that would leave no CPU (the process runs on one), the workers keep their whole set.
+    // Restricts every worker to the calling thread's CPUs but the one it runs on now. A syscall per
+    // worker, only when the caller has moved (or a different thread calls) since the last job. Where
+    // that would leave no CPU (a caller allowed one), the workers share the caller's.
+    //
+    // The set is read from the caller when a different thread posts than last time: a pool whose
+    // first user was a thread pinned to one CPU would otherwise keep every later caller's workers
+    // there. A thread that narrows its own set between two of its jobs keeps the set it had (reading
+    // it every job would add a syscall to every kernel call), so its workers still run beside it.
     void keepWorkersOffCallerCpu() {
 #if defined(__linux__)
+        const uint64_t caller = threadSerial();
+        if (caller != homeOf_) {
+            homeOf_ = caller;
+            CPU_ZERO(&home_);
+            homeKnown_ = pthread_getaffinity_np(pthread_self(), sizeof home_, &home_) == 0;
+            awayFrom_ = -2;
+        }
         const int cpu = sched_getcpu();
         if (cpu == awayFrom_ || !homeKnown_) return;
         awayFrom_ = cpu;
@@ -153,12 +173,6 @@ private:
     }
 
     void ensureWorkers(int count) {
-#if defined(__linux__)
-        if (workers_.empty() && count > 0) {
-            CPU_ZERO(&home_);
-            homeKnown_ = sched_getaffinity(0, sizeof home_, &home_) == 0; // what the new threads inherit
-        }
-#endif
         while (static_cast<int>(workers_.size()) < count) {
             // The worker starts from the generation before the job about to be posted: reading it
             // in the new thread could already see that job's generation and then miss the job.
@@ -226,8 +240,9 @@ private:
     bool stop_ = false;
     int awayFrom_ = -2; // the caller's CPU the workers were last kept off (-2: never)
 #if defined(__linux__)
-    cpu_set_t home_{};
+    cpu_set_t home_{};       // the CPUs homeOf_ may run on
     bool homeKnown_ = false;
+    uint64_t homeOf_ = 0;    // threadSerial() of the thread that posted the last job
 #endif
 };
 

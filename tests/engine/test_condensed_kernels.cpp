@@ -214,6 +214,7 @@ private Q_SLOTS:
     void chooseThreadsSplitsOnlyLargeWork();
     void concurrentCallersGetCorrectResults();
     void workersStayOffTheCallersCpu();
+    void workersFollowANewCallersCpus();
     void rejectsUnsupportedIsaAndMalformedViews();
     void emptyBatchOrRowsWritesNothing();
 };
@@ -455,6 +456,47 @@ void TestCondensedKernels::workersStayOffTheCallersCpu() {
     }
     QVERIFY2(!workerRanOn.empty(), "the worker took no part within 10 s");
     for (int cpu : workerRanOn) QVERIFY(cpu != pinned);
+#else
+    QSKIP("worker placement is Linux-only");
+#endif
+}
+
+// The pool's CPUs come from the thread that posts, read again when another thread posts: a first
+// user pinned to one CPU does not keep later callers' workers there.
+void TestCondensedKernels::workersFollowANewCallersCpus() {
+#if defined(__linux__)
+    cpu_set_t original;
+    CPU_ZERO(&original);
+    QVERIFY(pthread_getaffinity_np(pthread_self(), sizeof original, &original) == 0);
+    if (CPU_COUNT(&original) < 2) QSKIP("this process may run on one CPU only: nothing to move");
+    std::vector<int> mine;
+    for (int c = 0; c < CPU_SETSIZE; ++c)
+        if (CPU_ISSET(c, &original)) mine.push_back(c);
+    // A job from a new thread pinned to `cpu`; the workers' CPUs afterwards.
+    auto workersAfterJobFrom = [](int cpu) {
+        std::vector<std::vector<int>> placed;
+        bool pinned = false;
+        std::thread([&] {
+            cpu_set_t one;
+            CPU_ZERO(&one);
+            CPU_SET(cpu, &one);
+            pinned = pthread_setaffinity_np(pthread_self(), sizeof one, &one) == 0;
+            srigl::kernels::detail::runParallel(4, 2, [](int) {});
+            placed = srigl::kernels::detail::workerCpus();
+        }).join();
+        return pinned ? placed : std::vector<std::vector<int>>{};
+    };
+    for (int cpu : {mine.front(), mine.back(), mine.front()}) {
+        const auto placed = workersAfterJobFrom(cpu);
+        QVERIFY2(!placed.empty(), "the thread could not be pinned, or the pool has no worker");
+        for (const auto& cpus : placed) QCOMPARE(cpus, std::vector<int>{cpu});
+    }
+    // This thread (its whole set) posts again: its workers may use every CPU it may but the one it is on.
+    srigl::kernels::detail::runParallel(4, 2, [](int) {});
+    for (const auto& cpus : srigl::kernels::detail::workerCpus()) {
+        QCOMPARE(static_cast<int>(cpus.size()), CPU_COUNT(&original) - 1);
+        for (int cpu : cpus) QVERIFY(CPU_ISSET(cpu, &original));
+    }
 #else
     QSKIP("worker placement is Linux-only");
 #endif
