@@ -538,10 +538,44 @@ std::vector<LayerUpdateStats> Trainer::layerStats() const {
     return out;
 }
 
+namespace {
+
+// A condensed layer's mask snapshot straight from its indices: no [out, fan_in] tensor, O(out * k).
+// The same bits and ablated rows as packing its dense mask (an ablated row's placeholder indices are
+// not connections).
+LayerMaskSnapshot condensedMaskSnapshot(const std::string& name, const CondensedWeights& c) {
+    LayerMaskSnapshot snap;
+    snap.name = name;
+    snap.outFeatures = c.rows();
+    snap.fanIn = c.fanIn;
+    snap.bits.assign(static_cast<size_t>((c.rows() * c.fanIn + 7) / 8), 0);
+    const torch::Tensor idx = c.indices.to(torch::kCPU, torch::kLong).contiguous();
+    const int64_t* index = idx.data_ptr<int64_t>();
+    torch::Tensor alive;
+    if (c.ablated > 0) alive = c.alive.to(torch::kCPU, torch::kFloat).contiguous().view({-1});
+    for (int64_t r = 0; r < c.rows(); ++r) {
+        if (alive.defined() && alive.data_ptr<float>()[r] == 0.0f) {
+            snap.ablated.push_back(r);
+            continue;
+        }
+        for (int64_t j = 0; j < c.k(); ++j) {
+            const int64_t e = r * c.fanIn + index[r * c.k() + j];
+            snap.bits[static_cast<size_t>(e / 8)] |= static_cast<uint8_t>(1u << (e % 8));
+        }
+    }
+    return snap;
+}
+
+} // namespace
+
 std::vector<LayerMaskSnapshot> Trainer::maskSnapshot() const {
     std::vector<LayerMaskSnapshot> out;
     for (const auto& st : impl_->layers) {
-        if (condensedBeyond(st, denseFormLimits().snapshot)) continue; // see DenseFormLimits
+        if (condensedBeyond(st, denseFormLimits().mask)) continue; // see DenseFormLimits
+        if (st.layer->isCondensed()) {
+            out.push_back(condensedMaskSnapshot(st.name, *st.layer->condensed));
+            continue;
+        }
         LayerMaskSnapshot snap;
         snap.name = st.name;
         auto m = st.layer->denseMaskMatrix().to(torch::kCPU).contiguous();

@@ -153,12 +153,16 @@ struct Trainer::Impl {
 };
 
 // Condensed layers larger than these (entries of their dense [out, fan_in] form) are checkpointed in
-// their condensed layout, and left out of the mask, weight and gradient snapshots handed to recorders:
-// a layer that trains condensed because its dense form would not fit in memory never expands. The
-// limits are process-wide; tests lower them to exercise those paths on small layers.
+// their condensed layout, and left out of the weight and gradient snapshots (and, beyond `mask`, the
+// mask snapshots) handed to recorders: a layer that trains condensed because its dense form would not
+// fit in memory never expands. A mask snapshot is packed bits made from the indices (a bit per entry,
+// 1/32 of the floats), so masks reach further: MLP 784-65536's first layer (51M entries) is drawn,
+// its 65536 x 65536 layer is not. The limits are process-wide; tests lower them to exercise those
+// paths on small layers.
 struct DenseFormLimits {
     int64_t checkpoint = int64_t{1} << 28; // 1 GiB as float32
     int64_t snapshot = int64_t{1} << 24;   // 64 MiB as float32 (4096 x 4096 still fits)
+    int64_t mask = int64_t{1} << 26;       // 8 MiB as packed bits
 };
 DenseFormLimits& denseFormLimits();
 // The layer is condensed and its dense form has more than `limit` entries.

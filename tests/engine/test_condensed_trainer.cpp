@@ -167,9 +167,10 @@ void resumeOnTheOtherPath(const std::string& first, const std::string& second) {
 // Lowers the process-wide dense-form limits for one test (restored on exit, also on failure).
 class LimitsLowered {
 public:
-    LimitsLowered(int64_t checkpoint, int64_t snapshot) : saved_(denseFormLimits()) {
+    LimitsLowered(int64_t checkpoint, int64_t snapshot, int64_t mask = int64_t{1} << 26) : saved_(denseFormLimits()) {
         denseFormLimits().checkpoint = checkpoint;
         denseFormLimits().snapshot = snapshot;
+        denseFormLimits().mask = mask;
     }
     ~LimitsLowered() { denseFormLimits() = saved_; }
 
@@ -327,6 +328,7 @@ void TestCondensedTrainer::invariantsHoldAfterEveryUpdate() {
         const auto stats = t.layerStats();
         const auto masks = t.maskSnapshot();
         const auto weights = t.weightSnapshots();
+        bool sawAblated = false;
         for (size_t i = 0; i < stats.size(); ++i) {
             auto& st = t.internals().layers[i];
             QCOMPARE(masks[i].fanIn, st.layer->fanIn());
@@ -342,7 +344,20 @@ void TestCondensedTrainer::invariantsHoldAfterEveryUpdate() {
             QCOMPARE(stats[i].fanInMax, st.layer->condensed->k());
             QCOMPARE(stats[i].ablated, st.layer->condensed->ablated);
             QCOMPARE(static_cast<int64_t>(masks[i].ablated.size()), st.layer->condensed->ablated);
+            // The snapshot made from the indices packs the same bits as the dense mask would.
+            const torch::Tensor dense = st.layer->denseMaskMatrix().contiguous().view({-1});
+            std::vector<uint8_t> packed(static_cast<size_t>((dense.numel() + 7) / 8), 0);
+            const bool* bit = dense.data_ptr<bool>();
+            for (int64_t e = 0; e < dense.numel(); ++e)
+                if (bit[e]) packed[static_cast<size_t>(e / 8)] |= static_cast<uint8_t>(1u << (e % 8));
+            QVERIFY(masks[i].bits == packed);
+            const torch::Tensor emptyRows = (dense.view({st.layer->outFeatures(), -1}).sum(1) == 0).nonzero().flatten();
+            QCOMPARE(static_cast<int64_t>(masks[i].ablated.size()), emptyRows.numel());
+            for (int64_t a = 0; a < emptyRows.numel(); ++a)
+                QCOMPARE(masks[i].ablated[static_cast<size_t>(a)], emptyRows[a].item<int64_t>());
+            sawAblated = sawAblated || emptyRows.numel() > 0;
         }
+        QVERIFY2(sawAblated, "the run ablated no neuron: the ablated rows' bits went untested");
     });
 }
 
@@ -679,8 +694,9 @@ void TestCondensedTrainer::corruptCondensedCheckpointIsRefused() {
     });
 }
 
-// Recorders get no snapshot of a condensed layer beyond the snapshot limit (it would have to be
-// expanded); a direct request names the reason.
+// Recorders get no weight or gradient snapshot of a condensed layer beyond the snapshot limit (it
+// would have to be expanded), and no mask snapshot beyond the (larger) mask limit; a direct request
+// names the reason.
 void TestCondensedTrainer::snapshotsLeaveOutLayersBeyondTheLimit() {
     guarded([] {
         RunConfig c = smallRun("mlp", "condensed");
@@ -688,14 +704,25 @@ void TestCondensedTrainer::snapshotsLeaveOutLayersBeyondTheLimit() {
         Trainer t(c);
         const size_t all = t.maskSnapshot().size();
         QCOMPARE(all, size_t{3});
-        LimitsLowered lowered(int64_t{1} << 28, 100 * 300); // fc2 (300 x 100) fits, fc1 (784 x 300) does not
-        const auto masks = t.maskSnapshot();
-        const auto weights = t.weightSnapshots();
-        QCOMPARE(masks.size(), all - 1);
-        QCOMPARE(weights.size(), all - 1);
-        for (const auto& m : masks) QVERIFY(m.name != "fc1");
-        QVERIFY_EXCEPTION_THROWN(t.weightSnapshot("fc1"), ConfigError);
-        QCOMPARE(t.weightSnapshot("fc2").fanIn, int64_t{300});
+        auto names = [](const auto& snapshots) {
+            std::vector<std::string> out;
+            for (const auto& s : snapshots) out.push_back(s.name);
+            return out;
+        };
+        {
+            // fc2 (300 x 100) fits both limits, fc1 (784 x 300) neither.
+            LimitsLowered lowered(int64_t{1} << 28, 100 * 300, 100 * 300);
+            QCOMPARE(names(t.maskSnapshot()), (std::vector<std::string>{"fc2", "fc3"}));
+            QCOMPARE(names(t.weightSnapshots()), (std::vector<std::string>{"fc2", "fc3"}));
+            QVERIFY_EXCEPTION_THROWN(t.weightSnapshot("fc1"), ConfigError);
+            QCOMPARE(t.weightSnapshot("fc2").fanIn, int64_t{300});
+        }
+        {
+            // fc1 beyond the weights' limit but within the masks': its mask is drawn, its weights not.
+            LimitsLowered lowered(int64_t{1} << 28, 100 * 300, 784 * 300);
+            QCOMPARE(names(t.maskSnapshot()), (std::vector<std::string>{"fc1", "fc2", "fc3"}));
+            QCOMPARE(names(t.weightSnapshots()), (std::vector<std::string>{"fc2", "fc3"}));
+        }
     });
 }
 
