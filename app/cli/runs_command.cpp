@@ -244,13 +244,13 @@ int show(RunStore& store, const RunsOptions& o) {
 int exportRun(RunStore& store, const RunsOptions& o) {
     const int64_t id = o.ids.at(0);
     const auto metrics = store.metrics(id);
-    const auto masks = store.masks(id);
+    const auto masks = store.maskStats(id); // every layer's statistics, also those too large to snapshot
     const auto weights = store.weightStats(id);
     if (o.format == "json") {
         nlohmann::json m = nlohmann::json::array(), l = nlohmann::json::array(), w = nlohmann::json::array();
         for (const auto& x : metrics) m.push_back({{"step", x.step}, {"key", x.key}, {"value", x.value}});
         for (const auto& x : masks)
-            l.push_back({{"step", x.step}, {"layer", x.mask.name}, {"k", x.stats.k}, {"active", x.stats.active},
+            l.push_back({{"step", x.step}, {"layer", x.stats.name}, {"k", x.stats.k}, {"active", x.stats.active},
                          {"ablated", x.stats.ablated}, {"pruned", x.stats.pruned}, {"regrown", x.stats.regrown},
                          {"sad", x.stats.sad}, {"sparsity", x.stats.sparsity}});
         for (const auto& x : weights)
@@ -271,7 +271,7 @@ int exportRun(RunStore& store, const RunsOptions& o) {
                     x.value);
     for (const auto& x : masks)
         std::printf("layer,%lld,,,%s,%lld,%lld,%lld,%lld,%lld,%lld,%.6f,,,,,,\n", static_cast<long long>(x.step),
-                    cellText(x.mask.name).c_str(), static_cast<long long>(x.stats.k),
+                    cellText(x.stats.name).c_str(), static_cast<long long>(x.stats.k),
                     static_cast<long long>(x.stats.active), static_cast<long long>(x.stats.ablated),
                     static_cast<long long>(x.stats.pruned), static_cast<long long>(x.stats.regrown),
                     static_cast<long long>(x.stats.sad), x.stats.sparsity);

@@ -15,6 +15,7 @@
 #include "sessions/store/weight_history.hpp"
 
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -71,10 +72,20 @@ int renderRun(RunStore& store, const RunsOptions& o) {
     if (records.empty()) {
         // The stored layer names, as the printable text a terminal shows rather than obeys.
         std::string names;
-        for (const auto& m : store.masks(id)) {
-            const std::string name = printableText(m.mask.name);
+        std::optional<sessions::MaskStatsRecord> statsOnly;
+        for (const auto& m : store.maskStats(id)) {
+            if (!m.hasMask) {
+                if (m.stats.name == o.layer) statsOnly = m;
+                continue;
+            }
+            const std::string name = printableText(m.stats.name);
             if (names.find(" " + name + ",") == std::string::npos) names += " " + name + ",";
         }
+        if (statsOnly)
+            throw sessions::StoreError("run " + std::to_string(id) + ": layer '" + printableText(o.layer) + "' (" +
+                                       std::to_string(statsOnly->stats.outFeatures) + " x " +
+                                       std::to_string(statsOnly->stats.fanIn) +
+                                       ") was too large to snapshot: only its statistics were recorded (srigl runs export)");
         throw sessions::StoreError("run " + std::to_string(id) + " has no mask snapshots of layer '" + o.layer +
                                    "' (layers:" + (names.empty() ? " none" : names.substr(0, names.size() - 1)) + ")");
     }

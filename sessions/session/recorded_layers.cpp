@@ -19,6 +19,12 @@ RecordedLayers recordedMatrixLayers(RunStore& store, int64_t runId) {
             out.skipped.push_back(name + ": not constant fan-in (its neurons keep different numbers of inputs)");
             continue;
         }
+        // A condensed layer beyond the weight snapshots' limit has its masks recorded, not its weights.
+        if (store.weightStats(runId, name).empty()) {
+            out.skipped.push_back(name + ": no weights recorded (" + std::to_string(stats.outFeatures) + " x " +
+                                  std::to_string(stats.fanIn) + " is too large to snapshot, or the run predates weights)");
+            continue;
+        }
         const WeightFrame frame = weightHistory(store, runId, name).back();
         const int64_t rows = frame.weights.outFeatures, cols = frame.weights.fanIn;
         auto weight = torch::empty({rows, cols});

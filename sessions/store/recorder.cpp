@@ -51,14 +51,22 @@ void Recorder::queueMasks(int64_t step, const std::vector<LayerUpdateStats>& sta
         job.masks = snaps; // every layer: static layers' weights change too
         if (gradients) job.gradients = gradients(); // only valid now, inside the callback
     }
+    // One record per layer of the event, in its order. A layer the source gave no snapshot of (a
+    // condensed layer too large to expand: the trainer's DenseFormLimits) still has its statistics
+    // stored, as a record without bits (RunStore::addMasks).
     std::vector<MaskRecord> records;
-    for (auto& snap : snaps) {
-        const auto it = std::find_if(stats.begin(), stats.end(), [&](const LayerUpdateStats& s) { return s.name == snap.name; });
-        if (it == stats.end()) continue;
+    for (const auto& s : stats) {
         MaskRecord r;
         r.step = step;
-        r.stats = *it;
-        r.mask = std::move(snap);
+        r.stats = s;
+        const auto snap = std::find_if(snaps.begin(), snaps.end(), [&](const LayerMaskSnapshot& m) { return m.name == s.name; });
+        if (snap != snaps.end()) {
+            r.mask = std::move(*snap);
+        } else {
+            r.mask.name = s.name;
+            r.mask.outFeatures = s.outFeatures;
+            r.mask.fanIn = s.fanIn;
+        }
         records.push_back(std::move(r));
     }
     std::lock_guard<std::mutex> lock(mutex_);

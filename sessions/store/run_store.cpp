@@ -255,9 +255,9 @@ void insertAll(SqliteDb& db, const char* sql, const std::vector<Row>& rows, Bind
 // every step), in step then record order, each made by `read` from the selected `columns`.
 template <typename Read>
 auto readLayerRows(SqliteDb& db, const std::string& columns, const char* table, int64_t id, const std::string& layer,
-                   int64_t step, Read read) {
+                   int64_t step, Read read, const char* alsoWhere = "") {
     const std::string sql = "SELECT " + columns + " FROM " + table +
-                            " WHERE run_id = ?1 AND (?2 = '' OR layer = ?2) AND (?3 < 0 OR step = ?3)"
+                            " WHERE run_id = ?1 AND (?2 = '' OR layer = ?2) AND (?3 < 0 OR step = ?3)" + alsoWhere +
                             " ORDER BY step, rowid";
     Statement st(db, sql.c_str());
     st.bind(1, id).bind(2, layer).bind(3, step);
@@ -651,6 +651,8 @@ void RunStore::addMasks(int64_t id, const std::vector<MaskRecord>& masks) {
                   st.bind(1, id).bind(2, m.step).bind(3, m.mask.name).bind(4, m.mask.outFeatures).bind(5, m.mask.fanIn);
                   st.bind(6, m.stats.k).bind(7, m.stats.active).bind(8, m.stats.ablated).bind(9, m.stats.pruned);
                   st.bind(10, m.stats.regrown).bind(11, m.stats.sad).bind(12, m.stats.sparsity);
+                  // A record without bits (its layer too large to snapshot) stores its statistics with
+                  // bits_size 0; the readers of snapshots skip it (kHasBits), maskStats keeps it.
                   st.bindBlob(13, encodeIds(m.mask.ablated)).bindBlob(14, compressBytes(m.mask.bits));
                   st.bind(15, static_cast<int64_t>(m.mask.bits.size()));
                   if (m.stats.thresholds.empty()) st.bindNull(16);
@@ -889,8 +891,10 @@ std::vector<Metric> RunStore::metrics(int64_t id) {
 namespace {
 // The columns readMaskStatsRow reads, in its order; readMaskRow reads the blobs after them.
 const char* const kMaskStatsColumns =
-    "step, layer, out_features, fan_in, k, active, ablated, pruned, regrown, sad, sparsity, thresholds";
+    "step, layer, out_features, fan_in, k, active, ablated, pruned, regrown, sad, sparsity, thresholds, bits_size > 0";
 const std::string kMaskColumns = std::string(kMaskStatsColumns) + ", ablated_ids, bits, bits_size";
+// Rows that hold a snapshot: a row of statistics only (a layer too large to snapshot) has no bits.
+const char* const kHasBits = " AND bits_size > 0";
 
 MaskStatsRecord readMaskStatsRow(const Statement& st) {
     MaskStatsRecord m;
@@ -906,6 +910,7 @@ MaskStatsRecord readMaskStatsRow(const Statement& st) {
     m.stats.sad = st.columnInt(9);
     m.stats.sparsity = st.columnDouble(10);
     m.stats.thresholds = decodeFloats(st.columnBlob(11)); // NULL reads as no bytes
+    m.hasMask = st.columnInt(12) != 0;
     if (!m.stats.thresholds.empty() && static_cast<int64_t>(m.stats.thresholds.size()) != m.stats.outFeatures)
         throw StoreError("corrupt thresholds of " + m.stats.name + " at step " + std::to_string(m.step) + ": " +
                          std::to_string(m.stats.thresholds.size()) + " values for " +
@@ -921,15 +926,15 @@ MaskRecord readMaskRow(const Statement& st) {
     m.mask.name = m.stats.name;
     m.mask.outFeatures = m.stats.outFeatures;
     m.mask.fanIn = m.stats.fanIn;
-    m.mask.ablated = decodeIds(st.columnBlob(12));
-    m.mask.bits = decompressBytes(st.columnBlob(13), static_cast<size_t>(st.columnInt(14)));
+    m.mask.ablated = decodeIds(st.columnBlob(13));
+    m.mask.bits = decompressBytes(st.columnBlob(14), static_cast<size_t>(st.columnInt(15)));
     return m;
 }
 } // namespace
 
 std::vector<MaskRecord> RunStore::masks(int64_t id, const std::string& layer) {
     requireRun(id);
-    return readLayerRows(*db_, kMaskColumns, "masks", id, layer, -1, readMaskRow);
+    return readLayerRows(*db_, kMaskColumns, "masks", id, layer, -1, readMaskRow, kHasBits);
 }
 
 std::vector<MaskStatsRecord> RunStore::maskStats(int64_t id) {
@@ -939,7 +944,8 @@ std::vector<MaskStatsRecord> RunStore::maskStats(int64_t id) {
 
 std::vector<MaskRecord> RunStore::masksAtOrBefore(int64_t id, const std::string& layer, int64_t step, int count) {
     const std::string sql = std::string("SELECT ") + kMaskColumns +
-                            " FROM masks WHERE run_id = ? AND layer = ? AND step <= ? ORDER BY step DESC LIMIT ?";
+                            " FROM masks WHERE run_id = ? AND layer = ? AND step <= ?" + kHasBits +
+                            " ORDER BY step DESC LIMIT ?";
     Statement st(*db_, sql.c_str());
     st.bind(1, id).bind(2, layer).bind(3, step).bind(4, static_cast<int64_t>(count));
     std::vector<MaskRecord> out;
@@ -948,7 +954,7 @@ std::vector<MaskRecord> RunStore::masksAtOrBefore(int64_t id, const std::string&
 }
 
 std::vector<int64_t> RunStore::maskSteps(int64_t id) {
-    Statement st(*db_, "SELECT DISTINCT step FROM masks WHERE run_id = ? ORDER BY step");
+    Statement st(*db_, "SELECT DISTINCT step FROM masks WHERE run_id = ? AND bits_size > 0 ORDER BY step");
     st.bind(1, id);
     std::vector<int64_t> steps;
     while (st.step()) steps.push_back(st.columnInt(0));
@@ -957,8 +963,8 @@ std::vector<int64_t> RunStore::maskSteps(int64_t id) {
 
 std::vector<std::string> RunStore::maskLayers(int64_t id) {
     Statement st(*db_,
-                 "SELECT layer FROM masks WHERE run_id = ?1 AND step = (SELECT MIN(step) FROM masks WHERE run_id = ?1) "
-                 "ORDER BY rowid");
+                 "SELECT layer FROM masks WHERE run_id = ?1 AND bits_size > 0 AND "
+                 "step = (SELECT MIN(step) FROM masks WHERE run_id = ?1 AND bits_size > 0) ORDER BY rowid");
     st.bind(1, id);
     std::vector<std::string> layers;
     while (st.step()) layers.push_back(st.columnText(0));

@@ -73,6 +73,7 @@ struct MaskRecord {
 struct MaskStatsRecord {
     int64_t step = 0;
     LayerUpdateStats stats; // with the layer's name, outFeatures and fanIn
+    bool hasMask = true;    // false: statistics only, the layer was too large to snapshot
 };
 
 // Statistics of a layer's active weights at one step.
@@ -181,6 +182,8 @@ public:
     void updateProgress(int64_t id, int64_t steps);
     // The sparsity the run is listed at (a method that learns its own sets what it reached).
     void setSparsity(int64_t id, double sparsity);
+    // A record whose mask has no bits (a layer too large to snapshot, see Recorder) stores only its
+    // statistics: maskStats lists it, the snapshot reads below do not.
     void addMasks(int64_t id, const std::vector<MaskRecord>& masks);
     void addCheckpoint(int64_t id, int64_t step, const std::string& path);
     void addWeightStats(int64_t id, const std::vector<WeightStatsRecord>& rows);
@@ -192,8 +195,8 @@ public:
     RunInfo run(int64_t id); // StoreError when there is no such run
     std::vector<Metric> metrics(int64_t id);
     std::vector<MaskRecord> masks(int64_t id, const std::string& layer = "");
-    // The statistics of every snapshot of the run (every layer), in the order of masks(id), without
-    // reading a mask blob.
+    // The statistics of every record of the run (every layer, also those stored without a mask), in
+    // step and record order, without reading a mask blob.
     std::vector<MaskStatsRecord> maskStats(int64_t id);
     // Small indexed reads for viewers of a live run: the newest `count` snapshots of one layer at
     // or before `step` (newest first), every step with a snapshot, and the layers in record order.

@@ -237,6 +237,7 @@ private Q_SLOTS:
     void killedRunIsInterruptedAndResumes();
     void renderWritesPictureAndVideo();
     void renderWeightHeatmaps();
+    void statisticsOnlyLayerIsExportedNotDrawn();
     void frontEndLoadsNoTorch();
     void dbOptionAfterSubcommand();
     void noteAndTagRefuseBadText();
@@ -680,6 +681,38 @@ void TestCliRuns::renderWritesPictureAndVideo() {
         r = runs(t.db, {"render", QString::number(t.b), "--layer", "nope", "--out", png});
         QCOMPARE(r.exitCode, 2);
         QVERIFY2(r.err.contains("fc1"), qPrintable(r.err)); // lists the layers there are
+    });
+}
+
+// A layer recorded without masks (too large to snapshot): `runs export` lists its per-update
+// statistics, `runs render` says why it cannot draw it.
+void TestCliRuns::statisticsOnlyLayerIsExportedNotDrawn() {
+    guarded([] {
+        QTemporaryDir dir;
+        const QString db = dir.filePath("runs.db");
+        srigl::sessions::MaskRecord drawn, statsOnly;
+        drawn.step = statsOnly.step = 4;
+        drawn.mask.name = drawn.stats.name = "fc1";
+        drawn.mask.outFeatures = drawn.stats.outFeatures = 2;
+        drawn.mask.fanIn = drawn.stats.fanIn = 4;
+        drawn.mask.bits = {0x5a};
+        drawn.stats.k = 2;
+        statsOnly.mask.name = statsOnly.stats.name = "huge";
+        statsOnly.mask.outFeatures = statsOnly.stats.outFeatures = 65536;
+        statsOnly.mask.fanIn = statsOnly.stats.fanIn = 65536;
+        statsOnly.stats.k = 655;
+        statsOnly.stats.pruned = statsOnly.stats.regrown = 1234;
+        const int64_t id = storeRun(db.toStdString(), minimalRun("huge"), {}, {drawn, statsOnly});
+        const QString run = QString::number(id);
+        const Result csv = runs(db, {"export", run});
+        QCOMPARE(csv.exitCode, 0);
+        QVERIFY2(csv.out.contains("layer,4,,,huge,655,"), qPrintable(csv.out));
+        QVERIFY2(csv.out.contains("layer,4,,,fc1,2,"), qPrintable(csv.out));
+        const Result render = runs(db, {"render", run, "--layer", "huge", "--out", dir.filePath("huge.png")});
+        QCOMPARE(render.exitCode, 2);
+        QVERIFY2(render.err.contains("65536 x 65536") && render.err.contains("too large to snapshot"), qPrintable(render.err));
+        QVERIFY(!QFile::exists(dir.filePath("huge.png")));
+        QCOMPARE(runs(db, {"render", run, "--layer", "fc1", "--out", dir.filePath("fc1.png")}).exitCode, 0);
     });
 }
 

@@ -194,6 +194,7 @@ private Q_SLOTS:
     void concurrentCreationOfNewFile();
     void recorderEndToEnd();
     void recorderKeepsStaticLayersStepZeroSnapshot();
+    void recorderKeepsStatisticsOfLayersWithoutSnapshots();
     void recorderReportsWriteError();
     void notADatabaseRefusedUnchanged();
     void foreignSqliteDatabaseRefusedUnchanged();
@@ -1024,6 +1025,45 @@ void TestRunStore::recorderKeepsStaticLayersStepZeroSnapshot() {
                                                   .arg(m.stats.sparsity)));
         QCOMPARE(out.size(), size_t(1));
         compareRecords(out[0], record(0, snaps[1], 4, 0, 0));
+    });
+}
+
+// A layer the mask source leaves out (a condensed layer too large to snapshot) keeps its statistics:
+// maskStats lists them, marked without a mask, while the snapshot reads skip the layer.
+void TestRunStore::recorderKeepsStatisticsOfLayersWithoutSnapshots() {
+    guarded([&] {
+        QTemporaryDir dir;
+        const std::string path = dbIn(dir);
+        RunStore store(path);
+        const int64_t id = store.createRun(newRun("huge-layer"));
+        const LayerMaskSnapshot fc1 = randomSnapshot("fc1", 9, 7, 31), out = randomSnapshot("out", 3, 9, 32);
+        const LayerMaskSnapshot huge = randomSnapshot("huge", 9, 9, 33); // its statistics only
+        {
+            Recorder rec(path, id, [&] { return std::vector<LayerMaskSnapshot>{fc1, out}; });
+            rec.onStart({statsFor(fc1, 3, 0, 0), statsFor(huge, 2, 0, 0), statsFor(out, 4, 0, 0)}, 8);
+            MaskUpdateEvent e;
+            e.step = 4;
+            e.layers = {statsFor(fc1, 3, 2, 2), statsFor(huge, 2, 5, 5)};
+            rec.onMaskUpdate(e);
+            const std::string error = rec.close();
+            QVERIFY2(error.empty(), error.c_str());
+        }
+        const auto stats = store.maskStats(id);
+        std::vector<std::string> order;
+        for (const auto& s : stats) order.push_back(std::to_string(s.step) + ":" + s.stats.name + (s.hasMask ? "" : "-"));
+        // The event's order within a step, the statistics-only records marked.
+        QCOMPARE(order, (std::vector<std::string>{"0:fc1", "0:huge-", "0:out", "4:fc1", "4:huge-"}));
+        QCOMPARE(stats[4].stats.pruned, int64_t(5));
+        QCOMPARE(stats[4].stats.k, int64_t(2));
+        QCOMPARE(stats[4].stats.outFeatures, int64_t(9));
+        QCOMPARE(stats[4].stats.fanIn, int64_t(9));
+        // The snapshot reads never see it.
+        QVERIFY(store.masks(id, "huge").empty());
+        QCOMPARE(store.masks(id).size(), size_t(3));
+        QVERIFY(store.masksAtOrBefore(id, "huge", 8, 2).empty());
+        QCOMPARE(store.maskLayers(id), (std::vector<std::string>{"fc1", "out"}));
+        QCOMPARE(store.maskSteps(id), (std::vector<int64_t>{0, 4}));
+        compareRecords(store.masksAtOrBefore(id, "fc1", 8, 1).at(0), record(4, fc1, 3, 2, 2));
     });
 }
 

@@ -108,7 +108,7 @@ void exportMetricsCsv(const std::string& dbPath, const std::vector<int64_t>& run
 std::vector<std::string> snapshotLayers(sessions::RunStore& store, int64_t runId) {
     std::vector<std::string> names;
     for (const auto& m : store.maskStats(runId))
-        if (std::find(names.begin(), names.end(), m.stats.name) == names.end()) names.push_back(m.stats.name);
+        if (m.hasMask && std::find(names.begin(), names.end(), m.stats.name) == names.end()) names.push_back(m.stats.name);
     return names;
 }
 
