@@ -549,20 +549,26 @@ LayerMaskSnapshot condensedMaskSnapshot(const std::string& name, const Condensed
     snap.outFeatures = c.rows();
     snap.fanIn = c.fanIn;
     snap.bits.assign(static_cast<size_t>((c.rows() * c.fanIn + 7) / 8), 0);
-    const torch::Tensor idx = c.indices.to(torch::kCPU, torch::kLong).contiguous();
-    const int64_t* index = idx.data_ptr<int64_t>();
     torch::Tensor alive;
     if (c.ablated > 0) alive = c.alive.to(torch::kCPU, torch::kFloat).contiguous().view({-1});
-    for (int64_t r = 0; r < c.rows(); ++r) {
-        if (alive.defined() && alive.data_ptr<float>()[r] == 0.0f) {
-            snap.ablated.push_back(r);
-            continue;
+    const float* kept = alive.defined() ? alive.data_ptr<float>() : nullptr;
+    // The indices in their own type (int16 or int32): a copy as int64 would be 4x their size.
+    const torch::Tensor idx = c.indices.to(torch::kCPU).contiguous();
+    auto pack = [&](const auto* index) {
+        for (int64_t r = 0; r < c.rows(); ++r) {
+            if (kept && kept[r] == 0.0f) {
+                snap.ablated.push_back(r);
+                continue;
+            }
+            for (int64_t j = 0; j < c.k(); ++j) {
+                const int64_t e = r * c.fanIn + static_cast<int64_t>(index[r * c.k() + j]);
+                snap.bits[static_cast<size_t>(e / 8)] |= static_cast<uint8_t>(1u << (e % 8));
+            }
         }
-        for (int64_t j = 0; j < c.k(); ++j) {
-            const int64_t e = r * c.fanIn + index[r * c.k() + j];
-            snap.bits[static_cast<size_t>(e / 8)] |= static_cast<uint8_t>(1u << (e % 8));
-        }
-    }
+    };
+    if (idx.scalar_type() == torch::kShort) pack(idx.data_ptr<int16_t>());
+    else if (idx.scalar_type() == torch::kInt) pack(idx.data_ptr<int32_t>());
+    else pack(idx.to(torch::kLong).data_ptr<int64_t>());
     return snap;
 }
 
