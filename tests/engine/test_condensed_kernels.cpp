@@ -195,6 +195,24 @@ void checkIsaAll(Isa isa) {
     checkIsa(isa, {{400, 2000, 700}}, {1}); // batch 1 split over two threads
 }
 
+#if defined(__linux__)
+// The CPUs the calling thread may run on (empty when they cannot be read).
+cpu_set_t callingThreadCpus() {
+    cpu_set_t cpus;
+    CPU_ZERO(&cpus);
+    if (pthread_getaffinity_np(pthread_self(), sizeof cpus, &cpus) != 0) CPU_ZERO(&cpus);
+    return cpus;
+}
+
+// Restricts the calling thread to one CPU; false when the system refuses.
+bool pinCallingThreadTo(int cpu) {
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(cpu, &one);
+    return pthread_setaffinity_np(pthread_self(), sizeof one, &one) == 0;
+}
+#endif
+
 } // namespace
 
 class TestCondensedKernels : public QObject {
@@ -419,18 +437,14 @@ void TestCondensedKernels::concurrentCallersGetCorrectResults() {
 // worker's allowed set leaves that CPU out, and the parts the worker ran, ran elsewhere.
 void TestCondensedKernels::workersStayOffTheCallersCpu() {
 #if defined(__linux__)
-    cpu_set_t original;
-    CPU_ZERO(&original);
-    QVERIFY(pthread_getaffinity_np(pthread_self(), sizeof original, &original) == 0);
+    const cpu_set_t original = callingThreadCpus();
+    QVERIFY(CPU_COUNT(&original) > 0);
     if (CPU_COUNT(&original) < 2) QSKIP("this process may run on one CPU only: nothing to keep apart");
     // The worker exists, started with this thread's whole set of CPUs.
     srigl::kernels::detail::runParallel(4, 2, [](int) {});
     int pinned = 0;
     while (!CPU_ISSET(pinned, &original)) ++pinned;
-    cpu_set_t one;
-    CPU_ZERO(&one);
-    CPU_SET(pinned, &one);
-    QVERIFY(pthread_setaffinity_np(pthread_self(), sizeof one, &one) == 0);
+    QVERIFY(pinCallingThreadTo(pinned));
     std::mutex mutex;
     std::vector<int> workerRanOn;
     std::atomic<bool> workerJoined{false};
@@ -465,9 +479,8 @@ void TestCondensedKernels::workersStayOffTheCallersCpu() {
 // user pinned to one CPU does not keep later callers' workers there.
 void TestCondensedKernels::workersFollowANewCallersCpus() {
 #if defined(__linux__)
-    cpu_set_t original;
-    CPU_ZERO(&original);
-    QVERIFY(pthread_getaffinity_np(pthread_self(), sizeof original, &original) == 0);
+    const cpu_set_t original = callingThreadCpus();
+    QVERIFY(CPU_COUNT(&original) > 0);
     if (CPU_COUNT(&original) < 2) QSKIP("this process may run on one CPU only: nothing to move");
     std::vector<int> mine;
     for (int c = 0; c < CPU_SETSIZE; ++c)
@@ -477,10 +490,7 @@ void TestCondensedKernels::workersFollowANewCallersCpus() {
         std::vector<std::vector<int>> placed;
         bool pinned = false;
         std::thread([&] {
-            cpu_set_t one;
-            CPU_ZERO(&one);
-            CPU_SET(cpu, &one);
-            pinned = pthread_setaffinity_np(pthread_self(), sizeof one, &one) == 0;
+            pinned = pinCallingThreadTo(cpu);
             srigl::kernels::detail::runParallel(4, 2, [](int) {});
             placed = srigl::kernels::detail::workerCpus();
         }).join();
