@@ -954,7 +954,8 @@ std::vector<MaskRecord> RunStore::masksAtOrBefore(int64_t id, const std::string&
 }
 
 std::vector<int64_t> RunStore::maskSteps(int64_t id) {
-    Statement st(*db_, "SELECT DISTINCT step FROM masks WHERE run_id = ? AND bits_size > 0 ORDER BY step");
+    const std::string sql = std::string("SELECT DISTINCT step FROM masks WHERE run_id = ?") + kHasBits + " ORDER BY step";
+    Statement st(*db_, sql.c_str());
     st.bind(1, id);
     std::vector<int64_t> steps;
     while (st.step()) steps.push_back(st.columnInt(0));
@@ -962,9 +963,9 @@ std::vector<int64_t> RunStore::maskSteps(int64_t id) {
 }
 
 std::vector<std::string> RunStore::maskLayers(int64_t id) {
-    Statement st(*db_,
-                 "SELECT layer FROM masks WHERE run_id = ?1 AND bits_size > 0 AND "
-                 "step = (SELECT MIN(step) FROM masks WHERE run_id = ?1 AND bits_size > 0) ORDER BY rowid");
+    const std::string sql = std::string("SELECT layer FROM masks WHERE run_id = ?1") + kHasBits +
+                            " AND step = (SELECT MIN(step) FROM masks WHERE run_id = ?1" + kHasBits + ") ORDER BY rowid";
+    Statement st(*db_, sql.c_str());
     st.bind(1, id);
     std::vector<std::string> layers;
     while (st.step()) layers.push_back(st.columnText(0));
