@@ -1,8 +1,9 @@
 // Mask pictures with OpenCV (resizing, PNG and video encoding).
 #include "sessions/render/mask_renderer.hpp"
+#include "sessions/mask/mask_bits.hpp"
+#include "sessions/mask/mask_blocks.hpp"
 #include "sessions/render/frame_folder.hpp"
 #include "sessions/render/video_file.hpp"
-#include "sessions/store/mask_bits.hpp"
 
 #include "sessions/store/store_error.hpp"
 
@@ -12,6 +13,8 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <stdexcept>
+#include <string>
 
 namespace srigl::sessions {
 namespace {
@@ -23,6 +26,32 @@ cv::Mat toMat(const RgbImage& image) {
     return bgr;
 }
 
+// A layer larger than the picture: one pixel per square block of perPixel x perPixel connections,
+// coloured as the inspector colours it (MaskBlocks: the mean colour, brightened so that the densest
+// block is at full strength). An area average alone turns a 99% sparse layer into a uniform dark
+// wash, since no block is more than a few percent active. Counted from the packed bits, so a
+// 65536 x 784 layer needs no 150 MB picture at full size.
+RgbImage renderBlocks(const LayerMaskSnapshot& cur, const LayerMaskSnapshot* prev, int64_t perPixel,
+                      const MaskPalette& pal) {
+    std::vector<uint8_t> rgba;
+    int64_t width = 0, height = 0;
+    try {
+        const MaskBlocks blocks(cur, prev, perPixel, perPixel);
+        blocks.rgbaInto(rgba, pal, 1, 1);
+        width = blocks.gridCols();
+        height = blocks.gridRows();
+    } catch (const std::invalid_argument& e) {
+        throw StoreError("mask snapshot of " + cur.name + ": " + e.what());
+    }
+    RgbImage image;
+    image.width = static_cast<int>(width);
+    image.height = static_cast<int>(height);
+    image.pixels.resize(static_cast<size_t>(width * height) * 3);
+    for (size_t p = 0, n = static_cast<size_t>(width * height); p < n; ++p)
+        for (size_t ch = 0; ch < 3; ++ch) image.pixels[p * 3 + ch] = rgba[p * 4 + ch];
+    return image;
+}
+
 } // namespace
 
 RgbImage renderMask(const LayerMaskSnapshot& cur, const LayerMaskSnapshot* prev, int minSide, int maxSide,
@@ -30,11 +59,14 @@ RgbImage renderMask(const LayerMaskSnapshot& cur, const LayerMaskSnapshot* prev,
     const int64_t rows = cur.outFeatures, cols = cur.fanIn;
     if (rows <= 0 || cols <= 0 || static_cast<int64_t>(cur.bits.size()) < (rows * cols + 7) / 8)
         throw StoreError("mask snapshot of " + cur.name + " is empty or truncated");
+    if (maxSide < 1) throw StoreError("mask picture of " + cur.name + ": a largest side of " + std::to_string(maxSide));
     if (prev && (prev->outFeatures != rows || prev->fanIn != cols)) prev = nullptr;
+    const int64_t longer = std::max(rows, cols);
+    if (longer > maxSide) return renderBlocks(cur, prev, cellsAlong(longer, maxSide), pal);
+
     std::vector<bool> ablated(static_cast<size_t>(rows), false);
     for (int64_t id : cur.ablated)
         if (id >= 0 && id < rows) ablated[static_cast<size_t>(id)] = true;
-
     cv::Mat full(static_cast<int>(rows), static_cast<int>(cols), CV_8UC3);
     for (int64_t r = 0; r < rows; ++r) {
         auto* px = full.ptr<cv::Vec3b>(static_cast<int>(r));
@@ -48,12 +80,7 @@ RgbImage renderMask(const LayerMaskSnapshot& cur, const LayerMaskSnapshot* prev,
         }
     }
     cv::Mat out = full;
-    const int64_t longer = std::max(rows, cols);
-    if (longer > maxSide) {
-        // Averaging keeps the density visible where single entries cannot be.
-        const double f = static_cast<double>(maxSide) / static_cast<double>(longer);
-        cv::resize(full, out, cv::Size(), f, f, cv::INTER_AREA);
-    } else if (longer < minSide) {
+    if (longer < minSide) {
         const int f = static_cast<int>((minSide + longer - 1) / longer);
         cv::resize(full, out, cv::Size(), f, f, cv::INTER_NEAREST);
     }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "engine/training/training_observer.hpp"
+#include "sessions/mask/mask_palette.hpp"
 
 #include <cstdint>
 #include <functional>
@@ -18,17 +19,12 @@ struct RgbImage {
     std::vector<uint8_t> pixels; // row-major RGB
 };
 
-// Colours (RGB) of the mask picture.
-struct MaskPalette {
-    uint8_t inactive[3] = {16, 16, 20};
-    uint8_t active[3] = {235, 235, 235};
-    uint8_t pruned[3] = {220, 60, 50};  // active in `previous`, not now
-    uint8_t regrown[3] = {70, 200, 90}; // inactive in `previous`, active now
-    uint8_t ablatedRow[3] = {70, 30, 90}; // background of an ablated neuron's row
-};
-
 // One pixel per mask entry (row = neuron, column = input), magnified so the longer side reaches
-// at least minSide, or averaged over blocks when a side exceeds maxSide. previous may be null.
+// at least minSide. When a side exceeds maxSide, one pixel per square block of
+// ceil(longer side / maxSide) connections each way, coloured as the Studio's inspector colours its
+// blocks (MaskBlocks: brightened so that the densest block is at full strength). previous may be
+// null; one of another shape counts as null. Throws StoreError for an empty, truncated or
+// malformed mask or a maxSide below 1.
 RgbImage renderMask(const LayerMaskSnapshot& current, const LayerMaskSnapshot* previous, int minSide = 512,
                     int maxSide = 2048, const MaskPalette& palette = {});
 

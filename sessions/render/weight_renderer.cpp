@@ -1,7 +1,7 @@
 // Weight heatmaps with OpenCV (colour maps, resizing, PNG and video encoding).
 #include "sessions/render/weight_renderer.hpp"
 #include "sessions/render/video_file.hpp"
-#include "sessions/store/mask_bits.hpp"
+#include "sessions/mask/mask_bits.hpp"
 
 #include "sessions/store/store_error.hpp"
 

@@ -1,7 +1,7 @@
 // Snapshots are recorded through the store's own calls and codecs (masks, weight statistics and
 // active weights, as the recorder writes them at every mask update), never by SQL of their own.
 #include "sessions/session/checkpoint_import.hpp"
-#include "sessions/store/mask_bits.hpp"
+#include "sessions/mask/mask_bits.hpp"
 
 #include "engine/config/text_check.hpp"
 #include "engine/errors.hpp"

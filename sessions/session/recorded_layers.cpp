@@ -1,6 +1,6 @@
 // The weight history's newest frame of each layer, as the dense tensors the benchmark takes.
 #include "sessions/session/recorded_layers.hpp"
-#include "sessions/store/mask_bits.hpp"
+#include "sessions/mask/mask_bits.hpp"
 
 #include "sessions/store/weight_history.hpp"
 

@@ -1,7 +1,7 @@
 // float16 conversion by hand (no F16C assumption, same result on every machine) and the byte-plane
 // layout that lets zstd find the repetition in the exponents.
 #include "sessions/store/weight_codec.hpp"
-#include "sessions/store/mask_bits.hpp"
+#include "sessions/mask/mask_bits.hpp"
 
 #include "sessions/store/mask_codec.hpp"
 #include "sessions/store/store_error.hpp"

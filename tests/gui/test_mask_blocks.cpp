@@ -5,7 +5,7 @@
 // single connections come back at a pixel per entry; the neuron tiles' shapes, grid and atlas.
 // Links srigl_studio_logic alone (no Widgets, no Torch).
 #include "tests/support/hand_masks.hpp"
-#include "widgets/logic/mask_blocks.hpp"
+#include "sessions/mask/mask_blocks.hpp"
 #include "widgets/logic/mask_fit.hpp"
 #include "widgets/logic/neuron_tiles.hpp"
 

@@ -17,7 +17,7 @@
 #include "widgets/inspector/snapshot_reads.hpp"
 #include "widgets/inspector/snapshot_source.hpp"
 #include "widgets/heatmap/weight_heatmap.hpp"
-#include "widgets/logic/mask_blocks.hpp"
+#include "sessions/mask/mask_blocks.hpp"
 #include "widgets/logic/mask_fit.hpp"
 
 #include "tests/support/guarded.hpp"

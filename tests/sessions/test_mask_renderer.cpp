@@ -1,11 +1,15 @@
 // Mask pictures: colours of active, pruned, regrown and ablated entries; sizes; PNG and video files.
 #include <QtTest>
 
+#include "sessions/mask/mask_blocks.hpp"
 #include "sessions/render/mask_renderer.hpp"
 #include "sessions/store/store_error.hpp"
 
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/videoio.hpp>
+
+#include <algorithm>
+#include <random>
 
 using namespace srigl;
 using namespace srigl::sessions;
@@ -37,6 +41,7 @@ class TestMaskRenderer : public QObject {
 private Q_SLOTS:
     void coloursEachKindOfEntry();
     void magnifiesSmallAndShrinksLargeMasks();
+    void largeSparseMasksAreBrightenedAsInTheInspector();
     void writesPngThatReadsBack();
     void writesVideoWithOneFramePerSnapshot();
     void badPathsGiveClearErrors();
@@ -68,9 +73,48 @@ void TestMaskRenderer::magnifiesSmallAndShrinksLargeMasks() {
     QCOMPARE(img.width, 30 * 18);
     QCOMPARE(img.height, 10 * 18);
     auto large = snapshot(100, 5000, {});
+    // Square blocks of ceil(5000 / 2000) = 3 x 3 connections, one pixel each; the last ones are partial.
     auto shrunk = renderMask(large, nullptr, 512, 2000);
-    QCOMPARE(shrunk.width, 2000);
-    QCOMPARE(shrunk.height, 40);
+    QCOMPARE(shrunk.width, 1667);
+    QCOMPARE(shrunk.height, 34);
+}
+
+void TestMaskRenderer::largeSparseMasksAreBrightenedAsInTheInspector() {
+    // 4000 neurons x 300 inputs at 99%: 3 connections per neuron, spread so that no 4 x 4 block holds
+    // more than a few. An area average would draw every pixel within a fifth of the way from the
+    // inactive colour to the active one; brightened, the densest block is the active colour itself.
+    const int64_t rows = 4000, cols = 300;
+    std::mt19937 rng(7);
+    auto draw = [&](std::vector<int64_t> ablated) {
+        std::vector<int> on;
+        for (int64_t r = 0; r < rows; ++r) {
+            if (std::find(ablated.begin(), ablated.end(), r) != ablated.end()) continue;
+            for (int j = 0; j < 3; ++j) on.push_back(static_cast<int>(r * cols + (rng() % cols)));
+        }
+        return snapshot(rows, cols, on, std::move(ablated));
+    };
+    const MaskPalette pal;
+    const auto first = draw({});
+    const auto img = renderMask(first, nullptr, 16, 1000);
+    QCOMPARE(img.width, 75); // blocks of ceil(4000 / 1000) = 4 connections each way
+    QCOMPARE(img.height, 1000);
+    uint8_t brightest = 0;
+    for (size_t i = 0; i < img.pixels.size(); i += 3) brightest = std::max(brightest, img.pixels[i]);
+    QCOMPARE(brightest, pal.active[0]);
+
+    // Exactly the inspector's block colours, with pruned, regrown and ablated neurons too.
+    const auto second = draw({5, 17, 3999});
+    const auto changed = renderMask(second, &first, 16, 1000);
+    const std::vector<uint8_t> rgba = MaskBlocks(second, &first, 4, 4).rgba(pal);
+    QCOMPARE(static_cast<size_t>(changed.width * changed.height) * 4, rgba.size());
+    for (size_t p = 0; p < rgba.size() / 4; ++p)
+        for (size_t ch = 0; ch < 3; ++ch) QCOMPARE(changed.pixels[p * 3 + ch], rgba[p * 4 + ch]);
+
+    // A malformed snapshot is a StoreError on this path as on the exact one.
+    auto bad = second;
+    bad.ablated.push_back(rows);
+    QVERIFY_EXCEPTION_THROWN(renderMask(bad, &first, 16, 1000), StoreError);
+    QVERIFY_EXCEPTION_THROWN(renderMask(second, &first, 16, 0), StoreError);
 }
 
 void TestMaskRenderer::writesPngThatReadsBack() {

@@ -5,7 +5,7 @@
 #pragma once
 
 #include "engine/training/training_observer.hpp"
-#include "sessions/render/mask_renderer.hpp" // MaskPalette only (plain struct): the same colours as `srigl runs render`
+#include "sessions/mask/mask_palette.hpp" // the same colours as `srigl runs render`
 
 #include <cstdint>
 #include <optional>

@@ -248,7 +248,7 @@ void MaskInspectorWidget::uploadBlocks() {
     // Built here, on the UI thread, when a snapshot, a zoom step or a resize changes the blocks: a few
     // ms for fc1, some 50 for a 4096 x 4096 layer (2-core test machine); other frames reuse them.
     try {
-        if (!sameBlocks) blockCounts_ = std::make_unique<MaskBlocks>(m.mask(), m.previousMask(), rows, cols);
+        if (!sameBlocks) blockCounts_ = std::make_unique<sessions::MaskBlocks>(m.mask(), m.previousMask(), rows, cols);
     } catch (const std::invalid_argument& e) { // blocks beyond 32-bit counts: nothing sane to draw
         blockCounts_.reset();
         textureError_ = QString::fromUtf8(e.what());
@@ -639,7 +639,7 @@ void MaskInspectorWidget::drawTooltip(const MaskEntry& e) {
 
 void MaskInspectorWidget::drawBlockTooltip(const MaskCell& cell) {
     const MaskInspection& m = *frame_->inspection;
-    const MaskBlock b = blockCounts_->blockOf(cell.row0, cell.col0);
+    const sessions::MaskBlock b = blockCounts_->blockOf(cell.row0, cell.col0);
     ImGui::BeginTooltip();
     ImGui::Text("%s, %s", span("neuron", "neurons", b.row0, b.rows).c_str(),
                 span("input", "inputs", b.col0, b.cols).c_str());

@@ -17,7 +17,7 @@
 #include "widgets/inspector/mask_tiles.hpp"
 #include "widgets/inspector/mask_viewport.hpp"
 #include "widgets/inspector/snapshot_source.hpp"
-#include "widgets/logic/mask_blocks.hpp"
+#include "sessions/mask/mask_blocks.hpp"
 #include "widgets/logic/neuron_tiles.hpp"
 
 #include <QRectF>
@@ -107,7 +107,7 @@ private:
     MaskViewport viewport_;
     GlPicture exact_;  // the picture, one connection per texel, cut to the texture size limit
     GlPicture blocks_; // the aggregated picture, one block per texel, when cells stand for blocks
-    std::unique_ptr<MaskBlocks> blockCounts_;             // what blocks_ shows
+    std::unique_ptr<sessions::MaskBlocks> blockCounts_;             // what blocks_ shows
     int64_t blockTexelsAcross_ = 1, blockTexelsDown_ = 1; // texels per block in blocks_
     std::vector<uint8_t> blockTexels_; // kept between uploads: no new allocation per zoom step or snapshot
     GlPicture atlas_;                  // the neuron tiles, whole tiles per texture (tile view)

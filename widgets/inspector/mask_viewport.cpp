@@ -1,6 +1,7 @@
 #include "widgets/inspector/mask_viewport.hpp"
 
 #include "widgets/logic/mask_fit.hpp"
+#include "sessions/mask/mask_blocks.hpp" // cellsAlong, cellSpan
 
 #include <algorithm>
 #include <cmath>
@@ -73,9 +74,9 @@ double MaskViewport::rowTop(int64_t row) const {
     return origin_.y() + static_cast<double>(first) * zoomY_;
 }
 
-int64_t MaskViewport::gridRows() const { return cellsAlong(rows_, rowsPerCell_); }
+int64_t MaskViewport::gridRows() const { return sessions::cellsAlong(rows_, rowsPerCell_); }
 
-int64_t MaskViewport::gridCols() const { return cellsAlong(cols_, colsPerCell_); }
+int64_t MaskViewport::gridCols() const { return sessions::cellsAlong(cols_, colsPerCell_); }
 
 int64_t MaskViewport::rowAt(double y) const {
     const auto cell = static_cast<int64_t>(std::floor((y - origin_.y()) / cellHeight()));
@@ -98,7 +99,7 @@ std::optional<MaskCell> MaskViewport::hitCell(QPointF screen) const {
     const auto gc = static_cast<int64_t>(std::floor((screen.x() - origin_.x()) / cellWidth()));
     const auto gr = static_cast<int64_t>(std::floor((screen.y() - origin_.y()) / cellHeight()));
     if (gc < 0 || gr < 0 || gc >= gridCols() || gr >= gridRows()) return std::nullopt;
-    const CellSpan down = cellSpan(gr, rowsPerCell_, rows_), across = cellSpan(gc, colsPerCell_, cols_);
+    const sessions::CellSpan down = sessions::cellSpan(gr, rowsPerCell_, rows_), across = sessions::cellSpan(gc, colsPerCell_, cols_);
     return MaskCell{down.first, across.first, down.count, across.count};
 }
 

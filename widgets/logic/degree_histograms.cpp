@@ -2,7 +2,7 @@
 // per neuron of this one.
 #include "widgets/logic/degree_histograms.hpp"
 
-#include "widgets/logic/mask_bits.hpp"
+#include "sessions/mask/mask_bits.hpp"
 
 #include <algorithm>
 #include <stdexcept>
@@ -52,9 +52,9 @@ LayerDegrees layerDegrees(const LayerMaskSnapshot& mask, int maxBins) {
     d.name = mask.name;
     d.outFeatures = mask.outFeatures;
     d.fanIn = mask.fanIn;
-    d.fanInPerNeuron = rowCounts(mask);
-    d.outDegreePerInput = columnCounts(mask);
-    d.ablated = ablatedFlags(mask);
+    d.fanInPerNeuron = sessions::rowCounts(mask);
+    d.outDegreePerInput = sessions::columnCounts(mask);
+    d.ablated = sessions::ablatedFlags(mask);
     for (uint8_t a : d.ablated) d.ablatedCount += a;
     for (int64_t n : d.fanInPerNeuron) d.kept += n;
     d.fanInHistogram = integerHistogram(d.fanInPerNeuron, maxBins);
@@ -86,8 +86,8 @@ double percent(int64_t part, int64_t whole) {
 
 NextLayerUse nextLayerUse(const LayerMaskSnapshot& layer, const LayerMaskSnapshot& next,
                           const std::vector<int64_t>& nextShape, int maxBins) {
-    checkMask(layer);
-    checkMask(next);
+    sessions::checkMask(layer);
+    sessions::checkMask(next);
     const int64_t out = layer.outFeatures;
     NextLayerUse u;
     u.layer = layer.name;
@@ -109,12 +109,12 @@ NextLayerUse nextLayerUse(const LayerMaskSnapshot& layer, const LayerMaskSnapsho
                                     ", which does not map onto the " + std::to_string(out) + " neurons of '" +
                                     layer.name + "'");
     }
-    const auto columns = columnCounts(next);
+    const auto columns = sessions::columnCounts(next);
     u.outDegree.assign(static_cast<size_t>(out), 0);
     for (size_t c = 0; c < columns.size(); ++c) u.outDegree[c / static_cast<size_t>(u.groupSize)] += columns[c];
 
-    const auto fanIn = rowCounts(layer);
-    const auto ablated = ablatedFlags(layer);
+    const auto fanIn = sessions::rowCounts(layer);
+    const auto ablated = sessions::ablatedFlags(layer);
     int64_t kept = 0;
     for (int64_t n : fanIn) kept += n;
     for (int64_t r = 0; r < out; ++r) {

@@ -1,7 +1,7 @@
 // The first layer's column counts, reshaped to the input's planes; one neuron's row the same way.
 #include "widgets/logic/input_connectivity.hpp"
 
-#include "widgets/logic/mask_bits.hpp"
+#include "sessions/mask/mask_bits.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -32,7 +32,7 @@ std::optional<InputShape> inputShapeFromConfig(const std::string& configJson) {
 
 InputLayout inputLayout(const LayerMaskSnapshot& first, const InputShape& input,
                         const std::vector<int64_t>& weightShape) {
-    checkMask(first);
+    sessions::checkMask(first);
     if (input.channels <= 0 || input.height <= 0 || input.width <= 0)
         throw std::invalid_argument("the input shape of '" + first.name + "' is empty");
     InputLayout layout;
@@ -85,17 +85,17 @@ InputConnectivity inputConnectivity(const LayerMaskSnapshot& first, const InputS
     ic.layer = first.name;
     ic.layout = inputLayout(first, input, weightShape);
     ic.connections = emptyGrid(ic.layout);
-    const auto now = columnCounts(first);
+    const auto now = sessions::columnCounts(first);
     for (size_t c = 0; c < now.size(); ++c) {
         ic.connections.values[c] = static_cast<float>(now[c]);
         ic.maxConnections = std::max(ic.maxConnections, now[c]);
         ic.unconnected += now[c] == 0;
     }
     if (previous) {
-        checkMask(*previous);
+        sessions::checkMask(*previous);
         if (previous->outFeatures != first.outFeatures || previous->fanIn != first.fanIn)
             throw std::invalid_argument("the previous mask of '" + first.name + "' has another shape");
-        const auto before = columnCounts(*previous);
+        const auto before = sessions::columnCounts(*previous);
         PlaneGrid change = emptyGrid(ic.layout);
         for (size_t c = 0; c < now.size(); ++c) {
             const int64_t d = now[c] - before[c];
@@ -110,7 +110,7 @@ InputConnectivity inputConnectivity(const LayerMaskSnapshot& first, const InputS
 
 ReceptiveField receptiveField(const InputLayout& layout, const LayerMaskSnapshot& mask, int64_t neuron,
                               const std::vector<float>* weights) {
-    const auto counts = rowCounts(mask);
+    const auto counts = sessions::rowCounts(mask);
     if (neuron < 0 || neuron >= mask.outFeatures)
         throw std::invalid_argument("'" + mask.name + "' has no neuron " + std::to_string(neuron));
     if (mask.fanIn != layout.input.channels * layout.planeHeight * layout.planeWidth)
@@ -120,7 +120,7 @@ ReceptiveField receptiveField(const InputLayout& layout, const LayerMaskSnapshot
         if (r == neuron) start = total;
         total += counts[static_cast<size_t>(r)];
     }
-    if (weights) checkWeightCount("'" + mask.name + "'", total, weights->size());
+    if (weights) sessions::checkWeightCount("'" + mask.name + "'", total, weights->size());
     ReceptiveField f;
     f.neuron = neuron;
     f.fanIn = counts[static_cast<size_t>(neuron)];
@@ -130,7 +130,7 @@ ReceptiveField receptiveField(const InputLayout& layout, const LayerMaskSnapshot
     if (weights) f.weights = f.mask;
     int64_t next = start;
     for (int64_t c = 0; c < mask.fanIn; ++c) {
-        if (!maskBit(mask.bits, neuron * mask.fanIn + c)) continue;
+        if (!sessions::maskBit(mask.bits, neuron * mask.fanIn + c)) continue;
         const auto i = static_cast<size_t>(c);
         f.mask.values[i] = 1.0f;
         f.mask.present[i] = 1;

@@ -1,4 +1,5 @@
 #include "widgets/logic/mask_fit.hpp"
+#include "sessions/mask/mask_blocks.hpp" // cellsAlong, cellSpan
 
 #include <algorithm>
 #include <cmath>
@@ -25,8 +26,8 @@ MaskFit fitMask(int64_t rows, int64_t cols, double viewWidth, double viewHeight)
     f.rowsPerCell = entriesPerCellFor(rows, viewHeight);
     f.colsPerCell = entriesPerCellFor(cols, viewWidth);
     if (rows == 0 || cols == 0) return f;
-    f.gridRows = cellsAlong(rows, f.rowsPerCell);
-    f.gridCols = cellsAlong(cols, f.colsPerCell);
+    f.gridRows = sessions::cellsAlong(rows, f.rowsPerCell);
+    f.gridCols = sessions::cellsAlong(cols, f.colsPerCell);
     const double width = std::max(1.0, viewWidth), height = std::max(1.0, viewHeight);
     // The largest cells whose grid fits, each axis on its own; then the longer side is cut back to
     // kMaxCellAspect times the shorter one (the area lost is the least possible for that bound).

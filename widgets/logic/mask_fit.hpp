@@ -27,17 +27,6 @@ struct MaskFit {
     double pixelsPerRow() const { return cellHeight / static_cast<double>(rowsPerCell); }
 };
 
-// Cells along an axis of `entries` connections, `perCell` each (the last may hold fewer).
-inline int64_t cellsAlong(int64_t entries, int64_t perCell) { return (entries + perCell - 1) / perCell; }
-// The connections of cell `index` along that axis: the first one and how many.
-struct CellSpan {
-    int64_t first = 0, count = 0;
-};
-inline CellSpan cellSpan(int64_t index, int64_t perCell, int64_t entries) {
-    const int64_t first = index * perCell;
-    return CellSpan{first, entries - first < perCell ? entries - first : perCell};
-}
-
 // The fewest connections along an axis that one cell must stand for with a view of `pixels` for
 // `entries` of them: 1 while every entry has a pixel. Throws std::invalid_argument for a negative
 // count.

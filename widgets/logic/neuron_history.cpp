@@ -3,7 +3,7 @@
 #include "widgets/logic/neuron_history.hpp"
 
 #include "widgets/logic/degree_histograms.hpp"
-#include "widgets/logic/mask_bits.hpp"
+#include "sessions/mask/mask_bits.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -55,9 +55,9 @@ int64_t sum(const std::vector<int64_t>& v) {
 LayerSalience layerSalience(const LayerMaskSnapshot& mask, const std::vector<float>& weights,
                             const std::vector<float>& gradient, double dropFraction, const SalienceParams& params,
                             int64_t budget) {
-    const auto fanIns = rowCounts(mask);
+    const auto fanIns = sessions::rowCounts(mask);
     const int64_t out = mask.outFeatures, fanIn = mask.fanIn, nnz = sum(fanIns);
-    checkWeightCount("'" + mask.name + "'", nnz, weights.size());
+    sessions::checkWeightCount("'" + mask.name + "'", nnz, weights.size());
     if (static_cast<int64_t>(gradient.size()) != out * fanIn)
         throw std::invalid_argument("'" + mask.name + "' is " + std::to_string(out) + " x " + std::to_string(fanIn) +
                                     " but its gradient has " + std::to_string(gradient.size()) + " values");
@@ -79,7 +79,7 @@ LayerSalience layerSalience(const LayerMaskSnapshot& mask, const std::vector<flo
     for (int64_t r = 0; r < out; ++r) {
         const auto row = static_cast<size_t>(r);
         for (int64_t i = r * fanIn; i < (r + 1) * fanIn; ++i) {
-            const bool magnitude = maskBit(mask.bits, i) && keepW[active++];
+            const bool magnitude = sessions::maskBit(mask.bits, i) && keepW[active++];
             const bool grad = salientG[static_cast<size_t>(i)] != 0;
             s.byMagnitude[row] += magnitude;
             s.byGradient[row] += grad;
@@ -140,7 +140,7 @@ NeuronHistory neuronHistory(const std::vector<sessions::MaskRecord>& masks,
     h.neuron = neuron;
     h.budget = params.budget;
     if (h.budget <= 0)
-        for (const auto* m : own) h.budget = std::max(h.budget, sum(rowCounts(m->mask)));
+        for (const auto* m : own) h.budget = std::max(h.budget, sum(sessions::rowCounts(m->mask)));
 
     std::map<int64_t, const sessions::WeightValuesRecord*> weightAt;
     std::map<int64_t, const sessions::GradientRecord*> gradientAt;
@@ -161,7 +161,7 @@ NeuronHistory neuronHistory(const std::vector<sessions::MaskRecord>& masks,
         const auto* record = latestMask(own, step);
         if (!record) continue; // before the first snapshot nothing says which weight is which
         const auto& mask = record->mask;
-        const auto fanIns = rowCounts(mask);
+        const auto fanIns = sessions::rowCounts(mask);
         NeuronHistoryPoint p;
         p.step = step;
         p.fanIn = fanIns[static_cast<size_t>(neuron)];
@@ -170,7 +170,7 @@ NeuronHistory neuronHistory(const std::vector<sessions::MaskRecord>& masks,
         const auto w = weightAt.find(step);
         if (w != weightAt.end()) {
             const auto& values = w->second->values;
-            checkWeightCount("'" + layer + "' at step " + std::to_string(step), sum(fanIns), values.size());
+            sessions::checkWeightCount("'" + layer + "' at step " + std::to_string(step), sum(fanIns), values.size());
             int64_t start = 0;
             for (int64_t r = 0; r < neuron; ++r) start += fanIns[static_cast<size_t>(r)];
             double squares = 0.0;

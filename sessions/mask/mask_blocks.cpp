@@ -1,9 +1,8 @@
 // One pass over the packed bits, visiting only the bits active now or before (a tenth of a 90%-sparse
 // layer): the inspector re-aggregates on the UI thread at every zoom step that changes the factors.
-#include "widgets/logic/mask_blocks.hpp"
+#include "sessions/mask/mask_blocks.hpp"
 
-#include "widgets/logic/mask_bits.hpp"
-#include "widgets/logic/mask_fit.hpp" // cellsAlong, cellSpan
+#include "sessions/mask/mask_bits.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -11,7 +10,7 @@
 #include <stdexcept>
 #include <string>
 
-namespace srigl::studio {
+namespace srigl::sessions {
 
 MaskBlocks::MaskBlocks(const LayerMaskSnapshot& current, const LayerMaskSnapshot* previous, int64_t rowsPerCell,
                        int64_t colsPerCell)
@@ -97,14 +96,14 @@ MaskBlock MaskBlocks::block(int64_t gridRow, int64_t gridCol) const {
     return b;
 }
 
-std::vector<uint8_t> MaskBlocks::rgba(const sessions::MaskPalette& palette, int64_t texelsAcross,
+std::vector<uint8_t> MaskBlocks::rgba(const MaskPalette& palette, int64_t texelsAcross,
                                       int64_t texelsDown) const {
     std::vector<uint8_t> out;
     rgbaInto(out, palette, texelsAcross, texelsDown);
     return out;
 }
 
-void MaskBlocks::rgbaInto(std::vector<uint8_t>& out, const sessions::MaskPalette& palette, int64_t texelsAcross,
+void MaskBlocks::rgbaInto(std::vector<uint8_t>& out, const MaskPalette& palette, int64_t texelsAcross,
                           int64_t texelsDown) const {
     if (texelsAcross < 1 || texelsDown < 1)
         throw std::invalid_argument("mask blocks: " + std::to_string(texelsAcross) + " x " +
@@ -148,4 +147,4 @@ void MaskBlocks::rgbaInto(std::vector<uint8_t>& out, const sessions::MaskPalette
     }
 }
 
-} // namespace srigl::studio
+} // namespace srigl::sessions

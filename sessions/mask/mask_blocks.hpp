@@ -1,19 +1,31 @@
 // A layer's mask aggregated into blocks of rowsPerCell neurons x colsPerCell inputs: what one screen
 // cell of the inspector stands for when the layer has more rows or columns than the view has
-// pixels (see mask_fit). Each block counts its connections in the states MaskInspection uses
+// pixels (see widgets/logic/mask_fit), and what one pixel of an exported picture stands for when
+// the layer is larger than the picture (mask_renderer). Each block counts its connections in the states MaskInspection uses
 // (kept, pruned, regrown against the previous snapshot) and its ablated neurons, and has a colour:
 // the mean of its connections' colours in the inspector's exact picture, brightened so that the
 // layer's densest block is at full strength (at 90% sparsity a plain mean is a dark grey wash).
-// Qt-free.
+// Plain C++: `srigl runs render` and the Studio share it.
 #pragma once
 
 #include "engine/training/training_observer.hpp"
-#include "sessions/render/mask_renderer.hpp" // MaskPalette only (plain struct): the inspector's colours
+#include "sessions/mask/mask_palette.hpp"
 
 #include <cstdint>
 #include <vector>
 
-namespace srigl::studio {
+namespace srigl::sessions {
+
+// Cells along an axis of `entries` connections, `perCell` each (the last may hold fewer).
+inline int64_t cellsAlong(int64_t entries, int64_t perCell) { return (entries + perCell - 1) / perCell; }
+// The connections of cell `index` along that axis: the first one and how many.
+struct CellSpan {
+    int64_t first = 0, count = 0;
+};
+inline CellSpan cellSpan(int64_t index, int64_t perCell, int64_t entries) {
+    const int64_t first = index * perCell;
+    return CellSpan{first, entries - first < perCell ? entries - first : perCell};
+}
 
 struct MaskBlock {
     int64_t row0 = 0, col0 = 0;                // its first neuron and input
@@ -50,10 +62,10 @@ public:
     // its share of touched connections divided by densestShare(). When the densest block is fully
     // touched, each colour is exactly the mean of its connections' colours. Several texels per block
     // let a cell of 1.4 pixels be drawn with sharp edges (see the inspector's upload).
-    std::vector<uint8_t> rgba(const sessions::MaskPalette& palette = {}, int64_t texelsAcross = 1,
+    std::vector<uint8_t> rgba(const MaskPalette& palette = {}, int64_t texelsAcross = 1,
                               int64_t texelsDown = 1) const;
     // The same into `out` (resized): a caller that keeps it allocates once, not at every zoom step.
-    void rgbaInto(std::vector<uint8_t>& out, const sessions::MaskPalette& palette, int64_t texelsAcross,
+    void rgbaInto(std::vector<uint8_t>& out, const MaskPalette& palette, int64_t texelsAcross,
                   int64_t texelsDown) const;
 
 private:
@@ -75,4 +87,4 @@ private:
     double densest_ = 0.0;
 };
 
-} // namespace srigl::studio
+} // namespace srigl::sessions

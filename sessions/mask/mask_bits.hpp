@@ -1,5 +1,7 @@
-// Reading a LayerMaskSnapshot's packed bits (row-major [out, fan_in], bit i of byte i/8 is entry i):
-// the checks and counts that the structure views' logic shares.
+// Reading a LayerMaskSnapshot's packed bits (engine/training/training_observer.hpp): the recorder,
+// the codecs, the renderers, the importers and the Studio's structure views all read the same
+// layout, bit i % 8 of byte i / 8 for entry i of the row-major [outFeatures, fanIn] mask. Plain
+// C++ (no Torch, OpenCV, SQLite or Qt), so that every one of them can link it.
 #pragma once
 
 #include "engine/training/training_observer.hpp"
@@ -8,7 +10,11 @@
 #include <string>
 #include <vector>
 
-namespace srigl::studio {
+namespace srigl::sessions {
+
+inline bool maskKept(const LayerMaskSnapshot& mask, int64_t i) {
+    return (mask.bits[static_cast<size_t>(i / 8)] >> (i % 8)) & 1u;
+}
 
 inline bool maskBit(const std::vector<uint8_t>& bits, int64_t index) {
     return (bits[static_cast<size_t>(index >> 3)] >> (index & 7)) & 1;
@@ -26,4 +32,4 @@ void checkWeightCount(const std::string& what, int64_t active, size_t stored);
 // 1 for each neuron listed in mask.ablated.
 std::vector<uint8_t> ablatedFlags(const LayerMaskSnapshot& mask);
 
-} // namespace srigl::studio
+} // namespace srigl::sessions

@@ -1,10 +1,10 @@
 // Rows are counted a byte at a time where they cover whole bytes: a 4096 x 4096 layer is 2 MiB.
-#include "widgets/logic/mask_bits.hpp"
+#include "sessions/mask/mask_bits.hpp"
 
 #include <stdexcept>
 #include <string>
 
-namespace srigl::studio {
+namespace srigl::sessions {
 
 void checkMask(const LayerMaskSnapshot& m) {
     if (m.outFeatures <= 0 || m.fanIn <= 0)
@@ -61,4 +61,4 @@ std::vector<uint8_t> ablatedFlags(const LayerMaskSnapshot& m) {
     return flags;
 }
 
-} // namespace srigl::studio
+} // namespace srigl::sessions
