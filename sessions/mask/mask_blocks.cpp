@@ -96,21 +96,24 @@ MaskBlock MaskBlocks::block(int64_t gridRow, int64_t gridCol) const {
     return b;
 }
 
-std::vector<uint8_t> MaskBlocks::rgba(const MaskPalette& palette, int64_t texelsAcross,
-                                      int64_t texelsDown) const {
+std::vector<uint8_t> MaskBlocks::rgba(const MaskPalette& palette, int64_t texelsAcross, int64_t texelsDown,
+                                      double densest) const {
     std::vector<uint8_t> out;
-    rgbaInto(out, palette, texelsAcross, texelsDown);
+    rgbaInto(out, palette, texelsAcross, texelsDown, densest);
     return out;
 }
 
 void MaskBlocks::rgbaInto(std::vector<uint8_t>& out, const MaskPalette& palette, int64_t texelsAcross,
-                          int64_t texelsDown) const {
+                          int64_t texelsDown, double densest) const {
     if (texelsAcross < 1 || texelsDown < 1)
         throw std::invalid_argument("mask blocks: " + std::to_string(texelsAcross) + " x " +
                                     std::to_string(texelsDown) + " texels per block");
     const int64_t width = gridCols_ * texelsAcross;
     out.resize(static_cast<size_t>(width * gridRows_ * texelsDown) * 4); // every byte is written below
-    const double brighten = densest_ > 0.0 ? 1.0 / densest_ : 1.0;
+    if (!(densest >= 0.0) || densest > 1.0)
+        throw std::invalid_argument("mask blocks: a densest share of " + std::to_string(densest));
+    const double full = densest > 0.0 ? densest : densest_;
+    const double brighten = full > 0.0 ? 1.0 / full : 1.0;
     for (int64_t br = 0; br < gridRows_; ++br) {
         uint8_t* line = out.data() + static_cast<size_t>(br * texelsDown * width) * 4;
         const int64_t rows = cellSpan(br, rowsPerCell_, rows_).count;

@@ -59,14 +59,16 @@ public:
     // (gridCols * texelsAcross) x (gridRows * texelsDown). A block's colour is background + t *
     // (changes - background): changes is the mean colour of its kept, pruned and regrown connections,
     // background that of the others (inactive, or the ablated-row colour in ablated neurons' rows), t
-    // its share of touched connections divided by densestShare(). When the densest block is fully
-    // touched, each colour is exactly the mean of its connections' colours. Several texels per block
-    // let a cell of 1.4 pixels be drawn with sharp edges (see the inspector's upload).
-    std::vector<uint8_t> rgba(const MaskPalette& palette = {}, int64_t texelsAcross = 1,
-                              int64_t texelsDown = 1) const;
+    // its share of touched connections divided by `densest` (at most 1). `densest` 0 means
+    // densestShare(); a sequence of pictures (a video) passes the largest over its snapshots, so that
+    // the brightness does not flicker from frame to frame. When the densest block is fully touched,
+    // each colour is exactly the mean of its connections' colours. Several texels per block let a
+    // cell of 1.4 pixels be drawn with sharp edges (see the inspector's upload).
+    std::vector<uint8_t> rgba(const MaskPalette& palette = {}, int64_t texelsAcross = 1, int64_t texelsDown = 1,
+                              double densest = 0.0) const;
     // The same into `out` (resized): a caller that keeps it allocates once, not at every zoom step.
     void rgbaInto(std::vector<uint8_t>& out, const MaskPalette& palette, int64_t texelsAcross,
-                  int64_t texelsDown) const;
+                  int64_t texelsDown, double densest = 0.0) const;
 
 private:
     size_t index(int64_t gridRow, int64_t gridCol) const { return static_cast<size_t>(gridRow * gridCols_ + gridCol); }

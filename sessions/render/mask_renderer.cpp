@@ -32,12 +32,12 @@ cv::Mat toMat(const RgbImage& image) {
 // wash, since no block is more than a few percent active. Counted from the packed bits, so a
 // 65536 x 784 layer needs no 150 MB picture at full size.
 RgbImage renderBlocks(const LayerMaskSnapshot& cur, const LayerMaskSnapshot* prev, int64_t perPixel,
-                      const MaskPalette& pal) {
+                      const MaskPalette& pal, double densest) {
     std::vector<uint8_t> rgba;
     int64_t width = 0, height = 0;
     try {
         const MaskBlocks blocks(cur, prev, perPixel, perPixel);
-        blocks.rgbaInto(rgba, pal, 1, 1);
+        blocks.rgbaInto(rgba, pal, 1, 1, densest);
         width = blocks.gridCols();
         height = blocks.gridRows();
     } catch (const std::invalid_argument& e) {
@@ -52,17 +52,40 @@ RgbImage renderBlocks(const LayerMaskSnapshot& cur, const LayerMaskSnapshot* pre
     return image;
 }
 
+// The brightening of a sequence of pictures (renderMask's `densest`): the largest share of touched
+// connections in any block of any frame, each frame against the one before; 0 when the layer fits
+// the picture unaggregated. One extra counting pass per frame, a fraction of encoding it.
+double sequenceDensest(const std::vector<LayerMaskSnapshot>& snapshots, int maxSide) {
+    double densest = 0.0;
+    for (size_t i = 0; i < snapshots.size(); ++i) {
+        const LayerMaskSnapshot& cur = snapshots[i];
+        const int64_t longer = std::max(cur.outFeatures, cur.fanIn);
+        if (longer <= maxSide) continue;
+        const LayerMaskSnapshot* prev = i ? &snapshots[i - 1] : nullptr;
+        if (prev && (prev->outFeatures != cur.outFeatures || prev->fanIn != cur.fanIn)) prev = nullptr;
+        try {
+            const int64_t per = cellsAlong(longer, maxSide);
+            densest = std::max(densest, MaskBlocks(cur, prev, per, per).densestShare());
+        } catch (const std::invalid_argument& e) {
+            throw StoreError("mask snapshot of " + cur.name + ": " + e.what());
+        }
+    }
+    return densest;
+}
+
+constexpr int kMinSide = 512, kMaxSide = 2048; // renderMask's defaults, for the sequences
+
 } // namespace
 
 RgbImage renderMask(const LayerMaskSnapshot& cur, const LayerMaskSnapshot* prev, int minSide, int maxSide,
-                    const MaskPalette& pal) {
+                    const MaskPalette& pal, double densest) {
     const int64_t rows = cur.outFeatures, cols = cur.fanIn;
     if (rows <= 0 || cols <= 0 || static_cast<int64_t>(cur.bits.size()) < (rows * cols + 7) / 8)
         throw StoreError("mask snapshot of " + cur.name + " is empty or truncated");
     if (maxSide < 1) throw StoreError("mask picture of " + cur.name + ": a largest side of " + std::to_string(maxSide));
     if (prev && (prev->outFeatures != rows || prev->fanIn != cols)) prev = nullptr;
     const int64_t longer = std::max(rows, cols);
-    if (longer > maxSide) return renderBlocks(cur, prev, cellsAlong(longer, maxSide), pal);
+    if (longer > maxSide) return renderBlocks(cur, prev, cellsAlong(longer, maxSide), pal, densest);
 
     std::vector<bool> ablated(static_cast<size_t>(rows), false);
     for (int64_t id : cur.ablated)
@@ -108,11 +131,12 @@ void writeMaskVideo(const std::string& path, const std::vector<LayerMaskSnapshot
     const int fourcc = avi ? cv::VideoWriter::fourcc('M', 'J', 'P', 'G') : cv::VideoWriter::fourcc('m', 'p', '4', 'v');
     VideoFile file(path);
     cv::VideoWriter writer;
-    const RgbImage first = renderMask(snapshots.front(), nullptr);
+    const double densest = sequenceDensest(snapshots, kMaxSide);
+    const RgbImage first = renderMask(snapshots.front(), nullptr, kMinSide, kMaxSide, {}, densest);
     if (!writer.open(file.temporary(), fourcc, fps, cv::Size(first.width, first.height)))
         throw StoreError(path + ": no video codec can write this file (try .avi)");
     for (size_t i = 0; i < snapshots.size(); ++i) {
-        const RgbImage frame = renderMask(snapshots[i], i ? &snapshots[i - 1] : nullptr);
+        const RgbImage frame = renderMask(snapshots[i], i ? &snapshots[i - 1] : nullptr, kMinSide, kMaxSide, {}, densest);
         writer.write(toMat(frame));
         if (progress && !progress(i + 1, snapshots.size())) return; // the temporary file goes, the old file stays
     }
@@ -125,12 +149,13 @@ void writeMaskFrames(const std::string& folder, const std::string& name, const s
     if (snapshots.empty() || steps.size() != snapshots.size())
         throw StoreError(folder + ": no mask snapshots (or not one step each) to write");
     FrameFolder frames(folder);
+    const double densest = sequenceDensest(snapshots, kMaxSide);
     for (size_t i = 0; i < snapshots.size(); ++i) {
         // Encoded in memory and written by FrameFolder: cv::imwrite ignores a failed final flush,
         // so a full disk could leave a truncated PNG reported as written.
         std::vector<uint8_t> png;
         try {
-            if (!cv::imencode(".png", toMat(renderMask(snapshots[i], i ? &snapshots[i - 1] : nullptr)), png))
+            if (!cv::imencode(".png", toMat(renderMask(snapshots[i], i ? &snapshots[i - 1] : nullptr, kMinSide, kMaxSide, {}, densest)), png))
                 throw StoreError(folder + ": cannot encode frame " + std::to_string(i) + " as PNG");
         } catch (const cv::Exception& e) {
             throw StoreError(folder + ": cannot encode frame " + std::to_string(i) + " as PNG: " + e.msg);

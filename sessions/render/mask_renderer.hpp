@@ -22,15 +22,17 @@ struct RgbImage {
 // One pixel per mask entry (row = neuron, column = input), magnified so the longer side reaches
 // at least minSide. When a side exceeds maxSide, one pixel per square block of
 // ceil(longer side / maxSide) connections each way, coloured as the Studio's inspector colours its
-// blocks (MaskBlocks: brightened so that the densest block is at full strength). previous may be
-// null; one of another shape counts as null. Throws StoreError for an empty, truncated or
-// malformed mask or a maxSide below 1.
+// blocks (MaskBlocks: brightened so that the block with `densest` of its connections touched is at
+// full strength; 0: this snapshot's densest block). previous may be null; one of another shape
+// counts as null. Throws StoreError for an empty, truncated or malformed mask or a maxSide below 1.
 RgbImage renderMask(const LayerMaskSnapshot& current, const LayerMaskSnapshot* previous, int minSide = 512,
-                    int maxSide = 2048, const MaskPalette& palette = {});
+                    int maxSide = 2048, const MaskPalette& palette = {}, double densest = 0.0);
 
 // PNG (or any format OpenCV writes, by extension). Throws StoreError when it cannot be written.
 void writeImage(const std::string& path, const RgbImage& image);
 // A video with one frame per snapshot (each coloured against the one before), fps frames a second.
+// A layer drawn in blocks has one brightening for every frame (the densest block of the whole
+// sequence), so that frames differ only where the mask does.
 // .mp4 uses the mp4v codec, .avi MJPG. Written all or nothing (VideoFile): throws StoreError when
 // the path is not a regular file, no codec can write it or the video could not be written whole.
 // progress(done, total) is called after each frame; when it returns false the writing stops and
@@ -39,7 +41,7 @@ void writeMaskVideo(const std::string& path, const std::vector<LayerMaskSnapshot
                     const std::function<bool(size_t done, size_t total)>& progress = {});
 // One PNG per snapshot in `folder`, <name>_NNNN_step<S>.png (NNNN the index, which keeps the order
 // and the names distinct when a resumed run recorded a step twice; S from `steps`), each coloured
-// against the one before. Written all or nothing (FrameFolder): a cancel (progress returns false),
+// against the one before, brightened as the video's frames are. Written all or nothing (FrameFolder): a cancel (progress returns false),
 // an error or a full disk leaves the folder as it was. Throws StoreError.
 void writeMaskFrames(const std::string& folder, const std::string& name, const std::vector<LayerMaskSnapshot>& snapshots,
                      const std::vector<int64_t>& steps,

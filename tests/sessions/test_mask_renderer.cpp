@@ -27,6 +27,16 @@ LayerMaskSnapshot snapshot(int64_t rows, int64_t cols, const std::vector<int>& o
     return s;
 }
 
+// Three connections per neuron at random inputs (a few may coincide), none in ablated neurons' rows.
+LayerMaskSnapshot sparseMask(int64_t rows, int64_t cols, std::mt19937& rng, std::vector<int64_t> ablated = {}) {
+    std::vector<int> on;
+    for (int64_t r = 0; r < rows; ++r) {
+        if (std::find(ablated.begin(), ablated.end(), r) != ablated.end()) continue;
+        for (int j = 0; j < 3; ++j) on.push_back(static_cast<int>(r * cols + static_cast<int64_t>(rng() % cols)));
+    }
+    return snapshot(rows, cols, on, std::move(ablated));
+}
+
 std::array<uint8_t, 3> pixel(const RgbImage& img, int x, int y) {
     const size_t i = (static_cast<size_t>(y) * static_cast<size_t>(img.width) + static_cast<size_t>(x)) * 3;
     return {img.pixels[i], img.pixels[i + 1], img.pixels[i + 2]};
@@ -42,6 +52,7 @@ private Q_SLOTS:
     void coloursEachKindOfEntry();
     void magnifiesSmallAndShrinksLargeMasks();
     void largeSparseMasksAreBrightenedAsInTheInspector();
+    void sequencesShareOneBrightening();
     void writesPngThatReadsBack();
     void writesVideoWithOneFramePerSnapshot();
     void badPathsGiveClearErrors();
@@ -85,14 +96,7 @@ void TestMaskRenderer::largeSparseMasksAreBrightenedAsInTheInspector() {
     // inactive colour to the active one; brightened, the densest block is the active colour itself.
     const int64_t rows = 4000, cols = 300;
     std::mt19937 rng(7);
-    auto draw = [&](std::vector<int64_t> ablated) {
-        std::vector<int> on;
-        for (int64_t r = 0; r < rows; ++r) {
-            if (std::find(ablated.begin(), ablated.end(), r) != ablated.end()) continue;
-            for (int j = 0; j < 3; ++j) on.push_back(static_cast<int>(r * cols + (rng() % cols)));
-        }
-        return snapshot(rows, cols, on, std::move(ablated));
-    };
+    auto draw = [&](std::vector<int64_t> ablated) { return sparseMask(rows, cols, rng, std::move(ablated)); };
     const MaskPalette pal;
     const auto first = draw({});
     const auto img = renderMask(first, nullptr, 16, 1000);
@@ -115,6 +119,40 @@ void TestMaskRenderer::largeSparseMasksAreBrightenedAsInTheInspector() {
     bad.ablated.push_back(rows);
     QVERIFY_EXCEPTION_THROWN(renderMask(bad, &first, 16, 1000), StoreError);
     QVERIFY_EXCEPTION_THROWN(renderMask(second, &first, 16, 0), StoreError);
+}
+
+void TestMaskRenderer::sequencesShareOneBrightening() {
+    // 4000 x 300 is drawn in blocks of 2 x 2 (longer than 2048). Frame 0 has one fully active block,
+    // frame 1 prunes it (still fully touched), frame 2 is frame 1 again: on its own its densest
+    // block is half touched at most, but it is drawn with the sequence's brightening.
+    std::mt19937 rng(11);
+    auto plain = sparseMask(4000, 300, rng);
+    auto dense = plain;
+    for (int i : {0, 1, 300, 301}) dense.bits[static_cast<size_t>(i / 8)] |= static_cast<uint8_t>(1u << (i % 8));
+    for (int i : {0, 1, 300, 301}) plain.bits[static_cast<size_t>(i / 8)] &= static_cast<uint8_t>(~(1u << (i % 8)));
+    const std::vector<LayerMaskSnapshot> frames{dense, plain, plain};
+    const MaskBlocks last(plain, &plain, 2, 2);
+    QVERIFY(last.densestShare() < 1.0); // else the test could not tell the two brightenings apart
+    const std::vector<uint8_t> shared = last.rgba({}, 1, 1, 1.0), own = last.rgba();
+    QVERIFY(shared != own);
+
+    QTemporaryDir dir;
+    const QString folder = dir.filePath("frames");
+    writeMaskFrames(folder.toStdString(), "fc", frames, {0, 10, 20});
+    const cv::Mat png = cv::imread(QDir(folder).filePath("fc_0002_step20.png").toStdString(), cv::IMREAD_COLOR);
+    QCOMPARE(png.cols, 150);
+    QCOMPARE(png.rows, 2000);
+    for (int y = 0; y < png.rows; ++y)
+        for (int x = 0; x < png.cols; ++x) {
+            const auto bgr = png.at<cv::Vec3b>(y, x);
+            const size_t p = (static_cast<size_t>(y) * 150 + static_cast<size_t>(x)) * 4;
+            QCOMPARE(bgr[2], shared[p]);
+            QCOMPARE(bgr[1], shared[p + 1]);
+            QCOMPARE(bgr[0], shared[p + 2]);
+        }
+    // A single picture of that frame keeps its own brightening.
+    const RgbImage alone = renderMask(plain, &plain);
+    for (size_t p = 0; p < own.size() / 4; ++p) QCOMPARE(alone.pixels[p * 3], own[p * 4]);
 }
 
 void TestMaskRenderer::writesPngThatReadsBack() {
