@@ -1,4 +1,4 @@
-// Checkpoint archives: in-memory serialization, container, atomic write and verified load.
+// Checkpoint archives: serialization into the container's atomic write, and the verified load.
 #include "engine/training/atomic_archive.hpp"
 
 #include "engine/errors.hpp"
@@ -10,20 +10,22 @@ namespace srigl {
 
 void saveArchiveAtomically(torch::serialize::OutputArchive& archive, const std::string& path,
                            const CheckpointHeader& header) {
-    // Serializing to memory first: LibTorch's file writer throws from its destructor when the disk
-    // fills up during unwinding, which aborts the process. Memory cannot fill up half-way here.
-    std::string payload;
-    try {
-        archive.save_to([&payload](const void* data, size_t size) -> size_t {
-            payload.append(static_cast<const char*>(data), size);
-            return size;
-        });
-    } catch (const c10::Error& e) {
-        throw CheckpointError("cannot serialize checkpoint '" + path + "': " + e.what_without_backtrace());
-    } catch (const std::bad_alloc&) {
-        throw CheckpointError("cannot serialize checkpoint '" + path + "': out of memory");
-    }
-    writeFileAtomically(path, encodeCheckpoint(header, payload));
+    // Serialized straight into the file: held in memory, a large model's archive cost twice its
+    // size at the peak (the growing string, then the container's copy). The writer never fails
+    // towards LibTorch (checkpoint_file.hpp), whose zip writer throws from its destructor when a
+    // write fails while unwinding and so would abort the process on a full disk.
+    writeCheckpointAtomically(path, header, [&](const PayloadWriter& write) {
+        try {
+            archive.save_to([&write](const void* data, size_t size) -> size_t {
+                write(data, size);
+                return size;
+            });
+        } catch (const c10::Error& e) {
+            throw CheckpointError("cannot serialize checkpoint '" + path + "': " + e.what_without_backtrace());
+        } catch (const std::bad_alloc&) {
+            throw CheckpointError("cannot serialize checkpoint '" + path + "': out of memory");
+        }
+    });
 }
 
 CheckpointHeader loadArchive(torch::serialize::InputArchive& archive, const std::string& path) {

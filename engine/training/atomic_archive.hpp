@@ -1,5 +1,5 @@
-// Torch archives in checkpoint files: serialized in memory, wrapped in the checksummed container
-// (checkpoint_file.hpp) and written atomically; read back only after the checksums pass. A full
+// Torch archives in checkpoint files: serialized straight into the checksummed container
+// (checkpoint_file.hpp), written atomically; read back only after the checksums pass. A full
 // disk or a damaged file is a CheckpointError, never an abort or a silently wrong resume.
 #pragma once
 

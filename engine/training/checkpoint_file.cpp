@@ -26,8 +26,8 @@ constexpr uint32_t kFormat = 2;
 constexpr uint32_t kMaxUuid = 64;
 constexpr char kZipMagic[4] = {'P', 'K', 3, 4};
 
-uint32_t crcOf(const uint8_t* data, size_t size) {
-    uLong crc = crc32(0L, Z_NULL, 0);
+uint32_t crcOf(const uint8_t* data, size_t size, uint32_t seed = 0) {
+    uLong crc = seed;
     // zlib takes uInt lengths: feed large payloads in pieces.
     while (size > 0) {
         const auto piece = static_cast<uInt>(std::min<size_t>(size, 1u << 30));
@@ -77,18 +77,29 @@ private:
 
 std::string systemReason() { return std::strerror(errno); }
 
-} // namespace
-
-std::string encodeCheckpoint(const CheckpointHeader& header, const std::string& payload) {
+// The container's header for a payload of `size` bytes whose CRC-32 is `crc`.
+std::string headerBytes(const CheckpointHeader& header, uint64_t size, uint32_t crc) {
     if (header.runUuid.size() > kMaxUuid) throw CheckpointError("run identity longer than 64 bytes");
     std::string out(kMagic, sizeof kMagic);
     put<uint32_t>(out, kFormat);
     put<uint32_t>(out, static_cast<uint32_t>(header.runUuid.size()));
     out += header.runUuid;
     put<int64_t>(out, header.step);
-    put<uint64_t>(out, payload.size());
-    put<uint32_t>(out, crcOf(reinterpret_cast<const uint8_t*>(payload.data()), payload.size()));
+    put<uint64_t>(out, size);
+    put<uint32_t>(out, crc);
     put<uint32_t>(out, crcOf(reinterpret_cast<const uint8_t*>(out.data()), out.size()));
+    return out;
+}
+
+// Writes the file's content into fd; returns 0 or the errno of a failed write. May throw (then the
+// temporary file is removed and the exception passed on).
+using BodyWriter = std::function<int(int fd)>;
+
+} // namespace
+
+std::string encodeCheckpoint(const CheckpointHeader& header, const std::string& payload) {
+    std::string out =
+        headerBytes(header, payload.size(), crcOf(reinterpret_cast<const uint8_t*>(payload.data()), payload.size()));
     out.reserve(out.size() + payload.size());
     out += payload;
     return out;
@@ -193,7 +204,12 @@ void requireCheckpointPath(const std::string& path) {
         throw ConfigError("checkpoint", "cannot write a checkpoint into '" + dir.string() + "' (missing or not writable)");
 }
 
-void writeFileAtomically(const std::string& path, const std::string& bytes, const std::string& kind) {
+namespace {
+
+// The atomic, durable, locked write of writeFileAtomically with the content from `body`; `ours` is
+// the identity of the checkpoint being written (null: not a checkpoint).
+void writeAtomically(const std::string& path, const std::string& kind, const BodyWriter& body,
+                     const CheckpointHeader* ours) {
     const std::string tmp = path + ".tmp";
     bool created = false; // only a temporary file this call made (or took over) is removed on failure
     auto fail = [&](const std::string& what, int fd, int err) {
@@ -220,15 +236,23 @@ void writeFileAtomically(const std::string& path, const std::string& bytes, cons
     created = true;
     struct stat st {};
     if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && ::ftruncate(fd, 0) != 0) fail("cannot truncate " + tmp, fd, errno);
-    if (const int err = writeFully(fd, bytes.data(), bytes.size())) fail("write failed", fd, err);
+    int written = 0;
+    try {
+        written = body(fd);
+    } catch (...) {
+        std::remove(tmp.c_str());
+        ::close(fd);
+        throw;
+    }
+    if (written != 0) fail("write failed", fd, written);
     // The data must be on disk before the rename makes it the checkpoint, or a power cut could
     // leave an empty file where a good one was.
     if (::fsync(fd) != 0 && errno != EINVAL) fail("fsync failed", fd, errno);
     // Another recorded run may have written this file since our run checked it at its start (both
     // started at once with one `checkpoint`): its checkpoint is not ours to replace.
-    CheckpointHeader ours, held;
-    if (peekCheckpointHeader(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), tmp, ours) &&
-        peekCheckpointHeader(path, held) && !held.runUuid.empty() && !ours.runUuid.empty() && held.runUuid != ours.runUuid)
+    CheckpointHeader held;
+    if (ours && peekCheckpointHeader(path, held) && !held.runUuid.empty() && !ours->runUuid.empty() &&
+        held.runUuid != ours->runUuid)
         fail("it now holds the checkpoint of another run (identity " + held.runUuid +
                  "), which is kept; give each run its own checkpoint file",
              fd, 0);
@@ -236,6 +260,56 @@ void writeFileAtomically(const std::string& path, const std::string& bytes, cons
     created = false; // renamed: nothing of ours is left to remove
     if (::close(fd) != 0) fail("close failed", -1, errno);
     syncFolder(std::filesystem::absolute(path).parent_path().string()); // the rename; the file is in place either way
+}
+
+} // namespace
+
+void writeFileAtomically(const std::string& path, const std::string& bytes, const std::string& kind) {
+    CheckpointHeader ours;
+    const bool checkpoint = peekCheckpointHeader(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), path, ours);
+    writeAtomically(
+        path, kind, [&bytes](int fd) { return writeFully(fd, bytes.data(), bytes.size()); }, checkpoint ? &ours : nullptr);
+}
+
+void writeCheckpointAtomically(const std::string& path, const CheckpointHeader& header,
+                               const std::function<void(const PayloadWriter& write)>& produce) {
+    const std::string blank = headerBytes(header, 0, 0); // the same length as the final one
+    writeAtomically(
+        path, "checkpoint",
+        [&](int fd) {
+            if (const int err = writeFully(fd, blank.data(), blank.size())) return err;
+            // Small pieces (the zip writer's headers and padding) are gathered into one write.
+            constexpr size_t kBuffer = size_t{1} << 20;
+            std::string buffer;
+            buffer.reserve(kBuffer);
+            uint64_t size = 0;
+            uint32_t crc = 0;
+            int err = 0;
+            auto flush = [&] {
+                if (err == 0 && !buffer.empty()) err = writeFully(fd, buffer.data(), buffer.size());
+                buffer.clear();
+            };
+            produce([&](const void* data, size_t n) {
+                const auto* bytes = static_cast<const uint8_t*>(data);
+                size += n;
+                crc = crcOf(bytes, n, crc);
+                if (err != 0) return; // reported once the payload is complete
+                if (buffer.size() + n <= kBuffer) {
+                    buffer.append(reinterpret_cast<const char*>(bytes), n);
+                    return;
+                }
+                flush();
+                if (err == 0) err = writeFully(fd, bytes, n);
+            });
+            flush();
+            if (err != 0) return err;
+            const std::string final = headerBytes(header, size, crc);
+            errno = 0;
+            if (::pwrite(fd, final.data(), final.size(), 0) != static_cast<ssize_t>(final.size()))
+                return errno != 0 ? errno : EIO; // a short write of a hundred bytes: the disk is full
+            return 0;
+        },
+        &header);
 }
 
 } // namespace srigl

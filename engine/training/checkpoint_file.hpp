@@ -9,6 +9,7 @@
 #include <cstring>
 #include <fstream>
 #include <cstdint>
+#include <functional>
 #include <string>
 
 namespace srigl {
@@ -74,5 +75,21 @@ void requireCheckpointPath(const std::string& path);
 // tearing the file; and a checkpoint of another recorded run found at `path` (by the identities in
 // the headers) is never replaced. `kind` names the file in messages ("cannot write <kind> '<path>'").
 void writeFileAtomically(const std::string& path, const std::string& bytes, const std::string& kind = "checkpoint");
+
+// Hands one piece of a payload to the file being written. It never throws and never fails: a
+// write error is kept and reported when the payload is complete, so that a serializer calling it
+// (LibTorch's zip writer, which throws from its destructor when a write fails during unwinding)
+// only ever sees success.
+using PayloadWriter = std::function<void(const void* data, size_t size)>;
+
+// The same file as writeFileAtomically(path, encodeCheckpoint(header, payload)), written as
+// `produce` makes the payload, piece by piece through the writer it is given: the payload is never
+// held in memory (a checkpoint of a model beyond dense memory is a gigabyte and more; in memory it
+// cost twice that at its peak). The header goes first with its size and CRC left blank and is
+// rewritten once the payload is complete. Throws CheckpointError as writeFileAtomically does; an
+// exception from `produce` is passed on after the temporary file is removed. `path` keeps its
+// previous content on any failure.
+void writeCheckpointAtomically(const std::string& path, const CheckpointHeader& header,
+                               const std::function<void(const PayloadWriter& write)>& produce);
 
 } // namespace srigl

@@ -11,8 +11,11 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <csignal>
 #include <fstream>
 
 using namespace srigl;
@@ -105,6 +108,8 @@ private Q_SLOTS:
     void shortScalarsAreRefused();
     void concurrentWriterIsRefusedNotTorn();
     void anotherRunsCheckpointIsNeverReplaced();
+    void streamedCheckpointIsTheEncodedFile();
+    void streamedCheckpointFailureKeepsThePreviousFile();
 };
 
 void TestResume::sriglSgdResumesExactly() { checkResumeExact("srigl", "sgd", 25); }
@@ -438,6 +443,77 @@ void TestResume::anotherRunsCheckpointIsNeverReplaced() {
     const std::string unrecorded = encodeCheckpoint(CheckpointHeader{"", 7}, std::string(100, 'u'));
     writeFileAtomically(ckpt, unrecorded);
     QCOMPARE(readAll(ckpt), unrecorded);
+}
+
+// The payload written piece by piece (pieces smaller and larger than the writer's 1 MiB buffer) gives
+// the same bytes as the in-memory encoding, so every reader and older build reads it.
+void TestResume::streamedCheckpointIsTheEncodedFile() {
+    QTemporaryDir dir;
+    const std::string ckpt = dir.filePath("streamed.ckpt").toStdString();
+    std::string payload;
+    for (size_t i = 0; payload.size() < (size_t{5} << 20); ++i) payload += std::string(1 + (i * 7919) % 300000, char('a' + i % 26));
+    const CheckpointHeader header{"run-s", 42};
+    writeCheckpointAtomically(ckpt, header, [&](const PayloadWriter& write) {
+        for (size_t at = 0, i = 0; at < payload.size(); ++i) {
+            const size_t n = std::min(payload.size() - at, i % 3 == 0 ? size_t{3} << 20 : size_t{1} + i * 13 % 5000);
+            write(payload.data() + at, n);
+            at += n;
+        }
+    });
+    QVERIFY(readAll(ckpt) == encodeCheckpoint(header, payload));
+    QVERIFY(!QFile::exists(QString::fromStdString(ckpt + ".tmp")));
+    // And a real trainer's checkpoint, streamed, resumes (the other tests here all go this way too).
+    Trainer t(resumableRun("srigl", "sgd"));
+    t.trainStep();
+    t.saveCheckpoint(ckpt);
+    const CheckpointBytes file = readCheckpointFile(ckpt);
+    QCOMPARE(file.header.step, int64_t{1});
+}
+
+// A serializer that throws half-way, a disk that fills half-way (a file-size limit: the first
+// megabytes are written, then every write fails) and another run's checkpoint at the path all leave
+// the previous checkpoint as it was, and no temporary file.
+void TestResume::streamedCheckpointFailureKeepsThePreviousFile() {
+    QTemporaryDir dir;
+    const std::string ckpt = dir.filePath("kept.ckpt").toStdString();
+    const std::string before = encodeCheckpoint(CheckpointHeader{"run-k", 1}, std::string(1000, 'p'));
+    writeFileAtomically(ckpt, before);
+    const std::string big(size_t{4} << 20, 'x');
+    auto halfThenThrow = [&](const PayloadWriter& write) {
+        write(big.data(), big.size());
+        throw CheckpointError("the serializer gave up");
+    };
+    QVERIFY_EXCEPTION_THROWN(writeCheckpointAtomically(ckpt, CheckpointHeader{"run-k", 2}, halfThenThrow), CheckpointError);
+    QCOMPARE(readAll(ckpt), before);
+    QVERIFY(!QFile::exists(QString::fromStdString(ckpt + ".tmp")));
+
+    struct rlimit saved {};
+    ::getrlimit(RLIMIT_FSIZE, &saved);
+    const auto oldHandler = std::signal(SIGXFSZ, SIG_IGN); // the write returns EFBIG instead
+    struct rlimit limited = saved;
+    limited.rlim_cur = 2 << 20;
+    ::setrlimit(RLIMIT_FSIZE, &limited);
+    QString message;
+    try {
+        writeCheckpointAtomically(ckpt, CheckpointHeader{"run-k", 3}, [&](const PayloadWriter& write) {
+            for (int i = 0; i < 4; ++i) write(big.data(), big.size()); // every call returns: failures are held
+        });
+    } catch (const CheckpointError& e) {
+        message = e.what();
+    }
+    ::setrlimit(RLIMIT_FSIZE, &saved);
+    std::signal(SIGXFSZ, oldHandler);
+    QVERIFY2(message.contains("write failed") && message.contains(QString::fromStdString(ckpt)), qPrintable(message));
+    QCOMPARE(readAll(ckpt), before);
+    QVERIFY(!QFile::exists(QString::fromStdString(ckpt + ".tmp")));
+
+    try {
+        writeCheckpointAtomically(ckpt, CheckpointHeader{"run-other", 4}, [&](const PayloadWriter& write) { write("z", 1); });
+        QFAIL("expected CheckpointError");
+    } catch (const CheckpointError& e) {
+        QVERIFY2(QString(e.what()).contains("another run (identity run-k)"), e.what());
+    }
+    QCOMPARE(readAll(ckpt), before);
 }
 
 QTEST_GUILESS_MAIN(TestResume)
