@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <utility>
 
 namespace srigl {
 namespace {
@@ -105,12 +106,14 @@ std::string encodeCheckpoint(const CheckpointHeader& header, const std::string& 
     return out;
 }
 
-CheckpointBytes decodeCheckpoint(const uint8_t* data, size_t size, const std::string& name) {
-    CheckpointBytes result;
+namespace {
+
+// Verifies a whole checkpoint file held in memory (decodeCheckpoint) and returns where its payload
+// starts: 0 for a legacy bare archive, after the header otherwise.
+size_t verifiedPayloadStart(const uint8_t* data, size_t size, const std::string& name, CheckpointHeader& header) {
     if (size >= sizeof kZipMagic && std::memcmp(data, kZipMagic, sizeof kZipMagic) == 0) {
-        result.header.legacy = true;
-        result.payload.assign(reinterpret_cast<const char*>(data), size);
-        return result;
+        header.legacy = true;
+        return 0;
     }
     if (size < sizeof kMagic || std::memcmp(data, kMagic, sizeof kMagic) != 0)
         throw CheckpointError("'" + name + "' is not a SRigL Studio checkpoint");
@@ -122,8 +125,8 @@ CheckpointBytes decodeCheckpoint(const uint8_t* data, size_t size, const std::st
                               ", this build reads format " + std::to_string(kFormat) + " (or is damaged)");
     const auto uuidSize = in.take<uint32_t>("identity");
     if (uuidSize > kMaxUuid) throw CheckpointError("checkpoint '" + name + "' is damaged (bad identity length)");
-    result.header.runUuid = in.takeText(uuidSize, "identity");
-    result.header.step = in.take<int64_t>("step");
+    header.runUuid = in.takeText(uuidSize, "identity");
+    header.step = in.take<int64_t>("step");
     const auto payloadSize = in.take<uint64_t>("size");
     const auto payloadCrc = in.take<uint32_t>("checksum");
     const size_t headerEnd = in.pos();
@@ -136,6 +139,14 @@ CheckpointBytes decodeCheckpoint(const uint8_t* data, size_t size, const std::st
                               " bytes of data, its header says " + std::to_string(payloadSize) + ")");
     if (crcOf(data + body, size - body) != payloadCrc)
         throw CheckpointError("checkpoint '" + name + "' is damaged (its data checksum does not match)");
+    return body;
+}
+
+} // namespace
+
+CheckpointBytes decodeCheckpoint(const uint8_t* data, size_t size, const std::string& name) {
+    CheckpointBytes result;
+    const size_t body = verifiedPayloadStart(data, size, name, result.header);
     result.payload.assign(reinterpret_cast<const char*>(data + body), size - body);
     return result;
 }
@@ -145,11 +156,39 @@ CheckpointBytes readCheckpointFile(const std::string& path) {
     if (!std::filesystem::exists(path, ec)) throw CheckpointError("checkpoint '" + path + "' does not exist");
     if (!std::filesystem::is_regular_file(path, ec))
         throw CheckpointError("checkpoint '" + path + "' is not a regular file");
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw CheckpointError("cannot open checkpoint '" + path + "': " + systemReason());
-    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (in.bad()) throw CheckpointError("cannot read checkpoint '" + path + "': " + systemReason());
-    return decodeCheckpoint(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), path);
+    // One buffer of the file's size, read in place and verified there; the payload is that buffer
+    // less the header. (Read through a stream iterator and then copied out, a checkpoint of a model
+    // beyond dense memory cost up to three times its size at the peak.) A file that changes size
+    // while it is read fails its checksums.
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) throw CheckpointError("cannot open checkpoint '" + path + "': " + systemReason());
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) {
+        const std::string reason = systemReason();
+        ::close(fd);
+        throw CheckpointError("cannot read checkpoint '" + path + "': " + reason);
+    }
+    std::string bytes(static_cast<size_t>(std::max<off_t>(st.st_size, 0)), '\0');
+    size_t got = 0;
+    while (got < bytes.size()) {
+        const ssize_t n = ::read(fd, bytes.data() + got, bytes.size() - got);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            const std::string reason = systemReason();
+            ::close(fd);
+            throw CheckpointError("cannot read checkpoint '" + path + "': " + reason);
+        }
+        if (n == 0) break; // shorter than it was a moment ago
+        got += static_cast<size_t>(n);
+    }
+    ::close(fd);
+    bytes.resize(got);
+    CheckpointBytes result;
+    const size_t body =
+        verifiedPayloadStart(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), path, result.header);
+    bytes.erase(0, body);
+    result.payload = std::move(bytes);
+    return result;
 }
 
 bool peekCheckpointHeader(const uint8_t* data, size_t size, const std::string& name, CheckpointHeader& header) {
