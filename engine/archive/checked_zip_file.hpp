@@ -11,6 +11,8 @@
 
 #include <caffe2/serialize/read_adapter_interface.h>
 
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -22,6 +24,12 @@ class CheckedZipFile final : public caffe2::serialize::ReadAdapterInterface {
 public:
     // Opens `path` once and runs checkZipArchive on it. Throws CheckpointError ("<path>: ...").
     explicit CheckedZipFile(const std::string& path);
+    // The same for a zip that starts inside the file (a checkpoint's container header before it):
+    // `start(file)` reads what it needs through the open file (and may throw) and returns where the
+    // zip starts; the zip is the rest of the file, and every offset below is relative to its start.
+    // The check's messages start with `name` ("<name>: ...").
+    CheckedZipFile(const std::string& path, const std::string& name,
+                   const std::function<uint64_t(ZipSource& file)>& start);
 
     // For PyTorchStreamReader and torch::jit::load. The size is the one the check saw; a file
     // shortened since reads short and LibTorch reports it.
@@ -29,14 +37,15 @@ public:
     size_t read(uint64_t pos, void* buf, size_t n, const char* what = "") const override;
 
 private:
-    // The file, keeping a copy of every range read from it (by the check).
+    // The file from `base` on, keeping a copy of every range read from it (by the check).
     class KeepingSource final : public ZipSource {
     public:
         explicit KeepingSource(const std::string& path) : file(path) {}
-        uint64_t size() const override { return file.size(); }
+        uint64_t size() const override { return file.size() - base; }
         void readAt(uint64_t offset, uint8_t* out, size_t count) override;
         ZipFileSource file;
-        std::vector<std::pair<uint64_t, std::vector<uint8_t>>> kept;
+        uint64_t base = 0;
+        std::vector<std::pair<uint64_t, std::vector<uint8_t>>> kept; // offsets from base
     };
 
     std::string path_;

@@ -2,7 +2,7 @@
 #include "engine/training/atomic_archive.hpp"
 
 #include "engine/errors.hpp"
-#include "engine/archive/zip_directory.hpp"
+#include "engine/archive/checked_zip_file.hpp"
 
 #include <c10/util/Exception.h>
 
@@ -29,18 +29,28 @@ void saveArchiveAtomically(torch::serialize::OutputArchive& archive, const std::
 }
 
 CheckpointHeader loadArchive(torch::serialize::InputArchive& archive, const std::string& path) {
-    const CheckpointBytes file = readCheckpointFile(path);
-    // The checksums prove the file is whole, not that its archive is harmless: LibTorch's zip reader
-    // allocates what each record claims, so a hostile archive is refused before it sees it.
-    ZipBytesSource payload(file.payload.data(), file.payload.size());
-    checkZipArchive(payload, "checkpoint '" + path + "'");
+    requireCheckpointFileExists(path);
+    // Read through one open file and never held whole: the container is verified in chunks (its
+    // checksums prove the file is whole), then the archive behind its header is checked as `srigl
+    // import` checks a PyTorch file (LibTorch's zip reader allocates what each record claims, so a
+    // hostile archive is refused before it sees it), and LibTorch reads the tensors from the file,
+    // given the directory bytes the check saw (checked_zip_file.hpp). Held in memory, a checkpoint
+    // of a model beyond dense memory cost twice its size while LibTorch copied the tensors out.
+    CheckpointHeader header;
+    CheckedZipFile zip(path, "checkpoint '" + path + "'", [&](ZipSource& file) {
+        const CheckpointLayout layout = verifyCheckpointFile(
+            file.size(), [&file](uint64_t at, uint8_t* out, size_t n) { file.readAt(at, out, n); }, path);
+        header = layout.header;
+        return layout.payloadStart;
+    });
     try {
         // A CUDA run's checkpoint must load on a CPU-only machine.
-        archive.load_from(file.payload.data(), file.payload.size(), torch::Device(torch::kCPU));
+        archive.load_from([&zip](uint64_t pos, void* buf, size_t n) { return zip.read(pos, buf, n); },
+                          [&zip] { return zip.size(); }, torch::Device(torch::kCPU));
     } catch (const std::exception&) {
         throw CheckpointError("cannot read checkpoint '" + path + "': not a SRigL Studio checkpoint or corrupt");
     }
-    return file.header;
+    return header;
 }
 
 } // namespace srigl

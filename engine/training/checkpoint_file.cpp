@@ -18,6 +18,7 @@
 #include <fstream>
 #include <limits>
 #include <utility>
+#include <vector>
 
 namespace srigl {
 namespace {
@@ -108,12 +109,18 @@ std::string encodeCheckpoint(const CheckpointHeader& header, const std::string& 
 
 namespace {
 
-// Verifies a whole checkpoint file held in memory (decodeCheckpoint) and returns where its payload
-// starts: 0 for a legacy bare archive, after the header otherwise.
-size_t verifiedPayloadStart(const uint8_t* data, size_t size, const std::string& name, CheckpointHeader& header) {
+// The container's header at the start of a file of `fileSize` bytes, of which `data` holds the
+// first `size` (all of the header, or the file is truncated): parsed and its own checksum checked.
+// Returns where the payload starts (0 for a legacy bare archive) and its CRC.
+struct ParsedHeader {
+    size_t body = 0;
+    uint32_t payloadCrc = 0;
+};
+ParsedHeader parseHeader(const uint8_t* data, size_t size, uint64_t fileSize, const std::string& name,
+                         CheckpointHeader& header) {
     if (size >= sizeof kZipMagic && std::memcmp(data, kZipMagic, sizeof kZipMagic) == 0) {
         header.legacy = true;
-        return 0;
+        return {};
     }
     if (size < sizeof kMagic || std::memcmp(data, kMagic, sizeof kMagic) != 0)
         throw CheckpointError("'" + name + "' is not a SRigL Studio checkpoint");
@@ -134,15 +141,53 @@ size_t verifiedPayloadStart(const uint8_t* data, size_t size, const std::string&
     if (crcOf(data, headerEnd) != headerCrc)
         throw CheckpointError("checkpoint '" + name + "' is damaged (its header checksum does not match)");
     const size_t body = in.pos();
-    if (payloadSize != size - body)
-        throw CheckpointError("checkpoint '" + name + "' is damaged or truncated (" + std::to_string(size - body) +
+    if (payloadSize != fileSize - body)
+        throw CheckpointError("checkpoint '" + name + "' is damaged or truncated (" + std::to_string(fileSize - body) +
                               " bytes of data, its header says " + std::to_string(payloadSize) + ")");
-    if (crcOf(data + body, size - body) != payloadCrc)
+    return {body, payloadCrc};
+}
+
+void requireDataCrc(uint32_t crc, const ParsedHeader& parsed, const std::string& name) {
+    if (crc != parsed.payloadCrc)
         throw CheckpointError("checkpoint '" + name + "' is damaged (its data checksum does not match)");
-    return body;
+}
+
+// Verifies a whole checkpoint file held in memory and returns where its payload starts.
+size_t verifiedPayloadStart(const uint8_t* data, size_t size, const std::string& name, CheckpointHeader& header) {
+    const ParsedHeader parsed = parseHeader(data, size, size, name, header);
+    if (!header.legacy) requireDataCrc(crcOf(data + parsed.body, size - parsed.body), parsed, name);
+    return parsed.body;
 }
 
 } // namespace
+
+void requireCheckpointFileExists(const std::string& path) {
+    std::error_code ec;
+    if (!std::filesystem::exists(path, ec)) throw CheckpointError("checkpoint '" + path + "' does not exist");
+    if (!std::filesystem::is_regular_file(path, ec))
+        throw CheckpointError("checkpoint '" + path + "' is not a regular file");
+}
+
+CheckpointLayout verifyCheckpointFile(uint64_t size, const CheckpointReadAt& readAt, const std::string& name) {
+    CheckpointLayout layout;
+    // Longer than any header: magic, format, identity length, 64 bytes of identity, step, size, two CRCs.
+    uint8_t head[128];
+    const auto headSize = static_cast<size_t>(std::min<uint64_t>(size, sizeof head));
+    readAt(0, head, headSize);
+    const ParsedHeader parsed = parseHeader(head, headSize, size, name, layout.header);
+    layout.payloadStart = parsed.body;
+    if (layout.header.legacy) return layout;
+    std::vector<uint8_t> chunk(std::min<uint64_t>(size - parsed.body, uint64_t{4} << 20));
+    uint32_t crc = 0;
+    for (uint64_t at = parsed.body; at < size;) {
+        const auto n = static_cast<size_t>(std::min<uint64_t>(chunk.size(), size - at));
+        readAt(at, chunk.data(), n);
+        crc = crcOf(chunk.data(), n, crc);
+        at += n;
+    }
+    requireDataCrc(crc, parsed, name);
+    return layout;
+}
 
 CheckpointBytes decodeCheckpoint(const uint8_t* data, size_t size, const std::string& name) {
     CheckpointBytes result;
@@ -152,10 +197,7 @@ CheckpointBytes decodeCheckpoint(const uint8_t* data, size_t size, const std::st
 }
 
 CheckpointBytes readCheckpointFile(const std::string& path) {
-    std::error_code ec;
-    if (!std::filesystem::exists(path, ec)) throw CheckpointError("checkpoint '" + path + "' does not exist");
-    if (!std::filesystem::is_regular_file(path, ec))
-        throw CheckpointError("checkpoint '" + path + "' is not a regular file");
+    requireCheckpointFileExists(path);
     // One buffer of the file's size, read in place and verified there; the payload is that buffer
     // less the header. (Read through a stream iterator and then copied out, a checkpoint of a model
     // beyond dense memory cost up to three times its size at the peak.) A file that changes size

@@ -36,6 +36,21 @@ CheckpointBytes decodeCheckpoint(const uint8_t* data, size_t size, const std::st
 // checkpoint, or damaged).
 CheckpointBytes readCheckpointFile(const std::string& path);
 
+// Throws CheckpointError ("checkpoint '<path>' does not exist" / "... is not a regular file").
+void requireCheckpointFileExists(const std::string& path);
+
+// Verifies a checkpoint file of `size` bytes read through `readAt` (exactly `count` bytes at
+// `offset`, or it throws) without holding it: the header and its checksum, the size, then the
+// payload's CRC-32 in chunks of 4 MiB. Returns the header and where the payload (the Torch archive)
+// starts in the file: 0 for a legacy bare archive, which is not verified. Throws CheckpointError
+// naming `name` as decodeCheckpoint does.
+using CheckpointReadAt = std::function<void(uint64_t offset, uint8_t* out, size_t count)>;
+struct CheckpointLayout {
+    CheckpointHeader header;
+    uint64_t payloadStart = 0;
+};
+CheckpointLayout verifyCheckpointFile(uint64_t size, const CheckpointReadAt& readAt, const std::string& name);
+
 // The identity and step in the header of the checkpoint at `path`, reading only the header (its
 // own checksum is checked, the payload's is not): what a writer needs to know before it replaces
 // the file. False when `path` is missing, not a regular file, legacy, or not a sound container.

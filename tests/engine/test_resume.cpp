@@ -7,6 +7,7 @@
 #include "engine/errors.hpp"
 #include "engine/training/atomic_archive.hpp"
 #include "engine/training/checkpoint_file.hpp"
+#include "engine/runtime/freed_memory.hpp"
 #include "engine/training/trainer_internals.hpp"
 
 #include <fcntl.h>
@@ -16,6 +17,7 @@
 
 #include <algorithm>
 #include <csignal>
+#include <cstring>
 #include <fstream>
 
 using namespace srigl;
@@ -110,6 +112,8 @@ private Q_SLOTS:
     void anotherRunsCheckpointIsNeverReplaced();
     void streamedCheckpointIsTheEncodedFile();
     void streamedCheckpointFailureKeepsThePreviousFile();
+    void chunkedVerificationAgreesWithTheWholeFile();
+    void loadingKeepsFreedMemoryAgainAfterwards();
 };
 
 void TestResume::sriglSgdResumesExactly() { checkResumeExact("srigl", "sgd", 25); }
@@ -514,6 +518,83 @@ void TestResume::streamedCheckpointFailureKeepsThePreviousFile() {
         QVERIFY2(QString(e.what()).contains("another run (identity run-k)"), e.what());
     }
     QCOMPARE(readAll(ckpt), before);
+}
+
+// verifyCheckpointFile (what loading reads: 4 MiB at a time, never the whole file) accepts and
+// refuses exactly what decodeCheckpoint (the whole file in memory) does, with damage in any chunk.
+void TestResume::chunkedVerificationAgreesWithTheWholeFile() {
+    std::string payload(size_t{9} << 20, '\0');
+    for (size_t i = 0; i < payload.size(); ++i) payload[i] = static_cast<char>((i * 2654435761u) >> 13);
+    const std::string file = encodeCheckpoint(CheckpointHeader{"run-v", 77}, payload);
+    auto chunked = [](const std::string& bytes) {
+        return verifyCheckpointFile(
+            bytes.size(),
+            [&bytes](uint64_t at, uint8_t* out, size_t n) {
+                QVERIFY(at + n <= bytes.size());
+                std::memcpy(out, bytes.data() + at, n);
+            },
+            "v.ckpt");
+    };
+    const CheckpointLayout layout = chunked(file);
+    const CheckpointBytes whole = decodeCheckpoint(reinterpret_cast<const uint8_t*>(file.data()), file.size(), "v.ckpt");
+    QCOMPARE(layout.header.runUuid, whole.header.runUuid);
+    QCOMPARE(layout.header.step, int64_t{77});
+    QCOMPARE(layout.payloadStart, static_cast<uint64_t>(file.size() - payload.size()));
+    QVERIFY(!layout.header.legacy);
+    auto message = [](const std::function<void()>& f) -> std::string {
+        try {
+            f();
+        } catch (const CheckpointError& e) {
+            return e.what();
+        }
+        return "accepted";
+    };
+    const size_t body = file.size() - payload.size();
+    for (size_t pos : {size_t{0}, size_t{20}, body - 1, body, body + (size_t{4} << 20) + 5, file.size() - 1}) {
+        std::string damaged = file;
+        damaged[pos] = static_cast<char>(damaged[pos] ^ 0x10);
+        const std::string a = message([&] { chunked(damaged); });
+        const std::string b = message([&] { decodeCheckpoint(reinterpret_cast<const uint8_t*>(damaged.data()), damaged.size(), "v.ckpt"); });
+        QVERIFY2(a != "accepted" && a == b, qPrintable(QString::fromStdString(a + " | " + b)));
+    }
+    for (size_t cut : {size_t{3}, size_t{50}, file.size() - 1}) {
+        const std::string shortened = file.substr(0, cut);
+        const std::string a = message([&] { chunked(shortened); });
+        const std::string b = message([&] { decodeCheckpoint(reinterpret_cast<const uint8_t*>(shortened.data()), shortened.size(), "v.ckpt"); });
+        QVERIFY2(a != "accepted" && a == b, qPrintable(QString::fromStdString(a + " | " + b)));
+    }
+}
+
+// Loading runs with malloc's usual release policy (its peak is handed back), and the run keeps freed
+// memory for its steps again afterwards, whether the load succeeded or failed.
+void TestResume::loadingKeepsFreedMemoryAgainAfterwards() {
+    if (std::getenv("GLIBC_TUNABLES") && QByteArray(std::getenv("GLIBC_TUNABLES")).contains("glibc.malloc.mmap"))
+        QSKIP("the user's malloc policy stands (freed_memory.hpp)");
+    QTemporaryDir dir;
+    const std::string good = dir.filePath("good.ckpt").toStdString();
+    const std::string bad = dir.filePath("bad.ckpt").toStdString();
+    const RunConfig c = resumableRun("srigl", "sgd");
+    {
+        Trainer t(c);
+        t.trainStep();
+        t.saveCheckpoint(good);
+    }
+    writeAll(bad, readAll(good).substr(0, 200));
+    // One trainer at a time: each keeps freed memory through its own KeptFreedMemory.
+    QVERIFY(!freedMemoryKept());
+    {
+        Trainer u(c);
+        QVERIFY(freedMemoryKept()); // a small run on this machine keeps freed memory (trainer.cpp)
+        u.loadCheckpoint(good);
+        QVERIFY(freedMemoryKept());
+        QCOMPARE(u.step(), int64_t{1});
+    }
+    {
+        Trainer v(c);
+        QVERIFY_EXCEPTION_THROWN(v.loadCheckpoint(bad), CheckpointError);
+        QVERIFY(freedMemoryKept());
+    }
+    QVERIFY(!freedMemoryKept());
 }
 
 QTEST_GUILESS_MAIN(TestResume)
