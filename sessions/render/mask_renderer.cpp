@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -26,28 +27,42 @@ cv::Mat toMat(const RgbImage& image) {
     return bgr;
 }
 
-// A layer larger than the picture: one pixel per square block of perPixel x perPixel connections,
-// coloured as the inspector colours it (MaskBlocks: the mean colour, brightened so that the densest
-// block is at full strength). An area average alone turns a 99% sparse layer into a uniform dark
-// wash, since no block is more than a few percent active. Counted from the packed bits, so a
-// 65536 x 784 layer needs no 150 MB picture at full size.
-RgbImage renderBlocks(const LayerMaskSnapshot& cur, const LayerMaskSnapshot* prev, int64_t perPixel,
-                      const MaskPalette& pal, double densest) {
-    std::vector<uint8_t> rgba;
-    int64_t width = 0, height = 0;
+// `previous` when it has the shape of `current` (a snapshot of another shape is no reference).
+const LayerMaskSnapshot* sameShapeOrNull(const LayerMaskSnapshot& current, const LayerMaskSnapshot* previous) {
+    return previous && previous->outFeatures == current.outFeatures && previous->fanIn == current.fanIn ? previous
+                                                                                                        : nullptr;
+}
+
+// A layer larger than the picture is counted in square blocks of ceil(longer side / maxSide)
+// connections each way, one pixel each, and coloured as the inspector colours it (MaskBlocks: the
+// mean colour, brightened so that the densest block is at full strength). An area average alone
+// turns a 99% sparse layer into a uniform dark wash, since no block is more than a few percent
+// active; and counted from the packed bits, a 65536 x 784 layer needs no 150 MB full-size picture.
+// Empty when the layer fits. A malformed snapshot is a StoreError.
+std::optional<MaskBlocks> pictureBlocks(const LayerMaskSnapshot& cur, const LayerMaskSnapshot* prev, int maxSide) {
+    const int64_t longer = std::max(cur.outFeatures, cur.fanIn);
+    if (longer <= maxSide) return std::nullopt;
+    const int64_t per = cellsAlong(longer, maxSide);
     try {
-        const MaskBlocks blocks(cur, prev, perPixel, perPixel);
-        blocks.rgbaInto(rgba, pal, 1, 1, densest);
-        width = blocks.gridCols();
-        height = blocks.gridRows();
+        return MaskBlocks(cur, sameShapeOrNull(cur, prev), per, per);
     } catch (const std::invalid_argument& e) {
         throw StoreError("mask snapshot of " + cur.name + ": " + e.what());
     }
+}
+
+RgbImage blocksPicture(const MaskBlocks& blocks, const std::string& name, const MaskPalette& pal, double densest) {
+    std::vector<uint8_t> rgba;
+    try {
+        blocks.rgbaInto(rgba, pal, 1, 1, densest);
+    } catch (const std::invalid_argument& e) {
+        throw StoreError("mask picture of " + name + ": " + e.what());
+    }
     RgbImage image;
-    image.width = static_cast<int>(width);
-    image.height = static_cast<int>(height);
-    image.pixels.resize(static_cast<size_t>(width * height) * 3);
-    for (size_t p = 0, n = static_cast<size_t>(width * height); p < n; ++p)
+    image.width = static_cast<int>(blocks.gridCols());
+    image.height = static_cast<int>(blocks.gridRows());
+    const size_t n = static_cast<size_t>(blocks.gridCols() * blocks.gridRows());
+    image.pixels.resize(n * 3);
+    for (size_t p = 0; p < n; ++p)
         for (size_t ch = 0; ch < 3; ++ch) image.pixels[p * 3 + ch] = rgba[p * 4 + ch];
     return image;
 }
@@ -55,25 +70,13 @@ RgbImage renderBlocks(const LayerMaskSnapshot& cur, const LayerMaskSnapshot* pre
 // The brightening of a sequence of pictures (renderMask's `densest`): the largest share of touched
 // connections in any block of any frame, each frame against the one before; 0 when the layer fits
 // the picture unaggregated. One extra counting pass per frame, a fraction of encoding it.
-double sequenceDensest(const std::vector<LayerMaskSnapshot>& snapshots, int maxSide) {
+double sequenceDensest(const std::vector<LayerMaskSnapshot>& snapshots) {
     double densest = 0.0;
-    for (size_t i = 0; i < snapshots.size(); ++i) {
-        const LayerMaskSnapshot& cur = snapshots[i];
-        const int64_t longer = std::max(cur.outFeatures, cur.fanIn);
-        if (longer <= maxSide) continue;
-        const LayerMaskSnapshot* prev = i ? &snapshots[i - 1] : nullptr;
-        if (prev && (prev->outFeatures != cur.outFeatures || prev->fanIn != cur.fanIn)) prev = nullptr;
-        try {
-            const int64_t per = cellsAlong(longer, maxSide);
-            densest = std::max(densest, MaskBlocks(cur, prev, per, per).densestShare());
-        } catch (const std::invalid_argument& e) {
-            throw StoreError("mask snapshot of " + cur.name + ": " + e.what());
-        }
-    }
+    for (size_t i = 0; i < snapshots.size(); ++i)
+        if (const auto blocks = pictureBlocks(snapshots[i], i ? &snapshots[i - 1] : nullptr, kMaskPictureMaxSide))
+            densest = std::max(densest, blocks->densestShare());
     return densest;
 }
-
-constexpr int kMinSide = 512, kMaxSide = 2048; // renderMask's defaults, for the sequences
 
 } // namespace
 
@@ -83,9 +86,9 @@ RgbImage renderMask(const LayerMaskSnapshot& cur, const LayerMaskSnapshot* prev,
     if (rows <= 0 || cols <= 0 || static_cast<int64_t>(cur.bits.size()) < (rows * cols + 7) / 8)
         throw StoreError("mask snapshot of " + cur.name + " is empty or truncated");
     if (maxSide < 1) throw StoreError("mask picture of " + cur.name + ": a largest side of " + std::to_string(maxSide));
-    if (prev && (prev->outFeatures != rows || prev->fanIn != cols)) prev = nullptr;
+    if (const auto blocks = pictureBlocks(cur, prev, maxSide)) return blocksPicture(*blocks, cur.name, pal, densest);
+    prev = sameShapeOrNull(cur, prev);
     const int64_t longer = std::max(rows, cols);
-    if (longer > maxSide) return renderBlocks(cur, prev, cellsAlong(longer, maxSide), pal, densest);
 
     std::vector<bool> ablated(static_cast<size_t>(rows), false);
     for (int64_t id : cur.ablated)
@@ -131,12 +134,12 @@ void writeMaskVideo(const std::string& path, const std::vector<LayerMaskSnapshot
     const int fourcc = avi ? cv::VideoWriter::fourcc('M', 'J', 'P', 'G') : cv::VideoWriter::fourcc('m', 'p', '4', 'v');
     VideoFile file(path);
     cv::VideoWriter writer;
-    const double densest = sequenceDensest(snapshots, kMaxSide);
-    const RgbImage first = renderMask(snapshots.front(), nullptr, kMinSide, kMaxSide, {}, densest);
+    const double densest = sequenceDensest(snapshots);
+    const RgbImage first = renderMask(snapshots.front(), nullptr, kMaskPictureMinSide, kMaskPictureMaxSide, {}, densest);
     if (!writer.open(file.temporary(), fourcc, fps, cv::Size(first.width, first.height)))
         throw StoreError(path + ": no video codec can write this file (try .avi)");
     for (size_t i = 0; i < snapshots.size(); ++i) {
-        const RgbImage frame = renderMask(snapshots[i], i ? &snapshots[i - 1] : nullptr, kMinSide, kMaxSide, {}, densest);
+        const RgbImage frame = renderMask(snapshots[i], i ? &snapshots[i - 1] : nullptr, kMaskPictureMinSide, kMaskPictureMaxSide, {}, densest);
         writer.write(toMat(frame));
         if (progress && !progress(i + 1, snapshots.size())) return; // the temporary file goes, the old file stays
     }
@@ -149,13 +152,13 @@ void writeMaskFrames(const std::string& folder, const std::string& name, const s
     if (snapshots.empty() || steps.size() != snapshots.size())
         throw StoreError(folder + ": no mask snapshots (or not one step each) to write");
     FrameFolder frames(folder);
-    const double densest = sequenceDensest(snapshots, kMaxSide);
+    const double densest = sequenceDensest(snapshots);
     for (size_t i = 0; i < snapshots.size(); ++i) {
         // Encoded in memory and written by FrameFolder: cv::imwrite ignores a failed final flush,
         // so a full disk could leave a truncated PNG reported as written.
         std::vector<uint8_t> png;
         try {
-            if (!cv::imencode(".png", toMat(renderMask(snapshots[i], i ? &snapshots[i - 1] : nullptr, kMinSide, kMaxSide, {}, densest)), png))
+            if (!cv::imencode(".png", toMat(renderMask(snapshots[i], i ? &snapshots[i - 1] : nullptr, kMaskPictureMinSide, kMaskPictureMaxSide, {}, densest)), png))
                 throw StoreError(folder + ": cannot encode frame " + std::to_string(i) + " as PNG");
         } catch (const cv::Exception& e) {
             throw StoreError(folder + ": cannot encode frame " + std::to_string(i) + " as PNG: " + e.msg);

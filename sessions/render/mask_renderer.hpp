@@ -19,14 +19,20 @@ struct RgbImage {
     std::vector<uint8_t> pixels; // row-major RGB
 };
 
+// The sides of a mask picture, unless the caller says otherwise: the longer one at least the first
+// (small layers are magnified) and at most the second (large ones are drawn in blocks). Videos and
+// PNG sequences always use these.
+constexpr int kMaskPictureMinSide = 512, kMaskPictureMaxSide = 2048;
+
 // One pixel per mask entry (row = neuron, column = input), magnified so the longer side reaches
 // at least minSide. When a side exceeds maxSide, one pixel per square block of
 // ceil(longer side / maxSide) connections each way, coloured as the Studio's inspector colours its
 // blocks (MaskBlocks: brightened so that the block with `densest` of its connections touched is at
 // full strength; 0: this snapshot's densest block). previous may be null; one of another shape
 // counts as null. Throws StoreError for an empty, truncated or malformed mask or a maxSide below 1.
-RgbImage renderMask(const LayerMaskSnapshot& current, const LayerMaskSnapshot* previous, int minSide = 512,
-                    int maxSide = 2048, const MaskPalette& palette = {}, double densest = 0.0);
+RgbImage renderMask(const LayerMaskSnapshot& current, const LayerMaskSnapshot* previous,
+                    int minSide = kMaskPictureMinSide, int maxSide = kMaskPictureMaxSide, const MaskPalette& palette = {},
+                    double densest = 0.0);
 
 // PNG (or any format OpenCV writes, by extension). Throws StoreError when it cannot be written.
 void writeImage(const std::string& path, const RgbImage& image);
