@@ -37,7 +37,47 @@ def read_checkpoint(path):
         (uuid_len,) = struct.unpack_from("<I", data, 12)
         # magic 8, format 4, uuid length 4, uuid, step 8, payload size 8, payload crc 4, header crc 4
         payload = data[16 + uuid_len + 8 + 8 + 4 + 4:]
-    return torch.jit.load(io.BytesIO(payload), map_location="cpu").state_dict()
+    return expand_condensed(torch.jit.load(io.BytesIO(payload), map_location="cpu").state_dict())
+
+
+def expand_condensed(state):
+    """Layers that trained condensed are held as condensed.I.{values,indices,alive,name,shape} (I: the
+    layer's place among the model's sparse layers; docs/sparse_training.md): give them back their
+    model.<name>.weight and .mask, the sparse layers first in the model's order."""
+    import torch
+
+    held = {}
+    for key in state:
+        if key.startswith("condensed.") and key.endswith(".values"):
+            i = int(key.split(".")[1])
+            p = f"condensed.{i}."
+            name = bytes(state[p + "name"].tolist()).decode()
+            shape = [int(x) for x in state[p + "shape"].tolist()]
+            values, alive = state[p + "values"], state[p + "alive"].to(torch.float32)
+            idx = state[p + "indices"].to(torch.long)
+            fan_in = 1
+            for d in shape[1:]:
+                fan_in *= d
+            w = torch.zeros(shape[0], fan_in).scatter_(1, idx, values * alive)
+            m = torch.zeros(shape[0], fan_in, dtype=torch.bool).scatter_(1, idx, alive.bool().expand_as(idx))
+            held[i] = (name, w.reshape(shape), m.reshape(shape))
+    if not held:
+        return state
+    dense = [k[len("model."):-len(".mask")] for k in state if k.startswith("model.") and k.endswith(".mask")]
+    order, rest = [], iter(dense)
+    for i in range(len(dense) + len(held)):
+        order.append(held[i][0] if i in held else next(rest))
+    out = {}
+    for i, name in enumerate(order):
+        if i in held:
+            out["model." + name + ".weight"], out["model." + name + ".mask"] = held[i][1], held[i][2]
+        else:
+            out["model." + name + ".weight"] = state["model." + name + ".weight"]
+            out["model." + name + ".mask"] = state["model." + name + ".mask"]
+    for key, t in state.items():
+        if key not in out and not key.startswith("condensed."):
+            out[key] = t
+    return out
 
 
 def mask_stats(path):

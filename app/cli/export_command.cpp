@@ -97,7 +97,9 @@ int runExport(const ExportOptions& o) {
             }
             checkpoint = last->second;
         }
-        CheckpointModel loaded = loadCheckpointModel(checkpoint);
+        // A state_dict holds dense weights; the condensed export also takes layers too large to expand.
+        CheckpointModel loaded =
+            loadCheckpointModel(checkpoint, o.pytorch.empty() ? BeyondDense::KeepCondensed : BeyondDense::Refuse);
         if (!o.pytorch.empty()) return exportPyTorch(o, loaded);
         source.config = loaded.config;
         source.step = loaded.step;

@@ -1,8 +1,7 @@
 #include "engine/conversion/converted_checkpoint.hpp"
 
+#include "engine/training/archive_tensors.hpp"
 #include "engine/training/atomic_archive.hpp"
-
-#include <cstring>
 
 namespace srigl::nm {
 
@@ -11,10 +10,7 @@ void saveModelCheckpoint(const std::string& path, const RunConfig& config, Spars
     torch::NoGradGuard noGrad;
     torch::serialize::OutputArchive archive;
     archive.write("format", torch::tensor(int64_t{1}));
-    const std::string text = configToJson(config, -1);
-    auto configBytes = torch::empty({static_cast<int64_t>(text.size())}, torch::kUInt8);
-    std::memcpy(configBytes.data_ptr<uint8_t>(), text.data(), text.size());
-    archive.write("config", configBytes);
+    archive.write("config", textTensor(configToJson(config, -1)));
     for (const auto& named : model.sparseLayers()) named.layer->weight.mul_(named.layer->mask);
     for (const auto& p : model.named_parameters()) archive.write("model." + p.key(), p.value().detach().to(torch::kCPU));
     for (const auto& b : model.named_buffers()) archive.write("model." + b.key(), b.value().to(torch::kCPU), true);

@@ -73,6 +73,18 @@ CondensedLinear CondensedLinear::to(const torch::Device& device) const {
     return c;
 }
 
+namespace {
+
+// The bias as float32 [out] on the CPU (zeros when the layer has none).
+torch::Tensor biasOf(const torch::Tensor& biasIn, int64_t out, const std::string& label) {
+    if (biasIn.defined() && (biasIn.dim() != 1 || biasIn.size(0) != out))
+        throw InferenceError(label + ": the bias has shape " + c10::str(biasIn.sizes()) + ", expected [" +
+                             std::to_string(out) + "]");
+    return biasIn.defined() ? biasIn.detach().to(torch::kCPU, torch::kFloat).contiguous() : torch::zeros({out}, torch::kFloat);
+}
+
+} // namespace
+
 CondensedLinear condenseLinear(const torch::Tensor& weightIn, const torch::Tensor& maskIn, const torch::Tensor& biasIn,
                                const std::string& name, bool keepAblated) {
     torch::NoGradGuard noGrad;
@@ -86,11 +98,7 @@ CondensedLinear condenseLinear(const torch::Tensor& weightIn, const torch::Tenso
     torch::Tensor weight = weightIn.detach().to(torch::kCPU, torch::kFloat).reshape({out, -1}).contiguous();
     torch::Tensor mask = maskIn.detach().to(torch::kCPU).reshape({out, -1}).ne(0);
     const int64_t fanIn = weight.size(1);
-    if (biasIn.defined() && (biasIn.dim() != 1 || biasIn.size(0) != out))
-        throw InferenceError(label + ": the bias has shape " + c10::str(biasIn.sizes()) + ", expected [" +
-                             std::to_string(out) + "]");
-    torch::Tensor bias = biasIn.defined() ? biasIn.detach().to(torch::kCPU, torch::kFloat).contiguous()
-                                          : torch::zeros({out}, torch::kFloat);
+    torch::Tensor bias = biasOf(biasIn, out, label);
 
     torch::Tensor counts = mask.sum(1);
     const int64_t* count = counts.data_ptr<int64_t>();
@@ -133,6 +141,37 @@ CondensedLinear condenseLinear(const torch::Tensor& weightIn, const torch::Tenso
     c.values = values;
     c.indices = indices.to(indexType);
     c.bias = rows == out ? bias.clone() : bias.index_select(0, torch::tensor(c.rowIds, torch::kLong));
+    return c;
+}
+
+CondensedLinear condenseLinear(const CondensedWeights& form, const torch::Tensor& biasIn, const std::string& name,
+                               bool keepAblated) {
+    torch::NoGradGuard noGrad;
+    const std::string label = layerLabel(name);
+    if (!form.values.defined() || form.values.dim() != 2 || form.rows() == 0 || form.k() < 1 ||
+        !form.indices.sizes().equals(form.values.sizes()))
+        throw InferenceError(label + ": needs a condensed form of shape [out, k]");
+    const int64_t out = form.rows();
+    torch::Tensor bias = biasOf(biasIn, out, label);
+    const torch::Tensor alive = form.alive.to(torch::kCPU).reshape({out}).gt(0);
+    CondensedLinear c;
+    c.name = name;
+    c.inFeatures = form.fanIn;
+    c.outFeatures = out;
+    c.k = form.k();
+    const auto* live = alive.data_ptr<bool>();
+    for (int64_t r = 0; r < out; ++r)
+        if (live[r] || keepAblated) c.rowIds.push_back(r);
+    const torch::Tensor ids = torch::tensor(c.rowIds, torch::kLong);
+    const torch::Tensor kept = alive.index_select(0, ids).unsqueeze(1);
+    // An ablated row kept for its output is k zero weights reading input 0, as condensed from a mask.
+    c.values = form.values.detach().to(torch::kCPU, torch::kFloat).index_select(0, ids).mul(kept).contiguous();
+    c.indices = form.indices.to(torch::kCPU, torch::kLong)
+                    .index_select(0, ids)
+                    .masked_fill(kept.logical_not(), 0)
+                    .to(form.fanIn <= 32768 ? torch::kShort : torch::kInt)
+                    .contiguous();
+    c.bias = c.rowIds.size() == static_cast<size_t>(out) ? bias.clone() : bias.index_select(0, ids);
     return c;
 }
 

@@ -4,6 +4,7 @@
 
 #include "engine/kernels/cuda/condensed_cuda.hpp"
 #include "engine/kernels/condensed_kernels.hpp"
+#include "engine/models/condensed_weights.hpp"
 
 #include <torch/torch.h>
 
@@ -47,5 +48,9 @@ struct CondensedLinear {
 // the shapes do not match.
 CondensedLinear condenseLinear(const torch::Tensor& weight, const torch::Tensor& mask, const torch::Tensor& bias,
                                const std::string& name = "", bool keepAblated = false);
+// The same from a layer that trained condensed and was never expanded (its dense form may not fit in
+// memory): its alive rows are the active neurons, its indices and values are taken as they are.
+CondensedLinear condenseLinear(const CondensedWeights& form, const torch::Tensor& bias, const std::string& name = "",
+                               bool keepAblated = false);
 
 } // namespace srigl

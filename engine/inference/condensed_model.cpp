@@ -53,13 +53,18 @@ CondensedModel::CondensedModel(std::shared_ptr<SparseModelImpl> model) : model_(
     for (const auto& named : model_->sparseLayers())
         for (size_t i = 0; i < chain.size(); ++i)
             if (named.layer == static_cast<SparseLayer*>(chain[i])) names[i] = named.name;
+    // A layer read from a checkpoint may still be in its training form (too large to expand).
+    auto condense = [&](size_t i, bool keepAblated) {
+        const SparseLinearImpl& l = *chain[i];
+        return l.isCondensed() ? condenseLinear(*l.condensed, l.bias, names[i], keepAblated)
+                               : condenseLinear(l.weight, l.mask, l.bias, names[i], keepAblated);
+    };
     for (size_t i = 0; i < chain.size(); ++i) {
         const bool last = i + 1 == chain.size();
         // The last layer's neurons are the model's outputs: an ablated one still yields its bias.
-        CondensedLinear layer = condenseLinear(chain[i]->weight, chain[i]->mask, chain[i]->bias, names[i], last);
+        CondensedLinear layer = condense(i, last);
         // A hidden layer with every neuron ablated keeps one zero row so that the next has an input.
-        if (!last && layer.rows() == 0)
-            layer = condenseLinear(chain[i]->weight, chain[i]->mask, chain[i]->bias, names[i], true);
+        if (!last && layer.rows() == 0) layer = condense(i, true);
         if (i > 0) {
             const torch::Tensor producerBias =
                 chain[i - 1]->bias.defined() ? chain[i - 1]->bias : torch::zeros({chain[i - 1]->outFeatures()});

@@ -3,27 +3,17 @@
 // order and mask randomness derive from (seed, step), so these are all a resume needs.
 #include "engine/errors.hpp"
 #include "engine/sparsity/trainable_threshold.hpp"
+#include "engine/training/archive_tensors.hpp"
 #include "engine/training/atomic_archive.hpp"
+#include "engine/training/condensed_checkpoint.hpp"
 #include "engine/training/trainer_internals.hpp"
 
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
-#include <cstring>
 
 namespace srigl {
 namespace {
-
-torch::Tensor textTensor(const std::string& text) {
-    auto t = torch::empty({static_cast<int64_t>(text.size())}, torch::kUInt8);
-    std::memcpy(t.data_ptr<uint8_t>(), text.data(), text.size());
-    return t;
-}
-
-std::string tensorText(const torch::Tensor& t) {
-    auto c = t.to(torch::kCPU).contiguous();
-    return std::string(reinterpret_cast<const char*>(c.data_ptr<uint8_t>()), static_cast<size_t>(c.numel()));
-}
 
 // Keys that decide what is being trained; everything else (epochs, logging, threads) may change
 // on resume.
@@ -31,51 +21,36 @@ const char* kStructuralKeys[] = {"model", "hidden", "dataset", "synthetic_train"
                                  "sparsity", "distribution", "dense_first", "dense_last", "static_fan_in", "batch_size",
                                  "optimizer", "seed", "nm", "nm_update_every", "nm_solver"};
 
-// A fresh tensor per read: InputArchive::read into a defined tensor re-points that tensor with
-// set_, which silently reinterprets the storage when the dtypes differ.
-torch::Tensor readTensor(torch::serialize::InputArchive& archive, const std::string& key, bool buffer = false) {
-    torch::Tensor t;
-    archive.read(key, t, buffer);
-    return t;
-}
-
-// A condensed layer read from a checkpoint: finite values, zero rows where ablated, k = the stored k,
-// budget kept, and every row's indices strictly ascending inside [0, fan_in).
+// A condensed layer read from a checkpoint: its form (condensed_checkpoint.hpp), k = the stored k
+// and the budget kept.
 void verifyCondensed(const SparseLayerState& st, const std::string& path) {
     const auto& c = *st.layer->condensed;
+    checkCondensedForm(c, st.name, path);
     auto bad = [&](const std::string& what) { throw CheckpointError("checkpoint '" + path + "' is corrupt: " + what); };
-    if (!torch::isfinite(c.values).all().item<bool>()) bad(st.name + " holds non-finite values");
-    if (((c.alive != 0) & (c.alive != 1)).any().item<bool>()) bad(st.name + ".alive holds values other than 0 and 1");
-    if (c.ablated > 0 && (c.values.detach().mul(1 - c.alive) != 0).any().item<bool>())
-        bad(st.name + " has weights in ablated neurons");
     if (c.ablated < c.rows() && c.k() != st.last.k) bad(st.name + " is not constant fan-in k = " + std::to_string(st.last.k));
     if ((c.rows() - c.ablated) * c.k() > st.budget) bad(st.name + " exceeds its budget");
-    const auto idx = c.indices.to(torch::kLong);
-    if (idx.numel() > 0 && (idx.min().item<int64_t>() < 0 || idx.max().item<int64_t>() >= c.fanIn))
-        bad(st.name + " has indices outside its fan-in");
-    if (c.k() > 1 && (idx.slice(1, 1).le(idx.slice(1, 0, -1))).any().item<bool>())
-        bad(st.name + " has indices that are not strictly ascending in a row");
 }
 
 } // namespace
 
 void Trainer::Impl::loadCondensedLayer(torch::serialize::InputArchive& archive, size_t i, const std::string& path) {
     auto& st = layers[i];
+    CondensedWeights form = readCondensedForm(archive, i, st.name, st.layer->outFeatures(), st.layer->fanIn(), path);
+    if (st.layer->isCondensed()) {
+        auto& held = *st.layer->condensed;
+        held.values.set_data(form.values);
+        held.indices = form.indices;
+        held.alive = form.alive;
+        held.ablated = form.ablated;
+    } else {
+        // A run that trains this layer masked-dense takes the condensed form too, with the optimizer
+        // state and captures below; loadCheckpoint expands it once the whole checkpoint is verified.
+        form.values.set_requires_grad(true);
+        st.layer->adoptCondensed(std::make_shared<CondensedWeights>(std::move(form)));
+    }
     auto& c = *st.layer->condensed;
-    const std::string n = "condensed." + std::to_string(i) + ".";
-    auto values = readTensor(archive, n + "values");
-    auto indices = readTensor(archive, n + "indices", true);
-    auto alive = readTensor(archive, n + "alive", true);
+    const std::string n = condensedKey(i);
     const int64_t out = st.layer->outFeatures();
-    if (values.dim() != 2 || values.size(0) != out || values.scalar_type() != torch::kFloat ||
-        !indices.sizes().equals(values.sizes()) || !at::isIntegralType(indices.scalar_type(), false) ||
-        !alive.sizes().equals(torch::IntArrayRef{out, 1}))
-        throw CheckpointError("checkpoint '" + path + "': the condensed form of " + st.name +
-                              " has the wrong shape or type");
-    c.values.set_data(values.contiguous());
-    c.indices = indices.to(c.fanIn <= 32767 ? torch::kShort : torch::kInt).contiguous();
-    c.alive = alive.to(torch::kFloat).contiguous();
-    c.ablated = (c.alive == 0).sum().item<int64_t>();
     // The optimizer's state takes the stored k before the optimizer reads it (k moves with ablation).
     optimizer->replaceParameter(st.paramIndex, c.values,
                                 [&](const torch::Tensor&) { return torch::zeros_like(c.values.detach()); });
@@ -139,10 +114,13 @@ void Trainer::saveCheckpoint(const std::string& path) const {
     torch::serialize::OutputArchive archive;
     archive.write("format", torch::tensor(int64_t{1}));
     archive.write("config", textTensor(configToJson(s.config, -1)));
-    // One layout whichever path trained: condensed layers are written in their dense form, so a
-    // checkpoint resumes on either path and every reader (export, convert, bench --run) reads it.
-    // Layers too large for that form are written as values, indices and the captures of an open
-    // accumulation window ("condensed.I.*"); such a checkpoint resumes on the condensed path only.
+    // A layer that trains condensed is written in its condensed layout: values, indices, alive rows,
+    // the optimizer state as [out, k] and the captures of an open accumulation window
+    // (condensed_checkpoint.hpp); never expanded to [out, fan_in] (huge-mlp-99's fc1 put 0.8 GB of
+    // dense tensors in each checkpoint, and a resume expanded it again). The checkpoint resumes on
+    // either path, and the readers (export, convert, bench --run) expand what they need. Everything
+    // else, and condensed layers up to DenseFormLimits::checkpoint (0 unless a test raises it to
+    // write the layout of stop 40 and before, which readers still take), is written densely.
     auto condensedOwner = [&](const torch::Tensor& t) -> const SparseLayerState* {
         for (const auto& st : s.layers)
             if (st.layer->isCondensed() && (t.unsafeGetTensorImpl() == st.layer->weight.unsafeGetTensorImpl() ||
@@ -174,9 +152,7 @@ void Trainer::saveCheckpoint(const std::string& path) const {
         const std::string n = std::to_string(i);
         if (condensedBeyond(st, limit)) {
             const auto& c = *st.layer->condensed;
-            archive.write("condensed." + n + ".values", c.values.detach());
-            archive.write("condensed." + n + ".indices", c.indices, true);
-            archive.write("condensed." + n + ".alive", c.alive, true);
+            writeCondensedForm(archive, i, st.name, st.layer->weightShape(), c);
             const size_t steps = std::min(c.inputs.size(), c.gradOutputs.size());
             archive.write("condensed." + n + ".captures", torch::tensor(static_cast<int64_t>(steps)), true);
             for (size_t k = 0; k < steps; ++k) {
@@ -227,17 +203,12 @@ CheckpointHeader Trainer::loadCheckpoint(const std::string& path) {
     s.keptFreed.reset();
     torch::serialize::InputArchive archive;
     const CheckpointHeader header = loadArchive(archive, path);
-    // Loaded in the checkpoint's layout: the dense form, condensed again once verified, except for
-    // layers the checkpoint holds condensed (too large for the dense form), which stay condensed.
+    // Loaded in the checkpoint's layout: a layer held densely (any layer of a masked-dense run, and
+    // condensed ones written before stop 41) is loaded densely and condensed again once verified; a
+    // layer held condensed is loaded condensed, and expanded once verified when this run trains it
+    // masked-dense.
     std::vector<char> heldCondensed(s.layers.size(), 0);
-    for (size_t i = 0; i < s.layers.size(); ++i) {
-        torch::Tensor probe;
-        heldCondensed[i] = archive.try_read("condensed." + std::to_string(i) + ".values", probe) ? 1 : 0;
-        if (heldCondensed[i] && !s.layers[i].layer->isCondensed())
-            throw CheckpointError("checkpoint '" + path + "' holds layer " + s.layers[i].name +
-                                  " in the condensed layout (its dense form is too large); resume it with "
-                                  "sparse_compute=auto or condensed");
-    }
+    for (size_t i = 0; i < s.layers.size(); ++i) heldCondensed[i] = holdsCondensed(archive, i) ? 1 : 0;
     for (size_t i = 0; i < s.layers.size(); ++i) {
         auto& st = s.layers[i];
         if (heldCondensed[i]) continue;
@@ -313,71 +284,12 @@ CheckpointHeader Trainer::loadCheckpoint(const std::string& path) {
     }
     verifyLoadedState(path);
     s.condenseMarked();
+    for (size_t i = 0; i < s.layers.size(); ++i)
+        if (heldCondensed[i] && s.layers[i].compute != "condensed") s.expand(s.layers[i]);
     if (s.step > s.totalSteps)
         throw CheckpointError("checkpoint '" + path + "' is at step " + std::to_string(s.step) +
                               ", beyond this run's " + std::to_string(s.totalSteps) + " steps");
     return header;
-}
-
-} // namespace srigl
-
-namespace srigl {
-
-RunConfig readCheckpointConfig(const std::string& path) {
-    torch::serialize::InputArchive archive;
-    loadArchive(archive, path);
-    try {
-        return configFromJson(tensorText(readTensor(archive, "config")));
-    } catch (const ConfigError&) {
-        throw;
-    } catch (const std::exception&) {
-        throw CheckpointError("cannot read checkpoint '" + path + "': missing, not a SRigL Studio checkpoint or corrupt");
-    }
-}
-
-} // namespace srigl
-
-#include "engine/training/checkpoint_model.hpp"
-
-namespace srigl {
-
-CheckpointModel loadCheckpointModel(const std::string& path) {
-    CheckpointModel out;
-    out.config = readCheckpointConfig(path);
-    out.model = buildModel(out.config, inputShapeOf(out.config.dataset));
-    torch::serialize::InputArchive archive;
-    loadArchive(archive, path);
-    try {
-        torch::NoGradGuard noGrad;
-        auto copy = [&](torch::Tensor target, const std::string& key, bool buffer) {
-            torch::Tensor source = readTensor(archive, "model." + key, buffer);
-            if (!source.sizes().equals(target.sizes()) || source.scalar_type() != target.scalar_type())
-                throw CheckpointError("checkpoint '" + path + "': model." + key + " has the wrong shape or type");
-            target.copy_(source);
-        };
-        for (auto& p : out.model->named_parameters()) copy(p.value(), p.key(), false);
-        for (auto& b : out.model->named_buffers()) copy(b.value(), b.key(), true);
-        out.step = static_cast<int64_t>(readTensor(archive, "scalars").to(torch::kDouble)[0].item<double>());
-    } catch (const CheckpointError&) {
-        throw;
-    } catch (const std::exception& e) {
-        throw CheckpointError("checkpoint '" + path + "' does not hold a " + out.config.model + " model: " +
-                              std::string(e.what()).substr(0, 300));
-    }
-    // A thresholded layer's checkpoint holds its dense weights and the mask step(|W| - t) of the
-    // final step; readers (export, convert, bench --run) get W * M, what the trained model computes.
-    const bool thresholded = isTrainableThreshold(out.config.method);
-    for (const auto& named : out.model->sparseLayers()) {
-        if (thresholded) {
-            torch::NoGradGuard noGrad;
-            named.layer->weight.mul_(named.layer->mask);
-        }
-        named.layer->syncMaskFactor();
-        if (!torch::isfinite(named.layer->weight).all().item<bool>())
-            throw CheckpointError("checkpoint '" + path + "': layer " + named.name + " has non-finite weights");
-    }
-    out.model->eval();
-    return out;
 }
 
 } // namespace srigl

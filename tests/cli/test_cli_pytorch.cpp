@@ -51,6 +51,7 @@ private Q_SLOTS:
     void exportIsReadByTorchLoadWithTheEngineOutputs();
     void lenet5ExportComputesTheEngineOutputsInPyTorch();
     void resnet18ExportComputesTheEngineOutputsInPyTorch();
+    void studyScriptsReadCondensedCheckpoints();
 
 private:
     // The fixtures' folder; empty when there is no python3 with torch.
@@ -300,6 +301,54 @@ void TestCliPytorch::lenet5ExportComputesTheEngineOutputsInPyTorch() {
 void TestCliPytorch::resnet18ExportComputesTheEngineOutputsInPyTorch() {
     checkExportInPyTorch("resnet18",
                          {"synthetic_train=64", "synthetic_test=16", "max_steps=3", "batch_size=8", "delta_t=2"}, 21);
+}
+
+// A run trained condensed checkpoints its layers as values and indices: the study scripts
+// (scripts/summarize_study_99.py's read_checkpoint, which plot_fanin_histograms.py uses too) expand
+// them to the masks and weights a masked-dense run of the same seed checkpoints, convolutions included.
+void TestCliPytorch::studyScriptsReadCondensedCheckpoints() {
+    const QString python = torchPython();
+    SRIGL_REQUIRE_TORCH_PYTHON(python);
+    const QStringList models[] = {
+        {"model=mlp", "hidden=60,30", "sparsity=0.99", "gamma_sal=0.9", "synthetic_train=512", "max_steps=40", "delta_t=10"},
+        {"model=lenet5", "sparsity=0.9", "synthetic_train=256", "max_steps=6", "batch_size=32", "delta_t=3"}};
+    for (const QStringList& sizes : models) {
+        QStringList files;
+        for (const QString compute : {"condensed", "masked_dense"}) {
+            files << tmp_.filePath(sizes[0].mid(6) + "-" + compute + ".ckpt");
+            QStringList args = {"train", "--no-db", "-q", "--set", "sparse_compute=" + compute, "--set", "threads=1",
+                                "--set", "dense_reference_steps=0", "--set", "synthetic_test=64", "--set",
+                                "checkpoint=" + files.back()};
+            for (const QString& s : sizes) args << "--set" << s;
+            const SriglResult trained = runCli(args);
+            QVERIFY2(trained.exitCode == 0, qPrintable(trained.err));
+        }
+        const QString code = QStringLiteral(
+            "import sys, json, torch\n"
+            "sys.path.insert(0, sys.argv[1])\n"
+            "import summarize_study_99 as s\n"
+            "held, expand = [], s.expand_condensed\n"
+            "s.expand_condensed = lambda st: (held.append(any(k.startswith('condensed.') for k in st)), expand(st))[1]\n"
+            "a, b = s.read_checkpoint(sys.argv[2]), s.read_checkpoint(sys.argv[3])\n"
+            "assert held == [True, False], held\n"
+            "layers = [k[6:-5] for k in b if k.startswith('model.') and k.endswith('.mask')]\n"
+            "assert [k[6:-5] for k in a if k.startswith('model.') and k.endswith('.mask')] == layers, list(a)\n"
+            "assert not any(k.startswith('condensed.') for k in a)\n"
+            "for n in layers:\n"
+            "    ma, mb = a['model.' + n + '.mask'].bool(), b['model.' + n + '.mask'].bool()\n"
+            "    assert ma.shape == mb.shape and torch.equal(ma, mb), n\n"
+            "    wa, wb = a['model.' + n + '.weight'], b['model.' + n + '.weight']\n"
+            "    assert wa.shape == wb.shape and float((wa - wb).abs().max()) <= 1e-3 * float(wb.abs().max()), n\n"
+            "    assert float(wa[~ma].abs().sum()) == 0.0, n\n"
+            "assert s.mask_stats(sys.argv[2]) == s.mask_stats(sys.argv[3])\n"
+            "print(len(layers))\n");
+        QProcess p;
+        p.start(python, {"-c", code, QStringLiteral(QT_TESTCASE_SOURCEDIR "/../scripts"), files[0], files[1]});
+        QVERIFY(p.waitForFinished(120000));
+        const QString out = QString::fromUtf8(p.readAllStandardOutput()).trimmed();
+        QVERIFY2(p.exitCode() == 0, qPrintable(out + QString::fromUtf8(p.readAllStandardError())));
+        QCOMPARE(out, sizes[0] == "model=mlp" ? QString("3") : QString("5"));
+    }
 }
 
 QTEST_GUILESS_MAIN(TestCliPytorch)

@@ -6,14 +6,17 @@
 #include <QtTest>
 
 #include "engine/errors.hpp"
+#include "engine/inference/condensed_model.hpp"
 #include "engine/models/sparse_model.hpp"
 #include "engine/training/atomic_archive.hpp"
+#include "engine/training/checkpoint_model.hpp"
 #include "engine/training/compute_path.hpp"
 #include "engine/training/trainer_internals.hpp"
 #include "tests/support/guarded.hpp"
 
 #include <cmath>
 #include <filesystem>
+#include <limits>
 #include <memory>
 #include <string>
 
@@ -139,9 +142,12 @@ void continueAsReference(Trainer& resumed, const std::string& file, int64_t at, 
             throw std::runtime_error("masks differ at the end in " + reference.internals().layers[i].name);
 }
 
+bool archiveHas(const std::string& file, const std::string& key);
+
 // Trains `first` to step 149 (inside the gradient window 148..150), checkpoints, resumes on `second`
-// and finishes: the run must continue as the uninterrupted masked-dense run does.
-void resumeOnTheOtherPath(const std::string& first, const std::string& second) {
+// and finishes: the run must continue as the uninterrupted masked-dense run does. A condensed run
+// writes its layers condensed (the layout of stop 40 and before, dense, when `denseLayout`).
+void resumeOnTheOtherPath(const std::string& first, const std::string& second, bool denseLayout = false) {
     RunConfig base = smallRun("mlp", "masked_dense");
     base.grad_accumulation = 3;
     base.max_steps = 220;
@@ -157,6 +163,10 @@ void resumeOnTheOtherPath(const std::string& first, const std::string& second) {
         for (int step = 0; step < 149; ++step) t.trainStep();
         t.saveCheckpoint(file);
     }
+    const bool condensedLayout = first == "condensed" && !denseLayout;
+    if (archiveHas(file, "condensed.0.values") != condensedLayout || archiveHas(file, "model.fc1.weight") == condensedLayout ||
+        archiveHas(file, "condensed.0.input.0") != condensedLayout) // step 149 lies inside the window 148..150
+        throw std::runtime_error("the checkpoint is not in the expected layout");
     RunConfig b = base;
     b.sparse_compute = second;
     Trainer resumed(b);
@@ -215,13 +225,15 @@ private Q_SLOTS:
     void layerBeyondMemoryStartsCondensed();
     void condensedCheckpointLayoutResumesExactly();
     void convolutionCapturesResumeInsideTheWindow();
-    void condensedCheckpointLayoutNeedsTheCondensedPath();
+    void condensedLayoutOfAnotherModelIsRefused();
     void corruptCondensedCheckpointIsRefused();
     void snapshotsLeaveOutLayersBeyondTheLimit();
     void autoFollowsTheRule();
     void modelsTellTheirConvolutionsTheImageSize();
     void checkpointFromCondensedResumesMaskedDense();
     void checkpointFromMaskedDenseResumesCondensed();
+    void denseLayoutOfEarlierCheckpointsResumesOnBothPaths();
+    void readersExpandCondensedLayers();
 };
 
 void TestCondensedTrainer::mlpMatchesMaskedDense() {
@@ -482,6 +494,16 @@ void TestCondensedTrainer::checkpointFromMaskedDenseResumesCondensed() {
     guarded([] { resumeOnTheOtherPath("masked_dense", "condensed"); });
 }
 
+// Checkpoints of condensed runs written before stop 41 hold every condensed layer densely: they still
+// resume on both paths.
+void TestCondensedTrainer::denseLayoutOfEarlierCheckpointsResumesOnBothPaths() {
+    guarded([] {
+        LimitsLowered raised(std::numeric_limits<int64_t>::max(), int64_t{1} << 24);
+        resumeOnTheOtherPath("condensed", "masked_dense", true);
+        resumeOnTheOtherPath("condensed", "condensed", true);
+    });
+}
+
 // static with static_fan_in: SRigL's initial constant fan-in mask, never updated, trained condensed.
 void TestCondensedTrainer::staticFanInTrainsCondensed() {
     guarded([] {
@@ -644,26 +666,103 @@ void TestCondensedTrainer::convolutionCapturesResumeInsideTheWindow() {
     });
 }
 
-void TestCondensedTrainer::condensedCheckpointLayoutNeedsTheCondensedPath() {
+// A condensed layer is checked against the model's layer by name: another model's checkpoint with
+// layers of the same shapes in another order is refused, not loaded into the wrong layer.
+void TestCondensedTrainer::condensedLayoutOfAnotherModelIsRefused() {
     guarded([] {
-        LimitsLowered lowered(0, int64_t{1} << 26);
         RunConfig c = smallRun("mlp", "condensed");
         c.max_steps = 20;
-        const std::string file = scratchFile("condensed-only.ckpt");
+        c.hidden = "100,100";
+        const std::string file = scratchFile("renamed.ckpt");
         {
             Trainer t(c);
-            for (int step = 0; step < 10; ++step) t.trainStep();
+            for (int step = 0; step < 5; ++step) t.trainStep();
+            t.internals().layers[1].name = "fc9"; // fc2 stored under another name
             t.saveCheckpoint(file);
         }
-        RunConfig m = c;
-        m.sparse_compute = "masked_dense";
-        Trainer other(m);
-        try {
-            other.loadCheckpoint(file);
-            QFAIL("a masked-dense run loaded a condensed-layout checkpoint");
-        } catch (const CheckpointError& e) {
-            QVERIFY2(std::string(e.what()).find("sparse_compute=auto or condensed") != std::string::npos, e.what());
+        for (const char* compute : {"condensed", "masked_dense"}) {
+            RunConfig m = c;
+            m.sparse_compute = compute;
+            Trainer other(m);
+            try {
+                other.loadCheckpoint(file);
+                QFAIL("a checkpoint naming another layer was loaded");
+            } catch (const CheckpointError& e) {
+                const std::string what = e.what();
+                QVERIFY2(what.find("'fc9'") != std::string::npos && what.find("fc2") != std::string::npos, e.what());
+            }
         }
+        try {
+            loadCheckpointModel(file);
+            QFAIL("a reader took a checkpoint naming another layer");
+        } catch (const CheckpointError& e) {
+            QVERIFY2(std::string(e.what()).find("'fc9'") != std::string::npos, e.what());
+        }
+        std::filesystem::remove(file);
+    });
+}
+
+// The readers (export, convert, bench --run) get a condensed run's layers expanded, equal to what the
+// trainer computes with; a layer too large to expand is refused by name.
+void TestCondensedTrainer::readersExpandCondensedLayers() {
+    guarded([] {
+        RunConfig c = smallRun("mlp", "condensed");
+        c.max_steps = 160; // updates at steps 50, 100 and 150
+        c.sparsity = 0.99;
+        c.gamma_sal = 0.9; // ablates neurons, which the readers must keep ablated
+        const std::string file = scratchFile("reader.ckpt");
+        Trainer t(c);
+        while (t.trainStep()) {
+        }
+        t.saveCheckpoint(file);
+        QVERIFY(anyCondensed(t));
+        int64_t ablated = 0;
+        for (auto& st : t.internals().layers)
+            if (st.layer->isCondensed()) ablated += st.layer->condensed->ablated;
+        QVERIFY2(ablated > 0, "no ablated neuron to carry over");
+        QVERIFY(!archiveHas(file, "model.fc1.weight"));
+        const CheckpointModel loaded = loadCheckpointModel(file);
+        QCOMPARE(loaded.step, t.step());
+        const auto named = loaded.model->sparseLayers();
+        QCOMPARE(named.size(), t.internals().layers.size());
+        for (size_t i = 0; i < named.size(); ++i) {
+            const auto& st = t.internals().layers[i];
+            QVERIFY(!named[i].layer->isCondensed());
+            QVERIFY2(torch::equal(named[i].layer->weightMatrix(), st.layer->denseWeightMatrix()), st.name.c_str());
+            QVERIFY2(torch::equal(named[i].layer->maskMatrix(), st.layer->denseMaskMatrix()), st.name.c_str());
+        }
+        // The model computes what the trainer's does (eval mode, the same batch).
+        const auto x = torch::randn({5, 784});
+        {
+            torch::NoGradGuard noGrad;
+            t.internals().model->eval();
+            QVERIFY(torch::allclose(loaded.model->forward(x), t.internals().model->forward(x), 1e-5, 1e-5));
+        }
+        const int64_t belowFc1 = 300 * 784 - 1;
+        try {
+            loadCheckpointModel(file, BeyondDense::Refuse, belowFc1);
+            QFAIL("a layer larger than the reader expands was expanded");
+        } catch (const CheckpointError& e) {
+            const std::string what = e.what();
+            QVERIFY2(what.find("fc1") != std::string::npos && what.find("300 x 784") != std::string::npos, e.what());
+        }
+        // Kept in its training form instead (the condensed export): fc1 only, and the condensed model
+        // made from it computes what the one made from the expanded layers does.
+        const CheckpointModel kept = loadCheckpointModel(file, BeyondDense::KeepCondensed, belowFc1);
+        const auto keptLayers = kept.model->sparseLayers();
+        QVERIFY(keptLayers[0].layer->isCondensed() && keptLayers[0].layer->weight.numel() == 0);
+        QVERIFY(!keptLayers[1].layer->isCondensed());
+        QVERIFY(torch::equal(keptLayers[0].layer->condensed->values, t.internals().layers[0].layer->condensed->values));
+        const CondensedModel fromForm(kept.model), fromDense(loaded.model);
+        QCOMPARE(fromForm.layers().size(), fromDense.layers().size());
+        for (size_t i = 0; i < fromForm.layers().size(); ++i) {
+            const auto& a = fromForm.layers()[i];
+            const auto& b = fromDense.layers()[i];
+            QVERIFY2(a.rowIds == b.rowIds && a.k == b.k && a.inFeatures == b.inFeatures, a.name.c_str());
+            QVERIFY2(torch::equal(a.values, b.values) && torch::equal(a.indices, b.indices) && torch::equal(a.bias, b.bias),
+                     a.name.c_str());
+        }
+        QVERIFY(torch::equal(fromForm.forward(x), fromDense.forward(x)));
         std::filesystem::remove(file);
     });
 }
@@ -677,15 +776,17 @@ void TestCondensedTrainer::corruptCondensedCheckpointIsRefused() {
         Trainer t(c);
         for (int step = 0; step < 5; ++step) t.trainStep();
         auto& c0 = *t.internals().layers[0].layer->condensed;
-        for (int damage = 0; damage < 2; ++damage) {
+        for (int damage = 0; damage < 3; ++damage) {
             const std::string file = scratchFile("corrupt-condensed.ckpt");
             const auto savedIndices = c0.indices.clone();
             const auto savedValues = c0.values.detach().clone();
             torch::NoGradGuard noGrad;
             if (damage == 0) c0.indices[0][0] = static_cast<int16_t>(c0.fanIn + 3);
-            else c0.values[1][1] = std::nanf("");
+            else if (damage == 1) c0.values[1][1] = std::nanf("");
+            // As int32, 65536 past an index it would wrap back to when narrowed to int16.
+            else c0.indices = (c0.indices.to(torch::kInt) + torch::full_like(c0.indices, 65536, torch::kInt)).contiguous();
             t.saveCheckpoint(file);
-            c0.indices.copy_(savedIndices);
+            c0.indices = savedIndices;
             c0.values.copy_(savedValues);
             const std::string why = corruptLayerNotRefused(c, file, "fc1");
             QVERIFY2(why.empty(), ("a damaged condensed layer: " + why).c_str());
