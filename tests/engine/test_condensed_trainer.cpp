@@ -172,6 +172,8 @@ void resumeOnTheOtherPath(const std::string& first, const std::string& second, b
     Trainer resumed(b);
     if (anyCondensed(resumed) != (second == "condensed")) throw std::runtime_error("resumed on the wrong path");
     continueAsReference(resumed, file, 149, losses, reference);
+    // A masked-dense run that loaded condensed layers trains them densely, as its config says.
+    if (anyCondensed(resumed) != (second == "condensed")) throw std::runtime_error("the resumed run left its path");
 }
 
 // Lowers the process-wide dense-form limits for one test (restored on exit, also on failure).
