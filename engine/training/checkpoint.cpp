@@ -35,6 +35,12 @@ void verifyCondensed(const SparseLayerState& st, const std::string& path) {
 
 void Trainer::Impl::loadCondensedLayer(torch::serialize::InputArchive& archive, size_t i, const std::string& path) {
     auto& st = layers[i];
+    // No run writes an N:M or thresholded layer condensed (their masks are not constant fan-in, or not
+    // the kept indices), and their own checks run on the dense form only: a file that says otherwise
+    // was made by hand.
+    if (st.nm || st.tt)
+        throw CheckpointError("checkpoint '" + path + "' holds " + st.name + " in the condensed layout, which an " +
+                              (st.nm ? "N:M" : "thresholded") + " layer never has");
     CondensedWeights form = readCondensedForm(archive, i, st.name, st.layer->outFeatures(), st.layer->fanIn(), path);
     if (st.layer->isCondensed()) {
         auto& held = *st.layer->condensed;
@@ -152,18 +158,19 @@ void Trainer::saveCheckpoint(const std::string& path) const {
         const std::string n = std::to_string(i);
         if (condensedBeyond(st, limit)) {
             const auto& c = *st.layer->condensed;
+            const std::string key = condensedKey(i);
             writeCondensedForm(archive, i, st.name, st.layer->weightShape(), c);
             const size_t steps = std::min(c.inputs.size(), c.gradOutputs.size());
-            archive.write("condensed." + n + ".captures", torch::tensor(static_cast<int64_t>(steps)), true);
+            archive.write(key + "captures", torch::tensor(static_cast<int64_t>(steps)), true);
             for (size_t k = 0; k < steps; ++k) {
-                archive.write("condensed." + n + ".input." + std::to_string(k), c.inputs[k], true);
-                archive.write("condensed." + n + ".grad_output." + std::to_string(k), c.gradOutputs[k], true);
+                archive.write(key + "input." + std::to_string(k), c.inputs[k], true);
+                archive.write(key + "grad_output." + std::to_string(k), c.gradOutputs[k], true);
             }
             // The window's G so far that is not in the captures above: a convolution's, and a partial
             // sum this run was resumed with.
             torch::Tensor partial = c.capturedGrad;
             if (st.gradSum.defined()) partial = partial.defined() ? st.gradSum + partial : st.gradSum;
-            if (partial.defined()) archive.write("condensed." + n + ".captured_grad", partial, true);
+            if (partial.defined()) archive.write(key + "captured_grad", partial, true);
         } else if (st.dynamic && st.layer->isCondensed()) {
             archive.write("grad_sum." + n, s.pendingGradient(st), true);
         } else if (st.gradSum.defined()) {

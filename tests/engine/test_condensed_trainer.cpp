@@ -228,6 +228,7 @@ private Q_SLOTS:
     void condensedCheckpointLayoutResumesExactly();
     void convolutionCapturesResumeInsideTheWindow();
     void condensedLayoutOfAnotherModelIsRefused();
+    void condensedLayoutOfAnNmLayerIsRefused();
     void corruptCondensedCheckpointIsRefused();
     void snapshotsLeaveOutLayersBeyondTheLimit();
     void autoFollowsTheRule();
@@ -699,6 +700,36 @@ void TestCondensedTrainer::condensedLayoutOfAnotherModelIsRefused() {
             QFAIL("a reader took a checkpoint naming another layer");
         } catch (const CheckpointError& e) {
             QVERIFY2(std::string(e.what()).find("'fc9'") != std::string::npos, e.what());
+        }
+        std::filesystem::remove(file);
+    });
+}
+
+// No run writes an N:M layer condensed, and its N:M check runs on the dense form only: a file that
+// holds one condensed (made here by condensing the trainer's layer by hand) is refused by name.
+void TestCondensedTrainer::condensedLayoutOfAnNmLayerIsRefused() {
+    guarded([] {
+        RunConfig c = smallRun("mlp", "masked_dense");
+        c.method = "nm_ste";
+        c.nm = "2:4";
+        c.max_steps = 20;
+        const std::string file = scratchFile("nm-condensed.ckpt");
+        {
+            Trainer t(c);
+            for (int step = 0; step < 5; ++step) t.trainStep();
+            auto& fc1 = t.internals().layers[0];
+            QVERIFY(fc1.nm);
+            t.internals().condense(fc1); // 2:4 keeps 392 of 784 inputs in every row: constant fan-in
+            t.saveCheckpoint(file);
+        }
+        QVERIFY(archiveHas(file, "condensed.0.values"));
+        Trainer fresh(c);
+        try {
+            fresh.loadCheckpoint(file);
+            QFAIL("an N:M layer was loaded from the condensed layout");
+        } catch (const CheckpointError& e) {
+            const std::string what = e.what();
+            QVERIFY2(what.find("fc1") != std::string::npos && what.find("N:M") != std::string::npos, e.what());
         }
         std::filesystem::remove(file);
     });
