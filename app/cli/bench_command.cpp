@@ -164,6 +164,7 @@ int runBench(const BenchOptions& o) {
                                 cases.push_back({{named.name, layer->weight.detach(), layer->mask, layer->bias.defined() ? layer->bias.detach() : torch::Tensor()}, batch});
             }
         } else {
+            requireLayerBenchFits(o.in, o.out, LayerBenchKind::Inference);
             for (double sparsity : o.sparsities) {
                 const MaskedLayer layer = randomConstantFanInLayer(o.in, o.out, sparsity, o.ablated, o.seed);
                 for (int64_t batch : o.batches) cases.push_back({layer, batch});

@@ -72,6 +72,7 @@ int runTrainingBench(const BenchOptions& o) {
                                 o.conv[2] < 1 || o.conv[2] > o.conv[1] + 2 * o.conv[3] ||
                                 (o.conv.size() == 5 && o.conv[4] < 1)))
             throw InferenceError("--conv C,H,K,P[,S] needs C, H, K, S >= 1 and a kernel no larger than the padded image");
+        requireLayerBenchFits(o.conv.empty() ? o.in : o.conv[0] * o.conv[2] * o.conv[2], o.out, LayerBenchKind::Training);
         if (!o.noDb) store = std::make_unique<sessions::RunStore>(o.db.empty() ? sessions::defaultDatabasePath() : o.db);
     } catch (const std::exception& e) {
         std::fprintf(stderr, "srigl bench: %s\n", sessions::errorMessage(e).c_str());

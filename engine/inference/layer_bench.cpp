@@ -4,6 +4,7 @@
 #include "engine/kernels/cuda/condensed_cuda.hpp"
 #include "engine/errors.hpp"
 #include "engine/inference/side_by_side.hpp"
+#include "engine/training/memory_estimate.hpp"
 
 #include <ATen/CPUGeneratorImpl.h>
 
@@ -12,6 +13,7 @@
 #include <cmath>
 #include <fstream>
 #include <limits>
+#include <optional>
 
 namespace srigl {
 namespace {
@@ -40,6 +42,26 @@ torch::Device deviceOf(const BenchSettings& s) {
 }
 
 } // namespace
+
+int64_t layerBenchBytesPerEntry(LayerBenchKind kind) { return kind == LayerBenchKind::Training ? 37 : 13; }
+
+void requireLayerBenchFits(int64_t in, int64_t out, LayerBenchKind kind) {
+    const std::optional<AvailableMemory> available = availableMemory();
+    if (!available || in < 1 || out < 1) return;
+    // In long double: a hostile --in and --out must not overflow the product.
+    const long double bytes = static_cast<long double>(in) * static_cast<long double>(out) *
+                              static_cast<long double>(layerBenchBytesPerEntry(kind));
+    if (bytes <= static_cast<long double>(available->bytes)) return;
+    const uint64_t shown = bytes >= static_cast<long double>(std::numeric_limits<uint64_t>::max())
+                               ? std::numeric_limits<uint64_t>::max()
+                               : static_cast<uint64_t>(bytes);
+    throw InferenceError("a " + std::to_string(in) + " x " + std::to_string(out) + " layer needs at least " +
+                         formatMemorySize(shown) + " to be benched against its dense form" +
+                         (kind == LayerBenchKind::Training ? " (dense and masked-dense training steps)" : "") +
+                         ", more than the " + formatMemorySize(available->bytes) + " available (" + available->source +
+                         "); a layer whose dense form does not fit is timed by training it condensed (srigl train, "
+                         "e.g. --config resources/configs/huge_mlp_99.json)");
+}
 
 MaskedLayer randomConstantFanInLayer(int64_t in, int64_t out, double sparsity, double ablatedFraction, uint64_t seed) {
     if (in < 1 || out < 1) throw InferenceError("a layer needs at least one input and one output");

@@ -36,6 +36,18 @@ struct MaskedLayer {
 // fraction of neurons ablated (empty rows), weights N(0, 2/k) like the engine's sparse init.
 MaskedLayer randomConstantFanInLayer(int64_t in, int64_t out, double sparsity, double ablatedFraction, uint64_t seed);
 
+// What benching a synthetic in x out layer holds at the least, per entry of its dense [out, in] form
+// (a lower bound: refused only when it surely cannot fit): making it (random keys, mask, weights) 13
+// bytes; a training step's dense and masked-dense variants beside it (weights, gradients, momentum,
+// the float mask) 37.
+enum class LayerBenchKind { Inference, Training };
+int64_t layerBenchBytesPerEntry(LayerBenchKind kind);
+// Throws InferenceError before anything is allocated when that exceeds the memory this process has
+// (engine/training/memory_estimate.hpp: MemAvailable and swap, within its cgroups): a layer whose dense
+// form does not fit is timed by training it condensed (`srigl train`), not here, where the dense and
+// masked-dense variants are the point. Nothing known about the memory: no check.
+void requireLayerBenchFits(int64_t in, int64_t out, LayerBenchKind kind);
+
 struct LayerTiming {
     std::string layer;
     int64_t inFeatures = 0, outFeatures = 0, rows = 0, k = 0, batch = 0;

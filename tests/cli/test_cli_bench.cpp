@@ -339,6 +339,15 @@ void TestCliBench::trainingBenchRefusesWhatItCannotTime() {
     r = runCli({"bench", "--training", "--model", "resnet18", "--no-db", "--seconds", "0"});
     QCOMPARE(r.exitCode, 2);
     QVERIFY(r.err.contains("CIFAR-10"));
+    // A layer whose dense form cannot exist here is refused before anything is allocated (it was
+    // allocated, 17 GB at a time, until the process was killed): 4e12 entries, whatever the machine.
+    for (const bool training : {true, false}) {
+        QStringList args = {"bench", "--in", "2000000", "--out", "2000000", "--sparsity", "0.99", "--no-db", "--seconds", "0"};
+        if (training) args << "--training";
+        r = runCli(args);
+        QCOMPARE(r.exitCode, 2);
+        QVERIFY2(r.err.contains("a 2000000 x 2000000 layer needs at least") && r.err.contains("srigl train"), qPrintable(r.err));
+    }
 }
 
 QTEST_GUILESS_MAIN(TestCliBench)
