@@ -7,9 +7,8 @@
 #include "engine/training/archive_tensors.hpp"
 #include "engine/training/atomic_archive.hpp"
 #include "engine/training/condensed_checkpoint.hpp"
+#include "engine/training/memory_estimate.hpp"
 #include "engine/training/trainer.hpp"
-
-#include <cstdio>
 
 namespace srigl {
 namespace {
@@ -24,11 +23,7 @@ RunConfig configIn(torch::serialize::InputArchive& archive, const std::string& p
     }
 }
 
-std::string gigabytes(int64_t entries) {
-    char text[32];
-    std::snprintf(text, sizeof text, "%.1f GB", static_cast<double>(entries) * 4.0 / 1e9);
-    return text;
-}
+std::string asFloats(int64_t entries) { return formatMemorySize(static_cast<uint64_t>(entries) * sizeof(float)); }
 
 } // namespace
 
@@ -66,8 +61,8 @@ CheckpointModel loadCheckpointModel(const std::string& path, BeyondDense beyond,
             if (tooLarge && beyond == BeyondDense::Refuse)
                 throw CheckpointError("checkpoint '" + path + "': layer " + named[i].name + " (" + std::to_string(rows) +
                                       " x " + std::to_string(fanIn) + ") trained condensed, and its dense form (" +
-                                      gigabytes(rows * fanIn) + " as float32) is larger than this reader expands (" +
-                                      gigabytes(maxDenseEntries) +
+                                      asFloats(rows * fanIn) + " as float32) is larger than this reader expands (" +
+                                      asFloats(maxDenseEntries) +
                                       "); `srigl export --condensed` writes it as values and indices");
             layer.adoptCondensed(std::make_shared<CondensedWeights>(
                 readCondensedForm(archive, i, named[i].name, rows, fanIn, path)));
