@@ -23,6 +23,7 @@
 #include <csignal>
 #include <cstdio>
 #include <iostream>
+#include <limits>
 #include <memory>
 #include <optional>
 
@@ -72,6 +73,14 @@ int runTrainingBench(const BenchOptions& o) {
                                 o.conv[2] < 1 || o.conv[2] > o.conv[1] + 2 * o.conv[3] ||
                                 (o.conv.size() == 5 && o.conv[4] < 1)))
             throw InferenceError("--conv C,H,K,P[,S] needs C, H, K, S >= 1 and a kernel no larger than the padded image");
+        // A convolution's fan-in is C * K * K: checked in long double first, since hostile sizes overflow
+        // the product, and the condensed indices are at most int32.
+        if (!o.conv.empty() && static_cast<long double>(o.conv[0]) * static_cast<long double>(o.conv[2]) *
+                                       static_cast<long double>(o.conv[2]) >
+                                   static_cast<long double>(std::numeric_limits<int32_t>::max()))
+            throw InferenceError("--conv C,H,K,P[,S]: a fan-in of C x K x K = " + std::to_string(o.conv[0]) + " x " +
+                                 std::to_string(o.conv[2]) + " x " + std::to_string(o.conv[2]) +
+                                 " is more than a condensed layer indexes (2^31 - 1)");
         requireLayerBenchFits(o.conv.empty() ? o.in : o.conv[0] * o.conv[2] * o.conv[2], o.out, LayerBenchKind::Training);
         if (!o.noDb) store = std::make_unique<sessions::RunStore>(o.db.empty() ? sessions::defaultDatabasePath() : o.db);
     } catch (const std::exception& e) {

@@ -11,6 +11,7 @@
 #include "engine/distributed/distributed_error.hpp"
 #include "engine/distributed/process_group.hpp"
 #include "engine/errors.hpp"
+#include "engine/training/checkpoint_model.hpp"
 #include "engine/training/trainer.hpp"
 #include "sessions/session/recorded_run.hpp"
 #include "sessions/store/run_store.hpp"

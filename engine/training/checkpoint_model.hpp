@@ -24,6 +24,10 @@ constexpr int64_t kReaderDenseEntries = int64_t{1} << 28;
 // (`srigl export --condensed`: CondensedModel).
 enum class BeyondDense { Refuse, KeepCondensed };
 
+// The config stored in a checkpoint (to resume a run without its original config file); throws
+// CheckpointError when the file is missing or corrupt.
+RunConfig readCheckpointConfig(const std::string& path);
+
 // Throws CheckpointError when the file is missing, corrupt or does not fit the model it names.
 CheckpointModel loadCheckpointModel(const std::string& path, BeyondDense beyond = BeyondDense::Refuse,
                                     int64_t maxDenseEntries = kReaderDenseEntries);

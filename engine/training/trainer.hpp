@@ -116,8 +116,3 @@ private:
 };
 
 } // namespace srigl
-
-namespace srigl {
-// The config stored in a checkpoint (to resume a run without its original config file).
-RunConfig readCheckpointConfig(const std::string& path);
-} // namespace srigl

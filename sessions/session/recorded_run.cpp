@@ -3,6 +3,7 @@
 
 #include "engine/errors.hpp"
 #include "engine/sparsity/trainable_threshold.hpp"
+#include "engine/training/checkpoint_model.hpp"
 #include "engine/training/trainer.hpp"
 #include "sessions/session/run_description.hpp"
 #include "sessions/store/store_retry.hpp"

@@ -2,6 +2,7 @@
 #include "sessions/session/sweep_runner.hpp"
 
 #include "engine/errors.hpp"
+#include "engine/training/checkpoint_model.hpp"
 #include "sessions/session/recorded_run.hpp"
 
 #include <filesystem>

@@ -348,6 +348,12 @@ void TestCliBench::trainingBenchRefusesWhatItCannotTime() {
         QCOMPARE(r.exitCode, 2);
         QVERIFY2(r.err.contains("a 2000000 x 2000000 layer needs at least") && r.err.contains("srigl train"), qPrintable(r.err));
     }
+    // A convolution whose fan-in C x K x K overflows int64 (2^62 x 3 x 3) named a negative fan-in and
+    // slipped past the memory check; it is refused by its sizes.
+    r = runCli({"bench", "--training", "--conv", "4611686018427387904,3,3,1", "--out", "8", "--sparsity", "0.9",
+                "--no-db", "--seconds", "0"});
+    QCOMPARE(r.exitCode, 2);
+    QVERIFY2(r.err.contains("fan-in of C x K x K") && !r.err.contains("terminate"), qPrintable(r.err));
 }
 
 QTEST_GUILESS_MAIN(TestCliBench)

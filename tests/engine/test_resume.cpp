@@ -8,6 +8,7 @@
 #include "engine/training/atomic_archive.hpp"
 #include "engine/training/checkpoint_file.hpp"
 #include "engine/runtime/freed_memory.hpp"
+#include "engine/training/checkpoint_model.hpp"
 #include "engine/training/trainer_internals.hpp"
 
 #include <fcntl.h>

@@ -11,6 +11,7 @@
 #include "tests/support/tiny_configs.hpp"
 
 #include "engine/training/checkpoint_file.hpp"
+#include "engine/training/checkpoint_model.hpp"
 #include "sessions/session/recorded_run.hpp"
 #include "sessions/store/recorder.hpp"
 #include "sessions/store/run_store.hpp"
