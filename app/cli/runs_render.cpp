@@ -85,7 +85,8 @@ int renderRun(RunStore& store, const RunsOptions& o) {
             throw sessions::StoreError("run " + std::to_string(id) + ": layer '" + printableText(o.layer) + "' (" +
                                        std::to_string(statsOnly->stats.outFeatures) + " x " +
                                        std::to_string(statsOnly->stats.fanIn) +
-                                       ") was too large to snapshot: only its statistics were recorded (srigl runs export)");
+                                       ") was too large to snapshot, even as a sample of its rows: only its statistics were recorded "
+                                       "(srigl runs export)");
         throw sessions::StoreError("run " + std::to_string(id) + " has no mask snapshots of layer '" + o.layer +
                                    "' (layers:" + (names.empty() ? " none" : names.substr(0, names.size() - 1)) + ")");
     }
@@ -104,8 +105,11 @@ int renderRun(RunStore& store, const RunsOptions& o) {
     }
     const auto image = sessions::renderMask(records[at].mask, at ? &records[at - 1].mask : nullptr);
     sessions::writeImage(o.out, image);
-    std::fprintf(stderr, "wrote %s at step %lld (%dx%d) to %s\n", o.layer.c_str(),
-                 static_cast<long long>(records[at].step), image.width, image.height, o.out.c_str());
+    const LayerMaskSnapshot& drawn = records[at].mask;
+    const std::string sample =
+        drawn.sampled() ? ", " + everyNth(drawn.rowStride) + " of its " + std::to_string(drawn.layerRows()) + " neurons" : "";
+    std::fprintf(stderr, "wrote %s at step %lld (%dx%d%s) to %s\n", o.layer.c_str(),
+                 static_cast<long long>(records[at].step), image.width, image.height, sample.c_str(), o.out.c_str());
     return 0;
 }
 

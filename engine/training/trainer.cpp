@@ -542,26 +542,29 @@ namespace {
 
 // A condensed layer's mask snapshot straight from its indices: no [out, fan_in] tensor, O(out * k).
 // The same bits and ablated rows as packing its dense mask (an ablated row's placeholder indices are
-// not connections).
-LayerMaskSnapshot condensedMaskSnapshot(const std::string& name, const CondensedWeights& c) {
+// not connections). rowStride > 1 samples the rows (LayerMaskSnapshot): 0, stride, 2 stride, ...
+LayerMaskSnapshot condensedMaskSnapshot(const std::string& name, const CondensedWeights& c, int64_t rowStride = 1) {
     LayerMaskSnapshot snap;
     snap.name = name;
-    snap.outFeatures = c.rows();
+    snap.rowStride = rowStride;
+    snap.outFeatures = (c.rows() + rowStride - 1) / rowStride;
+    if (rowStride > 1) snap.layerOutFeatures = c.rows();
     snap.fanIn = c.fanIn;
-    snap.bits.assign(static_cast<size_t>((c.rows() * c.fanIn + 7) / 8), 0);
+    snap.bits.assign(static_cast<size_t>((snap.outFeatures * c.fanIn + 7) / 8), 0);
     torch::Tensor alive;
     if (c.ablated > 0) alive = c.alive.to(torch::kCPU, torch::kFloat).contiguous().view({-1});
     const float* kept = alive.defined() ? alive.data_ptr<float>() : nullptr;
     // The indices in their own type (int16 or int32): a copy as int64 would be 4x their size.
     const torch::Tensor idx = c.indices.to(torch::kCPU).contiguous();
     auto pack = [&](const auto* index) {
-        for (int64_t r = 0; r < c.rows(); ++r) {
+        for (int64_t row = 0; row < snap.outFeatures; ++row) {
+            const int64_t r = row * rowStride;
             if (kept && kept[r] == 0.0f) {
-                snap.ablated.push_back(r);
+                snap.ablated.push_back(row);
                 continue;
             }
             for (int64_t j = 0; j < c.k(); ++j) {
-                const int64_t e = r * c.fanIn + static_cast<int64_t>(index[r * c.k() + j]);
+                const int64_t e = row * c.fanIn + static_cast<int64_t>(index[r * c.k() + j]);
                 snap.bits[static_cast<size_t>(e / 8)] |= static_cast<uint8_t>(1u << (e % 8));
             }
         }
@@ -577,7 +580,15 @@ LayerMaskSnapshot condensedMaskSnapshot(const std::string& name, const Condensed
 std::vector<LayerMaskSnapshot> Trainer::maskSnapshot() const {
     std::vector<LayerMaskSnapshot> out;
     for (const auto& st : impl_->layers) {
-        if (condensedBeyond(st, denseFormLimits().mask)) continue; // see DenseFormLimits
+        const int64_t limit = denseFormLimits().mask;
+        if (condensedBeyond(st, limit)) {
+            // Too large to snapshot whole: every stride-th neuron, as many whole rows as the limit
+            // holds. A row wider than the limit leaves the layer with its statistics only.
+            const CondensedWeights& c = *st.layer->condensed;
+            const int64_t rowsKept = limit / c.fanIn;
+            if (rowsKept >= 1) out.push_back(condensedMaskSnapshot(st.name, c, (c.rows() + rowsKept - 1) / rowsKept));
+            continue;
+        }
         if (st.layer->isCondensed()) {
             out.push_back(condensedMaskSnapshot(st.name, *st.layer->condensed));
             continue;

@@ -156,14 +156,14 @@ struct Trainer::Impl {
 // their condensed layout, and left out of the weight and gradient snapshots (and, beyond `mask`, the
 // mask snapshots) handed to recorders: a layer that trains condensed because its dense form would not
 // fit in memory never expands. A mask snapshot is packed bits made from the indices (a bit per entry,
-// 1/32 of the floats), so masks reach further: MLP 784-65536's first layer (51M entries) is drawn,
-// its 65536 x 65536 layer is not. The limits are process-wide; tests lower them to exercise those
+// 1/32 of the floats), so masks reach further: MLP 784-65536's first layer (51M entries) is drawn
+// whole, its 65536 x 65536 layer as every 64th neuron. The limits are process-wide; tests lower them to exercise those
 // paths on small layers, and raise `checkpoint` to write the dense layout that checkpoints of stop 40
 // and before have.
 struct DenseFormLimits {
     int64_t checkpoint = 0;                // every condensed layer is checkpointed condensed
     int64_t snapshot = int64_t{1} << 24;   // 64 MiB as float32 (4096 x 4096 still fits)
-    int64_t mask = int64_t{1} << 26;       // 8 MiB as packed bits
+    int64_t mask = int64_t{1} << 26;       // 8 MiB as packed bits; beyond, rows are sampled (LayerMaskSnapshot)
 };
 DenseFormLimits& denseFormLimits();
 // The layer is condensed and its dense form has more than `limit` entries.

@@ -79,13 +79,33 @@ struct MaskUpdateEvent {
 
 // The mask of one layer as packed bits (row-major [out, fan_in], bit i of byte i/8 is entry i),
 // with the ablated neurons: what the mask inspector and the store need.
+//
+// A layer too large to snapshot whole (one that trains condensed beyond the trainer's mask limit,
+// such as huge-mlp-99's 65536 x 65536 fc2) is sampled by rows: the bits and `ablated` then cover its
+// neurons 0, rowStride, 2 rowStride, ..., outFeatures counts those sampled rows, and
+// layerOutFeatures is the layer's own count. Every sampled row is whole, so fan-ins, the constant
+// fan-in check and the pruned and regrown connections of a row are exact; counts over inputs cover
+// the sample only.
 struct LayerMaskSnapshot {
     std::string name;
-    int64_t outFeatures = 0;
+    int64_t outFeatures = 0; // rows in `bits`
     int64_t fanIn = 0;
     std::vector<uint8_t> bits;
-    std::vector<int64_t> ablated;
+    std::vector<int64_t> ablated; // rows of `bits` (sampled rows: neuron = row * rowStride)
+    int64_t rowStride = 1;        // 1: every neuron
+    int64_t layerOutFeatures = 0; // the layer's neurons when sampled; 0 means outFeatures
+
+    bool sampled() const { return rowStride > 1; }
+    int64_t neuronOf(int64_t row) const { return row * rowStride; }
+    int64_t layerRows() const { return layerOutFeatures > 0 ? layerOutFeatures : outFeatures; }
 };
+
+// "every 2nd", "every 3rd", "every 64th": how messages name a sampled mask's rows.
+inline std::string everyNth(int64_t n) {
+    const int64_t tens = n % 100, units = n % 10;
+    const char* suffix = tens >= 11 && tens <= 13 ? "th" : units == 1 ? "st" : units == 2 ? "nd" : units == 3 ? "rd" : "th";
+    return "every " + std::to_string(n) + suffix;
+}
 
 // Statistics of a layer's active weights (those inside its mask) at one step, with a histogram of
 // kWeightHistogramBins equal bins over [min, max] (all counts in the first bin when min == max).

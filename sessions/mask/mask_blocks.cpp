@@ -18,7 +18,7 @@ MaskBlocks::MaskBlocks(const LayerMaskSnapshot& current, const LayerMaskSnapshot
     checkMask(current);
     if (previous) {
         checkMask(*previous);
-        if (previous->outFeatures != rows_ || previous->fanIn != cols_)
+        if (previous->outFeatures != rows_ || previous->fanIn != cols_ || previous->rowStride != current.rowStride)
             throw std::invalid_argument("the previous mask of '" + current.name + "' has another shape");
     }
     if (rowsPerCell < 1 || colsPerCell < 1)

@@ -27,10 +27,13 @@ cv::Mat toMat(const RgbImage& image) {
     return bgr;
 }
 
-// `previous` when it has the shape of `current` (a snapshot of another shape is no reference).
+// `previous` when it has the shape of `current` (a snapshot of another shape, or of other sampled
+// rows, is no reference).
 const LayerMaskSnapshot* sameShapeOrNull(const LayerMaskSnapshot& current, const LayerMaskSnapshot* previous) {
-    return previous && previous->outFeatures == current.outFeatures && previous->fanIn == current.fanIn ? previous
-                                                                                                        : nullptr;
+    return previous && previous->outFeatures == current.outFeatures && previous->fanIn == current.fanIn &&
+                   previous->rowStride == current.rowStride
+               ? previous
+               : nullptr;
 }
 
 // A layer larger than the picture is counted in square blocks of ceil(longer side / maxSide)

@@ -52,8 +52,9 @@ void Recorder::queueMasks(int64_t step, const std::vector<LayerUpdateStats>& sta
         if (gradients) job.gradients = gradients(); // only valid now, inside the callback
     }
     // One record per layer of the event, in its order. A layer the source gave no snapshot of (a
-    // condensed layer too large to expand: the trainer's DenseFormLimits) still has its statistics
-    // stored, as a record without bits (RunStore::addMasks).
+    // condensed layer of which not even one row fits the trainer's DenseFormLimits; larger layers
+    // come sampled by rows) still has its statistics stored, as a record without bits
+    // (RunStore::addMasks).
     std::vector<MaskRecord> records;
     for (const auto& s : stats) {
         MaskRecord r;

@@ -232,6 +232,11 @@ const char* const kMigrations[] = {
     ALTER TABLE runs ADD COLUMN origin TEXT NOT NULL DEFAULT '';
     ALTER TABLE runs ADD COLUMN origin_id INTEGER NOT NULL DEFAULT 0;
     )sql",
+    // Version 11: a mask of a layer too large to snapshot whole holds every row_stride-th neuron
+    // (LayerMaskSnapshot); out_features stays the layer's own count. 1: every neuron, as before.
+    R"sql(
+    ALTER TABLE masks ADD COLUMN row_stride INTEGER NOT NULL DEFAULT 1;
+    )sql",
 };
 constexpr int kMigrationCount = sizeof(kMigrations) / sizeof(kMigrations[0]);
 static_assert(kMigrationCount == RunStore::kSchemaVersion, "one migration per schema version");
@@ -646,9 +651,16 @@ void RunStore::addMetrics(int64_t id, const std::vector<Metric>& metrics) {
 void RunStore::addMasks(int64_t id, const std::vector<MaskRecord>& masks) {
     insertAll(*db_,
               "INSERT OR REPLACE INTO masks(run_id, step, layer, out_features, fan_in, k, active, ablated, pruned, "
-              "regrown, sad, sparsity, ablated_ids, bits, bits_size, thresholds) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+              "regrown, sad, sparsity, ablated_ids, bits, bits_size, thresholds, row_stride) "
+              "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
               masks, [&](Statement& st, const MaskRecord& m) {
-                  st.bind(1, id).bind(2, m.step).bind(3, m.mask.name).bind(4, m.mask.outFeatures).bind(5, m.mask.fanIn);
+                  // A sample holds every rowStride-th row of its layer, whole (LayerMaskSnapshot).
+                  const int64_t stride = m.mask.rowStride;
+                  if (stride < 1 || (m.mask.sampled() && m.mask.outFeatures != (m.mask.layerRows() + stride - 1) / stride))
+                      throw StoreError("the sampled mask of " + m.mask.name + " at step " + std::to_string(m.step) +
+                                       " does not cover " + everyNth(m.mask.rowStride) + " of its " +
+                                       std::to_string(m.mask.layerRows()) + " neurons");
+                  st.bind(1, id).bind(2, m.step).bind(3, m.mask.name).bind(4, m.mask.layerRows()).bind(5, m.mask.fanIn);
                   st.bind(6, m.stats.k).bind(7, m.stats.active).bind(8, m.stats.ablated).bind(9, m.stats.pruned);
                   st.bind(10, m.stats.regrown).bind(11, m.stats.sad).bind(12, m.stats.sparsity);
                   // A record without bits (its layer too large to snapshot) stores its statistics with
@@ -657,6 +669,7 @@ void RunStore::addMasks(int64_t id, const std::vector<MaskRecord>& masks) {
                   st.bind(15, static_cast<int64_t>(m.mask.bits.size()));
                   if (m.stats.thresholds.empty()) st.bindNull(16);
                   else st.bindBlob(16, encodeFloats(m.stats.thresholds));
+                  st.bind(17, m.mask.rowStride);
               });
 }
 
@@ -891,7 +904,8 @@ std::vector<Metric> RunStore::metrics(int64_t id) {
 namespace {
 // The columns readMaskStatsRow reads, in its order; readMaskRow reads the blobs after them.
 const char* const kMaskStatsColumns =
-    "step, layer, out_features, fan_in, k, active, ablated, pruned, regrown, sad, sparsity, thresholds, bits_size > 0";
+    "step, layer, out_features, fan_in, k, active, ablated, pruned, regrown, sad, sparsity, thresholds, bits_size > 0, "
+    "row_stride";
 const std::string kMaskColumns = std::string(kMaskStatsColumns) + ", ablated_ids, bits, bits_size";
 // Rows that hold a snapshot: a row of statistics only (a layer too large to snapshot) has no bits.
 const char* const kHasBits = " AND bits_size > 0";
@@ -911,6 +925,10 @@ MaskStatsRecord readMaskStatsRow(const Statement& st) {
     m.stats.sparsity = st.columnDouble(10);
     m.stats.thresholds = decodeFloats(st.columnBlob(11)); // NULL reads as no bytes
     m.hasMask = st.columnInt(12) != 0;
+    m.rowStride = st.columnInt(13);
+    if (m.rowStride < 1 || m.rowStride > std::max<int64_t>(1, m.stats.outFeatures))
+        throw StoreError("corrupt mask of " + m.stats.name + " at step " + std::to_string(m.step) + ": row stride " +
+                         std::to_string(m.rowStride) + " for " + std::to_string(m.stats.outFeatures) + " neurons");
     if (!m.stats.thresholds.empty() && static_cast<int64_t>(m.stats.thresholds.size()) != m.stats.outFeatures)
         throw StoreError("corrupt thresholds of " + m.stats.name + " at step " + std::to_string(m.step) + ": " +
                          std::to_string(m.stats.thresholds.size()) + " values for " +
@@ -924,10 +942,13 @@ MaskRecord readMaskRow(const Statement& st) {
     m.step = head.step;
     m.stats = std::move(head.stats);
     m.mask.name = m.stats.name;
-    m.mask.outFeatures = m.stats.outFeatures;
+    const int64_t stride = head.rowStride;
+    m.mask.rowStride = stride;
+    m.mask.outFeatures = (m.stats.outFeatures + stride - 1) / stride;
+    if (stride > 1) m.mask.layerOutFeatures = m.stats.outFeatures;
     m.mask.fanIn = m.stats.fanIn;
-    m.mask.ablated = decodeIds(st.columnBlob(13));
-    m.mask.bits = decompressBytes(st.columnBlob(14), static_cast<size_t>(st.columnInt(15)));
+    m.mask.ablated = decodeIds(st.columnBlob(14));
+    m.mask.bits = decompressBytes(st.columnBlob(15), static_cast<size_t>(st.columnInt(16)));
     return m;
 }
 } // namespace

@@ -74,6 +74,7 @@ struct MaskStatsRecord {
     int64_t step = 0;
     LayerUpdateStats stats; // with the layer's name, outFeatures and fanIn
     bool hasMask = true;    // false: statistics only, the layer was too large to snapshot
+    int64_t rowStride = 1;  // > 1: the mask holds every rowStride-th neuron (LayerMaskSnapshot)
 };
 
 // Statistics of a layer's active weights at one step.
@@ -129,7 +130,7 @@ struct RunFilter {
 
 class RunStore {
 public:
-    static constexpr int kSchemaVersion = 10;
+    static constexpr int kSchemaVersion = 11;
     // PRAGMA application_id of our databases ("SRGL"): another application's SQLite file is known
     // before anything in it is touched.
     static constexpr int32_t kApplicationId = 0x5352474C;
@@ -183,7 +184,9 @@ public:
     // The sparsity the run is listed at (a method that learns its own sets what it reached).
     void setSparsity(int64_t id, double sparsity);
     // A record whose mask has no bits (a layer too large to snapshot, see Recorder) stores only its
-    // statistics: maskStats lists it, the snapshot reads below do not.
+    // statistics: maskStats lists it, the snapshot reads below do not. A sampled mask
+    // (LayerMaskSnapshot::rowStride > 1) is stored with the layer's own out_features and its stride,
+    // and read back as it was written.
     void addMasks(int64_t id, const std::vector<MaskRecord>& masks);
     void addCheckpoint(int64_t id, int64_t step, const std::string& path);
     void addWeightStats(int64_t id, const std::vector<WeightStatsRecord>& rows);

@@ -685,7 +685,8 @@ void TestCliRuns::renderWritesPictureAndVideo() {
 }
 
 // A layer recorded without masks (too large to snapshot): `runs export` lists its per-update
-// statistics, `runs render` says why it cannot draw it.
+// statistics, `runs render` says why it cannot draw it; a layer recorded as a sample of its rows is
+// drawn, and the command says it is a sample.
 void TestCliRuns::statisticsOnlyLayerIsExportedNotDrawn() {
     guarded([] {
         QTemporaryDir dir;
@@ -713,6 +714,18 @@ void TestCliRuns::statisticsOnlyLayerIsExportedNotDrawn() {
         QVERIFY2(render.err.contains("65536 x 65536") && render.err.contains("too large to snapshot"), qPrintable(render.err));
         QVERIFY(!QFile::exists(dir.filePath("huge.png")));
         QCOMPARE(runs(db, {"render", run, "--layer", "fc1", "--out", dir.filePath("fc1.png")}).exitCode, 0);
+
+        // A layer stored as a sample of its rows (every 3rd of 6 neurons) is drawn, and says so.
+        srigl::sessions::MaskRecord sampled = drawn;
+        sampled.mask.name = sampled.stats.name = "wide";
+        sampled.mask.rowStride = 3;
+        sampled.mask.layerOutFeatures = sampled.stats.outFeatures = 6;
+        const int64_t other = storeRun(db.toStdString(), minimalRun("sampled"), {}, {sampled});
+        const Result picture =
+            runs(db, {"render", QString::number(other), "--layer", "wide", "--out", dir.filePath("wide.png")});
+        QVERIFY2(picture.exitCode == 0, qPrintable(picture.err));
+        QVERIFY2(picture.err.contains("every 3rd of its 6 neurons"), qPrintable(picture.err));
+        QVERIFY(QFile::exists(dir.filePath("wide.png")));
     });
 }
 

@@ -241,7 +241,7 @@ private Q_SLOTS:
     void condensedLayoutOfAnotherModelIsRefused();
     void condensedLayoutOfAnNmLayerIsRefused();
     void corruptCondensedCheckpointIsRefused();
-    void snapshotsLeaveOutLayersBeyondTheLimit();
+    void snapshotsSampleLayersBeyondTheLimit();
     void autoFollowsTheRule();
     void modelsTellTheirConvolutionsTheImageSize();
     void checkpointFromCondensedResumesMaskedDense();
@@ -828,32 +828,76 @@ void TestCondensedTrainer::corruptCondensedCheckpointIsRefused() {
 // Recorders get no weight or gradient snapshot of a condensed layer beyond the snapshot limit (it
 // would have to be expanded), and no mask snapshot beyond the (larger) mask limit; a direct request
 // names the reason.
-void TestCondensedTrainer::snapshotsLeaveOutLayersBeyondTheLimit() {
+void TestCondensedTrainer::snapshotsSampleLayersBeyondTheLimit() {
     guarded([] {
         RunConfig c = smallRun("mlp", "condensed");
-        c.max_steps = 2;
+        c.max_steps = 160; // updates at steps 50, 100 and 150
+        c.sparsity = 0.99;
+        c.gamma_sal = 0.9; // ablates neurons: a sampled row must stay ablated
         Trainer t(c);
-        const size_t all = t.maskSnapshot().size();
-        QCOMPARE(all, size_t{3});
-        auto names = [](const auto& snapshots) {
+        while (t.trainStep()) {
+        }
+        const auto all = t.maskSnapshot();
+        QCOMPARE(all.size(), size_t{3});
+        for (const auto& s : all) QVERIFY(!s.sampled());
+        auto names = [](const std::vector<LayerMaskSnapshot>& snapshots) {
+            std::vector<std::string> out;
+            for (const auto& s : snapshots) out.push_back(s.name + (s.sampled() ? "/" + std::to_string(s.rowStride) : ""));
+            return out;
+        };
+        auto weightNames = [](const std::vector<LayerWeightSnapshot>& snapshots) {
             std::vector<std::string> out;
             for (const auto& s : snapshots) out.push_back(s.name);
             return out;
         };
         {
-            // fc2 (300 x 100) fits both limits, fc1 (784 x 300) neither.
+            // fc2 (100 x 300) fits both limits, fc1 (300 x 784) neither: its weights are left out and its
+            // mask is sampled, 38 whole rows of 784 in 30000 entries: every 8th of its 300 neurons.
             LimitsLowered lowered(int64_t{1} << 28, 100 * 300, 100 * 300);
-            QCOMPARE(names(t.maskSnapshot()), (std::vector<std::string>{"fc2", "fc3"}));
-            QCOMPARE(names(t.weightSnapshots()), (std::vector<std::string>{"fc2", "fc3"}));
+            QCOMPARE(names(t.maskSnapshot()), (std::vector<std::string>{"fc1/8", "fc2", "fc3"}));
+            QCOMPARE(weightNames(t.weightSnapshots()), (std::vector<std::string>{"fc2", "fc3"}));
             QVERIFY_EXCEPTION_THROWN(t.weightSnapshot("fc1"), ConfigError);
             QCOMPARE(t.weightSnapshot("fc2").fanIn, int64_t{300});
         }
         {
-            // fc1 beyond the weights' limit but within the masks': its mask is drawn, its weights not.
+            // fc1 beyond the weights' limit but within the masks': its mask is drawn whole, its weights not.
             LimitsLowered lowered(int64_t{1} << 28, 100 * 300, 784 * 300);
             QCOMPARE(names(t.maskSnapshot()), (std::vector<std::string>{"fc1", "fc2", "fc3"}));
-            QCOMPARE(names(t.weightSnapshots()), (std::vector<std::string>{"fc2", "fc3"}));
+            QCOMPARE(weightNames(t.weightSnapshots()), (std::vector<std::string>{"fc2", "fc3"}));
         }
+        {
+            // A row wider than the limit: fc1 keeps its statistics only; fc2 is two rows, every 50th,
+            // and fc3 (10 x 100) seven rows, every 2nd.
+            LimitsLowered lowered(int64_t{1} << 28, 100 * 300, 700);
+            QCOMPARE(names(t.maskSnapshot()), (std::vector<std::string>{"fc2/50", "fc3/2"}));
+        }
+        // Every sampled row is the layer's row, bit for bit, and the sampled ablated rows are the
+        // layer's ablated neurons among them, at several strides.
+        int64_t ablatedSampled = 0;
+        for (const int64_t rowsKept : {150, 100, 60, 38, 20, 7, 1}) {
+            LimitsLowered lowered(int64_t{1} << 28, 1, 784 * rowsKept + 783);
+            const LayerMaskSnapshot s = t.maskSnapshot().front();
+            const LayerMaskSnapshot& full = all.front();
+            const int64_t stride = (300 + rowsKept - 1) / rowsKept;
+            QCOMPARE(s.name, std::string("fc1"));
+            QCOMPARE(s.rowStride, stride);
+            QCOMPARE(s.outFeatures, (300 + stride - 1) / stride);
+            QVERIFY(s.outFeatures <= rowsKept);
+            QCOMPARE(s.layerRows(), int64_t{300});
+            QCOMPARE(s.fanIn, int64_t{784});
+            QCOMPARE(s.bits.size(), static_cast<size_t>((s.outFeatures * 784 + 7) / 8));
+            auto bit = [](const LayerMaskSnapshot& m, int64_t i) { return (m.bits[size_t(i / 8)] >> (i % 8)) & 1; };
+            for (int64_t row = 0; row < s.outFeatures; ++row)
+                for (int64_t col = 0; col < 784; ++col)
+                    QVERIFY2(bit(s, row * 784 + col) == bit(full, s.neuronOf(row) * 784 + col),
+                             qPrintable(QString("stride %1, row %2, input %3").arg(stride).arg(row).arg(col)));
+            std::vector<int64_t> expected;
+            for (int64_t r : full.ablated)
+                if (r % stride == 0) expected.push_back(r / stride);
+            QCOMPARE(s.ablated, expected);
+            ablatedSampled += static_cast<int64_t>(expected.size());
+        }
+        QVERIFY2(ablatedSampled > 0, "no sampled row was ablated: the ablated rows were not checked");
     });
 }
 

@@ -308,6 +308,12 @@ void TestMaskInspector::inconsistentSnapshotsAreRefused() {
     QVERIFY_THROWS_EXCEPTION(std::invalid_argument, MaskInspection(shortBits, std::nullopt, 2));
     QVERIFY_THROWS_EXCEPTION(std::invalid_argument, MaskInspection(maskOf({"1100", "0011"}), maskOf({"110", "011"}), 2));
     QVERIFY_THROWS_EXCEPTION(std::invalid_argument, MaskInspection(maskOf({"1100", "0011"}, {5}), std::nullopt, 2));
+    // The same shape, but other sampled rows of a layer (LayerMaskSnapshot::rowStride): no reference.
+    auto everyThird = maskOf({"1100", "0011"});
+    everyThird.rowStride = 3;
+    everyThird.layerOutFeatures = 6;
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument, MaskInspection(everyThird, maskOf({"1100", "0011"}), 2));
+    QCOMPARE(MaskInspection(everyThird, everyThird, 2).kept(), int64_t(4));
     QVERIFY_THROWS_EXCEPTION(std::invalid_argument,
                              MaskInspection(maskOf({"1100", "0011"}), std::nullopt, 2, std::vector<float>{1, 2, 3}));
     try {

@@ -125,6 +125,22 @@ void TestStructureViews::degreeViewShowsOneBarForConstantFanIn() {
     // Without a next layer the out-degree is the layer's inputs'.
     view.setData(degrees);
     QVERIFY(view.summaryText().contains(QStringLiteral("Out-degree of the 300 inputs")));
+    QVERIFY(!view.summaryText().contains(QStringLiteral("sampled")));
+    {
+        // A layer too large to snapshot whole says its counts are of a sample.
+        LayerDegrees sampled = degrees;
+        sampled.rowStride = 64;
+        sampled.layerOutFeatures = degrees.outFeatures * 64;
+        DegreeHistogramView other;
+        other.setData(sampled);
+        const QString text = other.summaryText();
+        QVERIFY2(text.contains(QStringLiteral("%1 of its %2 neurons (every 64th)")
+                                   .arg(degrees.outFeatures)
+                                   .arg(degrees.outFeatures * 64)) &&
+                     text.contains(QStringLiteral("every sampled neuron")) &&
+                     text.contains(QStringLiteral("(into the sampled neurons only)")),
+                 qPrintable(text));
+    }
     shown = 0;
     for (const auto& bar : view.outDegreeChart()->bars()) shown += bar.count;
     QCOMPARE(shown, int64_t(300));

@@ -124,6 +124,7 @@ private Q_SLOTS:
     void salienceMatchesABruteForce();
     void salienceByHand();
     void neuronHistorySaysWhatWasNotRecorded();
+    void sampledLayersAreReadAsSamples();
     void commonLayersKeepTheFirstRunsOrder();
     void maskStepAtFollowsTheFractionOfTraining();
     void sharedHistogramsLineUpTheRunsBars();
@@ -504,6 +505,59 @@ void TestStudioLogic::neuronHistorySaysWhatWasNotRecorded() {
     QVERIFY_THROWS_EXCEPTION(std::invalid_argument, neuronHistory(masks, weights, gradients, "fc1", 3));
     weights.push_back({200, "fc1", {1.0f}});
     QVERIFY_THROWS_EXCEPTION(std::invalid_argument, neuronHistory(masks, weights, gradients, "fc1", 0));
+}
+
+// A layer too large to snapshot whole is stored as every rowStride-th neuron: its degrees are the
+// sample's, its rows name the layer's neurons, and what depends on every row of it (how the next layer
+// reads it, salience) is refused or left out rather than computed from the sample.
+void TestStudioLogic::sampledLayersAreReadAsSamples() {
+    // fc1: 10 neurons x 5 inputs, sampled every 4th (neurons 0, 4, 8), k = 2; neuron 4 ablated at step 200.
+    auto sample = [](bool ablate) {
+        auto m = emptyMask("fc1", 3, 5);
+        m.rowStride = 4;
+        m.layerOutFeatures = 10;
+        setEach(m, {{0, 0}, {0, 1}, {2, 3}, {2, 4}});
+        if (ablate) m.ablated = {1};
+        else setEach(m, {{1, 1}, {1, 2}});
+        return m;
+    };
+    const auto s0 = sample(false), s200 = sample(true);
+    const LayerDegrees d = layerDegrees(s0);
+    QCOMPARE(d.outFeatures, int64_t(3));
+    QCOMPARE(d.rowStride, int64_t(4));
+    QCOMPARE(d.layerOutFeatures, int64_t(10));
+    QCOMPARE(d.fanInPerNeuron, (std::vector<int64_t>{2, 2, 2}));
+    QVERIFY(d.fanInStats.constant());
+
+    // fc2 reads fc1's 10 neurons; from a sample of fc1 (or of fc2) which are read is not known.
+    auto next = emptyMask("fc2", 2, 10);
+    setEach(next, {{0, 4}, {1, 8}});
+    for (const auto& [layer, reader] : {std::pair{s0, next}, std::pair{constantFanIn("fc0", 5, 7, 2), s0}}) {
+        try {
+            nextLayerUse(layer, reader);
+            QFAIL("a sampled layer was read as a whole one");
+        } catch (const std::invalid_argument& e) {
+            QVERIFY2(std::string(e.what()).find("every 4th of its 10 neurons") != std::string::npos, e.what());
+        }
+    }
+
+    const std::vector<MaskRecord> masks{record(0, s0), record(0, next), record(200, s200), record(200, next)};
+    SalienceParams params;
+    params.dropFraction = dropFractionsFromMetrics({{200, "drop_fraction", 0.4}});
+    const auto h = neuronHistory(masks, {}, {}, "fc1", 1, params, {"fc2", {}});
+    QCOMPARE(h.row, int64_t(1));
+    QCOMPARE(h.neuron, int64_t(4)); // row 1 of every 4th neuron
+    QCOMPARE(h.points.size(), size_t(2));
+    QCOMPARE(h.points[0].fanIn, int64_t(2));
+    QVERIFY(!h.points[0].ablated);
+    QCOMPARE(h.points[1].fanIn, int64_t(0));
+    QVERIFY(h.points[1].ablated);
+    for (const auto& p : h.points) {
+        QVERIFY(!p.outDegree); // fc2 reads neuron 4 once, but only a sample of fc1 is known
+        QVERIFY(!p.salience.recorded);
+        QVERIFY2(p.salience.missing.find("every 4th neuron") != std::string::npos, p.salience.missing.c_str());
+    }
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument, neuronHistory(masks, {}, {}, "fc1", 3));
 }
 
 void TestStudioLogic::commonLayersKeepTheFirstRunsOrder() {

@@ -76,8 +76,8 @@ LayerMaskSnapshot randomSnapshot(const std::string& name, int64_t out, int64_t f
 LayerUpdateStats statsFor(const LayerMaskSnapshot& s, int64_t k, int64_t pruned, int64_t regrown) {
     LayerUpdateStats st;
     st.name = s.name;
-    st.shape = {s.outFeatures, s.fanIn};
-    st.outFeatures = s.outFeatures;
+    st.shape = {s.layerRows(), s.fanIn};
+    st.outFeatures = s.layerRows();
     st.fanIn = s.fanIn;
     st.sparsity = 0.875;
     st.k = k;
@@ -132,8 +132,10 @@ void compareRecords(const MaskRecord& got, const MaskRecord& want) {
     QCOMPARE(got.mask.fanIn, want.mask.fanIn);
     QVERIFY2(got.mask.bits == want.mask.bits, want.mask.name.c_str());
     QVERIFY2(got.mask.ablated == want.mask.ablated, want.mask.name.c_str());
+    QCOMPARE(got.mask.rowStride, want.mask.rowStride);
+    QCOMPARE(got.mask.layerRows(), want.mask.layerRows());
     QCOMPARE(got.stats.name, want.mask.name);
-    QCOMPARE(got.stats.outFeatures, want.mask.outFeatures);
+    QCOMPARE(got.stats.outFeatures, want.mask.layerRows());
     QCOMPARE(got.stats.fanIn, want.mask.fanIn);
     QCOMPARE(got.stats.k, want.stats.k);
     QCOMPARE(got.stats.active, want.stats.active);
@@ -185,6 +187,7 @@ private Q_SLOTS:
     void boundedMaskReadsForViewers();
     void maskStatsReadNoBlobs();
     void thresholdsRoundTripExactly();
+    void sampledMasksRoundTrip();
     void lastCheckpointIsHighestStep();
     void deleteRunCascades();
     void reopenRunDropsLaterRecords();
@@ -646,6 +649,61 @@ void TestRunStore::thresholdsRoundTripExactly() {
             QVERIFY(isStoreError(error));
             QVERIFY2(error->find("corrupt") != std::string::npos, error->c_str());
             if (std::strlen(blob) > 10) QVERIFY2(error->find("fc1") != std::string::npos, error->c_str());
+        }
+    });
+}
+
+// A layer too large to snapshot whole is stored as every rowStride-th row: read back with its stride
+// and the layer's own row count, and refused by name when the stride is damaged or does not fit.
+void TestRunStore::sampledMasksRoundTrip() {
+    guarded([&] {
+        QTemporaryDir dir;
+        const std::string path = dbIn(dir);
+        LayerMaskSnapshot sample = randomSnapshot("fc2", 7, 11, 41, {2, 6}); // rows 0, 9, ..., 54 of 60
+        sample.rowStride = 9;
+        sample.layerOutFeatures = 60;
+        const MaskRecord sampled = record(4, sample, 3, 2, 2);
+        const MaskRecord plain = record(4, randomSnapshot("fc1", 5, 9, 42), 3, 1, 1);
+        int64_t id = 0;
+        {
+            RunStore store(path);
+            id = store.createRun(newRun("sampled"));
+            store.addMasks(id, {plain, sampled});
+            // A sample that does not cover every stride-th row of its layer is refused, nothing stored.
+            MaskRecord wrong = sampled;
+            wrong.step = 8;
+            wrong.mask.layerOutFeatures = 70;
+            const auto error = storeErrorOf([&] { store.addMasks(id, {wrong}); });
+            QVERIFY(isStoreError(error));
+            QVERIFY2(error->find("fc2") != std::string::npos && error->find("every 9th") != std::string::npos,
+                     error->c_str());
+        }
+        {
+            RunStore store(path, RunStore::Mode::ReadOnly);
+            const auto masks = store.masks(id);
+            QCOMPARE(masks.size(), size_t(2));
+            compareRecords(masks[0], plain);
+            compareRecords(masks[1], sampled);
+            QCOMPARE(masks[1].mask.outFeatures, int64_t(7));
+            QCOMPARE(masks[1].mask.neuronOf(6), int64_t(54));
+            QCOMPARE(masks[0].mask.rowStride, int64_t(1));
+            const auto stats = store.maskStats(id);
+            QCOMPARE(stats.size(), size_t(2));
+            QCOMPARE(stats[1].rowStride, int64_t(9));
+            QCOMPARE(stats[1].stats.outFeatures, int64_t(60));
+            QVERIFY(stats[1].hasMask);
+            compareRecords(store.masksAtOrBefore(id, "fc2", 4, 1).at(0), sampled);
+        }
+        // A damaged stride (none, or more than the layer's rows) is refused by name.
+        for (const char* stride : {"0", "61", "-3"}) {
+            RawDb(path).exec(std::string("UPDATE masks SET row_stride = ") + stride + " WHERE layer = 'fc2'");
+            RunStore store(path, RunStore::Mode::ReadOnly);
+            for (const bool statsOnly : {true, false}) {
+                const auto error = storeErrorOf([&] { statsOnly ? (void)store.maskStats(id) : (void)store.masks(id); });
+                QVERIFY(isStoreError(error));
+                QVERIFY2(error->find("corrupt") != std::string::npos && error->find("fc2") != std::string::npos,
+                         error->c_str());
+            }
         }
     });
 }

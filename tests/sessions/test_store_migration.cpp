@@ -163,6 +163,8 @@ void TestStoreMigration::schemaOneMigratedWithDataIntact() {
         QCOMPARE(masks[0].mask.ablated, std::vector<int64_t>{3});
         QCOMPARE(masks[0].stats.sad, int64_t(24));
         QVERIFY(masks[0].stats.thresholds.empty()); // version 8's column is NULL on the old row
+        QCOMPARE(masks[0].mask.rowStride, int64_t(1)); // version 11's: every row, as it was written
+        QVERIFY(!masks[0].mask.sampled());
         QCOMPARE(store.maskStats(5).size(), size_t(1));
 
         // Timing columns added by version 2 take their defaults on the old row.

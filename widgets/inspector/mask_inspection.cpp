@@ -27,7 +27,8 @@ MaskInspection::MaskInspection(LayerMaskSnapshot current, std::optional<LayerMas
     checkShape(current_, "the");
     if (previous_) {
         checkShape(*previous_, "the previous");
-        if (previous_->outFeatures != current_.outFeatures || previous_->fanIn != current_.fanIn)
+        if (previous_->outFeatures != current_.outFeatures || previous_->fanIn != current_.fanIn ||
+            previous_->rowStride != current_.rowStride)
             throw std::invalid_argument("the previous mask of '" + current_.name + "' has another shape");
     }
     const int64_t rows = current_.outFeatures, cols = current_.fanIn;

@@ -56,6 +56,15 @@ std::string span(const char* one, const char* many, int64_t first, int64_t count
     return std::string(many) + " " + std::to_string(first) + "-" + std::to_string(first + count - 1);
 }
 
+// The same for rows [first, first + count) of a mask: a sampled mask's rows are every rowStride-th
+// neuron of its layer, named by the layer's numbers.
+std::string neuronSpan(const LayerMaskSnapshot& mask, int64_t first, int64_t count) {
+    if (!mask.sampled()) return span("neuron", "neurons", first, count);
+    if (count == 1) return "neuron " + std::to_string(mask.neuronOf(first));
+    return std::to_string(count) + " sampled neurons, " + std::to_string(mask.neuronOf(first)) + " to " +
+           std::to_string(mask.neuronOf(first + count - 1));
+}
+
 std::string countOf(int64_t n, const char* one, const char* many) {
     return std::to_string(n) + " " + (n == 1 ? one : many);
 }
@@ -338,7 +347,11 @@ void MaskInspectorWidget::drawHeader() {
         ImGui::TextDisabled("(latest snapshot at or before %lld)", static_cast<long long>(f.step));
     }
     ImGui::SameLine();
-    ImGui::Text("  %lld neurons x %lld inputs", static_cast<long long>(m.rows()), static_cast<long long>(m.cols()));
+    if (m.mask().sampled())
+        ImGui::Text("  %lld of %lld neurons x %lld inputs", static_cast<long long>(m.rows()),
+                    static_cast<long long>(m.mask().layerRows()), static_cast<long long>(m.cols()));
+    else
+        ImGui::Text("  %lld neurons x %lld inputs", static_cast<long long>(m.rows()), static_cast<long long>(m.cols()));
     if (!tileView_) {
         ImGui::SameLine();
         if (ImGui::SmallButton("Fit")) viewport_.fit();
@@ -380,6 +393,12 @@ void MaskInspectorWidget::drawHeader() {
     legend("##ablated", kPalette.ablatedRow, text);
     ImGui::NewLine();
     if (!m.hasPrevious()) ImGui::TextDisabled("first snapshot: no update to compare with");
+    if (m.mask().sampled())
+        // Too large to snapshot whole: the rows are a sample, and every count here is of the sample.
+        ImGui::TextColored(ImVec4(0.95f, 0.8f, 0.4f, 1.0f), "%s neuron (0, %lld, %lld, ...): each drawn row is "
+                           "whole, counts are of these rows",
+                           everyNth(m.mask().rowStride).c_str(), static_cast<long long>(m.mask().rowStride),
+                           static_cast<long long>(2 * m.mask().rowStride));
 
     const long long active = static_cast<long long>(m.rows() - static_cast<int64_t>(m.mask().ablated.size()));
     if (m.k() > 0) {
@@ -389,7 +408,8 @@ void MaskInspectorWidget::drawHeader() {
             ImGui::TextColored(ImVec4(0.45f, 0.85f, 0.5f, 1.0f), "every active neuron has exactly k connections");
         } else {
             std::string ids;
-            for (size_t i = 0; i < m.offenders().size() && i < 8; ++i) ids += (i ? ", " : "") + std::to_string(m.offenders()[i]);
+            for (size_t i = 0; i < m.offenders().size() && i < 8; ++i)
+                ids += (i ? ", " : "") + std::to_string(m.mask().neuronOf(m.offenders()[i]));
             if (m.offenders().size() > 8) ids += ", ...";
             ImGui::TextColored(ImVec4(0.95f, 0.3f, 0.25f, 1.0f), "%zu neurons differ from k (%s)", m.offenders().size(), ids.c_str());
         }
@@ -605,9 +625,9 @@ void MaskInspectorWidget::drawFanInBars(float width, float height) {
     const int64_t least = n.least, most = n.most, ablated = n.ablated, differing = n.differing;
     ImGui::BeginTooltip();
     if (r1 - r0 == 1)
-        ImGui::Text("neuron %lld: fan-in %lld", static_cast<long long>(r0), static_cast<long long>(most));
+        ImGui::Text("%s: fan-in %lld", neuronSpan(m.mask(), r0, 1).c_str(), static_cast<long long>(most));
     else
-        ImGui::Text("%s: fan-in %lld to %lld", span("neuron", "neurons", r0, r1 - r0).c_str(),
+        ImGui::Text("%s: fan-in %lld to %lld", neuronSpan(m.mask(), r0, r1 - r0).c_str(),
                     static_cast<long long>(least), static_cast<long long>(most));
     if (m.k() > 0) ImGui::Text("k = %lld", static_cast<long long>(m.k()));
     if (r1 - r0 == 1 && ablated)
@@ -625,7 +645,7 @@ void MaskInspectorWidget::drawFanInBars(float width, float height) {
 void MaskInspectorWidget::drawTooltip(const MaskEntry& e) {
     const MaskInspection& m = *frame_->inspection;
     ImGui::BeginTooltip();
-    ImGui::Text("neuron %lld, input %lld", static_cast<long long>(e.row), static_cast<long long>(e.col));
+    ImGui::Text("%s, input %lld", neuronSpan(m.mask(), e.row, 1).c_str(), static_cast<long long>(e.col));
     ImGui::TextUnformatted(cellName(m.cell(e.row, e.col)));
     if (m.ablated(e.row)) ImGui::TextUnformatted("neuron ablated");
     ImGui::Text("fan-in of this neuron: %lld", static_cast<long long>(m.fanIn(e.row)));
@@ -641,7 +661,7 @@ void MaskInspectorWidget::drawBlockTooltip(const MaskCell& cell) {
     const MaskInspection& m = *frame_->inspection;
     const sessions::MaskBlock b = blockCounts_->blockOf(cell.row0, cell.col0);
     ImGui::BeginTooltip();
-    ImGui::Text("%s, %s", span("neuron", "neurons", b.row0, b.rows).c_str(),
+    ImGui::Text("%s, %s", neuronSpan(m.mask(), b.row0, b.rows).c_str(),
                 span("input", "inputs", b.col0, b.cols).c_str());
     ImGui::Text("%lld of these %lld connections active", static_cast<long long>(b.active()),
                 static_cast<long long>(b.entries()));
@@ -656,7 +676,7 @@ void MaskInspectorWidget::drawBlockTooltip(const MaskCell& cell) {
 void MaskInspectorWidget::drawTileTooltip(int64_t neuron, int64_t input) {
     const MaskInspection& m = *frame_->inspection;
     ImGui::BeginTooltip();
-    ImGui::Text("neuron %lld: fan-in %lld", static_cast<long long>(neuron), static_cast<long long>(m.fanIn(neuron)));
+    ImGui::Text("%s: fan-in %lld", neuronSpan(m.mask(), neuron, 1).c_str(), static_cast<long long>(m.fanIn(neuron)));
     if (m.k() > 0) ImGui::Text("k = %lld", static_cast<long long>(m.k()));
     if (m.ablated(neuron)) ImGui::TextUnformatted("ablated");
     if (m.differs(neuron)) ImGui::TextColored(ImVec4(0.95f, 0.3f, 0.25f, 1.0f), "differs from what it must be");

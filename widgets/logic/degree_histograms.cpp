@@ -52,6 +52,8 @@ LayerDegrees layerDegrees(const LayerMaskSnapshot& mask, int maxBins) {
     d.name = mask.name;
     d.outFeatures = mask.outFeatures;
     d.fanIn = mask.fanIn;
+    d.rowStride = mask.rowStride;
+    d.layerOutFeatures = mask.layerRows();
     d.fanInPerNeuron = sessions::rowCounts(mask);
     d.outDegreePerInput = sessions::columnCounts(mask);
     d.ablated = sessions::ablatedFlags(mask);
@@ -88,6 +90,12 @@ NextLayerUse nextLayerUse(const LayerMaskSnapshot& layer, const LayerMaskSnapsho
                           const std::vector<int64_t>& nextShape, int maxBins) {
     sessions::checkMask(layer);
     sessions::checkMask(next);
+    for (const LayerMaskSnapshot* m : {&layer, &next})
+        if (m->sampled())
+            throw std::invalid_argument("'" + m->name + "' is too large to snapshot whole: its mask holds " +
+                                        everyNth(m->rowStride) + " of its " + std::to_string(m->layerRows()) +
+                                        " neurons, so which neurons of '" + layer.name + "' '" + next.name +
+                                        "' reads is not known");
     const int64_t out = layer.outFeatures;
     NextLayerUse u;
     u.layer = layer.name;

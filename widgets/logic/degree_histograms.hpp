@@ -33,7 +33,9 @@ DegreeStats degreeStats(const std::vector<int64_t>& values, const std::vector<ui
 
 struct LayerDegrees {
     std::string name;
-    int64_t outFeatures = 0, fanIn = 0;
+    int64_t outFeatures = 0, fanIn = 0;     // the snapshot's rows (sampled ones, see rowStride) and inputs
+    int64_t rowStride = 1;                  // > 1: every rowStride-th neuron of layerOutFeatures (a sample)
+    int64_t layerOutFeatures = 0;
     int64_t kept = 0;                       // connections in the mask
     std::vector<int64_t> fanInPerNeuron;    // row counts
     std::vector<int64_t> outDegreePerInput; // column counts
@@ -78,7 +80,9 @@ struct NextLayerUse {
 // input channels equal this layer's neurons means conv -> conv. Without it, a fan-in that is a
 // multiple of this layer's neurons is read as channel blocks (the flatten and the conv layouts
 // group the same columns). Throws std::invalid_argument when the next fan-in does not fit (e.g. a
-// residual connection or a layer that is not the next one).
+// residual connection or a layer that is not the next one), or when either mask is a sample of its
+// layer's neurons (a sampled next layer's reads are known for its sample only: counts from it would
+// call neurons unused that other rows read).
 NextLayerUse nextLayerUse(const LayerMaskSnapshot& layer, const LayerMaskSnapshot& next,
                           const std::vector<int64_t>& nextShape = {}, int maxBins = kDegreeHistogramBins);
 

@@ -93,7 +93,8 @@ InputConnectivity inputConnectivity(const LayerMaskSnapshot& first, const InputS
     }
     if (previous) {
         sessions::checkMask(*previous);
-        if (previous->outFeatures != first.outFeatures || previous->fanIn != first.fanIn)
+        if (previous->outFeatures != first.outFeatures || previous->fanIn != first.fanIn ||
+            previous->rowStride != first.rowStride)
             throw std::invalid_argument("the previous mask of '" + first.name + "' has another shape");
         const auto before = sessions::columnCounts(*previous);
         PlaneGrid change = emptyGrid(ic.layout);

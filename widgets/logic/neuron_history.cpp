@@ -127,17 +127,18 @@ std::vector<const sessions::MaskRecord*> masksOf(const std::vector<sessions::Mas
 NeuronHistory neuronHistory(const std::vector<sessions::MaskRecord>& masks,
                             const std::vector<sessions::WeightValuesRecord>& weights,
                             const std::vector<sessions::GradientRecord>& gradients, const std::string& layer,
-                            int64_t neuron, const SalienceParams& params, const NextLayerRef& next) {
+                            int64_t row, const SalienceParams& params, const NextLayerRef& next) {
     const auto own = masksOf(masks, layer);
     if (own.empty()) throw std::invalid_argument("no mask snapshot of '" + layer + "'");
-    if (neuron < 0 || neuron >= own.front()->mask.outFeatures)
-        throw std::invalid_argument("'" + layer + "' has no neuron " + std::to_string(neuron));
+    if (row < 0 || row >= own.front()->mask.outFeatures)
+        throw std::invalid_argument("'" + layer + "' has no neuron " + std::to_string(row));
     const auto nextOwn = next.name.empty() ? std::vector<const sessions::MaskRecord*>{} : masksOf(masks, next.name);
 
     NeuronHistory h;
     h.layer = layer;
     h.nextLayer = next.name;
-    h.neuron = neuron;
+    h.neuron = own.front()->mask.neuronOf(row);
+    h.row = row;
     h.budget = params.budget;
     if (h.budget <= 0)
         for (const auto* m : own) h.budget = std::max(h.budget, sum(sessions::rowCounts(m->mask)));
@@ -164,15 +165,15 @@ NeuronHistory neuronHistory(const std::vector<sessions::MaskRecord>& masks,
         const auto fanIns = sessions::rowCounts(mask);
         NeuronHistoryPoint p;
         p.step = step;
-        p.fanIn = fanIns[static_cast<size_t>(neuron)];
-        p.ablated = std::find(mask.ablated.begin(), mask.ablated.end(), neuron) != mask.ablated.end();
+        p.fanIn = fanIns[static_cast<size_t>(row)];
+        p.ablated = std::find(mask.ablated.begin(), mask.ablated.end(), row) != mask.ablated.end();
 
         const auto w = weightAt.find(step);
         if (w != weightAt.end()) {
             const auto& values = w->second->values;
             sessions::checkWeightCount("'" + layer + "' at step " + std::to_string(step), sum(fanIns), values.size());
             int64_t start = 0;
-            for (int64_t r = 0; r < neuron; ++r) start += fanIns[static_cast<size_t>(r)];
+            for (int64_t r = 0; r < row; ++r) start += fanIns[static_cast<size_t>(r)];
             double squares = 0.0;
             for (int64_t i = start; i < start + p.fanIn; ++i)
                 squares += static_cast<double>(values[static_cast<size_t>(i)]) * values[static_cast<size_t>(i)];
@@ -186,17 +187,22 @@ NeuronHistory neuronHistory(const std::vector<sessions::MaskRecord>& masks,
         if (w == weightAt.end()) note("weights");
         if (g == gradientAt.end()) note("gradient");
         if (f == params.dropFraction.end()) note("drop fraction");
+        // A sampled mask (a layer too large to snapshot whole) has no weights or gradients stored; its
+        // salience would need every row of the layer in any case.
+        if (mask.sampled()) missing = "the whole layer (its mask holds " + everyNth(mask.rowStride) + " neuron)";
         if (missing.empty()) {
             const auto s = layerSalience(mask, w->second->values, g->second->values, f->second, params, h.budget);
-            const auto i = static_cast<size_t>(neuron);
+            const auto i = static_cast<size_t>(row);
             p.salience = {
                 true, "", s.salient[i], s.byMagnitude[i], s.byGradient[i], s.threshold, s.belowThreshold[i] != 0};
         } else {
             p.salience.missing = missing;
         }
 
-        if (const auto* nextRecord = latestMask(nextOwn, step))
-            p.outDegree = nextLayerUse(mask, nextRecord->mask, next.shape).outDegree[static_cast<size_t>(neuron)];
+        // Which neurons a sampled next layer reads is known for its sample only (nextLayerUse refuses).
+        const auto* nextRecord = latestMask(nextOwn, step);
+        if (nextRecord && !mask.sampled() && !nextRecord->mask.sampled())
+            p.outDegree = nextLayerUse(mask, nextRecord->mask, next.shape).outDegree[static_cast<size_t>(row)];
         h.points.push_back(std::move(p));
     }
     return h;

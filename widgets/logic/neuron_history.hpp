@@ -64,7 +64,8 @@ struct NeuronHistoryPoint {
 
 struct NeuronHistory {
     std::string layer, nextLayer;
-    int64_t neuron = 0;
+    int64_t neuron = 0; // its number in the layer
+    int64_t row = 0;    // its row in the layer's mask snapshots (a sampled mask's row r is neuron r * stride)
     int64_t budget = 0;                     // B the salience used
     std::vector<NeuronHistoryPoint> points; // by step
 };
@@ -77,11 +78,12 @@ struct NextLayerRef {
 
 // masks, weights, gradients: a run's records of any layers (RunStore::masks(id) and friends); the
 // points are the steps at which this layer has any record, each using the latest mask snapshot at
-// or before it. Throws std::invalid_argument when the layer has no mask snapshot, the neuron is out
-// of range or a record does not fit its mask.
+// or before it. `row` is the neuron's row in the snapshots (its number, unless they are sampled).
+// Throws std::invalid_argument when the layer has no mask snapshot, the row is out of range or a
+// record does not fit its mask.
 NeuronHistory neuronHistory(const std::vector<sessions::MaskRecord>& masks,
                             const std::vector<sessions::WeightValuesRecord>& weights,
                             const std::vector<sessions::GradientRecord>& gradients, const std::string& layer,
-                            int64_t neuron, const SalienceParams& params = {}, const NextLayerRef& next = {});
+                            int64_t row, const SalienceParams& params = {}, const NextLayerRef& next = {});
 
 } // namespace srigl::studio

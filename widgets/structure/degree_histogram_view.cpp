@@ -32,13 +32,25 @@ const IntHistogram& outHistogram(const LayerDegrees& layer, const std::optional<
 
 QString degreeSummary(const LayerDegrees& d, const std::optional<NextLayerUse>& next) {
     QStringList lines;
-    lines << QStringLiteral("%1: %2 neurons x %3 inputs, %4 connections kept")
-                 .arg(QString::fromStdString(d.name))
-                 .arg(d.outFeatures)
-                 .arg(d.fanIn)
-                 .arg(d.kept);
-    const QString over = d.ablatedCount > 0 ? QStringLiteral("the %1 active neurons").arg(d.fanInStats.count)
-                                            : QStringLiteral("every neuron");
+    if (d.rowStride > 1)
+        // Too large to snapshot whole: every count below is of the sampled neurons (whole rows).
+        lines << QStringLiteral("%1: %2 of its %3 neurons (%4) x %5 inputs, %6 connections kept in them")
+                     .arg(QString::fromStdString(d.name))
+                     .arg(d.outFeatures)
+                     .arg(d.layerOutFeatures)
+                     .arg(QString::fromStdString(everyNth(d.rowStride)))
+                     .arg(d.fanIn)
+                     .arg(d.kept);
+    else
+        lines << QStringLiteral("%1: %2 neurons x %3 inputs, %4 connections kept")
+                     .arg(QString::fromStdString(d.name))
+                     .arg(d.outFeatures)
+                     .arg(d.fanIn)
+                     .arg(d.kept);
+    const QString sampled = d.rowStride > 1 ? QStringLiteral(" sampled") : QString();
+    const QString over = d.ablatedCount > 0 ? QStringLiteral("the %1 active%2 neurons").arg(d.fanInStats.count).arg(sampled)
+                                            : d.rowStride > 1 ? QStringLiteral("every sampled neuron")
+                                                              : QStringLiteral("every neuron");
     if (d.fanInStats.constant())
         lines << QStringLiteral("Fan-in: constant fan-in %1 over %2").arg(d.fanInStats.min).arg(over);
     else if (d.fanInStats.count > 0)
@@ -46,7 +58,10 @@ QString degreeSummary(const LayerDegrees& d, const std::optional<NextLayerUse>& 
     lines << (d.ablatedCount > 0 ? QStringLiteral("Ablated: %1 neurons (fan-in 0)").arg(d.ablatedCount)
                                  : QStringLiteral("Ablated: none"));
     if (!next) {
-        lines << QStringLiteral("Out-degree of the %1 inputs: %2").arg(d.fanIn).arg(range(d.outDegreeStats));
+        lines << QStringLiteral("Out-degree of the %1 inputs: %2%3")
+                     .arg(d.fanIn)
+                     .arg(range(d.outDegreeStats))
+                     .arg(d.rowStride > 1 ? QStringLiteral(" (into the sampled neurons only)") : QString());
         return lines.join(QLatin1Char('\n'));
     }
     const QString nextName = QString::fromStdString(next->nextLayer);

@@ -60,11 +60,16 @@ void InputConnectivityView::setData(const InputConnectivity& ic, const LayerMask
     const QString kind = ic.layout.kind == FirstLayerKind::Linear
                              ? tr("Linear")
                              : tr("conv %1 x %2").arg(ic.layout.planeHeight).arg(ic.layout.planeWidth);
-    summary_->setText(tr("%1 on a %2 input (%3): %4 of %5 %6 are read by no connection")
+    // A layer too large to snapshot whole is sampled: what is counted is the sampled neurons' reads.
+    summary_->setText(tr("%1 on a %2 input (%3): %4 of %5 %6 are read by no connection%7")
                           .arg(layer, shapeText(ic.layout.input), kind)
                           .arg(ic.unconnected)
                           .arg(total)
-                          .arg(positions(ic)));
+                          .arg(positions(ic))
+                          .arg(mask.sampled() ? tr(" of its sampled neurons (%1 of %2)")
+                                                    .arg(QString::fromStdString(everyNth(mask.rowStride)))
+                                                    .arg(mask.layerRows())
+                                              : QString()));
     connections_->setPicture(
         renderCounts(ic.connections, static_cast<double>(ic.maxConnections)), ColourMap::Sequential,
         QStringLiteral("0"), tr("max %1").arg(ic.maxConnections),
@@ -107,8 +112,15 @@ void InputConnectivityView::showField() {
         fieldWeights_->clear(QString());
         return;
     }
-    const QString who =
-        tr("Neuron %1: fan-in %2%3").arg(neuron_).arg(field.fanIn).arg(field.ablated ? tr(", ablated") : QString());
+    // A sampled mask's row r is the layer's neuron r * stride.
+    const QString who = tr("Neuron %1: fan-in %2%3%4")
+                            .arg(mask_.neuronOf(neuron_))
+                            .arg(field.fanIn)
+                            .arg(field.ablated ? tr(", ablated") : QString())
+                            .arg(mask_.sampled() ? tr(" (row %1 of the sample, %2 neuron)")
+                                                       .arg(neuron_)
+                                                       .arg(QString::fromStdString(everyNth(mask_.rowStride)))
+                                                 : QString());
     fieldMask_->setPicture(renderCounts(field.mask, 1.0), ColourMap::Sequential, tr("grey: not read"), tr("read"), who);
     if (field.weights)
         fieldWeights_->setPicture(renderSigned(*field.weights, field.maxAbsWeight), ColourMap::Diverging,
