@@ -36,18 +36,19 @@ const LayerMaskSnapshot* sameShapeOrNull(const LayerMaskSnapshot& current, const
                : nullptr;
 }
 
-// A layer larger than the picture is counted in square blocks of ceil(longer side / maxSide)
-// connections each way, one pixel each, and coloured as the inspector colours it (MaskBlocks: the
-// mean colour, brightened so that the densest block is at full strength). An area average alone
-// turns a 99% sparse layer into a uniform dark wash, since no block is more than a few percent
-// active; and counted from the packed bits, a 65536 x 784 layer needs no 150 MB full-size picture.
-// Empty when the layer fits. A malformed snapshot is a StoreError.
+// A layer larger than the picture is counted in blocks, one pixel each, each side shrunk only as far
+// as it must be (ceil(side / maxSide) entries a block along it: square blocks made a 65536 x 784 layer
+// a 2048 x 25 strip, and a sample of 1024 whole rows of 65536 inputs 2048 x 32), and coloured as the
+// inspector colours it (MaskBlocks: the mean colour, brightened so that the densest block is at full
+// strength). An area average alone turns a 99% sparse layer into a uniform dark wash, since no block
+// is more than a few percent active; and counted from the packed bits, a 65536 x 784 layer needs no
+// 150 MB full-size picture. Empty when the layer fits. A malformed snapshot is a StoreError.
 std::optional<MaskBlocks> pictureBlocks(const LayerMaskSnapshot& cur, const LayerMaskSnapshot* prev, int maxSide) {
     const int64_t longer = std::max(cur.outFeatures, cur.fanIn);
     if (longer <= maxSide) return std::nullopt;
-    const int64_t per = cellsAlong(longer, maxSide);
     try {
-        return MaskBlocks(cur, sameShapeOrNull(cur, prev), per, per);
+        return MaskBlocks(cur, sameShapeOrNull(cur, prev), cellsAlong(cur.outFeatures, maxSide),
+                          cellsAlong(cur.fanIn, maxSide));
     } catch (const std::invalid_argument& e) {
         throw StoreError("mask snapshot of " + cur.name + ": " + e.what());
     }

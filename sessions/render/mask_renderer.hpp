@@ -25,8 +25,9 @@ struct RgbImage {
 constexpr int kMaskPictureMinSide = 512, kMaskPictureMaxSide = 2048;
 
 // One pixel per mask entry (row = neuron, column = input), magnified so the longer side reaches
-// at least minSide. When a side exceeds maxSide, one pixel per square block of
-// ceil(longer side / maxSide) connections each way, coloured as the Studio's inspector colours its
+// at least minSide. When a side exceeds maxSide, one pixel per block of ceil(rows / maxSide) neurons
+// by ceil(cols / maxSide) inputs (each side shrunk only as far as it must be: a 65536 x 784 layer is
+// 2048 x 784 pixels of 32 neurons each, not a 2048 x 25 strip), coloured as the Studio's inspector colours its
 // blocks (MaskBlocks: brightened so that the block with `densest` of its connections touched is at
 // full strength; 0: this snapshot's densest block). previous may be null; one of another shape
 // counts as null. Throws StoreError for an empty, truncated or malformed mask or a maxSide below 1.

@@ -84,10 +84,15 @@ void TestMaskRenderer::magnifiesSmallAndShrinksLargeMasks() {
     QCOMPARE(img.width, 30 * 18);
     QCOMPARE(img.height, 10 * 18);
     auto large = snapshot(100, 5000, {});
-    // Square blocks of ceil(5000 / 2000) = 3 x 3 connections, one pixel each; the last ones are partial.
+    // Blocks of 1 neuron x ceil(5000 / 2000) = 3 inputs, one pixel each (the last ones partial): only
+    // the side longer than the picture is shrunk.
     auto shrunk = renderMask(large, nullptr, 512, 2000);
     QCOMPARE(shrunk.width, 1667);
-    QCOMPARE(shrunk.height, 34);
+    QCOMPARE(shrunk.height, 100);
+    // Both sides longer: each shrunk by its own factor (3 neurons x 2 inputs a block).
+    auto both = renderMask(snapshot(5000, 3000, {}), nullptr, 512, 2000);
+    QCOMPARE(both.width, 1500);
+    QCOMPARE(both.height, 1667);
 }
 
 void TestMaskRenderer::largeSparseMasksAreBrightenedAsInTheInspector() {
@@ -100,7 +105,7 @@ void TestMaskRenderer::largeSparseMasksAreBrightenedAsInTheInspector() {
     const MaskPalette pal;
     const auto first = draw({});
     const auto img = renderMask(first, nullptr, 16, 1000);
-    QCOMPARE(img.width, 75); // blocks of ceil(4000 / 1000) = 4 connections each way
+    QCOMPARE(img.width, 300); // blocks of ceil(4000 / 1000) = 4 neurons x 1 input
     QCOMPARE(img.height, 1000);
     uint8_t brightest = 0;
     for (size_t i = 0; i < img.pixels.size(); i += 3) brightest = std::max(brightest, img.pixels[i]);
@@ -109,7 +114,7 @@ void TestMaskRenderer::largeSparseMasksAreBrightenedAsInTheInspector() {
     // Exactly the inspector's block colours, with pruned, regrown and ablated neurons too.
     const auto second = draw({5, 17, 3999});
     const auto changed = renderMask(second, &first, 16, 1000);
-    const std::vector<uint8_t> rgba = MaskBlocks(second, &first, 4, 4).rgba(pal);
+    const std::vector<uint8_t> rgba = MaskBlocks(second, &first, 4, 1).rgba(pal);
     QCOMPARE(static_cast<size_t>(changed.width * changed.height) * 4, rgba.size());
     for (size_t p = 0; p < rgba.size() / 4; ++p)
         for (size_t ch = 0; ch < 3; ++ch) QCOMPARE(changed.pixels[p * 3 + ch], rgba[p * 4 + ch]);
@@ -122,14 +127,15 @@ void TestMaskRenderer::largeSparseMasksAreBrightenedAsInTheInspector() {
 }
 
 void TestMaskRenderer::sequencesShareOneBrightening() {
-    // 4000 x 300 is drawn in blocks of 2 x 2 (longer than 2048). Frame 0 has one fully active block,
-    // frame 1 prunes it (still fully touched), frame 2 is frame 1 again: on its own its densest
-    // block is half touched at most, but it is drawn with the sequence's brightening.
+    // 4000 x 2100 is drawn in blocks of 2 x 2 (both sides longer than 2048). Frame 0 has one fully
+    // active block, frame 1 prunes it (still fully touched), frame 2 is frame 1 again: on its own its
+    // densest block is half touched at most, but it is drawn with the sequence's brightening.
+    const int cols = 2100;
     std::mt19937 rng(11);
-    auto plain = sparseMask(4000, 300, rng);
+    auto plain = sparseMask(4000, cols, rng);
     auto dense = plain;
-    for (int i : {0, 1, 300, 301}) dense.bits[static_cast<size_t>(i / 8)] |= static_cast<uint8_t>(1u << (i % 8));
-    for (int i : {0, 1, 300, 301}) plain.bits[static_cast<size_t>(i / 8)] &= static_cast<uint8_t>(~(1u << (i % 8)));
+    for (int i : {0, 1, cols, cols + 1}) dense.bits[static_cast<size_t>(i / 8)] |= static_cast<uint8_t>(1u << (i % 8));
+    for (int i : {0, 1, cols, cols + 1}) plain.bits[static_cast<size_t>(i / 8)] &= static_cast<uint8_t>(~(1u << (i % 8)));
     const std::vector<LayerMaskSnapshot> frames{dense, plain, plain};
     const MaskBlocks last(plain, &plain, 2, 2);
     QVERIFY(last.densestShare() < 1.0); // else the test could not tell the two brightenings apart
@@ -140,12 +146,12 @@ void TestMaskRenderer::sequencesShareOneBrightening() {
     const QString folder = dir.filePath("frames");
     writeMaskFrames(folder.toStdString(), "fc", frames, {0, 10, 20});
     const cv::Mat png = cv::imread(QDir(folder).filePath("fc_0002_step20.png").toStdString(), cv::IMREAD_COLOR);
-    QCOMPARE(png.cols, 150);
+    QCOMPARE(png.cols, cols / 2);
     QCOMPARE(png.rows, 2000);
     for (int y = 0; y < png.rows; ++y)
         for (int x = 0; x < png.cols; ++x) {
             const auto bgr = png.at<cv::Vec3b>(y, x);
-            const size_t p = (static_cast<size_t>(y) * 150 + static_cast<size_t>(x)) * 4;
+            const size_t p = (static_cast<size_t>(y) * static_cast<size_t>(cols / 2) + static_cast<size_t>(x)) * 4;
             QCOMPARE(bgr[2], shared[p]);
             QCOMPARE(bgr[1], shared[p + 1]);
             QCOMPARE(bgr[0], shared[p + 2]);
