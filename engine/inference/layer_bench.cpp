@@ -153,8 +153,70 @@ LayerTiming benchLayer(const MaskedLayer& layer, int64_t batch, const BenchSetti
     return t;
 }
 
+LayerTiming benchCondensedOnly(const CondensedLinear& layer, int64_t batch, const BenchSettings& s) {
+    torch::NoGradGuard noGrad;
+    if (batch < 1) throw InferenceError("batch must be at least 1");
+    if (s.device != "cpu") throw InferenceError(layer.name + ": a layer beyond its dense form is timed on the CPU only");
+    torch::Tensor x = torch::randn({batch, layer.inFeatures},
+                                   at::make_generator<at::CPUGeneratorImpl>(uint64_t(batch) * 7919 + 17));
+    LayerTiming t;
+    t.layer = layer.name;
+    t.inFeatures = layer.inFeatures;
+    t.outFeatures = layer.outFeatures;
+    t.rows = layer.rows();
+    t.k = layer.k;
+    t.batch = batch;
+    t.sparsity = 1.0 - static_cast<double>(layer.k) / static_cast<double>(layer.inFeatures);
+    Variant condensedRun{"condensed", [&] { return layer.forward(x, s.isa, s.threads); }, {}};
+    const torch::Tensor y = condensedRun.run();
+    // The reference gathers [batch, rows, k] floats: in blocks of rows that keep it within 2^24.
+    const int64_t perBlock = std::max<int64_t>(1, (int64_t{1} << 24) / std::max<int64_t>(1, batch * layer.k));
+    double worst = 0.0, scale = 1e-30;
+    for (int64_t r0 = 0; r0 < layer.rows(); r0 += perBlock) {
+        const int64_t n = std::min(perBlock, layer.rows() - r0);
+        CondensedLinear part = layer;
+        part.values = layer.values.narrow(0, r0, n);
+        part.indices = layer.indices.narrow(0, r0, n);
+        part.bias = layer.bias.narrow(0, r0, n);
+        const torch::Tensor reference = part.reference(x);
+        scale = std::max(scale, reference.abs().max().item<double>());
+        worst = std::max(worst, (y.narrow(1, r0, n).to(torch::kDouble) - reference.to(torch::kDouble)).abs().max().item<double>());
+    }
+    t.condensedError = worst / scale;
+    checkAgainstDense("condensed (against LibTorch's gather)", t.condensedError, s);
+    std::vector<Variant*> variants{&condensedRun};
+    t.reps = timeSideBySide(variants, s);
+    t.condensedUs = median(condensedRun.samples);
+    t.denseUs = t.csrUs = t.structuredUs = t.csrError = t.structuredError = kNaN;
+    t.warpPerRowUs = t.tiledUs = kNaN;
+    return t;
+}
+
+std::vector<ModelLayerCase> classifierBenchLayers(SparseModelImpl& model) {
+    std::vector<ModelLayerCase> out;
+    for (const auto& named : model.sparseLayers())
+        for (SparseLinearImpl* layer : model.classifier()) {
+            if (named.layer != static_cast<SparseLayer*>(layer)) continue;
+            ModelLayerCase c;
+            c.layer.name = named.name;
+            c.layer.bias = layer->bias.defined() ? layer->bias.detach() : torch::Tensor();
+            if (layer->isCondensed()) {
+                c.held = std::make_shared<const CondensedLinear>(condenseLinear(*layer->condensed, c.layer.bias, named.name));
+            } else {
+                c.layer.weight = layer->weight.detach();
+                c.layer.mask = layer->mask;
+            }
+            out.push_back(std::move(c));
+        }
+    return out;
+}
+
+LayerTiming benchModelLayer(const ModelLayerCase& c, int64_t batch, const BenchSettings& s) {
+    return c.held ? benchCondensedOnly(*c.held, batch, s) : benchLayer(c.layer, batch, s);
+}
+
 ModelTiming benchModel(const CondensedModel& condensed, const InputShape& shape, int64_t batch,
-                       const BenchSettings& s) {
+                       const BenchSettings& s, bool timeDense) {
     torch::NoGradGuard noGrad;
     if (s.device != "cpu") throw InferenceError("whole-model timing runs on the CPU only");
     auto& model = condensed.model();
@@ -167,9 +229,10 @@ ModelTiming benchModel(const CondensedModel& condensed, const InputShape& shape,
     t.batch = batch;
     t.error = relativeError(fast.run(), dense.run());
     checkAgainstDense("the condensed model", t.error, s);
-    std::vector<Variant*> variants{&dense, &fast};
+    std::vector<Variant*> variants{&fast};
+    if (timeDense) variants.insert(variants.begin(), &dense);
     t.reps = timeSideBySide(variants, s);
-    t.denseUs = median(dense.samples);
+    t.denseUs = timeDense ? median(dense.samples) : kNaN;
     t.condensedUs = median(fast.samples);
     return t;
 }

@@ -10,7 +10,9 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
+#include <vector>
 
 namespace srigl {
 
@@ -69,15 +71,36 @@ struct LayerTiming {
 // then) or the layer is not constant fan-in; BenchCancelled when settings.cancel was set.
 LayerTiming benchLayer(const MaskedLayer& layer, int64_t batch, const BenchSettings& settings);
 
+// A layer whose dense form does not fit (a checkpoint's layer kept in its training form, beyond what
+// the readers expand: loadCheckpointModel's BeyondDense::KeepCondensed): its condensed kernels alone,
+// checked first against LibTorch's gather on the same values and indices (CondensedLinear::reference,
+// a few rows at a time, so that the check holds at most 64 MiB). The dense, CSR and structured times
+// are NaN: their variants would need the dense form. Same throws as benchLayer.
+LayerTiming benchCondensedOnly(const CondensedLinear& layer, int64_t batch, const BenchSettings& settings);
+
+// A recorded model's classifier layer (those the condensed format covers), as `srigl bench --run` and
+// the Studio's benchmark time it: its masked dense form, or `held` (the condensed form) when the layer
+// is kept in its training form because its dense form does not fit (then `layer` has only its name
+// and bias).
+struct ModelLayerCase {
+    MaskedLayer layer;
+    std::shared_ptr<const CondensedLinear> held;
+};
+std::vector<ModelLayerCase> classifierBenchLayers(SparseModelImpl& model);
+// benchLayer, or benchCondensedOnly for a held layer.
+LayerTiming benchModelLayer(const ModelLayerCase& c, int64_t batch, const BenchSettings& settings);
+
 struct ModelTiming {
     int64_t batch = 0;
-    double denseUs = 0.0, condensedUs = 0.0, error = 0.0;
+    double denseUs = 0.0, condensedUs = 0.0, error = 0.0; // denseUs NaN when not timed
     int reps = 0;
 };
 
 // The whole model: its own (masked dense) forward against the condensed one, same inputs of `shape`.
+// timeDense false (a model holding layers too large to expand, whose own forward runs those through
+// the training kernels): its forward is run once, as the check, and only the condensed one is timed.
 ModelTiming benchModel(const CondensedModel& condensed, const InputShape& shape, int64_t batch,
-                       const BenchSettings& settings);
+                       const BenchSettings& settings, bool timeDense = true);
 
 class BenchCancelled : public std::runtime_error {
 public:

@@ -15,7 +15,7 @@ namespace srigl::sessions {
 namespace {
 
 struct Case {
-    MaskedLayer layer;
+    ModelLayerCase layer;
     int64_t batch = 1;
 };
 
@@ -47,15 +47,11 @@ std::vector<Case> runCases(const BenchJobSettings& s) {
     store.run(s.runId); // StoreError for an unknown id
     const auto last = store.lastCheckpoint(s.runId);
     if (!last) throw StoreError("run " + std::to_string(s.runId) + " has no checkpoint to take its weights from");
-    CheckpointModel loaded = loadCheckpointModel(last->second);
+    // A layer whose dense form does not fit stays condensed and is timed condensed only.
+    CheckpointModel loaded = loadCheckpointModel(last->second, BeyondDense::KeepCondensed);
     std::vector<Case> cases;
-    for (const auto& named : loaded.model->sparseLayers())
-        for (SparseLinearImpl* layer : loaded.model->classifier())
-            if (named.layer == static_cast<SparseLayer*>(layer))
-                for (int64_t batch : s.batches)
-                    cases.push_back({{named.name, layer->weight.detach(), layer->mask,
-                                      layer->bias.defined() ? layer->bias.detach() : torch::Tensor()},
-                                     batch});
+    for (const ModelLayerCase& layer : classifierBenchLayers(*loaded.model))
+        for (int64_t batch : s.batches) cases.push_back({layer, batch});
     if (cases.empty()) throw StoreError("run " + std::to_string(s.runId) + " has no sparse classifier layers to bench");
     return cases;
 }
@@ -73,7 +69,7 @@ std::vector<TimingRecord> runBenchJob(const BenchJobSettings& s, const std::func
     } else {
         for (double sparsity : s.sparsities) {
             const MaskedLayer layer = randomConstantFanInLayer(s.inFeatures, s.outFeatures, sparsity, s.ablatedFraction, s.seed);
-            for (int64_t batch : s.batches) cases.push_back({layer, batch});
+            for (int64_t batch : s.batches) cases.push_back({{layer, nullptr}, batch});
         }
     }
 
@@ -96,10 +92,10 @@ std::vector<TimingRecord> runBenchJob(const BenchJobSettings& s, const std::func
     int64_t done = 0;
     for (const Case& c : cases) {
         if (cancel && cancel->load()) throw BenchJobCancelled();
-        if (progress) progress({done, total, c.layer.name + " batch " + std::to_string(c.batch)});
+        if (progress) progress({done, total, c.layer.layer.name + " batch " + std::to_string(c.batch)});
         LayerTiming t;
         try {
-            t = benchLayer(c.layer, c.batch, settings);
+            t = benchModelLayer(c.layer, c.batch, settings);
         } catch (const BenchCancelled&) {
             throw BenchJobCancelled();
         }

@@ -7,6 +7,7 @@
 
 #include "engine/errors.hpp"
 #include "engine/inference/condensed_model.hpp"
+#include "engine/inference/layer_bench.hpp"
 #include "engine/models/sparse_model.hpp"
 #include "engine/training/atomic_archive.hpp"
 #include "engine/training/checkpoint_model.hpp"
@@ -793,6 +794,34 @@ void TestCondensedTrainer::readersExpandCondensedLayers() {
                      a.name.c_str());
         }
         QVERIFY(torch::equal(fromForm.forward(x), fromDense.forward(x)));
+
+        // `srigl bench --run` of such a run: the held layer is timed condensed only, checked against
+        // LibTorch's gather, and so is the whole model, checked against its own forward; every dense
+        // time is NaN. A check that fails times nothing.
+        BenchSettings quick;
+        quick.targetSeconds = 0.0;
+        quick.warmup = 1;
+        quick.minReps = 3;
+        const auto cases = classifierBenchLayers(*kept.model);
+        QCOMPARE(cases.size(), size_t{3});
+        QVERIFY(cases[0].held && !cases[0].layer.weight.defined() && cases[0].layer.name == "fc1");
+        QVERIFY(!cases[1].held && cases[1].layer.weight.defined() && cases[1].layer.mask.defined());
+        const CondensedLinear& fc1 = *cases[0].held;
+        QCOMPARE(fc1.outFeatures, int64_t{300});
+        QCOMPARE(fc1.rows(), 300 - t.internals().layers[0].layer->condensed->ablated); // its active neurons
+        for (const int64_t batch : {1, 5}) {
+            const LayerTiming lt = benchModelLayer(cases[0], batch, quick);
+            QCOMPARE(lt.inFeatures, int64_t{784});
+            QCOMPARE(lt.outFeatures, int64_t{300});
+            QCOMPARE(lt.k, fc1.k);
+            QVERIFY(lt.condensedUs > 0 && lt.condensedError <= 1e-5);
+            QVERIFY(std::isnan(lt.denseUs) && std::isnan(lt.csrUs) && std::isnan(lt.structuredUs));
+            const ModelTiming mt = benchModel(fromForm, inputShapeOf(c.dataset), batch, quick, false);
+            QVERIFY(mt.condensedUs > 0 && mt.error <= 1e-5 && std::isnan(mt.denseUs));
+        }
+        BenchSettings strict = quick;
+        strict.tolerance = -1.0;
+        QVERIFY_EXCEPTION_THROWN(benchCondensedOnly(fc1, 2, strict), InferenceError);
         std::filesystem::remove(file);
     });
 }
