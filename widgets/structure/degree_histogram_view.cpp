@@ -55,8 +55,9 @@ QString degreeSummary(const LayerDegrees& d, const std::optional<NextLayerUse>& 
         lines << QStringLiteral("Fan-in: constant fan-in %1 over %2").arg(d.fanInStats.min).arg(over);
     else if (d.fanInStats.count > 0)
         lines << QStringLiteral("Fan-in: %1 over %2").arg(range(d.fanInStats), over);
-    lines << (d.ablatedCount > 0 ? QStringLiteral("Ablated: %1 neurons (fan-in 0)").arg(d.ablatedCount)
-                                 : QStringLiteral("Ablated: none"));
+    lines << (d.ablatedCount > 0 ? QStringLiteral("Ablated: %1%2 neurons (fan-in 0)").arg(d.ablatedCount).arg(sampled)
+                                 : QStringLiteral("Ablated: none%1").arg(d.rowStride > 1 ? QStringLiteral(" of the sampled neurons")
+                                                                                        : QString()));
     if (!next) {
         lines << QStringLiteral("Out-degree of the %1 inputs: %2%3")
                      .arg(d.fanIn)
