@@ -113,6 +113,7 @@ private Q_SLOTS:
     void weightHistoryPairsEachStepWithItsMask();
     void recorderWritesWeightsAtEverySnapshot();
     void trainerWeightSnapshotsAreMaskedDenseWeights();
+    void sampledLayerIsRecordedWithoutItsWeights();
     void heatmapSymmetricAroundZeroWithMaskedBackground();
     void heatmapBadColormapNamesChoices();
     void heatmapVideoWritten();
@@ -411,6 +412,53 @@ void TestWeights::trainerWeightSnapshotsAreMaskedDenseWeights() {
         } catch (const ConfigError& e) {
             QVERIFY2(std::string(e.what()).find(weights[0].name) != std::string::npos, e.what());
         }
+    });
+}
+
+// A condensed layer beyond the trainer's limits (lowered here: fc1 of 32 x 784 stands for huge-mlp-99's
+// fc2) is recorded end to end as a sample of whole rows without its weights, while the layers within
+// them keep masks and weights paired as before.
+void TestWeights::sampledLayerIsRecordedWithoutItsWeights() {
+    struct Restore {
+        DenseFormLimits saved = denseFormLimits();
+        ~Restore() { denseFormLimits() = saved; }
+    } restore;
+    guarded([&] {
+        denseFormLimits().snapshot = 1024;       // fc1's 25088 weights are left out, fc2's 512 are not
+        denseFormLimits().mask = 784 * 5 + 100;  // five rows of fc1: every 7th of its 32 neurons
+        RunConfig c = tinyRun();
+        c.sparse_compute = "condensed";
+        Trainer trainer(c);
+        for (int i = 0; i < 3; ++i) trainer.trainStep();
+        QTemporaryDir dir;
+        const std::string path = dir.filePath("runs.db").toStdString();
+        int64_t id = 0;
+        {
+            RunStore store(path);
+            id = store.createRun(newRun("sampled"));
+        }
+        {
+            Recorder rec(path, id, [&] { return trainer.maskSnapshot(); });
+            rec.setWeightSource([&] { return trainer.weightSnapshots(); });
+            rec.onStart(trainer.layerStats(), 100);
+            QCOMPARE(rec.close(), std::string());
+        }
+        const LayerMaskSnapshot live = trainer.maskSnapshot().front();
+        QCOMPARE(live.rowStride, int64_t(7));
+        RunStore store(path, RunStore::Mode::ReadOnly);
+        const auto fc1 = store.masks(id, "fc1");
+        QCOMPARE(fc1.size(), size_t(1));
+        QCOMPARE(fc1[0].mask.rowStride, int64_t(7));
+        QCOMPARE(fc1[0].mask.outFeatures, int64_t(5));
+        QCOMPARE(fc1[0].mask.layerRows(), int64_t(32));
+        QCOMPARE(fc1[0].stats.outFeatures, int64_t(32)); // the layer's statistics are the whole layer's
+        QVERIFY(fc1[0].mask.bits == live.bits);
+        QVERIFY(fc1[0].mask.ablated == live.ablated);
+        QVERIFY_EXCEPTION_THROWN(weightHistory(store, id, "fc1"), StoreError); // no weights beyond the limit
+        const auto fc2 = weightHistory(store, id, "fc2");
+        QCOMPARE(fc2.size(), size_t(1));
+        QCOMPARE(fc2[0].mask.rowStride, int64_t(1));
+        QCOMPARE(fc2[0].weights.outFeatures, int64_t(16));
     });
 }
 
