@@ -34,10 +34,8 @@ std::atomic<bool> gCancel{false};
 void onInterrupt(int) { gCancel = true; }
 
 struct Case {
-    MaskedLayer layer;
+    ModelLayerCase layer; // with `held`, a layer whose dense form does not fit: timed condensed only
     int64_t batch = 1;
-    // A layer kept in its training form because its dense form does not fit: timed condensed only.
-    std::shared_ptr<const CondensedLinear> held;
 };
 
 
@@ -150,7 +148,7 @@ int runBench(const BenchOptions& o) {
                 if (recorded.layers.empty())
                     throw InferenceError("run " + std::to_string(o.run) + " has no constant fan-in layer to bench");
                 for (const auto& layer : recorded.layers)
-                    for (int64_t batch : o.batches) cases.push_back({layer, batch, nullptr});
+                    for (int64_t batch : o.batches) cases.push_back({{layer, nullptr}, batch});
             } else {
                 if (!last) throw InferenceError("run " + std::to_string(o.run) + " has no checkpoint to take its weights from");
                 // Layers whose dense form does not fit stay in their training form and are timed
@@ -167,13 +165,13 @@ int runBench(const BenchOptions& o) {
                         beyondDense.push_back(named.name + " (" + std::to_string(named.layer->outFeatures()) + " x " +
                                               std::to_string(named.layer->fanIn()) + ")");
                 for (const ModelLayerCase& layer : classifierBenchLayers(*loaded.model))
-                    for (int64_t batch : o.batches) cases.push_back({layer.layer, batch, layer.held});
+                    for (int64_t batch : o.batches) cases.push_back({layer, batch});
             }
         } else {
             requireLayerBenchFits(o.in, o.out, LayerBenchKind::Inference);
             for (double sparsity : o.sparsities) {
                 const MaskedLayer layer = randomConstantFanInLayer(o.in, o.out, sparsity, o.ablated, o.seed);
-                for (int64_t batch : o.batches) cases.push_back({layer, batch, nullptr});
+                for (int64_t batch : o.batches) cases.push_back({{layer, nullptr}, batch});
             }
         }
     } catch (const std::exception& e) {
@@ -217,8 +215,8 @@ int runBench(const BenchOptions& o) {
     int64_t done = 0;
     try {
         for (const Case& c : cases) {
-            if (bar) progress.update(done, c.layer.name + " batch " + std::to_string(c.batch), true);
-            const LayerTiming t = benchModelLayer({c.layer, c.held}, c.batch, settings);
+            if (bar) progress.update(done, c.layer.layer.name + " batch " + std::to_string(c.batch), true);
+            const LayerTiming t = benchModelLayer(c.layer, c.batch, settings);
             ++done;
             if (!t.csrNote.empty()) csrNote = t.csrNote;
             results.push_back(timingJson(t, o.device));
