@@ -2,8 +2,11 @@
 // xcb platform. srigl-studio --demo trains the default session and its screenshot shows a mask in
 // the inspector's region; and while a session trains, the inspector keeps rendering frames on the
 // UI thread (frame times measured and printed; only a generous bound is asserted); a layer drawn as
-// several texture tiles looks like the same layer drawn as one texture.
+// several texture tiles looks like the same layer drawn as one texture; a layer recorded as a sample
+// of its rows is drawn from the store.
+#include "tests/support/stored_runs.hpp"
 #include "widgets/inspector/inspector_docks.hpp"
+#include "widgets/inspector/snapshot_source.hpp"
 #include "widgets/launch/config_form.hpp"
 #include "widgets/launch/launcher_panel.hpp"
 #include "widgets/live/live_session_panel.hpp"
@@ -17,6 +20,7 @@
 #include "widgets/sweeps/sweep_panel.hpp"
 
 #include <QComboBox>
+#include <QDir>
 #include <QDockWidget>
 #include <QElapsedTimer>
 #include <QImage>
@@ -89,6 +93,7 @@ class TestInspectorGl : public QObject {
 private Q_SLOTS:
     void initTestCase();
     void demoScreenshotShowsAMask();
+    void sampledLayerIsDrawn();
     void inspectorKeepsRenderingWhileTraining();
     void liveMaskReachesTheInspectorWithinAFrame();
 
@@ -133,6 +138,45 @@ void TestInspectorGl::demoScreenshotShowsAMask() {
     std::fflush(stdout);
     QVERIFY2(s.std > 8.0, "the inspector's picture is blank");
     QVERIFY2(s.colours > 20, "the inspector's picture has almost no colours");
+}
+
+// A layer recorded as a sample of whole rows (huge-mlp-99's fc2 is every 64th of 65536 neurons; here
+// every 8th of 512, 64 rows of 3000 inputs, k = 30) reaches the inspector from the store the way a
+// recorded run's frame does, and is drawn: its picture is not blank. The picture is saved to
+// build/inspector-gl/sampled_layer.png to look at (the header names the sample).
+void TestInspectorGl::sampledLayerIsDrawn() {
+    QTemporaryDir dir;
+    const std::string db = dir.filePath(QStringLiteral("runs.db")).toStdString();
+    srigl::sessions::MaskRecord r;
+    r.mask.name = r.stats.name = "fc2";
+    r.mask.outFeatures = 64;
+    r.mask.fanIn = r.stats.fanIn = 3000;
+    r.mask.rowStride = 8;
+    r.mask.layerOutFeatures = r.stats.outFeatures = 512;
+    r.mask.bits.assign(static_cast<size_t>(64 * 3000 / 8), 0);
+    for (int64_t row = 0; row < 64; ++row)
+        for (int64_t j = 0; j < 30; ++j) {
+            const int64_t e = row * 3000 + (row * 37 + j * 97) % 3000;
+            r.mask.bits[static_cast<size_t>(e / 8)] |= static_cast<uint8_t>(1u << (e % 8));
+        }
+    r.stats.k = 30;
+    r.stats.active = 512;
+    const int64_t id = storeRun(db, minimalRun("sampled"), {}, {r});
+    const auto frame = std::make_shared<const InspectorFrame>(loadInspectorFrame(db, id, 0, "fc2"));
+    QVERIFY(frame->inspection->mask().sampled());
+    QVERIFY(frame->inspection->offenders().empty()); // every sampled row has exactly k
+    MaskInspectorWidget inspector;
+    inspector.resize(900, 700);
+    inspector.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&inspector));
+    inspector.setFrame(frame);
+    for (int i = 0; i < 20; ++i) QTest::qWait(20);
+    const QImage image = inspector.grab().toImage();
+    const QString folder = QStringLiteral(SRIGL_TEST_BINARY_DIR "/inspector-gl");
+    QDir().mkpath(folder);
+    QVERIFY(image.save(folder + QStringLiteral("/sampled_layer.png")));
+    const RegionStats s = statsOf(image, QRect(0, image.height() / 3, image.width(), image.height() * 2 / 3));
+    QVERIFY2(s.std > 8.0, "the sampled layer's picture is blank");
 }
 
 void TestInspectorGl::inspectorKeepsRenderingWhileTraining() {
