@@ -547,7 +547,7 @@ LayerMaskSnapshot condensedMaskSnapshot(const std::string& name, const Condensed
     LayerMaskSnapshot snap;
     snap.name = name;
     snap.rowStride = rowStride;
-    snap.outFeatures = (c.rows() + rowStride - 1) / rowStride;
+    snap.outFeatures = LayerMaskSnapshot::sampledRows(c.rows(), rowStride);
     if (rowStride > 1) snap.layerOutFeatures = c.rows();
     snap.fanIn = c.fanIn;
     snap.bits.assign(static_cast<size_t>((snap.outFeatures * c.fanIn + 7) / 8), 0);

@@ -95,6 +95,9 @@ struct LayerMaskSnapshot {
     int64_t rowStride = 1;        // 1: every neuron
     int64_t layerOutFeatures = 0; // the layer's neurons when sampled; 0 means outFeatures
 
+    // The rows a sample of every `stride`-th of `layerRows` neurons holds: 0, stride, 2 stride, ...
+    static int64_t sampledRows(int64_t layerRows, int64_t stride) { return (layerRows + stride - 1) / stride; }
+
     bool sampled() const { return rowStride > 1; }
     int64_t neuronOf(int64_t row) const { return row * rowStride; }
     int64_t layerRows() const { return layerOutFeatures > 0 ? layerOutFeatures : outFeatures; }

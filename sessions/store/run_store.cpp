@@ -656,7 +656,8 @@ void RunStore::addMasks(int64_t id, const std::vector<MaskRecord>& masks) {
               masks, [&](Statement& st, const MaskRecord& m) {
                   // A sample holds every rowStride-th row of its layer, whole (LayerMaskSnapshot).
                   const int64_t stride = m.mask.rowStride;
-                  if (stride < 1 || (m.mask.sampled() && m.mask.outFeatures != (m.mask.layerRows() + stride - 1) / stride))
+                  if (stride < 1 ||
+                      (m.mask.sampled() && m.mask.outFeatures != LayerMaskSnapshot::sampledRows(m.mask.layerRows(), stride)))
                       throw StoreError("the sampled mask of " + m.mask.name + " at step " + std::to_string(m.step) +
                                        " does not cover " + everyNth(m.mask.rowStride) + " of its " +
                                        std::to_string(m.mask.layerRows()) + " neurons");
@@ -944,7 +945,7 @@ MaskRecord readMaskRow(const Statement& st) {
     m.mask.name = m.stats.name;
     const int64_t stride = head.rowStride;
     m.mask.rowStride = stride;
-    m.mask.outFeatures = (m.stats.outFeatures + stride - 1) / stride;
+    m.mask.outFeatures = LayerMaskSnapshot::sampledRows(m.stats.outFeatures, stride);
     if (stride > 1) m.mask.layerOutFeatures = m.stats.outFeatures;
     m.mask.fanIn = m.stats.fanIn;
     m.mask.ablated = decodeIds(st.columnBlob(14));
