@@ -61,4 +61,12 @@ std::vector<uint8_t> ablatedFlags(const LayerMaskSnapshot& m) {
     return flags;
 }
 
+std::string noSuchRow(const LayerMaskSnapshot& mask, int64_t row) {
+    const std::string layer = "'" + mask.name + "'";
+    if (!mask.sampled()) return layer + " has no neuron " + std::to_string(row);
+    return layer + " has no sampled row " + std::to_string(row) + " (its mask holds rows 0-" +
+           std::to_string(mask.outFeatures - 1) + ": " + everyNth(mask.rowStride) + " of its " +
+           std::to_string(mask.layerRows()) + " neurons)";
+}
+
 } // namespace srigl::sessions

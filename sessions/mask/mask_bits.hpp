@@ -29,6 +29,10 @@ std::vector<int64_t> columnCounts(const LayerMaskSnapshot& mask);
 // Stored weights are the active ones in mask order: throws std::invalid_argument naming `what`
 // (a layer, or a layer at a step) when their count is not the mask's.
 void checkWeightCount(const std::string& what, int64_t active, size_t stored);
+// The refusal of a row the snapshot does not hold: "'fc1' has no neuron 900", or for a sample
+// "'fc2' has no sampled row 2000 (its mask holds rows 0-1023: every 64th of its 65536 neurons)",
+// so that a row number is never mistaken for the layer's neuron number.
+std::string noSuchRow(const LayerMaskSnapshot& mask, int64_t row);
 // 1 for each neuron listed in mask.ablated.
 std::vector<uint8_t> ablatedFlags(const LayerMaskSnapshot& mask);
 

@@ -4,6 +4,7 @@
 // that changed, one neuron's history with SRigL's salience checked against a brute force, and how
 // the compare dashboard lines several runs up (common layers, the step at a fraction, shared bins).
 // Links srigl_studio_logic alone (no Widgets, no Torch).
+#include "sessions/mask/mask_bits.hpp"
 #include "tests/support/hand_masks.hpp"
 #include "widgets/logic/colour_maps.hpp"
 #include "widgets/logic/degree_comparison.hpp"
@@ -557,7 +558,16 @@ void TestStudioLogic::sampledLayersAreReadAsSamples() {
         QVERIFY(!p.salience.recorded);
         QVERIFY2(p.salience.missing.find("every 4th neuron") != std::string::npos, p.salience.missing.c_str());
     }
-    QVERIFY_THROWS_EXCEPTION(std::invalid_argument, neuronHistory(masks, {}, {}, "fc1", 3));
+    // Row 3 is past the sample's 3 rows (neuron 12 is past the layer's 10): the refusal says it is a
+    // row of a sample, not the layer's neuron 3 (which exists).
+    try {
+        neuronHistory(masks, {}, {}, "fc1", 3);
+        QFAIL("a row past the sample was read");
+    } catch (const std::invalid_argument& e) {
+        QCOMPARE(std::string(e.what()),
+                 std::string("'fc1' has no sampled row 3 (its mask holds rows 0-2: every 4th of its 10 neurons)"));
+    }
+    QCOMPARE(noSuchRow(next, 2), std::string("'fc2' has no neuron 2"));
 }
 
 void TestStudioLogic::commonLayersKeepTheFirstRunsOrder() {

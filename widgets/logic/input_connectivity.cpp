@@ -113,7 +113,7 @@ ReceptiveField receptiveField(const InputLayout& layout, const LayerMaskSnapshot
                               const std::vector<float>* weights) {
     const auto counts = sessions::rowCounts(mask);
     if (neuron < 0 || neuron >= mask.outFeatures)
-        throw std::invalid_argument("'" + mask.name + "' has no neuron " + std::to_string(neuron));
+        throw std::invalid_argument(sessions::noSuchRow(mask, neuron));
     if (mask.fanIn != layout.input.channels * layout.planeHeight * layout.planeWidth)
         throw std::invalid_argument("the layout does not fit the mask of '" + mask.name + "'");
     int64_t start = 0, total = 0; // the neuron's first weight in mask order, and all of them

@@ -131,7 +131,7 @@ NeuronHistory neuronHistory(const std::vector<sessions::MaskRecord>& masks,
     const auto own = masksOf(masks, layer);
     if (own.empty()) throw std::invalid_argument("no mask snapshot of '" + layer + "'");
     if (row < 0 || row >= own.front()->mask.outFeatures)
-        throw std::invalid_argument("'" + layer + "' has no neuron " + std::to_string(row));
+        throw std::invalid_argument(sessions::noSuchRow(own.front()->mask, row));
     const auto nextOwn = next.name.empty() ? std::vector<const sessions::MaskRecord*>{} : masksOf(masks, next.name);
 
     NeuronHistory h;
