@@ -144,6 +144,10 @@ void phaseImage(const ConvGeometry& g, const float* x, int64_t n, int64_t slot, 
                 clear(dst, i0 * Wq + j0);
                 for (int64_t i = i0; i < i1; ++i) clear(dst + i * Wq + j1 + 1, Wq - (j1 - j0 + 1));
                 clear(dst + i1 * Wq + j1 + 1, plane - (i1 * Wq + j1 + 1));
+                // A shared border (stride 1, one plane): the bottom one lies in the slot after this
+                // image's, which the next image's top border clears again, or past the last slot of the
+                // block (the next channel's first slot, or the planeTail() floats past the planes).
+                clear(dst + plane, g.planeTail());
             }
         const float* src = image + c * g.height * g.width;
         for (int64_t y = 0; y < g.height; ++y) {
@@ -164,6 +168,8 @@ void phaseImage(const ConvGeometry& g, const float* x, int64_t n, int64_t slot, 
 // s * j + b) at (i, j)), into `out`; with one image per block at stride 1 without padding, the image
 // itself. Each image is read once, row by row (the copy is bound by those reads), and only the border
 // of each plane is cleared.
+// With a shared border (ConvGeometry::sharedBorder) `out` holds planeTail() floats more, for the last
+// image's bottom border.
 const float* phaseImages(const ConvGeometry& g, const float* x, int64_t n, int64_t count, int64_t stack, float* out) {
     if (stack == 1 && g.padding == 0 && g.stride == 1) return x + n * g.channels * g.height * g.width;
     for (int64_t i = 0; i < count; ++i) phaseImage(g, x, n + i, i, stack, out);
@@ -217,8 +223,8 @@ void condensedConvForward(const CondensedView& layer, const ConvGeometry& g, con
         const auto [r0, r1] =
             detail::partRange(layer.rows, static_cast<int>(rowBlocks), static_cast<int>(part % rowBlocks), 1);
         const int64_t count = n1 - n0;
-        const float* images =
-            phaseImages(g, x, n0, count, stack, detail::threadScratch<kPhaseInput>(static_cast<size_t>(stackedSize)));
+        const float* images = phaseImages(
+            g, x, n0, count, stack, detail::threadScratch<kPhaseInput>(static_cast<size_t>(stackedSize + g.planeTail())));
         // One pass covers the block: image i's outputs start at i * plane (the rows between are dropped).
         const int64_t length = (count - 1) * plane + wide;
         float* row = detail::threadScratch<kWideRow>(static_cast<size_t>(length));
@@ -288,7 +294,7 @@ void condensedConvBackward(const CondensedView& layer, const ConvGeometry& g, co
     detail::runParallel(static_cast<int>(groups), useThreads, [&](int group) {
         const auto [g0, g1] = detail::partRange(g.batch, static_cast<int>(groups), group, 1);
         float* border = detail::threadScratch<kBorderedGrad>(static_cast<size_t>(layer.rows * bordered));
-        float* phased = detail::threadScratch<kPhaseInput>(static_cast<size_t>(planes * stackedPlane));
+        float* phased = detail::threadScratch<kPhaseInput>(static_cast<size_t>(planes * stackedPlane + g.planeTail()));
         float* row = detail::threadScratch<kWideRow>(static_cast<size_t>(stackedPlane));
         float* acc = gv ? partial.data() + group * layer.rows * layer.k : nullptr;
         for (int64_t n = g0; n < g1; n += stack) {

@@ -7,7 +7,8 @@
 // channel c: on the input flattened row by row with padded width Wp, output pixel q = y * Wp + x reads
 // position q + dy * Wp + dx. Computing every q in [0, (Hout - 1) * Wp + Wout) ("wide" rows: the last
 // kw - 1 columns of each row are computed and dropped) makes each tap a contiguous multiply-add over the
-// image, which vectorises without gathers. The backward uses the same shifted sums: grad_input is the
+// image, which vectorises without gathers. Where the border allows (ConvGeometry::sharedBorder), rows
+// and images share their zero borders, so that fewer dropped outputs are computed. The backward uses the same shifted sums: grad_input is the
 // transposed layer (per input channel, the taps that read it) over the zero-bordered output gradient,
 // grad_values a dot per tap between the output gradient and the shifted input.
 //
@@ -41,11 +42,23 @@ struct ConvGeometry {
     int64_t outW() const { return (paddedW() - kernelW) / stride + 1; }
     int64_t taps() const { return channels * kernelH * kernelW; }
     // The phase planes per channel: rows and columns of phases that some tap reads (a 1x1 kernel at
-    // stride 2 reads only phase (0, 0)), and each plane's size.
+    // stride 2 reads only phase (0, 0)), and each plane's rows and row pitch as laid out.
     int64_t phasesH() const { return kernelH < stride ? kernelH : stride; }
     int64_t phasesW() const { return kernelW < stride ? kernelW : stride; }
-    int64_t planeH() const { return (paddedH() + stride - 1) / stride; }
-    int64_t planeW() const { return (paddedW() + stride - 1) / stride; }
+    int64_t planeH() const { return sharedBorder() ? height + padding : (paddedH() + stride - 1) / stride; }
+    int64_t planeW() const { return sharedBorder() ? width + padding : (paddedW() + stride - 1) / stride; }
+    // Stride 1 with a border no wider than the kernel less one, along both axes (ResNet's 3x3 with
+    // padding 1, LeNet-5's 5x5 with padding 2): a row's right border is the next row's left one, and
+    // an image's bottom border the next image's top one, so a row is laid out as padding zeros and its
+    // width pixels, and an image as padding zero rows and its height rows. A 4x4 image padded by 1 then
+    // takes 5 x 5 floats instead of 6 x 6, and every tap's pass over it is that much shorter. (A wider
+    // border would put a kept output's reads into the next row's pixels.)
+    bool sharedBorder() const {
+        return stride == 1 && padding > 0 && padding <= kernelH - 1 && padding <= kernelW - 1;
+    }
+    // Zeros a shared-border layout reads past its last plane: the last image's bottom border (padding
+    // rows and the first padding columns of the row after).
+    int64_t planeTail() const { return sharedBorder() ? padding * planeW() + padding : 0; }
 };
 
 // The layer's indices address taps in unfold's order: c * kh * kw + dy * kw + dx, so layer.inFeatures

@@ -1,6 +1,8 @@
 // The per-layer choice between condensed and masked-dense training, and the rule behind `auto`.
 #include "engine/training/compute_path.hpp"
 
+#include "engine/kernels/condensed_conv.hpp"
+
 namespace srigl {
 
 namespace {
@@ -16,11 +18,20 @@ namespace {
 // at batch 128, but that was page faults on tensors above 32 MiB, which the trainer's kept freed
 // memory removes (engine/runtime/freed_memory.hpp; docs/benchmarks.md, "Batch 128 and the first
 // stage").
-double convDensityThreshold(int64_t outputPixels, bool avx512) {
+//
+// 4x4 outputs of a convolution whose borders the kernels share (ConvGeometry::sharedBorder: a 4x4
+// image padded by 1 is 25 floats instead of 36) cost 1.35-1.45x less: break-even on AMD Zen 4 at
+// batch 32 / 64 / 128 at 15.5 / 18.5 / 20% with the AVX-512 kernels and 13 / 17.5 / 19.5% with the
+// AVX2 ones, both against LibTorch's AVX-512 convolution (docs/benchmarks.md, "Shared image
+// borders"); Zen 5's 10-13% times that gain is 14-18%. 0.13 stays below all of them. The layout
+// gains nothing measurable with 16-float vectors on 8x8 (a 78-output pass and a 71-output one are
+// both five vectors), and 15-20% with the AVX2 kernels there, which stay at 0.25 (below Zen 4's
+// 26-31%).
+double convDensityThreshold(int64_t outputPixels, bool avx512, bool sharedBorder) {
     if (outputPixels >= 1024) return avx512 ? 0.4 : 0.5;
     if (outputPixels >= 256) return avx512 ? 0.25 : 0.4;
     if (outputPixels >= 64) return avx512 ? 0.2 : 0.25;
-    if (outputPixels >= 16) return avx512 ? 0.09 : 0.1;
+    if (outputPixels >= 16) return sharedBorder ? 0.13 : avx512 ? 0.09 : 0.1;
     return 0.0; // smaller images (or an unknown size): only the few-taps clauses below
 }
 
@@ -38,7 +49,12 @@ bool condensedPays(const LayerComputeQuery& layer, int64_t batch) {
         // 16x16: 1.2-2.1x), but not on 4x4 (0.86x at 75% on Zen 5).
         if (k <= 32) return true;
         if (density <= 0.5 && k <= 100 && layer.outputPixels >= 64) return true;
-        return density <= convDensityThreshold(layer.outputPixels, layer.avx512);
+        kernels::ConvGeometry geometry;
+        geometry.kernelH = shape[2];
+        geometry.kernelW = shape[3];
+        geometry.padding = layer.padding;
+        geometry.stride = layer.stride;
+        return density <= convDensityThreshold(layer.outputPixels, layer.avx512, geometry.sharedBorder());
     }
     // Below a few dozen inputs per neuron the per-row overhead dominates.
     if (shape[1] < 64) return false;

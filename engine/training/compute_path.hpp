@@ -16,11 +16,14 @@ struct LayerComputeQuery {
     double density = 1.0;
     bool constantFanIn = false; // the method keeps exactly k inputs per active neuron (srigl)
     bool nm = false;
-    int64_t stride = 1;       // convolutions (the rule is the same for every stride, as measured so far)
+    int64_t stride = 1;       // convolutions
     int64_t outputPixels = 0; // convolutions: output height x width of one image (0: unknown)
     // This CPU has AVX-512: LibTorch's dense convolutions gain more from it than the direct kernels'
     // short rows do, so small images need sparser layers there.
     bool avx512 = false;
+    // Convolutions: with stride 1 and a padding of at most the kernel less one, the direct kernels lay
+    // images out with shared borders (kernels::ConvGeometry::sharedBorder), which pays on 4x4 outputs.
+    int64_t padding = 0;
 };
 
 // "condensed", "masked_dense" or "dense" (a layer kept dense computes densely whatever the key says).

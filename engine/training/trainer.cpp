@@ -102,6 +102,7 @@ std::string initialComputePath(const RunConfig& c, const SparseLayer& layer, dou
     q.nm = isNmMethod(c.method) && density < 1.0;
     if (const auto* conv = dynamic_cast<const SparseConv2dImpl*>(&layer)) {
         q.stride = conv->stride;
+        q.padding = conv->padding;
         q.outputPixels = conv->outputPixels();
     }
     q.avx512 = kernels::isaSupported(kernels::Isa::Avx512); // the CPU's, whatever SRIGL_KERNEL_ISA lowers the kernels to

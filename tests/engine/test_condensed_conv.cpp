@@ -80,6 +80,12 @@ const std::vector<ConvCase>& cases() {
         {33, 3, 11, 13, 9, 3, 3, 2, 10, false}, // more images than grad_values' groups, wide padding
         {2, 40, 4, 4, 8, 3, 3, 1, 200, false},  // many channels on a tiny image
         {700, 2, 5, 5, 3, 3, 3, 0, 5, false},   // more images than stacked blocks: groups run 20, then 1 or 2
+        // Borders shared between rows and images (ConvGeometry::sharedBorder) where padding <= kernel - 1.
+        {37, 3, 4, 4, 5, 3, 3, 1, 10, true},    // stacked blocks of 5 and 4 images: a short block's next slot
+        {3, 2, 5, 6, 4, 3, 2, 1, 5, true},      // rectangular kernel, padding = the narrower side less one
+        {3, 2, 6, 5, 4, 1, 1, 1, 2, false},     // 1x1 with padding 1: too wide a border to share
+        {2, 3, 5, 5, 4, 3, 3, 3, 9, false},     // 3x3 with padding 3: too wide a border to share
+        {2, 2, 6, 7, 3, 2, 5, 2, 7, false},     // 2x5 with padding 2: too wide along one axis only
         // Strided: every tap reads a phase plane (condensed_conv.hpp).
         {3, 5, 9, 11, 7, 3, 3, 1, 12, true, 2},   // ResNet's 3x3 stride 2, odd sizes, ablated rows
         {2, 4, 8, 8, 6, 1, 1, 0, 2, false, 2},    // ResNet's 1x1 stride-2 downsample: one phase of four
