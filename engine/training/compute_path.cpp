@@ -26,12 +26,14 @@ namespace {
 // borders"); Zen 5's 10-13% times that gain is 14-18%. 0.13 stays below all of them. The layout
 // gains nothing measurable with 16-float vectors on 8x8 (a 78-output pass and a 71-output one are
 // both five vectors), and 15-20% with the AVX2 kernels there, which stay at 0.25 (below Zen 4's
-// 26-31%).
-double convDensityThreshold(int64_t outputPixels, bool avx512, bool sharedBorder) {
+// 26-31%). A strided layer onto 4x4 reads phase planes that hold one border row and column each
+// (25 floats for ResNet-18's 3x3 at stride 2): break-even on Zen 4 at 14 / 13% (AVX-512 / AVX2
+// kernels, batch 32) and about 16% at 64 and 128, on Zen 5 12-15% (1.12-1.51x at 10%, stop 37): 0.11.
+double convDensityThreshold(int64_t outputPixels, bool avx512, bool sharedBorder, int64_t stride) {
     if (outputPixels >= 1024) return avx512 ? 0.4 : 0.5;
     if (outputPixels >= 256) return avx512 ? 0.25 : 0.4;
     if (outputPixels >= 64) return avx512 ? 0.2 : 0.25;
-    if (outputPixels >= 16) return sharedBorder ? 0.13 : avx512 ? 0.09 : 0.1;
+    if (outputPixels >= 16) return sharedBorder ? 0.13 : stride > 1 ? 0.11 : avx512 ? 0.09 : 0.1;
     return 0.0; // smaller images (or an unknown size): only the few-taps clauses below
 }
 
@@ -54,7 +56,7 @@ bool condensedPays(const LayerComputeQuery& layer, int64_t batch) {
         geometry.kernelW = shape[3];
         geometry.padding = layer.padding;
         geometry.stride = layer.stride;
-        return density <= convDensityThreshold(layer.outputPixels, layer.avx512, geometry.sharedBorder());
+        return density <= convDensityThreshold(layer.outputPixels, layer.avx512, geometry.sharedBorder(), layer.stride);
     }
     // Below a few dozen inputs per neuron the per-row overhead dominates.
     if (shape[1] < 64) return false;
