@@ -159,7 +159,8 @@ struct ConvTaps {
 
     ConvTaps(const ConvGeometry& geometry, int64_t k, uint32_t seed) : g(geometry) {
         const int64_t s = g.stride, plane = g.planeH() * g.planeW();
-        imageFloats = g.channels * g.phasesH() * g.phasesW() * plane;
+        // With shared borders (stride 1, padding 1 here) a pass reads planeTail() floats past the planes.
+        imageFloats = g.channels * g.phasesH() * g.phasesW() * plane + g.planeTail();
         wide = (g.outH() - 1) * g.planeW() + g.outW();
         std::vector<int64_t> taps(static_cast<size_t>(g.taps()));
         std::iota(taps.begin(), taps.end(), 0);
