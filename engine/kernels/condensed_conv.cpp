@@ -223,8 +223,9 @@ void condensedConvForward(const CondensedView& layer, const ConvGeometry& g, con
         const auto [r0, r1] =
             detail::partRange(layer.rows, static_cast<int>(rowBlocks), static_cast<int>(part % rowBlocks), 1);
         const int64_t count = n1 - n0;
-        const float* images = phaseImages(
-            g, x, n0, count, stack, detail::threadScratch<kPhaseInput>(static_cast<size_t>(stackedSize + g.planeTail())));
+        const float* images =
+            phaseImages(g, x, n0, count, stack,
+                        detail::threadScratch<kPhaseInput>(static_cast<size_t>(stackedSize + g.planeTail())));
         // One pass covers the block: image i's outputs start at i * plane (the rows between are dropped).
         const int64_t length = (count - 1) * plane + wide;
         float* row = detail::threadScratch<kWideRow>(static_cast<size_t>(length));

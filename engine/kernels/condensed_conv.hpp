@@ -8,9 +8,10 @@
 // position q + dy * Wp + dx. Computing every q in [0, (Hout - 1) * Wp + Wout) ("wide" rows: the last
 // kw - 1 columns of each row are computed and dropped) makes each tap a contiguous multiply-add over the
 // image, which vectorises without gathers. Where the border allows (ConvGeometry::sharedBorder), rows
-// and images share their zero borders, so that fewer dropped outputs are computed. The backward uses the same shifted sums: grad_input is the
-// transposed layer (per input channel, the taps that read it) over the zero-bordered output gradient,
-// grad_values a dot per tap between the output gradient and the shifted input.
+// and images share their zero borders, so that fewer dropped outputs are computed. The backward uses
+// the same shifted sums: grad_input is the transposed layer (per input channel, the taps that read it)
+// over the zero-bordered output gradient, grad_values a dot per tap between the output gradient and
+// the shifted input.
 //
 // Stride s > 1: the padded image is first split into phase planes, plane (a, b) holding the pixels
 // (s * i + a, s * j + b) at (i, j). Tap (c, dy, dx) then reads plane (dy % s, dx % s) of channel c at
@@ -53,9 +54,7 @@ struct ConvGeometry {
     // width pixels, and an image as padding zero rows and its height rows. A 4x4 image padded by 1 then
     // takes 5 x 5 floats instead of 6 x 6, and every tap's pass over it is that much shorter. (A wider
     // border would put a kept output's reads into the next row's pixels.)
-    bool sharedBorder() const {
-        return stride == 1 && padding > 0 && padding <= kernelH - 1 && padding <= kernelW - 1;
-    }
+    bool sharedBorder() const { return stride == 1 && padding > 0 && padding <= kernelH - 1 && padding <= kernelW - 1; }
     // Zeros a shared-border layout reads past its last plane: the last image's bottom border (padding
     // rows and the first padding columns of the row after).
     int64_t planeTail() const { return sharedBorder() ? padding * planeW() + padding : 0; }
