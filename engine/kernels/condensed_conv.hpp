@@ -52,8 +52,9 @@ struct ConvGeometry {
     // padding 1, LeNet-5's 5x5 with padding 2): a row's right border is the next row's left one, and
     // an image's bottom border the next image's top one, so a row is laid out as padding zeros and its
     // width pixels, and an image as padding zero rows and its height rows. A 4x4 image padded by 1 then
-    // takes 5 x 5 floats instead of 6 x 6, and every tap's pass over it is that much shorter. (A wider
-    // border would put a kept output's reads into the next row's pixels.)
+    // takes 5 x 5 floats instead of 6 x 6, and every tap's pass over it is that much shorter. (Wider
+    // borders, rare, keep the full layout: there a row's outputs would run into the next row's, which
+    // is harmless only because such outputs read nothing but zeros.)
     bool sharedBorder() const { return stride == 1 && padding > 0 && padding <= kernelH - 1 && padding <= kernelW - 1; }
     // Zeros a shared-border layout reads past its last plane: the last image's bottom border (padding
     // rows and the first padding columns of the row after).

@@ -11,6 +11,8 @@
 #include "engine/models/condensed_weights.hpp"
 #include "tests/support/guarded.hpp"
 
+#include <algorithm>
+#include <random>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -70,6 +72,36 @@ void expectClose(const torch::Tensor& got, const torch::Tensor& want, const std:
     QVERIFY2(error <= tolerance, (what + ": max error " + std::to_string(error)).c_str());
 }
 
+// Forward, grad_input, grad_values and grad_bias of the condensed layer against LibTorch's dense
+// convolution of the same weights (int16 indices; the forward with int32 ones too).
+void expectGradientsMatch(const ConvCase& c, Isa isa, uint64_t seed, const std::string& what) {
+    const ConvLayer l = makeLayer(c, seed);
+    const auto x0 = torch::randn({c.batch, c.channels, c.height, c.width});
+    const auto upstream = torch::randn({c.batch, c.out, c.outH(), c.outW()});
+
+    auto xd = x0.clone().requires_grad_(true);
+    auto wd = l.denseWeight(c).requires_grad_(true);
+    auto bd = l.bias.clone().requires_grad_(true);
+    const auto yd = torch::conv2d(xd, wd, bd, c.stride, c.padding);
+    (yd * upstream).sum().backward();
+
+    auto xc = x0.clone().requires_grad_(true);
+    auto vc = l.values.clone().requires_grad_(true);
+    auto bc = l.bias.clone().requires_grad_(true);
+    const auto yc =
+        condensedConv2d(xc, vc, l.indices.to(torch::kShort), bc, c.kernelH, c.kernelW, c.padding, c.stride, isa);
+    (yc * upstream).sum().backward();
+    const std::string where = toString(isa) + " " + what;
+    expectClose(yc, yd, "forward " + where);
+    expectClose(condensedConv2d(x0, l.values, l.indices.to(torch::kInt), l.bias, c.kernelH, c.kernelW, c.padding,
+                                c.stride, isa),
+                yd, "forward (int32 indices) " + where);
+    expectClose(xc.grad(), xd.grad(), "grad_input " + where);
+    const auto denseGradAtTaps = wd.grad().view({c.out, -1}).gather(1, l.indices);
+    expectClose(vc.grad(), denseGradAtTaps, "grad_values " + where);
+    expectClose(bc.grad(), bd.grad(), "grad_bias " + where);
+}
+
 const std::vector<ConvCase>& cases() {
     static const std::vector<ConvCase> all = {
         {4, 1, 28, 28, 6, 5, 5, 2, 3, false},   // LeNet-5's conv1 at 88%
@@ -107,6 +139,7 @@ class TestCondensedConv : public QObject {
 private Q_SLOTS:
     void forwardMatchesDenseConvolution();
     void gradientsMatchDenseConvolution();
+    void randomGeometriesMatchDenseConvolution();
     void resultsDoNotDependOnThreads();
     void doubleFallbackMatchesDenseConvolution();
     void captureGivesTheDenseGradientAtAnyStride();
@@ -137,30 +170,7 @@ void TestCondensedConv::gradientsMatchDenseConvolution() {
     guarded([] {
         uint64_t seed = 100;
         for (const ConvCase& c : cases())
-            for (Isa isa : isasHere()) {
-                const ConvLayer l = makeLayer(c, seed++);
-                const auto x0 = torch::randn({c.batch, c.channels, c.height, c.width});
-                const auto upstream = torch::randn({c.batch, c.out, c.outH(), c.outW()});
-
-                auto xd = x0.clone().requires_grad_(true);
-                auto wd = l.denseWeight(c).requires_grad_(true);
-                auto bd = l.bias.clone().requires_grad_(true);
-                (torch::conv2d(xd, wd, bd, c.stride, c.padding) * upstream).sum().backward();
-
-                auto xc = x0.clone().requires_grad_(true);
-                auto vc = l.values.clone().requires_grad_(true);
-                auto bc = l.bias.clone().requires_grad_(true);
-                (condensedConv2d(xc, vc, l.indices.to(torch::kShort), bc, c.kernelH, c.kernelW, c.padding, c.stride,
-                                 isa) *
-                 upstream)
-                    .sum()
-                    .backward();
-                const std::string where = toString(isa) + " case " + std::to_string(seed);
-                expectClose(xc.grad(), xd.grad(), "grad_input " + where);
-                const auto denseGradAtTaps = wd.grad().view({c.out, -1}).gather(1, l.indices);
-                expectClose(vc.grad(), denseGradAtTaps, "grad_values " + where);
-                expectClose(bc.grad(), bd.grad(), "grad_bias " + where);
-            }
+            for (Isa isa : isasHere()) expectGradientsMatch(c, isa, seed++, "case " + std::to_string(seed));
         // Only the gradients asked for: the first layer's input needs none.
         const ConvCase c = cases()[0];
         const ConvLayer l = makeLayer(c, 7);
@@ -169,6 +179,47 @@ void TestCondensedConv::gradientsMatchDenseConvolution() {
         condensedConv2d(x, v, l.indices, l.bias, c.kernelH, c.kernelW, c.padding).sum().backward();
         QVERIFY(v.grad().defined());
         QVERIFY(!x.grad().defined());
+    });
+}
+
+// Geometries drawn at random (fixed seed), small enough to run in a second on every instruction set:
+// image sides from 1, kernels up to 5 (rectangular), padding up to 3 (shared borders and wider ones),
+// strides 1-3, batches that stack into short blocks, k from 1 to every tap, ablated rows.
+void TestCondensedConv::randomGeometriesMatchDenseConvolution() {
+    guarded([] {
+        std::mt19937 draw(2026);
+        auto pick = [&](int64_t lo, int64_t hi) { return std::uniform_int_distribution<int64_t>(lo, hi)(draw); };
+        int tried = 0, shared = 0;
+        while (tried < 60) {
+            ConvCase c{pick(1, 19), pick(1, 5), pick(1, 9), pick(1, 9), pick(1, 6), pick(1, 5), pick(1, 5), pick(0, 3), 1,
+                       pick(0, 1) == 1, pick(1, 3)};
+            if (tried < 20) { // the first third with shared borders: stride 1, padding 1 .. kernel - 1
+                c.stride = 1;
+                c.kernelH = pick(2, 5);
+                c.kernelW = pick(2, 5);
+                c.padding = pick(1, std::min(c.kernelH, c.kernelW) - 1);
+            }
+            if (c.height + 2 * c.padding < c.kernelH || c.width + 2 * c.padding < c.kernelW) continue;
+            c.k = pick(1, c.channels * c.kernelH * c.kernelW);
+            const ConvGeometry g{c.batch, c.channels, c.height, c.width, c.kernelH, c.kernelW, c.padding, c.stride};
+            shared += g.sharedBorder() ? 1 : 0;
+            for (Isa isa : isasHere())
+                expectGradientsMatch(c, isa, 500 + static_cast<uint64_t>(tried),
+                                     QStringLiteral("random case %1: batch %2, %3 channels, %4x%5, kernel %6x%7, "
+                                                    "padding %8, stride %9")
+                                         .arg(tried)
+                                         .arg(c.batch)
+                                         .arg(c.channels)
+                                         .arg(c.height)
+                                         .arg(c.width)
+                                         .arg(c.kernelH)
+                                         .arg(c.kernelW)
+                                         .arg(c.padding)
+                                         .arg(c.stride)
+                                         .toStdString());
+            ++tried;
+        }
+        QVERIFY2(shared >= 20, qPrintable(QStringLiteral("only %1 shared-border geometries drawn").arg(shared)));
     });
 }
 
