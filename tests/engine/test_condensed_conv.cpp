@@ -356,6 +356,24 @@ void TestCondensedConv::badInputIsRefused() {
         auto y = torch::empty({2, c.out, 4, 4});
         expectRefused([&] { condensedConvForward(wrong, g, x.data_ptr<float>(), y.data_ptr<float>(), Isa::Portable); },
                       "inFeatures");
+        // The kernels check every index themselves (int16 and int32, both ends), forward and backward.
+        wrong.inFeatures = l.taps;
+        auto past = idx.clone();
+        past[c.out - 1][c.k - 1] = l.taps;
+        wrong.indices = past.data_ptr();
+        expectRefused([&] { condensedConvForward(wrong, g, x.data_ptr<float>(), y.data_ptr<float>(), Isa::Portable); },
+                      "tap index lies outside");
+        auto negative = l.indices.to(torch::kShort);
+        negative[0][0] = -1;
+        wrong.indices = negative.data_ptr();
+        wrong.indices16 = true;
+        auto gx = torch::empty_like(x);
+        expectRefused(
+            [&] {
+                condensedConvBackward(wrong, g, x.data_ptr<float>(), y.data_ptr<float>(), gx.data_ptr<float>(), nullptr,
+                                      Isa::Portable);
+            },
+            "tap index lies outside");
     });
 }
 
