@@ -24,6 +24,24 @@ SRIGL_AVX2 float horizontalSum(__m256 v) {
     return _mm_cvtss_f32(s);
 }
 
+// Outputs [p, p + 8 * R) in R registers, each tap adding into all of them: R independent FMA chains.
+// With MaskLast, the last register holds only the lanes `last` sets (the end of a pass).
+template <int R, bool MaskLast>
+SRIGL_AVX2 inline void sumRegisters(const float* src, const int32_t* offset, const float* v, int64_t k, __m256 start,
+                                    int64_t p, __m256i last, float* out) {
+    constexpr int whole = MaskLast ? R - 1 : R;
+    __m256 a[R];
+    for (auto& r : a) r = start;
+    for (int64_t j = 0; j < k; ++j) {
+        const __m256 w = _mm256_broadcast_ss(v + j);
+        const float* s = src + offset[j] + p;
+        for (int t = 0; t < whole; ++t) a[t] = _mm256_fmadd_ps(w, _mm256_loadu_ps(s + 8 * t), a[t]);
+        if constexpr (MaskLast) a[R - 1] = _mm256_fmadd_ps(w, _mm256_maskload_ps(s + 8 * (R - 1), last), a[R - 1]);
+    }
+    for (int t = 0; t < whole; ++t) _mm256_storeu_ps(out + p + 8 * t, a[t]);
+    if constexpr (MaskLast) _mm256_maskstore_ps(out + p + 8 * (R - 1), last, a[R - 1]);
+}
+
 } // namespace
 
 SRIGL_AVX2 void shiftedSumAvx2(const float* src, const int32_t* offset, const float* v, int64_t k, int64_t length,
@@ -31,28 +49,30 @@ SRIGL_AVX2 void shiftedSumAvx2(const float* src, const int32_t* offset, const fl
     const __m256 start = _mm256_set1_ps(init);
     int64_t p = 0;
     // Eight independent accumulators (64 outputs) cover the FMA latency; each tap adds into all of them.
-    for (; p + 64 <= length; p += 64) {
-        __m256 a[8];
-        for (auto& r : a) r = start;
-        for (int64_t j = 0; j < k; ++j) {
-            const __m256 w = _mm256_broadcast_ss(v + j);
-            const float* s = src + offset[j] + p;
-            for (int t = 0; t < 8; ++t) a[t] = _mm256_fmadd_ps(w, _mm256_loadu_ps(s + 8 * t), a[t]);
-        }
-        for (int t = 0; t < 8; ++t) _mm256_storeu_ps(out + p + 8 * t, a[t]);
-    }
-    for (; p + 8 <= length; p += 8) {
-        __m256 a = start;
-        for (int64_t j = 0; j < k; ++j)
-            a = _mm256_fmadd_ps(_mm256_broadcast_ss(v + j), _mm256_loadu_ps(src + offset[j] + p), a);
-        _mm256_storeu_ps(out + p, a);
-    }
-    if (p < length) {
-        const __m256i mask = tailMask(length - p);
-        __m256 a = start;
-        for (int64_t j = 0; j < k; ++j)
-            a = _mm256_fmadd_ps(_mm256_broadcast_ss(v + j), _mm256_maskload_ps(src + offset[j] + p, mask), a);
-        _mm256_maskstore_ps(out + p, mask, a);
+    for (; p + 64 <= length; p += 64) sumRegisters<8, false>(src, offset, v, k, start, p, __m256i(), out);
+    // The rest of the pass (up to eight registers, the last one masked) in one loop over the taps too:
+    // one register at a time waited on the FMA latency at every tap (a 32x32 image's pass ends in 31
+    // outputs, four such loops in turn).
+    const int64_t rest = length - p;
+    if (rest <= 0) return;
+    const __m256i last = tailMask(rest % 8 ? rest % 8 : 8);
+    switch ((rest + 7) / 8) {
+    case 1:
+        return sumRegisters<1, true>(src, offset, v, k, start, p, last, out);
+    case 2:
+        return sumRegisters<2, true>(src, offset, v, k, start, p, last, out);
+    case 3:
+        return sumRegisters<3, true>(src, offset, v, k, start, p, last, out);
+    case 4:
+        return sumRegisters<4, true>(src, offset, v, k, start, p, last, out);
+    case 5:
+        return sumRegisters<5, true>(src, offset, v, k, start, p, last, out);
+    case 6:
+        return sumRegisters<6, true>(src, offset, v, k, start, p, last, out);
+    case 7:
+        return sumRegisters<7, true>(src, offset, v, k, start, p, last, out);
+    default:
+        return sumRegisters<8, true>(src, offset, v, k, start, p, last, out);
     }
 }
 
