@@ -251,6 +251,10 @@ private Q_SLOTS:
     void readersExpandCondensedLayers();
 };
 
+// Holds with Debian 12's LibTorch 1.13 (the largest difference over the 500 steps is 1.6e-6). With
+// Debian 13's LibTorch 2.6 this run turns chaotic after step 395 (scripts/check_libtorch2.sh): there
+// the masked-dense path alone, on 1 and on 2 threads, differs by 3e-4 at step 445, and so does the
+// condensed one from it, with the same masks at every update (docs/sparse_training.md, "Exactness").
 void TestCondensedTrainer::mlpMatchesMaskedDense() {
     guarded([] {
         Trainer dense(smallRun("mlp", "masked_dense"));

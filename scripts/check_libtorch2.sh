@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Builds the engine, the CLI and the test suites without the Studio against Debian 13's LibTorch 2.x
+# (CPU, with Qt 6.8 and GCC 14) in a chroot made by debootstrap, and runs the engine, sessions and CLI
+# suites there: the check that the code compiles and behaves the same against LibTorch 2.x on a machine
+# that has no Python torch 2.x and no GPU (docs/building.md, "LibTorch 2.x on the CPU"). The GPU
+# machine's build (scripts/build_cuda.sh) checks the same against the CUDA LibTorch of Python's torch.
+#
+# Needs root (debootstrap, chroot, mounts) and Debian's mirror. Not part of CI: on 2 cores the chroot
+# takes about 10 minutes the first time, the build about 35 and the suites about 10.
+#
+# Usage: bash scripts/check_libtorch2.sh [ROOT]      (default /var/tmp/srigl-trixie; kept for reruns)
+#   SRIGL_CHECK_LABELS  the ctest labels to run, a regular expression (default engine|sessions|cli)
+#   SRIGL_CHECK_SUITE   the Debian suite (default trixie)
+# The tree checked is this checkout's working tree (tracked and untracked files git does not ignore).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=${1:-/var/tmp/srigl-trixie}
+suite=${SRIGL_CHECK_SUITE:-trixie}
+labels=${SRIGL_CHECK_LABELS:-engine|sessions|cli}
+[ "$(id -u)" = 0 ] || { echo "check_libtorch2: needs root (debootstrap, chroot)" >&2; exit 1; }
+
+if ! command -v debootstrap >/dev/null; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends debootstrap
+fi
+if [ ! -f "$root/etc/debian_version" ]; then
+  echo "check_libtorch2: debootstrap $suite into $root"
+  debootstrap --variant=minbase "$suite" "$root" http://deb.debian.org/debian
+fi
+
+# The chroot's /proc, /dev and /sys for the build and the tests; unmounted however this script ends.
+mounted=()
+cleanup() {
+  local m
+  for m in "${mounted[@]}"; do umount -l "$m" 2>/dev/null || true; done
+}
+trap cleanup EXIT
+for m in proc dev sys; do
+  if ! mountpoint -q "$root/$m"; then
+    case $m in
+      proc) mount -t proc proc "$root/proc" ;;
+      dev) mount --bind /dev "$root/dev" ;;
+      sys) mount -t sysfs sys "$root/sys" ;;
+    esac
+    mounted+=("$root/$m")
+  fi
+done
+
+in_root() { chroot "$root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 bash -c "$1"; }
+
+# The set-up's packages (scripts/setup.sh) less the Studio's: the suites built here need Qt Core and
+# Test, OpenCV (they draw the synthetic digits), and Python's numpy and torch (2.6 there: they read
+# what `srigl export` writes).
+in_root "export DEBIAN_FRONTEND=noninteractive; apt-get update -q && apt-get install -y -q --no-install-recommends \
+  libtorch-dev libgloo-dev cmake g++ ninja-build ccache pkg-config git libsqlite3-dev sqlite3 nlohmann-json3-dev \
+  libcli11-dev libzstd-dev zlib1g-dev qt6-base-dev libopencv-dev libopenblas0-pthread libsimde-dev \
+  python3-numpy python3-torch" >/dev/null
+torch=$(in_root "dpkg-query -W -f '\${Version}' libtorch-dev")
+echo "check_libtorch2: LibTorch $torch (Debian $suite, $(in_root 'g++ --version | head -1'))"
+
+# The working tree into /src of the chroot, beside the build folder an earlier check left there
+# (/src/build). Only files whose content differs are written (with a new modification time), so that
+# ninja rebuilds exactly what changed; files the tree no longer has are removed.
+stage=$(mktemp -d)
+git ls-files -z --cached --others --exclude-standard |
+  tar --null --ignore-failed-read -T - -cf - 2>/dev/null | tar -xf - -C "$stage"
+mkdir -p "$root/src"
+(cd "$stage" && find . -type f -print0) | while IFS= read -r -d '' f; do
+  if ! cmp -s "$stage/$f" "$root/src/$f"; then
+    mkdir -p "$(dirname "$root/src/$f")"
+    cp "$stage/$f" "$root/src/$f"
+  fi
+done
+(cd "$root/src" && find . -path ./build -prune -o -type f -print0) | while IFS= read -r -d '' f; do
+  [ -e "$stage/$f" ] || rm -f "$root/src/$f"
+done
+rm -rf "$stage"
+
+status=0
+generator=$([ -f "$root/src/build/CMakeCache.txt" ] || echo "-G Ninja")
+in_root "cd /src && cmake -S . -B build $generator -DCMAKE_BUILD_TYPE=Release -DSRIGL_BUILD_GUI=OFF \
+  -DSRIGL_BUILD_TESTS=ON >/dev/null && ninja -C build -j$(nproc)" || status=$?
+if [ "$status" != 0 ]; then
+  echo "check_libtorch2: the build against LibTorch $torch failed" >&2
+  exit "$status"
+fi
+in_root "cd /src/build && OMP_WAIT_POLICY=PASSIVE QT_QPA_PLATFORM=offscreen ctest -L '$labels' -j$(nproc) \
+  --output-on-failure" || status=$?
+echo "check_libtorch2: LibTorch $torch: build passed, suites ($labels) $([ "$status" = 0 ] && echo passed || echo FAILED)"
+exit "$status"
