@@ -139,8 +139,10 @@ def main():
                         "extension, when it exists)")
     parser.add_argument("--tolerance", type=float, default=1e-5)
     args = parser.parse_args()
-    state = torch.load(args.file, map_location="cpu")
-    check = torch.load(args.check or beside(args.file, ".check"), map_location="cpu")
+    # weights_only: what torch.load does by default from PyTorch 2.6 on (the file must need no global
+    # beyond tensors and containers); PyTorch 1.13 has the option and the same refusal.
+    state = torch.load(args.file, map_location="cpu", weights_only=True)
+    check = torch.load(args.check or beside(args.file, ".check"), map_location="cpu", weights_only=True)
     for key, mask in state.items():
         if key.endswith(".mask"):
             weight = state[key[: -len(".mask")] + ".weight"]

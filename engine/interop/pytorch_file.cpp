@@ -1,12 +1,14 @@
 // The zip container through LibTorch's PyTorchStreamReader, the pickle through our restricted reader.
 #include "engine/interop/pytorch_file.hpp"
 
+#include "engine/archive/checked_zip_file.hpp"
 #include "engine/errors.hpp"
 #include "engine/interop/restricted_unpickler.hpp"
 #include "engine/training/checkpoint_file.hpp"
-#include "engine/archive/checked_zip_file.hpp"
 
 #include <caffe2/serialize/inline_container.h>
+#include <torch/csrc/jit/serialization/export.h>
+#include <torch/csrc/jit/serialization/pickler.h>
 #include <torch/serialize.h>
 
 #include <cerrno>
@@ -95,16 +97,32 @@ void writePyTorchStateDict(const std::string& path, const std::vector<NamedTenso
         if (dict.contains(t.name)) throw CheckpointError(path + ": two tensors named " + t.name);
         dict.insert(t.name, t.tensor.detach().to(torch::kCPU).contiguous().clone());
     }
-    std::vector<char> bytes;
+    // torch::pickle_save's layout (data.pkl and one record per tensor, as torch.save writes), but a plain
+    // dict without LibTorch's type tag: PyTorch 2.6 and later load with weights_only by default, which
+    // refuses the tag's global torch.jit._pickle.restore_type_tag (found with Debian 13's torch 2.6,
+    // scripts/check_libtorch2.sh). What remains are the globals torch.save itself writes.
+    std::string bytes;
     try {
-        bytes = torch::pickle_save(dict);
+        std::vector<char> pickled;
+        torch::jit::Pickler pickler(
+            [&](const char* data, size_t size) { pickled.insert(pickled.end(), data, data + size); }, nullptr, nullptr,
+            nullptr, nullptr, /*tag_aggregates=*/false);
+        pickler.protocol();
+        pickler.pushIValue(dict);
+        pickler.stop();
+        caffe2::serialize::PyTorchStreamWriter zip([&bytes](const void* data, size_t size) {
+            bytes.append(static_cast<const char*>(data), size);
+            return size;
+        });
+        torch::jit::writeArchiveAndTensors("data", pickled.data(), pickled.size(), pickler.tensorData(), zip);
+        zip.writeEndOfFile();
     } catch (const c10::Error& e) {
         throw CheckpointError(path + ": cannot encode the state_dict (" + firstLine(e.what_without_backtrace()) + ")");
     }
     // Written aside, synced and renamed into place (the checkpoint writer's way): a failed write
     // never leaves half a file under `path`, a full disk in the last flush is an error, and a second
     // export to the same file at the same moment fails clearly instead of tearing it.
-    writeFileAtomically(path, std::string(bytes.begin(), bytes.end()), "PyTorch file");
+    writeFileAtomically(path, bytes, "PyTorch file");
 }
 
 } // namespace srigl::interop

@@ -1,7 +1,11 @@
 // The AVX-512F intrinsics our kernels use that SIMDe 0.7.4 (Debian 12) lacks, written lane by lane after
 // Intel's Intrinsics Guide, for the emulated build of the AVX-512 kernels (engine/kernels/
 // avx512_intrinsics.hpp includes this after SIMDe). Deliberately plain: a shim must be obviously right,
-// since a mistake here would hide or fake a kernel bug. Each stands down when SIMDe provides the name.
+// since a mistake here would hide or fake a kernel bug. The masked load and store replace SIMDe's own
+// where it has them: SIMDe 0.8.2 (Debian 13) reads all sixteen lanes in its masked load and writes
+// zeros into the masked-off lanes in its masked store, memory that native AVX-512 never touches (the
+// kernels' passes end in such lanes, past the end of a row: the store's zeros failed
+// convShiftedSumMatchesPortable there, scripts/check_libtorch2.sh).
 #pragma once
 
 #include <cstdint>
@@ -33,9 +37,7 @@ inline void maskStoreuPs(void* p, simde__mmask16 k, simde__m512 a) {
 
 } // namespace srigl::kernels::emulation
 
-#ifndef _mm512_maskz_loadu_ps
+#undef _mm512_maskz_loadu_ps
 #define _mm512_maskz_loadu_ps srigl::kernels::emulation::maskzLoaduPs
-#endif
-#ifndef _mm512_mask_storeu_ps
+#undef _mm512_mask_storeu_ps
 #define _mm512_mask_storeu_ps srigl::kernels::emulation::maskStoreuPs
-#endif
