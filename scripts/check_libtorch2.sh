@@ -10,6 +10,8 @@
 #
 # Usage: bash scripts/check_libtorch2.sh [ROOT]      (default /var/tmp/srigl-trixie; kept for reruns)
 #   SRIGL_CHECK_LABELS  the ctest labels to run, a regular expression (default engine|sessions|cli)
+#   SRIGL_CHECK_CUDA    a CUDA toolkit to compile our CUDA kernels with as well (default /usr/local/cuda,
+#                       skipped when it has no nvcc)
 #   SRIGL_CHECK_SUITE   the Debian suite (default trixie)
 # The tree checked is this checkout's working tree (tracked and untracked files git does not ignore).
 set -euo pipefail
@@ -57,9 +59,9 @@ in_root "export DEBIAN_FRONTEND=noninteractive; apt-get update -q && apt-get ins
 torch=$(in_root "dpkg-query -W -f '\${Version}' libtorch-dev")
 echo "check_libtorch2: LibTorch $torch (Debian $suite, $(in_root 'g++ --version | head -1'))"
 
-# The working tree into /src of the chroot, beside the build folder an earlier check left there
-# (/src/build). Only files whose content differs are written (with a new modification time), so that
-# ninja rebuilds exactly what changed; files the tree no longer has are removed.
+# The working tree into /src of the chroot, beside the build folders an earlier check left there
+# (/src/build, /src/build-cuda). Only files whose content differs are written (with a new modification
+# time), so that ninja rebuilds exactly what changed; files the tree no longer has are removed.
 stage=$(mktemp -d)
 git ls-files -z --cached --others --exclude-standard |
   tar --null --ignore-failed-read -T - -cf - 2>/dev/null | tar -xf - -C "$stage"
@@ -70,7 +72,7 @@ mkdir -p "$root/src"
     cp "$stage/$f" "$root/src/$f"
   fi
 done
-(cd "$root/src" && find . -path ./build -prune -o -type f -print0) | while IFS= read -r -d '' f; do
+(cd "$root/src" && find . \( -path ./build -o -path ./build-cuda \) -prune -o -type f -print0) | while IFS= read -r -d '' f; do
   [ -e "$stage/$f" ] || rm -f "$root/src/$f"
 done
 rm -rf "$stage"
@@ -83,7 +85,34 @@ if [ "$status" != 0 ]; then
   echo "check_libtorch2: the build against LibTorch $torch failed" >&2
   exit "$status"
 fi
+# Where this machine has a CUDA toolkit (SRIGL_CHECK_CUDA, default /usr/local/cuda): our CUDA kernels,
+# the stream glue and the CUDA checks compiled against the same LibTorch's headers (not linked: that
+# needs a CUDA LibTorch, scripts/build_cuda.sh on a GPU machine).
+cuda=${SRIGL_CHECK_CUDA:-/usr/local/cuda}
+cuda_status=0
+if [ -x "$cuda/bin/nvcc" ]; then
+  mkdir -p "$root/usr/local/cuda"
+  if ! mountpoint -q "$root/usr/local/cuda"; then
+    mount --bind "$(readlink -f "$cuda")" "$root/usr/local/cuda"
+    mounted+=("$root/usr/local/cuda")
+  fi
+  cuda_objects="engine/CMakeFiles/srigl_engine_cuda.dir/kernels/cuda/condensed_forward.cu.o
+    engine/CMakeFiles/srigl_engine_cuda.dir/kernels/cuda/condensed_backward.cu.o
+    engine/CMakeFiles/srigl_engine_cuda.dir/kernels/cuda/cuda_support.cu.o
+    engine/CMakeFiles/srigl_engine.dir/kernels/cuda/current_stream.cpp.o
+    tests/cuda/CMakeFiles/srigl_cuda_checks.dir/cuda_checks.cpp.o"
+  generator=$([ -f "$root/src/build-cuda/CMakeCache.txt" ] || echo "-G Ninja")
+  if in_root "export PATH=/usr/local/cuda/bin:\$PATH; cd /src && cmake -S . -B build-cuda $generator \
+      -DCMAKE_BUILD_TYPE=Release -DSRIGL_BUILD_GUI=OFF -DSRIGL_BUILD_TESTS=OFF -DSRIGL_CUDA=ON \
+      -DCMAKE_CUDA_ARCHITECTURES=90 >/dev/null && ninja -C build-cuda -j$(nproc) $(echo $cuda_objects)"; then
+    echo "check_libtorch2: the CUDA kernels compiled against LibTorch $torch ($("$cuda/bin/nvcc" --version | tail -1))"
+  else
+    echo "check_libtorch2: the CUDA kernels did not compile against LibTorch $torch" >&2
+    cuda_status=1
+  fi
+fi
 in_root "cd /src/build && OMP_WAIT_POLICY=PASSIVE QT_QPA_PLATFORM=offscreen ctest -L '$labels' -j$(nproc) \
   --output-on-failure" || status=$?
 echo "check_libtorch2: LibTorch $torch: build passed, suites ($labels) $([ "$status" = 0 ] && echo passed || echo FAILED)"
+[ "$status" = 0 ] && status=$cuda_status
 exit "$status"
