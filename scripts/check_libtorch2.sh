@@ -85,9 +85,9 @@ if [ "$status" != 0 ]; then
   echo "check_libtorch2: the build against LibTorch $torch failed" >&2
   exit "$status"
 fi
-# Where this machine has a CUDA toolkit (SRIGL_CHECK_CUDA, default /usr/local/cuda): our CUDA kernels,
-# the stream glue and the CUDA checks compiled against the same LibTorch's headers (not linked: that
-# needs a CUDA LibTorch, scripts/build_cuda.sh on a GPU machine).
+# Where this machine has a CUDA toolkit (SRIGL_CHECK_CUDA, default /usr/local/cuda): our CUDA kernels
+# and the CUDA checks compiled against the same LibTorch's headers (not linked, and the stream glue's
+# c10 CUDA calls not compiled: both need a CUDA LibTorch, scripts/build_cuda.sh on a GPU machine).
 cuda=${SRIGL_CHECK_CUDA:-/usr/local/cuda}
 cuda_status=0
 if [ -x "$cuda/bin/nvcc" ]; then
