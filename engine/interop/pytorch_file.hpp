@@ -19,8 +19,9 @@ struct NamedTensor {
 // a pickle with a class that is not plain data or a tensor.
 PickleRef readPyTorchFile(const std::string& path);
 
-// A dict {name: tensor} in the order given, written with LibTorch's pickler (torch::pickle_save),
-// so torch.load(path) returns it; tensors are copied to the CPU, contiguous. Throws CheckpointError.
+// A dict {name: tensor} in the order given, written with LibTorch's pickler in torch.save's layout and
+// without type tags, so torch.load(path) returns it, weights_only too; tensors are copied to the CPU,
+// contiguous. Throws CheckpointError.
 void writePyTorchStateDict(const std::string& path, const std::vector<NamedTensor>& tensors);
 
 } // namespace srigl::interop
