@@ -4,6 +4,7 @@
 #include "engine/data/synthetic_cifar.hpp"
 
 #include "engine/data/seed_mix.hpp"
+#include "engine/runtime/worker_pool.hpp"
 
 #include <algorithm>
 #include <array>
@@ -337,7 +338,7 @@ DatasetSplit generateSyntheticCifar(int64_t count, uint64_t seed, SyntheticSplit
 
     const uint64_t stream = mixSeed(mixSeed(seed, kStreamTag), static_cast<uint64_t>(split));
     // Samples are independent, so threads change nothing but the time (50,000 take about 1 s on one core).
-    at::parallel_for(0, count, 1024, [&](int64_t begin, int64_t end) {
+    parallelFor(0, count, 1024, [&](int64_t begin, int64_t end) {
         float canvas[kChannels * kPlane];
         for (int64_t i = begin; i < end; ++i) {
             SampleRng rng(mixSeed(stream, uint64_t(i)));

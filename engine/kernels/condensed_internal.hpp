@@ -4,6 +4,7 @@
 #pragma once
 
 #include "engine/kernels/condensed_kernels.hpp"
+#include "engine/runtime/worker_pool.hpp"
 
 #include <cstdint>
 #include <functional>
@@ -12,14 +13,9 @@
 
 namespace srigl::kernels::detail {
 
-// Runs fn(part) for every part in [0, parts) on the calling thread and up to threads - 1 workers of
-// the kernels' pool (parts are claimed from a shared counter, so a worker slow to wake leaves its parts
-// to the caller). Serial when threads <= 1 or when another thread is using the pool.
-void runParallel(int parts, int threads, const std::function<void(int)>& fn);
-
-// The CPUs each of the pool's workers may run on now (Linux; empty elsewhere): what its placement
-// rule chose (worker_pool.cpp), for tests.
-std::vector<std::vector<int>> workerCpus();
+// The pool the kernels split their work over (engine/runtime/worker_pool.hpp).
+using srigl::runParallel;
+using srigl::workerCpus;
 
 // y [batch, rows] from x already transposed into xT ([blocks][inFeatures][block], as the packs write
 // it): the batched forward's multiply, on up to `threads` threads (the caller's choice).

@@ -4,8 +4,7 @@
 #include "engine/nm/nm_mask.hpp"
 
 #include "engine/nm/nm_layout.hpp"
-
-#include <ATen/Parallel.h>
+#include "engine/runtime/worker_pool.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -60,7 +59,8 @@ void keepTopAny(const float* w, int64_t stride, int size, int n, bool* keep, std
 void maskCpu(const float* weight, bool* mask, int64_t out, int64_t in, int64_t inner, int n, int m) {
     const int64_t full = in / m;
     const int rest = static_cast<int>(in % m);
-    at::parallel_for(0, out, std::max<int64_t>(1, 16384 / std::max<int64_t>(1, in * inner)), [&](int64_t begin, int64_t end) {
+    const int64_t grain = std::max<int64_t>(1, 16384 / std::max<int64_t>(1, in * inner)); // rows
+    parallelFor(0, out, grain, [&](int64_t begin, int64_t end) {
         std::vector<int> order;
         for (int64_t o = begin; o < end; ++o)
             for (int64_t k = 0; k < inner; ++k) {

@@ -2,9 +2,8 @@
 // (topk, scatter) so an update of LeNet-300-100 takes milliseconds, not a Python-speed loop.
 #include "engine/sparsity/mask_update.hpp"
 
+#include "engine/runtime/worker_pool.hpp"
 #include "engine/sparsity/select_largest.hpp"
-
-#include <ATen/Parallel.h>
 
 #include <algorithm>
 #include <cmath>
@@ -87,7 +86,7 @@ torch::Tensor constantFanInIndices(int64_t out, int64_t fanIn, int64_t k, torch:
     auto idx = torch::empty({out, k}, torch::kLong);
     const double* up = u.data_ptr<double>();
     int64_t* ip = idx.data_ptr<int64_t>();
-    at::parallel_for(0, out, 64, [&](int64_t r0, int64_t r1) {
+    parallelFor(0, out, 64, [&](int64_t r0, int64_t r1) {
         std::vector<uint8_t> taken(static_cast<size_t>(fanIn), 0);
         for (int64_t r = r0; r < r1; ++r) {
             const double* ur = up + r * k;

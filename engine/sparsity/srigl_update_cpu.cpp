@@ -1,10 +1,9 @@
 // SRigL's update on CPU float arrays: the same rule as sriglUpdateTensorOps (docs/algorithms.md),
 // as a few linear passes plus nth_element selections. An update of LeNet-300-100 takes a few
 // milliseconds instead of the tens that generic tensor ops (masked_fill, topk, bool reductions) need.
+#include "engine/runtime/worker_pool.hpp"
 #include "engine/sparsity/mask_update.hpp"
 #include "engine/sparsity/select_largest.hpp"
-
-#include <ATen/Parallel.h>
 
 #include <cmath>
 #include <memory>
@@ -39,7 +38,7 @@ MaskUpdateResult sriglUpdateCpu(const torch::Tensor& weight, const torch::Tensor
     const bool ablation = params.allowAblation && params.gammaSal > 0.0;
     std::unique_ptr<bool[]> keepW(new bool[static_cast<size_t>(n)]());
     std::unique_ptr<bool[]> salientG(new bool[static_cast<size_t>(ablation ? n : 0)]());
-    at::parallel_for(0, ablation ? 2 : 1, 1, [&](int64_t begin, int64_t end) {
+    parallelFor(0, ablation ? 2 : 1, 1, [&](int64_t begin, int64_t end) {
         std::vector<uint32_t> local;
         for (int64_t task = begin; task < end; ++task) {
             if (task == 0) selectLargest(absW.data(), n, nKeep, keepW.get(), local);
@@ -79,8 +78,8 @@ MaskUpdateResult sriglUpdateCpu(const torch::Tensor& weight, const torch::Tensor
     // Per row: cut back to the k largest |W| kept, then grow to k by largest |dense grad|.
     auto result = torch::zeros({out, fanIn}, torch::kBool);
     bool* rp = result.data_ptr<bool>();
-    // Rows are independent: split them over the intra-op threads.
-    at::parallel_for(0, out, 16, [&](int64_t begin, int64_t end) {
+    // Rows are independent: split them over the worker pool.
+    parallelFor(0, out, 16, [&](int64_t begin, int64_t end) {
         std::vector<float> rowScore(static_cast<size_t>(fanIn));
         std::vector<uint32_t> local;
         for (int64_t r = begin; r < end; ++r) {

@@ -4,7 +4,7 @@
 cmake_policy(SET CMP0057 NEW)
 include(${CMAKE_CURRENT_LIST_DIR}/../support/include_scan.cmake)
 # Lowest first. A folder missing from this list fails the check, so a new folder has to take a place.
-set(order kernels runtime nm analysis data config archive sparsity models distributed training inference conversion interop)
+set(order runtime kernels nm analysis data config archive sparsity models distributed training inference conversion interop)
 
 subfolders(${SOURCE_DIR}/engine folders)
 foreach(folder IN LISTS folders)

@@ -1,10 +1,14 @@
-// The kernels' own thread pool: the caller and up to threads - 1 workers claim parts of a job from
-// a shared counter (detail::runParallel in condensed_internal.hpp).
-#include "engine/kernels/condensed_internal.hpp"
+// The process's own thread pool (worker_pool.hpp): the caller and up to threads - 1 workers claim
+// parts of a job from a shared counter.
+#include "engine/runtime/worker_pool.hpp"
 
+#include <ATen/Parallel.h>
+
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <exception>
 #include <functional>
 #include <mutex>
 #include <thread>
@@ -18,12 +22,11 @@
 #include <immintrin.h>
 #endif
 
-namespace srigl::kernels {
+namespace srigl {
 namespace {
 
-// The engine's LibTorch is built with OpenMP, but this file is compiled without -fopenmp (and
-// global flags stay as they are), so at::parallel_for would run serially here. A tiny pool of our
-// own does the row split instead. Its workers spin briefly after a job, then sleep on a condition
+// at::parallel_for would run serially in the engine (worker_pool.hpp says why); a tiny pool of our
+// own does the splitting instead. Its workers spin briefly after a job, then sleep on a condition
 // variable: back-to-back layers (a model's forward, a benchmark loop) find them awake and pay no
 // futex wake-up, while an idle process does not burn a core (the machine is shared, and
 // OMP_WAIT_POLICY=PASSIVE is set for the same reason).
@@ -60,11 +63,18 @@ public:
     // workers. When another thread is using the pool the whole job runs on the caller (correct,
     // just serial).
     void run(int parts, int threads, const std::function<void(int)>& fn) {
-        std::unique_lock<std::mutex> busy(busy_, std::try_to_lock);
-        if (parts <= 1 || threads <= 1 || !busy.owns_lock()) {
+        // A job started from inside a job (by its caller or a worker) runs serially: the pool is busy,
+        // and busy_ must not be tried by the thread that holds it.
+        if (parts <= 1 || threads <= 1 || insideJob()) {
             for (int p = 0; p < parts; ++p) fn(p);
             return;
         }
+        std::unique_lock<std::mutex> busy(busy_, std::try_to_lock);
+        if (!busy.owns_lock()) {
+            for (int p = 0; p < parts; ++p) fn(p);
+            return;
+        }
+        const InsideJob inside;
         ensureWorkers(threads - 1);
         keepWorkersOffCallerCpu(); // before posting: a worker still spinning takes the job at once
         {
@@ -121,6 +131,18 @@ private:
     static constexpr std::chrono::microseconds kSpin{200};
     // Of which the first part spins without giving the core away.
     static constexpr std::chrono::microseconds kPureSpin{20};
+
+    // Whether this thread is running parts of a job: a worker always, a caller while its job runs.
+    static bool& insideJob() {
+        thread_local bool inside = false;
+        return inside;
+    }
+    struct InsideJob {
+        InsideJob() { insideJob() = true; }
+        ~InsideJob() { insideJob() = false; }
+        InsideJob(const InsideJob&) = delete;
+        InsideJob& operator=(const InsideJob&) = delete;
+    };
 
     static void pause() {
 #if defined(__x86_64__)
@@ -183,6 +205,7 @@ private:
     }
 
     void loop(uint64_t seen) {
+        insideJob() = true;
         for (;;) {
             // Spin briefly (the next layer's kernel usually follows within microseconds), then keep
             // checking while yielding the core (on 2 cores a spinning worker would halve the BLAS
@@ -248,11 +271,41 @@ private:
 
 } // namespace
 
-namespace detail {
 void runParallel(int parts, int threads, const std::function<void(int)>& fn) {
     WorkerPool::instance().run(parts, threads, fn);
 }
-std::vector<std::vector<int>> workerCpus() { return WorkerPool::instance().cpus(); }
-} // namespace detail
 
-} // namespace srigl::kernels
+void parallelFor(int64_t begin, int64_t end, int64_t grain, const std::function<void(int64_t, int64_t)>& fn,
+                 int threads) {
+    if (end <= begin) return;
+    const int64_t n = end - begin;
+    grain = std::max<int64_t>(1, grain);
+    const int64_t ranges = std::max<int64_t>(1, n / grain); // as many as the grain allows
+    const int useThreads = static_cast<int>(std::min<int64_t>(ranges, threads > 0 ? threads : at::get_num_threads()));
+    if (useThreads <= 1) {
+        fn(begin, end);
+        return;
+    }
+    // Up to four ranges per thread: a worker that wakes late (the other core busy) leaves the caller
+    // smaller pieces to take over.
+    const int parts = static_cast<int>(std::min<int64_t>(ranges, int64_t{4} * useThreads));
+    std::mutex errorMutex;
+    std::exception_ptr error;
+    std::atomic<bool> failed{false};
+    runParallel(parts, useThreads, [&](int part) {
+        if (failed.load(std::memory_order_relaxed)) return;
+        const int64_t b = begin + n * part / parts, e = begin + n * (part + 1) / parts;
+        try {
+            fn(b, e);
+        } catch (...) {
+            std::lock_guard<std::mutex> lock(errorMutex);
+            if (!error) error = std::current_exception();
+            failed = true;
+        }
+    });
+    if (error) std::rethrow_exception(error);
+}
+
+std::vector<std::vector<int>> workerCpus() { return WorkerPool::instance().cpus(); }
+
+} // namespace srigl
