@@ -6,6 +6,7 @@
 #ifdef SRIGL_HAVE_OPENCV
 
 #include "engine/data/seed_mix.hpp"
+#include "engine/runtime/worker_pool.hpp"
 
 #include <opencv2/core.hpp>
 #include <opencv2/imgproc.hpp>
@@ -147,21 +148,24 @@ DatasetSplit generateSyntheticDigits(int64_t count, uint64_t seed, SyntheticSpli
     uint8_t* pixels = out.images.data_ptr<uint8_t>();
     int64_t* labels = out.labels.data_ptr<int64_t>();
 
-    cv::Mat canvas(kCanvas, kCanvas, CV_8UC1);
     const uint64_t stream = mixSeed(seed, static_cast<uint64_t>(split));
-    for (int64_t i = 0; i < count; ++i) {
-        SampleRng rng(mixSeed(stream, uint64_t(i)));
-        const int digit = int(i % 10);
-        canvas.setTo(cv::Scalar(0));
-        drawGlyph(canvas, digit, rng);
-        drawClutter(canvas, rng);
-        // Writes straight into the tensor's storage: no per-sample allocation or copy.
-        cv::Mat image(kSide, kSide, CV_8UC1, pixels + i * kSide * kSide);
-        cv::warpAffine(canvas, image, randomWarp(rng), image.size(), cv::INTER_LINEAR,
-                       cv::BORDER_CONSTANT, cv::Scalar(0));
-        addNoise(image, rng);
-        labels[i] = digit;
-    }
+    // Samples are independent (each draws from its own generator), so threads change only the time.
+    parallelFor(0, count, 256, [&](int64_t begin, int64_t end) {
+        cv::Mat canvas(kCanvas, kCanvas, CV_8UC1);
+        for (int64_t i = begin; i < end; ++i) {
+            SampleRng rng(mixSeed(stream, uint64_t(i)));
+            const int digit = int(i % 10);
+            canvas.setTo(cv::Scalar(0));
+            drawGlyph(canvas, digit, rng);
+            drawClutter(canvas, rng);
+            // Writes straight into the tensor's storage: no per-sample allocation or copy.
+            cv::Mat image(kSide, kSide, CV_8UC1, pixels + i * kSide * kSide);
+            cv::warpAffine(canvas, image, randomWarp(rng), image.size(), cv::INTER_LINEAR,
+                           cv::BORDER_CONSTANT, cv::Scalar(0));
+            addNoise(image, rng);
+            labels[i] = digit;
+        }
+    });
     return out;
 }
 

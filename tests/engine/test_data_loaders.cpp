@@ -283,6 +283,7 @@ private Q_SLOTS:
     void requiresDataDirForFileDatasets();
     void listsDatasetNames();
     void generatesSyntheticDeterministically();
+    void syntheticDoesNotDependOnThreads();
     void variesSyntheticAcrossSeedsAndSplits();
     void coversAllSyntheticClasses();
     void keepsSyntheticNonTrivial();
@@ -586,6 +587,19 @@ void TestDataLoaders::generatesSyntheticDeterministically()
     // Sample i does not depend on how many are generated: a bigger split extends a smaller one.
     const DatasetSplit prefix = generateSyntheticDigits(120, 11, SyntheticSplit::Train);
     QVERIFY(torch::equal(prefix.images, a.images.slice(0, 0, 120)));
+}
+
+// The samples are drawn in ranges over the worker pool: the same bytes on one thread and on two.
+void TestDataLoaders::syntheticDoesNotDependOnThreads()
+{
+    const int before = at::get_num_threads();
+    at::set_num_threads(1);
+    const DatasetSplit one = generateSyntheticDigits(1500, 7, SyntheticSplit::Train);
+    at::set_num_threads(2);
+    const DatasetSplit two = generateSyntheticDigits(1500, 7, SyntheticSplit::Train);
+    at::set_num_threads(before);
+    QVERIFY(torch::equal(one.images, two.images));
+    QVERIFY(torch::equal(one.labels, two.labels));
 }
 
 void TestDataLoaders::variesSyntheticAcrossSeedsAndSplits()
