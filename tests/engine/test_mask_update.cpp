@@ -130,6 +130,7 @@ private Q_SLOTS:
     void dropFractionZeroChangesNothing();
     void cpuPathMatchesTensorOps();
     void selectLargestMatchesSort();
+    void selectLargestInPartsMatchesSort();
 };
 
 void TestMaskUpdate::initialMaskHasExactFanIn() {
@@ -443,6 +444,36 @@ void TestMaskUpdate::selectLargestMatchesSort() {
             if (chosen > 0 && chosen < count) QVERIFY(minChosen >= maxOther);
         }
     }
+}
+
+// A layer-wide selection (from 2^18 entries) runs its passes in parts on the worker pool: the same
+// choice as a stable sort, ties spread over every part boundary taken in index order.
+void TestMaskUpdate::selectLargestInPartsMatchesSort() {
+    const int before = at::get_num_threads();
+    at::set_num_threads(2);
+    std::vector<uint32_t> scratch;
+    auto g0 = gen(78);
+    const int64_t count = (int64_t{1} << 18) + 4097;
+    for (int trial = 0; trial < 4; ++trial) {
+        // Few distinct values (ties everywhere), a mix, all equal, and distinct ones.
+        torch::Tensor v = trial == 0   ? torch::randint(-3, 4, {count}, g0).to(torch::kFloat) * 0.5
+                          : trial == 1 ? torch::where(torch::rand({count}, g0) < 0.5, torch::randn({count}, g0),
+                                                      torch::full({count}, 0.25f))
+                          : trial == 2 ? torch::full({count}, -1.5f)
+                                       : torch::randn({count}, g0);
+        v = v.contiguous();
+        const float* p = v.data_ptr<float>();
+        std::vector<int64_t> order(static_cast<size_t>(count));
+        std::iota(order.begin(), order.end(), int64_t{0});
+        std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return p[a] > p[b]; });
+        for (int64_t n : {int64_t{1}, count / 1000, count / 3, count / 2 + 7, count - 1}) {
+            std::vector<char> out(static_cast<size_t>(count), 0), expected(static_cast<size_t>(count), 0);
+            for (int64_t i = 0; i < n; ++i) expected[static_cast<size_t>(order[static_cast<size_t>(i)])] = 1;
+            selectLargest(p, count, n, reinterpret_cast<bool*>(out.data()), scratch);
+            QVERIFY2(out == expected, qPrintable(QString("trial %1, n %2").arg(trial).arg(n)));
+        }
+    }
+    at::set_num_threads(before);
 }
 
 QTEST_GUILESS_MAIN(TestMaskUpdate)
