@@ -426,28 +426,27 @@ CondensedMaskUpdate sriglUpdateCondensed(const torch::Tensor& values, const torc
     int64_t* sp = u.source.data_ptr<int64_t>();
     bool* nap = u.alive.data_ptr<bool>();
 
-    // A row's new inputs (a bool per input) written out ascending, each with its old slot if the row
-    // held it before (a connection dropped and regrown in one update keeps its value and state).
-    auto writeRow = [&](int64_t r, const uint8_t* isNew) {
-        int64_t slot = 0, oldSlot = 0;
-        for (int64_t j = 0; j < fanIn && slot < k; ++j) {
-            if (!isNew[j]) continue;
+    // A row's new inputs (`count` = k of them, ascending) written out, each with its old slot if the
+    // row held it before (a connection dropped and regrown in one update keeps its value and state).
+    auto writeInputs = [&](int64_t r, const int64_t* inputs, int64_t count) {
+        int64_t oldSlot = 0;
+        for (int64_t slot = 0; slot < count; ++slot) {
+            const int64_t j = inputs[slot];
             nip[r * k + slot] = j;
-            if (ap[r]) {
-                while (oldSlot < k0 && ip[r * k0 + oldSlot] < j) ++oldSlot;
-                if (oldSlot < k0 && ip[r * k0 + oldSlot] == j) sp[r * k + slot] = oldSlot;
-            }
-            ++slot;
+            if (!ap[r]) continue;
+            while (oldSlot < k0 && ip[r * k0 + oldSlot] < j) ++oldSlot;
+            if (oldSlot < k0 && ip[r * k0 + oldSlot] == j) sp[r * k + slot] = oldSlot;
         }
     };
-    auto chosenRow = [&](int64_t r, std::vector<uint8_t>& row) {
-        std::fill(row.begin(), row.end(), 0);
+    // The inputs row r keeps, ascending (its slots ascend with the input index).
+    auto keptInputs = [&](int64_t r, std::vector<int64_t>& kept) {
+        kept.clear();
         for (int64_t s = 0; s < k0; ++s)
-            if (chosen[r * k0 + s]) row[static_cast<size_t>(ip[r * k0 + s])] = 1;
+            if (chosen[r * k0 + s]) kept.push_back(ip[r * k0 + s]);
     };
     bool growth = false;
     {
-        std::vector<uint8_t> row(static_cast<size_t>(fanIn));
+        std::vector<int64_t> kept;
         for (int64_t r = 0; r < out; ++r) {
             nap[r] = !ablated[static_cast<size_t>(r)];
             if (ablated[static_cast<size_t>(r)]) {
@@ -458,47 +457,53 @@ CondensedMaskUpdate sriglUpdateCondensed(const torch::Tensor& values, const torc
                 growth = true;
                 continue;
             }
-            chosenRow(r, row);
-            writeRow(r, row.data());
+            keptInputs(r, kept);
+            writeInputs(r, kept.data(), static_cast<int64_t>(kept.size()));
         }
     }
     // Grow: each row takes its missing connections among the inputs it did not keep (just-dropped ones
-    // included) by largest |grad|. Rows are independent: split over the worker pool, each range
-    // of rows with its own scratch (sized for any n <= fanIn).
+    // included) by largest |grad|. Rows are independent: split over the worker pool, each range of
+    // rows with its own scratch. The work per row is O(k0 + candidates) on sorted input lists, not
+    // O(fan_in): a row of huge-mlp-99's fc2 has 65536 inputs and keeps 433.
     struct GrowScratch {
-        std::vector<uint8_t> row;
+        std::vector<int64_t> kept, grown, merged;
         std::vector<float> score;
-        std::unique_ptr<bool[]> grown;
+        std::unique_ptr<bool[]> picked;
         std::vector<uint32_t> local;
-        explicit GrowScratch(int64_t fanIn)
-            : row(static_cast<size_t>(fanIn)), score(static_cast<size_t>(fanIn)),
-              grown(new bool[static_cast<size_t>(fanIn)]) {}
+        explicit GrowScratch(int64_t n) : score(static_cast<size_t>(n)), picked(new bool[static_cast<size_t>(n)]) {}
     };
     // Row r's missing connections: its need[r] largest of n candidates, candidate c being input
-    // inputOf(c) with |grad| absGrad(c); the inputs the row keeps score -1 and are never chosen.
+    // inputOf(c) (ascending in c) with |grad| absGrad(c); the inputs the row keeps score -1 and are
+    // never chosen. Then the kept and grown inputs, merged in order, are written out.
     auto growRow = [&](int64_t r, int64_t n, GrowScratch& t, auto&& inputOf, auto&& absGrad) {
-        chosenRow(r, t.row);
+        keptInputs(r, t.kept);
+        size_t next = 0; // the first kept input not below the candidate's
         for (int64_t c = 0; c < n; ++c) {
-            t.score[static_cast<size_t>(c)] = t.row[inputOf(c)] ? -1.0f : absGrad(c);
-            t.grown[c] = false;
+            const auto j = static_cast<int64_t>(inputOf(c));
+            while (next < t.kept.size() && t.kept[next] < j) ++next;
+            t.score[static_cast<size_t>(c)] = next < t.kept.size() && t.kept[next] == j ? -1.0f : absGrad(c);
+            t.picked[c] = false;
         }
-        selectLargest(t.score.data(), n, need[static_cast<size_t>(r)], t.grown.get(), t.local);
+        selectLargest(t.score.data(), n, need[static_cast<size_t>(r)], t.picked.get(), t.local);
+        t.grown.clear();
         for (int64_t c = 0; c < n; ++c)
-            if (t.grown[c]) t.row[inputOf(c)] = 1;
-        writeRow(r, t.row.data());
+            if (t.picked[c]) t.grown.push_back(static_cast<int64_t>(inputOf(c)));
+        t.merged.resize(t.kept.size() + t.grown.size());
+        std::merge(t.kept.begin(), t.kept.end(), t.grown.begin(), t.grown.end(), t.merged.begin());
+        writeInputs(r, t.merged.data(), static_cast<int64_t>(t.merged.size()));
     };
     auto growing = [&](int64_t r) { return !ablated[static_cast<size_t>(r)] && need[static_cast<size_t>(r)] > 0; };
     if (growth && cand >= k) {
         // From the candidates: the same selection over the first `cand` entries of the row's order
         // (in ascending input order, so selectLargest breaks ties as it does over the whole row).
         parallelFor(0, out, 16, [&](int64_t begin, int64_t end) {
-            GrowScratch t(fanIn);
+            GrowScratch t(cand);
             for (int64_t r = begin; r < end; ++r) {
                 if (!growing(r)) continue;
                 const uint32_t* keys = candKeys.data() + r * cand;
                 const uint32_t* inputs = candInputs.data() + r * cand;
                 growRow(
-                    r, cand, t, [&](int64_t c) { return static_cast<size_t>(inputs[c]); },
+                    r, cand, t, [&](int64_t c) { return inputs[c]; },
                     [&](int64_t c) {
                         float a;
                         std::memcpy(&a, keys + c, sizeof a);
@@ -514,8 +519,7 @@ CondensedMaskUpdate sriglUpdateCondensed(const torch::Tensor& values, const torc
                     if (!growing(r)) continue;
                     const float* gr = g + (r - r0) * fanIn;
                     growRow(
-                        r, fanIn, t, [](int64_t j) { return static_cast<size_t>(j); },
-                        [&](int64_t j) { return std::fabs(gr[j]); });
+                        r, fanIn, t, [](int64_t j) { return j; }, [&](int64_t j) { return std::fabs(gr[j]); });
                 }
             });
         });

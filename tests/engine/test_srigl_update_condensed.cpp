@@ -81,6 +81,9 @@ Reads compareOn(const Case& c) {
                     .scatter_(1, u.indices, u.alive.unsqueeze(1).expand({c.out, u.k}));
     if (!torch::equal(mask, dense.mask)) fail("masks differ in " + std::to_string((mask != dense.mask).sum().item<int64_t>()) + " entries");
     if (u.k != dense.k || u.ablated != dense.ablated || u.active != dense.active) fail("k or ablation differ");
+    // Each row's inputs ascend (the condensed layout's invariant; old slots are found by walking them).
+    if (u.k > 1 && !(u.indices.slice(1, 1) > u.indices.slice(1, 0, -1)).all().item<bool>())
+        fail("a row's inputs are not strictly ascending");
     if (u.pruned != dense.pruned || u.regrown != dense.regrown) fail("pruned or regrown differ");
     if (rowsRead != u.gradientPasses * c.out + u.sampledRows) fail("the reported reads are not the rows read");
     if (u.gradientPasses > 4) fail("the gradient was read more than four times");
