@@ -15,7 +15,8 @@ namespace srigl {
 
 // Runs fn(part) for every part in [0, parts) on the calling thread and up to threads - 1 workers of
 // the pool (parts are claimed from a shared counter, so a worker slow to wake leaves its parts to the
-// caller). Serial when threads <= 1 or when another thread is using the pool. fn must not throw.
+// caller). Serial when threads <= 1, when another thread is using the pool, or when called from inside
+// a job (a part that splits again). fn must not throw.
 void runParallel(int parts, int threads, const std::function<void(int)>& fn);
 
 // fn(b, e) over consecutive ranges that cover [begin, end), each at least `grain` long (one range when
