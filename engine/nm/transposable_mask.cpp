@@ -1,5 +1,5 @@
-// Layer-level driver: cuts the layer into tiles, pads edge tiles, runs the chosen tile solver on
-// std::thread chunks (the engine is built without OpenMP, so at::parallel_for would be serial).
+// Layer-level driver: cuts the layer into tiles, pads edge tiles, runs the chosen tile solver in
+// chunks on the worker pool (engine/runtime/worker_pool.hpp).
 #include "engine/nm/transposable_mask.hpp"
 
 #include "engine/nm/nm_layout.hpp"
@@ -7,6 +7,7 @@
 #include "engine/nm/tile_greedy.hpp"
 #include "engine/nm/tile_min_cost_flow.hpp"
 #include "engine/nm/tile_repair.hpp"
+#include "engine/runtime/worker_pool.hpp"
 
 #include <algorithm>
 #include <array>
@@ -65,15 +66,18 @@ int chunkThreads(int64_t count, int requested) {
     return static_cast<int>(std::clamp<int64_t>(count / 256, 1, requested));
 }
 
-// Splits [0, count) into contiguous chunks, one per thread; the calling thread takes the first.
+// Splits [0, count) into contiguous chunks, one per thread, run on the worker pool. The chunks depend
+// on `threads` alone, so each chunk's statistics (double sums) are grouped the same way every time.
 template <class Work>
 void runChunks(int64_t count, int threads, Work work) {
-    std::vector<std::thread> pool;
     const int64_t chunk = (count + threads - 1) / threads;
-    for (int k = 1; k < threads; ++k)
-        pool.emplace_back(work, k, std::min(count, k * chunk), std::min(count, (k + 1) * chunk));
-    work(0, int64_t{0}, std::min(count, chunk));
-    for (auto& t : pool) t.join();
+    parallelFor(
+        0, threads, 1,
+        [&](int64_t k0, int64_t k1) {
+            for (int64_t k = k0; k < k1; ++k)
+                work(static_cast<int>(k), std::min(count, k * chunk), std::min(count, (k + 1) * chunk));
+        },
+        threads);
 }
 
 double solveExact(const float* value, int m, int n, uint8_t* keep, bool preferFlow) {
