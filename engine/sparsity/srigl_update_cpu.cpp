@@ -34,17 +34,14 @@ MaskUpdateResult sriglUpdateCpu(const torch::Tensor& weight, const torch::Tensor
     std::vector<uint32_t> scratch;
 
     // Layer-wide top-n_keep |W|: the prune decision when nothing is ablated, and half of the saliency.
-    // The two layer-wide selections are independent: run them on two threads when there are two.
+    // One selection after the other, each splitting its passes over the worker pool (selectLargest):
+    // 4096 x 4096 on two threads, 156 ms a whole update against 183-195 ms with the two run side by
+    // side (each then on one thread).
     const bool ablation = params.allowAblation && params.gammaSal > 0.0;
     std::unique_ptr<bool[]> keepW(new bool[static_cast<size_t>(n)]());
     std::unique_ptr<bool[]> salientG(new bool[static_cast<size_t>(ablation ? n : 0)]());
-    parallelFor(0, ablation ? 2 : 1, 1, [&](int64_t begin, int64_t end) {
-        std::vector<uint32_t> local;
-        for (int64_t task = begin; task < end; ++task) {
-            if (task == 0) selectLargest(absW.data(), n, nKeep, keepW.get(), local);
-            else selectLargest(absG.data(), n, nPrune, salientG.get(), local);
-        }
-    });
+    selectLargest(absW.data(), n, nKeep, keepW.get(), scratch);
+    if (ablation) selectLargest(absG.data(), n, nPrune, salientG.get(), scratch);
 
     std::vector<uint8_t> ablated(static_cast<size_t>(out), 0);
     if (ablation) {
