@@ -70,10 +70,9 @@ void selectLargest(const float* values, int64_t count, int64_t n, bool* out, std
     // large share of candidates to the serial passes: |w| of a layer spans only a few binades).
     const int firstBits = parts > 1 ? 16 : 8, firstShift = 32 - firstBits;
     const size_t bins = size_t{1} << firstBits;
-    std::vector<int64_t> partHist(static_cast<size_t>(parts) * bins);
+    std::vector<int64_t> partHist(static_cast<size_t>(parts) * bins); // zeroed
     forParts([&](int p) {
         int64_t* hist = partHist.data() + static_cast<size_t>(p) * bins;
-        std::fill(hist, hist + bins, 0);
         const int64_t begin = partBegin(p), end = partBegin(p + 1); // not in the loop: a division each
         for (int64_t i = begin; i < end; ++i) {
             const uint32_t key = orderedKey(values[i]);

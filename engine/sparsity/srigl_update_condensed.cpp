@@ -156,8 +156,6 @@ public:
     RowBlocks(const GradientRows& gradient, int64_t out, int64_t fanIn, int64_t blockRows)
         : gradient_(gradient), out_(out), fanIn_(fanIn), blockRows_(std::max<int64_t>(1, std::min(blockRows, out))) {}
 
-    // Every pass over the gradient computes it again.
-    bool recomputes() const { return blockRows_ < out_; }
     // How many times the whole gradient was computed.
     int64_t passes() const { return passes_; }
 
